@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Data flows one way through the tree:
+#   policy/ -> user/policy.c -> user/compile.c -> user/maps.c -> bpf/*.bpf.c
+#   (kernel verdict) -> ring buffer -> user/daemon.c -> user/audit.c
+#
+# make            build ./toolwall
+# make test       install deps, build, run every test (unit, ASan, fuzz, kernel)
+# make demo       install deps, build, run `toolwall demo` on the example policy
+# make bench      benchmarks (root)
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+OUT      := build
+Q        := $(if $(V),,@)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
+	    -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
+LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring
+
+# Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
+PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
+	     user/explain.c
+# Everything that talks to the kernel or the outside world.
+SYS_SRCS  := user/main.c user/cmd_policy.c user/loader.c user/maps.c \
+	     user/cgroups.c user/daemon.c user/control.c user/audit.c \
+	     user/launch.c user/status.c user/demo.c user/util.c
+
+BPF_SRCS  := bpf/sock.bpf.c
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
+SYS_OBJS  := $(patsubst user/%.c,$(OUT)/%.o,$(SYS_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
+ASAN_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/%,$(UNIT_SRCS))
+PROBE_SRCS := $(wildcard tests/kernel/*.c)
+PROBE_BINS := $(patsubst tests/kernel/%.c,$(OUT)/probes/%,$(PROBE_SRCS))
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+.PHONY: all deps test unit asan fuzz ktest demo bench clean format install
+
+all: toolwall
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+toolwall: $(PURE_OBJS) $(SYS_OBJS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OUT)/%.o: user/%.c $(wildcard user/*.h) bpf/toolwall.h $(BPF_SKELS) | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# vmlinux.h comes from the running kernel's BTF (CO-RE keeps the object
+# portable across kernels that have BTF).
+$(OUT)/vmlinux.h: | $(OUT)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(OUT)/vmlinux.h | $(OUT)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(OUT) -Ibpf -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
+
+$(OUT):
+	$(Q)mkdir -p $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz
+
+# Unit tests link only the pure modules.
+$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lcmocka
+
+$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
+		-ljansson -lcrypto -lcmocka
+
+$(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUT)
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto
+
+$(OUT)/probes/%: tests/kernel/%.c | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< -luring
+
+unit: $(UNIT_BINS) $(ASAN_BINS) $(OUT)/fuzz/fuzz_policy
+ktest: toolwall $(PROBE_BINS)
+
+# The README's test command: installs what it needs, builds, runs all.
+test: deps
+	$(Q)$(MAKE) --no-print-directory toolwall unit ktest
+	$(Q)bash tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory toolwall
+	$(Q)./toolwall demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory toolwall ktest
+	$(Q)bash bench/run.sh
+
+format:
+	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c
+
+clean:
+	rm -rf $(OUT) toolwall

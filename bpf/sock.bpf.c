@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sock.bpf.c - every socket hook of toolwall, attached once (through bpf
+ * links) to the toolwall root cgroup and so effective for every context
+ * cgroup below it:
+ *
+ *   tw_connect4/6    connect(), TCP Fast Open, io_uring connect
+ *   tw_sendmsg4/6    unconnected UDP sendto/sendmsg/sendmmsg
+ *   tw_unix_conn     connect() of unix sockets   (BPF_CGROUP_UNIX_CONNECT)
+ *   tw_unix_send     sendto() of unix datagrams  (BPF_CGROUP_UNIX_SENDMSG)
+ *   tw_sock_create   socket(): only inet TCP and UDP
+ *   tw_egress        backstop for what the IP stack sends that the address
+ *                    hooks did not see (ICMP and the like)
+ *
+ * Helpers return a verdict; only the SEC() entries turn it into the value
+ * the kernel expects. Rule semantics are written down in toolwall.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "toolwall.h"
+
+#define SYS_REJECT 0
+#define SYS_PROCEED 1
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+/* Set by the loader before load: the ABI it was built with. */
+const volatile __u32 tw_abi = TW_ABI_VERSION;
+
+/* Active slot, flipped by user space for an atomic policy swap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tw_state);
+} tw_state SEC(".maps");
+
+/* (cgroup id, slot) -> context: which context a process is in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_CGROUPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_cg_key);
+	__type(value, struct tw_cg_val);
+} tw_cgroups SEC(".maps");
+
+/* (context, proto, family, prefix) -> port set: inet allowlists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TW_MAX_LPM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_rule_key);
+	__type(value, struct tw_rule_val);
+} tw_rules SEC(".maps");
+
+/* (context, path) -> rule: unix socket allowlists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_UNIX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_unix_key);
+	__type(value, struct tw_unix_val);
+} tw_unix SEC(".maps");
+
+/* Denials and would-be denials, drained by the daemon into the audit log. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TW_RINGBUF_SIZE);
+} tw_events SEC(".maps");
+
+/* Decision counters, and events lost to a full ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_stats SEC(".maps");
+
+/*
+ * Per-socket mark left by the address hooks when they let a destination
+ * through, so the egress backstop knows the packet was judged already.
+ */
+struct tw_sk_mark {
+	__u8 daddr[16];
+	__u16 dport;
+	__u8 family;
+	__u8 judged;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tw_sk_mark);
+} tw_sk SEC(".maps");
+
+/* The decision for one operation, filled by the helpers below. */
+struct decision {
+	__u32 ctx;
+	__u32 rule;
+	__u8 mode;
+	__u8 reason; /* 0: granted */
+};
+
+static __always_inline void count(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&tw_stats, &stat);
+
+	if (v)
+		*v += 1;
+}
+
+/* Look up the context of the current task. Returns 0 or -ENOENT. */
+static __always_inline int current_context(__u64 cgid, struct decision *d)
+{
+	__u32 zero = 0;
+	struct tw_state *st = bpf_map_lookup_elem(&tw_state, &zero);
+	struct tw_cg_key key = { .cgid = cgid };
+	struct tw_cg_val *val;
+
+	d->ctx = TW_CTX_NONE;
+	d->rule = ~0u;
+	d->mode = TW_MODE_ABI_ENFORCE;
+	if (!st)
+		return -2;
+	key.slot = st->slot & 1;
+	val = bpf_map_lookup_elem(&tw_cgroups, &key);
+	if (!val)
+		return -2;
+	d->ctx = val->ctx;
+	d->mode = val->mode;
+	return 0;
+}
+
+static __always_inline bool port_in(const struct tw_rule_val *v, __u16 port)
+{
+	for (int i = 0; i < TW_PORT_RANGES; i++) {
+		if (i >= v->nports)
+			break;
+		if (port >= v->ports[i].lo && port <= v->ports[i].hi)
+			return true;
+	}
+	return false;
+}
+
+/* Judge an inet destination; sets d->reason (0 = granted). */
+static __always_inline void judge_inet(struct decision *d, __u8 proto,
+				       __u8 family, const __u8 *addr,
+				       __u16 port)
+{
+	struct tw_rule_key key = {
+		.ctx = d->ctx,
+		.proto = proto,
+		.family = family,
+	};
+	struct tw_rule_val *v;
+
+	key.prefixlen = TW_KEY_FIXED_BITS + (family == 4 ? 32 : 128);
+	__builtin_memcpy(key.addr, addr, 16);
+	v = bpf_map_lookup_elem(&tw_rules, &key);
+	if (!v) {
+		d->reason = TW_REASON_NO_RULE;
+		return;
+	}
+	d->rule = v->rule;
+	d->reason = port_in(v, port) ? 0 : TW_REASON_PORT;
+}
+
+/*
+ * An IPv6 destination that carries an IPv4 address is judged as that
+ * address: mapped ::ffff:a.b.c.d, compatible ::a.b.c.d (not :: or ::1),
+ * NAT64 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::/48. Returns true and writes
+ * the IPv4 address into V4 (first 4 bytes) when it does.
+ */
+static __always_inline bool embedded_v4(const __u32 a[4], __u8 v4[16])
+{
+	__u32 w0 = bpf_ntohl(a[0]), w1 = bpf_ntohl(a[1]);
+	__u32 w2 = bpf_ntohl(a[2]), w3 = bpf_ntohl(a[3]);
+	__u32 ip;
+
+	if (w0 == 0 && w1 == 0 && w2 == 0x0000ffff)
+		ip = w3;
+	else if (w0 == 0 && w1 == 0 && w2 == 0 && w3 > 1)
+		ip = w3;
+	else if (w0 == 0x0064ff9b && w1 == 0 && w2 == 0)
+		ip = w3;
+	else if ((w0 >> 16) == 0x2002)
+		ip = (w0 << 16) | (w1 >> 16);
+	else
+		return false;
+	ip = bpf_htonl(ip);
+	__builtin_memcpy(v4, &ip, 4);
+	return true;
+}
+
+static __always_inline void mark_socket(struct bpf_sock *sk, __u8 family,
+					const __u8 *addr, __u16 port)
+{
+	struct tw_sk_mark *m;
+
+	if (!sk)
+		return;
+	m = bpf_sk_storage_get(&tw_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!m)
+		return;
+	__builtin_memcpy(m->daddr, addr, 16);
+	m->dport = port;
+	m->family = family;
+	m->judged = 1;
+}
+
+/* Reserve, fill the common part and submit an event. */
+static __always_inline void emit(const struct decision *d, __u8 action,
+				 __u8 verdict, __u8 proto, __u8 family,
+				 __u8 embedded, const __u8 *addr, __u16 port,
+				 const char *path, __u64 cgid)
+{
+	struct tw_event *e;
+	__u64 id;
+
+	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	if (!e) {
+		count(TW_STAT_LOST);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	id = bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgid = cgid;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->ctx = d->ctx;
+	e->rule = d->rule;
+	e->dport = port;
+	e->action = action;
+	e->verdict = verdict;
+	e->reason = d->reason;
+	e->proto = proto;
+	e->family = family;
+	e->embedded = embedded;
+	if (addr)
+		__builtin_memcpy(e->daddr, addr, 16);
+	if (path)
+		__builtin_memcpy(e->path, path, TW_UNIX_PATH_LEN);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Turn a decision into the hook's return value: granted, audit-mode
+ * would-be denial (granted, reported) or denial (EPERM, reported). With no
+ * context the denial holds in any mode.
+ */
+static __always_inline int verdict(struct decision *d, __u8 action,
+				   __u8 proto, __u8 family, __u8 embedded,
+				   const __u8 *addr, __u16 port,
+				   const char *path, __u64 cgid)
+{
+	if (!d->reason) {
+		count(TW_STAT_ALLOWED);
+		return SYS_PROCEED;
+	}
+	if (d->reason == TW_REASON_NO_CONTEXT) {
+		count(TW_STAT_NOCTX);
+	} else if (d->mode == TW_MODE_ABI_AUDIT) {
+		count(TW_STAT_AUDITED);
+		emit(d, action, TW_VERDICT_AUDIT, proto, family, embedded,
+		     addr, port, path, cgid);
+		return SYS_PROCEED;
+	}
+	count(TW_STAT_DENIED);
+	emit(d, action, TW_VERDICT_DENY, proto, family, embedded, addr, port,
+	     path, cgid);
+	return SYS_REJECT;
+}
+
+static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
+{
+	return ctx->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+}
+
+static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
+{
+	struct decision d = {};
+	__u8 addr[16] = {};
+	__u32 ip = ctx->user_ip4;
+	__u16 port = bpf_ntohs(ctx->user_port);
+	__u8 proto = sock_proto(ctx);
+	__u64 cgid = bpf_get_current_cgroup_id();
+	int ret;
+
+	__builtin_memcpy(addr, &ip, 4);
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		judge_inet(&d, proto, 4, addr, port);
+	ret = verdict(&d, action, proto, 4, 0, addr, port, 0, cgid);
+	if (ret == SYS_PROCEED)
+		mark_socket(ctx->sk, 4, addr, port);
+	return ret;
+}
+
+static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
+{
+	struct decision d = {};
+	__u8 addr[16] = {};
+	__u32 a[4];
+	__u16 port = bpf_ntohs(ctx->user_port);
+	__u8 proto = sock_proto(ctx);
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u8 family = 6, embedded = 0;
+	int ret;
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	if (embedded_v4(a, addr)) {
+		family = 4;
+		embedded = 1;
+	} else {
+		__builtin_memcpy(addr, a, 16);
+	}
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		judge_inet(&d, proto, family, addr, port);
+	ret = verdict(&d, action, proto, family, embedded, addr, port, 0, cgid);
+	if (ret == SYS_PROCEED)
+		mark_socket(ctx->sk, family, addr, port);
+	return ret;
+}
+
+SEC("cgroup/connect4")
+int tw_connect4(struct bpf_sock_addr *ctx)
+{
+	return inet4(ctx, TW_ACT_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int tw_connect6(struct bpf_sock_addr *ctx)
+{
+	return inet6(ctx, TW_ACT_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int tw_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return inet4(ctx, TW_ACT_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int tw_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return inet6(ctx, TW_ACT_SENDMSG);
+}
+
+/*
+ * Unix socket hooks. Debian's libbpf 1.1 does not know their section names,
+ * so they are declared as connect4 programs and the loader sets the expected
+ * attach type (BPF_CGROUP_UNIX_CONNECT/SENDMSG) by number before load. The
+ * address is read from the kernel's copy of the sockaddr.
+ */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+static __always_inline int unix_hook(struct bpf_sock_addr *ctx, __u8 action)
+{
+	struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
+	struct decision d = {};
+	struct tw_unix_key key = {};
+	char raw[TW_UNIX_PATH_LEN];
+	struct tw_unix_val *v;
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 len;
+	void *uaddr;
+
+	/* sun_path follows the 2-byte sun_family. */
+	len = sa->uaddrlen;
+	len = len > 2 ? len - 2 : 0;
+	uaddr = sa->uaddr;
+	if (bpf_probe_read_kernel(raw, sizeof(raw), uaddr + 2))
+		len = 0;
+	for (int i = 0; i < TW_UNIX_PATH_LEN; i++) {
+		char c = raw[i];
+
+		if (i >= len)
+			break;
+		if (i == 0 && c == 0)
+			c = '@'; /* abstract namespace */
+		else if (c == 0)
+			break;
+		key.path[i] = c;
+	}
+
+	if (current_context(cgid, &d)) {
+		d.reason = TW_REASON_NO_CONTEXT;
+	} else {
+		key.ctx = d.ctx;
+		v = bpf_map_lookup_elem(&tw_unix, &key);
+		if (v)
+			d.rule = v->rule;
+		else
+			d.reason = TW_REASON_UNIX_PATH;
+	}
+	return verdict(&d, action, 0, 1, 0, 0, 0, key.path, cgid);
+}
+
+SEC("cgroup/connect4")
+int tw_unix_conn(struct bpf_sock_addr *ctx)
+{
+	return unix_hook(ctx, TW_ACT_UNIX_CONNECT);
+}
+
+SEC("cgroup/connect4")
+int tw_unix_send(struct bpf_sock_addr *ctx)
+{
+	return unix_hook(ctx, TW_ACT_UNIX_SENDMSG);
+}
+
+SEC("cgroup/sock_create")
+int tw_sock_create(struct bpf_sock *sk)
+{
+	struct decision d = {};
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 family = sk->family, type = sk->type, proto = sk->protocol;
+	bool inet = family == AF_INET || family == AF_INET6;
+	bool ok = inet && ((type == SOCK_STREAM && proto == IPPROTO_TCP) ||
+			   (type == SOCK_DGRAM && proto == IPPROTO_UDP));
+	struct tw_event *e;
+
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else if (!ok)
+		d.reason = TW_REASON_SOCKET_TYPE;
+	if (!d.reason) {
+		count(TW_STAT_ALLOWED);
+		return SYS_PROCEED;
+	}
+	if (d.reason == TW_REASON_NO_CONTEXT)
+		count(TW_STAT_NOCTX);
+	count(d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT ?
+		      TW_STAT_AUDITED : TW_STAT_DENIED);
+
+	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	if (e) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts_ns = bpf_ktime_get_boot_ns();
+		e->cgid = cgid;
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->ctx = d.ctx;
+		e->rule = ~0u;
+		e->action = TW_ACT_SOCKET;
+		e->reason = d.reason;
+		e->sock_family = family;
+		e->sock_type = type;
+		e->sock_proto = proto;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		e->verdict = d.mode == TW_MODE_ABI_AUDIT &&
+					     d.reason != TW_REASON_NO_CONTEXT ?
+				     TW_VERDICT_AUDIT :
+				     TW_VERDICT_DENY;
+		bpf_ringbuf_submit(e, 0);
+	} else {
+		count(TW_STAT_LOST);
+	}
+	if (d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT)
+		return SYS_PROCEED;
+	return SYS_REJECT;
+}
+
+/*
+ * Egress backstop. TCP: only an initial SYN opens a path, and a socket
+ * whose connect() the hooks granted carries a mark; a SYN without it
+ * bypassed them. Other TCP segments belong to connections that were judged
+ * at connect (or accepted ones). UDP: granted when the destination is
+ * allowed or is the peer the hooks granted at connect. Any other IP
+ * protocol (ICMP, SCTP...) is dropped.
+ */
+struct l4 {
+	__u8 proto;
+	__u8 flags; /* TCP flags */
+	__u16 dport;
+};
+
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+
+static __always_inline int load_l4(struct __sk_buff *skb, __u32 off,
+				   struct l4 *l)
+{
+	__u8 hdr[14];
+
+	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_UDP)
+		return 0;
+	if (bpf_skb_load_bytes(skb, off, hdr,
+			       l->proto == IPPROTO_TCP ? 14 : 4))
+		return -1;
+	l->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	if (l->proto == IPPROTO_TCP)
+		l->flags = hdr[13];
+	return 0;
+}
+
+static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+SEC("cgroup_skb/egress")
+int tw_egress(struct __sk_buff *skb)
+{
+	struct decision d = {};
+	struct l4 l = {};
+	__u8 addr[16] = {};
+	__u8 family;
+	__u64 cgid = bpf_skb_cgroup_id(skb);
+	struct bpf_sock *sk = skb->sk;
+	struct tw_sk_mark *m = 0;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return SYS_REJECT;
+		family = 4;
+		l.proto = ip.protocol;
+		__builtin_memcpy(addr, &ip.daddr, 4);
+		if (load_l4(skb, ip.ihl * 4, &l))
+			return SYS_REJECT;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return SYS_REJECT;
+		__u32 a[4];
+
+		family = 6;
+		l.proto = ip6.nexthdr;
+		__builtin_memcpy(a, &ip6.daddr, 16);
+		if (embedded_v4(a, addr))
+			family = 4;
+		else
+			__builtin_memcpy(addr, a, 16);
+		if (load_l4(skb, sizeof(ip6), &l))
+			return SYS_REJECT;
+	} else {
+		return SYS_PROCEED; /* not IP: ARP and the like */
+	}
+
+	if (current_context(cgid, &d)) {
+		d.reason = TW_REASON_NO_CONTEXT;
+		goto out;
+	}
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk)
+		m = bpf_sk_storage_get(&tw_sk, sk, 0, 0);
+
+	if (l.proto == IPPROTO_TCP) {
+		bool syn = (l.flags & TCP_FLAG_SYN) && !(l.flags & TCP_FLAG_ACK);
+
+		if (!syn || (m && m->judged))
+			return SYS_PROCEED;
+		judge_inet(&d, IPPROTO_TCP, family, addr, l.dport);
+	} else if (l.proto == IPPROTO_UDP) {
+		if (m && m->judged && m->dport == l.dport &&
+		    same_addr(m->daddr, addr))
+			return SYS_PROCEED;
+		judge_inet(&d, IPPROTO_UDP, family, addr, l.dport);
+	} else {
+		d.reason = TW_REASON_EGRESS;
+	}
+	if (d.reason == TW_REASON_NO_RULE || d.reason == TW_REASON_PORT)
+		d.reason = TW_REASON_EGRESS;
+out:
+	return verdict(&d, TW_ACT_EGRESS, l.proto, family, 0, addr, l.dport, 0,
+		       cgid);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * toolwall.h - the ABI shared by the eBPF programs (bpf/sock.bpf.c) and
+ * user space (user/maps.c, user/daemon.c). Fixed-width types only, explicit
+ * padding, sizes checked at compile time on both sides.
+ *
+ * Rule semantics, as the kernel applies them:
+ *
+ *   A socket operation of a process is judged in the context of the cgroup
+ *   the process runs in (tw_cgroups, keyed by cgroup id and the active slot
+ *   of tw_state). A cgroup below the toolwall root with no entry has no
+ *   context and is denied everything, whatever the mode.
+ *
+ *   An inet destination (connect, unconnected sendmsg) is granted when the
+ *   longest prefix in tw_rules for (context, protocol, family, address)
+ *   exists and its port set holds the destination port; otherwise it is
+ *   denied. IPv6 destinations that embed an IPv4 address (::ffff:0:0/96,
+ *   ::/96 but :: and ::1, 64:ff9b::/96, 2002::/16) are judged as that IPv4
+ *   address. A unix destination is granted when (context, path) is in
+ *   tw_unix (abstract names as "@name").
+ *
+ *   Socket creation in a context is granted for AF_INET and AF_INET6 TCP and
+ *   UDP sockets only. Everything else the sock_create hook sees is denied.
+ *
+ *   In audit mode a would-be denial is granted and reported; with no
+ *   context, denials are enforced regardless of mode (fail closed).
+ *
+ * Byte order: addresses are network order; ports in tw_port_range and in
+ * events are host order. Context keys (ctx) are host order.
+ *
+ * Atomic reload: every context-dependent key carries a context key whose top
+ * bit is the slot (0 or 1). User space fills the inactive slot completely,
+ * then flips tw_state.slot with one array update; a program reads the slot
+ * once per decision, so a decision never mixes two policy revisions and
+ * never sees an empty allowlist.
+ */
+#ifndef TW_TOOLWALL_H
+#define TW_TOOLWALL_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TW_ABI_VERSION 1
+
+#define TW_PORT_RANGES 16	/* port ranges per LPM entry */
+#define TW_UNIX_PATH_LEN 108	/* sizeof(sun_path) */
+#define TW_MAX_CGROUPS 65536	/* both slots together */
+#define TW_MAX_LPM (1 << 20)	/* LPM entries, both slots together */
+#define TW_MAX_UNIX 65536	/* unix rules, both slots together */
+#define TW_RINGBUF_SIZE (4 << 20)
+
+#define TW_SLOT_BIT 0x80000000u
+#define TW_CTX_KEY(slot, idx) (((__u32)(slot) << 31) | (__u32)(idx))
+#define TW_CTX_SLOT(key) ((key) >> 31)
+#define TW_CTX_IDX(key) ((key) & ~TW_SLOT_BIT)
+#define TW_CTX_NONE 0xffffffffu	/* event: the cgroup has no context */
+
+/* Bits of tw_rule_key covered by every prefix before the address. */
+#define TW_KEY_FIXED_BITS 64
+
+enum tw_mode_abi {
+	TW_MODE_ABI_ENFORCE = 1,
+	TW_MODE_ABI_AUDIT = 2,
+};
+
+/* tw_rules (LPM trie) key. */
+struct tw_rule_key {
+	__u32 prefixlen; /* TW_KEY_FIXED_BITS + address prefix length */
+	__u32 ctx;	 /* context key (slot bit | index) */
+	__u8 proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	 /* 4 or 6 */
+	__u8 pad[2];	 /* zero */
+	__u8 addr[16];	 /* network order; IPv4 in the first 4 bytes */
+};
+
+struct tw_kport {
+	__u16 lo; /* host order, inclusive */
+	__u16 hi;
+};
+
+/* tw_rules value. */
+struct tw_rule_val {
+	__u32 rule;   /* index of the compiled rule, for attribution */
+	__u16 nports; /* ranges in use */
+	__u16 pad;
+	struct tw_kport ports[TW_PORT_RANGES];
+};
+
+/* tw_unix key. */
+struct tw_unix_key {
+	__u32 ctx;
+	char path[TW_UNIX_PATH_LEN]; /* NUL padded; abstract names as "@..." */
+};
+
+struct tw_unix_val {
+	__u32 rule;
+};
+
+/* tw_cgroups key and value. */
+struct tw_cg_key {
+	__u64 cgid;
+	__u32 slot;
+	__u32 pad;
+};
+
+struct tw_cg_val {
+	__u32 ctx;  /* context key */
+	__u8 mode;  /* enum tw_mode_abi */
+	__u8 pad[3];
+};
+
+/* tw_state[0]: the active slot, flipped by user space. */
+struct tw_state {
+	__u32 slot;
+	__u32 abi;	   /* TW_ABI_VERSION of the writer */
+	__u64 generation;  /* bumped at every flip */
+	__u64 lost_seen;   /* user space: lost events already reported */
+	__u8 revision[32]; /* SHA-256 of the policy in force */
+};
+
+/* Per-CPU counters in tw_stats. */
+enum tw_stat {
+	TW_STAT_ALLOWED = 0,
+	TW_STAT_DENIED,
+	TW_STAT_AUDITED,
+	TW_STAT_NOCTX,	/* decisions in a cgroup with no context */
+	TW_STAT_LOST,	/* events that did not fit in the ring buffer */
+	TW_STAT_MAX,
+};
+
+enum tw_action {
+	TW_ACT_CONNECT = 1, /* connect(), TFO sendto, io_uring connect */
+	TW_ACT_SENDMSG,	    /* unconnected UDP sendto/sendmsg/sendmmsg */
+	TW_ACT_SOCKET,	    /* socket creation */
+	TW_ACT_UNIX_CONNECT,
+	TW_ACT_UNIX_SENDMSG,
+	TW_ACT_EGRESS,	    /* packet the address hooks did not see */
+};
+
+enum tw_verdict {
+	TW_VERDICT_DENY = 1,
+	TW_VERDICT_AUDIT, /* would be denied; audit mode let it through */
+};
+
+enum tw_reason {
+	TW_REASON_NO_RULE = 1, /* no rule covers the address */
+	TW_REASON_PORT,	       /* address covered, port not */
+	TW_REASON_NO_CONTEXT,  /* cgroup maps to no context */
+	TW_REASON_SOCKET_TYPE, /* family/type/protocol not allowed */
+	TW_REASON_UNIX_PATH,   /* no rule for the unix path */
+	TW_REASON_EGRESS,      /* packet bypassed the address hooks */
+};
+
+/* Ring buffer record of one denial (or audit-mode would-be denial). */
+struct tw_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgid;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 uid;
+	__u32 ctx;  /* context key or TW_CTX_NONE */
+	__u32 rule; /* for TW_REASON_PORT: the covering rule, else ~0 */
+	__u16 dport; /* host order */
+	__u8 action;
+	__u8 verdict;
+	__u8 reason;
+	__u8 proto;	  /* IPPROTO_*; 0 for unix */
+	__u8 family;	  /* family judged: 4, 6, or 1 (unix) */
+	__u8 embedded;	  /* 1: an IPv6 destination judged as IPv4 */
+	__u32 sock_family; /* socket(): the requested family, type, protocol */
+	__u32 sock_type;
+	__u32 sock_proto;
+	__u32 pad;
+	__u8 daddr[16];	  /* network order */
+	char comm[16];
+	char path[TW_UNIX_PATH_LEN];
+	__u8 pad2[4];
+};
+
+#define TW_EVENT_SIZE 208
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct tw_rule_key) == 28, "tw_rule_key layout");
+_Static_assert(sizeof(struct tw_rule_val) == 72, "tw_rule_val layout");
+_Static_assert(sizeof(struct tw_unix_key) == 112, "tw_unix_key layout");
+_Static_assert(sizeof(struct tw_cg_key) == 16, "tw_cg_key layout");
+_Static_assert(sizeof(struct tw_cg_val) == 8, "tw_cg_val layout");
+_Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
+_Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
+#endif
+
+#endif

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# `toolwall demo`: a tour of the example policy on this machine. Starts the
+# daemon on policy/examples/acme, brings up local test hosts in a private
+# network namespace, runs tool calls in several contexts, prints what the
+# kernel decided and the audit trail, then removes everything it made.
+# Usage: scripts/demo.sh [PATH-TO-toolwall]
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export TW_BIN=${1:-$ROOT/toolwall}
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "toolwall demo: run as root (it loads eBPF programs and creates cgroups)" >&2
+	exit 1
+fi
+source "$ROOT/tests/lib/netns.sh"
+source "$ROOT/tests/lib/toolwall.sh"
+
+bold=$(tput bold 2>/dev/null || true) norm=$(tput sgr0 2>/dev/null || true)
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$norm"; }
+say() { printf '   %s\n' "$*"; }
+run() { printf '   %s$ %s%s\n' "$bold" "$*" "$norm"; "$@" 2>&1 | sed 's/^/     /'; }
+
+# call CONTEXT DESCRIPTION CMD...: one tool call, its verdict and summary.
+call()
+{
+	local ctx=$1 what=$2 rc
+	shift 2
+	printf '   %s%-24s%s %s\n' "$bold" "$ctx" "$norm" "$what"
+	"$TW_BIN" exec "$ctx" --call-id "demo-$((++ncall))" --requester alice@acme \
+		-- "$@" >/dev/null 2>"$TW_WORK/call.err"
+	rc=$?
+	if ((rc == 0)); then
+		say "  -> allowed"
+	else
+		say "  -> refused (exit $rc); toolwall told the agent:"
+		sed 's/^/          /' "$TW_WORK/call.err"
+	fi
+}
+ncall=0
+
+step "The policy: workspace acme, channels data-team and general, a DM with alice"
+TW_TEST_TAKEOVER=${TW_TEST_TAKEOVER:-}
+run "$TW_BIN" check -p "$ROOT/policy/examples/acme"
+
+step "Test hosts in a private network namespace (nothing leaves this machine)"
+tw_hosts_up || exit 1
+say "10.10.1.10 docs, 10.20.1.10 tracker, 10.30.1.10 warehouse, 10.40.2.2 recruiting ATS,"
+say "10.50.1.10 a host no bundle allows; IPv6 fd00:30::5 warehouse"
+if ! tw_setup_host; then
+	echo "toolwall demo: cannot prepare the host (see above)" >&2
+	exit 1
+fi
+
+step "Start the daemon: eBPF programs pinned on the toolwall cgroup tree"
+tw_daemon_start || exit 1
+run "$TW_BIN" status
+
+step "Tool calls in the workspace (baseline: docs-search, issue-tracker)"
+call workspace:acme "curl http://10.10.1.10/ (docs)" curl -s -m 3 http://10.10.1.10:80/
+call workspace:acme "nc 10.20.1.10 5432 (tracker database)" nc -z -w 2 10.20.1.10 5432
+call workspace:acme "nc 10.20.1.10 9000 (tracker, outside 8000-8999)" nc -z -w 2 10.20.1.10 9000
+call workspace:acme "nc 10.30.1.10 5439 (the warehouse)" nc -z -w 2 10.30.1.10 5439
+call workspace:acme "python: connect to [::ffff:10.30.1.10]:5439" \
+	python3 -c 'import socket; socket.create_connection(("::ffff:10.30.1.10", 5439), timeout=3)'
+
+step "The data-team channel steps up with warehouse-read"
+call channel:acme/data-team "nc 10.30.1.10 5439 (the warehouse)" nc -z -w 2 10.30.1.10 5439
+call channel:acme/data-team "nc fd00:30::5 5439 (the warehouse over IPv6)" nc -z -w 2 fd00:30::5 5439
+call channel:acme/general "nc 10.30.1.10 5439 from #general" nc -z -w 2 10.30.1.10 5439
+
+step "A DM with alice adds her personal recruiting bundle, and nothing else sees it"
+call dm:acme/alice "nc 10.40.2.2 443 (her ATS)" nc -z -w 2 10.40.2.2 443
+call channel:acme/data-team "the same from #data-team" nc -z -w 2 10.40.2.2 443
+
+step "What no tool call may do anywhere"
+call workspace:acme "ping 10.20.1.10 (ICMP socket)" \
+	python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)'
+call workspace:acme "connect to a unix socket no bundle lists" \
+	python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/toolwall-demo/other.sock")'
+
+step "The audit trail (toolwall audit --log $TW_LOG)"
+run "$TW_BIN" audit --log "$TW_LOG" --event deny
+say ""
+say "One record in full:"
+grep '"event":"deny"' "$TW_LOG" | grep '"dst":"10.30.1.10"' | head -1 |
+	python3 -m json.tool | sed 's/^/     /'
+
+step "Tear down: toolwall down removes every program, pin and cgroup"
+tw_down
+say "enforcement removed; test hosts removed"
+tw_cleanup
+exit 0

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Install everything toolwall needs to build, test and demo on Debian 12.
+# Idempotent: skips apt when every package is already installed.
+set -euo pipefail
+
+PKGS=(
+	# build
+	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+	libjansson-dev libssl-dev libseccomp-dev liburing-dev libldns-dev
+	libcmocka-dev libclang-rt-14-dev linux-libc-dev
+	# test and demo clients
+	iproute2 procps curl netcat-openbsd python3 dnsutils util-linux passwd
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "toolwall deps: missing packages: ${missing[*]} (run as root to install)" >&2
+		exit 1
+	fi
+	echo "toolwall deps: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

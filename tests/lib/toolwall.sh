@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
+#
+# Bring toolwall up and down for kernel tests and the demo. Source it after
+# netns.sh (it uses tw_at_exit). Then:
+#
+#   tw_setup_host           agent account, a copy of the reference policy in
+#                           $TW_POLICY, unix servers, an audit log $TW_LOG
+#   tw_daemon_start [ARGS]  start `toolwall daemon` ($TW_DAEMON_PID); waits
+#                           for the control socket
+#   tw_daemon_kill9         SIGKILL the daemon we started
+#   tw_down                 `toolwall down` (also registered at exit)
+#   twx CTX ID CMD...       toolwall exec CTX --call-id ID -- CMD...
+#
+# Variables: TW_BIN (./toolwall), TW_PROBE (build/probes/twprobe), TW_WORK.
+
+[[ -n ${_TW_TOOLWALL_SH:-} ]] && return 0
+_TW_TOOLWALL_SH=1
+
+TW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TW_BIN=${TW_BIN:-$TW_ROOT/toolwall}
+TW_PROBE=${TW_PROBE:-$TW_ROOT/build/probes/twprobe}
+TW_AGENT=toolwall-agent
+TW_DAEMON_PID=""
+TW_WORK=""
+TW_POLICY=""
+TW_LOG=""
+TW_DEMO_RUN=/run/toolwall-demo
+
+tw_setup_host()
+{
+	if [[ -e /sys/fs/bpf/toolwall ]]; then
+		if [[ ${CI:-} == true || -n ${TW_TEST_TAKEOVER:-} ]]; then
+			"$TW_BIN" down >/dev/null 2>&1
+		else
+			echo "toolwall enforcement is already in place on this host;" \
+				"run 'toolwall down' first (or set TW_TEST_TAKEOVER=1)" >&2
+			return 1
+		fi
+	fi
+	id "$TW_AGENT" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$TW_AGENT" ||
+		return 1
+	TW_WORK=$(mktemp -d /tmp/twk.XXXXXX) || return 1
+	chmod 0755 "$TW_WORK"
+	mkdir -m 0777 "$TW_WORK/shared"
+	TW_POLICY=$TW_WORK/policy
+	cp -r "$TW_ROOT/policy/examples/acme" "$TW_POLICY"
+	TW_LOG=$TW_WORK/audit.jsonl
+	export TOOLWALL_AUDIT_LOG=$TW_LOG
+	mkdir -p -m 0755 "$TW_DEMO_RUN"
+	tw_unix_server "$TW_DEMO_RUN/tracker.sock" || return 1
+	chmod 0666 "$TW_DEMO_RUN/tracker.sock"
+	tw_unix_server "$TW_DEMO_RUN/other.sock" || return 1
+	chmod 0666 "$TW_DEMO_RUN/other.sock"
+	tw_at_exit _tw_host_cleanup
+}
+
+_tw_host_cleanup()
+{
+	tw_down
+	[[ -n $TW_WORK && -d $TW_WORK ]] && rm -rf "$TW_WORK"
+	rmdir "$TW_DEMO_RUN" 2>/dev/null
+	TW_WORK=""
+}
+
+tw_daemon_start()
+{
+	local i
+	"$TW_BIN" daemon -p "$TW_POLICY" --audit-log "$TW_LOG" "$@" \
+		>>"$TW_WORK/daemon.out" 2>&1 &
+	TW_DAEMON_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S /run/toolwall/control.sock ]] && "$TW_BIN" status >/dev/null 2>&1 && return 0
+		kill -0 "$TW_DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "toolwall daemon did not come up:" >&2
+	cat "$TW_WORK/daemon.out" >&2
+	return 1
+}
+
+tw_daemon_kill9()
+{
+	[[ -n $TW_DAEMON_PID ]] || return 0
+	kill -9 "$TW_DAEMON_PID" 2>/dev/null
+	wait "$TW_DAEMON_PID" 2>/dev/null
+	TW_DAEMON_PID=""
+}
+
+tw_down()
+{
+	"$TW_BIN" down >/dev/null 2>&1
+	if [[ -n $TW_DAEMON_PID ]]; then
+		kill "$TW_DAEMON_PID" 2>/dev/null
+		wait "$TW_DAEMON_PID" 2>/dev/null
+		TW_DAEMON_PID=""
+	fi
+}
+
+twx()
+{
+	local ctx=$1 id=$2
+	shift 2
+	"$TW_BIN" exec "$ctx" --call-id "$id" --requester tester -- "$@"
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every test toolwall has and end with "N passed, N failed, N skipped".
+#   unit     cmocka tests of parser, compiler, explain (plain and ASan+UBSan)
+#   fuzz     the policy parser under libFuzzer for a bounded time
+#   cli      toolwall check on the reference policy and the malformed corpus
+#   kernel   real eBPF programs, cgroups, network namespaces (root)
+# TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0
+failures=()
+want=" ${TW_TESTS:-unit fuzz cli kernel} "
+
+note() { printf '\n=== %s\n' "$*"; }
+add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+run_cmocka() {
+	local bin=$1 out p f
+	out=$("$bin" 2>&1)
+	local rc=$?
+	printf '%s\n' "$out" | grep -E '^\[ *(FAILED|  ERROR|PASSED) *\]|^\[  FAILED  \]' || true
+	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+	p=${p:-0} f=${f:-0}
+	if [[ $rc -ne 0 && $f -eq 0 ]]; then
+		f=1 # crashed (sanitizer, signal) before cmocka could count
+		printf '%s\n' "$out" | tail -30
+	fi
+	if ((f)); then
+		printf '%s\n' "$out" | grep -E '^\[  (FAILED|ERROR)|error|Error' | head -30
+		failures+=("$bin")
+	fi
+	echo "$bin: $p passed, $f failed"
+	add "$p" "$f"
+}
+
+if [[ $want == *" unit "* ]]; then
+	note "unit tests"
+	for t in build/unit/test_*; do run_cmocka "$t"; done
+	note "unit tests under ASan+UBSan"
+	for t in build/asan/test_*; do run_cmocka "$t"; done
+fi
+
+if [[ $want == *" fuzz "* ]]; then
+	note "fuzzing the policy parser (${TW_FUZZ_SECONDS:-30}s)"
+	corpus=$(mktemp -d)
+	cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null
+	if build/fuzz/fuzz_policy -max_total_time="${TW_FUZZ_SECONDS:-30}" \
+		-timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
+		-artifact_prefix="$corpus/" "$corpus" >"$corpus.log" 2>&1; then
+		echo "fuzz: no crash, leak or timeout"
+		add 1 0
+	else
+		tail -40 "$corpus.log"
+		failures+=("fuzz_policy (artifacts in $corpus)")
+		add 0 1
+	fi
+	rm -f "$corpus.log"
+fi
+
+if [[ $want == *" cli "* ]]; then
+	note "toolwall check on the reference policy and the malformed corpus"
+	if ./toolwall check -p policy/examples/acme >/dev/null; then
+		add 1 0
+	else
+		failures+=("check policy/examples/acme"); add 0 1
+	fi
+	for f in tests/malformed/*.json; do
+		exp=${f%.json}.expect
+		out=$(./toolwall check -p "$f" 2>&1)
+		rc=$?
+		ok=1
+		[[ $rc -eq 1 ]] || ok=0
+		while IFS= read -r line; do
+			[[ -z $line ]] && continue
+			loc=${line%%: *} msg=${line#*: }
+			grep -F -- "$loc" <<<"$out" | grep -qF -- "$msg" || ok=0
+		done <"$exp"
+		if ((ok)); then add 1 0; else
+			echo "FAIL $f (exit $rc):"; echo "$out" | head -5
+			failures+=("check $f"); add 0 1
+		fi
+	done
+	echo "cli: done"
+fi
+
+if [[ $want == *" kernel "* ]]; then
+	for t in tests/kernel/test_*.sh; do
+		note "$t"
+		if [[ $(id -u) -ne 0 ]]; then
+			echo "skipped: kernel tests need root"; add 0 0 1; continue
+		fi
+		out=$(bash "$t" 2>&1 </dev/null)
+		rc=$?
+		printf '%s\n' "$out" | grep -v '^RESULT '
+		res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
+		if [[ -z $res ]]; then
+			failures+=("$t (exit $rc, no result)"); add 0 1; continue
+		fi
+		read -r p f s <<<"$res"
+		((f)) && failures+=("$t")
+		add "$p" "$f" "$s"
+	done
+fi
+
+echo
+if ((${#failures[@]})); then
+	echo "failed:"; printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cgroups.h - the context cgroup tree:
+ *   <cgroup2 mount>/toolwall/<ws>/workspace
+ *   <cgroup2 mount>/toolwall/<ws>/channels/<channel>
+ *   <cgroup2 mount>/toolwall/<ws>/dms/<person>
+ * and one cgroup per tool call below its context: .../call-<n>.
+ * Library code: returns -errno, never logs.
+ */
+#ifndef TW_CGROUPS_H
+#define TW_CGROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The cgroup v2 mount point, from /proc/mounts. -ENOENT if none. */
+int tw_cg_mount(char *buf, size_t len);
+/* <mount>/toolwall. */
+int tw_cg_root(char *buf, size_t len);
+/* The kernel's cgroup id of a cgroup directory. */
+int tw_cg_id(const char *path, uint64_t *id);
+/* Create ROOT/REL (and parents), 0755 root-owned; return its id. */
+int tw_cg_make(const char *root, const char *rel, uint64_t *id);
+/* Move every process of PATH (and below) to DEST, then remove the tree. */
+int tw_cg_remove_tree(const char *path, const char *dest);
+/* Number of processes in a cgroup (cgroup.procs lines), or -errno. */
+int tw_cg_nprocs(const char *path);
+/* Put PID into the cgroup at PATH. */
+int tw_cg_attach(const char *path, int pid);
+
+#endif

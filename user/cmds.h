@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cmds.h - entry points of the `toolwall COMMAND` table (user/main.c).
+ * Each takes the arguments after the command name (argv[0] is the command)
+ * and returns the process exit status: 0 success, 1 failure (or "denied"
+ * for explain), 2 usage error.
+ */
+#ifndef TW_CMDS_H
+#define TW_CMDS_H
+
+#include <stdbool.h>
+
+/* Global options parsed by main.c before the command. */
+struct tw_opts {
+	bool json;	    /* -j */
+	bool debug;	    /* -d: libbpf and verifier output */
+	const char *policy; /* -p, TOOLWALL_POLICY, or the default */
+};
+extern struct tw_opts tw_opts;
+
+#define TW_DEFAULT_POLICY "/etc/toolwall/policy"
+
+int cmd_check(int argc, char **argv);	/* cmd_policy.c */
+int cmd_compile(int argc, char **argv); /* cmd_policy.c */
+int cmd_explain(int argc, char **argv); /* cmd_policy.c */
+int cmd_daemon(int argc, char **argv);	/* daemon.c */
+int cmd_exec(int argc, char **argv);	/* launch.c */
+int cmd_status(int argc, char **argv);	/* status.c */
+int cmd_reload(int argc, char **argv);	/* status.c */
+int cmd_down(int argc, char **argv);	/* status.c */
+int cmd_audit(int argc, char **argv);	/* audit.c */
+int cmd_demo(int argc, char **argv);	/* demo.c */
+
+#endif

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * control.c - requests on the daemon's control socket (root only):
+ *   {"op":"status"}                         health, features, counters
+ *   {"op":"reload"}                         atomic policy reload
+ *   {"op":"call-start","context":C,"call_id":I,"requester":R}
+ *                                           a cgroup for one tool call
+ *   {"op":"call-end","cgid":N}              its denials, for the summary
+ *   {"op":"stop"}                           exit (enforcement stays)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+#include "daemon.h"
+#include "maps.h"
+#include "toolwall.h"
+#include "util.h"
+
+static json_t *fail(const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	return json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *do_status(struct tw_daemon *d)
+{
+	const struct tw_revision *r = &d->rev[d->slot];
+	uint64_t stats[TW_STAT_MAX] = {};
+	struct tw_state st = {};
+	json_t *ctxs = json_array();
+
+	tw_maps_stats(&d->ld.maps, stats);
+	tw_maps_state(&d->ld.maps, &st);
+	for (size_t i = 0; r->valid && i < r->comp.nctx; i++) {
+		const struct tw_context *c = &r->comp.ctx[i];
+		size_t ncalls = 0;
+
+		for (size_t k = 0; k < d->ncalls; k++)
+			ncalls += !strcmp(d->calls[k].context, c->name);
+		json_array_append_new(
+			ctxs,
+			json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "name", c->name,
+				  "mode",
+				  c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
+				  "cgroup", c->cgroup, "cgroup_id",
+				  (json_int_t)r->ctx_cgid[i], "rules",
+				  (int)c->nrules, "calls", (int)ncalls));
+	}
+	return json_pack(
+		"{s:b,s:{s:i,s:s,s:s,s:s,s:I,s:b},s:s,s:s?,s:i,s:I,s:o,"
+		"s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		"ok", 1, "daemon", "pid", (int)getpid(), "policy",
+		d->policy_path, "audit_log", d->audit_path, "cgroup_root",
+		d->ld.cg_root, "uptime_s",
+		(json_int_t)((tw_now_ns(CLOCK_REALTIME) - d->started_ns) /
+			     1000000000ull),
+		"adopted", d->ld.adopted, "features", d->ld.features,
+		"policy_rev", r->valid ? r->comp.revision : NULL, "slot",
+		(int)d->slot, "generation", (json_int_t)st.generation,
+		"contexts", ctxs, "counters", "allowed",
+		(json_int_t)stats[TW_STAT_ALLOWED], "denied",
+		(json_int_t)stats[TW_STAT_DENIED], "audited",
+		(json_int_t)stats[TW_STAT_AUDITED], "no_context",
+		(json_int_t)stats[TW_STAT_NOCTX], "events_lost",
+		(json_int_t)stats[TW_STAT_LOST], "events",
+		(json_int_t)d->events, "records_written",
+		(json_int_t)d->audit.written, "records_failed",
+		(json_int_t)d->audit.failed, "reloads", (json_int_t)d->reloads,
+		"reloads_refused", (json_int_t)d->reloads_failed);
+}
+
+static json_t *do_reload(struct tw_daemon *d)
+{
+	json_t *errs = NULL;
+
+	if (tw_daemon_reload(d, &errs))
+		return json_pack("{s:b,s:s,s:o,s:s}", "ok", 0, "error",
+				 "policy refused; the policy in force stays",
+				 "errors", errs ? errs : json_array(),
+				 "policy_rev", d->rev[d->slot].comp.revision);
+	return json_pack("{s:b,s:s}", "ok", 1, "policy_rev",
+			 d->rev[d->slot].comp.revision);
+}
+
+static bool printable(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static json_t *do_call_start(struct tw_daemon *d, json_t *req)
+{
+	const struct tw_revision *r = &d->rev[d->slot];
+	const char *ctx = json_string_value(json_object_get(req, "context"));
+	const char *id = json_string_value(json_object_get(req, "call_id"));
+	const char *who = json_string_value(json_object_get(req, "requester"));
+	struct tw_call call = {}, *nc;
+	char rel[4096], gen[40];
+	const struct tw_context *c;
+	int ci, ret;
+
+	if (!ctx)
+		return fail("%s", "call-start needs a context");
+	ci = tw_compiled_find(&r->comp, ctx);
+	if (ci < 0)
+		return fail("no context %s in the policy in force", ctx);
+	c = &r->comp.ctx[ci];
+	if (id && *id && !printable(id, sizeof(call.call_id) - 1))
+		return fail("%s", "call id must be 1-127 printable characters");
+	if (who && *who && !printable(who, sizeof(call.requester) - 1))
+		return fail("%s", "requester must be 1-127 printable characters");
+	if (!id || !*id) {
+		unsigned char rnd[6] = {};
+
+		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+			memset(rnd, 0, sizeof(rnd));
+		snprintf(gen, sizeof(gen), "call-%02x%02x%02x%02x%02x%02x",
+			 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+		id = gen;
+	}
+
+	d->next_call++;
+	snprintf(rel, sizeof(rel), "%s/call-%llu", c->cgroup,
+		 (unsigned long long)d->next_call);
+	ret = tw_cg_make(d->ld.cg_root, rel, &call.cgid);
+	if (ret)
+		return fail("cannot create the call cgroup: %s",
+			    strerror(-ret));
+	snprintf(call.cgroup, sizeof(call.cgroup), "%s/%s", d->ld.cg_root, rel);
+	snprintf(call.context, sizeof(call.context), "%s", c->name);
+	snprintf(call.call_id, sizeof(call.call_id), "%s", id);
+	snprintf(call.requester, sizeof(call.requester), "%s", who ? who : "");
+	call.started_ns = tw_now_ns(CLOCK_REALTIME);
+	ret = tw_maps_add_cgroup(&d->ld.maps, d->slot, call.cgid, (uint32_t)ci,
+				 tw_mode_abi(c->mode));
+	if (ret) {
+		rmdir(call.cgroup);
+		return fail("cannot map the call cgroup: %s", strerror(-ret));
+	}
+	nc = realloc(d->calls, (d->ncalls + 1) * sizeof(*nc));
+	if (!nc) {
+		tw_maps_del_cgroup(&d->ld.maps, call.cgid);
+		rmdir(call.cgroup);
+		return fail("%s", "out of memory");
+	}
+	d->calls = nc;
+	d->calls[d->ncalls++] = call;
+	tw_calls_save(d);
+
+	return json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "ok", 1,
+			 "cgroup", call.cgroup, "cgid", (json_int_t)call.cgid,
+			 "call_id", call.call_id, "context", c->name, "run_as",
+			 c->run_as ? c->run_as : "", "mode",
+			 c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
+			 "policy_rev", r->comp.revision);
+}
+
+static json_t *do_call_end(struct tw_daemon *d, json_t *req)
+{
+	uint64_t cgid = json_integer_value(json_object_get(req, "cgid"));
+	struct tw_call *c;
+	json_t *den;
+	int left;
+
+	/* Every event of the call was queued before its syscall returned. */
+	tw_daemon_drain(d);
+	c = tw_call_find(d, cgid);
+	if (!c)
+		return fail("%s", "no such call");
+	den = json_array();
+	for (size_t i = 0; i < c->ndenials; i++) {
+		const struct tw_call_denial *x = &c->denials[i];
+
+		json_array_append_new(den, json_pack("{s:s,s:s,s:s,s:I}", "what",
+						     x->what, "reason", x->reason,
+						     "hint", x->hint, "count",
+						     (json_int_t)x->count));
+	}
+	c->ended = true;
+	left = tw_cg_nprocs(c->cgroup);
+	json_t *rep = json_pack("{s:b,s:s,s:o,s:i}", "ok", 1, "call_id",
+				c->call_id, "denials", den, "lingering",
+				left > 0 ? left : 0);
+	if (left <= 0 && tw_cg_remove_tree(c->cgroup, NULL) == 0)
+		tw_call_forget(d, c);
+	else
+		tw_calls_save(d);
+	return rep;
+}
+
+json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
+{
+	const char *op = json_string_value(json_object_get(req, "op"));
+
+	if (!op)
+		return fail("%s", "request has no op");
+	if (!strcmp(op, "status"))
+		return do_status(d);
+	if (!strcmp(op, "reload"))
+		return do_reload(d);
+	if (!strcmp(op, "call-start"))
+		return do_call_start(d, req);
+	if (!strcmp(op, "call-end"))
+		return do_call_end(d, req);
+	if (!strcmp(op, "stop")) {
+		d->stop = true; /* enforcement stays: pins outlive us */
+		return json_pack("{s:b}", "ok", 1);
+	}
+	return fail("unknown op %s", op);
+}

@@ -1,0 +1,926 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon.c - `toolwall daemon`: bring enforcement up (or re-adopt it),
+ * push the policy, and turn kernel events into audit records.
+ *
+ *   policy --compile--> maps (slot flip) --kernel verdict--> ring buffer
+ *          --handle_event--> audit record (+ the call's denial summary)
+ *
+ * One thread, one epoll loop: ring buffer, control socket, signals, a 1 s
+ * timer for loss accounting and call cleanup.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "cgroups.h"
+#include "cmds.h"
+#include "daemon.h"
+#include "explain.h"
+#include "maps.h"
+#include "toolwall.h"
+#include "util.h"
+
+static const char daemon_usage[] =
+	"Usage: toolwall daemon [-p POLICY] [--audit-log FILE] [-d]\n"
+	"Load and pin the eBPF programs on the toolwall cgroup tree, create a\n"
+	"cgroup per context, push the policy, write the audit log and serve\n"
+	"the control socket (" TW_CONTROL_SOCK ").\n"
+	"SIGHUP or `toolwall reload` reloads the policy atomically; a policy\n"
+	"with errors is refused and the one in force stays. Stopping the\n"
+	"daemon leaves enforcement in place: only `toolwall down` removes it.\n"
+	"  -p, --policy PATH   policy directory or file (default "
+	TW_DEFAULT_POLICY ")\n"
+	"  --audit-log FILE    audit log (default " TW_DEFAULT_AUDIT_LOG ")\n"
+	"  -d, --debug         libbpf and verifier output\n";
+
+/* ---- policy revisions ------------------------------------------- */
+
+static void revision_free(struct tw_revision *r)
+{
+	if (!r->valid)
+		return;
+	tw_compiled_free(&r->comp);
+	tw_policy_free(&r->pol);
+	free(r->ctx_cgid);
+	memset(r, 0, sizeof(*r));
+}
+
+static json_t *diags_json(const struct tw_diags *dg)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < dg->n; i++) {
+		const struct tw_diag *g = &dg->v[i];
+
+		json_array_append_new(
+			arr, json_pack("{s:s,s:i,s:i,s:s}", "file",
+				       g->loc.file ? g->loc.file : "?", "line",
+				       g->loc.line, "col", g->loc.col,
+				       "message", g->msg));
+	}
+	return arr;
+}
+
+/* Audit record of a policy change or a refused one. */
+static void audit_policy(struct tw_daemon *d, const char *what,
+			 const char *rev, json_t *errors)
+{
+	json_t *rec = tw_audit_record(&d->audit, "policy", 0);
+
+	json_object_set_new(rec, "action", json_string(what));
+	json_object_set_new(rec, "path", json_string(d->policy_path));
+	if (rev)
+		json_object_set_new(rec, "policy_rev", json_string(rev));
+	if (d->rev[d->slot].valid && strcmp(what, "load"))
+		json_object_set_new(
+			rec, "previous_rev",
+			json_string(d->rev[d->slot].comp.revision));
+	if (errors)
+		json_object_set(rec, "errors", errors);
+	tw_audit_write(&d->audit, rec);
+}
+
+/*
+ * Load, compile, create context cgroups, fill the inactive slot and flip.
+ * On any error the policy in force stays and *ERRORS says why.
+ */
+int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
+{
+	struct tw_revision nr = {};
+	struct tw_diags dg = {};
+	struct tw_cg_entry *cgs = NULL;
+	size_t ncgs = 0;
+	char err[512];
+	uint32_t slot;
+	int ret;
+
+	*errors = NULL;
+	ret = tw_policy_load(d->policy_path, &nr.pol, &dg);
+	if (!ret && !dg.n)
+		ret = tw_compile(&nr.pol, &nr.comp, &dg);
+	if (ret || dg.n) {
+		tw_diags_sort(&dg);
+		*errors = diags_json(&dg);
+		tw_diags_free(&dg);
+		tw_policy_free(&nr.pol);
+		d->reloads_failed++;
+		audit_policy(d, "rejected", NULL, *errors);
+		return ret ? ret : -EINVAL;
+	}
+	nr.valid = true;
+
+	nr.ctx_cgid = calloc(nr.comp.nctx ? nr.comp.nctx : 1,
+			     sizeof(*nr.ctx_cgid));
+	cgs = calloc(nr.comp.nctx + d->ncalls + 1, sizeof(*cgs));
+	if (!nr.ctx_cgid || !cgs) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < nr.comp.nctx; i++) {
+		ret = tw_cg_make(d->ld.cg_root, nr.comp.ctx[i].cgroup,
+				 &nr.ctx_cgid[i]);
+		if (ret) {
+			snprintf(err, sizeof(err), "cannot create cgroup %s/%s: %s",
+				 d->ld.cg_root, nr.comp.ctx[i].cgroup,
+				 strerror(-ret));
+			goto fail;
+		}
+		cgs[ncgs++] = (struct tw_cg_entry){ nr.ctx_cgid[i], (uint32_t)i };
+	}
+	/* Running calls follow their context by name; a call whose context
+	 * is gone keeps no entry and so gets nothing. */
+	for (size_t i = 0; i < d->ncalls; i++) {
+		int ci = tw_compiled_find(&nr.comp, d->calls[i].context);
+
+		if (ci >= 0)
+			cgs[ncgs++] = (struct tw_cg_entry){ d->calls[i].cgid,
+							    (uint32_t)ci };
+	}
+
+	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &slot, err,
+			   sizeof(err));
+	if (ret)
+		goto fail;
+	free(cgs);
+	revision_free(&d->rev[slot]);
+	d->rev[slot] = nr;
+	/* The compiled rules borrow the policy: point them at its new home. */
+	d->rev[slot].comp.pol = &d->rev[slot].pol;
+	audit_policy(d, d->reloads ? "reload" : "load", nr.comp.revision, NULL);
+	d->slot = slot;
+	d->reloads++;
+	tw_calls_save(d);
+	return 0;
+fail:
+	free(cgs);
+	*errors = json_pack("[{s:s}]", "message", err);
+	audit_policy(d, "rejected", NULL, *errors);
+	revision_free(&nr);
+	d->reloads_failed++;
+	return ret;
+}
+
+/* ---- calls ------------------------------------------------------ */
+
+struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid)
+{
+	for (size_t i = 0; i < d->ncalls; i++)
+		if (d->calls[i].cgid == cgid)
+			return &d->calls[i];
+	return NULL;
+}
+
+void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
+{
+	size_t i = c - d->calls;
+
+	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
+	free(c->denials);
+	memmove(&d->calls[i], &d->calls[i + 1],
+		(d->ncalls - i - 1) * sizeof(*c));
+	d->ncalls--;
+	tw_calls_save(d);
+}
+
+/* The running calls, for a restarted daemon to re-adopt. */
+int tw_calls_save(struct tw_daemon *d)
+{
+	json_t *arr = json_array();
+	char *s;
+	int ret;
+
+	for (size_t i = 0; i < d->ncalls; i++) {
+		const struct tw_call *c = &d->calls[i];
+
+		json_array_append_new(
+			arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
+				       (json_int_t)c->cgid, "cgroup", c->cgroup,
+				       "context", c->context, "call_id",
+				       c->call_id, "requester", c->requester,
+				       "started_ns", (json_int_t)c->started_ns,
+				       "ended", c->ended));
+	}
+	json_t *st = json_pack("{s:o,s:I}", "calls", arr, "next_call",
+			       (json_int_t)d->next_call);
+	s = json_dumps(st, JSON_INDENT(1));
+	json_decref(st);
+	if (!s)
+		return -ENOMEM;
+	ret = tw_write_file_atomic(TW_STATE_FILE, s, strlen(s), 0600);
+	free(s);
+	return ret;
+}
+
+static void calls_load(struct tw_daemon *d)
+{
+	json_t *st = json_load_file(TW_STATE_FILE, 0, NULL), *c;
+	size_t i;
+
+	if (!st)
+		return;
+	d->next_call = json_integer_value(json_object_get(st, "next_call"));
+	json_array_foreach(json_object_get(st, "calls"), i, c)
+	{
+		struct tw_call call = {};
+		uint64_t id;
+		const char *cg = json_string_value(json_object_get(c, "cgroup"));
+
+		if (!cg || tw_cg_id(cg, &id))
+			continue; /* the cgroup is gone: nothing to adopt */
+		call.cgid = id;
+		snprintf(call.cgroup, sizeof(call.cgroup), "%s", cg);
+		snprintf(call.context, sizeof(call.context), "%s",
+			 json_string_value(json_object_get(c, "context")) ?: "");
+		snprintf(call.call_id, sizeof(call.call_id), "%s",
+			 json_string_value(json_object_get(c, "call_id")) ?: "");
+		snprintf(call.requester, sizeof(call.requester), "%s",
+			 json_string_value(json_object_get(c, "requester")) ?: "");
+		call.started_ns =
+			json_integer_value(json_object_get(c, "started_ns"));
+		call.ended = json_is_true(json_object_get(c, "ended"));
+		struct tw_call *nc = realloc(d->calls,
+					     (d->ncalls + 1) * sizeof(*nc));
+		if (!nc)
+			break;
+		d->calls = nc;
+		d->calls[d->ncalls++] = call;
+	}
+	json_decref(st);
+}
+
+/* Ended calls whose last process has gone: remove their cgroups. */
+static void calls_reap(struct tw_daemon *d)
+{
+	for (size_t i = 0; i < d->ncalls;) {
+		struct tw_call *c = &d->calls[i];
+
+		if (c->ended && tw_cg_nprocs(c->cgroup) <= 0 &&
+		    tw_cg_remove_tree(c->cgroup, NULL) == 0) {
+			tw_call_forget(d, c);
+			continue;
+		}
+		i++;
+	}
+}
+
+/* ---- events -> audit records ------------------------------------ */
+
+static const char *action_name(const struct tw_event *e)
+{
+	switch (e->action) {
+	case TW_ACT_CONNECT:
+	case TW_ACT_UNIX_CONNECT:
+		return "connect";
+	case TW_ACT_SENDMSG:
+	case TW_ACT_UNIX_SENDMSG:
+		return "sendmsg";
+	case TW_ACT_SOCKET:
+		return "socket";
+	case TW_ACT_EGRESS:
+		return "egress";
+	}
+	return "unknown";
+}
+
+static const char *proto_name(const struct tw_event *e)
+{
+	if (e->action == TW_ACT_UNIX_CONNECT || e->action == TW_ACT_UNIX_SENDMSG)
+		return "unix";
+	switch (e->proto) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 1:
+		return "icmp";
+	case 58:
+		return "icmpv6";
+	}
+	return NULL;
+}
+
+static const char *family_name(uint32_t f)
+{
+	static char buf[16];
+
+	switch (f) {
+	case 2:
+		return "AF_INET";
+	case 10:
+		return "AF_INET6";
+	}
+	snprintf(buf, sizeof(buf), "family %u", f);
+	return buf;
+}
+
+static void socket_desc(const struct tw_event *e, char *buf, size_t len)
+{
+	static const char *const types[] = { "?", "SOCK_STREAM", "SOCK_DGRAM",
+					     "SOCK_RAW", "SOCK_RDM",
+					     "SOCK_SEQPACKET" };
+	const char *t = e->sock_type < 6 ? types[e->sock_type] : "SOCK_?";
+	const char *what = "";
+
+	if (e->sock_type == 3)
+		what = "raw socket";
+	else if (e->sock_proto == 1 || e->sock_proto == 58)
+		what = "ICMP socket";
+	else if (e->sock_proto == 132)
+		what = "SCTP socket";
+	else if (e->sock_proto == 262)
+		what = "MPTCP socket";
+	else if (e->sock_proto == 136)
+		what = "UDP-Lite socket";
+	else
+		what = "socket";
+	snprintf(buf, len, "%s (%s %s protocol %u)", what,
+		 family_name(e->sock_family), t, e->sock_proto);
+}
+
+/* The destination of an event as explain understands it. */
+static bool event_dest(const struct tw_event *e, struct tw_dest *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (e->action == TW_ACT_SOCKET || e->reason == TW_REASON_NO_CONTEXT)
+		return false;
+	if (e->action == TW_ACT_UNIX_CONNECT ||
+	    e->action == TW_ACT_UNIX_SENDMSG) {
+		dst->proto = TW_PROTO_UNIX;
+		dst->kind = TW_HOST_UNIX;
+		snprintf(dst->name, sizeof(dst->name), "%.*s",
+			 (int)sizeof(e->path), e->path);
+		return true;
+	}
+	if (e->proto != 6 && e->proto != 17)
+		return false;
+	dst->proto = e->proto == 6 ? TW_PROTO_TCP : TW_PROTO_UDP;
+	dst->kind = TW_HOST_CIDR;
+	dst->family = e->family;
+	memcpy(dst->addr, e->daddr, 16);
+	dst->port = e->dport;
+	return true;
+}
+
+static void port_list(const struct tw_rule *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < r->nports && off < len; i++) {
+		const struct tw_port_range *p = &r->ports[i];
+
+		if (p->lo == 0 && p->hi == 65535)
+			off += snprintf(buf + off, len - off, "%sany",
+					i ? "," : "");
+		else if (p->lo == p->hi)
+			off += snprintf(buf + off, len - off, "%s%u",
+					i ? "," : "", p->lo);
+		else
+			off += snprintf(buf + off, len - off, "%s%u-%u",
+					i ? "," : "", p->lo, p->hi);
+	}
+}
+
+static bool prefix_holds(const uint8_t *net, int plen, const uint8_t *addr)
+{
+	int full = plen / 8, rest = plen % 8;
+
+	if (memcmp(net, addr, full))
+		return false;
+	return !rest || ((net[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* Every port the context allows to the event's address and protocol. */
+static void covering_ports(const struct tw_context *ctx,
+			   const struct tw_event *e, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < ctx->nrules && off + 1 < len; i++) {
+		const struct tw_rule *r = &ctx->rules[i];
+		char one[128];
+
+		if (r->kind != TW_HOST_CIDR || r->family != e->family ||
+		    (int)r->proto != e->proto ||
+		    !prefix_holds(r->addr, r->prefixlen, e->daddr))
+			continue;
+		port_list(r, one, sizeof(one));
+		off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
+				one);
+	}
+}
+
+struct judged {
+	const struct tw_revision *rev;
+	const struct tw_context *ctx;
+	int ctx_idx;
+	char dst[300]; /* "10.0.0.1" or unix path */
+	char what[384];
+	char reason[512];
+	char hint[1024];
+	bool missing; /* a unix path that does not exist on the host */
+};
+
+static void judge_event(struct tw_daemon *d, const struct tw_event *e,
+			struct judged *j)
+{
+	struct tw_dest dst;
+	char addr[INET6_ADDRSTRLEN], sock[128];
+
+	memset(j, 0, sizeof(*j));
+	j->ctx_idx = -1;
+	if (e->ctx != TW_CTX_NONE) {
+		uint32_t slot = TW_CTX_SLOT(e->ctx), idx = TW_CTX_IDX(e->ctx);
+
+		if (d->rev[slot].valid && idx < d->rev[slot].comp.nctx) {
+			j->rev = &d->rev[slot];
+			j->ctx = &j->rev->comp.ctx[idx];
+			j->ctx_idx = (int)idx;
+		}
+	}
+	if (e->action == TW_ACT_UNIX_CONNECT ||
+	    e->action == TW_ACT_UNIX_SENDMSG) {
+		snprintf(j->dst, sizeof(j->dst), "%.*s", (int)sizeof(e->path),
+			 e->path);
+		snprintf(j->what, sizeof(j->what), "%s unix:%s",
+			 action_name(e), j->dst);
+		j->missing = j->dst[0] == '/' && access(j->dst, F_OK) != 0;
+	} else if (e->action == TW_ACT_SOCKET) {
+		socket_desc(e, sock, sizeof(sock));
+		snprintf(j->what, sizeof(j->what), "socket %s", sock);
+	} else {
+		tw_addr_str(e->family, e->daddr, addr, sizeof(addr));
+		snprintf(j->dst, sizeof(j->dst), "%s", addr);
+		snprintf(j->what, sizeof(j->what),
+			 e->family == 6 ? "%s %s [%s]:%u" : "%s %s %s:%u",
+			 action_name(e), proto_name(e) ?: "ip", addr, e->dport);
+	}
+
+	switch (e->reason) {
+	case TW_REASON_NO_RULE:
+		snprintf(j->reason, sizeof(j->reason),
+			 "no rule of %s allows %s %s%s",
+			 j->ctx ? j->ctx->name : "the context", proto_name(e),
+			 j->dst,
+			 e->embedded ? " (IPv4 carried in an IPv6 address)" :
+				       "");
+		break;
+	case TW_REASON_PORT: {
+		char ports[256] = "";
+
+		if (j->ctx)
+			covering_ports(j->ctx, e, ports, sizeof(ports));
+		snprintf(j->reason, sizeof(j->reason),
+			 "port %u is not allowed for %s %s (allowed: %s)",
+			 e->dport, proto_name(e), j->dst,
+			 *ports ? ports : "other ports");
+		break;
+	}
+	case TW_REASON_NO_CONTEXT:
+		snprintf(j->reason, sizeof(j->reason),
+			 "cgroup %llu is in the toolwall tree but maps to no "
+			 "context: everything is denied (fail closed)",
+			 (unsigned long long)e->cgid);
+		break;
+	case TW_REASON_SOCKET_TYPE:
+		socket_desc(e, sock, sizeof(sock));
+		snprintf(j->reason, sizeof(j->reason),
+			 "%s is not allowed: tool calls may create only TCP "
+			 "and UDP sockets over IPv4 and IPv6",
+			 sock);
+		break;
+	case TW_REASON_UNIX_PATH:
+		snprintf(j->reason, sizeof(j->reason),
+			 "no rule of %s allows unix socket %s",
+			 j->ctx ? j->ctx->name : "the context", j->dst);
+		break;
+	case TW_REASON_EGRESS:
+		snprintf(j->reason, sizeof(j->reason),
+			 "%s packet to %s was not seen by the address hooks",
+			 proto_name(e) ?: "non-TCP/UDP", j->dst);
+		break;
+	default:
+		snprintf(j->reason, sizeof(j->reason), "reason %u", e->reason);
+	}
+
+	if (j->rev && event_dest(e, &dst)) {
+		struct tw_explain ex = {};
+
+		if (!tw_explain_dest(&j->rev->comp, j->ctx_idx, &dst, &ex)) {
+			if (!ex.allowed)
+				tw_explain_hint(&j->rev->comp, &ex, j->hint,
+						sizeof(j->hint));
+			tw_explain_free(&ex);
+		}
+	}
+}
+
+static void call_note_denial(struct tw_call *c, const struct judged *j)
+{
+	struct tw_call_denial *nd;
+
+	for (size_t i = 0; i < c->ndenials; i++) {
+		if (!strcmp(c->denials[i].what, j->what) &&
+		    !strcmp(c->denials[i].reason, j->reason)) {
+			c->denials[i].count++;
+			return;
+		}
+	}
+	if (c->ndenials >= 256)
+		return; /* the audit log has them all; the summary stays short */
+	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
+	if (!nd)
+		return;
+	c->denials = nd;
+	nd = &c->denials[c->ndenials++];
+	memset(nd, 0, sizeof(*nd));
+	snprintf(nd->what, sizeof(nd->what), "%s", j->what);
+	snprintf(nd->reason, sizeof(nd->reason), "%s", j->reason);
+	snprintf(nd->hint, sizeof(nd->hint), "%s", j->hint);
+	nd->count = 1;
+}
+
+static uint64_t boot_to_real;
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct tw_daemon *d = ctx;
+	const struct tw_event *e = data;
+	struct tw_call *call;
+	struct judged j;
+	json_t *rec;
+	const char *p;
+
+	if (size < sizeof(*e))
+		return 0;
+	d->events++;
+	judge_event(d, e, &j);
+	call = tw_call_find(d, e->cgid);
+
+	rec = tw_audit_record(&d->audit,
+			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
+			      e->ts_ns + boot_to_real);
+	json_object_set_new(rec, "context",
+			    j.ctx ? json_string(j.ctx->name) : json_null());
+	json_object_set_new(
+		rec, "workspace",
+		j.ctx ? json_string(j.rev->pol.workspaces[j.ctx->workspace].name) :
+			json_null());
+	json_object_set_new(rec, "pid", json_integer(e->pid));
+	json_object_set_new(rec, "tid", json_integer(e->tid));
+	json_object_set_new(rec, "uid", json_integer(e->uid));
+	json_object_set_new(rec, "comm",
+			    json_stringn_nocheck(e->comm,
+						 strnlen(e->comm,
+							 sizeof(e->comm))));
+	json_object_set_new(rec, "call_id",
+			    call ? json_string(call->call_id) : json_null());
+	json_object_set_new(rec, "requester",
+			    call && *call->requester ?
+				    json_string(call->requester) :
+				    json_null());
+	json_object_set_new(rec, "action", json_string(action_name(e)));
+	p = proto_name(e);
+	if (p)
+		json_object_set_new(rec, "proto", json_string(p));
+	if (e->action == TW_ACT_UNIX_CONNECT ||
+	    e->action == TW_ACT_UNIX_SENDMSG) {
+		json_object_set_new(rec, "path", json_string(j.dst));
+		if (j.dst[0] == '/')
+			json_object_set_new(rec, "path_exists",
+					    json_boolean(!j.missing));
+	} else if (e->action == TW_ACT_SOCKET) {
+		json_object_set_new(rec, "socket",
+				    json_pack("{s:i,s:i,s:i}", "family",
+					      e->sock_family, "type",
+					      e->sock_type, "protocol",
+					      e->sock_proto));
+	} else {
+		json_object_set_new(rec, "dst", json_string(j.dst));
+		json_object_set_new(rec, "port", json_integer(e->dport));
+		if (e->embedded)
+			json_object_set_new(rec, "dst_embedded_in_ipv6",
+					    json_true());
+	}
+	json_object_set_new(rec, "reason", json_string(j.reason));
+	json_object_set_new(rec, "policy_rev",
+			    j.rev ? json_string(j.rev->comp.revision) :
+				    json_null());
+	json_object_set_new(rec, "hint", json_string(j.hint));
+	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
+	tw_audit_write(&d->audit, rec);
+
+	/* Probes of sockets that do not exist (glibc asking for nscd, say)
+	 * reached nothing: recorded above, kept out of the agent's summary. */
+	if (call && !j.missing)
+		call_note_denial(call, &j);
+	return 0;
+}
+
+void tw_daemon_drain(struct tw_daemon *d)
+{
+	boot_to_real = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+}
+
+/* Events the kernel could not queue become `lost` records: never silent. */
+static void account_loss(struct tw_daemon *d)
+{
+	uint64_t stats[TW_STAT_MAX];
+	struct tw_state st;
+	json_t *rec;
+
+	if (tw_maps_stats(&d->ld.maps, stats) || tw_maps_state(&d->ld.maps, &st))
+		return;
+	if (stats[TW_STAT_LOST] <= st.lost_seen)
+		return;
+	rec = tw_audit_record(&d->audit, "lost", 0);
+	json_object_set_new(rec, "count",
+			    json_integer(stats[TW_STAT_LOST] - st.lost_seen));
+	json_object_set_new(rec, "reason",
+			    json_string("the kernel ring buffer was full; these "
+					"denials were enforced but not recorded"));
+	json_object_set_new(rec, "policy_rev",
+			    d->rev[d->slot].valid ?
+				    json_string(d->rev[d->slot].comp.revision) :
+				    json_null());
+	if (tw_audit_write(&d->audit, rec) == 0)
+		tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
+}
+
+/* ---- the control socket ----------------------------------------- */
+
+static int control_listen(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = tw_control_path();
+	int fd;
+
+	tw_mkdir_p(TW_RUN_DIR, 0700);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	/* Root only: the socket starts and reloads tool calls. */
+	mode_t old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0) {
+		int err = -errno;
+
+		umask(old);
+		close(fd);
+		return err;
+	}
+	umask(old);
+	return fd;
+}
+
+static void control_serve(struct tw_daemon *d)
+{
+	for (;;) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		json_t *req, *rep;
+
+		if (fd < 0)
+			return;
+		req = tw_recv_json(fd, 2000);
+		if (req) {
+			rep = tw_handle_request(d, req);
+			tw_send_json(fd, rep);
+			json_decref(rep);
+			json_decref(req);
+		}
+		close(fd);
+	}
+}
+
+/* ---- main ------------------------------------------------------- */
+
+static void audit_daemon(struct tw_daemon *d, const char *what)
+{
+	json_t *rec = tw_audit_record(&d->audit, "daemon", 0);
+
+	json_object_set_new(rec, "action", json_string(what));
+	json_object_set_new(rec, "pid", json_integer(getpid()));
+	json_object_set_new(rec, "adopted", json_boolean(d->ld.adopted));
+	json_object_set_new(rec, "policy_rev",
+			    d->rev[d->slot].valid ?
+				    json_string(d->rev[d->slot].comp.revision) :
+				    json_null());
+	tw_audit_write(&d->audit, rec);
+}
+
+static int run_loop(struct tw_daemon *d)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct epoll_event ev, evs[8];
+	sigset_t mask;
+	int ep, sfd, tfd, rbfd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	timerfd_settime(tfd, 0, &its, NULL);
+	rbfd = ring_buffer__epoll_fd(d->rb);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
+	ev.data.fd = rbfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
+	ev.data.fd = d->listen_fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, d->listen_fd, &ev);
+
+	while (!d->stop) {
+		int n = epoll_wait(ep, evs, 8, 1000);
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == rbfd) {
+				tw_daemon_drain(d);
+			} else if (fd == d->listen_fd) {
+				control_serve(d);
+			} else if (fd == tfd) {
+				uint64_t x;
+
+				if (read(tfd, &x, sizeof(x)) < 0)
+					continue;
+				tw_daemon_drain(d);
+				account_loss(d);
+				calls_reap(d);
+			} else if (fd == sfd) {
+				struct signalfd_siginfo si;
+				json_t *errs = NULL;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					if (tw_daemon_reload(d, &errs))
+						tw_warn("reload refused; the "
+							"policy in force stays");
+					json_decref(errs);
+				} else {
+					d->stop = true;
+				}
+			}
+		}
+	}
+	tw_daemon_drain(d);
+	account_loss(d);
+	close(ep);
+	close(sfd);
+	close(tfd);
+	return 0;
+}
+
+static void print_errors(json_t *errs)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(errs, i, e)
+	{
+		const char *file = json_string_value(json_object_get(e, "file"));
+
+		if (file)
+			fprintf(stderr, "%s:%lld:%lld: error: %s\n", file,
+				json_integer_value(json_object_get(e, "line")),
+				json_integer_value(json_object_get(e, "col")),
+				json_string_value(json_object_get(e, "message")));
+		else
+			fprintf(stderr, "Error: %s\n",
+				json_string_value(json_object_get(e, "message")));
+	}
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, 0, 'p' },
+		{ "audit-log", required_argument, 0, 'a' },
+		{ "debug", no_argument, 0, 'd' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct tw_daemon d = { .listen_fd = -1 };
+	char why[512];
+	json_t *errs = NULL;
+	int c, ret;
+
+	d.policy_path = tw_opts.policy;
+	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
+	if (!d.audit_path || !*d.audit_path)
+		d.audit_path = TW_DEFAULT_AUDIT_LOG;
+	d.debug = tw_opts.debug;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:dh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': d.policy_path = optarg; break;
+		case 'a': d.audit_path = optarg; break;
+		case 'd': d.debug = true; break;
+		case 'h': fputs(daemon_usage, stdout); return 0;
+		default: fputs(daemon_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fputs(daemon_usage, stderr);
+		return 2;
+	}
+
+	ret = tw_probe_features(why, sizeof(why));
+	if (ret) {
+		tw_error("refusing to start: %s", why);
+		return 1;
+	}
+	ret = tw_audit_open(&d.audit, d.audit_path);
+	if (ret) {
+		tw_error("cannot open audit log %s: %s", d.audit_path,
+			 strerror(-ret));
+		return 1;
+	}
+	ret = tw_loader_up(&d.ld, d.debug, why, sizeof(why));
+	if (ret) {
+		tw_error("refusing to start: %s", why);
+		goto out;
+	}
+	d.started_ns = tw_now_ns(CLOCK_REALTIME);
+	tw_mkdir_p(TW_RUN_DIR, 0700);
+	calls_load(&d);
+	d.rb = ring_buffer__new(d.ld.maps.events, handle_event, &d, NULL);
+	if (!d.rb) {
+		tw_error("cannot open the event ring buffer: %s",
+			 strerror(errno));
+		ret = -errno;
+		goto out;
+	}
+	{
+		struct tw_state st;
+
+		if (!tw_maps_state(&d.ld.maps, &st))
+			d.slot = st.slot & 1;
+	}
+	/* Events queued while no daemon ran: drain before the new policy so
+	 * that they are attributed... to the best we know. */
+	ret = tw_daemon_reload(&d, &errs);
+	if (ret) {
+		tw_error("policy %s not loaded:", d.policy_path);
+		print_errors(errs);
+		if (d.ld.adopted)
+			tw_error("the enforcement already in force stays");
+		json_decref(errs);
+		goto out;
+	}
+	tw_daemon_drain(&d);
+	d.listen_fd = control_listen();
+	if (d.listen_fd < 0) {
+		tw_error("cannot listen on %s: %s", tw_control_path(),
+			 strerror(-d.listen_fd));
+		ret = d.listen_fd;
+		goto out;
+	}
+	audit_daemon(&d, d.ld.adopted ? "adopt" : "start");
+	tw_info("enforcing policy %.12s (%zu contexts) on %s%s; audit log %s",
+		d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
+		d.ld.cg_root, d.ld.adopted ? " (re-adopted pinned state)" : "",
+		d.audit_path);
+	ret = run_loop(&d);
+	audit_daemon(&d, "stop");
+	unlink(tw_control_path());
+out:
+	if (d.listen_fd >= 0)
+		close(d.listen_fd);
+	ring_buffer__free(d.rb);
+	tw_loader_close(&d.ld);
+	for (int s = 0; s < 2; s++)
+		revision_free(&d.rev[s]);
+	free(d.calls);
+	tw_audit_close(&d.audit);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * daemon.h - the state of `toolwall daemon`, shared by its event loop
+ * (daemon.c) and its control socket handlers (control.c).
+ */
+#ifndef TW_DAEMON_H
+#define TW_DAEMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "compile.h"
+#include "loader.h"
+
+/* One denied destination of a call, aggregated for the exec summary. */
+struct tw_call_denial {
+	char what[384]; /* "connect tcp 10.50.1.10:443" */
+	char reason[256];
+	char hint[512];
+	uint64_t count;
+};
+
+struct tw_call {
+	uint64_t cgid;
+	char cgroup[4096]; /* absolute path */
+	char context[160];
+	char call_id[128];
+	char requester[128];
+	uint64_t started_ns;
+	bool ended; /* exec returned; the cgroup goes when empty */
+	struct tw_call_denial *denials;
+	size_t ndenials;
+};
+
+/* A compiled policy in force in one slot, and what the daemon made of it. */
+struct tw_revision {
+	struct tw_policy pol;
+	struct tw_compiled comp;
+	uint64_t *ctx_cgid; /* per context: its cgroup id */
+	bool valid;
+};
+
+struct tw_daemon {
+	const char *policy_path;
+	const char *audit_path;
+	bool debug;
+	struct tw_loader ld;
+	struct tw_audit audit;
+	struct tw_revision rev[2]; /* indexed by slot */
+	uint32_t slot;		   /* active */
+	struct tw_call *calls;
+	size_t ncalls;
+	uint64_t next_call;
+	struct ring_buffer *rb;
+	int listen_fd;
+	uint64_t started_ns;
+	uint64_t reloads, reloads_failed, events;
+	bool stop;
+};
+
+/* control.c */
+json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
+
+/* daemon.c */
+int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
+void tw_daemon_drain(struct tw_daemon *d);
+struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid);
+void tw_call_forget(struct tw_daemon *d, struct tw_call *c);
+int tw_calls_save(struct tw_daemon *d);
+
+#endif

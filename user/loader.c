@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.c - bring the socket programs up on the toolwall root cgroup and
+ * keep them there. Programs, maps and links are pinned under TW_PIN_DIR
+ * (0700: a pin's mode is its only access control). An unpinned link would
+ * vanish with the daemon and enforcement would fail open; a pinned one
+ * outlives it, and a restarted daemon swaps its fresh programs into the
+ * same links.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgroups.h"
+#include "loader.h"
+#include "sock.skel.h"
+#include "toolwall.h"
+#include "util.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+/* Kernel 6.7+ attach types that Debian's libbpf 1.1 headers lack. */
+#define TW_ATTACH_UNIX_CONNECT 49
+#define TW_ATTACH_UNIX_SENDMSG 50
+
+#define PIN_MAPS TW_PIN_DIR "/maps"
+#define PIN_LINKS TW_PIN_DIR "/links"
+#define PIN_PROGS TW_PIN_DIR "/progs"
+
+static void say(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+int tw_probe_features(char *why, size_t len)
+{
+	static const struct {
+		enum bpf_prog_type type;
+		const char *name;
+	} progs[] = {
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr programs" },
+		{ BPF_PROG_TYPE_CGROUP_SOCK, "cgroup sock_create programs" },
+		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb programs" },
+	};
+	static const struct {
+		enum bpf_map_type type;
+		const char *name;
+	} maps[] = {
+		{ BPF_MAP_TYPE_RINGBUF, "ring buffer maps" },
+		{ BPF_MAP_TYPE_LPM_TRIE, "LPM trie maps" },
+		{ BPF_MAP_TYPE_SK_STORAGE, "socket storage maps" },
+		{ BPF_MAP_TYPE_PERCPU_ARRAY, "per-CPU array maps" },
+	};
+	char root[PATH_MAX];
+
+	if (geteuid() != 0) {
+		say(why, len, "toolwall daemon must run as root");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		say(why, len, "kernel BTF (/sys/kernel/btf/vmlinux) is missing; "
+			      "toolwall needs CONFIG_DEBUG_INFO_BTF");
+		return -ENOTSUP;
+	}
+	if (tw_cg_root(root, sizeof(root))) {
+		say(why, len, "no cgroup v2 hierarchy in /proc/mounts; mount "
+			      "one (mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		return -ENOTSUP;
+	}
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		if (libbpf_probe_bpf_prog_type(progs[i].type, NULL) != 1) {
+			say(why, len, "kernel cannot load %s", progs[i].name);
+			return -ENOTSUP;
+		}
+	}
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (libbpf_probe_bpf_map_type(maps[i].type, NULL) != 1) {
+			say(why, len, "kernel has no %s", maps[i].name);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+int tw_pin_dirs(char *err, size_t len)
+{
+	static const char *const dirs[] = { TW_PIN_DIR, PIN_MAPS, PIN_LINKS,
+					    PIN_PROGS };
+	struct statfs fs;
+
+	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC) {
+		mkdir("/sys/fs/bpf", 0700);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			say(err, len, "cannot mount bpffs at /sys/fs/bpf: %s",
+			    strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (mkdir(dirs[i], 0700) && errno != EEXIST) {
+			say(err, len, "cannot create %s: %s", dirs[i],
+			    strerror(errno));
+			return -errno;
+		}
+		/* An existing directory may have been loosened: tighten. */
+		if (chown(dirs[i], 0, 0) || chmod(dirs[i], 0700)) {
+			say(err, len, "cannot secure %s: %s", dirs[i],
+			    strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int debug_print(enum libbpf_print_level lvl, const char *fmt,
+		       va_list ap)
+{
+	(void)lvl;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int quiet_print(enum libbpf_print_level lvl, const char *fmt,
+		       va_list ap)
+{
+	if (lvl != LIBBPF_WARN)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+struct attach {
+	struct bpf_program *prog;
+	enum bpf_attach_type type;
+};
+
+static int attach_one(struct tw_loader *l, const struct attach *a,
+		      char *err, size_t len)
+{
+	const char *name = bpf_program__name(a->prog);
+	int prog_fd = bpf_program__fd(a->prog);
+	char link_pin[PATH_MAX], prog_pin[PATH_MAX];
+	int fd;
+
+	snprintf(link_pin, sizeof(link_pin), "%s/%s", PIN_LINKS, name);
+	snprintf(prog_pin, sizeof(prog_pin), "%s/%s", PIN_PROGS, name);
+
+	fd = bpf_obj_get(link_pin);
+	if (fd >= 0) {
+		/* Re-adopt: the link stays attached, only the program changes. */
+		if (bpf_link_update(fd, prog_fd, NULL)) {
+			say(err, len, "cannot update pinned link %s: %s",
+			    link_pin, strerror(errno));
+			close(fd);
+			return -errno;
+		}
+		l->adopted = true;
+	} else {
+		fd = bpf_link_create(prog_fd, l->cg_root_fd, a->type, NULL);
+		if (fd < 0) {
+			say(err, len, "cannot attach %s to %s: %s%s", name,
+			    l->cg_root, strerror(errno),
+			    a->type == (enum bpf_attach_type)
+						TW_ATTACH_UNIX_CONNECT ?
+				    " (unix socket hooks need Linux 6.7+)" :
+				    "");
+			return -errno;
+		}
+		if (bpf_obj_pin(fd, link_pin)) {
+			say(err, len, "cannot pin link %s: %s", link_pin,
+			    strerror(errno));
+			bpf_link_detach(fd);
+			close(fd);
+			return -errno;
+		}
+	}
+	close(fd);
+	unlink(prog_pin);
+	if (bpf_obj_pin(prog_fd, prog_pin)) {
+		say(err, len, "cannot pin program %s: %s", prog_pin,
+		    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int set_map_pins(struct tw_sock *skel, char *err, size_t len)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, skel->obj) {
+		const char *name = bpf_map__name(map);
+		char path[PATH_MAX];
+
+		/* .rodata and friends are per load, not shared state. */
+		if (name[0] == '.' || strchr(name, '.'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", PIN_MAPS, name);
+		if (bpf_map__set_pin_path(map, path)) {
+			say(err, len, "cannot set pin path %s", path);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
+{
+	struct tw_sock *skel;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->cg_root_fd = -1;
+	tw_maps_close(&l->maps);
+	libbpf_set_print(debug ? debug_print : quiet_print);
+
+	ret = tw_pin_dirs(err, len);
+	if (ret)
+		return ret;
+	ret = tw_cg_root(l->cg_root, sizeof(l->cg_root));
+	if (ret) {
+		say(err, len, "no cgroup v2 mount found in /proc/mounts");
+		return ret;
+	}
+	if (tw_mkdir_p(l->cg_root, 0755)) {
+		say(err, len, "cannot create %s: %s", l->cg_root,
+		    strerror(errno));
+		return -errno;
+	}
+	l->cg_root_fd = open(l->cg_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->cg_root_fd < 0) {
+		say(err, len, "cannot open %s: %s", l->cg_root,
+		    strerror(errno));
+		return -errno;
+	}
+
+	skel = tw_sock__open();
+	if (!skel) {
+		say(err, len, "cannot open the BPF object: %s",
+		    strerror(errno));
+		return -errno;
+	}
+	l->skel = skel;
+	bpf_program__set_expected_attach_type(
+		skel->progs.tw_unix_conn,
+		(enum bpf_attach_type)TW_ATTACH_UNIX_CONNECT);
+	bpf_program__set_expected_attach_type(
+		skel->progs.tw_unix_send,
+		(enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG);
+	ret = set_map_pins(skel, err, len);
+	if (ret)
+		return ret;
+	ret = tw_sock__load(skel);
+	if (ret) {
+		say(err, len,
+		    "cannot load the BPF programs: %s (run with -d for the "
+		    "verifier log; pinned maps from another toolwall version "
+		    "need `toolwall down` first)",
+		    strerror(-ret));
+		return ret;
+	}
+
+	const struct attach attach[] = {
+		{ skel->progs.tw_sock_create, BPF_CGROUP_INET_SOCK_CREATE },
+		{ skel->progs.tw_connect4, BPF_CGROUP_INET4_CONNECT },
+		{ skel->progs.tw_connect6, BPF_CGROUP_INET6_CONNECT },
+		{ skel->progs.tw_sendmsg4, BPF_CGROUP_UDP4_SENDMSG },
+		{ skel->progs.tw_sendmsg6, BPF_CGROUP_UDP6_SENDMSG },
+		{ skel->progs.tw_unix_conn,
+		  (enum bpf_attach_type)TW_ATTACH_UNIX_CONNECT },
+		{ skel->progs.tw_unix_send,
+		  (enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG },
+		{ skel->progs.tw_egress, BPF_CGROUP_INET_EGRESS },
+	};
+	for (size_t i = 0; i < sizeof(attach) / sizeof(attach[0]); i++) {
+		ret = attach_one(l, &attach[i], err, len);
+		if (ret)
+			return ret;
+	}
+	snprintf(l->features, sizeof(l->features),
+		 "cgroup connect4/6, sendmsg4/6, unix connect/sendmsg, "
+		 "sock_create, cgroup_skb egress; LPM trie allowlists with "
+		 "slot flip; ring buffer events; pinned bpf links");
+	return tw_maps_open(&l->maps);
+}
+
+void tw_loader_close(struct tw_loader *l)
+{
+	tw_maps_close(&l->maps);
+	if (l->skel)
+		tw_sock__destroy(l->skel); /* links are pinned: they stay */
+	l->skel = NULL;
+	if (l->cg_root_fd >= 0)
+		close(l->cg_root_fd);
+	l->cg_root_fd = -1;
+}
+
+int tw_maps_open(struct tw_maps *m)
+{
+	static const char *const names[] = { "tw_state",  "tw_cgroups",
+					     "tw_rules",  "tw_unix",
+					     "tw_events", "tw_stats" };
+	int *fds[] = { &m->state,  &m->cgroups, &m->rules,
+		       &m->unix_,  &m->events,  &m->stats };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", PIN_MAPS, names[i]);
+		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0) {
+			int err = -errno;
+
+			tw_maps_close(m);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void tw_maps_close(struct tw_maps *m)
+{
+	int *fds[] = { &m->state,  &m->cgroups, &m->rules,
+		       &m->unix_,  &m->events,  &m->stats };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] > 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}

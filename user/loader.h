@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * loader.h - open, load, attach (bpf links only), pin and re-adopt the
+ * socket programs; probe kernel features first and refuse rather than fail
+ * open.
+ */
+#ifndef TW_LOADER_H
+#define TW_LOADER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* File descriptors of the pinned maps (owned by the struct). */
+struct tw_maps {
+	int state, cgroups, rules, unix_, events, stats;
+};
+
+struct tw_loader {
+	struct tw_sock *skel;
+	struct tw_maps maps;
+	int cg_root_fd;
+	char cg_root[PATH_MAX];
+	bool adopted;	  /* links were already pinned: programs swapped */
+	char features[512]; /* what is in use, for status */
+};
+
+/*
+ * Probe every kernel feature enforcement needs. Returns 0, or -ENOTSUP with
+ * a sentence naming what is missing in WHY.
+ */
+int tw_probe_features(char *why, size_t len);
+
+/* Mount bpffs at /sys/fs/bpf if needed and create the 0700 pin dirs. */
+int tw_pin_dirs(char *err, size_t len);
+
+/*
+ * Load the programs reusing pinned maps, then attach them to the toolwall
+ * root cgroup through links: new links are created and pinned; pinned links
+ * get the new programs swapped in with bpf_link_update (no gap).
+ */
+int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len);
+void tw_loader_close(struct tw_loader *l);
+
+/* Open the pinned maps (status, down, tests). */
+int tw_maps_open(struct tw_maps *m);
+void tw_maps_close(struct tw_maps *m);
+
+#endif

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * maps.c - write compiled rules into the kernel maps. The next state is
+ * built completely in the inactive slot, then one tw_state update switches
+ * every context to it (see the rule semantics in bpf/toolwall.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "maps.h"
+
+_Static_assert(TW_PORT_RANGES == TW_MAX_PORT_RANGES,
+	       "kernel and compiler port range limits differ");
+
+int tw_mode_abi(enum tw_mode mode)
+{
+	return mode == TW_MODE_AUDIT ? TW_MODE_ABI_AUDIT : TW_MODE_ABI_ENFORCE;
+}
+
+int tw_maps_state(const struct tw_maps *m, struct tw_state *st)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(m->state, &zero, st))
+		return -errno;
+	return 0;
+}
+
+int tw_maps_set_lost_seen(const struct tw_maps *m, uint64_t lost_seen)
+{
+	struct tw_state st;
+	__u32 zero = 0;
+	int err = tw_maps_state(m, &st);
+
+	if (err)
+		return err;
+	st.lost_seen = lost_seen;
+	return bpf_map_update_elem(m->state, &zero, &st, BPF_ANY) ? -errno : 0;
+}
+
+int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 k = 0; k < TW_STAT_MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(m->stats, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+/*
+ * Delete every key of MAP_FD for which IN_SLOT says it belongs to SLOT.
+ * Keys are collected first: deleting while walking with get_next_key
+ * would restart the walk.
+ */
+static int clear_slot(int map_fd, size_t key_size,
+		      int (*in_slot)(const void *key, uint32_t slot),
+		      uint32_t slot)
+{
+	size_t cap = 1024, n = 0;
+	char *keys = malloc(cap * key_size), *cur = NULL;
+	char next[256];
+	int ret = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(map_fd, cur, next) == 0) {
+		if (n == cap) {
+			char *nk = realloc(keys, cap * 2 * key_size);
+
+			if (!nk) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap *= 2;
+		}
+		memcpy(keys + n * key_size, next, key_size);
+		cur = keys + n * key_size;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const void *k = keys + i * key_size;
+
+		if (in_slot(k, slot) && bpf_map_delete_elem(map_fd, k) &&
+		    errno != ENOENT) {
+			ret = -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	return ret;
+}
+
+static int rule_in_slot(const void *key, uint32_t slot)
+{
+	return TW_CTX_SLOT(((const struct tw_rule_key *)key)->ctx) == slot;
+}
+
+static int unix_in_slot(const void *key, uint32_t slot)
+{
+	return TW_CTX_SLOT(((const struct tw_unix_key *)key)->ctx) == slot;
+}
+
+static int cg_in_slot(const void *key, uint32_t slot)
+{
+	return ((const struct tw_cg_key *)key)->slot == slot;
+}
+
+static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
+			uint32_t key_ctx, char *err, size_t len)
+{
+	struct tw_lpm_entry *ents = NULL;
+	char why[256];
+	long n;
+
+	n = tw_lower_lpm(ctx, &ents, why, sizeof(why));
+	if (n < 0) {
+		snprintf(err, len, "context %s: %s", ctx->name,
+			 n == -E2BIG ? why : strerror((int)-n));
+		return (int)n;
+	}
+	for (long i = 0; i < n; i++) {
+		const struct tw_lpm_entry *e = &ents[i];
+		struct tw_rule_key k = {
+			.prefixlen = TW_KEY_FIXED_BITS + e->prefixlen,
+			.ctx = key_ctx,
+			.proto = (__u8)e->proto,
+			.family = (__u8)e->family,
+		};
+		struct tw_rule_val v = { .rule = e->rule,
+					 .nports = (__u16)e->nports };
+
+		memcpy(k.addr, e->addr, 16);
+		for (size_t p = 0; p < e->nports; p++) {
+			v.ports[p].lo = e->ports[p].lo;
+			v.ports[p].hi = e->ports[p].hi;
+		}
+		if (bpf_map_update_elem(m->rules, &k, &v, BPF_ANY)) {
+			snprintf(err, len, "context %s: rule map update: %s%s",
+				 ctx->name, strerror(errno),
+				 errno == ENOSPC ? " (tw_rules is full)" : "");
+			free(ents);
+			return -errno;
+		}
+	}
+	free(ents);
+
+	for (size_t r = 0; r < ctx->nrules; r++) {
+		const struct tw_rule *rule = &ctx->rules[r];
+		struct tw_unix_key k = { .ctx = key_ctx };
+		struct tw_unix_val v = { .rule = (__u32)r };
+
+		if (rule->kind != TW_HOST_UNIX)
+			continue;
+		strncpy(k.path, rule->name, sizeof(k.path) - 1);
+		if (bpf_map_update_elem(m->unix_, &k, &v, BPF_ANY)) {
+			snprintf(err, len, "context %s: unix map update: %s",
+				 ctx->name, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* The previous flip must be older than any program run still using the
+ * slot we are about to clear; programs run for microseconds. */
+static void settle(const struct tw_state *st)
+{
+	static uint64_t last_flip_gen, last_flip_ns;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	if (last_flip_gen == st->generation && now - last_flip_ns < 50000000ull)
+		usleep((50000000ull - (now - last_flip_ns)) / 1000);
+	last_flip_gen = st->generation + 1;
+	last_flip_ns = now;
+}
+
+int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
+		 const struct tw_cg_entry *cgs, size_t ncgs, uint32_t *slot,
+		 char *err, size_t len)
+{
+	struct tw_state st;
+	uint32_t next;
+	__u32 zero = 0;
+	int ret;
+
+	ret = tw_maps_state(m, &st);
+	if (ret) {
+		snprintf(err, len, "cannot read tw_state: %s", strerror(-ret));
+		return ret;
+	}
+	next = (st.slot & 1) ^ 1;
+	settle(&st);
+
+	if ((ret = clear_slot(m->rules, sizeof(struct tw_rule_key),
+			      rule_in_slot, next)) ||
+	    (ret = clear_slot(m->unix_, sizeof(struct tw_unix_key),
+			      unix_in_slot, next)) ||
+	    (ret = clear_slot(m->cgroups, sizeof(struct tw_cg_key), cg_in_slot,
+			      next))) {
+		snprintf(err, len, "cannot clear slot %u: %s", next,
+			 strerror(-ret));
+		return ret;
+	}
+
+	for (size_t i = 0; i < c->nctx; i++) {
+		ret = push_context(m, &c->ctx[i], TW_CTX_KEY(next, i), err,
+				   len);
+		if (ret)
+			return ret;
+	}
+	for (size_t i = 0; i < ncgs; i++) {
+		ret = tw_maps_add_cgroup(m, next, cgs[i].cgid, cgs[i].ctx,
+					 tw_mode_abi(c->ctx[cgs[i].ctx].mode));
+		if (ret) {
+			snprintf(err, len, "cgroup map update: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+
+	/* The switch: one array element, read once per decision. */
+	st.slot = next;
+	st.abi = TW_ABI_VERSION;
+	st.generation++;
+	for (int i = 0; i < 32; i++) {
+		unsigned int b = 0;
+
+		sscanf(c->revision + 2 * i, "%2x", &b);
+		st.revision[i] = (__u8)b;
+	}
+	if (bpf_map_update_elem(m->state, &zero, &st, BPF_ANY)) {
+		snprintf(err, len, "cannot flip tw_state: %s", strerror(errno));
+		return -errno;
+	}
+	*slot = next;
+	return 0;
+}
+
+int tw_maps_add_cgroup(const struct tw_maps *m, uint32_t slot, uint64_t cgid,
+		       uint32_t ctx, int mode)
+{
+	struct tw_cg_key k = { .cgid = cgid, .slot = slot };
+	struct tw_cg_val v = { .ctx = TW_CTX_KEY(slot, ctx),
+			       .mode = (__u8)mode };
+
+	if (bpf_map_update_elem(m->cgroups, &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int tw_maps_del_cgroup(const struct tw_maps *m, uint64_t cgid)
+{
+	for (uint32_t s = 0; s < 2; s++) {
+		struct tw_cg_key k = { .cgid = cgid, .slot = s };
+
+		bpf_map_delete_elem(m->cgroups, &k);
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * maps.h - compiled rules -> kernel maps, swapped in atomically.
+ */
+#ifndef TW_MAPS_H
+#define TW_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compile.h"
+#include "loader.h"
+#include "toolwall.h"
+
+/* One cgroup that belongs to a context (a context cgroup or a call's). */
+struct tw_cg_entry {
+	uint64_t cgid;
+	uint32_t ctx; /* index into the compiled contexts */
+};
+
+/*
+ * Fill the inactive slot with C and CGS, then flip tw_state to it with one
+ * array update: every decision sees either the old or the new revision,
+ * never a mix, never an empty allowlist. Leftovers of the slot (the
+ * revision before the previous one) are removed first; by then no program
+ * can still be using them. Cost is one LPM insert per entry, not an RCU
+ * grace period per context. Returns 0 with the new slot in *SLOT, or -errno
+ * with ERR set; on error the policy in force is untouched.
+ */
+int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
+		 const struct tw_cg_entry *cgs, size_t ncgs, uint32_t *slot,
+		 char *err, size_t len);
+
+/* Map one more cgroup in the active slot (a new tool call). */
+int tw_maps_add_cgroup(const struct tw_maps *m, uint32_t slot, uint64_t cgid,
+		       uint32_t ctx, int mode);
+/* Unmap a cgroup in both slots. */
+int tw_maps_del_cgroup(const struct tw_maps *m, uint64_t cgid);
+
+int tw_maps_state(const struct tw_maps *m, struct tw_state *st);
+int tw_maps_set_lost_seen(const struct tw_maps *m, uint64_t lost_seen);
+/* Sum the per-CPU counters. */
+int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX]);
+
+int tw_mode_abi(enum tw_mode mode);
+
+#endif

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * status.c - the commands that talk to running enforcement: `status`,
+ * `reload` and `down`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cgroups.h"
+#include "cmds.h"
+#include "util.h"
+
+static int simple_opts(int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': tw_opts.json = true; break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+static json_t *call_daemon(const char *op)
+{
+	json_t *req = json_pack("{s:s}", "op", op), *rep;
+
+	rep = tw_control_call(req);
+	json_decref(req);
+	if (!rep)
+		tw_error("toolwall daemon not reachable at %s: %s",
+			 tw_control_path(), strerror(errno));
+	return rep;
+}
+
+static const char status_usage[] =
+	"Usage: toolwall status [-j]\n"
+	"Daemon health, kernel features in use, policy revision, contexts\n"
+	"and counters (allowed, denied, audited, events lost).\n";
+
+#define I(o, k) ((long long)json_integer_value(json_object_get(o, k)))
+#define S(o, k) (json_string_value(json_object_get(o, k)) ?: "-")
+
+int cmd_status(int argc, char **argv)
+{
+	int ret = simple_opts(argc, argv, status_usage);
+	json_t *rep, *dm, *ct, *ctxs, *c;
+	size_t i;
+
+	if (ret >= 0)
+		return ret;
+	rep = call_daemon("status");
+	if (!rep)
+		return 1;
+	if (tw_opts.json) {
+		json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(rep);
+		return 0;
+	}
+	dm = json_object_get(rep, "daemon");
+	ct = json_object_get(rep, "counters");
+	printf("daemon:     running, pid %lld, up %llds%s\n", I(dm, "pid"),
+	       I(dm, "uptime_s"),
+	       json_is_true(json_object_get(dm, "adopted")) ?
+		       " (re-adopted pinned enforcement)" : "");
+	printf("policy:     %s, revision %.12s (generation %lld, slot %lld)\n",
+	       S(dm, "policy"), S(rep, "policy_rev"), I(rep, "generation"),
+	       I(rep, "slot"));
+	printf("audit log:  %s\n", S(dm, "audit_log"));
+	printf("cgroups:    %s\n", S(dm, "cgroup_root"));
+	printf("features:   %s\n", S(rep, "features"));
+	printf("counters:   allowed %lld, denied %lld, audited %lld, "
+	       "no-context %lld, events lost %lld\n",
+	       I(ct, "allowed"), I(ct, "denied"), I(ct, "audited"),
+	       I(ct, "no_context"), I(ct, "events_lost"));
+	printf("records:    %lld written, %lld failed; reloads %lld "
+	       "(%lld refused)\n",
+	       I(ct, "records_written"), I(ct, "records_failed"),
+	       I(ct, "reloads"), I(ct, "reloads_refused"));
+	ctxs = json_object_get(rep, "contexts");
+	printf("contexts:   %zu\n", json_array_size(ctxs));
+	json_array_foreach(ctxs, i, c)
+		printf("  %-32s %-8s rules %-4lld calls %-3lld cgroup %s\n",
+		       S(c, "name"), S(c, "mode"), I(c, "rules"),
+		       I(c, "calls"), S(c, "cgroup"));
+	json_decref(rep);
+	return 0;
+}
+
+static const char reload_usage[] =
+	"Usage: toolwall reload [-j]\n"
+	"Reload the daemon's policy atomically (same as SIGHUP). A policy\n"
+	"with errors is refused and the policy in force stays.\n";
+
+int cmd_reload(int argc, char **argv)
+{
+	int ret = simple_opts(argc, argv, reload_usage);
+	json_t *rep, *e;
+	size_t i;
+	bool ok;
+
+	if (ret >= 0)
+		return ret;
+	rep = call_daemon("reload");
+	if (!rep)
+		return 1;
+	ok = json_is_true(json_object_get(rep, "ok"));
+	if (tw_opts.json) {
+		json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else if (ok) {
+		printf("policy reloaded: revision %.12s\n", S(rep, "policy_rev"));
+	} else {
+		json_array_foreach(json_object_get(rep, "errors"), i, e)
+		{
+			if (json_object_get(e, "file"))
+				fprintf(stderr, "%s:%lld:%lld: error: %s\n",
+					S(e, "file"), I(e, "line"), I(e, "col"),
+					S(e, "message"));
+			else
+				fprintf(stderr, "Error: %s\n", S(e, "message"));
+		}
+		tw_error("%s (revision %.12s)", S(rep, "error"),
+			 S(rep, "policy_rev"));
+	}
+	json_decref(rep);
+	return ok ? 0 : 1;
+}
+
+static const char down_usage[] =
+	"Usage: toolwall down\n"
+	"Remove enforcement: stop the daemon, detach and unpin the programs,\n"
+	"unpin the maps, move remaining processes out of the toolwall cgroups\n"
+	"and remove them. Only this removes enforcement; a stopped or killed\n"
+	"daemon leaves it in place.\n";
+
+static void unpin_dir(const char *dir, bool links)
+{
+	char path[PATH_MAX];
+	static const char *const names[] = {
+		"tw_sock_create", "tw_connect4", "tw_connect6", "tw_sendmsg4",
+		"tw_sendmsg6",	  "tw_unix_conn", "tw_unix_send", "tw_egress",
+		"tw_state",	  "tw_cgroups",	 "tw_rules",	 "tw_unix",
+		"tw_events",	  "tw_stats",	 "tw_sk",
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (links) {
+			int fd = bpf_obj_get(path);
+
+			if (fd >= 0) {
+				bpf_link_detach(fd);
+				close(fd);
+			}
+		}
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+int cmd_down(int argc, char **argv)
+{
+	char root[PATH_MAX], mnt[PATH_MAX];
+	int ret = simple_opts(argc, argv, down_usage);
+	json_t *req, *rep;
+
+	if (ret >= 0)
+		return ret;
+	if (geteuid() != 0) {
+		tw_error("down must run as root");
+		return 1;
+	}
+	req = json_pack("{s:s}", "op", "stop");
+	rep = tw_control_call(req);
+	json_decref(req);
+	if (rep) {
+		/* Give the daemon a moment to write its last records. */
+		for (int i = 0; i < 50 && access(tw_control_path(), F_OK) == 0;
+		     i++)
+			usleep(20000);
+		json_decref(rep);
+	}
+	unpin_dir(TW_PIN_DIR "/links", true);
+	unpin_dir(TW_PIN_DIR "/progs", false);
+	unpin_dir(TW_PIN_DIR "/maps", false);
+	rmdir(TW_PIN_DIR);
+	unlink(TW_STATE_FILE);
+	if (tw_cg_mount(mnt, sizeof(mnt)) == 0 &&
+	    tw_cg_root(root, sizeof(root)) == 0) {
+		ret = tw_cg_remove_tree(root, mnt);
+		if (ret) {
+			tw_error("cannot remove %s: %s", root, strerror(-ret));
+			return 1;
+		}
+	}
+	printf("toolwall enforcement removed\n");
+	return 0;
+}

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * util.c - messages, the control socket client, time and address text.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+bool tw_quiet;
+
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void tw_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("Error: ", fmt, ap);
+	va_end(ap);
+}
+
+void tw_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg("Warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void tw_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (tw_quiet)
+		return;
+	va_start(ap, fmt);
+	vmsg("toolwall: ", fmt, ap);
+	va_end(ap);
+}
+
+const char *tw_control_path(void)
+{
+	const char *p = getenv("TOOLWALL_CONTROL");
+
+	return p && *p ? p : TW_CONTROL_SOCK;
+}
+
+int tw_send_json(int fd, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	size_t len, off = 0;
+	int ret = 0;
+
+	if (!s)
+		return -ENOMEM;
+	len = strlen(s);
+	s[len++] = '\n'; /* json_dumps leaves room: the NUL */
+	while (off < len) {
+		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		off += n;
+	}
+	free(s);
+	return ret;
+}
+
+json_t *tw_recv_json(int fd, int timeout_ms)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	json_t *msg = NULL;
+	json_error_t jerr;
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		char *nl;
+
+		if (poll(&p, 1, timeout_ms) <= 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		if (len + 1024 > cap) {
+			char *nb;
+
+			if (cap > (64u << 20)) {
+				errno = EMSGSIZE;
+				break;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ECONNRESET;
+			break;
+		}
+		len += n;
+		buf[len] = 0;
+		nl = memchr(buf, '\n', len);
+		if (nl) {
+			msg = json_loadb(buf, nl - buf, 0, &jerr);
+			if (!msg)
+				errno = EPROTO;
+			break;
+		}
+	}
+	free(buf);
+	return msg;
+}
+
+json_t *tw_control_call(json_t *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	json_t *rep = NULL;
+	int fd, err;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", tw_control_path());
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	if (tw_send_json(fd, req) < 0)
+		goto out;
+	rep = tw_recv_json(fd, 60000);
+out:
+	err = errno;
+	close(fd);
+	errno = err;
+	return rep;
+}
+
+uint64_t tw_now_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void tw_rfc3339(uint64_t ns, char *buf, size_t len)
+{
+	time_t sec = ns / 1000000000ull;
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09lluZ", base,
+		 (unsigned long long)(ns % 1000000000ull));
+}
+
+void tw_addr_str(int family, const uint8_t *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, len))
+		snprintf(buf, len, "?");
+}
+
+int tw_mkdir_p(const char *path, unsigned mode)
+{
+	char tmp[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int tw_write_file_atomic(const char *path, const char *data, size_t len,
+			 unsigned mode)
+{
+	char tmp[4096];
+	int fd, ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, data, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * util.h - small shared helpers: messages, paths, the control socket
+ * client.
+ */
+#ifndef TW_UTIL_H
+#define TW_UTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TW_PIN_DIR "/sys/fs/bpf/toolwall"
+#define TW_RUN_DIR "/run/toolwall"
+#define TW_CONTROL_SOCK TW_RUN_DIR "/control.sock"
+#define TW_STATE_FILE TW_RUN_DIR "/state.json"
+#define TW_DEFAULT_AUDIT_LOG "/var/log/toolwall/audit.jsonl"
+#define TW_CG_ROOT_NAME "toolwall"
+
+/* "Error: ..." on stderr, bpftool style. */
+void tw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool tw_quiet;
+
+/* The socket path, overridable with TOOLWALL_CONTROL for tests. */
+const char *tw_control_path(void);
+
+/*
+ * Send one JSON request line to the daemon and read one JSON reply line.
+ * Returns the reply (caller decrefs) or NULL with errno set (ECONNREFUSED /
+ * ENOENT when no daemon runs).
+ */
+json_t *tw_control_call(json_t *req);
+
+/* Read/write a whole line-oriented JSON message on a stream socket. */
+int tw_send_json(int fd, json_t *msg);
+json_t *tw_recv_json(int fd, int timeout_ms);
+
+/* RFC 3339 UTC timestamp with nanoseconds from a CLOCK_REALTIME value. */
+void tw_rfc3339(uint64_t realtime_ns, char *buf, size_t len);
+uint64_t tw_now_ns(int clock);
+
+/* Format an address (family 4 or 6, network order) as text. */
+void tw_addr_str(int family, const uint8_t *addr, char *buf, size_t len);
+
+/* mkdir -p with MODE for every created component. */
+int tw_mkdir_p(const char *path, unsigned mode);
+
+/* Write a whole file atomically (tmp + rename). */
+int tw_write_file_atomic(const char *path, const char *data, size_t len,
+			 unsigned mode);
+
+#endif
