@@ -58,7 +58,7 @@ int tw_audit_open(struct tw_audit *a, const char *path)
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	tw_mkdir_p(dirname(dir), 0700);
-	a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0)
 		return -errno;
 	a->seq = last_seq(a->fd);

@@ -624,7 +624,7 @@ static void check_spec_bundle(const struct tw_policy *pol)
 	assert_int_equal(b->nconnect, 6);
 	assert_int_equal(b->connect[0].kind, TW_HOST_NAME);
 	assert_int_equal(b->connect[1].loc.line, 10);
-	assert_int_equal(b->connect[1].loc.col, 41);
+	assert_int_equal(b->connect[1].loc.col, 42);
 	assert_int_equal(b->connect[2].family, 6);
 	assert_int_equal(b->connect[3].kind, TW_HOST_WILDCARD);
 	assert_int_equal(b->connect[4].proto, TW_PROTO_UDP);
@@ -661,7 +661,7 @@ static void check_spec_contexts(const struct tw_policy *pol)
 	assert_int_equal(ch->nstep_up, 1);
 	assert_string_equal(pol->bundles[ch->step_up[0].bundle].name,
 			    "warehouse-read");
-	assert_int_equal(ch->workspace_loc.line, 17);
+	assert_int_equal(ch->workspace_loc.line, 18);
 	assert_string_equal(dm->name, "alice");
 	assert_int_equal(dm->workspace, 0);
 	assert_int_equal(dm->mode, TW_MODE_UNSET);
