@@ -68,23 +68,23 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(OUT)/vmlinux.h | $(OUT)
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
 
-$(OUT):
-	$(Q)mkdir -p $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz
+$(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz:
+	$(Q)mkdir -p $@
 
 # Unit tests link only the pure modules.
-$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)
+$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/unit
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lcmocka
 
-$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)
+$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
 		-ljansson -lcrypto -lcmocka
 
-$(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUT)
+$(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUT)/fuzz
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto
 
-$(OUT)/probes/%: tests/kernel/%.c | $(OUT)
+$(OUT)/probes/%: tests/kernel/%.c | $(OUT)/probes
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luring
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(OUT)/fuzz/fuzz_policy

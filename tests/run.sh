@@ -76,6 +76,7 @@ if [[ $want == *" cli "* ]]; then
 		while IFS= read -r line; do
 			[[ -z $line ]] && continue
 			loc=${line%%: *} msg=${line#*: }
+			msg=${msg//$(basename "$f")/$f} # the CLI prints full paths
 			grep -F -- "$loc" <<<"$out" | grep -qF -- "$msg" || ok=0
 		done <"$exp"
 		if ((ok)); then add 1 0; else

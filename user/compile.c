@@ -302,23 +302,25 @@ static int cmp_rule_by_bundles(const void *pa, const void *pb)
 }
 
 /*
- * One merge pass over sorted rules: neighbours equal under SAME are folded
- * into one. MERGE_PORTS selects what is combined (ports, else bundles).
- * Returns the new count, or -ENOMEM.
+ * One merge pass: sort, then fold each rule into its neighbour when both
+ * have the same proto and host and either the same ports (the bundle lists
+ * are united) or, with MERGE_PORTS, the same bundles (the ports are
+ * united). *N is the count before and after, also on error, so every rule
+ * stays owned exactly once. Returns 0 or -ENOMEM.
  */
-static long merge_pass(struct tw_rule *r, size_t n, bool merge_ports)
+static int merge_pass(struct tw_rule *r, size_t *n, bool merge_ports)
 {
-	size_t out = 0;
+	size_t out = 0, i;
+	int err = 0;
 
-	if (!n)
+	if (*n < 2)
 		return 0;
 	/* display order puts identical grants next to each other */
-	qsort(r, n, sizeof(*r),
+	qsort(r, *n, sizeof(*r),
 	      merge_ports ? cmp_rule_by_bundles : cmp_rule_display);
-	for (size_t i = 1; i < n; i++) {
+	for (i = 1; i < *n; i++) {
 		struct tw_rule *k = &r[out];
 		bool same = !cmp_proto_host(k, &r[i]);
-		int err;
 
 		if (same && merge_ports)
 			same = !cmp_ints(k->bundles, k->nbundles, r[i].bundles,
@@ -326,50 +328,46 @@ static long merge_pass(struct tw_rule *r, size_t n, bool merge_ports)
 		else if (same)
 			same = !cmp_ports(k->ports, k->nports, r[i].ports,
 					  r[i].nports);
-		if (!same) {
+		if (same)
+			err = merge_ports ?
+				      ports_union(&k->ports, &k->nports,
+						  r[i].ports, r[i].nports) :
+				      ints_union(&k->bundles, &k->nbundles,
+						 r[i].bundles, r[i].nbundles);
+		if (err)
+			break;
+		if (same)
+			rule_free(&r[i]);
+		else
 			r[++out] = r[i];
-			continue;
-		}
-		err = merge_ports ?
-			      ports_union(&k->ports, &k->nports, r[i].ports,
-					  r[i].nports) :
-			      ints_union(&k->bundles, &k->nbundles,
-					 r[i].bundles, r[i].nbundles);
-		if (err) {
-			/* keep every rule owned exactly once for cleanup */
-			r[++out] = r[i];
-			for (size_t j = i + 1; j < n; j++)
-				r[++out] = r[j];
-			return err;
-		}
-		rule_free(&r[i]);
 	}
-	return (long)out + 1;
+	/* on error, keep the rules not looked at yet */
+	for (; i < *n; i++)
+		r[++out] = r[i];
+	*n = out + 1;
+	return err;
 }
 
 /*
  * Identical grants become one rule listing every granting bundle; then
  * rules of one host granted by the same bundles have their ports merged.
- * A port merge can make two rules identical again, so repeat until
- * nothing changes (each round removes rules, so this ends).
+ * A port merge can make two rules identical again, so repeat until a
+ * round changes nothing (each round that changes removes rules, so this
+ * ends). *N is updated as for merge_pass().
  */
-static long merge_rules(struct tw_rule *r, size_t n)
+static int merge_rules(struct tw_rule *r, size_t *n)
 {
-	for (;;) {
-		size_t before = n;
-		long m = merge_pass(r, n, false);
+	size_t before;
+	int err;
 
-		if (m < 0)
-			return m;
-		m = merge_pass(r, (size_t)m, true);
-		if (m < 0)
-			return m;
-		n = (size_t)m;
-		if (n == before)
-			break;
-	}
-	qsort(r, n, sizeof(*r), cmp_rule_display);
-	return (long)n;
+	do {
+		before = *n;
+		if ((err = merge_pass(r, n, false)) ||
+		    (err = merge_pass(r, n, true)))
+			return err;
+	} while (*n != before);
+	qsort(r, *n, sizeof(*r), cmp_rule_display);
+	return 0;
 }
 
 static int rule_from_endpoint(const struct tw_endpoint *ep, int bundle,
@@ -453,8 +451,8 @@ int tw_compiled_find(const struct tw_compiled *c, const char *context)
 	return -ENOENT;
 }
 
-static int add_held(struct tw_context *x, const struct tw_policy *pol,
-		    const struct tw_ref *refs, size_t n, enum tw_grant via)
+static void add_held(struct tw_context *x, const struct tw_policy *pol,
+		     const struct tw_ref *refs, size_t n, enum tw_grant via)
 {
 	for (size_t i = 0; i < n; i++) {
 		int b = refs[i].bundle;
@@ -465,10 +463,9 @@ static int add_held(struct tw_context *x, const struct tw_policy *pol,
 		for (size_t j = 0; j < x->nheld && !dup; j++)
 			dup = x->held[j].bundle == b;
 		if (dup)
-			continue; /* the first (strongest) reason stays */
+			continue; /* the first reason (baseline) stays */
 		x->held[x->nheld++] = (struct tw_held){ .bundle = b, .via = via };
 	}
-	return 0;
 }
 
 static int cmp_held(const void *a, const void *b)
@@ -480,7 +477,6 @@ static int cmp_held(const void *a, const void *b)
 static int build_rules(struct tw_context *x, const struct tw_policy *pol)
 {
 	size_t n = 0, cap = 0;
-	long m;
 
 	for (size_t h = 0; h < x->nheld; h++)
 		cap += pol->bundles[x->held[h].bundle].nconnect;
@@ -505,11 +501,7 @@ static int build_rules(struct tw_context *x, const struct tw_policy *pol)
 		}
 	}
 	x->nrules = n;
-	m = merge_rules(x->rules, n);
-	if (m < 0)
-		return (int)m;
-	x->nrules = (size_t)m;
-	return 0;
+	return merge_rules(x->rules, &x->nrules);
 }
 
 /* asprintf that returns the string, or NULL on failure. */

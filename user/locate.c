@@ -240,8 +240,8 @@ enum want { VALUE, KEY_OR_END, KEY, VALUE_OR_END, COMMA_OR_END, DONE };
  */
 struct locator {
 	struct scan sc;
-	struct tw_lnode **stack;
-	size_t depth;
+	struct tw_lnode **stack; /* grows: most values are shallow */
+	size_t depth, cap;
 	struct tw_lnode *cur; /* where the next value goes */
 	enum want want;
 };
@@ -249,6 +249,25 @@ struct locator {
 static enum want after_value(const struct locator *l)
 {
 	return l->depth ? COMMA_OR_END : DONE;
+}
+
+/* Room for one more open container. */
+static int stack_room(struct locator *l)
+{
+	struct tw_lnode **st;
+	size_t cap;
+
+	if (l->depth == TW_LOCATE_MAX_DEPTH)
+		return -EINVAL;
+	if (l->depth < l->cap)
+		return 0;
+	cap = l->cap ? l->cap * 2 : 16;
+	st = realloc(l->stack, cap * sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	l->stack = st;
+	l->cap = cap;
+	return 0;
 }
 
 static int value(struct locator *l)
@@ -259,8 +278,9 @@ static int value(struct locator *l)
 	l->cur->line = sc->line;
 	l->cur->col = sc->col;
 	if (c == '{' || c == '[') {
-		if (l->depth == TW_LOCATE_MAX_DEPTH)
-			return -EINVAL;
+		err = stack_room(l);
+		if (err)
+			return err;
 		l->cur->type = (char)c;
 		l->stack[l->depth++] = l->cur;
 		bump(sc);
@@ -371,14 +391,9 @@ int tw_locate(const char *text, size_t len, size_t off, int line, int col,
 	*root = NULL;
 	if (!text || off > len)
 		return -EINVAL;
-	l.stack = calloc(TW_LOCATE_MAX_DEPTH, sizeof(*l.stack));
 	*root = calloc(1, sizeof(**root));
-	if (!l.stack || !*root) {
-		free(l.stack);
-		free(*root);
-		*root = NULL;
+	if (!*root)
 		return -ENOMEM;
-	}
 	l.sc = (struct scan){ .s = text, .len = len, .pos = off,
 			      .line = line, .col = col };
 	l.cur = *root;

@@ -180,6 +180,34 @@ fi
 expect_probe "audit mode is per context: the workspace still enforces" "ERR EPERM" -- \
 	twx workspace:acme t-audit-ws "$P" tcp 10.30.1.10 5439
 
+# ---- the egress backstop -----------------------------------------------------
+# A raw socket opened while #general audits (sock_create lets it through and
+# records it) is cut off by the cgroup_skb egress hook once enforce returns.
+W=$TW_WORK/shared
+sh -c "echo \$\$ > $CG/acme/channels/general/cgroup.procs && \
+	exec python3 $HERE/../lib/raw_icmp.py 10.20.1.10 $W/ready $W/go" >"$W/raw.out" 2>&1 &
+raw_pid=$!
+for _ in $(seq 50); do [[ -e $W/ready ]] && break; sleep 0.1; done
+cp "$TW_WORK/channels.orig" "$TW_POLICY/channels.json"
+"$TW_BIN" reload >/dev/null
+touch "$W/go"
+wait $raw_pid
+sleep 0.3
+if [[ $(cat "$W/raw.out") == "ERR EPERM" ]] && python3 - "$TW_LOG" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+sock = [r for r in recs if r["event"] == "audit" and r.get("action") == "socket"
+        and r.get("context") == "channel:acme/general"]
+egr = [r for r in recs if r["event"] == "deny" and r.get("action") == "egress"
+       and r.get("proto") == "icmp" and r.get("dst") == "10.20.1.10"]
+sys.exit(0 if sock and egr else 1)
+PY
+then
+	ok "egress backstop drops ICMP from a socket the address hooks never saw"
+else
+	not_ok "egress backstop" "$(cat "$W/raw.out")"
+fi
+
 # ---- no context, fail closed ------------------------------------------------
 mkdir -p "$CG/acme/stray"
 expect_probe "a cgroup in the tree with no context gets nothing" "ERR EPERM" -- \

@@ -903,7 +903,7 @@ static void write_file(const char *dir, const char *name, const char *text)
 
 static void test_load_dir(void **state)
 {
-	char dir[] = "/tmp/tw-unit-XXXXXX", sub[4096], path[4096];
+	char dir[] = "/tmp/tw-unit-XXXXXX", sub[64], path[4096];
 	struct tw_policy pol = { 0 };
 	struct tw_diags d = { 0 };
 
