@@ -23,12 +23,10 @@ LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring
 # Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
 PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
 	     user/explain.c
-# Everything that talks to the kernel or the outside world.
-SYS_SRCS  := user/main.c user/cmd_policy.c user/loader.c user/maps.c \
-	     user/cgroups.c user/daemon.c user/control.c user/audit.c \
-	     user/launch.c user/status.c user/demo.c user/util.c
+# Everything else in user/ talks to the kernel or the outside world.
+SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*.c))
 
-BPF_SRCS  := bpf/sock.bpf.c
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 

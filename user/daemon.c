@@ -464,8 +464,12 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			 action_name(e), j->dst);
 		j->missing = j->dst[0] == '/' && access(j->dst, F_OK) != 0;
 	} else if (e->action == TW_ACT_SOCKET) {
-		socket_desc(e, sock, sizeof(sock));
-		snprintf(j->what, sizeof(j->what), "socket %s", sock);
+		snprintf(j->what, sizeof(j->what), "socket(%s, %s, %u)",
+			 family_name(e->sock_family),
+			 e->sock_type == 1 ? "SOCK_STREAM" :
+			 e->sock_type == 2 ? "SOCK_DGRAM" :
+			 e->sock_type == 3 ? "SOCK_RAW" : "SOCK_?",
+			 e->sock_proto);
 	} else {
 		tw_addr_str(e->family, e->daddr, addr, sizeof(addr));
 		snprintf(j->dst, sizeof(j->dst), "%s", addr);

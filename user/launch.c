@@ -132,7 +132,8 @@ static void summarise(json_t *rep, const char *ctx)
 		fprintf(stderr, ": %s.", json_string_value(json_object_get(x, "reason")));
 		if (hint && *hint)
 			fprintf(stderr, " Would be allowed by %s.", hint);
-		else
+		else if (strncmp(json_string_value(json_object_get(x, "what")),
+				 "socket(", 7))
 			fprintf(stderr, " No bundle allows it.");
 		fputc('\n', stderr);
 	}

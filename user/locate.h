@@ -21,7 +21,7 @@ struct tw_lnode {
 	int line, col;		/* start of the value */
 	int key_line, key_col;	/* start of the member's key, or 0 */
 	char *key;		/* the member's decoded key, or NULL */
-	char type;		/* '{', '[', '"' or 'n' (number/true/false/null) */
+	char type;		/* '{', '[', '"', or 'n': another scalar */
 	struct tw_lnode *kids;	/* members or elements, in source order */
 	size_t nkids, cap;
 };

@@ -51,7 +51,7 @@ static void diags_vadd(struct tw_diags *d, struct tw_loc loc, const char *fmt,
 			return;
 		v = realloc(d->v, cap * sizeof(*v));
 		if (!v)
-			return; /* lost, but the caller still returns an error */
+			return; /* lost; the caller still returns an error */
 		d->v = v;
 		d->cap = cap;
 	}
@@ -148,9 +148,9 @@ static const char *quote(const char *s, char *out)
 
 		if (o + 9 > QLEN) {
 			/* don't leave half a UTF-8 sequence behind */
-			while (o > 1 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+			while (o > 1 && (out[o - 1] & 0xc0) == 0x80)
 				o--;
-			if (o > 1 && ((unsigned char)out[o - 1] & 0xc0) == 0xc0)
+			if (o > 1 && (out[o - 1] & 0xc0) == 0xc0)
 				o--;
 			memcpy(out + o, "...", 3);
 			o += 3;
@@ -301,7 +301,7 @@ static int port_num(const char **p, unsigned *v, char *err, size_t errlen)
 		n++;
 	}
 	if (!n) {
-		if (!*s || *s == ',' || *s == '-')
+		if (!*s || *s == ',')
 			seterr(err, errlen, "empty port in port list");
 		else
 			seterr(err, errlen, "invalid port list (use 443, "
@@ -1298,8 +1298,8 @@ static void take_repos(struct pctx *c, struct tw_bundle *b, json_t *v,
 		const struct tw_lnode *en = tw_lnode_elem(n, i);
 
 		if (!json_is_object(e)) {
-			diag(c, at(c, en), "entries of \"repositories\" must be "
-			     "objects, not %s", type_name(e));
+			diag(c, at(c, en), "entries of \"repositories\" must "
+			     "be objects, not %s", type_name(e));
 			continue;
 		}
 		r->loc = at(c, en);
@@ -1672,7 +1672,7 @@ static bool dup_key(struct pctx *c, const char *text, size_t off,
 
 	if (end <= off + 1 || text[end - 1] != '"')
 		return false;
-	/* its opening quote: the nearest '"' not escaped by an odd run of '\' */
+	/* its opening quote: the nearest '"' after an even run of '\' */
 	for (q = end - 1; !found && q-- > off;) {
 		size_t bs = 0;
 
@@ -1779,6 +1779,7 @@ int tw_policy_parse(struct tw_policy *pol, const char *file, const char *text,
 	struct pctx c = { .pol = pol, .diags = diags };
 	size_t off = 0;
 	int line = 1, col = 1;
+	const char *nul;
 	bool any = false;
 
 	if (!text)
@@ -1790,6 +1791,17 @@ int tw_policy_parse(struct tw_policy *pol, const char *file, const char *text,
 	if (len > TW_POLICY_MAX_BYTES) {
 		diag(&c, c.here, "policy file is too large (%zu bytes, the "
 		     "limit is %u MiB)", len, TW_POLICY_MAX_BYTES >> 20);
+		return -EINVAL;
+	}
+	/*
+	 * No JSON text holds a NUL byte, and jansson silently skips some,
+	 * which would throw its positions off ours: refuse them outright.
+	 */
+	nul = len ? memchr(text, '\0', len) : NULL;
+	if (nul) {
+		advance(text, 0, (size_t)(nul - text), &c.here.line,
+			&c.here.col);
+		diag(&c, c.here, "NUL byte in policy file (expected JSON text)");
 		return -EINVAL;
 	}
 	/* Several values may follow one another, as in the SPEC's example. */
@@ -1941,9 +1953,10 @@ static void link_refs(struct lctx *c, struct tw_ref *refs, size_t n,
 	qsort(v, n, sizeof(*v), named_cmp);
 	for (i = 1; i < n; i++)
 		if (!strcmp0(v[i].name, v[i - 1].name))
-			ldiag(c, v[i].loc, "bundle %s is listed twice in \"%s\" "
-			      "(first at line %d, column %d)", NM(v[i].name),
-			      list, v[i - 1].loc.line, v[i - 1].loc.col);
+			ldiag(c, v[i].loc, "bundle %s is listed twice in "
+			      "\"%s\" (first at line %d, column %d)",
+			      NM(v[i].name), list, v[i - 1].loc.line,
+			      v[i - 1].loc.col);
 	free(v);
 }
 

@@ -3,10 +3,13 @@
  * fuzz_policy.c - libFuzzer harness for the policy parser.
  *
  * Any bytes go through the whole pure front end: parse, link, sort the
- * diagnostics, free. The locator and the connect-entry and port parsers
+ * diagnostics, free. The locator, the connect-entry and the port parsers
  * also get the bytes on their own, since the parser only hands them text
- * that jansson has already accepted.
+ * that jansson has already accepted. Where jansson accepts the bytes, the
+ * locator must agree with it on every key and element (else abort), since
+ * a disagreement would put diagnostics in the wrong place.
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,16 +17,59 @@
 #include "locate.h"
 #include "policy.h"
 
-static void fuzz_helpers(const uint8_t *data, size_t size)
+/* Recursion is bounded by jansson's own depth limit. */
+static void same_shape(json_t *v, const struct tw_lnode *n)
+{
+	const char *key;
+	size_t i = 0;
+	json_t *e;
+
+	if (!n || n->line < 1 || n->col < 1)
+		abort();
+	if (json_is_object(v)) {
+		if (n->type != '{' || n->nkids != json_object_size(v))
+			abort();
+		json_object_foreach(v, key, e)
+			same_shape(e, tw_lnode_member(n, key, i++));
+	} else if (json_is_array(v)) {
+		if (n->type != '[' || n->nkids != json_array_size(v))
+			abort();
+		json_array_foreach(v, i, e)
+			same_shape(e, tw_lnode_elem(n, i));
+	} else if (n->type != (json_is_string(v) ? '"' : 'n')) {
+		abort();
+	}
+}
+
+static void fuzz_locate(const uint8_t *data, size_t size)
+{
+	const char *text = (const char *)data;
+	struct tw_lnode *root;
+	json_error_t je;
+	json_t *v;
+	int ret;
+
+	ret = tw_locate(text, size, 0, 1, 1, &root);
+	/* jansson skips some NUL bytes; the parser refuses them first */
+	v = memchr(text, '\0', size) ? NULL :
+		json_loadb(text, size,
+			   JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+	if (v) {
+		if (ret)
+			abort();
+		same_shape(v, root);
+	}
+	json_decref(v);
+	tw_locate_free(root);
+}
+
+static void fuzz_strings(const uint8_t *data, size_t size)
 {
 	struct tw_port_range *ports;
 	struct tw_endpoint ep;
-	struct tw_lnode *root;
 	char err[160], *s;
 	size_t n;
 
-	tw_locate((const char *)data, size, 0, 1, 1, &root);
-	tw_locate_free(root);
 	/* the string helpers take C strings: stop at the first NUL */
 	s = strndup((const char *)data, size);
 	if (!s)
@@ -46,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tw_diags_sort(&diags);
 	tw_policy_free(&pol);
 	tw_diags_free(&diags);
-	fuzz_helpers(data, size);
+	fuzz_locate(data, size);
+	fuzz_strings(data, size);
 	return 0;
 }

@@ -249,7 +249,8 @@ static const struct ports_case ports_cases[] = {
 	{ "10-5", NULL, "reversed" },
 	{ ",80", NULL, "empty port in port list" },
 	{ "80,", NULL, "empty port in port list" },
-	{ "-80", NULL, "empty port in port list" },
+	{ "-80", NULL, "invalid port list" },
+	{ "80-", NULL, "empty port in port list" },
 	{ "80-90-100", NULL, "invalid port list" },
 	{ " 80", NULL, "invalid port list" },
 };
@@ -311,229 +312,489 @@ struct snippet {
 static const struct snippet snippets[] = {
 	{ "unknown key in bundle",
 	  "{\"bundle\":\"b\",\"colour\":1}",
-	  false, { "t.json:1:15: unknown key \"colour\" in bundle (allowed: bundle, description, connect, credentials, repositories, skills, instructions)", NULL } },
+	  false, {
+		"t.json:1:15: unknown key \"colour\" in bundle (allowed: "
+		"bundle, description, connect, credentials, repositories, "
+		"skills, instructions)",
+		NULL } },
 	{ "unknown key in credential",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\",\"file\":\"/f\",\"secret\":\"x\"}]}",
-	  false, { "t.json:1:69: unknown key \"secret\" in credential (allowed: name, scope, owner, env, file)", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\","
+	  "\"scope\":\"read\",\"file\":\"/f\",\"secret\":\"x\"}]}",
+	  false, {
+		"t.json:1:69: unknown key \"secret\" in credential (allowed: "
+		"name, scope, owner, env, file)",
+		NULL } },
 	{ "unknown key in agent",
-	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\",\"user\":\"u\",\"uid\":1}}",
-	  false, { "t.json:1:49: unknown key \"uid\" in agent (allowed: name, user)", NULL } },
+	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
+	  "\"user\":\"u\",\"uid\":1}}",
+	  false, {
+		"t.json:1:49: unknown key \"uid\" in agent (allowed: name, "
+		"user)",
+		NULL } },
 	{ "description not a string",
 	  "{\"bundle\":\"b\",\"description\":5}",
-	  false, { "t.json:1:29: \"description\" must be a string, not a number", NULL } },
+	  false, {
+		"t.json:1:29: \"description\" must be a string, not a number",
+		NULL } },
 	{ "connect not an array",
 	  "{\"bundle\":\"b\",\"connect\":\"x.example:443\"}",
-	  false, { "t.json:1:25: \"connect\" must be an array of endpoint strings, not a string", NULL } },
+	  false, {
+		"t.json:1:25: \"connect\" must be an array of endpoint "
+		"strings, not a string",
+		NULL } },
 	{ "connect entry not a string",
 	  "{\"bundle\":\"b\",\"connect\":[443]}",
-	  false, { "t.json:1:26: entries of \"connect\" must be strings, not a number", NULL } },
+	  false, {
+		"t.json:1:26: entries of \"connect\" must be strings, not a "
+		"number",
+		NULL } },
 	{ "agent not an object",
 	  "{\"workspace\":\"w\",\"agent\":\"claude\"}",
-	  false, { "t.json:1:26: \"agent\" must be an object, not a string", NULL } },
+	  false, {
+		"t.json:1:26: \"agent\" must be an object, not a string",
+		NULL } },
 	{ "bad bundle name",
 	  "{\"bundle\":\"Bad_Name\"}",
-	  false, { "t.json:1:11: invalid bundle name \"Bad_Name\"", NULL } },
+	  false, {
+		"t.json:1:11: invalid bundle name \"Bad_Name\"",
+		NULL } },
 	{ "bundle name too long",
-	  "{\"bundle\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
-	  false, { "t.json:1:11: invalid bundle name", NULL } },
+	  "{\"bundle\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaa\"}",
+	  false, {
+		"t.json:1:11: invalid bundle name",
+		NULL } },
 	{ "bad credential name",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\".c\",\"scope\":\"read\",\"file\":\"/f\"}]}",
-	  false, { "t.json:1:38: invalid credential name \".c\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\".c\","
+	  "\"scope\":\"read\",\"file\":\"/f\"}]}",
+	  false, {
+		"t.json:1:38: invalid credential name \".c\"",
+		NULL } },
 	{ "host bits set",
 	  "{\"bundle\":\"b\",\"connect\":[\"10.0.0.1/8:443\"]}",
-	  false, { "t.json:1:26: host bits set in 10.0.0.1/8, did you mean 10.0.0.0/8?", NULL } },
+	  false, {
+		"t.json:1:26: host bits set in 10.0.0.1/8, did you mean "
+		"10.0.0.0/8?",
+		NULL } },
 	{ "ipv6 host bits set",
 	  "{\"bundle\":\"b\",\"connect\":[\"[2001:db8::1/32]:443\"]}",
-	  false, { "t.json:1:26: host bits set in 2001:db8::1/32, did you mean 2001:db8::/32?", NULL } },
+	  false, {
+		"t.json:1:26: host bits set in 2001:db8::1/32, did you mean "
+		"2001:db8::/32?",
+		NULL } },
 	{ "port 0",
 	  "{\"bundle\":\"b\",\n \"connect\":[\"a.example:0\"]}",
-	  false, { "t.json:2:13: port 0 is not a valid port", NULL } },
+	  false, {
+		"t.json:2:13: port 0 is not a valid port",
+		NULL } },
 	{ "port range reversed",
 	  "{\"bundle\":\"b\",\"connect\":[\"a.example:9000-8000\"]}",
-	  false, { "t.json:1:26: port range 9000-8000 is reversed", NULL } },
+	  false, {
+		"t.json:1:26: port range 9000-8000 is reversed",
+		NULL } },
 	{ "port out of range",
 	  "{\"bundle\":\"b\",\"connect\":[\"a.example:65536\"]}",
-	  false, { "t.json:1:26: port 65536 is out of range (1-65535)", NULL } },
+	  false, {
+		"t.json:1:26: port 65536 is out of range (1-65535)",
+		NULL } },
 	{ "empty port list",
 	  "{\"bundle\":\"b\",\"connect\":[\"a.example:\"]}",
-	  false, { "t.json:1:26: empty port list", NULL } },
+	  false, {
+		"t.json:1:26: empty port list",
+		NULL } },
 	{ "empty port in list",
 	  "{\"bundle\":\"b\",\"connect\":[\"a.example:80,,90\"]}",
-	  false, { "t.json:1:26: empty port in port list", NULL } },
+	  false, {
+		"t.json:1:26: empty port in port list",
+		NULL } },
 	{ "unknown protocol",
 	  "{\"bundle\":\"b\",\"connect\":[\"http://a.example\"]}",
-	  false, { "t.json:1:26: unknown protocol (use tcp://, udp:// or unix:PATH)", NULL } },
+	  false, {
+		"t.json:1:26: unknown protocol (use tcp://, udp:// or "
+		"unix:PATH)",
+		NULL } },
 	{ "relative unix path",
 	  "{\"bundle\":\"b\",\"connect\":[\"unix:run/x.sock\"]}",
-	  false, { "t.json:1:26: unix socket path must be an absolute path", NULL } },
+	  false, {
+		"t.json:1:26: unix socket path must be an absolute path",
+		NULL } },
 	{ "unix path too long",
-	  "{\"bundle\":\"b\",\"connect\":[\"unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}",
-	  false, { "t.json:1:26: unix socket path is longer than 107 bytes", NULL } },
+	  "{\"bundle\":\"b\",\"connect\":[\"unix:/aaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaa\"]}",
+	  false, {
+		"t.json:1:26: unix socket path is longer than 107 bytes",
+		NULL } },
 	{ "unix path with ports",
-	  "{\"bundle\":\"b\",\"connect\":[\"unix:/run/x.sock\", \"unix:/run/../x\"]}",
-	  false, { "t.json:1:46: must not contain \".\" or \"..\" components", NULL } },
+	  "{\"bundle\":\"b\",\"connect\":[\"unix:/run/x.sock\", "
+	  "\"unix:/run/../x\"]}",
+	  false, {
+		"t.json:1:46: must not contain \".\" or \"..\" components",
+		NULL } },
 	{ "bare wildcard",
 	  "{\"bundle\":\"b\",\"connect\":[\"*:443\",\"*.:443\"]}",
-	  false, { "t.json:1:26: a bare wildcard matches every name", "t.json:1:34: a bare wildcard matches every name", NULL } },
+	  false, {
+		"t.json:1:26: a bare wildcard matches every name",
+		"t.json:1:34: a bare wildcard matches every name",
+		NULL } },
 	{ "wildcard not leading",
 	  "{\"bundle\":\"b\",\"connect\":[\"api.*.example:443\"]}",
-	  false, { "t.json:1:26: '*' is only allowed as a leading \"*.\" label", NULL } },
+	  false, {
+		"t.json:1:26: '*' is only allowed as a leading \"*.\" label",
+		NULL } },
 	{ "ipv6 without brackets",
 	  "{\"bundle\":\"b\",\"connect\":[\"2001:db8::1:443\"]}",
-	  false, { "t.json:1:26: IPv6 addresses go in brackets", NULL } },
+	  false, {
+		"t.json:1:26: IPv6 addresses go in brackets",
+		NULL } },
 	{ "dns label too long",
-	  "{\"bundle\":\"b\",\"connect\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example:443\"]}",
-	  false, { "t.json:1:26: DNS label longer than 63 bytes", NULL } },
+	  "{\"bundle\":\"b\",\"connect\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example:443\"]}",
+	  false, {
+		"t.json:1:26: DNS label longer than 63 bytes",
+		NULL } },
 	{ "dns name too long",
-	  "{\"bundle\":\"b\",\"connect\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example:443\"]}",
-	  false, { "t.json:1:26: DNS name is longer than 253 bytes", NULL } },
+	  "{\"bundle\":\"b\",\"connect\":[\"aaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example:443\"]}",
+	  false, {
+		"t.json:1:26: DNS name is longer than 253 bytes",
+		NULL } },
 	{ "dns label starts with dash",
 	  "{\"bundle\":\"b\",\"connect\":[\"-a.example\"]}",
-	  false, { "t.json:1:26: DNS labels must not start or end with '-'", NULL } },
+	  false, {
+		"t.json:1:26: DNS labels must not start or end with '-'",
+		NULL } },
 	{ "dns underscore",
 	  "{\"bundle\":\"b\",\"connect\":[\"a_b.example\"]}",
-	  false, { "t.json:1:26: invalid character in DNS name", NULL } },
+	  false, {
+		"t.json:1:26: invalid character in DNS name",
+		NULL } },
 	{ "bad ipv4",
-	  "{\"bundle\":\"b\",\"connect\":[\"10.0.0.256:80\",\"10.1/8\"]}",
-	  false, { "t.json:1:26: invalid IPv4 address", "t.json:1:42: invalid IPv4 address", NULL } },
+	  "{\"bundle\":\"b\",\"connect\":[\"10.0.0.256:80\","
+	  "\"10.1/8\"]}",
+	  false, {
+		"t.json:1:26: invalid IPv4 address",
+		"t.json:1:42: invalid IPv4 address",
+		NULL } },
 	{ "bad prefix length",
 	  "{\"bundle\":\"b\",\"connect\":[\"10.0.0.0/33\"]}",
-	  false, { "t.json:1:26: invalid prefix length (0-32)", NULL } },
+	  false, {
+		"t.json:1:26: invalid prefix length (0-32)",
+		NULL } },
 	{ "credential without scope",
-	  "{\"bundle\":\"b\",\"credentials\":[\n  {\"name\":\"c\",\"file\":\"/f\"}]}",
-	  false, { "t.json:2:3: credential \"c\" has no \"scope\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[\n  {\"name\":\"c\","
+	  "\"file\":\"/f\"}]}",
+	  false, {
+		"t.json:2:3: credential \"c\" has no \"scope\"",
+		NULL } },
 	{ "agent credential without file",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\",\"env\":\"TOKEN\"}]}",
-	  false, { "t.json:1:30: agent-owned credential \"c\" needs \"file\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\","
+	  "\"scope\":\"read\",\"env\":\"TOKEN\"}]}",
+	  false, {
+		"t.json:1:30: agent-owned credential \"c\" needs \"file\"",
+		NULL } },
 	{ "person credential with file",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\",\"owner\":\"person\",\"file\":\"/f\"}]}",
-	  false, { "t.json:1:74: person-owned credential \"c\" must not have \"file\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\","
+	  "\"scope\":\"read\",\"owner\":\"person\",\"file\":\"/f\"}]}",
+	  false, {
+		"t.json:1:74: person-owned credential \"c\" must not have "
+		"\"file\"",
+		NULL } },
 	{ "bad env name",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"write\",\"env\":\"1TOKEN\",\"file\":\"/f\"}]}",
-	  false, { "t.json:1:64: \"env\" is not a valid environment variable name: \"1TOKEN\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\","
+	  "\"scope\":\"write\",\"env\":\"1TOKEN\",\"file\":\"/f\"}]}",
+	  false, {
+		"t.json:1:64: \"env\" is not a valid environment variable "
+		"name: \"1TOKEN\"",
+		NULL } },
 	{ "bad scope and owner",
-	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"admin\",\"owner\":\"team\",\"file\":\"/f\"}]}",
-	  false, { "t.json:1:50: \"scope\" must be \"read\" or \"write\", not \"admin\"", "t.json:1:66: \"owner\" must be \"agent\" or \"person\", not \"team\"", NULL } },
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\","
+	  "\"scope\":\"admin\",\"owner\":\"team\",\"file\":\"/f\"}]}",
+	  false, {
+		"t.json:1:50: \"scope\" must be \"read\" or \"write\", not "
+		"\"admin\"",
+		"t.json:1:66: \"owner\" must be \"agent\" or \"person\", not "
+		"\"team\"",
+		NULL } },
 	{ "repository dot-dot",
-	  "{\"bundle\":\"b\",\"repositories\":[{\"path\":\"/srv/../etc\",\"access\":\"read\"}]}",
-	  false, { "t.json:1:39: \"path\" must not contain \".\" or \"..\" components: \"/srv/../etc\"", NULL } },
+	  "{\"bundle\":\"b\",\"repositories\":[{\"path\":\"/srv/../etc"
+	  "\",\"access\":\"read\"}]}",
+	  false, {
+		"t.json:1:39: \"path\" must not contain \".\" or \"..\" "
+		"components: \"/srv/../etc\"",
+		NULL } },
 	{ "repository incomplete",
 	  "{\"bundle\":\"b\",\"repositories\":[{\"path\":\"srv/git\"}]}",
-	  false, { "t.json:1:39: \"path\" must be an absolute path: \"srv/git\"", "t.json:1:31: repository has no \"access\"", NULL } },
+	  false, {
+		"t.json:1:39: \"path\" must be an absolute path: \"srv/git\"",
+		"t.json:1:31: repository has no \"access\"",
+		NULL } },
 	{ "skill not absolute",
 	  "{\"bundle\":\"b\",\"skills\":[\"/usr/bin/git\",\"git\"]}",
-	  false, { "t.json:1:40: \"skills\" entry must be an absolute path: \"git\"", NULL } },
+	  false, {
+		"t.json:1:40: \"skills\" entry must be an absolute path: "
+		"\"git\"",
+		NULL } },
 	{ "workspace without agent",
 	  "{\"workspace\":\"acme\"}",
-	  false, { "t.json:1:14: workspace acme has no agent name (agent.name)", "t.json:1:14: workspace acme has no agent account (agent.user)", NULL } },
+	  false, {
+		"t.json:1:14: workspace acme has no agent name (agent.name)",
+		"t.json:1:14: workspace acme has no agent account "
+		"(agent.user)",
+		NULL } },
 	{ "workspace without agent user",
 	  "{\"workspace\":\"acme\",\n \"agent\":{\"name\":\"claude\"}}",
-	  false, { "t.json:2:10: workspace acme has no agent account (agent.user)", NULL } },
+	  false, {
+		"t.json:2:10: workspace acme has no agent account "
+		"(agent.user)",
+		NULL } },
 	{ "bad agent user",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"Agent Smith\"}}",
-	  false, { "t.json:1:53: \"user\" is not a valid Unix user name: \"Agent Smith\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"Agent Smith\"}}",
+	  false, {
+		"t.json:1:53: \"user\" is not a valid Unix user name: "
+		"\"Agent Smith\"",
+		NULL } },
 	{ "bad mode",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"mode\":\"strict\"}",
-	  false, { "t.json:1:60: \"mode\" must be \"enforce\" or \"audit\", not \"strict\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"mode\":\"strict\"}",
+	  false, {
+		"t.json:1:60: \"mode\" must be \"enforce\" or \"audit\", not "
+		"\"strict\"",
+		NULL } },
 	{ "bad dns upstream",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"dns\":{\"upstream\":[\"192.0.2.53\",\"[::1]:53\",\"192.0.2.53:0\"]}}",
-	  false, { "t.json:1:72: invalid DNS upstream \"192.0.2.53\"", "t.json:1:96: invalid DNS upstream \"192.0.2.53:0\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"dns\":{\"upstream\":[\"192.0.2.53\","
+	  "\"[::1]:53\",\"192.0.2.53:0\"]}}",
+	  false, {
+		"t.json:1:72: invalid DNS upstream \"192.0.2.53\"",
+		"t.json:1:96: invalid DNS upstream \"192.0.2.53:0\"",
+		NULL } },
 	{ "dns without upstream",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"dns\":{}}",
-	  false, { "t.json:1:59: \"dns\" needs \"upstream\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"dns\":{}}",
+	  false, {
+		"t.json:1:59: \"dns\" needs \"upstream\"",
+		NULL } },
 	{ "bad system path",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"system_paths\":[\"/usr/bin\",\"bin\"]}",
-	  false, { "t.json:1:80: \"system_paths\" entry must be an absolute path: \"bin\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"system_paths\":[\"/usr/bin\",\"bin\"]}",
+	  false, {
+		"t.json:1:80: \"system_paths\" entry must be an absolute "
+		"path: \"bin\"",
+		NULL } },
 	{ "bad run_as and credentials_dir",
-	  "{\"dm\":\"alice\",\"workspace\":\"acme\",\"run_as\":\"Alice\",\"credentials_dir\":\"creds\"}",
-	  false, { "t.json:1:43: \"run_as\" is not a valid Unix user name", "t.json:1:69: \"credentials_dir\" must be an absolute path: \"creds\"", NULL } },
+	  "{\"dm\":\"alice\",\"workspace\":\"acme\","
+	  "\"run_as\":\"Alice\",\"credentials_dir\":\"creds\"}",
+	  false, {
+		"t.json:1:43: \"run_as\" is not a valid Unix user name",
+		"t.json:1:69: \"credentials_dir\" must be an absolute path: "
+		"\"creds\"",
+		NULL } },
 	{ "channel without workspace",
 	  "{\"channel\":\"data\"}",
-	  false, { "t.json:1:12: channel data has no \"workspace\"", NULL } },
+	  false, {
+		"t.json:1:12: channel data has no \"workspace\"",
+		NULL } },
 	{ "dm without workspace",
 	  "{\"dm\":\"alice\",\"personal\":[]}",
-	  false, { "t.json:1:7: dm alice has no \"workspace\"", NULL } },
+	  false, {
+		"t.json:1:7: dm alice has no \"workspace\"",
+		NULL } },
 	{ "step_up not an array",
-	  "{\"channel\":\"data\",\"workspace\":\"acme\",\"step_up\":\"x\"}",
-	  false, { "t.json:1:48: \"step_up\" must be an array of bundle names, not a string", NULL } },
+	  "{\"channel\":\"data\",\"workspace\":\"acme\","
+	  "\"step_up\":\"x\"}",
+	  false, {
+		"t.json:1:48: \"step_up\" must be an array of bundle names, "
+		"not a string",
+		NULL } },
 	{ "step_up entry not a string",
-	  "{\"channel\":\"data\",\"workspace\":\"acme\",\"step_up\":[1]}",
-	  false, { "t.json:1:49: entries of \"step_up\" must be bundle names (strings), not a number", NULL } },
+	  "{\"channel\":\"data\",\"workspace\":\"acme\","
+	  "\"step_up\":[1]}",
+	  false, {
+		"t.json:1:49: entries of \"step_up\" must be bundle names "
+		"(strings), not a number",
+		NULL } },
 	{ "object without kind",
 	  "{\"name\":\"x\"}",
-	  false, { "t.json:1:1: object has none of the keys \"workspace\", \"bundle\", \"channel\", \"dm\"", NULL } },
+	  false, {
+		"t.json:1:1: object has none of the keys \"workspace\", "
+		"\"bundle\", \"channel\", \"dm\"",
+		NULL } },
 	{ "object with two kinds",
 	  "{\"bundle\":\"x\",\"channel\":\"y\"}",
-	  false, { "t.json:1:15: object has both \"bundle\" and \"channel\"", NULL } },
+	  false, {
+		"t.json:1:15: object has both \"bundle\" and \"channel\"",
+		NULL } },
 	{ "bundle with workspace key",
 	  "{\"bundle\":\"x\",\"workspace\":\"acme\"}",
-	  false, { "t.json:1:15: unknown key \"workspace\" in bundle", NULL } },
+	  false, {
+		"t.json:1:15: unknown key \"workspace\" in bundle",
+		NULL } },
 	{ "array element not an object",
 	  "[{\"bundle\":\"a\"},\n 7]",
-	  false, { "t.json:2:2: expected a policy object (workspace, bundle, channel or dm), not a number", NULL } },
+	  false, {
+		"t.json:2:2: expected a policy object (workspace, bundle, "
+		"channel or dm), not a number",
+		NULL } },
 	{ "json syntax error",
 	  "{\"bundle\":\"a\"}\n{\"bundle\": x}",
-	  false, { "t.json:2:12: invalid JSON: invalid token near 'x'", NULL } },
+	  false, {
+		"t.json:2:12: invalid JSON: invalid token near 'x'",
+		NULL } },
 	{ "json unterminated",
 	  "{\"bundle\":\"a\",\n \"connect\":[\"x\"",
-	  false, { "t.json:2:15: invalid JSON: ']' expected near end of file", NULL } },
+	  false, {
+		"t.json:2:15: invalid JSON: ']' expected near end of file",
+		NULL } },
 	{ "json scalar at top level",
 	  "{\"bundle\":\"a\"} 5",
-	  false, { "t.json:1:16: invalid JSON: '[' or '{' expected near '5'", NULL } },
+	  false, {
+		"t.json:1:16: invalid JSON: '[' or '{' expected near '5'",
+		NULL } },
 	{ "duplicate key",
 	  "{\"bundle\":\"a\",\n \"bundle\":\"b\"}",
-	  false, { "t.json:2:2: duplicate key \"bundle\" (first at line 1, column 2)", NULL } },
+	  false, {
+		"t.json:2:2: duplicate key \"bundle\" (first at line 1, "
+		"column 2)",
+		NULL } },
 	{ "duplicate nested key",
-	  "{\"bundle\":\"a\",\"credentials\":[{\"name\":\"c\",\n\t\"name\":\"d\"}]}",
-	  false, { "t.json:2:2: duplicate key \"name\" (first at line 1, column 31)", NULL } },
+	  "{\"bundle\":\"a\",\"credentials\":[{\"name\":\"c\","
+	  "\n\t\"name\":\"d\"}]}",
+	  false, {
+		"t.json:2:2: duplicate key \"name\" (first at line 1, column "
+		"31)",
+		NULL } },
 	{ "empty file",
 	  " \n ",
-	  false, { "t.json:1:1: empty policy file", NULL } },
+	  false, {
+		"t.json:1:1: empty policy file",
+		NULL } },
 	{ "error after utf-8",
-	  "{\"bundle\":\"a\",\"description\":\"\xc3\xa9" "t\xc3\xa9" "\",\"x\":1}",
-	  false, { "t.json:1:37: unknown key \"x\" in bundle", NULL } },
+	  "{\"bundle\":\"a\",\"description\":\"\xc3\xa9"
+	  "t\xc3\xa9"
+	  "\",\"x\":1}",
+	  false, {
+		"t.json:1:37: unknown key \"x\" in bundle",
+		NULL } },
 	{ "objects one after another",
 	  "{\"bundle\":\"a\"}\n\n  {\"bundle\":\"b\",\"x\":1}",
-	  false, { "t.json:3:17: unknown key \"x\" in bundle", NULL } },
+	  false, {
+		"t.json:3:17: unknown key \"x\" in bundle",
+		NULL } },
 	{ "no workspace",
 	  "{\"bundle\":\"b\"}",
-	  true, { "t.json:1:1: the policy defines no workspace", NULL } },
+	  true, {
+		"t.json:1:1: the policy defines no workspace",
+		NULL } },
 	{ "unknown bundle in baseline",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"baseline\":[\"docs\"]}",
-	  true, { "t.json:1:65: unknown bundle \"docs\" in \"baseline\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"baseline\":[\"docs\"]}",
+	  true, {
+		"t.json:1:65: unknown bundle \"docs\" in \"baseline\"",
+		NULL } },
 	{ "unknown workspace",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"channel\":\"data\",\"workspace\":\"acmee\"}\n{\"dm\":\"bob\",\"workspace\":\"acmee\"}",
-	  true, { "t.json:2:31: unknown workspace \"acmee\"", "t.json:3:25: unknown workspace \"acmee\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"channel\":\"data\","
+	  "\"workspace\":\"acmee\"}\n{\"dm\":\"bob\","
+	  "\"workspace\":\"acmee\"}",
+	  true, {
+		"t.json:2:31: unknown workspace \"acmee\"",
+		"t.json:3:25: unknown workspace \"acmee\"",
+		NULL } },
 	{ "duplicate bundle",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"bundle\":\"b\"}\n{\"bundle\":\"b\"}",
-	  true, { "t.json:3:11: duplicate bundle b (first defined at t.json:2:11)", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"bundle\":\"b\"}\n{\"bundle\":\"b\"}",
+	  true, {
+		"t.json:3:11: duplicate bundle b (first defined at "
+		"t.json:2:11)",
+		NULL } },
 	{ "duplicate workspace",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n",
-	  true, { "t.json:2:14: duplicate workspace acme (first defined at t.json:1:14)", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"workspace\":\"acme\","
+	  "\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n",
+	  true, {
+		"t.json:2:14: duplicate workspace acme (first defined at "
+		"t.json:1:14)",
+		NULL } },
 	{ "duplicate channel",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"channel\":\"c\",\"workspace\":\"acme\"}\n{\"channel\":\"c\",\"workspace\":\"acme\"}",
-	  true, { "t.json:3:12: duplicate channel c in workspace acme (first defined at t.json:2:12)", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"channel\":\"c\","
+	  "\"workspace\":\"acme\"}\n{\"channel\":\"c\","
+	  "\"workspace\":\"acme\"}",
+	  true, {
+		"t.json:3:12: duplicate channel c in workspace acme (first "
+		"defined at t.json:2:12)",
+		NULL } },
 	{ "same channel in two workspaces",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"workspace\":\"beta\",\"agent\":{\"name\":\"c\",\"user\":\"u\"}}\n{\"channel\":\"c\",\"workspace\":\"acme\"}\n{\"channel\":\"c\",\"workspace\":\"beta\"}\n{\"dm\":\"c\",\"workspace\":\"beta\"}",
-	  true, { NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"workspace\":\"beta\","
+	  "\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"}}\n{\"channel\":\"c\","
+	  "\"workspace\":\"acme\"}\n{\"channel\":\"c\","
+	  "\"workspace\":\"beta\"}\n{\"dm\":\"c\","
+	  "\"workspace\":\"beta\"}",
+	  true, {
+		NULL } },
 	{ "duplicate dm",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"dm\":\"alice\",\"workspace\":\"acme\"}\n{\"dm\":\"alice\",\"workspace\":\"acme\"}",
-	  true, { "t.json:3:7: duplicate dm alice in workspace acme (first defined at t.json:2:7)", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"dm\":\"alice\","
+	  "\"workspace\":\"acme\"}\n{\"dm\":\"alice\","
+	  "\"workspace\":\"acme\"}",
+	  true, {
+		"t.json:3:7: duplicate dm alice in workspace acme (first "
+		"defined at t.json:2:7)",
+		NULL } },
 	{ "bundle listed twice",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"bundle\":\"b\"}\n{\"channel\":\"c\",\"workspace\":\"acme\",\"step_up\":[\"b\",\"b\"]}",
-	  true, { "t.json:3:50: bundle b is listed twice in \"step_up\" (first at line 3, column 46)", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"bundle\":\"b\"}\n{\"channel\":\"c\""
+	  ",\"workspace\":\"acme\",\"step_up\":[\"b\",\"b\"]}",
+	  true, {
+		"t.json:3:50: bundle b is listed twice in \"step_up\" (first "
+		"at line 3, column 46)",
+		NULL } },
 	{ "personal bundle in baseline",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\",\"user\":\"u\"},\"baseline\":[\"p\"]}\n{\"bundle\":\"p\",\"credentials\":[{\"name\":\"t\",\"scope\":\"read\",\"owner\":\"person\"}]}",
-	  true, { "t.json:1:65: bundle p is personal (it has a person-owned credential): it can only be granted in a DM's \"personal\" list, not in \"baseline\"", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"baseline\":[\"p\"]}\n{\"bundle\":\"p\","
+	  "\"credentials\":[{\"name\":\"t\",\"scope\":\"read\","
+	  "\"owner\":\"person\"}]}",
+	  true, {
+		"t.json:1:65: bundle p is personal (it has a person-owned "
+		"credential): it can only be granted in a DM's \"personal\" "
+		"list, not in \"baseline\"",
+		NULL } },
 	{ "personal bundle in step_up",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"bundle\":\"p\",\"credentials\":[{\"name\":\"t\",\"scope\":\"read\",\"owner\":\"person\"}]}\n{\"channel\":\"c\",\"workspace\":\"acme\",\"step_up\":[\"p\"]}",
-	  true, { "t.json:3:46: bundle p is personal", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"bundle\":\"p\","
+	  "\"credentials\":[{\"name\":\"t\",\"scope\":\"read\","
+	  "\"owner\":\"person\"}]}\n{\"channel\":\"c\","
+	  "\"workspace\":\"acme\",\"step_up\":[\"p\"]}",
+	  true, {
+		"t.json:3:46: bundle p is personal",
+		NULL } },
 	{ "personal bundle in a dm",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"bundle\":\"p\",\"credentials\":[{\"name\":\"t\",\"scope\":\"read\",\"owner\":\"person\"}]}\n{\"bundle\":\"q\"}\n{\"dm\":\"alice\",\"workspace\":\"acme\",\"personal\":[\"p\",\"q\"],\"credentials_dir\":\"/home/alice/creds\"}",
-	  true, { NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"bundle\":\"p\","
+	  "\"credentials\":[{\"name\":\"t\",\"scope\":\"read\","
+	  "\"owner\":\"person\"}]}\n{\"bundle\":\"q\"}\n{\"dm\":\"alice"
+	  "\",\"workspace\":\"acme\",\"personal\":[\"p\",\"q\"],"
+	  "\"credentials_dir\":\"/home/alice/creds\"}",
+	  true, {
+		NULL } },
 	{ "dm without credentials_dir",
-	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\",\"user\":\"agent\"}}\n{\"bundle\":\"p\",\"credentials\":[{\"name\":\"t\",\"scope\":\"read\",\"owner\":\"person\"}]}\n{\"dm\":\"alice\",\"workspace\":\"acme\",\"personal\":[\"p\"]}",
-	  true, { "t.json:3:7: dm alice needs \"credentials_dir\": personal bundle p has person-owned credentials", NULL } },
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"claude\","
+	  "\"user\":\"agent\"}}\n{\"bundle\":\"p\","
+	  "\"credentials\":[{\"name\":\"t\",\"scope\":\"read\","
+	  "\"owner\":\"person\"}]}\n{\"dm\":\"alice\","
+	  "\"workspace\":\"acme\",\"personal\":[\"p\"]}",
+	  true, {
+		"t.json:3:7: dm alice needs \"credentials_dir\": personal "
+		"bundle p has person-owned credentials",
+		NULL } },
 };
 
 static void test_snippet(void **state)
@@ -560,7 +821,8 @@ static const char spec_example[] =
 	"  \"agent\": { \"name\": \"claude\", \"user\": \"toolwall-agent\" },\n"
 	"  \"baseline\": [\"docs-search\", \"issue-tracker\"],\n"
 	"  \"mode\": \"enforce\",\n"
-	"  \"dns\": { \"upstream\": [\"192.0.2.53:53\", \"[2001:db8::53]:53\"] },\n"
+	"  \"dns\": { \"upstream\": [\"192.0.2.53:53\", "
+	"\"[2001:db8::53]:53\"] },\n"
 	"  \"system_paths\": [\"/usr/bin/\", \"/opt//tools\"] }\n"
 	"\n"
 	"{ \"bundle\": \"issue-tracker\",\n"
@@ -568,7 +830,8 @@ static const char spec_example[] =
 	"  \"connect\": [\"api.tracker.example:443\", \"10.20.0.0/16:5432\", "
 	"\"[2001:db8::/48]:443\", \"*.tracker-cdn.example:443\", "
 	"\"udp://198.51.100.7:123\", \"unix:/run/tracker.sock\"],\n"
-	"  \"credentials\": [ { \"name\": \"tracker-agent\", \"scope\": \"write\", "
+	"  \"credentials\": [ { \"name\": \"tracker-agent\", "
+	"\"scope\": \"write\", "
 	"\"env\": \"TRACKER_TOKEN\", \"file\": "
 	"\"/etc/toolwall/credentials/tracker-agent\" } ],\n"
 	"  \"repositories\": [ { \"path\": \"/srv/git/ops/\", \"access\": "
@@ -698,7 +961,8 @@ static void test_spec_example(void **state)
 static void test_array_and_files(void **state)
 {
 	static const char a[] =
-		"[ {\"workspace\":\"w\",\"agent\":{\"name\":\"a\",\"user\":\"u\"},"
+		"[ {\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
+		"\"user\":\"u\"},"
 		"\"baseline\":[\"b\"]},\n  {\"channel\":\"c\",\"workspace\":"
 		"\"w\",\"step_up\":[]} ]";
 	static const char b[] = "{\"bundle\":\"b\"}";
@@ -745,6 +1009,24 @@ static void test_diags(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/* jansson skips some NUL bytes, which would shift every location after. */
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "{\"bundle\":\"a\"}\n [5\0]";
+	struct tw_policy pol = { 0 };
+	struct tw_diags d = { 0 };
+	static const char *const want[] = {
+		"t.json:2:4: NUL byte in policy file", NULL
+	};
+
+	(void)state;
+	assert_int_equal(tw_policy_parse(&pol, "t.json", text,
+					 sizeof(text) - 1, &d), -EINVAL);
+	assert_true(unit_diags_exactly(&d, want));
+	tw_policy_free(&pol);
+	tw_diags_free(&d);
+}
+
 /* ------------------------------------------------------------------ */
 /* The malformed corpus: tests/malformed/NAME.json + NAME.expect        */
 
@@ -784,7 +1066,8 @@ static const char **read_expect(const char *path, char **text)
 	lines = calloc(len + 2, sizeof(*lines));
 	if (!lines)
 		return NULL;
-	for (p = strtok_r(*text, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
+	for (p = strtok_r(*text, "\n", &save); p;
+	     p = strtok_r(NULL, "\n", &save))
 		lines[n++] = p;
 	return lines;
 }
@@ -1077,6 +1360,7 @@ int main(void)
 	add("spec example", test_spec_example, NULL);
 	add("array and two files", test_array_and_files, NULL);
 	add("diagnostics", test_diags, NULL);
+	add("NUL byte", test_nul_byte, NULL);
 	add("malformed corpus", test_malformed_corpus, NULL);
 	add("reference policy", test_reference_policy, NULL);
 	add("load a directory", test_load_dir, NULL);
