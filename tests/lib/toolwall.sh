@@ -4,7 +4,8 @@
 # Bring toolwall up and down for kernel tests and the demo. Source it after
 # netns.sh (it uses tw_at_exit). Then:
 #
-#   tw_setup_host           agent account, a copy of the reference policy in
+#   tw_lock                 wait for exclusive use of toolwall's host state
+#   tw_setup_host           (takes the lock) agent account, a copy of the reference policy in
 #                           $TW_POLICY, unix servers, an audit log $TW_LOG
 #   tw_daemon_start [ARGS]  start `toolwall daemon` ($TW_DAEMON_PID); waits
 #                           for the control socket
@@ -27,8 +28,21 @@ TW_POLICY=""
 TW_LOG=""
 TW_DEMO_RUN=/run/toolwall-demo
 
+# Only one user of toolwall's host-wide state (pins, cgroup tree, control
+# socket) at a time: kernel tests, the demo and benchmarks queue up here.
+tw_lock()
+{
+	[[ -n ${TW_LOCK_FD:-} ]] && return 0
+	exec {TW_LOCK_FD}>/run/lock/toolwall-host.lock || return 1
+	if ! flock -w "${TW_LOCK_WAIT:-900}" "$TW_LOCK_FD"; then
+		echo "toolwall host state is busy (another test, demo or bench run)" >&2
+		return 1
+	fi
+}
+
 tw_setup_host()
 {
+	tw_lock || return 1
 	if [[ -e /sys/fs/bpf/toolwall ]]; then
 		if [[ ${CI:-} == true || -n ${TW_TEST_TAKEOVER:-} ]]; then
 			"$TW_BIN" down >/dev/null 2>&1
@@ -67,8 +81,9 @@ _tw_host_cleanup()
 tw_daemon_start()
 {
 	local i
+	# The daemon must not hold our lock should it outlive us.
 	"$TW_BIN" daemon -p "$TW_POLICY" --audit-log "$TW_LOG" "$@" \
-		>>"$TW_WORK/daemon.out" 2>&1 &
+		>>"$TW_WORK/daemon.out" 2>&1 {TW_LOCK_FD}>&- &
 	TW_DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do
 		[[ -S /run/toolwall/control.sock ]] && "$TW_BIN" status >/dev/null 2>&1 && return 0
