@@ -81,6 +81,7 @@ _tw_host_cleanup()
 tw_daemon_start()
 {
 	local i
+	tw_lock || return 1
 	# The daemon must not hold our lock should it outlive us.
 	"$TW_BIN" daemon -p "$TW_POLICY" --audit-log "$TW_LOG" "$@" \
 		>>"$TW_WORK/daemon.out" 2>&1 {TW_LOCK_FD}>&- &
