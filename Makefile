@@ -18,7 +18,7 @@ Q        := $(if $(V),,@)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
-LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring
+LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lpthread
 
 # Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
 PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
@@ -97,9 +97,10 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)./toolwall demo
 
+# Benchmarks side by side (root); QUICK=1 for a reduced run. See bench/README.md.
 bench: deps
-	$(Q)$(MAKE) --no-print-directory toolwall ktest
-	$(Q)bash bench/run.sh
+	$(Q)$(MAKE) --no-print-directory toolwall
+	$(Q)QUICK=$(QUICK) bash bench/run.sh
 
 format:
 	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c

@@ -8,6 +8,8 @@
  *   tw_sendmsg4/6    unconnected UDP sendto/sendmsg/sendmmsg
  *   tw_unix_conn     connect() of unix sockets   (BPF_CGROUP_UNIX_CONNECT)
  *   tw_unix_send     sendto() of unix datagrams  (BPF_CGROUP_UNIX_SENDMSG)
+ *   tw_recvmsg4/6    DNS replies show the server the client asked
+ *   tw_peername4/6   getpeername() likewise
  *   tw_sock_create   socket(): only inet TCP and UDP
  *   tw_egress        backstop for what the IP stack sends that the address
  *                    hooks did not see (ICMP and the like)
@@ -71,6 +73,23 @@ struct {
 	__type(value, struct tw_unix_val);
 } tw_unix SEC(".maps");
 
+/* context -> its resolver: where port-53 traffic is redirected. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_DNS);
+	__type(key, __u32);
+	__type(value, struct tw_dns_target);
+} tw_dns SEC(".maps");
+
+/* (context, proto, address) -> ports: addresses learned from DNS answers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_LEARNED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_learn_key);
+	__type(value, struct tw_rule_val);
+} tw_learned SEC(".maps");
+
 /* Denials and would-be denials, drained by the daemon into the audit log. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -90,10 +109,15 @@ struct {
  * through, so the egress backstop knows the packet was judged already.
  */
 struct tw_sk_mark {
-	__u8 daddr[16];
+	__u8 daddr[16];	/* destination as granted (after a DNS rewrite) */
 	__u16 dport;
 	__u8 family;
 	__u8 judged;
+	__u8 orig[16];	/* DNS: the server the client asked for, as it wrote
+			   it (IPv4 in the first 4 bytes for AF_INET) */
+	__u16 orig_port;
+	__u8 dns;	/* 1: daddr is our resolver, orig the asked server */
+	__u8 pad;
 };
 
 struct {
@@ -152,6 +176,27 @@ static __always_inline bool port_in(const struct tw_rule_val *v, __u16 port)
 	return false;
 }
 
+/* Addresses the context's resolver answered for names it may use. */
+static __always_inline void judge_learned(struct decision *d, __u8 proto,
+					  __u8 family, const __u8 *addr,
+					  __u16 port)
+{
+	struct tw_learn_key key = {
+		.ctx = d->ctx,
+		.proto = proto,
+		.family = family,
+	};
+	struct tw_rule_val *v;
+
+	__builtin_memcpy(key.addr, addr, 16);
+	v = bpf_map_lookup_elem(&tw_learned, &key);
+	if (v && port_in(v, port)) {
+		d->reason = 0;
+		d->rule = v->rule;
+		count(TW_STAT_LEARNED);
+	}
+}
+
 /* Judge an inet destination; sets d->reason (0 = granted). */
 static __always_inline void judge_inet(struct decision *d, __u8 proto,
 				       __u8 family, const __u8 *addr,
@@ -167,12 +212,14 @@ static __always_inline void judge_inet(struct decision *d, __u8 proto,
 	key.prefixlen = TW_KEY_FIXED_BITS + (family == 4 ? 32 : 128);
 	__builtin_memcpy(key.addr, addr, 16);
 	v = bpf_map_lookup_elem(&tw_rules, &key);
-	if (!v) {
+	if (v) {
+		d->rule = v->rule;
+		d->reason = port_in(v, port) ? 0 : TW_REASON_PORT;
+	} else {
 		d->reason = TW_REASON_NO_RULE;
-		return;
 	}
-	d->rule = v->rule;
-	d->reason = port_in(v, port) ? 0 : TW_REASON_PORT;
+	if (d->reason)
+		judge_learned(d, proto, family, addr, port);
 }
 
 /*
@@ -202,20 +249,22 @@ static __always_inline bool embedded_v4(const __u32 a[4], __u8 v4[16])
 	return true;
 }
 
-static __always_inline void mark_socket(struct bpf_sock *sk, __u8 family,
-					const __u8 *addr, __u16 port)
+static __always_inline struct tw_sk_mark *
+mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 {
 	struct tw_sk_mark *m;
 
 	if (!sk)
-		return;
+		return 0;
 	m = bpf_sk_storage_get(&tw_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!m)
-		return;
+		return 0;
 	__builtin_memcpy(m->daddr, addr, 16);
 	m->dport = port;
 	m->family = family;
 	m->judged = 1;
+	m->dns = 0;
+	return m;
 }
 
 /* Reserve, fill the common part and submit an event. */
@@ -289,6 +338,71 @@ static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
 	return ctx->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
 }
 
+/*
+ * DNS never leaves a context directly: every port-53 destination goes to the
+ * context's resolver, which answers only names the context may use. The
+ * asked server is kept on the socket so replies can show it.
+ */
+static __always_inline int redirect_dns4(struct bpf_sock_addr *ctx,
+					 struct decision *d, __u8 action,
+					 __u8 proto, const __u8 *asked,
+					 __u64 cgid)
+{
+	struct tw_dns_target *t = bpf_map_lookup_elem(&tw_dns, &d->ctx);
+	__u16 port = t ? (proto == IPPROTO_TCP ? t->tcp4 : t->udp4) : 0;
+	__u8 to[16] = {};
+	struct tw_sk_mark *m;
+	__u32 ip;
+
+	if (!port) {
+		d->reason = TW_REASON_NO_RESOLVER;
+		return verdict(d, action, proto, 4, 0, asked, 53, 0, cgid);
+	}
+	__builtin_memcpy(to, t->addr4, 4);
+	__builtin_memcpy(&ip, t->addr4, 4);
+	ctx->user_ip4 = ip;
+	ctx->user_port = bpf_htons(port);
+	count(TW_STAT_DNS);
+	m = mark_socket(ctx->sk, 4, to, port);
+	if (m) {
+		__builtin_memcpy(m->orig, asked, 16);
+		m->orig_port = 53;
+		m->dns = 1;
+	}
+	return SYS_PROCEED;
+}
+
+static __always_inline int redirect_dns6(struct bpf_sock_addr *ctx,
+					 struct decision *d, __u8 action,
+					 __u8 proto, const __u32 asked[4],
+					 __u64 cgid)
+{
+	struct tw_dns_target *t = bpf_map_lookup_elem(&tw_dns, &d->ctx);
+	__u16 port = t ? (proto == IPPROTO_TCP ? t->tcp6 : t->udp6) : 0;
+	struct tw_sk_mark *m;
+	__u32 a[4];
+
+	if (!port) {
+		d->reason = TW_REASON_NO_RESOLVER;
+		return verdict(d, action, proto, 6, 0, (const __u8 *)asked, 53,
+			       0, cgid);
+	}
+	__builtin_memcpy(a, t->addr6, 16);
+	ctx->user_ip6[0] = a[0];
+	ctx->user_ip6[1] = a[1];
+	ctx->user_ip6[2] = a[2];
+	ctx->user_ip6[3] = a[3];
+	ctx->user_port = bpf_htons(port);
+	count(TW_STAT_DNS);
+	m = mark_socket(ctx->sk, 6, t->addr6, port);
+	if (m) {
+		__builtin_memcpy(m->orig, asked, 16);
+		m->orig_port = 53;
+		m->dns = 1;
+	}
+	return SYS_PROCEED;
+}
+
 static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 {
 	struct decision d = {};
@@ -302,6 +416,8 @@ static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 	__builtin_memcpy(addr, &ip, 4);
 	if (current_context(cgid, &d))
 		d.reason = TW_REASON_NO_CONTEXT;
+	else if (port == 53)
+		return redirect_dns4(ctx, &d, action, proto, addr, cgid);
 	else
 		judge_inet(&d, proto, 4, addr, port);
 	ret = verdict(&d, action, proto, 4, 0, addr, port, 0, cgid);
@@ -333,6 +449,8 @@ static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
 	}
 	if (current_context(cgid, &d))
 		d.reason = TW_REASON_NO_CONTEXT;
+	else if (port == 53)
+		return redirect_dns6(ctx, &d, action, proto, a, cgid);
 	else
 		judge_inet(&d, proto, family, addr, port);
 	ret = verdict(&d, action, proto, family, embedded, addr, port, 0, cgid);
@@ -363,6 +481,78 @@ SEC("cgroup/sendmsg6")
 int tw_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return inet6(ctx, TW_ACT_SENDMSG);
+}
+
+/*
+ * Replies from the resolver, and getpeername() of a redirected socket, show
+ * the server the client asked for: strict clients (dig, unconnected
+ * resolvers) drop answers from anyone else.
+ */
+static __always_inline int restore4(struct bpf_sock_addr *ctx)
+{
+	struct tw_sk_mark *m;
+	__u32 ip = ctx->user_ip4, want, orig;
+
+	if (!ctx->sk)
+		return SYS_PROCEED;
+	m = bpf_sk_storage_get(&tw_sk, ctx->sk, 0, 0);
+	if (!m || !m->dns || m->family != 4)
+		return SYS_PROCEED;
+	__builtin_memcpy(&want, m->daddr, 4);
+	if (ip != want || bpf_ntohs(ctx->user_port) != m->dport)
+		return SYS_PROCEED;
+	__builtin_memcpy(&orig, m->orig, 4);
+	ctx->user_ip4 = orig;
+	ctx->user_port = bpf_htons(m->orig_port);
+	return SYS_PROCEED;
+}
+
+static __always_inline int restore6(struct bpf_sock_addr *ctx)
+{
+	struct tw_sk_mark *m;
+	__u32 want[4], orig[4];
+
+	if (!ctx->sk)
+		return SYS_PROCEED;
+	m = bpf_sk_storage_get(&tw_sk, ctx->sk, 0, 0);
+	if (!m || !m->dns || m->family != 6)
+		return SYS_PROCEED;
+	__builtin_memcpy(want, m->daddr, 16);
+	if (ctx->user_ip6[0] != want[0] || ctx->user_ip6[1] != want[1] ||
+	    ctx->user_ip6[2] != want[2] || ctx->user_ip6[3] != want[3] ||
+	    bpf_ntohs(ctx->user_port) != m->dport)
+		return SYS_PROCEED;
+	__builtin_memcpy(orig, m->orig, 16);
+	ctx->user_ip6[0] = orig[0];
+	ctx->user_ip6[1] = orig[1];
+	ctx->user_ip6[2] = orig[2];
+	ctx->user_ip6[3] = orig[3];
+	ctx->user_port = bpf_htons(m->orig_port);
+	return SYS_PROCEED;
+}
+
+SEC("cgroup/recvmsg4")
+int tw_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int tw_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int tw_peername4(struct bpf_sock_addr *ctx)
+{
+	return restore4(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int tw_peername6(struct bpf_sock_addr *ctx)
+{
+	return restore6(ctx);
 }
 
 /*

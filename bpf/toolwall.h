@@ -48,6 +48,8 @@
 #define TW_MAX_CGROUPS 65536	/* both slots together */
 #define TW_MAX_LPM (1 << 20)	/* LPM entries, both slots together */
 #define TW_MAX_UNIX 65536	/* unix rules, both slots together */
+#define TW_MAX_LEARNED 262144	/* learned DNS addresses, both slots */
+#define TW_MAX_DNS 8192		/* resolver targets, both slots */
 #define TW_RINGBUF_SIZE (4 << 20)
 
 #define TW_SLOT_BIT 0x80000000u
@@ -110,6 +112,34 @@ struct tw_cg_val {
 	__u8 pad[3];
 };
 
+/*
+ * tw_dns value, keyed by context key: the daemon's resolver for that
+ * context. Every port-53 destination of the context (TCP or UDP, any
+ * address, connected or not) is rewritten to it; replies and getpeername()
+ * show the address the client asked for.
+ */
+struct tw_dns_target {
+	__u8 addr4[4];	/* network order (127.0.0.1) */
+	__u16 udp4;	/* host order; 0: none */
+	__u16 tcp4;
+	__u8 addr6[16]; /* network order (::1) */
+	__u16 udp6;
+	__u16 tcp6;
+};
+
+/*
+ * tw_learned key: an address a context's resolver answered for a name the
+ * context may use, granted with that rule's ports until the TTL runs out.
+ * Judged after tw_rules: granted when the key exists and holds the port.
+ */
+struct tw_learn_key {
+	__u32 ctx;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
 /* tw_state[0]: the active slot, flipped by user space. */
 struct tw_state {
 	__u32 slot;
@@ -126,6 +156,8 @@ enum tw_stat {
 	TW_STAT_AUDITED,
 	TW_STAT_NOCTX,	/* decisions in a cgroup with no context */
 	TW_STAT_LOST,	/* events that did not fit in the ring buffer */
+	TW_STAT_DNS,	/* DNS packets/connections redirected to the resolver */
+	TW_STAT_LEARNED, /* decisions granted by a learned DNS address */
 	TW_STAT_MAX,
 };
 
@@ -150,6 +182,7 @@ enum tw_reason {
 	TW_REASON_SOCKET_TYPE, /* family/type/protocol not allowed */
 	TW_REASON_UNIX_PATH,   /* no rule for the unix path */
 	TW_REASON_EGRESS,      /* packet bypassed the address hooks */
+	TW_REASON_NO_RESOLVER, /* DNS, but the context has no resolver */
 };
 
 /* Ring buffer record of one denial (or audit-mode would-be denial). */
@@ -187,6 +220,8 @@ _Static_assert(sizeof(struct tw_unix_key) == 112, "tw_unix_key layout");
 _Static_assert(sizeof(struct tw_cg_key) == 16, "tw_cg_key layout");
 _Static_assert(sizeof(struct tw_cg_val) == 8, "tw_cg_val layout");
 _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
+_Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
+_Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
 #endif
 

@@ -11,6 +11,10 @@ PKGS=(
 	libcmocka-dev libclang-rt-14-dev linux-libc-dev
 	# test and demo clients
 	iproute2 procps curl netcat-openbsd python3 dnsutils util-linux passwd
+	dnsmasq-base
+	# make bench: peers, plots, launch timing; bubblewrap, socat and ripgrep
+	# are what @anthropic-ai/sandbox-runtime (from npm) needs on Linux
+	nftables iptables gnuplot-nox hyperfine bubblewrap socat ripgrep
 )
 
 missing=()

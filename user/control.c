@@ -77,6 +77,46 @@ static json_t *do_status(struct tw_daemon *d)
 		"reloads_refused", (json_int_t)d->reloads_failed);
 }
 
+static json_t *dns_status(struct tw_daemon *d)
+{
+	const struct tw_dns_stats *s = &d->dns;
+	uint64_t stats[TW_STAT_MAX] = {};
+	json_t *learned = json_array();
+
+	tw_maps_stats(&d->ld.maps, stats);
+	for (size_t i = 0; i < d->nlearned; i++) {
+		const struct tw_learned *l = &d->learned[i];
+		char a[64], ports[128];
+		int64_t left = (int64_t)(l->expires_ns -
+					 tw_now_ns(CLOCK_MONOTONIC)) /
+			       1000000000;
+
+		tw_addr_str(l->e.family, l->e.addr, a, sizeof(a));
+		tw_ports_str(l->e.ports, l->e.nports, ports, sizeof(ports));
+		json_array_append_new(
+			learned,
+			json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "context",
+				  l->context, "name", l->name, "addr", a,
+				  "proto", l->e.proto == 6 ? "tcp" : "udp",
+				  "ports", ports, "expires_in_s",
+				  (json_int_t)(left > 0 ? left : 0)));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			 "s:o}",
+			 "queries", (json_int_t)s->queries, "answered",
+			 (json_int_t)s->answered, "nxdomain",
+			 (json_int_t)s->nxdomain, "refused",
+			 (json_int_t)s->refused, "rebinding",
+			 (json_int_t)s->rebinding, "servfail",
+			 (json_int_t)s->servfail, "tcp", (json_int_t)s->tcp,
+			 "truncated", (json_int_t)s->truncated, "learned",
+			 (json_int_t)s->learned, "expired",
+			 (json_int_t)s->expired, "redirected",
+			 (json_int_t)stats[TW_STAT_DNS], "granted_by_learned",
+			 (json_int_t)stats[TW_STAT_LEARNED], "addresses",
+			 learned);
+}
+
 static json_t *do_reload(struct tw_daemon *d)
 {
 	json_t *errs = NULL;
@@ -208,8 +248,12 @@ json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
 
 	if (!op)
 		return fail("%s", "request has no op");
-	if (!strcmp(op, "status"))
-		return do_status(d);
+	if (!strcmp(op, "status")) {
+		json_t *st = do_status(d);
+
+		json_object_set_new(st, "dns", dns_status(d));
+		return st;
+	}
 	if (!strcmp(op, "reload"))
 		return do_reload(d);
 	if (!strcmp(op, "call-start"))

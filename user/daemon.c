@@ -105,6 +105,8 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	struct tw_revision nr = {};
 	struct tw_diags dg = {};
 	struct tw_cg_entry *cgs = NULL;
+	struct tw_dns_target *targets = NULL;
+	struct tw_push_extra x = {};
 	size_t ncgs = 0;
 	char err[512];
 	uint32_t slot;
@@ -154,11 +156,23 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 							    (uint32_t)ci };
 	}
 
-	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &slot, err,
+	targets = calloc(nr.comp.nctx + 1, sizeof(*targets));
+	if (!targets || tw_dns_sync(d, &nr.comp, targets)) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "cannot open resolver sockets");
+		goto fail;
+	}
+	x.dns = targets;
+	x.learned = tw_dns_relearn(d, &nr.comp, &x.nlearned, false);
+	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
+	free((void *)x.learned);
+	free(targets);
+	targets = NULL;
 	if (ret)
 		goto fail;
 	free(cgs);
+	free(tw_dns_relearn(d, &nr.comp, &x.nlearned, true));
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
 	/* The compiled rules borrow the policy: point them at its new home. */
@@ -170,6 +184,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	return 0;
 fail:
 	free(cgs);
+	free(targets);
 	*errors = json_pack("[{s:s}]", "message", err);
 	audit_policy(d, "rejected", NULL, *errors);
 	revision_free(&nr);
@@ -745,7 +760,6 @@ static int run_loop(struct tw_daemon *d)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	timerfd_settime(tfd, 0, &its, NULL);
@@ -764,6 +778,7 @@ static int run_loop(struct tw_daemon *d)
 	while (!d->stop) {
 		int n = epoll_wait(ep, evs, 8, 1000);
 
+		pthread_mutex_lock(&d->lock);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -779,6 +794,7 @@ static int run_loop(struct tw_daemon *d)
 				tw_daemon_drain(d);
 				account_loss(d);
 				calls_reap(d);
+				tw_dns_expire(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 				json_t *errs = NULL;
@@ -795,9 +811,12 @@ static int run_loop(struct tw_daemon *d)
 				}
 			}
 		}
+		pthread_mutex_unlock(&d->lock);
 	}
+	pthread_mutex_lock(&d->lock);
 	tw_daemon_drain(d);
 	account_loss(d);
+	pthread_mutex_unlock(&d->lock);
 	close(ep);
 	close(sfd);
 	close(tfd);
@@ -833,7 +852,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	struct tw_daemon d = { .listen_fd = -1 };
+	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1 };
 	char why[512];
 	json_t *errs = NULL;
 	int c, ret;
@@ -858,6 +877,17 @@ int cmd_daemon(int argc, char **argv)
 		return 2;
 	}
 
+	/* Signals are read from a signalfd by the event loop; block them
+	 * before any thread exists so none of them takes one. */
+	{
+		sigset_t mask;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	}
 	ret = tw_probe_features(why, sizeof(why));
 	if (ret) {
 		tw_error("refusing to start: %s", why);
@@ -875,6 +905,8 @@ int cmd_daemon(int argc, char **argv)
 		goto out;
 	}
 	d.started_ns = tw_now_ns(CLOCK_REALTIME);
+	pthread_mutex_init(&d.lock, NULL);
+	d.dns_epoll = epoll_create1(EPOLL_CLOEXEC);
 	tw_mkdir_p(TW_RUN_DIR, 0700);
 	calls_load(&d);
 	d.rb = ring_buffer__new(d.ld.maps.events, handle_event, &d, NULL);
@@ -909,6 +941,11 @@ int cmd_daemon(int argc, char **argv)
 		ret = d.listen_fd;
 		goto out;
 	}
+	ret = tw_dns_start(&d);
+	if (ret) {
+		tw_error("cannot start the resolver: %s", strerror(-ret));
+		goto out;
+	}
 	audit_daemon(&d, d.ld.adopted ? "adopt" : "start");
 	tw_info("enforcing policy %.12s (%zu contexts) on %s%s; audit log %s",
 		d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
@@ -918,6 +955,9 @@ int cmd_daemon(int argc, char **argv)
 	audit_daemon(&d, "stop");
 	unlink(tw_control_path());
 out:
+	tw_dns_stop(&d);
+	if (d.dns_epoll >= 0)
+		close(d.dns_epoll);
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);
 	ring_buffer__free(d.rb);

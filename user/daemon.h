@@ -7,11 +7,13 @@
 #define TW_DAEMON_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "audit.h"
 #include "compile.h"
+#include "dns.h"
 #include "loader.h"
 
 /* One denied destination of a call, aggregated for the exec summary. */
@@ -58,6 +60,21 @@ struct tw_daemon {
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events;
 	bool stop;
+
+	/*
+	 * The resolver runs in its own thread; this lock serialises it with
+	 * the event loop over the policy in force, the maps and the audit log.
+	 */
+	pthread_mutex_t lock;
+	pthread_t dns_thread;
+	bool dns_running;
+	int dns_epoll;
+	int dns_wake[2];
+	struct tw_dns_listener *dns_ctx; /* per context name, never closed */
+	size_t ndns_ctx;
+	struct tw_learned *learned;
+	size_t nlearned;
+	struct tw_dns_stats dns;
 };
 
 /* control.c */

@@ -287,6 +287,10 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		{ skel->progs.tw_unix_send,
 		  (enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG },
 		{ skel->progs.tw_egress, BPF_CGROUP_INET_EGRESS },
+		{ skel->progs.tw_recvmsg4, BPF_CGROUP_UDP4_RECVMSG },
+		{ skel->progs.tw_recvmsg6, BPF_CGROUP_UDP6_RECVMSG },
+		{ skel->progs.tw_peername4, BPF_CGROUP_INET4_GETPEERNAME },
+		{ skel->progs.tw_peername6, BPF_CGROUP_INET6_GETPEERNAME },
 	};
 	for (size_t i = 0; i < sizeof(attach) / sizeof(attach[0]); i++) {
 		ret = attach_one(l, &attach[i], err, len);
@@ -294,9 +298,10 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 			return ret;
 	}
 	snprintf(l->features, sizeof(l->features),
-		 "cgroup connect4/6, sendmsg4/6, unix connect/sendmsg, "
-		 "sock_create, cgroup_skb egress; LPM trie allowlists with "
-		 "slot flip; ring buffer events; pinned bpf links");
+		 "cgroup connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, "
+		 "unix connect/sendmsg, sock_create, cgroup_skb egress; LPM "
+		 "trie allowlists with slot flip; DNS redirect to a "
+		 "per-context resolver; ring buffer events; pinned bpf links");
 	return tw_maps_open(&l->maps);
 }
 
@@ -313,11 +318,12 @@ void tw_loader_close(struct tw_loader *l)
 
 int tw_maps_open(struct tw_maps *m)
 {
-	static const char *const names[] = { "tw_state",  "tw_cgroups",
-					     "tw_rules",  "tw_unix",
-					     "tw_events", "tw_stats" };
-	int *fds[] = { &m->state,  &m->cgroups, &m->rules,
-		       &m->unix_,  &m->events,  &m->stats };
+	static const char *const names[] = { "tw_state",   "tw_cgroups",
+					     "tw_rules",   "tw_unix",
+					     "tw_events",  "tw_stats",
+					     "tw_dns",	   "tw_learned" };
+	int *fds[] = { &m->state,  &m->cgroups, &m->rules, &m->unix_,
+		       &m->events, &m->stats,	&m->dns,   &m->learned };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
@@ -336,8 +342,8 @@ int tw_maps_open(struct tw_maps *m)
 
 void tw_maps_close(struct tw_maps *m)
 {
-	int *fds[] = { &m->state,  &m->cgroups, &m->rules,
-		       &m->unix_,  &m->events,  &m->stats };
+	int *fds[] = { &m->state,  &m->cgroups, &m->rules, &m->unix_,
+		       &m->events, &m->stats,	&m->dns,   &m->learned };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

@@ -13,7 +13,7 @@
 
 /* File descriptors of the pinned maps (owned by the struct). */
 struct tw_maps {
-	int state, cgroups, rules, unix_, events, stats;
+	int state, cgroups, rules, unix_, events, stats, dns, learned;
 };
 
 struct tw_loader {

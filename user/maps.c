@@ -121,6 +121,55 @@ static int unix_in_slot(const void *key, uint32_t slot)
 	return TW_CTX_SLOT(((const struct tw_unix_key *)key)->ctx) == slot;
 }
 
+static int dns_in_slot(const void *key, uint32_t slot)
+{
+	return TW_CTX_SLOT(*(const __u32 *)key) == slot;
+}
+
+static int learn_in_slot(const void *key, uint32_t slot)
+{
+	return TW_CTX_SLOT(((const struct tw_learn_key *)key)->ctx) == slot;
+}
+
+static void learn_kv(uint32_t slot, const struct tw_learn_entry *e,
+		     struct tw_learn_key *k, struct tw_rule_val *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->ctx = TW_CTX_KEY(slot, e->ctx);
+	k->proto = e->proto;
+	k->family = e->family;
+	memcpy(k->addr, e->addr, 16);
+	v->rule = e->rule;
+	v->nports = (__u16)e->nports;
+	for (size_t p = 0; p < e->nports && p < TW_PORT_RANGES; p++) {
+		v->ports[p].lo = e->ports[p].lo;
+		v->ports[p].hi = e->ports[p].hi;
+	}
+}
+
+int tw_maps_learn(const struct tw_maps *m, uint32_t slot,
+		  const struct tw_learn_entry *e)
+{
+	struct tw_learn_key k;
+	struct tw_rule_val v;
+
+	learn_kv(slot, e, &k, &v);
+	return bpf_map_update_elem(m->learned, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
+		    const struct tw_learn_entry *e)
+{
+	struct tw_learn_key k;
+	struct tw_rule_val v;
+
+	learn_kv(slot, e, &k, &v);
+	if (bpf_map_delete_elem(m->learned, &k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 static int cg_in_slot(const void *key, uint32_t slot)
 {
 	return ((const struct tw_cg_key *)key)->slot == slot;
@@ -199,8 +248,9 @@ static void settle(const struct tw_state *st)
 }
 
 int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
-		 const struct tw_cg_entry *cgs, size_t ncgs, uint32_t *slot,
-		 char *err, size_t len)
+		 const struct tw_cg_entry *cgs, size_t ncgs,
+		 const struct tw_push_extra *x, uint32_t *slot, char *err,
+		 size_t len)
 {
 	struct tw_state st;
 	uint32_t next;
@@ -219,6 +269,9 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 			      rule_in_slot, next)) ||
 	    (ret = clear_slot(m->unix_, sizeof(struct tw_unix_key),
 			      unix_in_slot, next)) ||
+	    (ret = clear_slot(m->dns, sizeof(__u32), dns_in_slot, next)) ||
+	    (ret = clear_slot(m->learned, sizeof(struct tw_learn_key),
+			      learn_in_slot, next)) ||
 	    (ret = clear_slot(m->cgroups, sizeof(struct tw_cg_key), cg_in_slot,
 			      next))) {
 		snprintf(err, len, "cannot clear slot %u: %s", next,
@@ -231,6 +284,23 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 				   len);
 		if (ret)
 			return ret;
+	}
+	for (size_t i = 0; x && x->dns && i < c->nctx; i++) {
+		__u32 key = TW_CTX_KEY(next, i);
+
+		if (bpf_map_update_elem(m->dns, &key, &x->dns[i], BPF_ANY)) {
+			snprintf(err, len, "resolver map update: %s",
+				 strerror(errno));
+			return -errno;
+		}
+	}
+	for (size_t i = 0; x && i < x->nlearned; i++) {
+		ret = tw_maps_learn(m, next, &x->learned[i]);
+		if (ret) {
+			snprintf(err, len, "learned address map update: %s",
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	for (size_t i = 0; i < ncgs; i++) {
 		ret = tw_maps_add_cgroup(m, next, cgs[i].cgid, cgs[i].ctx,

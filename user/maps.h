@@ -18,6 +18,24 @@ struct tw_cg_entry {
 	uint32_t ctx; /* index into the compiled contexts */
 };
 
+/* An address learned from a DNS answer (see tw_learned in toolwall.h). */
+struct tw_learn_entry {
+	uint32_t ctx; /* index into the compiled contexts */
+	uint8_t proto;
+	uint8_t family;
+	uint8_t addr[16];
+	struct tw_port_range ports[TW_MAX_PORT_RANGES];
+	size_t nports;
+	uint32_t rule;
+};
+
+/* What else goes into a slot besides the compiled rules. */
+struct tw_push_extra {
+	const struct tw_dns_target *dns; /* per context, or NULL */
+	const struct tw_learn_entry *learned;
+	size_t nlearned;
+};
+
 /*
  * Fill the inactive slot with C and CGS, then flip tw_state to it with one
  * array update: every decision sees either the old or the new revision,
@@ -28,8 +46,15 @@ struct tw_cg_entry {
  * with ERR set; on error the policy in force is untouched.
  */
 int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
-		 const struct tw_cg_entry *cgs, size_t ncgs, uint32_t *slot,
-		 char *err, size_t len);
+		 const struct tw_cg_entry *cgs, size_t ncgs,
+		 const struct tw_push_extra *x, uint32_t *slot, char *err,
+		 size_t len);
+
+/* Grant or withdraw one learned address in SLOT. */
+int tw_maps_learn(const struct tw_maps *m, uint32_t slot,
+		  const struct tw_learn_entry *e);
+int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
+		    const struct tw_learn_entry *e);
 
 /* Map one more cgroup in the active slot (a new tool call). */
 int tw_maps_add_cgroup(const struct tw_maps *m, uint32_t slot, uint64_t cgid,

@@ -77,6 +77,23 @@ static char *join(const char *dir, const char *name)
 static int walk_dir(const char *dir, struct pathv *out,
 		    struct tw_diags *diags);
 
+/* Collect PATH if it is (or links to) a regular file. Takes PATH. */
+static int add_json(char *path, struct pathv *out, struct tw_diags *diags)
+{
+	struct stat st;
+	int err = 0;
+
+	if (stat(path, &st)) {
+		path_diag(diags, path, errno, "cannot read policy");
+	} else if (S_ISREG(st.st_mode)) {
+		if (!pathv_add(out, path))
+			return 0;
+		err = -ENOMEM;
+	}
+	free(path);
+	return err;
+}
+
 /* One directory entry: recurse into directories, collect *.json files. */
 static int walk_entry(const char *dir, const char *name, struct pathv *out,
 		      struct tw_diags *diags)
@@ -90,18 +107,16 @@ static int walk_entry(const char *dir, const char *name, struct pathv *out,
 	path = join(dir, name);
 	if (!path)
 		return -ENOMEM;
+	/* lstat: a symlinked directory could lead back up the tree */
 	if (lstat(path, &st)) {
 		path_diag(diags, path, errno, "cannot read policy");
-		err = -errno;
 	} else if (S_ISDIR(st.st_mode)) {
 		err = walk_dir(path, out, diags);
-	} else if (is_json(name) && !stat(path, &st) && S_ISREG(st.st_mode)) {
-		err = pathv_add(out, path);
-		if (!err)
-			return 0;
+	} else if (is_json(name)) {
+		return add_json(path, out, diags);
 	}
 	free(path);
-	return err == -ENOMEM ? err : 0;
+	return err;
 }
 
 static int walk_dir(const char *dir, struct pathv *out,

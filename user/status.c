@@ -162,7 +162,9 @@ static void unpin_dir(const char *dir, bool links)
 		"tw_sock_create", "tw_connect4", "tw_connect6", "tw_sendmsg4",
 		"tw_sendmsg6",	  "tw_unix_conn", "tw_unix_send", "tw_egress",
 		"tw_state",	  "tw_cgroups",	 "tw_rules",	 "tw_unix",
-		"tw_events",	  "tw_stats",	 "tw_sk",
+		"tw_events",	  "tw_stats",	 "tw_sk",	 "tw_recvmsg4",
+		"tw_recvmsg6",	  "tw_peername4", "tw_peername6", "tw_dns",
+		"tw_learned",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -5,7 +5,8 @@ expected fields.
 
   audit_check.py LOG CALL_ID [--count N] KEY=VALUE... [KEY~SUBSTRING...]
 
-Passes (exit 0) when exactly N records (default 1) of the call carry every
+CALL_ID "-" matches every record. Passes (exit 0) when exactly N records
+(default 1) of the call carry every
 KEY=VALUE (numbers compared as numbers, "null" as JSON null) and every
 KEY~SUBSTRING; otherwise prints the records it saw and exits 1.
 """
@@ -58,7 +59,7 @@ def main():
                 r = json.loads(line)
             except ValueError:
                 continue
-            if r.get("call_id") == call:
+            if call == "-" or r.get("call_id") == call:
                 recs.append(r)
     good = [r for r in recs if matches(r, want)]
     if len(good) == count:

@@ -23,6 +23,9 @@
 #   10.10.1.10/24  10.20.1.10/16  10.30.1.10/16  10.30.0.53/16  10.40.2.2/16
 #   10.50.1.10/16 (no policy allows it)
 #   fd00:10:10:1::10/64  fd00:30::5/32  fd00:50::10/64
+#   198.51.100.53/24 (the DNS upstream of the reference policy)
+#   203.0.113.10/24 203.0.113.11/24 2001:db8:1::10/64 (hosts only DNS names
+#   reach: documentation ranges, public-looking to the rebinding guard)
 # Host side: an on-link address in each subnet (10.10.1.1, 10.20.0.1, 10.30.0.1,
 # 10.40.0.1, 10.50.0.1, fd00:10:10:1::1, fd00:30::1, fd00:50::1). The namespace
 # has no default route: nothing in it can reach beyond the host's veth end.
@@ -48,7 +51,8 @@ TW_TCP_PORTS=(80 443 5432 5439 8000 8500 8999 9000)
 TW_UDP_PORTS=(123 8125 9999)
 # shellcheck disable=SC2034 # for the caller
 TW_NS_ADDRS=(10.10.1.10 10.20.1.10 10.30.1.10 10.30.0.53 10.40.2.2 10.50.1.10
-	fd00:10:10:1::10 fd00:30::5 fd00:50::10)
+	fd00:10:10:1::10 fd00:30::5 fd00:50::10 198.51.100.53 203.0.113.10
+	203.0.113.11 2001:db8:1::10)
 
 # "namespace-side-address host-side-address" ("-": the subnet is already there)
 _TW_ADDR_PAIRS=(
@@ -61,6 +65,10 @@ _TW_ADDR_PAIRS=(
 	"fd00:10:10:1::10/64 fd00:10:10:1::1/64"
 	"fd00:30::5/32 fd00:30::1/32"
 	"fd00:50::10/64 fd00:50::1/64"
+	"198.51.100.53/24 198.51.100.1/24"
+	"203.0.113.10/24 203.0.113.1/24"
+	"203.0.113.11/24 -"
+	"2001:db8:1::10/64 2001:db8:1::1/64"
 )
 _TW_LOCK=${TW_LOCK:-/run/lock/twtest-hosts.lock}
 _TW_HOSTS=""      # set while our namespace exists

@@ -1,0 +1,1065 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dns.c - the per-context resolver (see dns.h). DNS messages are parsed
+ * and built with ldns.
+ *
+ *   query on context C's socket
+ *     -> name allowed by C's bundles?    no: NXDOMAIN + `dns` deny record
+ *     -> forward to the workspace upstream (UDP, TCP on truncation)
+ *     -> addresses of the answer (CNAME chain within the answer only)
+ *     -> private/loopback/metadata/own address not listed as an IP
+ *        literal?                        yes: REFUSED + record (rebinding)
+ *     -> grant each address to C with the rule's ports (tw_learned)
+ *     -> release the answer to the client
+ *
+ * A name the context may not use never reaches an upstream: nothing can be
+ * tunnelled through toolwall's resolver.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "daemon.h"
+#include "dns.h"
+#include "explain.h"
+#include "util.h"
+
+enum { L_UDP4, L_TCP4, L_UDP6, L_TCP6, L_KINDS };
+#define WAKE_TAG UINT64_MAX
+#define MAX_MSG 65535
+
+struct tw_dns_listener {
+	char context[160];
+	int fd[L_KINDS];
+	uint16_t port[L_KINDS];
+};
+
+/* ---- listeners ----------------------------------------------------- */
+
+static int listen_one(int kind, uint16_t *port)
+{
+	bool v6 = kind == L_UDP6 || kind == L_TCP6;
+	bool tcp = kind == L_TCP4 || kind == L_TCP6;
+	struct sockaddr_storage ss = {};
+	socklen_t sl;
+	int fd, one = 1;
+
+	fd = socket(v6 ? AF_INET6 : AF_INET,
+		    (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
+			    SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*a);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) || (tcp && listen(fd, 64)) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+			   ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static struct tw_dns_listener *listener_for(struct tw_daemon *d,
+					    const char *context)
+{
+	struct tw_dns_listener *l, *nl;
+	size_t idx;
+
+	for (size_t i = 0; i < d->ndns_ctx; i++)
+		if (!strcmp(d->dns_ctx[i].context, context))
+			return &d->dns_ctx[i];
+	nl = realloc(d->dns_ctx, (d->ndns_ctx + 1) * sizeof(*nl));
+	if (!nl)
+		return NULL;
+	d->dns_ctx = nl;
+	idx = d->ndns_ctx++;
+	l = &d->dns_ctx[idx];
+	memset(l, 0, sizeof(*l));
+	snprintf(l->context, sizeof(l->context), "%s", context);
+	for (int k = 0; k < L_KINDS; k++) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		l->fd[k] = listen_one(k, &l->port[k]);
+		if (l->fd[k] < 0) {
+			l->port[k] = 0; /* e.g. no IPv6: that family's DNS is
+					   denied, never let through */
+			continue;
+		}
+		ev.data.u64 = ((uint64_t)idx << 2) | (uint64_t)k;
+		epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, l->fd[k], &ev);
+	}
+	return l;
+}
+
+int tw_dns_sync(struct tw_daemon *d, const struct tw_compiled *c,
+		struct tw_dns_target *targets)
+{
+	for (size_t i = 0; i < c->nctx; i++) {
+		struct tw_dns_listener *l = listener_for(d, c->ctx[i].name);
+		struct tw_dns_target *t = &targets[i];
+		struct in_addr lo4 = { htonl(INADDR_LOOPBACK) };
+
+		memset(t, 0, sizeof(*t));
+		if (!l)
+			return -ENOMEM;
+		memcpy(t->addr4, &lo4, 4);
+		memcpy(t->addr6, &in6addr_loopback, 16);
+		t->udp4 = l->port[L_UDP4];
+		t->tcp4 = l->port[L_TCP4];
+		t->udp6 = l->port[L_UDP6];
+		t->tcp6 = l->port[L_TCP6];
+	}
+	return 0;
+}
+
+/* ---- what a context may resolve --------------------------------------- */
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s += 'a' - 'A';
+}
+
+/* Does name rule R cover NAME (exact, or "*.x" at any depth below x)? */
+static bool name_rule_matches(const struct tw_rule *r, const char *name)
+{
+	struct tw_dest d = { .kind = TW_HOST_NAME, .proto = r->proto };
+
+	if (r->kind != TW_HOST_NAME && r->kind != TW_HOST_WILDCARD)
+		return false;
+	if (!r->nports)
+		return false;
+	d.port = r->ports[0].lo;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	return tw_rule_matches(r, &d);
+}
+
+static void add_ports(struct tw_learn_entry *e, const struct tw_rule *r)
+{
+	for (size_t i = 0; i < r->nports; i++) {
+		bool merged = false;
+
+		for (size_t k = 0; k < e->nports && !merged; k++) {
+			struct tw_port_range *p = &e->ports[k];
+
+			if (r->ports[i].lo <= p->hi + 1u &&
+			    r->ports[i].hi + 1u >= p->lo) {
+				if (r->ports[i].lo < p->lo)
+					p->lo = r->ports[i].lo;
+				if (r->ports[i].hi > p->hi)
+					p->hi = r->ports[i].hi;
+				merged = true;
+			}
+		}
+		if (!merged && e->nports < TW_MAX_PORT_RANGES)
+			e->ports[e->nports++] = r->ports[i];
+	}
+}
+
+/*
+ * The grants NAME earns in context X: one template per protocol with the
+ * union of the ports of every matching name rule. Returns how many (0: the
+ * name is not allowed).
+ */
+static int name_grants(const struct tw_context *x, const char *name,
+		       struct tw_learn_entry out[2], uint32_t ctx_idx)
+{
+	int n = 0;
+
+	memset(out, 0, 2 * sizeof(*out));
+	for (size_t i = 0; i < x->nrules; i++) {
+		const struct tw_rule *r = &x->rules[i];
+		struct tw_learn_entry *e = NULL;
+
+		if (!name_rule_matches(r, name))
+			continue;
+		for (int k = 0; k < n; k++)
+			if (out[k].proto == (uint8_t)r->proto)
+				e = &out[k];
+		if (!e) {
+			e = &out[n++];
+			e->ctx = ctx_idx;
+			e->proto = (uint8_t)r->proto;
+			e->rule = (uint32_t)i;
+		}
+		add_ports(e, r);
+	}
+	return n;
+}
+
+static bool prefix_has(const uint8_t *net, int plen, const uint8_t *a)
+{
+	int full = plen / 8, rest = plen % 8;
+
+	if (memcmp(net, a, full))
+		return false;
+	return !rest || ((net[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
+}
+
+/* Does some IP-literal rule of X cover the address? */
+static bool literal_covers(const struct tw_context *x, int family,
+			   const uint8_t *a)
+{
+	for (size_t i = 0; i < x->nrules; i++) {
+		const struct tw_rule *r = &x->rules[i];
+
+		if (r->kind == TW_HOST_CIDR && r->family == family &&
+		    prefix_has(r->addr, r->prefixlen, a))
+			return true;
+	}
+	return false;
+}
+
+/* Loopback, private, link-local (cloud metadata), CGNAT, multicast,
+ * reserved: where a rebinding attack points a public name. */
+static bool special_v4(const uint8_t *a)
+{
+	return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64) ||
+	       (a[0] == 169 && a[1] == 254) ||
+	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	       (a[0] == 192 && a[1] == 168) || a[0] >= 224;
+}
+
+static bool special_v6(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
+		return true; /* :: and ::1 */
+	return (a[0] & 0xfe) == 0xfc ||		     /* fc00::/7 */
+	       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
+	       a[0] == 0xff;			     /* multicast */
+}
+
+static bool host_owns(int family, const uint8_t *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool own = false;
+
+	if (getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i && !own; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (family == 4 && i->ifa_addr->sa_family == AF_INET)
+			own = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				      a, 4);
+		else if (family == 6 && i->ifa_addr->sa_family == AF_INET6)
+			own = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				      a, 16);
+	}
+	freeifaddrs(ifs);
+	return own;
+}
+
+static bool rebinding(const struct tw_context *x, int family,
+		      const uint8_t *addr)
+{
+	uint8_t a[16] = {};
+	int plen = family == 4 ? 32 : 128, fam = family;
+
+	memcpy(a, addr, family == 4 ? 4 : 16);
+	tw_fold_v4(&fam, a, &plen);
+	if (literal_covers(x, fam, a))
+		return false;
+	if (fam == 4 ? special_v4(a) : special_v6(a))
+		return true;
+	return host_owns(family, addr);
+}
+
+/* ---- learned addresses ------------------------------------------------ */
+
+static uint64_t mono_ns(void)
+{
+	return tw_now_ns(CLOCK_MONOTONIC);
+}
+
+static bool same_key(const struct tw_learned *l, const char *ctx,
+		     const struct tw_learn_entry *e)
+{
+	return l->e.proto == e->proto && l->e.family == e->family &&
+	       !memcmp(l->e.addr, e->addr, 16) && !strcmp(l->context, ctx);
+}
+
+/* Grant E (context CTX) until EXPIRES; merges with what is there. */
+static int learn(struct tw_daemon *d, const char *ctx, const char *name,
+		 const struct tw_learn_entry *e, uint64_t expires)
+{
+	struct tw_learned *l = NULL, *nl;
+	int ret;
+
+	for (size_t i = 0; i < d->nlearned && !l; i++)
+		if (same_key(&d->learned[i], ctx, e))
+			l = &d->learned[i];
+	if (!l) {
+		nl = realloc(d->learned, (d->nlearned + 1) * sizeof(*nl));
+		if (!nl)
+			return -ENOMEM;
+		d->learned = nl;
+		l = &d->learned[d->nlearned++];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->context, sizeof(l->context), "%s", ctx);
+		snprintf(l->name, sizeof(l->name), "%s", name);
+		l->e = *e;
+		d->dns.learned++;
+	} else {
+		struct tw_rule r = { .ports = (struct tw_port_range *)e->ports,
+				     .nports = e->nports };
+
+		add_ports(&l->e, &r);
+	}
+	if (expires > l->expires_ns)
+		l->expires_ns = expires;
+	ret = tw_maps_learn(&d->ld.maps, d->slot, &l->e);
+	return ret;
+}
+
+void tw_dns_expire(struct tw_daemon *d)
+{
+	uint64_t now = mono_ns();
+
+	for (size_t i = 0; i < d->nlearned;) {
+		struct tw_learned *l = &d->learned[i];
+
+		if (l->expires_ns > now) {
+			i++;
+			continue;
+		}
+		tw_maps_unlearn(&d->ld.maps, d->slot, &l->e);
+		d->dns.expired++;
+		*l = d->learned[--d->nlearned];
+	}
+}
+
+struct tw_learn_entry *tw_dns_relearn(struct tw_daemon *d,
+				      const struct tw_compiled *c, size_t *n,
+				      bool apply)
+{
+	struct tw_learn_entry *out;
+	size_t k = 0;
+
+	*n = 0;
+	out = calloc(d->nlearned + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < d->nlearned;) {
+		struct tw_learned *l = &d->learned[i];
+		int ci = tw_compiled_find(c, l->context);
+		struct tw_learn_entry g[2];
+		int ng = ci < 0 ? 0 :
+				  name_grants(&c->ctx[ci], l->name, g,
+					      (uint32_t)ci);
+		bool kept = false;
+
+		for (int j = 0; j < ng; j++) {
+			if (g[j].proto != l->e.proto)
+				continue;
+			g[j].family = l->e.family;
+			memcpy(g[j].addr, l->e.addr, 16);
+			if (apply)
+				l->e = g[j];
+			out[k++] = g[j];
+			kept = true;
+		}
+		if (!kept && apply) { /* the new policy no longer allows it */
+			*l = d->learned[--d->nlearned];
+			continue;
+		}
+		i++;
+	}
+	*n = k;
+	return out;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* A reply that carries only the question: NXDOMAIN, REFUSED, SERVFAIL,
+ * or a truncated answer (TC) that sends the client to TCP. */
+static int reply_short(const ldns_pkt *q, int rcode, bool tc, uint8_t **out,
+		       size_t *len)
+{
+	ldns_pkt *r = ldns_pkt_new();
+	ldns_rr_list *ql = ldns_pkt_question(q);
+	ldns_status st;
+
+	if (!r)
+		return -ENOMEM;
+	ldns_pkt_set_id(r, ldns_pkt_id(q));
+	ldns_pkt_set_qr(r, true);
+	ldns_pkt_set_rd(r, ldns_pkt_rd(q));
+	ldns_pkt_set_ra(r, true);
+	ldns_pkt_set_opcode(r, ldns_pkt_get_opcode(q));
+	ldns_pkt_set_rcode(r, (uint8_t)rcode);
+	ldns_pkt_set_tc(r, tc);
+	for (size_t i = 0; ql && i < ldns_rr_list_rr_count(ql); i++)
+		ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION,
+				 ldns_rr_clone(ldns_rr_list_rr(ql, i)));
+	st = ldns_pkt2wire(out, r, len);
+	ldns_pkt_free(r);
+	return st == LDNS_STATUS_OK ? 0 : -EINVAL;
+}
+
+/* FORMERR from the raw header when the query does not even parse. */
+static int reply_formerr(const uint8_t *q, size_t qlen, uint8_t **out,
+			 size_t *len)
+{
+	uint8_t *r;
+
+	if (qlen < 2)
+		return -EINVAL;
+	r = calloc(1, 12);
+	if (!r)
+		return -ENOMEM;
+	r[0] = q[0];
+	r[1] = q[1];
+	r[2] = 0x80;		 /* QR */
+	r[3] = LDNS_RCODE_FORMERR;
+	*out = r;
+	*len = 12;
+	return 0;
+}
+
+static int parse_upstream(const char *s, struct sockaddr_storage *ss,
+			  socklen_t *sl)
+{
+	char host[128];
+	const char *colon;
+	int port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':' || end - s - 1 >= (long)sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, end - s - 1);
+		host[end - s - 1] = 0;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || colon - s >= (long)sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, colon - s);
+		host[colon - s] = 0;
+	}
+	port = atoi(colon + 1);
+	if (port <= 0 || port > 65535)
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr)) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+		*sl = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr)) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		*sl = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int wait_fd(int fd, short ev, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = ev };
+	int r = poll(&p, 1, ms);
+
+	return r > 0 ? 0 : (r == 0 ? -ETIMEDOUT : -errno);
+}
+
+static int read_full(int fd, uint8_t *buf, size_t len, int ms)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n;
+		int err = wait_fd(fd, POLLIN, ms);
+
+		if (err)
+			return err;
+		n = read(fd, buf + off, len - off);
+		if (n <= 0)
+			return n == 0 ? -ECONNRESET : -errno;
+		off += n;
+	}
+	return 0;
+}
+
+/* One exchange with one upstream over UDP or TCP; ANS is malloc'd. */
+static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
+		    const uint8_t *q, size_t qlen, bool tcp, uint8_t **ans,
+		    size_t *alen)
+{
+	uint8_t *buf = malloc(MAX_MSG + 2);
+	int fd, ret;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = socket(ss->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
+					   SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0) {
+		free(buf);
+		return -errno;
+	}
+	ret = connect(fd, (const struct sockaddr *)ss, sl);
+	if (ret && errno == EINPROGRESS)
+		ret = wait_fd(fd, POLLOUT, TW_DNS_TIMEOUT_MS);
+	else if (ret)
+		ret = -errno;
+	if (ret)
+		goto out;
+	if (tcp) {
+		uint8_t hdr[2] = { qlen >> 8, qlen & 0xff };
+		int soerr = 0;
+		socklen_t el = sizeof(soerr);
+
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
+		if (soerr) {
+			ret = -soerr;
+			goto out;
+		}
+		if (write(fd, hdr, 2) != 2 || write(fd, q, qlen) != (ssize_t)qlen) {
+			ret = -EIO;
+			goto out;
+		}
+		ret = read_full(fd, hdr, 2, TW_DNS_TIMEOUT_MS);
+		if (ret)
+			goto out;
+		*alen = (size_t)hdr[0] << 8 | hdr[1];
+		ret = read_full(fd, buf, *alen, TW_DNS_TIMEOUT_MS);
+	} else {
+		if (send(fd, q, qlen, 0) != (ssize_t)qlen) {
+			ret = -errno;
+			goto out;
+		}
+		for (;;) {
+			ret = wait_fd(fd, POLLIN, TW_DNS_TIMEOUT_MS);
+			if (ret)
+				goto out;
+			n = recv(fd, buf, MAX_MSG, 0);
+			if (n < 0) {
+				ret = -errno;
+				goto out;
+			}
+			/* Only the reply to our query id counts. */
+			if (n >= 12 && buf[0] == q[0] && buf[1] == q[1])
+				break;
+		}
+		*alen = n;
+	}
+out:
+	close(fd);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*ans = buf;
+	return 0;
+}
+
+/* Forward to the upstreams in order; TCP when the UDP answer is truncated. */
+static int forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
+		   uint8_t **ans, size_t *alen)
+{
+	int ret = -EHOSTUNREACH;
+
+	for (size_t i = 0; i < nups; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (parse_upstream(ups[i], &ss, &sl))
+			continue;
+		ret = exchange(&ss, sl, q, qlen, false, ans, alen);
+		if (!ret && *alen > 2 && ((*ans)[2] & 0x02)) { /* TC */
+			uint8_t *t;
+			size_t tl;
+
+			if (!exchange(&ss, sl, q, qlen, true, &t, &tl)) {
+				free(*ans);
+				*ans = t;
+				*alen = tl;
+			}
+		}
+		if (!ret)
+			return 0;
+	}
+	return ret;
+}
+
+static char *rdf_name(const ldns_rdf *r)
+{
+	char *s = ldns_rdf2str(r);
+	size_t n;
+
+	if (!s)
+		return NULL;
+	lower(s);
+	n = strlen(s);
+	if (n > 1 && s[n - 1] == '.')
+		s[n - 1] = 0;
+	return s;
+}
+
+struct answer_addr {
+	int family;
+	uint8_t addr[16];
+	uint32_t ttl;
+};
+
+/*
+ * The A/AAAA addresses that answer QNAME, following CNAMEs within this
+ * answer only. Returns the count (at most MAX).
+ */
+static size_t answer_addrs(const ldns_pkt *p, const char *qname,
+			   struct answer_addr *out, size_t max)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	char chain[8][256];
+	size_t nchain = 1, n = 0, cnt = an ? ldns_rr_list_rr_count(an) : 0;
+	bool grew = true;
+
+	snprintf(chain[0], sizeof(chain[0]), "%s", qname);
+	while (grew && nchain < 8) {
+		grew = false;
+		for (size_t i = 0; i < cnt && nchain < 8; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			char *owner, *target;
+			bool in = false, known = false;
+
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME)
+				continue;
+			owner = rdf_name(ldns_rr_owner(rr));
+			target = rdf_name(ldns_rr_rdf(rr, 0));
+			for (size_t c = 0; owner && target && c < nchain; c++) {
+				in |= !strcmp(chain[c], owner);
+				known |= !strcmp(chain[c], target);
+			}
+			if (in && !known) {
+				snprintf(chain[nchain++], sizeof(chain[0]), "%s",
+					 target);
+				grew = true;
+			}
+			free(owner);
+			free(target);
+		}
+	}
+	for (size_t i = 0; i < cnt && n < max; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		ldns_rdf *rd;
+		char *owner;
+		bool in = false;
+
+		if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA)
+			continue;
+		owner = rdf_name(ldns_rr_owner(rr));
+		for (size_t c = 0; owner && c < nchain; c++)
+			in |= !strcmp(chain[c], owner);
+		free(owner);
+		rd = ldns_rr_rdf(rr, 0);
+		if (!in || !rd)
+			continue;
+		if ((t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) != 4) ||
+		    (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) != 16))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].family = t == LDNS_RR_TYPE_A ? 4 : 6;
+		memcpy(out[n].addr, ldns_rdf_data(rd), ldns_rdf_size(rd));
+		out[n].ttl = ldns_rr_ttl(rr);
+		n++;
+	}
+	return n;
+}
+
+/* ---- audit ----------------------------------------------------------------- */
+
+/* Bundles anywhere in the policy whose name entries cover NAME, and the
+ * contexts that hold them: the `hint` of a DNS denial. */
+static void name_hint(const struct tw_compiled *c, const char *name,
+		      char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (size_t b = 0; b < c->pol->nbundles && off + 1 < len; b++) {
+		const struct tw_bundle *bu = &c->pol->bundles[b];
+		bool hit = false;
+		size_t nctx = 0;
+
+		for (size_t i = 0; i < bu->nconnect && !hit; i++) {
+			const struct tw_endpoint *ep = &bu->connect[i];
+			struct tw_rule r = { .proto = ep->proto,
+					     .kind = ep->kind,
+					     .name = ep->name,
+					     .ports = ep->ports,
+					     .nports = ep->nports };
+
+			hit = name_rule_matches(&r, name);
+		}
+		if (!hit)
+			continue;
+		off += snprintf(buf + off, len - off, "%sbundle %s (held by ",
+				off ? "; " : "", bu->name);
+		for (size_t x = 0; x < c->nctx && off + 1 < len; x++) {
+			for (size_t h = 0; h < c->ctx[x].nheld; h++) {
+				if (c->ctx[x].held[h].bundle != (int)b)
+					continue;
+				off += snprintf(buf + off, len - off, "%s%s",
+						nctx++ ? ", " : "",
+						c->ctx[x].name);
+			}
+		}
+		off += snprintf(buf + off, len - off, "%s)",
+				nctx ? "" : "no context");
+	}
+}
+
+static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
+		      const struct tw_context *x, const char *name,
+		      const char *qtype, bool tcp, const char *reason,
+		      const char *answer)
+{
+	json_t *rec = tw_audit_record(&d->audit,
+				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
+				      0);
+	char hint[1024];
+
+	name_hint(c, name, hint, sizeof(hint));
+	json_object_set_new(rec, "context", json_string(x->name));
+	json_object_set_new(rec, "workspace",
+			    json_string(c->pol->workspaces[x->workspace].name));
+	/* The query came through the context's resolver socket: the context
+	 * is certain, the process behind it is not known here. */
+	json_object_set_new(rec, "pid", json_null());
+	json_object_set_new(rec, "uid", json_null());
+	json_object_set_new(rec, "comm", json_null());
+	json_object_set_new(rec, "call_id", json_null());
+	json_object_set_new(rec, "requester", json_null());
+	json_object_set_new(rec, "action", json_string("dns"));
+	json_object_set_new(rec, "proto", json_string(tcp ? "tcp" : "udp"));
+	json_object_set_new(rec, "domain", json_string(name));
+	json_object_set_new(rec, "qtype", json_string(qtype));
+	if (answer)
+		json_object_set_new(rec, "answer", json_string(answer));
+	json_object_set_new(rec, "reason", json_string(reason));
+	json_object_set_new(rec, "policy_rev", json_string(c->revision));
+	json_object_set_new(rec, "hint", json_string(hint));
+	tw_audit_write(&d->audit, rec);
+}
+
+/* ---- one query ----------------------------------------------------------- */
+
+struct query_ctx {
+	char context[160];
+	bool tcp;
+};
+
+/*
+ * Answer query Q that arrived on QC's socket. *OUT is malloc'd (caller
+ * frees). Returns 0 or -errno (no reply at all).
+ */
+static int answer(struct tw_daemon *d, const struct query_ctx *qc,
+		  const uint8_t *q, size_t qlen, uint8_t **out, size_t *olen)
+{
+	struct tw_learn_entry grants[2];
+	struct answer_addr addrs[64];
+	char **ups = NULL, *qname = NULL, qtype[16] = "?";
+	ldns_pkt *pkt = NULL, *resp = NULL;
+	const struct tw_revision *rev;
+	const struct tw_context *x;
+	size_t nups = 0, naddr, alen = 0, maxudp = 512;
+	uint8_t *ans = NULL;
+	int ci, ng, ret = 0;
+	ldns_rr *rr;
+
+	if (ldns_wire2pkt(&pkt, q, qlen) != LDNS_STATUS_OK) {
+		d->dns.refused++;
+		return reply_formerr(q, qlen, out, olen);
+	}
+	if (ldns_pkt_qr(pkt) || ldns_pkt_qdcount(pkt) != 1) {
+		ret = reply_short(pkt, LDNS_RCODE_FORMERR, false, out, olen);
+		goto done;
+	}
+	rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
+	qname = rdf_name(ldns_rr_owner(rr));
+	if (!qname) {
+		ret = -ENOMEM;
+		goto done;
+	}
+	{
+		char *t = ldns_rr_type2str(ldns_rr_get_type(rr));
+
+		if (t) {
+			snprintf(qtype, sizeof(qtype), "%s", t);
+			free(t);
+		}
+	}
+	if (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512)
+		maxudp = ldns_pkt_edns_udp_size(pkt);
+
+	/* Is the name the context's to resolve? */
+	pthread_mutex_lock(&d->lock);
+	d->dns.queries++;
+	d->dns.tcp += qc->tcp;
+	rev = &d->rev[d->slot];
+	ci = rev->valid ? tw_compiled_find(&rev->comp, qc->context) : -1;
+	if (ci < 0) {
+		pthread_mutex_unlock(&d->lock);
+		d->dns.refused++;
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
+	}
+	x = &rev->comp.ctx[ci];
+	ng = name_grants(x, qname, grants, (uint32_t)ci);
+	if (!ng) {
+		char why[512];
+
+		snprintf(why, sizeof(why),
+			 "no bundle of %s allows the name %s; answered "
+			 "NXDOMAIN, nothing was sent upstream",
+			 x->name, qname);
+		audit_dns(d, &rev->comp, x, qname, qtype, qc->tcp, why, NULL);
+		d->dns.nxdomain++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply_short(pkt, LDNS_RCODE_NXDOMAIN, false, out, olen);
+		goto done;
+	}
+	{
+		const struct tw_workspace *ws =
+			&rev->pol.workspaces[x->workspace];
+
+		ups = calloc(ws->ndns_upstream + 1, sizeof(*ups));
+		for (size_t i = 0; ups && i < ws->ndns_upstream; i++)
+			if ((ups[nups] = strdup(ws->dns_upstream[i])))
+				nups++;
+	}
+	pthread_mutex_unlock(&d->lock);
+
+	/* Only allowed names get this far. */
+	if (forward(ups, nups, q, qlen, &ans, &alen) ||
+	    ldns_wire2pkt(&resp, ans, alen) != LDNS_STATUS_OK) {
+		pthread_mutex_lock(&d->lock);
+		d->dns.servfail++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply_short(pkt, LDNS_RCODE_SERVFAIL, false, out, olen);
+		goto done;
+	}
+	naddr = answer_addrs(resp, qname, addrs, 64);
+
+	pthread_mutex_lock(&d->lock);
+	rev = &d->rev[d->slot]; /* a reload may have happened meanwhile */
+	ci = rev->valid ? tw_compiled_find(&rev->comp, qc->context) : -1;
+	ng = ci < 0 ? 0 :
+		      name_grants(&rev->comp.ctx[ci], qname, grants,
+				  (uint32_t)ci);
+	if (!ng) {
+		pthread_mutex_unlock(&d->lock);
+		d->dns.refused++;
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
+	}
+	x = &rev->comp.ctx[ci];
+	for (size_t i = 0; i < naddr; i++) {
+		char a[INET6_ADDRSTRLEN], why[512];
+
+		if (!rebinding(x, addrs[i].family, addrs[i].addr))
+			continue;
+		tw_addr_str(addrs[i].family, addrs[i].addr, a, sizeof(a));
+		snprintf(why, sizeof(why),
+			 "rebinding: %s resolved to %s (loopback, private, "
+			 "link-local, CGNAT, multicast or this host) and no "
+			 "bundle of %s lists it as an IP literal; refused",
+			 qname, a, x->name);
+		audit_dns(d, &rev->comp, x, qname, qtype, qc->tcp, why, a);
+		d->dns.rebinding++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
+	}
+	/* Grant before release: the client can connect as soon as it has the
+	 * answer. */
+	for (size_t i = 0; i < naddr; i++) {
+		uint32_t ttl = addrs[i].ttl > 86400 ? 86400 : addrs[i].ttl;
+		uint64_t exp = mono_ns() +
+			       (uint64_t)(ttl + TW_DNS_GRACE_S) * 1000000000ull;
+
+		for (int g = 0; g < ng; g++) {
+			struct tw_learn_entry e = grants[g];
+
+			e.family = (uint8_t)addrs[i].family;
+			memcpy(e.addr, addrs[i].addr, 16);
+			learn(d, x->name, qname, &e, exp);
+		}
+	}
+	d->dns.answered++;
+	pthread_mutex_unlock(&d->lock);
+
+	if (!qc->tcp && alen > maxudp) {
+		d->dns.truncated++;
+		ret = reply_short(pkt, LDNS_RCODE_NOERROR, true, out, olen);
+		goto done;
+	}
+	*out = ans;
+	*olen = alen;
+	ans = NULL;
+done:
+	for (size_t i = 0; i < nups; i++)
+		free(ups[i]);
+	free(ups);
+	free(ans);
+	free(qname);
+	ldns_pkt_free(pkt);
+	ldns_pkt_free(resp);
+	return ret;
+}
+
+/* ---- the resolver thread ------------------------------------------------ */
+
+static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
+{
+	uint8_t buf[MAX_MSG];
+
+	for (;;) {
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		uint8_t *out = NULL;
+		size_t olen = 0;
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
+				     (struct sockaddr *)&from, &fl);
+
+		if (n < 0)
+			return; /* EAGAIN: drained */
+		if (answer(d, qc, buf, n, &out, &olen) == 0)
+			sendto(fd, out, olen, 0, (struct sockaddr *)&from, fl);
+		free(out);
+	}
+}
+
+static void serve_tcp(struct tw_daemon *d, int lfd, const struct query_ctx *qc)
+{
+	uint8_t *buf = malloc(MAX_MSG);
+
+	for (; buf;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		uint8_t hdr[2], *out = NULL;
+		size_t len, olen = 0;
+
+		if (fd < 0)
+			break;
+		/* A client gets one second to send its query. */
+		if (read_full(fd, hdr, 2, 1000) == 0 &&
+		    (len = (size_t)hdr[0] << 8 | hdr[1]) > 0 &&
+		    read_full(fd, buf, len, 1000) == 0 &&
+		    answer(d, qc, buf, len, &out, &olen) == 0) {
+			uint8_t oh[2] = { olen >> 8, olen & 0xff };
+
+			if (wait_fd(fd, POLLOUT, 1000) == 0 &&
+			    write(fd, oh, 2) == 2)
+				(void)!write(fd, out, olen);
+		}
+		free(out);
+		close(fd);
+	}
+	free(buf);
+}
+
+static void *resolver_main(void *arg)
+{
+	struct tw_daemon *d = arg;
+	struct epoll_event evs[16];
+
+	for (;;) {
+		int n = epoll_wait(d->dns_epoll, evs, 16, -1);
+
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			struct query_ctx qc = {};
+			size_t idx = tag >> 2;
+			int kind = tag & 3, fd;
+
+			if (tag == WAKE_TAG)
+				return NULL;
+			pthread_mutex_lock(&d->lock);
+			fd = idx < d->ndns_ctx ? d->dns_ctx[idx].fd[kind] : -1;
+			if (fd >= 0)
+				snprintf(qc.context, sizeof(qc.context), "%s",
+					 d->dns_ctx[idx].context);
+			pthread_mutex_unlock(&d->lock);
+			if (fd < 0)
+				continue;
+			qc.tcp = kind == L_TCP4 || kind == L_TCP6;
+			if (qc.tcp)
+				serve_tcp(d, fd, &qc);
+			else
+				serve_udp(d, fd, &qc);
+		}
+	}
+	return NULL;
+}
+
+int tw_dns_start(struct tw_daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
+
+	if (pipe2(d->dns_wake, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, d->dns_wake[0], &ev);
+	if (pthread_create(&d->dns_thread, NULL, resolver_main, d))
+		return -EAGAIN;
+	d->dns_running = true;
+	return 0;
+}
+
+void tw_dns_stop(struct tw_daemon *d)
+{
+	if (d->dns_running) {
+		(void)!write(d->dns_wake[1], "x", 1);
+		pthread_join(d->dns_thread, NULL);
+		d->dns_running = false;
+	}
+	for (size_t i = 0; i < d->ndns_ctx; i++)
+		for (int k = 0; k < L_KINDS; k++)
+			if (d->dns_ctx[i].fd[k] >= 0)
+				close(d->dns_ctx[i].fd[k]);
+	free(d->dns_ctx);
+	d->dns_ctx = NULL;
+	d->ndns_ctx = 0;
+	free(d->learned);
+	d->learned = NULL;
+	d->nlearned = 0;
+}

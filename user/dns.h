@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dns.h - the per-context resolver. Every port-53 packet or connection of a
+ * context is redirected by the kernel to this context's own listening
+ * sockets (so the resolver knows the context from the socket a query
+ * arrives on, not from anything the client says). It answers only names the
+ * context's bundles allow, forwarding them to the workspace's upstream; the
+ * answered addresses are granted to the context (tw_learned) before the
+ * answer is released, until their TTL runs out.
+ */
+#ifndef TW_DNS_H
+#define TW_DNS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "maps.h"
+#include "toolwall.h"
+
+struct tw_daemon;
+
+/* Seconds a learned address outlives its TTL (live connections are not
+ * affected by expiry at all: they were judged at connect). */
+#define TW_DNS_GRACE_S 2
+/* Per upstream attempt. */
+#define TW_DNS_TIMEOUT_MS 2000
+
+struct tw_dns_stats {
+	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
+	uint64_t tcp, truncated, learned, expired;
+};
+
+/* One address the resolver granted, with the name that brought it. */
+struct tw_learned {
+	char context[160];
+	char name[256];
+	struct tw_learn_entry e;
+	uint64_t expires_ns; /* CLOCK_MONOTONIC */
+};
+
+/* Start the resolver thread. Call with no lock held. */
+int tw_dns_start(struct tw_daemon *d);
+void tw_dns_stop(struct tw_daemon *d);
+
+/*
+ * Make sure every context of the compiled policy C has listening sockets,
+ * and fill TARGETS[i] for context i. Called with the daemon lock held, from
+ * the reload, before the maps are pushed.
+ */
+int tw_dns_sync(struct tw_daemon *d, const struct tw_compiled *c,
+		struct tw_dns_target *targets);
+
+/*
+ * The learned addresses re-expressed for compiled policy C (context index,
+ * ports from C's rules), without the names C no longer allows. Returns a
+ * malloc'd array and its length in *N. With APPLY, the daemon's table is
+ * rewritten to match (once C is in force). Daemon lock held.
+ */
+struct tw_learn_entry *tw_dns_relearn(struct tw_daemon *d,
+				      const struct tw_compiled *c, size_t *n,
+				      bool apply);
+
+/* Withdraw expired addresses. Daemon lock held. */
+void tw_dns_expire(struct tw_daemon *d);
+
+#endif
