@@ -105,8 +105,11 @@ struct {
 } tw_stats SEC(".maps");
 
 /*
- * Per-socket mark left by the address hooks when they let a destination
- * through, so the egress backstop knows the packet was judged already.
+ * Per-socket mark left by the address hooks when they let a UDP destination
+ * through or redirected DNS, so the egress backstop knows the packet was
+ * judged already (and a connected flow outlives a learned address's TTL).
+ * TCP sockets get none: creating socket storage on every connect costs more
+ * than judging the one SYN again.
  */
 struct tw_sk_mark {
 	__u8 daddr[16];	/* destination as granted (after a DNS rewrite) */
@@ -421,7 +424,7 @@ static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 	else
 		judge_inet(&d, proto, 4, addr, port);
 	ret = verdict(&d, action, proto, 4, 0, addr, port, 0, cgid);
-	if (ret == SYS_PROCEED)
+	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, 4, addr, port);
 	return ret;
 }
@@ -454,7 +457,7 @@ static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
 	else
 		judge_inet(&d, proto, family, addr, port);
 	ret = verdict(&d, action, proto, family, embedded, addr, port, 0, cgid);
-	if (ret == SYS_PROCEED)
+	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, family, addr, port);
 	return ret;
 }
@@ -673,12 +676,11 @@ int tw_sock_create(struct bpf_sock *sk)
 }
 
 /*
- * Egress backstop. TCP: only an initial SYN opens a path, and a socket
- * whose connect() the hooks granted carries a mark; a SYN without it
- * bypassed them. Other TCP segments belong to connections that were judged
- * at connect (or accepted ones). UDP: granted when the destination is
- * allowed or is the peer the hooks granted at connect. Any other IP
- * protocol (ICMP, SCTP...) is dropped.
+ * Egress backstop. TCP: only an initial SYN opens a path; it is judged
+ * again (or carries the DNS redirect's mark). Other TCP segments belong to
+ * connections judged at connect, or accepted ones, and leave at once. UDP:
+ * granted when the destination is allowed or is the peer the hooks granted.
+ * Any other IP protocol (ICMP, SCTP...) is dropped.
  */
 struct l4 {
 	__u8 proto;
@@ -703,6 +705,13 @@ static __always_inline int load_l4(struct __sk_buff *skb, __u32 off,
 	if (l->proto == IPPROTO_TCP)
 		l->flags = hdr[13];
 	return 0;
+}
+
+/* A TCP segment that is not an initial SYN: its connection was judged. */
+static __always_inline bool established(const struct l4 *l)
+{
+	return l->proto == IPPROTO_TCP &&
+	       !((l->flags & TCP_FLAG_SYN) && !(l->flags & TCP_FLAG_ACK));
 }
 
 static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
@@ -733,6 +742,8 @@ int tw_egress(struct __sk_buff *skb)
 		__builtin_memcpy(addr, &ip.daddr, 4);
 		if (load_l4(skb, ip.ihl * 4, &l))
 			return SYS_REJECT;
+		if (established(&l))
+			return SYS_PROCEED;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
 
@@ -749,6 +760,8 @@ int tw_egress(struct __sk_buff *skb)
 			__builtin_memcpy(addr, a, 16);
 		if (load_l4(skb, sizeof(ip6), &l))
 			return SYS_REJECT;
+		if (established(&l))
+			return SYS_PROCEED;
 	} else {
 		return SYS_PROCEED; /* not IP: ARP and the like */
 	}
@@ -763,11 +776,12 @@ int tw_egress(struct __sk_buff *skb)
 		m = bpf_sk_storage_get(&tw_sk, sk, 0, 0);
 
 	if (l.proto == IPPROTO_TCP) {
-		bool syn = (l.flags & TCP_FLAG_SYN) && !(l.flags & TCP_FLAG_ACK);
-
-		if (!syn || (m && m->judged))
+		if (m && m->judged)
 			return SYS_PROCEED;
 		judge_inet(&d, IPPROTO_TCP, family, addr, l.dport);
+		/* In audit mode connect() already reported this one. */
+		if (d.reason && d.mode == TW_MODE_ABI_AUDIT)
+			return SYS_PROCEED;
 	} else if (l.proto == IPPROTO_UDP) {
 		if (m && m->judged && m->dport == l.dport &&
 		    same_addr(m->daddr, addr))

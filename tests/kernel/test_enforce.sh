@@ -13,16 +13,17 @@ source "$HERE/../lib/toolwall.sh"
 
 AC="python3 $HERE/../lib/audit_check.py"
 
+tw_hosts_up || { not_ok "test hosts up"; tap_summary; exit 1; }
+tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
 # Let every group create ping sockets, so that it is toolwall (EPERM) and not
-# the ping_group_range sysctl (EACCES) that refuses them below.
+# the ping_group_range sysctl (EACCES) that refuses them below. (Inside the
+# host lock that tw_setup_host took: the sysctl is host-wide.)
 PING_RANGE=/proc/sys/net/ipv4/ping_group_range
 old_ping=$(cat $PING_RANGE)
 restore_ping() { echo "$old_ping" >$PING_RANGE; }
 echo "0 2147483647" >$PING_RANGE
 tw_at_exit restore_ping
 
-tw_hosts_up || { not_ok "test hosts up"; tap_summary; exit 1; }
-tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
 tw_daemon_start || { not_ok "daemon starts"; tap_summary; exit 1; }
 ok "daemon starts on the reference policy"
 
