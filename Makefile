@@ -22,7 +22,9 @@ LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lpthrea
 
 # Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
 PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
-	     user/explain.c
+	     user/explain.c \
+	     user/audit.c user/audit_chain.c user/audit_seg.c user/audit_agg.c \
+	     user/audit_query.c user/audit_export.c
 # Everything else in user/ talks to the kernel or the outside world.
 SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*.c))
 
@@ -71,16 +73,16 @@ $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz:
 
 # Unit tests link only the pure modules.
 $(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/unit
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz -lcmocka
 
 $(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
-		-ljansson -lcrypto -lcmocka
+		-ljansson -lcrypto -lz -lcmocka
 
 $(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUT)/fuzz
 	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto
+		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
 
 $(OUT)/probes/%: tests/kernel/%.c | $(OUT)/probes
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luring

@@ -1,75 +1,583 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * audit.c - write audit records, and `toolwall audit` to read them.
+ * audit.c - write audit records: seal them into the hash chain, rotate the
+ * log, aggregate floods, copy to syslog, and account for every record
+ * that could not be written. `toolwall audit` (reading) is audit_cmd.c.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <libgen.h>
+#include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
-#include "cmds.h"
-#include "util.h"
+#include "audit_export.h"
+#include "audit_seg.h"
 
-/* The seq of the last complete line of an existing log. */
-static uint64_t last_seq(int fd)
+/* ---- time --------------------------------------------------------------- */
+
+uint64_t tw_audit_now_ns(void)
 {
-	struct stat st;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void tw_audit_ts_format(uint64_t ns, char *buf, size_t len)
+{
+	time_t sec = ns / 1000000000ull;
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09lluZ", base,
+		 (unsigned long long)(ns % 1000000000ull));
+}
+
+int tw_audit_ts_parse(const char *s, uint64_t *ns)
+{
+	struct tm tm = {};
+	const char *p;
+	uint64_t frac = 0;
+	long off = 0;
+	int digits = 0;
+	time_t t;
+
+	p = strptime(s, "%Y-%m-%d", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p = strptime(p + 1, "%H:%M:%S", &tm);
+		if (!p)
+			return -EINVAL;
+		if (*p == '.') {
+			for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+				if (digits < 9)
+					frac = frac * 10 + (*p - '0');
+			if (!digits)
+				return -EINVAL;
+			for (; digits < 9; digits++)
+				frac *= 10;
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int hh, mm;
+
+			if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+				return -EINVAL;
+			off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
+			p += 6;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || t - off < 0)
+		return -EINVAL;
+	*ns = (uint64_t)(t - off) * 1000000000ull + frac;
+	return 0;
+}
+
+/* ---- opening, and continuing the chain ---------------------------------- */
+
+static int mkdir_parents(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* The last line of a plain file (malloc'd), or NULL. */
+static char *last_line_fd(int fd, off_t size)
+{
 	char buf[65536];
-	off_t off;
-	ssize_t n;
-	json_t *rec;
-	uint64_t seq = 0;
+	off_t off = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1
+						  : 0;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, off);
 	char *end, *start;
 
-	if (fstat(fd, &st) || st.st_size == 0)
-		return 0;
-	off = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size -
-						    (off_t)sizeof(buf) + 1 :
-					    0;
-	n = pread(fd, buf, sizeof(buf) - 1, off);
 	if (n <= 0)
-		return 0;
+		return NULL;
 	buf[n] = 0;
 	end = buf + n;
 	while (end > buf && end[-1] == '\n')
 		*--end = 0;
 	start = strrchr(buf, '\n');
 	start = start ? start + 1 : buf;
-	rec = json_loads(start, 0, NULL);
-	if (rec) {
-		seq = json_integer_value(json_object_get(rec, "seq"));
-		json_decref(rec);
-	}
-	return seq;
+	return *start ? strdup(start) : NULL;
 }
 
-int tw_audit_open(struct tw_audit *a, const char *path)
+struct last_arg {
+	char *line;
+};
+
+static int last_cb(void *arg, const struct tw_seg *s, unsigned long lineno,
+		   const char *text, size_t len)
 {
-	char dir[4096];
+	struct last_arg *l = arg;
+
+	(void)s;
+	(void)lineno;
+	if (!len)
+		return 0;
+	free(l->line);
+	l->line = strndup(text, len);
+	return 0;
+}
+
+/* Take seq and chain head from the last record of the log. */
+static void continue_from(struct tw_audit *a, const char *line)
+{
+	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
+	uint64_t seq = 0;
+	json_t *rec;
+
+	if (tw_chain_check(line, strlen(line), &seq, prev, hash, NULL) ==
+	    TW_LINE_OK) {
+		a->seq = seq;
+		memcpy(a->prev, hash, sizeof(a->prev));
+		return;
+	}
+	/* Unsealed (older toolwall) or damaged: carry on from what it
+	 * says; --verify reports the record itself. */
+	rec = json_loads(line, 0, NULL);
+	a->seq = json_integer_value(json_object_get(rec, "seq"));
+	json_decref(rec);
+	if (tw_chain_sha256(line, strlen(line), a->prev))
+		memcpy(a->prev, TW_CHAIN_GENESIS, sizeof(a->prev));
+}
+
+static void first_ts_of(struct tw_audit *a)
+{
+	char buf[4096];
+	ssize_t n = pread(a->fd, buf, sizeof(buf) - 1, 0);
+	json_t *rec;
+	char *nl;
+
+	a->seg_start_ns = 0;
+	a->seg_has_data = a->size > 0;
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = 0;
+	rec = json_loads(buf, 0, NULL);
+	if (tw_audit_ts_parse(json_string_value(json_object_get(rec, "ts")) ?:
+				      "",
+			      &a->seg_start_ns))
+		a->seg_start_ns = tw_audit_now_ns();
+	if (!strcmp(json_string_value(json_object_get(rec, "event")) ?: "",
+		    "rotate") &&
+	    nl && (size_t)(nl - buf) + 1 >= a->size)
+		a->seg_has_data = false;
+	json_decref(rec);
+}
+
+static int open_live(struct tw_audit *a, bool find_head)
+{
+	struct stat st;
+	char *line = NULL;
+	int fd;
+
+	mkdir_parents(a->path);
+	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	a->fd = fd;
+	a->size = st.st_size;
+	if (st.st_size > 0) {
+		char c = 0;
+
+		/* An interrupted write left part of a line: drop it, so that
+		 * the next record starts on a line of its own. */
+		if (pread(fd, &c, 1, st.st_size - 1) == 1 && c != '\n') {
+			line = last_line_fd(fd, st.st_size);
+			a->size -= line ? strlen(line) : 0;
+			if (ftruncate(fd, a->size))
+				a->size = st.st_size;
+			free(line);
+			line = NULL;
+		}
+	}
+	first_ts_of(a);
+	if (!find_head)
+		return 0;
+	if (a->size > 0) {
+		line = last_line_fd(fd, a->size);
+	} else {
+		/* Just rotated: the chain goes on from the newest segment. */
+		struct tw_seg *segs = NULL;
+		size_t n = 0;
+
+		if (!tw_segs_list(a->path, &segs, &n) && n) {
+			struct last_arg l = {};
+			struct tw_seg_cb cb = { .line = last_cb, .arg = &l };
+			size_t i = segs[n - 1].index ? n - 1 :
+				   n > 1	       ? n - 2 :
+							 n;
+
+			if (i < n)
+				tw_seg_read(&segs[i], &cb);
+			line = l.line;
+		}
+		free(segs);
+	}
+	if (line)
+		continue_from(a, line);
+	free(line);
+	return 0;
+}
+
+/* ---- syslog copy ---------------------------------------------------------- */
+
+static int syslog_open(struct tw_audit *a, const char *spec)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
+	char host[256], *colon;
+	const char *port;
+	int fd, ret;
+
+	if (!strncmp(spec, "unix:", 5)) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&a->sl_addr;
+
+		if (strlen(spec + 5) >= sizeof(un->sun_path) || !spec[5])
+			return -EINVAL;
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, spec + 5);
+		a->sl_len = sizeof(*un);
+	} else if (!strncmp(spec, "udp://", 6)) {
+		snprintf(host, sizeof(host), "%s", spec + 6);
+		colon = strrchr(host, ':');
+		if (!colon || colon == host)
+			return -EINVAL;
+		*colon = 0;
+		port = colon + 1;
+		if (host[0] == '[' && colon[-1] == ']') {
+			colon[-1] = 0;
+			memmove(host, host + 1, strlen(host));
+		}
+		hints.ai_flags = AI_NUMERICSERV;
+		if (getaddrinfo(host, port, &hints, &res) || !res)
+			return -EINVAL;
+		memcpy(&a->sl_addr, res->ai_addr, res->ai_addrlen);
+		a->sl_len = res->ai_addrlen;
+		freeaddrinfo(res);
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(a->sl_addr.ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = 0;
+	a->sl_fd = fd;
+	gethostname(a->sl_host, sizeof(a->sl_host) - 1);
+	a->sl_pid = getpid();
+	return ret;
+}
+
+int tw_audit_syslog_check(const char *spec)
+{
+	struct tw_audit *a = calloc(1, sizeof(*a));
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	a->sl_fd = -1;
+	ret = syslog_open(a, spec);
+	if (a->sl_fd >= 0)
+		close(a->sl_fd);
+	free(a);
+	return ret;
+}
+
+/* Never blocks, never fails the record: a collector that is down costs
+ * a counter. */
+static void syslog_send(struct tw_audit *a, json_t *rec, const char *line,
+			size_t len)
+{
+	char msg[65000];
+	int n;
+
+	if (a->sl_fd < 0)
+		return;
+	n = tw_syslog_format(rec, line, len, a->sl_host, a->sl_pid, msg,
+			     sizeof(msg));
+	if (n < 0 || sendto(a->sl_fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL,
+			    (struct sockaddr *)&a->sl_addr, a->sl_len) != n)
+		a->sl_failed++;
+	else
+		a->sl_sent++;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+uint64_t tw_audit_weight(json_t *rec)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event")) ?: "";
+	json_t *c = json_object_get(rec, "count");
+	uint64_t n = json_is_integer(c) ? (uint64_t)json_integer_value(c) : 1;
+
+	if (!strcmp(ev, "deny") || !strcmp(ev, "audit"))
+		return n;
+	if (!strcmp(ev, "lost"))
+		return json_is_integer(c) ? n : 0;
+	return 0;
+}
+
+static void gap_add(struct tw_audit *a, json_t *rec, int err)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event")) ?: "?";
+	uint64_t now = tw_audit_now_ns();
+	json_t *n;
+
+	if (!a->gap.records) {
+		a->gap.first_ns = now;
+		a->gap.err = err;
+		json_decref(a->gap.by_event);
+		a->gap.by_event = json_object();
+	}
+	a->gap.records++;
+	a->gap.events += tw_audit_weight(rec);
+	a->gap.last_ns = now;
+	n = json_object_get(a->gap.by_event, ev);
+	json_object_set_new(a->gap.by_event, ev,
+			    json_integer(json_integer_value(n) + 1));
+	a->failed++;
+	a->events_lost += tw_audit_weight(rec);
+}
+
+static int write_sealed(struct tw_audit *a, json_t *rec);
+
+static int rotate(struct tw_audit *a);
+
+/* The `lost` record of a gap, written before anything else once the log
+ * can be written again. */
+static int write_gap(struct tw_audit *a)
+{
+	char ts[64], why[300];
+	json_t *rec;
+	int ret;
+
+	if (!a->gap.records)
+		return 0;
+	rec = tw_audit_record(a, "lost", 0);
+	json_object_set_new(rec, "count", json_integer(a->gap.events));
+	json_object_set_new(rec, "records", json_integer(a->gap.records));
+	json_object_set(rec, "by_event", a->gap.by_event);
+	tw_audit_ts_format(a->gap.first_ns, ts, sizeof(ts));
+	json_object_set_new(rec, "first_ts", json_string(ts));
+	tw_audit_ts_format(a->gap.last_ns, ts, sizeof(ts));
+	json_object_set_new(rec, "last_ts", json_string(ts));
+	json_object_set_new(rec, "source", json_string("daemon"));
+	snprintf(why, sizeof(why),
+		 "the audit log could not be written (%s): these events were "
+		 "enforced but not recorded",
+		 strerror(a->gap.err));
+	json_object_set_new(rec, "reason", json_string(why));
+	ret = write_sealed(a, rec);
+	if (!ret) {
+		json_decref(a->gap.by_event);
+		memset(&a->gap, 0, sizeof(a->gap));
+	}
+	return ret;
+}
+
+/* Seal REC (owned) and append it; on failure nothing is counted here. */
+static int write_sealed(struct tw_audit *a, json_t *rec)
+{
+	char hash[TW_HASH_HEX + 1], *s = NULL, *line = NULL;
+	size_t linelen;
+	ssize_t n;
+	int ret;
+
+	if (a->fd < 0) {
+		ret = open_live(a, false);
+		if (ret)
+			goto out;
+	}
+	json_object_set_new(rec, "seq", json_integer((json_int_t)a->seq + 1));
+	json_object_set_new(rec, "prev", json_string(a->prev));
+	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = tw_chain_seal(s, strlen(s), &line, &linelen, hash);
+	if (ret)
+		goto out;
+	/* One write per record: O_APPEND keeps lines whole. */
+	n = write(a->fd, line, linelen);
+	if (n != (ssize_t)linelen) {
+		ret = n < 0 ? -errno : -ENOSPC;
+		/* a partial line would break the next record: take it back */
+		if (n > 0 && ftruncate(a->fd, a->size)) {
+			/* and if even that fails, start afresh at the next
+			 * open, which drops a partial last line */
+			close(a->fd);
+			a->fd = -1;
+		}
+		goto out;
+	}
+	a->seq++;
+	a->written++;
+	a->size += linelen;
+	memcpy(a->prev, hash, sizeof(a->prev));
+	if (!a->seg_start_ns)
+		a->seg_start_ns = tw_audit_now_ns();
+	json_object_set_new(rec, "hash", json_string(hash));
+	syslog_send(a, rec, line, linelen - 1);
+out:
+	free(s);
+	free(line);
+	json_decref(rec);
+	return ret;
+}
+
+static int write_locked(struct tw_audit *a, json_t *rec)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event")) ?: "";
+	bool is_rotate = !strcmp(ev, "rotate");
+	int ret;
+
+	if (a->gap.records) {
+		ret = write_gap(a);
+		if (ret) {
+			gap_add(a, rec, -ret);
+			json_decref(rec);
+			return ret;
+		}
+	}
+	json_incref(rec);
+	ret = write_sealed(a, rec);
+	if (ret) {
+		gap_add(a, rec, -ret);
+		json_decref(rec);
+		return ret;
+	}
+	json_decref(rec);
+	if (!is_rotate)
+		a->seg_has_data = true;
+	if (a->o.max_size && a->size >= a->o.max_size && !is_rotate)
+		rotate(a);
+	return 0;
+}
+
+/* Rotate now; on failure retry at most once a second. */
+static int rotate(struct tw_audit *a)
+{
+	struct tw_rotation r;
+	const char *base;
+	uint64_t now = tw_audit_now_ns(), last = a->seq;
+	json_t *rec;
+	int ret;
+
+	if (now < a->rotate_retry_ns)
+		return -EAGAIN;
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	ret = tw_seg_rotate(a->path, a->o.keep, &r);
+	a->rotate_err = ret;
+	if (ret)
+		a->rotate_retry_ns = now + 1000000000ull;
+	/* whatever happened, carry on in a live file */
+	if (open_live(a, false))
+		return ret;
+	if (ret)
+		return ret;
+	a->rotations++;
+	base = strrchr(r.segment, '/');
+	rec = tw_audit_record(a, "rotate", 0);
+	json_object_set_new(rec, "segment", json_string(base ? base + 1 :
+								  r.segment));
+	json_object_set_new(rec, "segment_last_seq", json_integer(last));
+	json_object_set_new(rec, "retained_from_seq",
+			    json_integer(r.retained_from));
+	json_object_set_new(rec, "removed", json_integer(r.removed));
+	write_locked(a, rec);
+	a->seg_start_ns = tw_audit_now_ns();
+	a->seg_has_data = false;
+	return 0;
+}
+
+int tw_audit_open(struct tw_audit *a, const char *path,
+		  const struct tw_audit_opts *o)
+{
+	pthread_mutexattr_t at;
+	int ret;
 
 	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	a->sl_fd = -1;
+	if (o)
+		a->o = *o;
+	if (!a->o.keep)
+		a->o.keep = 1;
+	memcpy(a->prev, TW_CHAIN_GENESIS, sizeof(a->prev));
 	snprintf(a->path, sizeof(a->path), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", path);
-	tw_mkdir_p(dirname(dir), 0700);
-	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (a->fd < 0)
-		return -errno;
-	a->seq = last_seq(a->fd);
-	return 0;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&a->lock, &at);
+	pthread_mutexattr_destroy(&at);
+	tw_agg_init(&a->agg, a->o.window_ns);
+	if (a->o.syslog) {
+		ret = syslog_open(a, a->o.syslog);
+		if (ret)
+			return ret;
+	}
+	return open_live(a, true);
+}
+
+static void emit_cb(void *arg, json_t *rec)
+{
+	write_locked(arg, rec);
 }
 
 void tw_audit_close(struct tw_audit *a)
 {
+	pthread_mutex_lock(&a->lock);
+	tw_agg_flush(&a->agg, TW_AGG_ALL, tw_audit_now_ns(), NULL, emit_cb, a);
+	if (a->gap.records)
+		write_gap(a);
+	tw_agg_free(&a->agg);
+	json_decref(a->gap.by_event);
+	a->gap.by_event = NULL;
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
+	if (a->sl_fd >= 0)
+		close(a->sl_fd);
+	a->sl_fd = -1;
+	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_destroy(&a->lock);
 }
 
 json_t *tw_audit_record(struct tw_audit *a, const char *event, uint64_t ts_ns)
@@ -78,142 +586,86 @@ json_t *tw_audit_record(struct tw_audit *a, const char *event, uint64_t ts_ns)
 	json_t *rec = json_object();
 
 	if (!ts_ns)
-		ts_ns = tw_now_ns(CLOCK_REALTIME);
-	tw_rfc3339(ts_ns, ts, sizeof(ts));
+		ts_ns = tw_audit_now_ns();
+	tw_audit_ts_format(ts_ns, ts, sizeof(ts));
 	json_object_set_new(rec, "ts", json_string(ts));
-	json_object_set_new(rec, "seq", json_integer(a->seq + 1));
+	/* set for real when written: aggregated records are written late */
+	json_object_set_new(rec, "seq", json_integer((json_int_t)a->seq + 1));
 	json_object_set_new(rec, "event", json_string(event));
 	return rec;
 }
 
 int tw_audit_write(struct tw_audit *a, json_t *rec)
 {
-	char *s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	size_t len;
-	int ret = 0;
+	int ret;
 
-	json_decref(rec);
-	if (!s) {
-		a->failed++;
-		return -ENOMEM;
-	}
-	len = strlen(s);
-	s[len++] = '\n';
-	/* One write per record: O_APPEND keeps lines whole. */
-	if (write(a->fd, s, len) != (ssize_t)len) {
-		ret = -errno;
-		a->failed++;
-	} else {
-		a->seq++;
-		a->written++;
-	}
-	free(s);
+	pthread_mutex_lock(&a->lock);
+	ret = write_locked(a, rec);
+	pthread_mutex_unlock(&a->lock);
 	return ret;
 }
 
-/* ---- toolwall audit: read the log --------------------------------- */
-
-static const char audit_usage[] =
-	"Usage: toolwall audit [--log FILE] [--context CTX] [--call-id ID]\n"
-	"                      [--event EVENT] [--action ACTION] [-j]\n"
-	"Print audit records (a table, or JSON Lines with -j).\n"
-	"  --log FILE      the audit log (default " TW_DEFAULT_AUDIT_LOG ")\n"
-	"  --context CTX   only records of this context\n"
-	"  --call-id ID    only records of this tool call\n"
-	"  --event EVENT   only deny, audit, lost, policy, daemon...\n"
-	"  --action ACTION only connect, sendmsg, socket, egress...\n"
-	"  -j, --json      JSON Lines\n";
-
-static bool field_is(json_t *rec, const char *key, const char *want)
+bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
+			uint64_t ts_ns)
 {
-	const char *v = json_string_value(json_object_get(rec, key));
+	bool hit;
 
-	return !want || (v && !strcmp(v, want));
+	pthread_mutex_lock(&a->lock);
+	hit = tw_agg_hit(&a->agg, key, klen, ts_ns);
+	pthread_mutex_unlock(&a->lock);
+	return hit;
 }
 
-int cmd_audit(int argc, char **argv)
+int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
+			 size_t klen, uint32_t pid)
 {
-	static const struct option opts[] = {
-		{ "log", required_argument, 0, 'l' },
-		{ "context", required_argument, 0, 'c' },
-		{ "call-id", required_argument, 0, 'i' },
-		{ "event", required_argument, 0, 'e' },
-		{ "action", required_argument, 0, 'a' },
-		{ "json", no_argument, 0, 'j' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0 },
-	};
-	const char *log = getenv("TOOLWALL_AUDIT_LOG");
-	const char *ctx = NULL, *call = NULL, *event = NULL, *action = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int c, lineno = 0;
+	uint64_t ts = 0;
+	int ret;
 
-	if (!log || !*log)
-		log = TW_DEFAULT_AUDIT_LOG;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': log = optarg; break;
-		case 'c': ctx = optarg; break;
-		case 'i': call = optarg; break;
-		case 'e': event = optarg; break;
-		case 'a': action = optarg; break;
-		case 'j': tw_opts.json = true; break;
-		case 'h': fputs(audit_usage, stdout); return 0;
-		default: fputs(audit_usage, stderr); return 2;
-		}
-	}
-	f = fopen(log, "re");
-	if (!f) {
-		tw_error("cannot open audit log %s: %s", log, strerror(errno));
-		return 1;
-	}
-	if (!tw_opts.json)
-		printf("%-30s %-6s %-24s %-8s %-7s %-28s %s\n", "TIME", "EVENT",
-		       "CONTEXT", "CALL", "ACTION", "DESTINATION", "REASON");
-	while (getline(&line, &cap, f) > 0) {
-		json_t *rec = json_loads(line, 0, NULL);
-		char dst[300];
-		const char *d, *p;
+	pthread_mutex_lock(&a->lock);
+	tw_audit_ts_parse(json_string_value(json_object_get(rec, "ts")) ?: "",
+			  &ts);
+	tw_agg_add(&a->agg, key, klen, pid, json_deep_copy(rec), ts);
+	ret = write_locked(a, rec);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
 
-		lineno++;
-		if (!rec) {
-			tw_warn("%s:%d: not a JSON record, skipped", log,
-				lineno);
-			continue;
-		}
-		if (!field_is(rec, "context", ctx) ||
-		    !field_is(rec, "call_id", call) ||
-		    !field_is(rec, "event", event) ||
-		    !field_is(rec, "action", action)) {
-			json_decref(rec);
-			continue;
-		}
-		if (tw_opts.json) {
-			fputs(line, stdout);
-			json_decref(rec);
-			continue;
-		}
-		d = json_string_value(json_object_get(rec, "dst"));
-		p = json_string_value(json_object_get(rec, "path"));
-		if (p)
-			snprintf(dst, sizeof(dst), "unix:%s", p);
-		else if (d)
-			snprintf(dst, sizeof(dst), "%s:%lld/%s", d,
-				 json_integer_value(json_object_get(rec, "port")),
-				 json_string_value(json_object_get(rec, "proto")) ?: "");
-		else
-			snprintf(dst, sizeof(dst), "-");
-#define S(k) (json_string_value(json_object_get(rec, k)) ?: "-")
-		printf("%-30s %-6s %-24s %-8s %-7s %-28s %s\n", S("ts"),
-		       S("event"), S("context"), S("call_id"), S("action"), dst,
-		       S("reason"));
-#undef S
-		json_decref(rec);
+static bool pid_alive(uint32_t pid)
+{
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+void tw_audit_flush(struct tw_audit *a, enum tw_agg_flush how)
+{
+	pthread_mutex_lock(&a->lock);
+	tw_agg_flush(&a->agg, how, tw_audit_now_ns(), pid_alive, emit_cb, a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void tw_audit_tick(struct tw_audit *a)
+{
+	struct stat st, fst;
+	uint64_t now = tw_audit_now_ns();
+
+	pthread_mutex_lock(&a->lock);
+	/* The live file was removed or replaced under us: writes to the old
+	 * inode would vanish. Start a new live file. */
+	if (a->fd >= 0 &&
+	    (fstat(a->fd, &fst) || stat(a->path, &st) || fst.st_nlink == 0 ||
+	     st.st_ino != fst.st_ino || st.st_dev != fst.st_dev)) {
+		close(a->fd);
+		a->fd = -1;
 	}
-	free(line);
-	fclose(f);
-	return 0;
+	if (a->fd < 0)
+		open_live(a, false);
+	if (a->gap.records && a->fd >= 0)
+		write_gap(a);
+	tw_agg_flush(&a->agg, TW_AGG_DUE, now, pid_alive, emit_cb, a);
+	if (a->o.max_age_s && a->seg_has_data && a->seg_start_ns &&
+	    now >= a->seg_start_ns + a->o.max_age_s * 1000000000ull)
+		rotate(a);
+	else if (a->rotate_err && a->seg_has_data)
+		rotate(a);
+	pthread_mutex_unlock(&a->lock);
 }

@@ -1,32 +1,130 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * audit.h - the JSON Lines audit log: append-only records with a sequence
- * number that continues across daemon restarts.
+ * audit.h - the JSON Lines audit log writer: append-only records with a
+ * sequence number and a SHA-256 hash chain (audit_chain.h) that continue
+ * across daemon restarts and rotations; rotation by size and age with
+ * gzip'd segments (audit_seg.h); flood aggregation (audit_agg.h); an
+ * optional RFC 5424 syslog copy of every record; and loss that is never
+ * silent: records that cannot be written are counted and reported in a
+ * `lost` record as soon as writing works again.
+ *
+ * Pure in the Makefile's sense (no BPF, no kernel maps): files, sockets,
+ * and -errno, never a message. Thread-safe: one recursive lock per log.
  */
 #ifndef TW_AUDIT_H
 #define TW_AUDIT_H
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+
+#include "audit_agg.h"
+#include "audit_chain.h"
+
+#define TW_AUDIT_MAX_SIZE (64ull << 20) /* bytes per live segment */
+#define TW_AUDIT_MAX_AGE (24ull * 3600) /* seconds */
+#define TW_AUDIT_KEEP 10		/* rotated segments kept */
+
+struct tw_audit_opts {
+	uint64_t max_size;  /* rotate once the live file reaches it; 0: never */
+	uint64_t max_age_s; /* rotate once its first record is older; 0: never */
+	unsigned keep;	    /* rotated segments kept (>= 1) */
+	const char *syslog; /* NULL, udp://HOST:PORT or unix:PATH */
+	uint64_t window_ns; /* aggregation window; 0: TW_AGG_WINDOW_NS */
+};
+
+/* Records that could not be written, reported when writing works again. */
+struct tw_audit_gap {
+	uint64_t records, events; /* events: denials etc. they stood for */
+	uint64_t first_ns, last_ns;
+	int err; /* the first error */
+	json_t *by_event; /* {"deny": records, ...} */
+};
 
 struct tw_audit {
 	int fd;
 	uint64_t seq;	  /* last sequence number written */
 	uint64_t written; /* records written by this process */
 	uint64_t failed;  /* records that could not be written */
+	uint64_t events_lost; /* events those records stood for */
 	char path[4096];
+	char prev[TW_HASH_HEX + 1]; /* hash of the last record */
+	uint64_t size;		    /* bytes in the live file */
+	uint64_t seg_start_ns;	    /* ts of its first record; 0: empty */
+	bool seg_has_data;	    /* holds more than its rotate record */
+	uint64_t rotations, rotate_retry_ns;
+	int rotate_err;
+	struct tw_audit_opts o;
+	struct tw_audit_gap gap;
+	struct tw_agg agg;
+	/* syslog copy */
+	int sl_fd;
+	struct sockaddr_storage sl_addr;
+	socklen_t sl_len;
+	char sl_host[256];
+	int sl_pid;
+	uint64_t sl_sent, sl_failed;
+	pthread_mutex_t lock;
 };
 
-/* Open (create 0600, parent 0700) and find the last seq. */
-int tw_audit_open(struct tw_audit *a, const char *path);
+/*
+ * Open (create 0600, parent 0700) and continue the chain of an existing
+ * log: last seq and hash, from the live file or the newest rotated
+ * segment. On error (-errno) A is still usable: records are counted as
+ * lost and the file is opened again at the next write or tick.
+ */
+int tw_audit_open(struct tw_audit *a, const char *path,
+		  const struct tw_audit_opts *o);
+/* Is SPEC a syslog destination tw_audit_open takes? 0 or -EINVAL. */
+int tw_audit_syslog_check(const char *spec);
+/*
+ * `toolwall daemon --audit-NAME VALUE` (audit_cmd.c): max-size (BYTES, K/M/G
+ * suffixes), max-age (SECONDS, s/m/h/d suffixes), keep (N >= 1), syslog
+ * (DEST). Prints "Error: ..." and returns -EINVAL on a bad value.
+ */
+int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
+			const char *val);
+/* Write every pending aggregate, then close. */
 void tw_audit_close(struct tw_audit *a);
 
 /*
- * Start a record: {"ts": now, "seq": next, "event": EVENT}. The caller adds
- * fields in SPEC order and calls tw_audit_write, which owns REC after.
- * TS_NS is CLOCK_REALTIME ns, or 0 for now.
+ * Start a record: {"ts": TS (or now), "seq", "event": EVENT}. The caller
+ * adds fields in SPEC order and calls tw_audit_write, which owns REC after
+ * and sets seq, prev and hash. TS_NS is CLOCK_REALTIME ns, or 0 for now.
  */
 json_t *tw_audit_record(struct tw_audit *a, const char *event, uint64_t ts_ns);
+/* 0, or -errno when the record could not be written (it is then counted
+ * in the gap and reported by a `lost` record later). */
 int tw_audit_write(struct tw_audit *a, json_t *rec);
+
+/*
+ * Flood control. tw_audit_aggregate: is an event with KEY already being
+ * counted (true: write nothing)? Otherwise write its record with
+ * tw_audit_write_first, which also remembers it for its twins.
+ */
+bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
+			uint64_t ts_ns);
+int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
+			 size_t klen, uint32_t pid);
+/*
+ * Write pending aggregates: all of them, or those whose window is over or
+ * whose process has exited (so a call's records are complete when the
+ * call ends).
+ */
+void tw_audit_flush(struct tw_audit *a, enum tw_agg_flush how);
+/* Once a second: due aggregates, age rotation, reopen, report a gap. */
+void tw_audit_tick(struct tw_audit *a);
+
+/* RFC 3339 UTC with nanoseconds; parse also takes offsets and fewer
+ * digits. */
+void tw_audit_ts_format(uint64_t ns, char *buf, size_t len);
+int tw_audit_ts_parse(const char *s, uint64_t *ns);
+uint64_t tw_audit_now_ns(void);
+
+/* The events a record stands for: count (or 1) for deny/audit, count for
+ * lost, 0 for the others. */
+uint64_t tw_audit_weight(json_t *rec);
 
 #endif

@@ -3,11 +3,13 @@
  * cmd_policy.c - the commands that only read a policy: `check`, `compile`
  * and `explain`. They print; the pure modules they call do not.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -383,6 +385,105 @@ int cmd_check(int argc, char **argv)
 
 /* ---- compile ------------------------------------------------------------ */
 
+/*
+ * The addresses a running daemon's resolver has learned, when it enforces
+ * this very revision (a compile or explain of another policy says nothing
+ * about them). NULL when no daemon answers (or we may not ask it: the
+ * control socket is root's).
+ */
+static json_t *daemon_learned(const char *revision)
+{
+	json_t *req, *rep, *out = NULL;
+	const char *rev;
+
+	if (access(tw_control_path(), W_OK))
+		return NULL;
+	req = json_pack("{s:s}", "op", "status");
+	rep = tw_control_call(req);
+	json_decref(req);
+	if (!rep)
+		return NULL;
+	rev = json_string_value(json_object_get(rep, "policy_rev"));
+	if (rev && !strcmp(rev, revision))
+		out = json_incref(json_object_get(json_object_get(rep, "dns"),
+						  "addresses"));
+	json_decref(rep);
+	return out;
+}
+
+/* The learned addresses of context NAME, as a new array. */
+static json_t *learned_of(json_t *learned, const char *name)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+
+	json_array_foreach(learned, i, a)
+	{
+		const char *c = json_string_value(json_object_get(a, "context"));
+
+		if (c && !strcmp(c, name))
+			json_array_append(out, a);
+	}
+	return out;
+}
+
+static void print_learned(json_t *learned)
+{
+	json_t *a;
+	size_t i;
+
+	if (!json_array_size(learned))
+		return;
+	printf("  learned by the running daemon's resolver\n");
+	json_array_foreach(learned, i, a)
+		printf("    %s %s port %s  <- %s (expires in %llds)\n",
+		       json_string_value(json_object_get(a, "proto")),
+		       json_string_value(json_object_get(a, "addr")),
+		       json_string_value(json_object_get(a, "ports")),
+		       json_string_value(json_object_get(a, "name")),
+		       (long long)json_integer_value(
+			       json_object_get(a, "expires_in_s")));
+}
+
+/* Is D (an address) one the daemon learned for context NAME? */
+static json_t *learned_match(json_t *learned, const char *name,
+			     const struct tw_dest *d)
+{
+	char addr[INET6_ADDRSTRLEN];
+	json_t *a;
+	size_t i;
+
+	if (d->kind != TW_HOST_CIDR)
+		return NULL;
+	tw_addr_str(d->family, d->addr, addr, sizeof(addr));
+	json_array_foreach(learned, i, a)
+	{
+		struct tw_port_range *pr = NULL;
+		size_t npr = 0;
+		char err[64];
+		const char *ports = json_string_value(json_object_get(a, "ports"));
+		bool hit = false;
+
+		if (strcmp(json_string_value(json_object_get(a, "context")) ?: "",
+			   name) ||
+		    strcmp(json_string_value(json_object_get(a, "addr")) ?: "",
+			   addr) ||
+		    strcmp(json_string_value(json_object_get(a, "proto")) ?: "",
+			   d->proto == TW_PROTO_UDP ? "udp" : "tcp"))
+			continue;
+		if (ports && !strcmp(ports, "any"))
+			hit = true;
+		else if (ports && !tw_ports_parse(ports, &pr, &npr, err,
+						  sizeof(err)))
+			for (size_t k = 0; k < npr; k++)
+				hit |= d->port >= pr[k].lo && d->port <= pr[k].hi;
+		free(pr);
+		if (hit)
+			return a;
+	}
+	return NULL;
+}
+
 static void print_context_text(const struct tw_compiled *c,
 			       const struct tw_context *x)
 {
@@ -537,6 +638,7 @@ int cmd_compile(int argc, char **argv)
 {
 	struct cmd_args a;
 	struct loaded l;
+	json_t *learned;
 	int ret = parse_args(argc, argv, usage_compile, COMPILE_SYNOPSIS, &a);
 
 	if (ret >= 0)
@@ -551,12 +653,19 @@ int cmd_compile(int argc, char **argv)
 		unload(&l);
 		return 1;
 	}
+	learned = daemon_learned(l.comp.revision);
 	if (a.json) {
 		json_t *ctxs = json_array(), *o;
 
-		for (size_t i = 0; ctxs && i < l.comp.nctx; i++)
-			json_array_append_new(ctxs,
-					      context_json(&l.comp, &l.comp.ctx[i]));
+		for (size_t i = 0; ctxs && i < l.comp.nctx; i++) {
+			json_t *cj = context_json(&l.comp, &l.comp.ctx[i]);
+
+			if (cj && learned)
+				json_object_set_new(
+					cj, "learned",
+					learned_of(learned, l.comp.ctx[i].name));
+			json_array_append_new(ctxs, cj);
+		}
 		o = json_pack("{s:s,s:s,s:o}", "revision", l.comp.revision,
 			      "policy", a.policy, "contexts", ctxs);
 		print_json(o);
@@ -565,11 +674,18 @@ int cmd_compile(int argc, char **argv)
 	} else {
 		printf("policy %s\nrevision %s\n", a.policy, l.comp.revision);
 		for (size_t i = 0; i < l.comp.nctx; i++) {
+			json_t *mine = learned ? learned_of(learned,
+							    l.comp.ctx[i].name) :
+						 NULL;
+
 			printf("\n");
 			print_context_text(&l.comp, &l.comp.ctx[i]);
+			print_learned(mine);
+			json_decref(mine);
 		}
 		ret = 0;
 	}
+	json_decref(learned);
 	unload(&l);
 	return ret;
 }
@@ -711,6 +827,36 @@ int cmd_explain(int argc, char **argv)
 	if (tw_explain_dest(&l.comp, ctx, &d, &e)) {
 		tw_error("explain: out of memory");
 		goto out;
+	}
+	if (!e.allowed && d.kind == TW_HOST_CIDR) {
+		json_t *learned = daemon_learned(l.comp.revision);
+		json_t *hit = learned_match(learned, l.comp.ctx[ctx].name, &d);
+
+		if (hit) {
+			/* Granted for now by a DNS answer for an allowed name. */
+			if (a.json) {
+				json_t *o = json_pack(
+					"{s:s,s:s,s:b,s:O}", "context",
+					l.comp.ctx[ctx].name, "dest", a.args[1],
+					"allowed", 1, "learned", hit);
+
+				print_json(o);
+				json_decref(o);
+			} else
+				printf("allowed: %s may reach %s for now: the "
+				       "daemon's resolver answered it for %s "
+				       "(expires in %llds)\n",
+				       l.comp.ctx[ctx].name, a.args[1],
+				       json_string_value(
+					       json_object_get(hit, "name")),
+				       (long long)json_integer_value(
+					       json_object_get(hit,
+							       "expires_in_s")));
+			json_decref(learned);
+			ret = 0;
+			goto out;
+		}
+		json_decref(learned);
 	}
 	if (a.json)
 		explain_json(&l.comp, ctx, a.args[1], &d, &e);

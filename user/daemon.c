@@ -47,6 +47,13 @@ static const char daemon_usage[] =
 	"  -p, --policy PATH   policy directory or file (default "
 	TW_DEFAULT_POLICY ")\n"
 	"  --audit-log FILE    audit log (default " TW_DEFAULT_AUDIT_LOG ")\n"
+	"  --audit-max-size BYTES  rotate the audit log once it reaches BYTES\n"
+	"                      (K, M, G suffixes; default 64M; 0: never)\n"
+	"  --audit-max-age SECONDS rotate it once its first record is older\n"
+	"                      (default 86400; 0: never)\n"
+	"  --audit-keep N      rotated segments kept, gzip'd (default 10)\n"
+	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
+	"                      udp://HOST:PORT or unix:PATH (datagram)\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- policy revisions ------------------------------------------- */
@@ -587,12 +594,32 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct judged j;
 	json_t *rec;
 	const char *p;
+	struct {
+		struct tw_event ev;
+		char rev[65];
+	} key;
 
 	if (size < sizeof(*e))
 		return 0;
 	d->events++;
 	judge_event(d, e, &j);
 	call = tw_call_find(d, e->cgid);
+
+	/* Floods: an event identical to one being counted (same cgroup,
+	 * process, context, action, destination, reason, policy revision)
+	 * only adds to that record's count. */
+	memset(&key, 0, sizeof(key));
+	key.ev = *e;
+	key.ev.ts_ns = 0;
+	key.ev.tid = 0;
+	if (j.rev)
+		memcpy(key.rev, j.rev->comp.revision, sizeof(key.rev));
+	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
+			       e->ts_ns + boot_to_real)) {
+		if (call && !j.missing)
+			call_note_denial(call, &j);
+		return 0;
+	}
 
 	rec = tw_audit_record(&d->audit,
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
@@ -645,7 +672,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 				    json_null());
 	json_object_set_new(rec, "hint", json_string(j.hint));
 	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
-	tw_audit_write(&d->audit, rec);
+	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
 
 	/* Probes of sockets that do not exist (glibc asking for nscd, say)
 	 * reached nothing: recorded above, kept out of the agent's summary. */
@@ -659,6 +686,9 @@ void tw_daemon_drain(struct tw_daemon *d)
 	boot_to_real = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
 	if (d->rb)
 		ring_buffer__consume(d->rb);
+	/* Aggregates of exited processes too: a call's records are complete
+	 * when call-end answers. */
+	tw_audit_flush(&d->audit, TW_AGG_DUE);
 }
 
 /* Events the kernel could not queue become `lost` records: never silent. */
@@ -668,6 +698,11 @@ static void account_loss(struct tw_daemon *d)
 	struct tw_state st;
 	json_t *rec;
 
+	/* Due aggregates, age rotation, a log that can be written again
+	 * (with the `lost` record of its gap); everything at stop. */
+	tw_audit_tick(&d->audit);
+	if (d->stop)
+		tw_audit_flush(&d->audit, TW_AGG_ALL);
 	if (tw_maps_stats(&d->ld.maps, stats) || tw_maps_state(&d->ld.maps, &st))
 		return;
 	if (stats[TW_STAT_LOST] <= st.lost_seen)
@@ -678,12 +713,14 @@ static void account_loss(struct tw_daemon *d)
 	json_object_set_new(rec, "reason",
 			    json_string("the kernel ring buffer was full; these "
 					"denials were enforced but not recorded"));
+	json_object_set_new(rec, "source", json_string("kernel"));
 	json_object_set_new(rec, "policy_rev",
 			    d->rev[d->slot].valid ?
 				    json_string(d->rev[d->slot].comp.revision) :
 				    json_null());
-	if (tw_audit_write(&d->audit, rec) == 0)
-		tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
+	/* Written, or counted in the log's own gap and reported with it. */
+	tw_audit_write(&d->audit, rec);
+	tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
 }
 
 /* ---- the control socket ----------------------------------------- */
@@ -848,11 +885,18 @@ int cmd_daemon(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "policy", required_argument, 0, 'p' },
 		{ "audit-log", required_argument, 0, 'a' },
+		{ "audit-max-size", required_argument, 0, 'S' },
+		{ "audit-max-age", required_argument, 0, 'A' },
+		{ "audit-keep", required_argument, 0, 'K' },
+		{ "syslog", required_argument, 0, 'L' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1 };
+	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
+				    .max_age_s = TW_AUDIT_MAX_AGE,
+				    .keep = TW_AUDIT_KEEP };
 	char why[512];
 	json_t *errs = NULL;
 	int c, ret;
@@ -867,6 +911,17 @@ int cmd_daemon(int argc, char **argv)
 		switch (c) {
 		case 'p': d.policy_path = optarg; break;
 		case 'a': d.audit_path = optarg; break;
+		case 'S':
+		case 'A':
+		case 'K':
+		case 'L':
+			if (tw_audit_daemon_opt(&ao, c == 'S' ? "max-size" :
+						     c == 'A' ? "max-age" :
+						     c == 'K' ? "keep" :
+								"syslog",
+						optarg))
+				return 2;
+			break;
 		case 'd': d.debug = true; break;
 		case 'h': fputs(daemon_usage, stdout); return 0;
 		default: fputs(daemon_usage, stderr); return 2;
@@ -893,12 +948,13 @@ int cmd_daemon(int argc, char **argv)
 		tw_error("refusing to start: %s", why);
 		return 1;
 	}
-	ret = tw_audit_open(&d.audit, d.audit_path);
-	if (ret) {
-		tw_error("cannot open audit log %s: %s", d.audit_path,
-			 strerror(-ret));
-		return 1;
-	}
+	/* A log that cannot be written does not stop enforcement: its
+	 * records are counted and reported once it can be. */
+	ret = tw_audit_open(&d.audit, d.audit_path, &ao);
+	if (ret)
+		tw_warn("cannot open audit log %s: %s; records are counted as "
+			"lost until it can be written",
+			d.audit_path, strerror(-ret));
 	ret = tw_loader_up(&d.ld, d.debug, why, sizeof(why));
 	if (ret) {
 		tw_error("refusing to start: %s", why);

@@ -99,6 +99,16 @@ else
 	not_ok "status dns"
 fi
 
+out=$("$TW_BIN" explain -p "$TW_POLICY" $WS 203.0.113.10:443)
+if [[ $? -eq 0 ]] && grep -q "for now.*cdn.docs-cdn.example" <<<"$out" &&
+	"$TW_BIN" compile -p "$TW_POLICY" | grep -q "tcp 203.0.113.10 port 443  <- cdn.docs-cdn.example"; then
+	ok "explain and compile show the addresses learned right now"
+else
+	not_ok "explain/compile learned" "$out"
+fi
+"$TW_BIN" explain -p "$TW_POLICY" channel:acme/general 203.0.113.10:443 >/dev/null
+[[ $? -eq 1 ]] && ok "explain: learned in one context only" || not_ok "explain other context"
+
 # ---- names a context may not use ----------------------------------------------
 got=$(q $WS d-sib @198.51.100.53 evil.acme.example)
 if grep -q "status: NXDOMAIN" <<<"$got" && ! upstream_saw evil.acme.example &&

@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * test_audit.c - the audit log writer: the hash chain and --verify's
+ * verdict on every kind of tampering, restarts that continue the chain,
+ * rotation by size with gzip'd segments and retention, damaged segments,
+ * flood aggregation with exact counts, and loss accounting when the log
+ * cannot be written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "audit.h"
+#include "audit_agg.h"
+#include "audit_chain.h"
+#include "audit_seg.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static char dir[256];
+static char logp[512];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/tw-unit-audit.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(logp, sizeof(logp), "%s/sub/audit.jsonl", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[600];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+/* A fresh log: no live file, no rotated segments. */
+static void reset(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/sub'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void write_n(struct tw_audit *a, int n, const char *event)
+{
+	for (int i = 0; i < n; i++) {
+		json_t *r = tw_audit_record(a, event, 0);
+
+		json_object_set_new(r, "context",
+				    json_string("workspace:acme"));
+		json_object_set_new(r, "i", json_integer(i));
+		assert_int_equal(tw_audit_write(a, r), 0);
+	}
+}
+
+static char **read_lines(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "r");
+	char **v = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	*n = 0;
+	assert_non_null(f);
+	while ((len = getline(&line, &cap, f)) > 0) {
+		v = realloc(v, (*n + 2) * sizeof(*v)); /* room to insert */
+		v[(*n)++] = strdup(line);
+	}
+	free(line);
+	fclose(f);
+	return v;
+}
+
+static void write_lines(const char *path, char **v, size_t n)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	for (size_t i = 0; i < n; i++)
+		fputs(v[i], f);
+	fclose(f);
+}
+
+static void free_lines(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+struct vctx {
+	struct tw_verify v;
+	unsigned long lines;
+};
+
+static int vline(void *arg, const struct tw_seg *s, unsigned long lineno,
+		 const char *text, size_t len)
+{
+	struct vctx *c = arg;
+
+	c->lines++;
+	tw_verify_line(&c->v, s->path, lineno, text, len);
+	return 0;
+}
+
+static void vdamaged(void *arg, const struct tw_seg *s, unsigned long lineno,
+		     const char *why)
+{
+	struct vctx *c = arg;
+
+	tw_verify_damaged(&c->v, s->path, lineno, why);
+}
+
+/* Verify the whole log at logp; returns tw_verify_finish's result. */
+static int verify_log(struct vctx *c)
+{
+	struct tw_seg *segs = NULL;
+	size_t n = 0;
+	struct tw_seg_cb cb = { .line = vline, .damaged = vdamaged, .arg = c };
+
+	memset(c, 0, sizeof(*c));
+	tw_verify_init(&c->v);
+	assert_int_equal(tw_segs_list(logp, &segs, &n), 0);
+	tw_segs_read(segs, n, &cb);
+	free(segs);
+	return tw_verify_finish(&c->v);
+}
+
+/* ---- the chain --------------------------------------------------------- */
+
+static void test_sha256_known_answer(void **state)
+{
+	char hex[TW_HASH_HEX + 1];
+
+	(void)state;
+	assert_int_equal(tw_chain_sha256("abc", 3, hex), 0);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_seal_is_hash_of_canonical_bytes(void **state)
+{
+	const char *json = "{\"seq\":1,\"prev\":\"" TW_CHAIN_GENESIS "\"}";
+	char hash[TW_HASH_HEX + 1], want[TW_HASH_HEX + 1], prev[TW_HASH_HEX + 1];
+	char h2[TW_HASH_HEX + 1], expect[512], *line;
+	size_t len;
+	uint64_t seq;
+
+	(void)state;
+	assert_int_equal(tw_chain_seal(json, strlen(json), &line, &len, hash), 0);
+	assert_int_equal(tw_chain_sha256(json, strlen(json), want), 0);
+	assert_string_equal(hash, want);
+	snprintf(expect, sizeof(expect), "{\"seq\":1,\"prev\":\"%s\",\"hash\":\"%s\"}\n",
+		 TW_CHAIN_GENESIS, want);
+	assert_string_equal(line, expect);
+	assert_int_equal(len, strlen(expect));
+	assert_int_equal(tw_chain_check(line, len, &seq, prev, h2, NULL), TW_LINE_OK);
+	assert_int_equal(seq, 1);
+	assert_string_equal(h2, want);
+	/* one byte changed anywhere: the hash no longer matches */
+	line[3] = 'x';
+	assert_int_equal(tw_chain_check(line, len, &seq, prev, h2, NULL),
+			 TW_LINE_MISMATCH);
+	free(line);
+	assert_int_equal(tw_chain_check("{\"seq\":1}", 9, &seq, prev, h2, NULL),
+			 TW_LINE_UNSEALED);
+	assert_int_equal(tw_chain_check("{\"seq\":", 7, &seq, prev, h2, NULL),
+			 TW_LINE_NOT_JSON);
+}
+
+static void test_chain_continues_across_restart(void **state)
+{
+	struct tw_audit a;
+	struct vctx c;
+	char **v;
+	size_t n;
+	json_t *last, *first2;
+
+	(void)state;
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	write_n(&a, 3, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	assert_int_equal(a.seq, 3);
+	write_n(&a, 2, "deny");
+	tw_audit_close(&a);
+
+	v = read_lines(logp, &n);
+	assert_int_equal(n, 5);
+	last = json_loads(v[2], 0, NULL);
+	first2 = json_loads(v[3], 0, NULL);
+	assert_int_equal(json_integer_value(json_object_get(first2, "seq")), 4);
+	assert_string_equal(json_string_value(json_object_get(first2, "prev")),
+			    json_string_value(json_object_get(last, "hash")));
+	json_decref(last);
+	json_decref(first2);
+	free_lines(v, n);
+	assert_int_equal(verify_log(&c), 0);
+	assert_int_equal(c.v.records, 5);
+	assert_int_equal(c.v.first_seq, 1);
+	assert_int_equal(c.v.last_seq, 5);
+}
+
+/* Each row tampers with a 6-record log and names what verify must say. */
+struct tamper {
+	const char *name;
+	void (*fn)(char **v, size_t *n);
+	const char *kind;
+	unsigned long line; /* of the first bad record */
+	uint64_t seq;
+	const char *says;
+};
+
+static void t_alter(char **v, size_t *n)
+{
+	(void)n;
+	char *p = strstr(v[2], "workspace:acme");
+	p[0] = 'W';
+}
+
+/* Change record 3 and re-seal it so its own hash is right again. */
+static void t_alter_reseal(char **v, size_t *n)
+{
+	json_t *r = json_loads(v[2], 0, NULL);
+	char *s, *line, hash[TW_HASH_HEX + 1];
+	size_t len;
+
+	(void)n;
+	json_object_set_new(r, "context", json_string("workspace:evil"));
+	json_object_del(r, "hash");
+	s = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_int_equal(tw_chain_seal(s, strlen(s), &line, &len, hash), 0);
+	free(v[2]);
+	v[2] = line;
+	free(s);
+	json_decref(r);
+}
+
+static void t_delete(char **v, size_t *n)
+{
+	free(v[3]);
+	memmove(&v[3], &v[4], (*n - 4) * sizeof(*v));
+	(*n)--;
+}
+
+static void t_delete_two(char **v, size_t *n)
+{
+	t_delete(v, n);
+	t_delete(v, n);
+}
+
+static void t_duplicate(char **v, size_t *n)
+{
+	memmove(&v[3], &v[2], (*n - 2) * sizeof(*v));
+	v[2] = strdup(v[3]);
+	(*n)++;
+}
+
+static void t_swap(char **v, size_t *n)
+{
+	char *t = v[2];
+
+	(void)n;
+	v[2] = v[3];
+	v[3] = t;
+}
+
+static void t_truncate_line(char **v, size_t *n)
+{
+	(void)n;
+	strcpy(v[4] + 20, "\n");
+}
+
+static const struct tamper tampers[] = {
+	{ "altered", t_alter, "altered", 3, 3, "does not match its hash" },
+	{ "altered, re-sealed", t_alter_reseal, "altered", 3, 3, "seq 3 was changed" },
+	{ "deleted", t_delete, "missing", 4, 4, "record seq 4 is missing" },
+	{ "two deleted", t_delete_two, "missing", 4, 4, "records seq 4-5 are missing" },
+	{ "duplicated", t_duplicate, "inserted", 4, 3, "a copy of" },
+	{ "swapped", t_swap, "reordered", 4, 3, "reordered: seq 3 belongs between" },
+	{ "cut short", t_truncate_line, "altered", 5, 5, "not a JSON record" },
+};
+
+static void test_verify_names_first_tampering(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(tampers); i++) {
+		const struct tamper *t = &tampers[i];
+		struct tw_audit a;
+		struct vctx c;
+		char **v, where[600];
+		size_t n;
+
+		reset();
+		assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+		write_n(&a, 6, "deny");
+		tw_audit_close(&a);
+		assert_int_equal(verify_log(&c), 0);
+		v = read_lines(logp, &n);
+		t->fn(v, &n);
+		write_lines(logp, v, n);
+		free_lines(v, n);
+		if (verify_log(&c) != -EBADMSG)
+			fail_msg("%s: verified", t->name);
+		snprintf(where, sizeof(where), "%s:%lu", logp, t->line);
+		if (strcmp(c.v.kind, t->kind) || strcmp(c.v.where, where) ||
+		    c.v.where_seq != t->seq || !strstr(c.v.error, t->says))
+			fail_msg("%s: got %s at %s seq %llu: %s", t->name,
+				 c.v.kind, c.v.where,
+				 (unsigned long long)c.v.where_seq, c.v.error);
+	}
+}
+
+/* ---- rotation -------------------------------------------------------------- */
+
+static void test_rotation_by_size_keeps_chain_and_retention(void **state)
+{
+	struct tw_audit_opts o = { .max_size = 2000, .keep = 3 };
+	struct tw_audit a;
+	struct tw_seg *segs;
+	struct vctx c;
+	char path[700];
+	size_t n;
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_n(&a, 80, "deny");
+	assert_true(a.rotations >= 4);
+	tw_audit_close(&a);
+
+	assert_int_equal(tw_segs_list(logp, &segs, &n), 0);
+	assert_int_equal(n, 4); /* .3.gz .2.gz .1.gz live */
+	assert_int_equal(segs[0].index, 3);
+	assert_true(segs[0].gz);
+	assert_int_equal(segs[3].index, 0);
+	free(segs);
+	snprintf(path, sizeof(path), "%s.4.gz", logp);
+	assert_int_not_equal(stat(path, &st), 0);
+	/* truly gzip */
+	snprintf(path, sizeof(path), "%s.1.gz", logp);
+	{
+		unsigned char magic[2];
+		FILE *f = fopen(path, "rb");
+
+		assert_non_null(f);
+		assert_int_equal(fread(magic, 1, 2, f), 2);
+		fclose(f);
+		assert_int_equal(magic[0], 0x1f);
+		assert_int_equal(magic[1], 0x8b);
+	}
+	assert_int_equal(verify_log(&c), 0);
+	assert_true(c.v.first_seq > 1); /* older ones removed by retention */
+	assert_int_equal(c.v.retained_from, c.v.first_seq);
+
+	/* A restart after rotation continues from the newest record. */
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_n(&a, 1, "policy");
+	tw_audit_close(&a);
+	assert_int_equal(verify_log(&c), 0);
+
+	/* Removing the oldest kept segment is noticed. */
+	snprintf(path, sizeof(path), "%s.3.gz", logp);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(verify_log(&c), -EBADMSG);
+	assert_string_equal(c.v.kind, "missing");
+	assert_non_null(strstr(c.v.error, "oldest segment"));
+}
+
+static int count_line(void *arg, const struct tw_seg *s, unsigned long lineno,
+		      const char *text, size_t len)
+{
+	unsigned long *n = arg;
+
+	(void)s;
+	(void)lineno;
+	(void)text;
+	(void)len;
+	(*n)++;
+	return 0;
+}
+
+static unsigned long damaged_count;
+
+static void count_damaged(void *arg, const struct tw_seg *s,
+			  unsigned long lineno, const char *why)
+{
+	(void)arg;
+	(void)s;
+	(void)lineno;
+	(void)why;
+	damaged_count++;
+}
+
+static void test_damaged_segment_is_reported_and_reading_goes_on(void **state)
+{
+	struct tw_audit_opts o = { .max_size = 4000, .keep = 5 };
+	struct tw_audit a;
+	struct tw_seg *segs;
+	struct tw_seg_cb cb = { .line = count_line, .damaged = count_damaged };
+	unsigned long before = 0, after = 0;
+	struct vctx c;
+	char path[700];
+	struct stat st;
+	size_t n;
+
+	(void)state;
+	reset();
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_n(&a, 60, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(tw_segs_list(logp, &segs, &n), 0);
+	assert_true(n >= 3);
+	cb.arg = &before;
+	damaged_count = 0;
+	tw_segs_read(segs, n, &cb);
+	assert_int_equal(damaged_count, 0);
+	assert_int_equal(before, 60 + (n - 1));
+
+	/* cut the middle segment in half */
+	snprintf(path, sizeof(path), "%s", segs[1].path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size / 2), 0);
+	cb.arg = &after;
+	tw_segs_read(segs, n, &cb);
+	free(segs);
+	assert_int_equal(damaged_count, 1);
+	assert_true(after < before);
+	assert_true(after > 0);
+	assert_int_equal(verify_log(&c), -EBADMSG);
+	assert_true(!strcmp(c.v.kind, "corrupt") || !strcmp(c.v.kind, "missing"));
+}
+
+/* ---- aggregation ------------------------------------------------------------- */
+
+static bool always_alive(uint32_t pid)
+{
+	(void)pid;
+	return true;
+}
+
+static bool none_alive(uint32_t pid)
+{
+	(void)pid;
+	return false;
+}
+
+struct emitted {
+	json_t *recs;
+};
+
+static void emit_collect(void *arg, json_t *rec)
+{
+	struct emitted *e = arg;
+
+	json_array_append_new(e->recs, rec);
+}
+
+static void test_aggregation_counts_exactly(void **state)
+{
+	struct tw_agg g;
+	struct emitted out = { json_array() };
+	const uint64_t t0 = 1700000000ull * 1000000000ull;
+	const char *k1 = "ctx|pid1|connect|10.0.0.1:443|reason";
+	const char *k2 = "ctx|pid2|connect|10.0.0.1:443|reason";
+	uint64_t total = 0;
+	size_t i;
+	json_t *r;
+
+	(void)state;
+	tw_agg_init(&g, 1000000000ull);
+	/* first of a kind: not aggregated, the caller writes it */
+	assert_false(tw_agg_hit(&g, k1, strlen(k1), t0));
+	assert_int_equal(tw_agg_add(&g, k1, strlen(k1), 1,
+				    json_pack("{s:s,s:s}", "event", "deny", "ts", "x"), t0), 0);
+	total++;
+	for (int n = 1; n < 100000; n++)
+		assert_true(tw_agg_hit(&g, k1, strlen(k1), t0 + n * 1000));
+	total += 99999;
+	assert_false(tw_agg_hit(&g, k2, strlen(k2), t0));
+	tw_agg_add(&g, k2, strlen(k2), 2, json_pack("{s:s}", "event", "deny"), t0);
+	total++;
+	assert_true(tw_agg_hit(&g, k2, strlen(k2), t0 + 5));
+	total++;
+	assert_int_equal(tw_agg_pending(&g), 100000);
+
+	/* nothing is due yet while the processes live and the window runs */
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 500000000ull,
+				      always_alive, emit_collect, &out), 0);
+	/* the window is over */
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 1000001001ull,
+				      always_alive, emit_collect, &out), 2);
+	json_array_foreach(out.recs, i, r) {
+		json_t *c = json_object_get(r, "count");
+
+		if (json_is_integer(c)) {
+			assert_non_null(json_object_get(r, "first_ts"));
+			assert_non_null(json_object_get(r, "last_ts"));
+			assert_int_equal(json_integer_value(c), 99999);
+		} else {
+			/* one pending event: a plain record, no count */
+			assert_null(json_object_get(r, "first_ts"));
+		}
+	}
+	/* written records + counts = every event */
+	{
+		uint64_t sum = 2; /* the two first-of-a-kind records */
+
+		json_array_foreach(out.recs, i, r) {
+			json_t *c = json_object_get(r, "count");
+
+			sum += json_is_integer(c) ? json_integer_value(c) : 1;
+		}
+		assert_int_equal(sum, total);
+	}
+	/* a process that is gone is flushed at once */
+	assert_true(tw_agg_hit(&g, k1, strlen(k1), t0 + 1100000000ull));
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 1100000001ull,
+				      always_alive, emit_collect, &out), 0);
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 1100000001ull,
+				      none_alive, emit_collect, &out), 1);
+	assert_int_equal(tw_agg_pending(&g), 0);
+	/* everything at stop */
+	assert_false(tw_agg_hit(&g, k1, strlen(k1), t0 + 1200000000ull));
+	tw_agg_add(&g, k1, strlen(k1), 1, json_pack("{s:s}", "event", "deny"),
+		   t0 + 1200000000ull);
+	assert_true(tw_agg_hit(&g, k1, strlen(k1), t0 + 1200000001ull));
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_ALL, t0 + 1200000002ull, NULL,
+				      emit_collect, &out), 1);
+	tw_agg_free(&g);
+	json_decref(out.recs);
+}
+
+/* ---- faults ------------------------------------------------------------------ */
+
+static void test_unwritable_log_is_counted_then_recorded(void **state)
+{
+	struct tw_audit a;
+	struct vctx c;
+	char **v;
+	size_t n;
+	json_t *lost;
+	int good;
+
+	(void)state;
+	reset();
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	write_n(&a, 2, "deny");
+	/* the log's descriptor goes bad under the writer (read-only) */
+	good = a.fd;
+	a.fd = open(logp, O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < 5; i++) {
+		json_t *r = tw_audit_record(&a, "deny", 0);
+
+		json_object_set_new(r, "count", json_integer(10));
+		assert_int_not_equal(tw_audit_write(&a, r), 0);
+	}
+	assert_int_not_equal(tw_audit_write(&a, tw_audit_record(&a, "policy", 0)), 0);
+	assert_int_equal(a.gap.records, 6);
+	assert_int_equal(a.gap.events, 50);
+	close(a.fd);
+	a.fd = good;
+	write_n(&a, 1, "deny"); /* writing works again */
+	tw_audit_close(&a);
+
+	v = read_lines(logp, &n);
+	assert_int_equal(n, 4); /* 2 deny, lost, deny */
+	lost = json_loads(v[2], 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(lost, "event")), "lost");
+	assert_int_equal(json_integer_value(json_object_get(lost, "count")), 50);
+	assert_int_equal(json_integer_value(json_object_get(lost, "records")), 6);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(lost, "by_event"), "deny")), 5);
+	assert_non_null(strstr(json_string_value(json_object_get(lost, "reason")),
+			       "Bad file descriptor"));
+	json_decref(lost);
+	free_lines(v, n);
+	/* the chain has no hole: the lost records never took a seq */
+	assert_int_equal(verify_log(&c), 0);
+}
+
+static void test_partial_last_line_is_dropped_at_open(void **state)
+{
+	struct tw_audit a;
+	struct vctx c;
+	FILE *f;
+
+	(void)state;
+	reset();
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	write_n(&a, 2, "deny");
+	tw_audit_close(&a);
+	f = fopen(logp, "a");
+	fputs("{\"ts\":\"2024-01-01T00:00:00Z\",\"seq\":3,\"ev", f);
+	fclose(f);
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	assert_int_equal(a.seq, 2);
+	write_n(&a, 1, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(verify_log(&c), 0);
+	assert_int_equal(c.v.records, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_known_answer),
+		cmocka_unit_test(test_seal_is_hash_of_canonical_bytes),
+		cmocka_unit_test(test_chain_continues_across_restart),
+		cmocka_unit_test(test_verify_names_first_tampering),
+		cmocka_unit_test(test_rotation_by_size_keeps_chain_and_retention),
+		cmocka_unit_test(test_damaged_segment_is_reported_and_reading_goes_on),
+		cmocka_unit_test(test_aggregation_counts_exactly),
+		cmocka_unit_test(test_unwritable_log_is_counted_then_recorded),
+		cmocka_unit_test(test_partial_last_line_is_dropped_at_open),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * audit_cmd.c - `toolwall audit`: read the audit log for incident
+ * response. Every segment (rotated and gzip'd, then live) in order;
+ * filters, a table or JSON Lines or OCSF, --follow, --summary, --suggest,
+ * --verify.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "audit_chain.h"
+#include "audit_export.h"
+#include "audit_query.h"
+#include "audit_seg.h"
+#include "cmds.h"
+#include "util.h"
+
+static const char audit_usage[] =
+	"Usage: toolwall audit [--log FILE] [FILTERS] [-j | --format FMT]\n"
+	"       toolwall audit [--log FILE] [FILTERS] --follow\n"
+	"       toolwall audit [--log FILE] [FILTERS] --summary [--top N]\n"
+	"       toolwall audit [--log FILE] [FILTERS] --suggest CONTEXT [--name N]\n"
+	"       toolwall audit [--log FILE] --verify [-j]\n"
+	"Read the audit log: the rotated segments (FILE.N.gz, oldest first) and\n"
+	"the live file, as one stream. A damaged segment is reported and\n"
+	"reading goes on (exit 1 at the end).\n"
+	"  --log FILE        the live audit log (default $TOOLWALL_AUDIT_LOG,\n"
+	"                    else " TW_DEFAULT_AUDIT_LOG ")\n"
+	"Filters (all must match):\n"
+	"  --since WHEN      records at or after WHEN: RFC 3339\n"
+	"                    (2024-05-01T10:00:00Z), a date, or an age (90s,\n"
+	"                    10m, 2h, 7d)\n"
+	"  --until WHEN      records at or before WHEN\n"
+	"  --context CTX     workspace:ws, channel:ws/ch, dm:ws/person\n"
+	"  --workspace WS    --call-id ID   --pid PID\n"
+	"  --action ACTION   connect, sendmsg, socket, egress, dns...\n"
+	"  --event EVENT     deny, audit, lost, policy, daemon, rotate...\n"
+	"  --dst DEST        10.0.0.1, 10.0.0.0/8, 10.0.0.1:443,\n"
+	"                    [fd00::1]:443, unix:/run/x.sock\n"
+	"  --domain NAME     a DNS name, or *.suffix\n"
+	"Output:\n"
+	"  (default)         a table\n"
+	"  -j, --json        JSON Lines (the records as written)\n"
+	"  --format FMT      table, json, or ocsf (OCSF 1.1-shaped JSON Lines)\n"
+	"  --follow, -f      keep printing new records (across rotations)\n"
+	"  --summary         top denied destinations per context, per process\n"
+	"                    and per bundle that would allow them; a per-minute\n"
+	"                    timeline (--top N rows per group, default 10)\n"
+	"  --suggest CTX     a bundle, as policy JSON, that would have allowed\n"
+	"                    what audit mode recorded for CTX (--name NAME)\n"
+	"  --verify          check the hash chain over every segment; name the\n"
+	"                    first altered, missing, inserted or reordered record\n";
+
+enum fmt { FMT_TABLE, FMT_JSON, FMT_OCSF };
+
+struct reader {
+	struct tw_audit_filter f;
+	enum fmt fmt;
+	bool summary, verify;
+	const char *suggest;
+	struct tw_summary sum;
+	struct tw_suggest sg;
+	struct tw_verify v;
+	unsigned long damaged, skipped, printed;
+};
+
+static void print_header(void)
+{
+	printf("%-30s %-6s %-24s %-12s %-7s %-15s %-7s %-28s %7s %s\n", "TIME",
+	       "EVENT", "CONTEXT", "CALL", "PID", "COMM", "ACTION",
+	       "DESTINATION", "COUNT", "REASON");
+}
+
+#define SV(r, k) (json_string_value(json_object_get(r, k)) ?: "-")
+
+static void print_record(struct reader *r, json_t *rec, const char *line,
+			 size_t len)
+{
+	char dest[300], pid[16], count[24];
+	json_t *o;
+
+	r->printed++;
+	if (r->fmt == FMT_JSON) {
+		fwrite(line, 1, len, stdout);
+		putchar('\n');
+		return;
+	}
+	if (r->fmt == FMT_OCSF) {
+		o = tw_ocsf_from_record(rec);
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		return;
+	}
+	tw_audit_dest(rec, dest, sizeof(dest));
+	if (json_is_integer(json_object_get(rec, "pid")))
+		snprintf(pid, sizeof(pid), "%lld",
+			 (long long)json_integer_value(
+				 json_object_get(rec, "pid")));
+	else
+		snprintf(pid, sizeof(pid), "-");
+	if (json_is_integer(json_object_get(rec, "count")))
+		snprintf(count, sizeof(count), "%lld",
+			 (long long)json_integer_value(
+				 json_object_get(rec, "count")));
+	else
+		snprintf(count, sizeof(count), "%s",
+			 strcmp(SV(rec, "event"), "deny") &&
+					 strcmp(SV(rec, "event"), "audit") ?
+				 "-" :
+				 "1");
+	printf("%-30s %-6s %-24s %-12s %-7s %-15s %-7s %-28s %7s %s\n",
+	       SV(rec, "ts"), SV(rec, "event"), SV(rec, "context"),
+	       SV(rec, "call_id"), pid, SV(rec, "comm"), SV(rec, "action"),
+	       dest, count, SV(rec, "reason"));
+}
+
+static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
+		   const char *text, size_t len)
+{
+	struct reader *r = arg;
+	json_t *rec;
+
+	if (r->verify) {
+		tw_verify_line(&r->v, s->path, lineno, text, len);
+		return 0;
+	}
+	if (!len)
+		return 0;
+	rec = json_loadb(text, len, 0, NULL);
+	if (!json_is_object(rec)) {
+		tw_warn("%s:%lu: not a JSON record, skipped", s->path, lineno);
+		r->skipped++;
+		json_decref(rec);
+		return 0;
+	}
+	if (tw_audit_match(&r->f, rec)) {
+		if (r->summary)
+			tw_summary_add(&r->sum, rec);
+		else if (r->suggest)
+			tw_suggest_add(&r->sg, rec);
+		else
+			print_record(r, rec, text, len);
+	}
+	json_decref(rec);
+	return 0;
+}
+
+static void on_damaged(void *arg, const struct tw_seg *s, unsigned long lineno,
+		       const char *why)
+{
+	struct reader *r = arg;
+
+	r->damaged++;
+	if (r->verify) {
+		tw_verify_damaged(&r->v, s->path, lineno, why);
+		return;
+	}
+	tw_warn("%s: damaged segment after line %lu (%s); reading goes on "
+		"with the next segment",
+		s->path, lineno, why);
+}
+
+/* ---- --follow ---------------------------------------------------------- */
+
+static int follow(struct reader *r, const char *live, bool from_start)
+{
+	struct tw_seg seg = {};
+	struct stat st, fst;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	unsigned long lineno = 0;
+	int fd = -1;
+
+	snprintf(seg.path, sizeof(seg.path), "%s", live);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		char chunk[65536];
+		ssize_t n;
+
+		if (fd < 0) {
+			fd = open(live, O_RDONLY | O_CLOEXEC);
+			if (fd < 0) {
+				usleep(200000);
+				continue;
+			}
+			if (!from_start)
+				lseek(fd, 0, SEEK_END);
+			from_start = true; /* a new live file: from its start */
+			len = 0;
+			lineno = 0;
+		}
+		n = read(fd, chunk, sizeof(chunk));
+		if (n > 0) {
+			char *nl, *p;
+
+			if (len + n + 1 > cap) {
+				char *nb = realloc(buf, (len + n + 1) * 2);
+
+				if (!nb)
+					break;
+				buf = nb;
+				cap = (len + n + 1) * 2;
+			}
+			memcpy(buf + len, chunk, n);
+			len += n;
+			p = buf;
+			while ((nl = memchr(p, '\n', buf + len - p))) {
+				on_line(r, &seg, ++lineno, p, nl - p);
+				p = nl + 1;
+			}
+			memmove(buf, p, buf + len - p);
+			len -= p - buf;
+			continue;
+		}
+		/* At the end: rotated away? Then the rest is in the new file. */
+		if (!stat(live, &st) && !fstat(fd, &fst) &&
+		    (st.st_ino != fst.st_ino || st.st_dev != fst.st_dev)) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		usleep(200000);
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return 1;
+}
+
+/* ---- daemon options ------------------------------------------------------ */
+
+static int parse_scaled(const char *val, const char *units,
+			const uint64_t *mult, uint64_t *out)
+{
+	unsigned long long n;
+	const char *u;
+	char *end;
+
+	if (*val < '0' || *val > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(val, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end);
+		if (!u || end[1])
+			return -EINVAL;
+		if (n > UINT64_MAX / mult[u - units])
+			return -ERANGE;
+		n *= mult[u - units];
+	}
+	*out = n;
+	return 0;
+}
+
+int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
+			const char *val)
+{
+	static const uint64_t bytes[] = { 1, 1, 1ull << 10, 1ull << 10,
+					  1ull << 20, 1ull << 20, 1ull << 30,
+					  1ull << 30 };
+	static const uint64_t secs[] = { 1, 60, 3600, 86400 };
+	uint64_t v;
+
+	if (!strcmp(name, "max-size")) {
+		if (!parse_scaled(val, "bBkKmMgG", bytes, &o->max_size))
+			return 0;
+		tw_error("--audit-max-size %s: want BYTES (K, M, G suffixes)",
+			 val);
+	} else if (!strcmp(name, "max-age")) {
+		if (!parse_scaled(val, "smhd", secs, &o->max_age_s))
+			return 0;
+		tw_error("--audit-max-age %s: want SECONDS (s, m, h, d "
+			 "suffixes)",
+			 val);
+	} else if (!strcmp(name, "keep")) {
+		if (!parse_scaled(val, "", secs, &v) && v >= 1 && v <= 100000) {
+			o->keep = (unsigned)v;
+			return 0;
+		}
+		tw_error("--audit-keep %s: want a number of segments, 1 or more",
+			 val);
+	} else if (!strcmp(name, "syslog")) {
+		if (!tw_audit_syslog_check(val)) {
+			o->syslog = val;
+			return 0;
+		}
+		tw_error("--syslog %s: want udp://HOST:PORT or unix:PATH", val);
+	}
+	return -EINVAL;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+static int print_verify(struct reader *r, size_t nsegs, const char *log)
+{
+	int ret = tw_verify_finish(&r->v);
+	char file[300] = "";
+	unsigned long line = 0;
+	char *colon;
+
+	if (ret) {
+		snprintf(file, sizeof(file), "%s", r->v.where);
+		colon = strrchr(file, ':');
+		if (colon) {
+			*colon = 0;
+			line = strtoul(colon + 1, NULL, 10);
+		}
+	}
+	if (tw_opts.json) {
+		json_t *o = json_pack(
+			"{s:b,s:s,s:I,s:i,s:I,s:I,s:s}", "ok", !ret, "log", log,
+			"records", (json_int_t)r->v.records, "segments",
+			(int)nsegs, "first_seq", (json_int_t)r->v.first_seq,
+			"last_seq", (json_int_t)r->v.last_seq, "head",
+			r->v.head);
+
+		if (ret)
+			json_object_set_new(
+				o, "error",
+				json_pack("{s:s,s:s,s:I,s:I,s:s}", "kind",
+					  r->v.kind, "file", file, "line",
+					  (json_int_t)line, "seq",
+					  (json_int_t)r->v.where_seq, "message",
+					  r->v.error));
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(o);
+		return ret ? 1 : 0;
+	}
+	if (ret) {
+		tw_error("audit log %s does not verify: %s", log, r->v.error);
+		fprintf(stderr, "first bad record: %s line %lu, seq %llu (%s)\n",
+			file, line, (unsigned long long)r->v.where_seq,
+			r->v.kind);
+		return 1;
+	}
+	printf("audit log %s verifies: %llu records, seq %llu-%llu, in %zu "
+	       "segment%s; chain head %s\n",
+	       log, (unsigned long long)r->v.records,
+	       (unsigned long long)r->v.first_seq,
+	       (unsigned long long)r->v.last_seq, nsegs, nsegs == 1 ? "" : "s",
+	       r->v.head);
+	return 0;
+}
+
+static void print_groups(const char *title, json_t *groups)
+{
+	const char *g;
+	json_t *v, *row;
+	size_t i;
+
+	printf("\n%s\n", title);
+	if (!json_object_size(groups))
+		printf("  (none)\n");
+	json_object_foreach(groups, g, v) {
+		printf("  %s: %lld\n", g,
+		       (long long)json_integer_value(json_object_get(v, "total")));
+		json_array_foreach(json_object_get(v, "top"), i, row)
+			printf("    %10lld  %s\n",
+			       (long long)json_integer_value(
+				       json_object_get(row, "count")),
+			       json_string_value(json_object_get(row, "dst")));
+	}
+}
+
+static void print_summary(json_t *s)
+{
+	const char *k;
+	json_t *v, *row;
+	size_t i;
+
+	printf("totals:");
+	json_object_foreach(json_object_get(s, "totals"), k, v)
+		printf(" %s %lld", k, (long long)json_integer_value(v));
+	printf("\n");
+	print_groups("denied destinations per context:",
+		     json_object_get(s, "by_context"));
+	print_groups("denied destinations per process:",
+		     json_object_get(s, "by_process"));
+	print_groups("denied destinations per bundle that would allow them:",
+		     json_object_get(s, "by_bundle"));
+	printf("\ntimeline (per minute, UTC):\n");
+	json_array_foreach(json_object_get(s, "timeline"), i, row) {
+		printf("  %s ", json_string_value(json_object_get(row, "minute")));
+		json_object_foreach(row, k, v)
+			if (strcmp(k, "minute"))
+				printf(" %s %lld", k,
+				       (long long)json_integer_value(v));
+		printf("\n");
+	}
+}
+
+/* "channel:acme/general" -> "suggested-channel-acme-general" */
+static void suggest_name(const char *ctx, char *buf, size_t len)
+{
+	size_t off = snprintf(buf, len, "suggested-");
+
+	for (; *ctx && off + 1 < len && off < 63; ctx++) {
+		char c = *ctx;
+
+		if (c >= 'A' && c <= 'Z')
+			c = c - 'A' + 'a';
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			c = '-';
+		buf[off++] = c;
+	}
+	buf[off] = 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "log", required_argument, 0, 'l' },
+		{ "context", required_argument, 0, 'c' },
+		{ "workspace", required_argument, 0, 'w' },
+		{ "call-id", required_argument, 0, 'i' },
+		{ "pid", required_argument, 0, 'P' },
+		{ "event", required_argument, 0, 'e' },
+		{ "action", required_argument, 0, 'a' },
+		{ "dst", required_argument, 0, 'D' },
+		{ "domain", required_argument, 0, 'N' },
+		{ "since", required_argument, 0, 's' },
+		{ "until", required_argument, 0, 'u' },
+		{ "follow", no_argument, 0, 'f' },
+		{ "summary", no_argument, 0, 'S' },
+		{ "top", required_argument, 0, 'T' },
+		{ "suggest", required_argument, 0, 'G' },
+		{ "name", required_argument, 0, 'n' },
+		{ "verify", no_argument, 0, 'V' },
+		{ "format", required_argument, 0, 'F' },
+		{ "json", no_argument, 0, 'j' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *log = getenv("TOOLWALL_AUDIT_LOG"), *name = NULL;
+	struct reader *r = calloc(1, sizeof(*r));
+	struct tw_seg *segs = NULL;
+	struct tw_seg_cb cb;
+	uint64_t now = tw_audit_now_ns();
+	bool follow_mode = false;
+	size_t nsegs = 0, top = 10;
+	char *end;
+	int c, ret = 2;
+
+	if (!r) {
+		tw_error("out of memory");
+		return 1;
+	}
+	if (!log || !*log)
+		log = TW_DEFAULT_AUDIT_LOG;
+	r->fmt = tw_opts.json ? FMT_JSON : FMT_TABLE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': log = optarg; break;
+		case 'c': r->f.context = optarg; break;
+		case 'w': r->f.workspace = optarg; break;
+		case 'i': r->f.call_id = optarg; break;
+		case 'e': r->f.event = optarg; break;
+		case 'a': r->f.action = optarg; break;
+		case 'N': r->f.domain = optarg; break;
+		case 'P':
+			r->f.pid = strtoll(optarg, &end, 10);
+			if (end == optarg || *end) {
+				tw_error("--pid %s: not a number", optarg);
+				goto out;
+			}
+			r->f.has_pid = true;
+			break;
+		case 'D':
+			if (tw_audit_parse_dst(&r->f, optarg)) {
+				tw_error("--dst %s: want an address, CIDR, "
+					 "ADDR:PORT, [V6]:PORT or unix:PATH",
+					 optarg);
+				goto out;
+			}
+			break;
+		case 's':
+		case 'u':
+			if (tw_audit_parse_when(optarg, now,
+						c == 's' ? &r->f.since_ns :
+							   &r->f.until_ns)) {
+				tw_error("--%s %s: want RFC 3339, a date, or "
+					 "an age like 10m",
+					 c == 's' ? "since" : "until", optarg);
+				goto out;
+			}
+			break;
+		case 'f': follow_mode = true; break;
+		case 'S': r->summary = true; break;
+		case 'T': top = strtoul(optarg, NULL, 10); break;
+		case 'G': r->suggest = optarg; break;
+		case 'n': name = optarg; break;
+		case 'V': r->verify = true; break;
+		case 'F':
+			if (!strcmp(optarg, "table"))
+				r->fmt = FMT_TABLE;
+			else if (!strcmp(optarg, "json"))
+				r->fmt = FMT_JSON;
+			else if (!strcmp(optarg, "ocsf"))
+				r->fmt = FMT_OCSF;
+			else {
+				tw_error("--format %s: want table, json or ocsf",
+					 optarg);
+				goto out;
+			}
+			break;
+		case 'j':
+			tw_opts.json = true;
+			r->fmt = FMT_JSON;
+			break;
+		case 'h':
+			fputs(audit_usage, stdout);
+			ret = 0;
+			goto out;
+		default: fputs(audit_usage, stderr); goto out;
+		}
+	}
+	if (optind < argc ||
+	    (r->summary + r->verify + !!r->suggest + follow_mode) > 1) {
+		if (optind >= argc)
+			tw_error("--summary, --suggest, --verify and --follow "
+				 "do not go together");
+		fputs(audit_usage, stderr);
+		goto out;
+	}
+	ret = tw_segs_list(log, &segs, &nsegs);
+	if (ret || !nsegs) {
+		tw_error("cannot read audit log %s: %s", log,
+			 strerror(ret ? -ret : ENOENT));
+		ret = 1;
+		goto out;
+	}
+	cb = (struct tw_seg_cb){ .line = on_line, .damaged = on_damaged,
+				 .arg = r };
+	if (r->summary)
+		tw_summary_init(&r->sum);
+	if (r->suggest)
+		tw_suggest_init(&r->sg, r->suggest);
+	if (r->verify)
+		tw_verify_init(&r->v);
+	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify)
+		print_header();
+
+	if (follow_mode) {
+		/* History only when asked for with --since. */
+		if (r->f.since_ns)
+			tw_segs_read(segs, nsegs - (segs[nsegs - 1].index == 0),
+				     &cb);
+		fflush(stdout);
+		ret = follow(r, log, r->f.since_ns != 0);
+		goto out;
+	}
+	ret = tw_segs_read(segs, nsegs, &cb);
+	if (ret < 0) {
+		tw_error("reading %s: %s", log, strerror(-ret));
+		ret = 1;
+		goto out;
+	}
+	ret = 0;
+	if (r->verify) {
+		ret = print_verify(r, nsegs, log);
+		goto out;
+	}
+	if (r->summary) {
+		json_t *s = tw_summary_json(&r->sum, top);
+
+		if (tw_opts.json) {
+			json_dumpf(s, stdout,
+				   JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		} else {
+			print_summary(s);
+		}
+		json_decref(s);
+	}
+	if (r->suggest) {
+		char nm[80];
+		json_t *b;
+
+		suggest_name(r->suggest, nm, sizeof(nm));
+		b = tw_suggest_bundle(&r->sg, name ? name : nm);
+		if (!b) {
+			tw_error("no audit-mode records of %s to learn from%s",
+				 r->suggest,
+				 r->f.since_ns || r->f.until_ns ?
+					 " in that time window" :
+					 "");
+			ret = 1;
+			goto out;
+		}
+		json_dumpf(b, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(b);
+		if (r->sg.ungrantable)
+			tw_warn("%llu records of %s (raw sockets and the like) "
+				"cannot be granted by any bundle",
+				(unsigned long long)r->sg.ungrantable,
+				r->suggest);
+	}
+	if (r->damaged)
+		ret = 1;
+out:
+	if (r->summary)
+		tw_summary_free(&r->sum);
+	if (r->suggest)
+		tw_suggest_free(&r->sg);
+	free(segs);
+	free(r);
+	return ret;
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * audit_export.c - RFC 5424 syslog messages and OCSF-shaped events from
+ * audit records.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "audit_export.h"
+
+#define S(r, k) json_string_value(json_object_get(r, k))
+
+static int severity(const char *ev)
+{
+	if (!strcmp(ev, "lost"))
+		return 3; /* error */
+	if (!strcmp(ev, "deny"))
+		return 4; /* warning */
+	if (!strcmp(ev, "audit") || !strcmp(ev, "policy"))
+		return 5; /* notice */
+	return 6;	  /* informational */
+}
+
+struct out {
+	char *buf;
+	size_t len, off;
+	bool full;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->off + n > o->len) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->buf + o->off, s, n);
+	o->off += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* PRINTUSASCII without spaces, at most MAX characters, or "-". */
+static void put_token(struct out *o, const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s && *s && n < max; s++) {
+		if (*s > 32 && *s < 127) {
+			put(o, s, 1);
+			n++;
+		}
+	}
+	if (!n)
+		puts_(o, "-");
+}
+
+/* An SD-PARAM: name="value" with ", \ and ] escaped. */
+static void put_param(struct out *o, const char *name, const char *val)
+{
+	if (!val)
+		return;
+	puts_(o, " ");
+	puts_(o, name);
+	puts_(o, "=\"");
+	for (; *val; val++) {
+		if (*val == '"' || *val == '\\' || *val == ']')
+			put(o, "\\", 1);
+		put(o, val, 1);
+	}
+	puts_(o, "\"");
+}
+
+int tw_syslog_format(json_t *rec, const char *line, size_t linelen,
+		     const char *host, int pid, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0, false };
+	const char *ev = S(rec, "event") ?: "-", *ts = S(rec, "ts") ?: "";
+	char tmp[128];
+	json_t *v;
+
+	snprintf(tmp, sizeof(tmp), "<%d>1 ",
+		 TW_SYSLOG_FACILITY * 8 + severity(ev));
+	puts_(&o, tmp);
+	/* TIME-SECFRAC has at most 6 digits: ns -> us */
+	{
+		const char *dot = strchr(ts, '.');
+
+		if (dot && strlen(dot) >= 8 && dot[strlen(dot) - 1] == 'Z') {
+			put(&o, ts, dot - ts + 7);
+			puts_(&o, "Z");
+		} else {
+			put_token(&o, ts, 64);
+		}
+	}
+	puts_(&o, " ");
+	put_token(&o, host, 255);
+	puts_(&o, " toolwall ");
+	snprintf(tmp, sizeof(tmp), "%d ", pid);
+	puts_(&o, tmp);
+	put_token(&o, ev, 32);
+	puts_(&o, " [" TW_SYSLOG_SDID);
+	v = json_object_get(rec, "seq");
+	snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+	put_param(&o, "seq", tmp);
+	put_param(&o, "context", S(rec, "context"));
+	put_param(&o, "call_id", S(rec, "call_id"));
+	put_param(&o, "action", S(rec, "action"));
+	put_param(&o, "dst", S(rec, "dst") ?: S(rec, "path") ?: S(rec, "domain"));
+	if (json_is_integer(v = json_object_get(rec, "port"))) {
+		snprintf(tmp, sizeof(tmp), "%lld",
+			 (long long)json_integer_value(v));
+		put_param(&o, "port", tmp);
+	}
+	if (json_is_integer(v = json_object_get(rec, "count"))) {
+		snprintf(tmp, sizeof(tmp), "%lld",
+			 (long long)json_integer_value(v));
+		put_param(&o, "count", tmp);
+	}
+	put_param(&o, "hash", S(rec, "hash"));
+	puts_(&o, "] ");
+	put(&o, line, linelen);
+	return o.full ? -ENOSPC : (int)o.off;
+}
+
+/* ---- OCSF ------------------------------------------------------------------ */
+
+static json_int_t ms_of(const char *ts)
+{
+	uint64_t ns = 0;
+
+	if (!ts || tw_audit_ts_parse(ts, &ns))
+		return 0;
+	return (json_int_t)(ns / 1000000ull);
+}
+
+json_t *tw_ocsf_from_record(json_t *rec)
+{
+	const char *ev = S(rec, "event") ?: "", *act = S(rec, "action") ?: "";
+	bool deny = !strcmp(ev, "deny"), audit = !strcmp(ev, "audit");
+	json_t *o = json_object(), *v, *proc, *ep;
+	char uid[32];
+	int class_uid = 0, category = 0, activity = 99, sev;
+	const char *class_name = "Base Event", *activity_name = "Other";
+
+	if (deny || audit) {
+		class_uid = 4001;
+		category = 4;
+		class_name = "Network Activity";
+		/* a denial refuses the connection; audit mode let it open */
+		activity = deny ? 5 : 1;
+		activity_name = deny ? "Refuse" : "Open";
+	} else if (!strcmp(ev, "daemon")) {
+		class_uid = 6002;
+		category = 6;
+		class_name = "Application Lifecycle";
+		activity = !strcmp(act, "stop") ? 4 : 3;
+		activity_name = activity == 4 ? "Stop" : "Start";
+	}
+	sev = deny ? 3 : audit ? 2 : !strcmp(ev, "lost") ? 4 : 1;
+	json_object_set_new(o, "class_uid", json_integer(class_uid));
+	json_object_set_new(o, "class_name", json_string(class_name));
+	json_object_set_new(o, "category_uid", json_integer(category));
+	json_object_set_new(o, "activity_id", json_integer(activity));
+	json_object_set_new(o, "activity_name", json_string(activity_name));
+	json_object_set_new(o, "type_uid",
+			    json_integer((json_int_t)class_uid * 100 + activity));
+	json_object_set_new(o, "severity_id", json_integer(sev));
+	json_object_set_new(o, "time", json_integer(ms_of(S(rec, "ts"))));
+	if (deny || audit) {
+		json_object_set_new(o, "action_id", json_integer(deny ? 2 : 1));
+		json_object_set_new(o, "action",
+				    json_string(deny ? "Denied" : "Allowed"));
+		json_object_set_new(o, "disposition_id",
+				    json_integer(deny ? 2 : 1));
+		json_object_set_new(o, "disposition",
+				    json_string(deny ? "Blocked" : "Allowed"));
+		json_object_set_new(o, "status_id", json_integer(deny ? 2 : 1));
+		json_object_set_new(o, "status",
+				    json_string(deny ? "Failure" : "Success"));
+	}
+	if (S(rec, "reason"))
+		json_object_set_new(o, "message", json_string(S(rec, "reason")));
+	if (json_is_integer(v = json_object_get(rec, "count")))
+		json_object_set(o, "count", v);
+	if (S(rec, "first_ts")) {
+		json_object_set_new(o, "start_time",
+				    json_integer(ms_of(S(rec, "first_ts"))));
+		json_object_set_new(o, "end_time",
+				    json_integer(ms_of(S(rec, "last_ts"))));
+	}
+	json_object_set_new(
+		o, "metadata",
+		json_pack("{s:s,s:{s:s,s:s},s:s,s:I,s:s?}", "version", "1.1.0",
+			  "product", "name", "toolwall", "vendor_name",
+			  "toolwall", "log_name", "toolwall-audit", "sequence",
+			  json_integer_value(json_object_get(rec, "seq")),
+			  "original_time", S(rec, "ts")));
+	if (json_is_integer(v = json_object_get(rec, "pid"))) {
+		proc = json_pack("{s:O}", "pid", v);
+		if (S(rec, "comm"))
+			json_object_set_new(proc, "name",
+					    json_string(S(rec, "comm")));
+		if (json_is_integer(v = json_object_get(rec, "tid")))
+			json_object_set(proc, "tid", v);
+		if (json_is_integer(v = json_object_get(rec, "uid"))) {
+			snprintf(uid, sizeof(uid), "%lld",
+				 (long long)json_integer_value(v));
+			json_object_set_new(proc, "user",
+					    json_pack("{s:s}", "uid", uid));
+		}
+		json_object_set_new(o, "actor",
+				    json_pack("{s:o}", "process", proc));
+	}
+	if (deny || audit) {
+		ep = json_object();
+		if (S(rec, "dst"))
+			json_object_set_new(ep, "ip", json_string(S(rec, "dst")));
+		if (json_is_integer(v = json_object_get(rec, "port")))
+			json_object_set(ep, "port", v);
+		if (S(rec, "domain"))
+			json_object_set_new(ep, "domain",
+					    json_string(S(rec, "domain")));
+		if (json_object_size(ep))
+			json_object_set_new(o, "dst_endpoint", ep);
+		else
+			json_decref(ep);
+		json_object_set_new(
+			o, "connection_info",
+			json_pack("{s:s,s:s,s:i}", "protocol_name",
+				  S(rec, "proto") ?: "unknown", "direction",
+				  "Outbound", "direction_id", 2));
+	}
+	json_object_set(o, "unmapped", rec);
+	return o;
+}
