@@ -103,6 +103,8 @@ demo: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
+	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
+	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
 
 format:
 	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c

@@ -40,7 +40,9 @@ nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-
 	--txt-record=big.docs-cdn.example,"${big%,}" \
 	>"$TW_WORK/dnsmasq.out" 2>&1 &
 DNSMASQ=$!
-TW_PIDS+=("$DNSMASQ")
+# Ours to stop (netns.sh only stops the processes it started itself).
+stop_dnsmasq() { kill "$DNSMASQ" 2>/dev/null; wait "$DNSMASQ" 2>/dev/null; }
+tw_at_exit stop_dnsmasq
 for _ in $(seq 50); do
 	dig +time=1 +tries=1 @198.51.100.53 docs.acme.example +short 2>/dev/null | grep -q 10.10.1.10 && break
 	sleep 0.1
