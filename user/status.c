@@ -98,6 +98,16 @@ int cmd_status(int argc, char **argv)
 	       "(%lld refused)\n",
 	       I(ct, "records_written"), I(ct, "records_failed"),
 	       I(ct, "reloads"), I(ct, "reloads_refused"));
+	{
+		json_t *dn = json_object_get(rep, "dns");
+
+		printf("resolver:   queries %lld, answered %lld, nxdomain %lld, "
+		       "refused %lld (rebinding %lld), servfail %lld; "
+		       "%zu addresses learned now\n",
+		       I(dn, "queries"), I(dn, "answered"), I(dn, "nxdomain"),
+		       I(dn, "refused"), I(dn, "rebinding"), I(dn, "servfail"),
+		       json_array_size(json_object_get(dn, "addresses")));
+	}
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
 	json_array_foreach(ctxs, i, c)

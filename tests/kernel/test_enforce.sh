@@ -143,7 +143,13 @@ row $WS "ERR EPERM" udplite4 '|' action=socket
 row $WS "ERR EPERM" packet
 row $WS OK unix $TW_DEMO_RUN/tracker.sock
 row $WS "ERR EPERM" unix $TW_DEMO_RUN/other.sock '|' action=connect \
-	proto=unix path=$TW_DEMO_RUN/other.sock 'reason~unix socket'
+	proto=unix path=$TW_DEMO_RUN/other.sock 'reason~unix socket' \
+	path_exists=True
+tw_unix_server "$TW_DEMO_RUN/dgram.sock" dgram && chmod 0666 "$TW_DEMO_RUN/dgram.sock"
+row $WS "ERR EPERM" unix-dgram $TW_DEMO_RUN/dgram.sock '|' action=sendmsg \
+	proto=unix path=$TW_DEMO_RUN/dgram.sock
+row $WS "ERR EPERM" unix-abstract twtest-abstract '|' action=connect \
+	proto=unix path=@twtest-abstract
 
 # ---- channel with a step-up ------------------------------------------------
 row $DATA OK tcp 10.30.1.10 5439
