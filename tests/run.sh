@@ -84,6 +84,14 @@ if [[ $want == *" cli "* ]]; then
 			failures+=("check $f"); add 0 1
 		fi
 	done
+	# The man page keeps up with the command table.
+	miss=""
+	for c in $(./toolwall --help | awk '/^Commands:/ { on = 1; next } on && NF { print $1 } /^$/ && on { exit }'); do
+		grep -q "^\.B[IR]* $c\b\|^\.B $c$\|^\.BI $c " man/toolwall.8 || miss+=" $c"
+	done
+	if [[ -z $miss ]]; then add 1 0; else
+		echo "FAIL man/toolwall.8 lacks:$miss"; failures+=("man page"); add 0 1
+	fi
 	echo "cli: done"
 fi
 
