@@ -66,8 +66,8 @@ struct tw_daemon {
 	 * the event loop over the policy in force, the maps and the audit log.
 	 */
 	pthread_mutex_t lock;
-	pthread_t dns_thread;
-	bool dns_running;
+	pthread_t dns_thread[TW_DNS_THREADS];
+	int dns_running; /* resolver threads started */
 	int dns_epoll;
 	int dns_wake[2];
 	struct tw_dns_listener *dns_ctx; /* per context name, never closed */

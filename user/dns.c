@@ -807,10 +807,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	int ci, ng, ret = 0;
 	ldns_rr *rr;
 
-	if (ldns_wire2pkt(&pkt, q, qlen) != LDNS_STATUS_OK) {
-		d->dns.refused++;
+	if (ldns_wire2pkt(&pkt, q, qlen) != LDNS_STATUS_OK)
 		return reply_formerr(q, qlen, out, olen);
-	}
 	if (ldns_pkt_qr(pkt) || ldns_pkt_qdcount(pkt) != 1) {
 		ret = reply_short(pkt, LDNS_RCODE_FORMERR, false, out, olen);
 		goto done;
@@ -839,8 +837,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	rev = &d->rev[d->slot];
 	ci = rev->valid ? tw_compiled_find(&rev->comp, qc->context) : -1;
 	if (ci < 0) {
-		pthread_mutex_unlock(&d->lock);
 		d->dns.refused++;
+		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
 		goto done;
 	}
@@ -888,8 +886,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 		      name_grants(&rev->comp.ctx[ci], qname, grants,
 				  (uint32_t)ci);
 	if (!ng) {
-		pthread_mutex_unlock(&d->lock);
 		d->dns.refused++;
+		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
 		goto done;
 	}
@@ -930,7 +928,9 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	pthread_mutex_unlock(&d->lock);
 
 	if (!qc->tcp && alen > maxudp) {
+		pthread_mutex_lock(&d->lock);
 		d->dns.truncated++;
+		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_NOERROR, true, out, olen);
 		goto done;
 	}
@@ -1039,18 +1039,26 @@ int tw_dns_start(struct tw_daemon *d)
 	if (pipe2(d->dns_wake, O_CLOEXEC | O_NONBLOCK))
 		return -errno;
 	epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, d->dns_wake[0], &ev);
-	if (pthread_create(&d->dns_thread, NULL, resolver_main, d))
-		return -EAGAIN;
-	d->dns_running = true;
+	/* The threads share one epoll set; a datagram wakes one or more of
+	 * them and whoever reads it first answers it. */
+	for (int i = 0; i < TW_DNS_THREADS; i++) {
+		if (pthread_create(&d->dns_thread[i], NULL, resolver_main, d)) {
+			tw_dns_stop(d);
+			return -EAGAIN;
+		}
+		d->dns_running = i + 1;
+	}
 	return 0;
 }
 
 void tw_dns_stop(struct tw_daemon *d)
 {
 	if (d->dns_running) {
+		/* The pipe stays readable: every thread sees it and returns. */
 		(void)!write(d->dns_wake[1], "x", 1);
-		pthread_join(d->dns_thread, NULL);
-		d->dns_running = false;
+		for (int i = 0; i < d->dns_running; i++)
+			pthread_join(d->dns_thread[i], NULL);
+		d->dns_running = 0;
 	}
 	for (size_t i = 0; i < d->ndns_ctx; i++)
 		for (int k = 0; k < L_KINDS; k++)

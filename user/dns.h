@@ -22,6 +22,8 @@ struct tw_daemon;
 /* Seconds a learned address outlives its TTL (live connections are not
  * affected by expiry at all: they were judged at connect). */
 #define TW_DNS_GRACE_S 2
+/* Resolver threads: a slow upstream holds up one of them, not all. */
+#define TW_DNS_THREADS 4
 /* Per upstream attempt. */
 #define TW_DNS_TIMEOUT_MS 2000
 

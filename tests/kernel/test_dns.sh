@@ -30,6 +30,8 @@ nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-
 	--address=/warehouse.acme.example/10.30.1.10 \
 	--address=/evil.acme.example/10.50.1.10 \
 	--host-record=cdn.docs-cdn.example,203.0.113.10 \
+	--address=/many.docs-cdn.example/203.0.113.10 \
+	--address=/many.docs-cdn.example/203.0.113.11 \
 	--host-record=docs-cdn.example,203.0.113.10 \
 	--host-record=deep.a.b.docs-cdn.example,203.0.113.11 \
 	--host-record=v6only.docs-cdn.example,2001:db8:1::10 \
@@ -186,6 +188,36 @@ if grep -q "status: NOERROR" <<<"$got" && ! grep -q "flags:.* tc" <<<"$got"; the
 else
 	not_ok "edns0" "$(grep -E 'status|flags' <<<"$got")"
 fi
+
+# ---- many addresses, a slow upstream --------------------------------------
+got=$(q channel:acme/general d-many @198.51.100.53 many.docs-cdn.example +short | sort | tr '\n' ' ')
+if [[ $got == "203.0.113.10 203.0.113.11 " ]] &&
+	twx channel:acme/general d-many-1 "$P" tcp 203.0.113.10 443 >/dev/null 2>&1 &&
+	twx channel:acme/general d-many-2 "$P" tcp 203.0.113.11 443 >/dev/null 2>&1; then
+	ok "a name with several addresses: every one is granted"
+else
+	not_ok "many addresses" "$got"
+fi
+# The first upstream never answers (nothing holds 198.51.100.99): after its
+# 2 s timeout the second one does, and other queries are not held up.
+cp "$TW_POLICY/workspace.json" "$TW_WORK/ws.orig"
+sed -i 's/"upstream": \["198.51.100.53:53"\]/"upstream": ["198.51.100.99:53", "198.51.100.53:53"]/' \
+	"$TW_POLICY/workspace.json"
+"$TW_BIN" reload >/dev/null
+q $WS d-slow @198.51.100.53 api.tracker.example +time=5 +short >"$TW_WORK/slow.out" &
+slow=$!
+sleep 0.3
+fast=$(q channel:acme/data-team d-fast @198.51.100.53 docs-missing.acme.example)
+kill -0 $slow 2>/dev/null && pending=yes || pending=no # still waiting upstream?
+wait $slow
+if [[ $(cat "$TW_WORK/slow.out") == 10.20.1.10 ]] && grep -q "status: NXDOMAIN" <<<"$fast" &&
+	[[ $pending == yes ]]; then
+	ok "a slow upstream: failover to the next one; other queries answered meanwhile"
+else
+	not_ok "slow upstream" "slow '$(cat "$TW_WORK/slow.out")', other answered while pending: $pending"
+fi
+cp "$TW_WORK/ws.orig" "$TW_POLICY/workspace.json"
+"$TW_BIN" reload >/dev/null
 
 # ---- TTL expiry -------------------------------------------------------------------------
 q $WS d-ttl @198.51.100.53 deep.a.b.docs-cdn.example +short >/dev/null
