@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "util.h"
 
 bool tw_quiet;
@@ -173,14 +174,7 @@ uint64_t tw_now_ns(int clock)
 
 void tw_rfc3339(uint64_t ns, char *buf, size_t len)
 {
-	time_t sec = ns / 1000000000ull;
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09lluZ", base,
-		 (unsigned long long)(ns % 1000000000ull));
+	tw_audit_ts_format(ns, buf, len); /* one format for every timestamp */
 }
 
 void tw_addr_str(int family, const uint8_t *addr, char *buf, size_t len)
