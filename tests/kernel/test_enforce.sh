@@ -173,6 +173,15 @@ row $DM "ERR EPERM" tcp 10.30.1.10 5439 '|' 'hint~channel:acme/data-team'
 
 # ---- even root, placed in a context cgroup, gets no raw or ICMP socket ------
 cgmnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+ROOT_SOCKET_RECORD='
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+want = {"family": int(sys.argv[2]), "type": int(sys.argv[3])}
+ok = [r for r in recs if r.get("action") == "socket" and r.get("uid") == 0
+      and all(r["socket"][k] == v for k, v in want.items())
+      and r.get("comm") == "twprobe" and r.get("context") == "workspace:acme"
+      and r.get("call_id") is None and r["event"] == "deny"]
+sys.exit(0 if ok else 1)'
 for spec in "raw4 2 3" "raw6 10 3" "icmp4 2 2" "packet 17 3"; do
 	read -r mode fam typ <<<"$spec"
 	got=$(sh -c "echo \$\$ > $cgmnt/toolwall/acme/workspace/cgroup.procs && exec $P $mode" 2>/dev/null | head -1)
@@ -183,18 +192,8 @@ for spec in "raw4 2 3" "raw6 10 3" "icmp4 2 2" "packet 17 3"; do
 			not_ok "root packet socket" "$got"
 		continue
 	fi
-	sleep 0.3 # the record is written by the daemon asynchronously
-	if [[ $got == "ERR EPERM" ]] && python3 - "$TW_LOG" "$fam" "$typ" <<'PY'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-want = {"family": int(sys.argv[2]), "type": int(sys.argv[3])}
-ok = [r for r in recs if r.get("action") == "socket" and r.get("uid") == 0
-      and all(r["socket"][k] == v for k, v in want.items())
-      and r.get("comm") == "twprobe" and r.get("context") == "workspace:acme"
-      and r.get("call_id") is None and r["event"] == "deny"]
-sys.exit(0 if ok else 1)
-PY
-	then
+	if [[ $got == "ERR EPERM" ]] &&
+		tw_eventually python3 -c "$ROOT_SOCKET_RECORD" "$TW_LOG" "$fam" "$typ"; then
 		ok "root in a context: $mode socket denied by sock_create, with a record"
 	else
 		not_ok "root in a context: $mode" "got '$got'"

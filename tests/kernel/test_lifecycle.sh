@@ -35,7 +35,8 @@ rev() { "$TW_BIN" status -j | python3 -c 'import json,sys; print(json.load(sys.s
 twx workspace:acme t-inflight sh -c "sleep 1; $P tcp 10.50.1.10 80 > $TW_WORK/shared/inflight" \
 	>/dev/null 2>&1 &
 exec_pid=$!
-sleep 0.3
+# The call has its cgroup (so the daemon knows it) before the daemon dies.
+tw_eventually sh -c "ls -d $CG/acme/workspace/call-* >/dev/null 2>&1"
 tw_daemon_kill9
 expect_probe "daemon killed: a denied connect is still denied" "ERR EPERM" -- \
 	in_ctx acme/workspace "$P" tcp 10.30.1.10 5439
@@ -192,17 +193,16 @@ cp "$TW_WORK/channels.orig" "$TW_POLICY/channels.json"
 "$TW_BIN" reload >/dev/null
 touch "$W/go"
 wait $raw_pid
-sleep 0.3
-if [[ $(cat "$W/raw.out") == "ERR EPERM" ]] && python3 - "$TW_LOG" <<'PY'
+BACKSTOP_RECORDS='
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 sock = [r for r in recs if r["event"] == "audit" and r.get("action") == "socket"
         and r.get("context") == "channel:acme/general"]
 egr = [r for r in recs if r["event"] == "deny" and r.get("action") == "egress"
        and r.get("proto") == "icmp" and r.get("dst") == "10.20.1.10"]
-sys.exit(0 if sock and egr else 1)
-PY
-then
+sys.exit(0 if sock and egr else 1)'
+if [[ $(cat "$W/raw.out") == "ERR EPERM" ]] &&
+	tw_eventually python3 -c "$BACKSTOP_RECORDS" "$TW_LOG"; then
 	ok "egress backstop drops ICMP from a socket the address hooks never saw"
 else
 	not_ok "egress backstop" "$(cat "$W/raw.out")"

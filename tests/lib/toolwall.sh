@@ -12,6 +12,7 @@
 #   tw_daemon_kill9         SIGKILL the daemon we started
 #   tw_down                 `toolwall down` (also registered at exit)
 #   twx CTX ID CMD...       toolwall exec CTX --call-id ID -- CMD...
+#   tw_eventually CMD...    retry CMD for up to 5 s
 #
 # Variables: TW_BIN (./toolwall), TW_PROBE (build/probes/twprobe), TW_WORK.
 
@@ -112,6 +113,18 @@ tw_down()
 		wait "$TW_DAEMON_PID" 2>/dev/null
 		TW_DAEMON_PID=""
 	fi
+}
+
+# tw_eventually CMD...: CMD succeeds within 5 s (records are written by the
+# daemon asynchronously; no fixed sleeps).
+tw_eventually()
+{
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 twx()
