@@ -11,6 +11,8 @@ PKGS=(
 	libcmocka-dev libclang-rt-14-dev linux-libc-dev
 	# test and demo clients
 	iproute2 procps curl netcat-openbsd python3 dnsutils util-linux passwd
+	# sandbox tests: real programs in tool calls, the control socket traced
+	git strace
 	# audit tests: a real RFC 5424 syslog collector
 	rsyslog
 	dnsmasq-base

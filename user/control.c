@@ -4,7 +4,10 @@
  *   {"op":"status"}                         health, features, counters
  *   {"op":"reload"}                         atomic policy reload
  *   {"op":"call-start","context":C,"call_id":I,"requester":R}
- *                                           a cgroup for one tool call
+ *                                           a cgroup for one tool call, and
+ *                                           what it may hold and reach
+ *                                           (credential names and store
+ *                                           paths, never their values)
  *   {"op":"call-end","cgid":N}              its denials, for the summary
  *   {"op":"stop"}                           exit (enforcement stays)
  */
@@ -142,6 +145,100 @@ static bool printable(const char *s, size_t max)
 	return true;
 }
 
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/*
+ * What the launcher needs to confine one call beyond its cgroup: the
+ * context's credentials (name and store path, never a value: the launcher
+ * reads the stores itself, as root), repositories, skills, instructions,
+ * the workspace's system paths and agent account, and every path no call
+ * may reach (all credential stores of the policy, the daemon's state).
+ */
+static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
+			   const struct tw_context *c)
+{
+	const struct tw_policy *pol = r->comp.pol;
+	const struct tw_workspace *ws = &pol->workspaces[c->workspace];
+	json_t *creds = json_array(), *repos = json_array(),
+	       *skills = json_array(), *instr = json_array(),
+	       *prot = json_array(), *sys = json_null();
+	char real[4096];
+
+	for (size_t i = 0; i < c->ncreds; i++) {
+		const struct tw_cred_grant *g = &c->creds[i];
+
+		json_array_append_new(
+			creds,
+			json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name",
+				  g->cred->name, "bundle",
+				  pol->bundles[g->bundle].name, "scope",
+				  g->cred->scope == TW_SCOPE_WRITE ? "write" :
+								     "read",
+				  "owner",
+				  g->cred->owner == TW_OWNER_PERSON ? "person" :
+								      "agent",
+				  "env", jstr_or_null(g->cred->env), "source",
+				  jstr_or_null(g->source)));
+	}
+	for (size_t i = 0; i < c->nrepos; i++)
+		json_array_append_new(
+			repos, json_pack("{s:s,s:s,s:s}", "path",
+					 c->repos[i].repo->path, "access",
+					 c->repos[i].access == TW_ACCESS_WRITE ?
+						 "write" :
+						 "read",
+					 "bundle",
+					 pol->bundles[c->repos[i].bundle].name));
+	for (size_t i = 0; i < c->nskills; i++)
+		json_array_append_new(
+			skills,
+			json_pack("{s:s,s:s}", "path", c->skills[i].path,
+				  "bundle",
+				  pol->bundles[c->skills[i].bundle].name));
+	for (size_t i = 0; i < c->nheld; i++) {
+		const struct tw_bundle *b = &pol->bundles[c->held[i].bundle];
+
+		if (b->instructions)
+			json_array_append_new(instr,
+					      json_pack("{s:s,s:s}", "bundle",
+							b->name, "text",
+							b->instructions));
+	}
+	if (ws->nsystem_paths) {
+		sys = json_array();
+		for (size_t i = 0; i < ws->nsystem_paths; i++)
+			json_array_append_new(sys,
+					      json_string(ws->system_paths[i]));
+	}
+	for (size_t k = 0; k < r->comp.nctx; k++)
+		for (size_t i = 0; i < r->comp.ctx[k].ncreds; i++)
+			if (r->comp.ctx[k].creds[i].source)
+				json_array_append_new(
+					prot,
+					json_string(
+						r->comp.ctx[k].creds[i].source));
+	for (size_t i = 0; i < pol->nworkspaces; i++)
+		if (pol->workspaces[i].credentials_dir)
+			json_array_append_new(
+				prot,
+				json_string(pol->workspaces[i].credentials_dir));
+	for (size_t i = 0; i < pol->ndms; i++)
+		if (pol->dms[i].credentials_dir)
+			json_array_append_new(
+				prot, json_string(pol->dms[i].credentials_dir));
+	json_array_append_new(prot, json_string(TW_RUN_DIR));
+	json_array_append_new(prot, json_string("/etc/toolwall"));
+	if (d->policy_path && realpath(d->policy_path, real))
+		json_array_append_new(prot, json_string(real));
+	return json_pack("{s:s?,s:o,s:o,s:o,s:o,s:o,s:o}", "agent_user",
+			 ws->agent_user, "credentials", creds, "repositories",
+			 repos, "skills", skills, "instructions", instr,
+			 "system_paths", sys, "protected", prot);
+}
+
 static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
@@ -201,12 +298,17 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	d->calls[d->ncalls++] = call;
 	tw_calls_save(d);
 
-	return json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "ok", 1,
-			 "cgroup", call.cgroup, "cgid", (json_int_t)call.cgid,
-			 "call_id", call.call_id, "context", c->name, "run_as",
-			 c->run_as ? c->run_as : "", "mode",
-			 c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
-			 "policy_rev", r->comp.revision);
+	json_t *rep = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "ok", 1,
+				"cgroup", call.cgroup, "cgid",
+				(json_int_t)call.cgid, "call_id", call.call_id,
+				"context", c->name, "run_as",
+				c->run_as ? c->run_as : "", "mode",
+				c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
+				"policy_rev", r->comp.revision);
+
+	if (rep)
+		json_object_update_missing_new(rep, call_access(d, r, c));
+	return rep;
 }
 
 static json_t *do_call_end(struct tw_daemon *d, json_t *req)

@@ -120,11 +120,12 @@ row $WS OK tcp-fastopen 10.20.1.10 5432
 row $WS "ERR EPERM" tcp-fastopen 10.50.1.10 80 '|' action=connect dst=10.50.1.10
 row $WS "ERR EPERM" tcp-fastopen-connect 10.50.1.10 80 '|' action=connect \
 	dst=10.50.1.10
-row $WS OK uring-connect 10.20.1.10 5432
-row $WS "ERR EPERM" uring-connect 10.50.1.10 443 '|' action=connect \
-	dst=10.50.1.10 port=443
-row $WS "ERR EPERM" uring-sendmsg 10.50.1.10 9999 '|' action=sendmsg \
-	dst=10.50.1.10 port=9999
+# io_uring is refused to tool calls by the launcher's seccomp filter
+# (IORING_OP_SOCKET would make AF_VSOCK/AF_NETLINK sockets that the socket()
+# filter never sees), before any hook: no record. The hooks' own coverage of
+# io_uring is proven below with a root process placed in a context cgroup.
+row $WS "ERR EPERM" uring-connect 10.20.1.10 5432
+row $WS "ERR EPERM" uring-sendmsg 10.50.1.10 9999
 # Raw sockets need CAP_NET_RAW, which a tool call never has: the kernel
 # refuses them before toolwall's hook (no record). The hook itself is proven
 # below with a root process placed straight into a context cgroup.
@@ -197,6 +198,27 @@ for spec in "raw4 2 3" "raw6 10 3" "icmp4 2 2" "packet 17 3"; do
 		ok "root in a context: $mode socket denied by sock_create, with a record"
 	else
 		not_ok "root in a context: $mode" "got '$got'"
+	fi
+done
+
+# ---- io_uring-issued operations meet the same hooks ---------------------------
+for spec in "uring-connect 10.20.1.10 5432 OK" "uring-connect 10.50.1.10 443 ERR EPERM" \
+	"uring-sendmsg 10.50.1.10 9999 ERR EPERM"; do
+	read -r mode host port want <<<"$spec"
+	got=$(sh -c "echo \$\$ > $cgmnt/toolwall/acme/workspace/cgroup.procs && exec $P $mode $host $port" 2>/dev/null | head -1)
+	sleep 0.3 # the record is written by the daemon asynchronously
+	if [[ $got == "$want" ]] && { [[ $want == OK ]] || python3 - "$TW_LOG" "$host" "$port" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ok = [r for r in recs if r.get("event") == "deny" and r.get("uid") == 0
+      and r.get("dst") == sys.argv[2] and r.get("port") == int(sys.argv[3])
+      and r.get("comm") == "twprobe" and r.get("context") == "workspace:acme"]
+sys.exit(0 if ok else 1)
+PY
+	}; then
+		ok "root in a context: $mode $host $port -> $want (io_uring meets the hooks)"
+	else
+		not_ok "root in a context: $mode $host $port" "got '$got'"
 	fi
 done
 

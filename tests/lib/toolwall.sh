@@ -6,7 +6,13 @@
 #
 #   tw_lock                 wait for exclusive use of toolwall's host state
 #   tw_setup_host           (takes the lock) agent account, a copy of the reference policy in
-#                           $TW_POLICY, unix servers, an audit log $TW_LOG
+#                           $TW_POLICY, unix servers, an audit log $TW_LOG. The copy's
+#                           credential stores are test stores under $TW_STORES
+#                           (root-only, random values in TW_SECRET_TRACKER,
+#                           TW_SECRET_WAREHOUSE, TW_SECRET_ATS: shell variables, not
+#                           exported), and a baseline bundle "test-harness" lets tool
+#                           calls run the probes in build/probes, read tests/lib and write
+#                           $TW_WORK/shared (Landlock confines everything else)
 #   tw_daemon_start [ARGS]  start `toolwall daemon` ($TW_DAEMON_PID); waits
 #                           for the control socket
 #   tw_daemon_kill9         SIGKILL the daemon we started
@@ -27,6 +33,7 @@ TW_DAEMON_PID=""
 TW_WORK=""
 TW_POLICY=""
 TW_LOG=""
+TW_STORES=""
 TW_DEMO_RUN=/run/toolwall-demo
 
 # Only one user of toolwall's host-wide state (pins, cgroup tree, control
@@ -61,6 +68,7 @@ tw_setup_host()
 	mkdir -m 0777 "$TW_WORK/shared"
 	TW_POLICY=$TW_WORK/policy
 	cp -r "$TW_ROOT/policy/examples/acme" "$TW_POLICY"
+	_tw_test_policy || { rm -rf "$TW_WORK"; TW_WORK=""; return 1; }
 	TW_LOG=$TW_WORK/audit.jsonl
 	export TOOLWALL_AUDIT_LOG=$TW_LOG
 	mkdir -p -m 0755 "$TW_DEMO_RUN"
@@ -69,6 +77,51 @@ tw_setup_host()
 	tw_unix_server "$TW_DEMO_RUN/other.sock" || return 1
 	chmod 0666 "$TW_DEMO_RUN/other.sock"
 	tw_at_exit _tw_host_cleanup
+}
+
+# The reference policy names host-wide stores (/etc/toolwall/credentials,
+# Alice's home): point the test copy at stores of its own, and grant what
+# the tests themselves run.
+_tw_test_policy()
+{
+	# Never edit through a link into the source tree.
+	if [[ -L $TW_POLICY ]] || [[ ! -d $TW_POLICY ]]; then
+		echo "toolwall.sh: $TW_POLICY must be a private copy" >&2
+		return 1
+	fi
+	TW_STORES=$TW_WORK/stores
+	mkdir -m 0700 "$TW_STORES" "$TW_STORES/agent" "$TW_STORES/alice" || return 1
+	TW_SECRET_TRACKER=trk-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	TW_SECRET_WAREHOUSE=whs-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	TW_SECRET_ATS=ats-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	(
+		umask 077
+		echo "$TW_SECRET_TRACKER" >"$TW_STORES/agent/tracker-agent"
+		echo "$TW_SECRET_WAREHOUSE" >"$TW_STORES/agent/warehouse-reader"
+		echo "$TW_SECRET_ATS" >"$TW_STORES/alice/ats-token"
+	) || return 1
+	python3 - "$TW_POLICY" "$TW_STORES" "$TW_PROBE" "$TW_ROOT/tests/lib" \
+		"$TW_WORK/shared" <<'PY'
+import glob, json, os, re, sys
+pol, stores, probe, lib, shared = sys.argv[1:]
+# Edit the text, not a re-dump: tests sed these files as they are written.
+for f in glob.glob(os.path.join(pol, "**", "*.json"), recursive=True):
+    text = open(f).read()
+    out = re.sub(r'("file"\s*:\s*)"[^"]*/([^"/]+)"',
+                 lambda m: '%s"%s"' % (m.group(1), os.path.join(stores, "agent", m.group(2))), text)
+    out = re.sub(r'("dm"\s*:\s*"([^"]+)"[^}]*?"credentials_dir"\s*:\s*)"[^"]*"',
+                 lambda m: '%s"%s"' % (m.group(1), os.path.join(stores, m.group(2))), out, flags=re.S)
+    out = re.sub(r'("baseline"\s*:\s*\[)', r'\1"test-harness", ', out)
+    if out != text:
+        open(f, "w").write(out)
+json.dump({"bundle": "test-harness",
+           "description": "what toolwall's own tests run and write",
+           "skills": [os.path.dirname(probe)],
+           "repositories": [{"path": lib, "access": "read"},
+                            {"path": shared, "access": "write"}]},
+          open(os.path.join(pol, "bundles", "test-harness.json"), "w"), indent=2)
+PY
+	"$TW_BIN" check -p "$TW_POLICY" >/dev/null
 }
 
 _tw_host_cleanup()
