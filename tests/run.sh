@@ -84,6 +84,15 @@ if [[ $want == *" cli "* ]]; then
 			failures+=("check $f"); add 0 1
 		fi
 	done
+	# explain shows the standing instructions a call in the context gets.
+	allowed=$(./toolwall explain -p policy/examples/acme channel:acme/data-team 10.30.1.10:5439)
+	denied=$(./toolwall explain -j -p policy/examples/acme workspace:acme 10.30.1.10:5439)
+	if grep -q "warehouse-read: Never export more than 1000 rows." <<<"$allowed" &&
+		python3 -c 'import json,sys; i = json.load(sys.stdin)["instructions"]; assert {"bundle": "issue-tracker", "text": "File tickets only in project OPS."} in i and all(x["bundle"] != "warehouse-read" for x in i)' <<<"$denied"; then
+		add 1 0
+	else
+		echo "FAIL explain instructions"; failures+=("explain instructions"); add 0 1
+	fi
 	# The man page keeps up with the command table.
 	miss=""
 	for c in $(./toolwall --help | awk '/^Commands:/ { on = 1; next } on && NF { print $1 } /^$/ && on { exit }'); do

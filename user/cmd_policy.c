@@ -738,6 +738,21 @@ static void explain_json(const struct tw_compiled *c, int ctx,
 		      "contexts",
 		      context_names_json(c, e->contexts, e->ncontexts), "mode",
 		      mode_name(x->mode), "hint", e->allowed ? "" : hint);
+	if (o) {
+		json_t *in = json_array();
+
+		for (size_t i = 0; i < x->nheld; i++) {
+			const struct tw_bundle *b =
+				&c->pol->bundles[x->held[i].bundle];
+
+			if (b->instructions)
+				json_array_append_new(
+					in, json_pack("{s:s,s:s}", "bundle",
+						      b->name, "text",
+						      b->instructions));
+		}
+		json_object_set_new(o, "instructions", in);
+	}
 	if (o && e->allowed) {
 		rule_text(&x->rules[e->rule], rtext, sizeof(rtext));
 		json_object_set_new(o, "rule_text", json_string(rtext));
@@ -788,6 +803,24 @@ static void explain_text(const struct tw_compiled *c, int ctx,
 	if (x->mode == TW_MODE_AUDIT)
 		printf("note: %s is in audit mode: the call would be logged, not blocked\n",
 		       x->name);
+}
+
+/* The standing instructions a tool call in X receives. */
+static void print_instructions(const struct tw_compiled *c,
+			       const struct tw_context *x)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < x->nheld; i++) {
+		const struct tw_bundle *b = &c->pol->bundles[x->held[i].bundle];
+
+		if (!b->instructions)
+			continue;
+		if (!any)
+			printf("instructions in %s:\n", x->name);
+		any = true;
+		printf("  %s: %s\n", b->name, b->instructions);
+	}
 }
 
 int cmd_explain(int argc, char **argv)
@@ -858,10 +891,12 @@ int cmd_explain(int argc, char **argv)
 		}
 		json_decref(learned);
 	}
-	if (a.json)
+	if (a.json) {
 		explain_json(&l.comp, ctx, a.args[1], &d, &e);
-	else
+	} else {
 		explain_text(&l.comp, ctx, a.args[1], &d, &e);
+		print_instructions(&l.comp, &l.comp.ctx[ctx]);
+	}
 	ret = e.allowed ? 0 : 1;
 out:
 	tw_explain_free(&e);
