@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "audit_query.h"
+#include "compile.h"
 
 #define S(r, k) json_string_value(json_object_get(r, k))
 
@@ -121,15 +122,6 @@ int tw_audit_parse_dst(struct tw_audit_filter *f, const char *s)
 	return 0;
 }
 
-static bool prefix_has(const uint8_t *net, int plen, const uint8_t *a)
-{
-	int full = plen / 8, rest = plen % 8;
-
-	if (memcmp(net, a, full))
-		return false;
-	return !rest || ((net[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
-}
-
 static bool dst_match(const struct tw_audit_filter *f, json_t *rec)
 {
 	const char *d = S(rec, "dst");
@@ -140,7 +132,7 @@ static bool dst_match(const struct tw_audit_filter *f, json_t *rec)
 		return S(rec, "path") && !strcmp(S(rec, "path"), f->dst_path);
 	if (!d || parse_addr(d, &fam, addr) || fam != f->dst_family)
 		return false;
-	if (!prefix_has(f->dst_addr, f->dst_plen, addr))
+	if (!tw_prefix_contains(f->dst_addr, f->dst_plen, addr))
 		return false;
 	return f->dst_port < 0 ||
 	       json_integer_value(json_object_get(rec, "port")) == f->dst_port;

@@ -35,8 +35,7 @@ static void mask_addr(uint8_t addr[16], int family, int prefixlen)
 	}
 }
 
-/* Does prefix A/ALEN contain address (or prefix start) B? */
-static bool prefix_contains(const uint8_t *a, int alen, const uint8_t *b)
+bool tw_prefix_contains(const uint8_t *a, int alen, const uint8_t *b)
 {
 	int full = alen / 8, rest = alen % 8;
 
@@ -991,7 +990,7 @@ long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 				if (t->proto == r->proto &&
 				    t->family == r->family &&
 				    t->prefixlen <= r->prefixlen &&
-				    prefix_contains(t->addr, t->prefixlen,
+				    tw_prefix_contains(t->addr, t->prefixlen,
 						    r->addr))
 					break;
 				depth--;

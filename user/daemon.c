@@ -400,35 +400,6 @@ static bool event_dest(const struct tw_event *e, struct tw_dest *dst)
 	return true;
 }
 
-static void port_list(const struct tw_rule *r, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < r->nports && off < len; i++) {
-		const struct tw_port_range *p = &r->ports[i];
-
-		if (p->lo == 0 && p->hi == 65535)
-			off += snprintf(buf + off, len - off, "%sany",
-					i ? "," : "");
-		else if (p->lo == p->hi)
-			off += snprintf(buf + off, len - off, "%s%u",
-					i ? "," : "", p->lo);
-		else
-			off += snprintf(buf + off, len - off, "%s%u-%u",
-					i ? "," : "", p->lo, p->hi);
-	}
-}
-
-static bool prefix_holds(const uint8_t *net, int plen, const uint8_t *addr)
-{
-	int full = plen / 8, rest = plen % 8;
-
-	if (memcmp(net, addr, full))
-		return false;
-	return !rest || ((net[full] ^ addr[full]) & (0xff << (8 - rest))) == 0;
-}
-
 /* Every port the context allows to the event's address and protocol. */
 static void covering_ports(const struct tw_context *ctx,
 			   const struct tw_event *e, char *buf, size_t len)
@@ -442,9 +413,9 @@ static void covering_ports(const struct tw_context *ctx,
 
 		if (r->kind != TW_HOST_CIDR || r->family != e->family ||
 		    (int)r->proto != e->proto ||
-		    !prefix_holds(r->addr, r->prefixlen, e->daddr))
+		    !tw_prefix_contains(r->addr, r->prefixlen, e->daddr))
 			continue;
-		port_list(r, one, sizeof(one));
+		tw_ports_str(r->ports, r->nports, one, sizeof(one));
 		off += snprintf(buf + off, len - off, "%s%s", off ? "," : "",
 				one);
 	}

@@ -218,15 +218,6 @@ static int name_grants(const struct tw_context *x, const char *name,
 	return n;
 }
 
-static bool prefix_has(const uint8_t *net, int plen, const uint8_t *a)
-{
-	int full = plen / 8, rest = plen % 8;
-
-	if (memcmp(net, a, full))
-		return false;
-	return !rest || ((net[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
-}
-
 /* Does some IP-literal rule of X cover the address? */
 static bool literal_covers(const struct tw_context *x, int family,
 			   const uint8_t *a)
@@ -235,7 +226,7 @@ static bool literal_covers(const struct tw_context *x, int family,
 		const struct tw_rule *r = &x->rules[i];
 
 		if (r->kind == TW_HOST_CIDR && r->family == family &&
-		    prefix_has(r->addr, r->prefixlen, a))
+		    tw_prefix_contains(r->addr, r->prefixlen, a))
 			return true;
 	}
 	return false;

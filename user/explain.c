@@ -196,16 +196,6 @@ static bool port_in(const struct tw_port_range *p, size_t n, uint16_t port)
 	return false;
 }
 
-static bool addr_in(const uint8_t *net, int prefixlen, const uint8_t *addr)
-{
-	int full = prefixlen / 8, rest = prefixlen % 8;
-
-	if (memcmp(net, addr, full))
-		return false;
-	return !rest ||
-	       !((net[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest)));
-}
-
 bool tw_rule_matches(const struct tw_rule *r, const struct tw_dest *d)
 {
 	size_t dlen, rlen;
@@ -218,7 +208,7 @@ bool tw_rule_matches(const struct tw_rule *r, const struct tw_dest *d)
 		       !strcmp(r->name, d->name);
 	case TW_HOST_CIDR:
 		return d->kind == TW_HOST_CIDR && r->family == d->family &&
-		       addr_in(r->addr, r->prefixlen, d->addr) &&
+		       tw_prefix_contains(r->addr, r->prefixlen, d->addr) &&
 		       port_in(r->ports, r->nports, d->port);
 	case TW_HOST_NAME:
 	case TW_HOST_WILDCARD:
