@@ -153,25 +153,22 @@ fail:
 	return err;
 }
 
-int tw_calldir_put_cred(struct tw_calldir *cd, const char *name,
-			const char *value, size_t len, uid_t uid, gid_t gid)
+/*
+ * Create PATH (it must not exist: O_EXCL, no symlink followed) with MODE,
+ * write all of DATA, and give it to UID/GID unless UID is -1.
+ */
+static int write_new(struct tw_calldir *cd, const char *path, const void *data,
+		     size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
-	char path[PATH_MAX];
 	size_t done = 0;
 	int fd, err = 0;
 
-	if (!*name || strchr(name, '/') || name[0] == '.')
-		return cd_fail(cd, -EINVAL,
-			       "credential name not usable as a "
-			       "file name:",
-			       name);
-	snprintf(path, sizeof(path), "%s/%s", cd->creds, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0400);
+		  mode);
 	if (fd < 0)
 		return cd_fail(cd, -errno, "cannot create", path);
 	while (done < len) {
-		ssize_t w = write(fd, value + done, len - done);
+		ssize_t w = write(fd, (const char *)data + done, len - done);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -181,10 +178,24 @@ int tw_calldir_put_cred(struct tw_calldir *cd, const char *name,
 		}
 		done += (size_t)w;
 	}
-	if (!err && fchown(fd, uid, gid))
+	if (!err && uid != (uid_t)-1 && fchown(fd, uid, gid))
 		err = -errno;
 	close(fd);
 	return err ? cd_fail(cd, err, "cannot write", path) : 0;
+}
+
+int tw_calldir_put_cred(struct tw_calldir *cd, const char *name,
+			const char *value, size_t len, uid_t uid, gid_t gid)
+{
+	char path[PATH_MAX];
+
+	if (!*name || strchr(name, '/') || name[0] == '.')
+		return cd_fail(cd, -EINVAL,
+			       "credential name not usable as a "
+			       "file name:",
+			       name);
+	snprintf(path, sizeof(path), "%s/%s", cd->creds, name);
+	return write_new(cd, path, value, len, 0400, uid, gid);
 }
 
 int tw_calldir_seal(struct tw_calldir *cd, uid_t uid, gid_t gid)
@@ -196,26 +207,8 @@ int tw_calldir_seal(struct tw_calldir *cd, uid_t uid, gid_t gid)
 
 int tw_calldir_put_instructions(struct tw_calldir *cd, const char *text)
 {
-	size_t len = strlen(text), done = 0;
-	int fd, err = 0;
-
-	fd = open(cd->instructions,
-		  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
-	if (fd < 0)
-		return cd_fail(cd, -errno, "cannot create", cd->instructions);
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err = -errno;
-			break;
-		}
-		done += (size_t)w;
-	}
-	close(fd);
-	return err ? cd_fail(cd, err, "cannot write", cd->instructions) : 0;
+	return write_new(cd, cd->instructions, text, strlen(text), 0444,
+			 (uid_t)-1, (gid_t)-1);
 }
 
 int tw_calldir_remove(struct tw_calldir *cd)
