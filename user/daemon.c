@@ -530,18 +530,34 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 	}
 }
 
-static void call_note_denial(struct tw_call *c, const struct judged *j)
+/* What an event denied, whoever in the call did it and whenever. */
+static void denial_id(const struct tw_event *e, struct tw_event *id)
+{
+	*id = *e;
+	id->ts_ns = 0;
+	id->pid = id->tid = id->uid = 0;
+	memset(id->comm, 0, sizeof(id->comm));
+}
+
+/*
+ * Count a denial of call C for its summary. J describes it; NULL when the
+ * event was folded into an aggregate record, whose first event (judged)
+ * already created the entry, or skipped it (a missing unix path).
+ */
+static void call_note_denial(struct tw_call *c, const struct tw_event *e,
+			     const struct judged *j)
 {
 	struct tw_call_denial *nd;
+	struct tw_event id;
 
+	denial_id(e, &id);
 	for (size_t i = 0; i < c->ndenials; i++) {
-		if (!strcmp(c->denials[i].what, j->what) &&
-		    !strcmp(c->denials[i].reason, j->reason)) {
+		if (!memcmp(&c->denials[i].id, &id, sizeof(id))) {
 			c->denials[i].count++;
 			return;
 		}
 	}
-	if (c->ndenials >= 256)
+	if (!j || j->missing || c->ndenials >= 256)
 		return; /* the audit log has them all; the summary stays short */
 	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
 	if (!nd)
@@ -549,6 +565,7 @@ static void call_note_denial(struct tw_call *c, const struct judged *j)
 	c->denials = nd;
 	nd = &c->denials[c->ndenials++];
 	memset(nd, 0, sizeof(*nd));
+	nd->id = id;
 	snprintf(nd->what, sizeof(nd->what), "%s", j->what);
 	snprintf(nd->reason, sizeof(nd->reason), "%s", j->reason);
 	snprintf(nd->hint, sizeof(nd->hint), "%s", j->hint);
@@ -573,24 +590,25 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e))
 		return 0;
 	d->events++;
-	judge_event(d, e, &j);
 	call = tw_call_find(d, e->cgid);
 
 	/* Floods: an event identical to one being counted (same cgroup,
 	 * process, context, action, destination, reason, policy revision)
-	 * only adds to that record's count. */
+	 * only adds to that record's count: nothing to judge or format. */
 	memset(&key, 0, sizeof(key));
 	key.ev = *e;
 	key.ev.ts_ns = 0;
 	key.ev.tid = 0;
-	if (j.rev)
-		memcpy(key.rev, j.rev->comp.revision, sizeof(key.rev));
+	if (e->ctx != TW_CTX_NONE && d->rev[TW_CTX_SLOT(e->ctx)].valid)
+		memcpy(key.rev, d->rev[TW_CTX_SLOT(e->ctx)].comp.revision,
+		       sizeof(key.rev));
 	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
 			       e->ts_ns + boot_to_real)) {
-		if (call && !j.missing)
-			call_note_denial(call, &j);
+		if (call)
+			call_note_denial(call, e, NULL);
 		return 0;
 	}
+	judge_event(d, e, &j);
 
 	rec = tw_audit_record(&d->audit,
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
@@ -647,8 +665,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	/* Probes of sockets that do not exist (glibc asking for nscd, say)
 	 * reached nothing: recorded above, kept out of the agent's summary. */
-	if (call && !j.missing)
-		call_note_denial(call, &j);
+	if (call)
+		call_note_denial(call, e, &j);
 	return 0;
 }
 

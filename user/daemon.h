@@ -15,9 +15,11 @@
 #include "compile.h"
 #include "dns.h"
 #include "loader.h"
+#include "toolwall.h"
 
 /* One denied destination of a call, aggregated for the exec summary. */
 struct tw_call_denial {
+	struct tw_event id; /* the event without who and when: what was denied */
 	char what[384]; /* "connect tcp 10.50.1.10:443" */
 	char reason[256];
 	char hint[512];
