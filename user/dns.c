@@ -254,25 +254,66 @@ static bool special_v6(const uint8_t *a)
 	       a[0] == 0xff;			     /* multicast */
 }
 
-static bool host_owns(int family, const uint8_t *a)
-{
-	struct ifaddrs *ifs, *i;
-	bool own = false;
+/*
+ * This host's addresses, read at most once a second rather than once per
+ * answered address (getifaddrs is a netlink dump). Callers hold the daemon
+ * lock, which also guards this cache.
+ */
+static struct {
+	struct answer_host {
+		int family;
+		uint8_t addr[16];
+	} *v;
+	size_t n;
+	uint64_t read_ns;
+} own_addrs;
 
+static void own_addrs_refresh(void)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	struct ifaddrs *ifs, *i;
+	size_t n = 0;
+
+	if (own_addrs.read_ns && now - own_addrs.read_ns < 1000000000ull)
+		return;
 	if (getifaddrs(&ifs))
-		return false;
-	for (i = ifs; i && !own; i = i->ifa_next) {
+		return; /* keep the last list */
+	for (i = ifs; i; i = i->ifa_next)
+		n++;
+	free(own_addrs.v);
+	own_addrs.v = calloc(n + 1, sizeof(*own_addrs.v));
+	own_addrs.n = 0;
+	for (i = ifs; i && own_addrs.v; i = i->ifa_next) {
+		struct answer_host *h = &own_addrs.v[own_addrs.n];
+
 		if (!i->ifa_addr)
 			continue;
-		if (family == 4 && i->ifa_addr->sa_family == AF_INET)
-			own = !memcmp(&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
-				      a, 4);
-		else if (family == 6 && i->ifa_addr->sa_family == AF_INET6)
-			own = !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-				      a, 16);
+		if (i->ifa_addr->sa_family == AF_INET) {
+			h->family = 4;
+			memcpy(h->addr,
+			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			h->family = 6;
+			memcpy(h->addr,
+			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			       16);
+		} else {
+			continue;
+		}
+		own_addrs.n++;
 	}
 	freeifaddrs(ifs);
-	return own;
+	own_addrs.read_ns = now;
+}
+
+static bool host_owns(int family, const uint8_t *a)
+{
+	own_addrs_refresh();
+	for (size_t i = 0; i < own_addrs.n; i++)
+		if (own_addrs.v[i].family == family &&
+		    !memcmp(own_addrs.v[i].addr, a, family == 4 ? 4 : 16))
+			return true;
+	return false;
 }
 
 static bool rebinding(const struct tw_context *x, int family,
@@ -1061,4 +1102,6 @@ void tw_dns_stop(struct tw_daemon *d)
 	free(d->learned);
 	d->learned = NULL;
 	d->nlearned = 0;
+	free(own_addrs.v);
+	memset(&own_addrs, 0, sizeof(own_addrs));
 }

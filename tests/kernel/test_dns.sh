@@ -39,6 +39,7 @@ nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-
 	--host-record=target.elsewhere.example,203.0.113.11 \
 	--address=/rebind.docs-cdn.example/127.0.0.1 \
 	--address=/meta.docs-cdn.example/169.254.169.254 \
+	--address=/self.docs-cdn.example/203.0.113.1 \
 	--txt-record=big.docs-cdn.example,"${big%,}" \
 	>"$TW_WORK/dnsmasq.out" 2>&1 &
 DNSMASQ=$!
@@ -161,6 +162,11 @@ fi
 got=$(q $WS d-meta @198.51.100.53 meta.docs-cdn.example)
 grep -q "status: REFUSED" <<<"$got" && ok "rebinding to the cloud metadata address is refused" ||
 	not_ok "metadata rebinding" "$(grep status: <<<"$got")"
+# 203.0.113.1 is public-looking, but it is this host's end of the test veth.
+got=$(q $WS d-self @198.51.100.53 self.docs-cdn.example)
+grep -q "status: REFUSED" <<<"$got" && grep -q '"domain":"self.docs-cdn.example".*"answer":"203.0.113.1"' "$TW_LOG" &&
+	ok "rebinding to one of this host's own addresses is refused" ||
+	not_ok "own-address rebinding" "$(grep status: <<<"$got")"
 got=$(q $WS d-cname @198.51.100.53 alias.docs-cdn.example +short | tail -1)
 [[ $got == 203.0.113.11 ]] && ok "CNAME chain followed within the answer" || not_ok "cname" "$got"
 expect_probe "the CNAME target's address is granted" "OK" -- \
