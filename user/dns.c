@@ -350,7 +350,7 @@ static int learn(struct tw_daemon *d, const char *ctx, const char *name,
 		 const struct tw_learn_entry *e, uint64_t expires)
 {
 	struct tw_learned *l = NULL, *nl;
-	int ret;
+	struct tw_learn_entry before;
 
 	for (size_t i = 0; i < d->nlearned && !l; i++)
 		if (same_key(&d->learned[i], ctx, e))
@@ -370,12 +370,18 @@ static int learn(struct tw_daemon *d, const char *ctx, const char *name,
 		struct tw_rule r = { .ports = (struct tw_port_range *)e->ports,
 				     .nports = e->nports };
 
+		before = l->e;
 		add_ports(&l->e, &r);
+		if (expires > l->expires_ns)
+			l->expires_ns = expires;
+		/* A repeated answer only extends the expiry: the kernel's
+		 * entry is already what it should be. */
+		if (!memcmp(&before, &l->e, sizeof(before)))
+			return 0;
 	}
 	if (expires > l->expires_ns)
 		l->expires_ns = expires;
-	ret = tw_maps_learn(&d->ld.maps, d->slot, &l->e);
-	return ret;
+	return tw_maps_learn(&d->ld.maps, d->slot, &l->e);
 }
 
 void tw_dns_expire(struct tw_daemon *d)
