@@ -270,6 +270,15 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 	return m;
 }
 
+/* Submit without a wakeup unless the daemon has a batch waiting. */
+static __always_inline void submit(struct tw_event *e)
+{
+	__u64 waiting = bpf_ringbuf_query(&tw_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, waiting >= TW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
+							   BPF_RB_NO_WAKEUP);
+}
+
 /* Reserve, fill the common part and submit an event. */
 static __always_inline void emit(const struct decision *d, __u8 action,
 				 __u8 verdict, __u8 proto, __u8 family,
@@ -305,7 +314,7 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 	if (path)
 		__builtin_memcpy(e->path, path, TW_UNIX_PATH_LEN);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /*
@@ -666,7 +675,7 @@ int tw_sock_create(struct bpf_sock *sk)
 					     d.reason != TW_REASON_NO_CONTEXT ?
 				     TW_VERDICT_AUDIT :
 				     TW_VERDICT_DENY;
-		bpf_ringbuf_submit(e, 0);
+		submit(e);
 	} else {
 		count(TW_STAT_LOST);
 	}

@@ -51,6 +51,13 @@
 #define TW_MAX_LEARNED 262144	/* learned DNS addresses, both slots */
 #define TW_MAX_DNS 8192		/* resolver targets, both slots */
 #define TW_RINGBUF_SIZE (4 << 20)
+/*
+ * Events are submitted without waking the daemon (a wakeup per event costs
+ * several microseconds in the denied syscall) until this much is waiting;
+ * the daemon also drains every TW_DRAIN_MS, and before answering call-end.
+ */
+#define TW_WAKEUP_BYTES (64 << 10)
+#define TW_DRAIN_MS 100
 
 #define TW_SLOT_BIT 0x80000000u
 #define TW_CTX_KEY(slot, idx) (((__u32)(slot) << 31) | (__u32)(idx))

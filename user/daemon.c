@@ -777,7 +777,13 @@ static void audit_daemon(struct tw_daemon *d, const char *what)
 
 static int run_loop(struct tw_daemon *d)
 {
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	/* Events come without wakeups (TW_WAKEUP_BYTES): drain them every
+	 * TW_DRAIN_MS; the rest of the housekeeping runs once a second. */
+	struct itimerspec its = {
+		.it_interval = { 0, TW_DRAIN_MS * 1000000L },
+		.it_value = { 0, TW_DRAIN_MS * 1000000L },
+	};
+	unsigned int ticks = 0;
 	struct epoll_event ev, evs[8];
 	sigset_t mask;
 	int ep, sfd, tfd, rbfd;
@@ -818,6 +824,8 @@ static int run_loop(struct tw_daemon *d)
 				if (read(tfd, &x, sizeof(x)) < 0)
 					continue;
 				tw_daemon_drain(d);
+				if (++ticks % (1000 / TW_DRAIN_MS))
+					continue;
 				account_loss(d);
 				calls_reap(d);
 				tw_dns_expire(d);
