@@ -105,7 +105,7 @@ q "--until (an hour ago)" 0 --until 1h --event deny
 pid=$(aj -j --call-id a-4 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["pid"])')
 q "--pid" 1 --pid "$pid"
 q "--domain (no DNS records)" 0 --domain '*.example'
-if aj --call-id a-2 | grep -q "10.30.1.10:5439/tcp.*no rule of workspace:acme"; then
+if grep -q "10.30.1.10:5439/tcp.*no rule of workspace:acme" <<<"$(aj --call-id a-2)"; then
 	ok "the default table shows destination and reason"
 else
 	not_ok "audit table" "$(aj --call-id a-2)"

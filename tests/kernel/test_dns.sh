@@ -106,7 +106,7 @@ fi
 
 out=$("$TW_BIN" explain -p "$TW_POLICY" $WS 203.0.113.10:443)
 if [[ $? -eq 0 ]] && grep -q "for now.*cdn.docs-cdn.example" <<<"$out" &&
-	"$TW_BIN" compile -p "$TW_POLICY" | grep -q "tcp 203.0.113.10 port 443  <- cdn.docs-cdn.example"; then
+	grep -q "tcp 203.0.113.10 port 443  <- cdn.docs-cdn.example" <<<"$("$TW_BIN" compile -p "$TW_POLICY")"; then
 	ok "explain and compile show the addresses learned right now"
 else
 	not_ok "explain/compile learned" "$out"

@@ -61,7 +61,7 @@ fi
 # ---- restart: re-adopt ------------------------------------------------------
 seq_before=$(tail -1 "$TW_LOG" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 tw_daemon_start || not_ok "daemon restarts"
-if "$TW_BIN" status -j | grep -q '"adopted": true'; then
+if grep -q '"adopted": true' <<<"$("$TW_BIN" status -j)"; then
 	ok "restarted daemon re-adopts the pinned programs"
 else
 	not_ok "re-adopt"
@@ -219,7 +219,7 @@ rmdir "$CG/acme/stray"
 wait "$TW_DAEMON_PID" 2>/dev/null
 TW_DAEMON_PID=""
 if [[ ! -e /sys/fs/bpf/toolwall && ! -e $CG ]] &&
-	! bpftool link show 2>/dev/null | grep -q 'tw_'; then
+	! grep -q 'tw_' <<<"$(bpftool link show 2>/dev/null)"; then
 	ok "down removes pins, links and cgroups"
 else
 	not_ok "down" "$(ls -R /sys/fs/bpf/toolwall 2>&1 | head -5)"
