@@ -409,9 +409,13 @@ grep -q "warehouse-tools: Write exports only to warehouse-out." <<<"$comp" &&
 
 # ---- the environment is built from nothing ---------------------------------------------
 out=$(LEAKY=1 LD_PRELOAD=/nonexistent.so "$TW_BIN" exec $WS --env EXTRA=yes -- sh -c 'echo "${LEAKY-unset} ${LD_PRELOAD-unset} $EXTRA $PATH"' 2>/dev/null)
-want_path=/usr/bin:/bin:/usr/sbin:/sbin
-[[ -n $HAVE_CLI ]] && want_path+=:/opt/skills
-[[ $out == "unset unset yes $want_path:$TW_ROOT/build/probes" ]] &&
+# The system directories come first, in their fixed order; the skills'
+# directories follow in the compiled (sorted) order, which depends on where
+# the checkout lives.
+skill_dirs=("$TW_ROOT/build/probes")
+[[ -n $HAVE_CLI ]] && skill_dirs+=(/opt/skills)
+want_path=/usr/bin:/bin:/usr/sbin:/sbin:$(printf '%s\n' "${skill_dirs[@]}" | LC_ALL=C sort | paste -sd:)
+[[ $out == "unset unset yes $want_path" ]] &&
 	ok "the launcher's environment does not reach the call; --env does" ||
 	not_ok "environment" "$out"
 "$TW_BIN" exec $WS --env TRACKER_TOKEN=forged -- true 2>"$TW_WORK/forge.err"
