@@ -22,7 +22,7 @@ LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lpthrea
 
 # Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
 PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
-	     user/explain.c \
+	     user/explain.c user/fsexplain.c \
 	     user/audit.c user/audit_chain.c user/audit_seg.c user/audit_agg.c \
 	     user/audit_query.c user/audit_export.c
 # Everything else in user/ talks to the kernel or the outside world.
@@ -43,6 +43,9 @@ PROBE_BINS := $(patsubst tests/kernel/%.c,$(OUT)/probes/%,$(PROBE_SRCS))
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+# Skeletons are inputs of the user objects, not throwaway intermediates.
+.SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
+
 .PHONY: all deps test unit asan fuzz ktest demo bench clean format install
 
 all: toolwall
@@ -61,7 +64,7 @@ $(OUT)/%.o: user/%.c $(wildcard user/*.h) bpf/toolwall.h $(BPF_SKELS) | $(OUT)
 $(OUT)/vmlinux.h: | $(OUT)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(OUT)/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinux.h | $(OUT)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-I$(OUT) -Ibpf -c $< -o $@
 

@@ -38,22 +38,7 @@
 /* Set by the loader before load: the ABI it was built with. */
 const volatile __u32 tw_abi = TW_ABI_VERSION;
 
-/* Active slot, flipped by user space for an atomic policy swap. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tw_state);
-} tw_state SEC(".maps");
-
-/* (cgroup id, slot) -> context: which context a process is in. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TW_MAX_CGROUPS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tw_cg_key);
-	__type(value, struct tw_cg_val);
-} tw_cgroups SEC(".maps");
+#include "context.bpf.h"
 
 /* (context, proto, family, prefix) -> port set: inet allowlists. */
 struct {

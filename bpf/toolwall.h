@@ -220,6 +220,75 @@ struct tw_event {
 
 #define TW_EVENT_SIZE 208
 
+/*
+ * Syscall audit (proc.bpf.c): tracepoints that observe, never decide.
+ *
+ *   sched_process_exec  every program that starts in a context cgroup,
+ *                       with its argv (TW_PROC_EXEC)
+ *   raw sys_exit        every watched syscall of a context process that
+ *                       failed with EACCES or EPERM (TW_PROC_DENIED):
+ *                       Landlock, seccomp or file permissions said no
+ *
+ * Which syscalls are watched, and where their path argument is, is the
+ * tw_sys_watch array (indexed by syscall number), filled by user space from
+ * <sys/syscall.h>: the programs carry no syscall table of their own.
+ */
+#define TW_PROC_PATH_LEN 256
+#define TW_PROC_ARGV_LEN 1024
+#define TW_SYS_WATCH_MAX 1024	/* syscall numbers below this */
+#define TW_PROC_RINGBUF_SIZE (4 << 20)
+
+enum tw_proc_kind {
+	TW_PROC_EXEC = 1,   /* a program started (argv in argv[]) */
+	TW_PROC_DENIED,	    /* a watched syscall failed EACCES/EPERM */
+};
+
+/* tw_sys_watch value; action 0: not watched. */
+struct tw_sys_watch {
+	__u8 action;   /* enum tw_sys_action (user space names it) */
+	__s8 path_arg; /* argument holding a user path, or -1 */
+	__u8 flags;    /* TW_SYSW_* */
+	__u8 pad;
+};
+
+/* socket()/socketpair(): inet families are the socket hooks' to record. */
+#define TW_SYSW_SKIP_INET 0x01
+
+/* Per-CPU counters in tw_proc_stats. */
+enum tw_proc_stat {
+	TW_PSTAT_EXEC = 0,
+	TW_PSTAT_DENIED,
+	TW_PSTAT_LOST, /* events that did not fit in the ring buffer */
+	TW_PSTAT_MAX,
+};
+
+/* tw_proc_state[0]: user space's bookkeeping of what it reported. */
+struct tw_proc_state {
+	__u64 lost_seen;
+};
+
+/* Ring buffer record (tw_proc_events) of one exec or one denied syscall. */
+struct tw_proc_event {
+	__u64 ts_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgid;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 ctx;   /* context key */
+	__u32 sysnr; /* TW_PROC_DENIED: the syscall */
+	__s32 err;   /* TW_PROC_DENIED: positive errno */
+	__u16 argv_len; /* bytes in argv[] (NUL separated) */
+	__u8 kind;	/* enum tw_proc_kind */
+	__u8 truncated; /* 1: path cut short; 2: argv cut short */
+	__u64 args[6];	/* TW_PROC_DENIED: the syscall's arguments */
+	char comm[16];
+	char path[TW_PROC_PATH_LEN]; /* exec: the file; denied: the path arg */
+	char argv[TW_PROC_ARGV_LEN];
+};
+
+#define TW_PROC_EVENT_SIZE 1392
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct tw_rule_key) == 28, "tw_rule_key layout");
 _Static_assert(sizeof(struct tw_rule_val) == 72, "tw_rule_val layout");
@@ -230,6 +299,9 @@ _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
 _Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
 _Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
+_Static_assert(sizeof(struct tw_proc_event) == TW_PROC_EVENT_SIZE,
+	       "tw_proc_event layout");
+_Static_assert(sizeof(struct tw_sys_watch) == 4, "tw_sys_watch layout");
 #endif
 
 #endif

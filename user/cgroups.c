@@ -112,6 +112,23 @@ int tw_cg_nprocs(const char *path)
 	return n;
 }
 
+int tw_cg_populated(const char *path)
+{
+	char file[PATH_MAX], line[64];
+	int populated = -ENODATA;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/cgroup.events", path);
+	f = fopen(file, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "populated ", 10))
+			populated = atoi(line + 10) != 0;
+	fclose(f);
+	return populated;
+}
+
 /* Move the processes of one cgroup to DEST (best effort, repeated while
  * new ones appear, e.g. forks racing the move). */
 static void evacuate(const char *path, const char *dest)

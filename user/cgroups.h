@@ -25,6 +25,10 @@ int tw_cg_make(const char *root, const char *rel, uint64_t *id);
 int tw_cg_remove_tree(const char *path, const char *dest);
 /* Number of processes in a cgroup (cgroup.procs lines), or -errno. */
 int tw_cg_nprocs(const char *path);
+
+/* 1 when a process runs anywhere in the subtree at PATH, 0 if none, or
+ * -errno. */
+int tw_cg_populated(const char *path);
 /* Put PID into the cgroup at PATH. */
 int tw_cg_attach(const char *path, int pid);
 

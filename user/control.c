@@ -21,6 +21,7 @@
 
 #include "cgroups.h"
 #include "daemon.h"
+#include "fsexplain.h"
 #include "maps.h"
 #include "toolwall.h"
 #include "util.h"
@@ -229,8 +230,9 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 		if (pol->dms[i].credentials_dir)
 			json_array_append_new(
 				prot, json_string(pol->dms[i].credentials_dir));
-	json_array_append_new(prot, json_string(TW_RUN_DIR));
-	json_array_append_new(prot, json_string("/etc/toolwall"));
+	for (size_t i = 0; tw_fs_fixed_protected[i]; i++)
+		json_array_append_new(prot,
+				      json_string(tw_fs_fixed_protected[i]));
 	if (d->policy_path && realpath(d->policy_path, real))
 		json_array_append_new(prot, json_string(real));
 	return json_pack("{s:s?,s:o,s:o,s:o,s:o,s:o,s:o}", "agent_user",
@@ -246,7 +248,7 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	const char *id = json_string_value(json_object_get(req, "call_id"));
 	const char *who = json_string_value(json_object_get(req, "requester"));
 	struct tw_call call = {}, *nc;
-	char rel[4096], gen[40];
+	char rel[4096], gen[40], why[512];
 	const struct tw_context *c;
 	int ci, ret;
 
@@ -269,6 +271,10 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 			 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 		id = gen;
 	}
+
+	/* The call's refused syscalls are recorded from its first one on. */
+	if (tw_loader_watch_syscalls(&d->ld, true, why, sizeof(why)))
+		return fail("cannot start the syscall audit: %s", why);
 
 	d->next_call++;
 	snprintf(rel, sizeof(rel), "%s/call-%llu", c->cgroup,

@@ -33,6 +33,7 @@
 #include "daemon.h"
 #include "explain.h"
 #include "maps.h"
+#include "sysaudit.h"
 #include "toolwall.h"
 #include "util.h"
 
@@ -215,6 +216,11 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 
 	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
 	free(c->denials);
+	for (size_t k = 0; k < c->nsecrets; k++) {
+		explicit_bzero(c->secrets[k].value, strlen(c->secrets[k].value));
+		free(c->secrets[k].value);
+	}
+	free(c->secrets);
 	memmove(&d->calls[i], &d->calls[i + 1],
 		(d->ncalls - i - 1) * sizeof(*c));
 	d->ncalls--;
@@ -300,6 +306,27 @@ static void calls_reap(struct tw_daemon *d)
 		}
 		i++;
 	}
+}
+
+/*
+ * Keep the syscall-denial tracepoint attached only while tool calls may
+ * run (it costs every syscall of the host): while a call is open or any
+ * process is in the toolwall tree. call-start attaches it synchronously.
+ */
+static void syscall_watch_update(struct tw_daemon *d)
+{
+	bool open_call = false;
+	char why[512];
+	int pop;
+
+	for (size_t i = 0; i < d->ncalls && !open_call; i++)
+		open_call = !d->calls[i].ended;
+	pop = tw_cg_populated(d->ld.cg_root);
+	if (pop < 0)
+		pop = 1; /* cannot tell: keep watching */
+	if (tw_loader_watch_syscalls(&d->ld, open_call || pop, why,
+				     sizeof(why)))
+		tw_warn("syscall audit: %s", why);
 }
 
 /* ---- events -> audit records ------------------------------------ */
@@ -539,6 +566,45 @@ static void denial_id(const struct tw_event *e, struct tw_event *id)
 	memset(id->comm, 0, sizeof(id->comm));
 }
 
+void tw_call_note(struct tw_call *c, const char *what, const char *reason,
+		  const char *hint)
+{
+	struct tw_call_denial *nd;
+
+	for (size_t i = 0; i < c->ndenials; i++) {
+		if (!c->denials[i].id.action &&
+		    !strcmp(c->denials[i].what, what)) {
+			c->denials[i].count++;
+			return;
+		}
+	}
+	if (!reason || c->ndenials >= 256)
+		return;
+	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
+	if (!nd)
+		return;
+	c->denials = nd;
+	nd = &c->denials[c->ndenials++];
+	memset(nd, 0, sizeof(*nd)); /* id.action 0: keyed by what */
+	snprintf(nd->what, sizeof(nd->what), "%s", what);
+	snprintf(nd->reason, sizeof(nd->reason), "%s", reason);
+	snprintf(nd->hint, sizeof(nd->hint), "%s", hint ? hint : "");
+	nd->count = 1;
+}
+
+const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
+					    uint32_t ctx_key, int *idx)
+{
+	uint32_t slot = TW_CTX_SLOT(ctx_key), i = TW_CTX_IDX(ctx_key);
+
+	*idx = -1;
+	if (ctx_key == TW_CTX_NONE || !d->rev[slot].valid ||
+	    i >= d->rev[slot].comp.nctx)
+		return NULL;
+	*idx = (int)i;
+	return &d->rev[slot];
+}
+
 /*
  * Count a denial of call C for its summary. J describes it; NULL when the
  * event was folded into an aggregate record, whose first event (judged)
@@ -572,7 +638,7 @@ static void call_note_denial(struct tw_call *c, const struct tw_event *e,
 	nd->count = 1;
 }
 
-static uint64_t boot_to_real;
+uint64_t tw_boot_to_real_ns;
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -603,7 +669,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		memcpy(key.rev, d->rev[TW_CTX_SLOT(e->ctx)].comp.revision,
 		       sizeof(key.rev));
 	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
-			       e->ts_ns + boot_to_real)) {
+			       e->ts_ns + tw_boot_to_real_ns)) {
 		if (call)
 			call_note_denial(call, e, NULL);
 		return 0;
@@ -612,7 +678,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	rec = tw_audit_record(&d->audit,
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
-			      e->ts_ns + boot_to_real);
+			      e->ts_ns + tw_boot_to_real_ns);
 	json_object_set_new(rec, "context",
 			    j.ctx ? json_string(j.ctx->name) : json_null());
 	json_object_set_new(
@@ -672,7 +738,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 void tw_daemon_drain(struct tw_daemon *d)
 {
-	boot_to_real = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
+	tw_boot_to_real_ns = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
 	if (d->rb)
 		ring_buffer__consume(d->rb);
 	/* Aggregates of exited processes too: a call's records are complete
@@ -692,6 +758,7 @@ static void account_loss(struct tw_daemon *d)
 	tw_audit_tick(&d->audit);
 	if (d->stop)
 		tw_audit_flush(&d->audit, TW_AGG_ALL);
+	tw_sysaudit_account_loss(d);
 	if (tw_maps_stats(&d->ld.maps, stats) || tw_maps_state(&d->ld.maps, &st))
 		return;
 	if (stats[TW_STAT_LOST] <= st.lost_seen)
@@ -828,6 +895,7 @@ static int run_loop(struct tw_daemon *d)
 					continue;
 				account_loss(d);
 				calls_reap(d);
+				syscall_watch_update(d);
 				tw_dns_expire(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
@@ -962,9 +1030,11 @@ int cmd_daemon(int argc, char **argv)
 	d.dns_epoll = epoll_create1(EPOLL_CLOEXEC);
 	tw_mkdir_p(TW_RUN_DIR, 0700);
 	calls_load(&d);
+	syscall_watch_update(&d);
 	d.rb = ring_buffer__new(d.ld.maps.events, handle_event, &d, NULL);
-	if (!d.rb) {
-		tw_error("cannot open the event ring buffer: %s",
+	if (!d.rb || ring_buffer__add(d.rb, d.ld.maps.proc_events,
+				      tw_sysaudit_event, &d)) {
+		tw_error("cannot open the event ring buffers: %s",
 			 strerror(errno));
 		ret = -errno;
 		goto out;

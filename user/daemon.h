@@ -26,6 +26,12 @@ struct tw_call_denial {
 	uint64_t count;
 };
 
+/* A credential value of a call, kept only to keep it out of the log. */
+struct tw_secret {
+	char name[128];
+	char *value; /* wiped when the call is forgotten */
+};
+
 struct tw_call {
 	uint64_t cgid;
 	char cgroup[4096]; /* absolute path */
@@ -36,6 +42,9 @@ struct tw_call {
 	bool ended; /* exec returned; the cgroup goes when empty */
 	struct tw_call_denial *denials;
 	size_t ndenials;
+	struct tw_secret *secrets; /* read at its first syscall audit event */
+	size_t nsecrets;
+	bool secrets_loaded;
 };
 
 /* A compiled policy in force in one slot, and what the daemon made of it. */
@@ -60,7 +69,7 @@ struct tw_daemon {
 	struct ring_buffer *rb;
 	int listen_fd;
 	uint64_t started_ns;
-	uint64_t reloads, reloads_failed, events;
+	uint64_t reloads, reloads_failed, events, proc_events;
 	bool stop;
 
 	/*
@@ -83,7 +92,20 @@ struct tw_daemon {
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
 
 /* daemon.c */
+extern uint64_t tw_boot_to_real_ns; /* CLOCK_BOOTTIME -> CLOCK_REALTIME */
 int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
+/*
+ * The revision and context index of a context key of an event, or NULL
+ * when neither slot holds it.
+ */
+const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
+					    uint32_t ctx_key, int *idx);
+/*
+ * Count a refusal of call C for its summary, keyed by WHAT. REASON NULL:
+ * only count (an aggregated repeat).
+ */
+void tw_call_note(struct tw_call *c, const char *what, const char *reason,
+		  const char *hint);
 void tw_daemon_drain(struct tw_daemon *d);
 struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid);
 void tw_call_forget(struct tw_daemon *d, struct tw_call *c);

@@ -266,10 +266,7 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	json_t *prot = json_object_get(rep, "protected");
 	const char *agent_user =
 	    json_string_value(json_object_get(rep, "agent_user"));
-	const char *dev[] = {"/dev/null",   "/dev/zero",    "/dev/full",
-			     "/dev/random", "/dev/urandom", "/dev/tty",
-			     "/dev/ptmx",   "/dev/pts",	    NULL};
-	const char *ro[] = {"/usr", "/etc", "/proc", "/sys", NULL};
+	const char *const *dev = tw_fs_fixed_dev, *const *ro = tw_fs_fixed_read;
 	struct tw_cred *cv = NULL;
 	struct tw_fs_grant *g = NULL;
 	const char **pv = NULL, **srcs = NULL;

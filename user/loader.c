@@ -23,7 +23,9 @@
 
 #include "cgroups.h"
 #include "loader.h"
+#include "proc.skel.h"
 #include "sock.skel.h"
+#include "sysaudit.h"
 #include "toolwall.h"
 #include "util.h"
 
@@ -59,6 +61,8 @@ int tw_probe_features(char *why, size_t len)
 		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr programs" },
 		{ BPF_PROG_TYPE_CGROUP_SOCK, "cgroup sock_create programs" },
 		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb programs" },
+		{ BPF_PROG_TYPE_RAW_TRACEPOINT,
+		  "raw tracepoint programs (syscall audit)" },
 	};
 	static const struct {
 		enum bpf_map_type type;
@@ -200,11 +204,11 @@ static int attach_one(struct tw_loader *l, const struct attach *a,
 	return 0;
 }
 
-static int set_map_pins(struct tw_sock *skel, char *err, size_t len)
+static int set_map_pins(struct bpf_object *obj, char *err, size_t len)
 {
 	struct bpf_map *map;
 
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, obj) {
 		const char *name = bpf_map__name(map);
 		char path[PATH_MAX];
 
@@ -218,6 +222,111 @@ static int set_map_pins(struct tw_sock *skel, char *err, size_t len)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A tracepoint link cannot take a new program (bpf_link_update is for
+ * cgroup links): the new link is attached and pinned first, then the old
+ * one is let go, so a restart never leaves a moment unobserved (at worst an
+ * event is recorded twice).
+ */
+static int attach_trace(struct bpf_program *prog, char *err, size_t len)
+{
+	const char *name = bpf_program__name(prog);
+	char link_pin[PATH_MAX], tmp_pin[PATH_MAX + 8];
+	struct bpf_link *link;
+	int old;
+
+	snprintf(link_pin, sizeof(link_pin), "%s/%s", PIN_LINKS, name);
+	snprintf(tmp_pin, sizeof(tmp_pin), "%s_new", link_pin); /* no dots in bpffs */
+	link = bpf_program__attach(prog);
+	if (!link) {
+		say(err, len, "cannot attach %s: %s", name, strerror(errno));
+		return -errno;
+	}
+	unlink(tmp_pin);
+	if (bpf_link__pin(link, tmp_pin)) {
+		say(err, len, "cannot pin link %s: %s", tmp_pin,
+		    strerror(errno));
+		bpf_link__destroy(link);
+		return -errno;
+	}
+	old = bpf_obj_get(link_pin);
+	if (rename(tmp_pin, link_pin)) {
+		say(err, len, "cannot pin link %s: %s", link_pin,
+		    strerror(errno));
+		if (old >= 0)
+			close(old);
+		return -errno;
+	}
+	if (old >= 0) {
+		bpf_link_detach(old);
+		close(old);
+	}
+	bpf_link__disconnect(link); /* the pin holds it now */
+	bpf_link__destroy(link);
+	return 0;
+}
+
+/* The syscall audit: its own object, sharing the context maps by pin. */
+static int proc_up(struct tw_loader *l, char *err, size_t len)
+{
+	struct tw_proc *p = tw_proc__open();
+	int ret;
+
+	if (!p) {
+		say(err, len, "cannot open the syscall audit BPF object: %s",
+		    strerror(errno));
+		return -errno;
+	}
+	l->proc = p;
+	ret = set_map_pins(p->obj, err, len);
+	if (ret)
+		return ret;
+	ret = tw_proc__load(p);
+	if (ret) {
+		say(err, len,
+		    "cannot load the syscall audit programs: %s (run with -d "
+		    "for the verifier log)",
+		    strerror(-ret));
+		return ret;
+	}
+	ret = tw_sysaudit_fill(bpf_map__fd(p->maps.tw_sys_watch));
+	if (ret) {
+		say(err, len, "cannot fill the syscall audit table: %s",
+		    strerror(-ret));
+		return ret;
+	}
+	ret = attach_trace(p->progs.tw_exec, err, len);
+	/* A pinned sys_exit link means calls may be running: keep watching. */
+	if (!ret && access(PIN_LINKS "/tw_sys_exit", F_OK) == 0) {
+		ret = attach_trace(p->progs.tw_sys_exit, err, len);
+		l->watching = !ret;
+	}
+	return ret;
+}
+
+int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
+			     size_t len)
+{
+	const char *pin = PIN_LINKS "/tw_sys_exit";
+	int fd, ret = 0;
+
+	if (on == l->watching)
+		return 0;
+	if (on) {
+		ret = attach_trace(l->proc->progs.tw_sys_exit, err, len);
+	} else {
+		fd = bpf_obj_get(pin);
+		unlink(pin);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+	}
+	if (!ret)
+		l->watching = on;
+	return ret;
 }
 
 int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
@@ -263,7 +372,7 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 	bpf_program__set_expected_attach_type(
 		skel->progs.tw_unix_send,
 		(enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG);
-	ret = set_map_pins(skel, err, len);
+	ret = set_map_pins(skel->obj, err, len);
 	if (ret)
 		return ret;
 	ret = tw_sock__load(skel);
@@ -297,11 +406,16 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		if (ret)
 			return ret;
 	}
+	ret = proc_up(l, err, len);
+	if (ret)
+		return ret;
 	snprintf(l->features, sizeof(l->features),
 		 "cgroup connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, "
 		 "unix connect/sendmsg, sock_create, cgroup_skb egress; LPM "
 		 "trie allowlists with slot flip; DNS redirect to a "
-		 "per-context resolver; ring buffer events; pinned bpf links");
+		 "per-context resolver; ring buffer events; pinned bpf links; "
+		 "syscall audit (raw tracepoints sched_process_exec, "
+		 "sys_exit)");
 	return tw_maps_open(&l->maps);
 }
 
@@ -311,6 +425,9 @@ void tw_loader_close(struct tw_loader *l)
 	if (l->skel)
 		tw_sock__destroy(l->skel); /* links are pinned: they stay */
 	l->skel = NULL;
+	if (l->proc)
+		tw_proc__destroy(l->proc);
+	l->proc = NULL;
 	if (l->cg_root_fd >= 0)
 		close(l->cg_root_fd);
 	l->cg_root_fd = -1;
@@ -318,12 +435,15 @@ void tw_loader_close(struct tw_loader *l)
 
 int tw_maps_open(struct tw_maps *m)
 {
-	static const char *const names[] = { "tw_state",   "tw_cgroups",
-					     "tw_rules",   "tw_unix",
-					     "tw_events",  "tw_stats",
-					     "tw_dns",	   "tw_learned" };
-	int *fds[] = { &m->state,  &m->cgroups, &m->rules, &m->unix_,
-		       &m->events, &m->stats,	&m->dns,   &m->learned };
+	static const char *const names[] = {
+		"tw_state",	   "tw_cgroups",    "tw_rules",
+		"tw_unix",	   "tw_events",	    "tw_stats",
+		"tw_dns",	   "tw_learned",    "tw_proc_events",
+		"tw_proc_stats", "tw_proc_state", "tw_sys_watch"};
+	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
+		      &m->unix_,       &m->events,     &m->stats,
+		      &m->dns,	       &m->learned,    &m->proc_events,
+		      &m->proc_stats,  &m->proc_state, &m->sys_watch};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
@@ -342,8 +462,10 @@ int tw_maps_open(struct tw_maps *m)
 
 void tw_maps_close(struct tw_maps *m)
 {
-	int *fds[] = { &m->state,  &m->cgroups, &m->rules, &m->unix_,
-		       &m->events, &m->stats,	&m->dns,   &m->learned };
+	int *fds[] = {&m->state,      &m->cgroups,     &m->rules,
+		      &m->unix_,      &m->events,      &m->stats,
+		      &m->dns,	      &m->learned,     &m->proc_events,
+		      &m->proc_stats, &m->proc_state, &m->sys_watch};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

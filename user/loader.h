@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * loader.h - open, load, attach (bpf links only), pin and re-adopt the
- * socket programs; probe kernel features first and refuse rather than fail
- * open.
+ * socket programs and the syscall audit tracepoints; probe kernel features
+ * first and refuse rather than fail open.
  */
 #ifndef TW_LOADER_H
 #define TW_LOADER_H
@@ -10,18 +10,23 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* File descriptors of the pinned maps (owned by the struct). */
 struct tw_maps {
 	int state, cgroups, rules, unix_, events, stats, dns, learned;
+	/* syscall audit (proc.bpf.c) */
+	int proc_events, proc_stats, proc_state, sys_watch;
 };
 
 struct tw_loader {
 	struct tw_sock *skel;
+	struct tw_proc *proc; /* syscall audit */
 	struct tw_maps maps;
 	int cg_root_fd;
 	char cg_root[PATH_MAX];
 	bool adopted;	  /* links were already pinned: programs swapped */
+	bool watching;	  /* the sys_exit tracepoint is attached */
 	char features[512]; /* what is in use, for status */
 };
 
@@ -41,6 +46,19 @@ int tw_pin_dirs(char *err, size_t len);
  */
 int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len);
 void tw_loader_close(struct tw_loader *l);
+
+/*
+ * Attach (ON) or detach the syscall-denial tracepoint. A syscall
+ * tracepoint costs every syscall of the host (about 90 ns here, see
+ * bench/), so the daemon keeps it attached only while a tool call may run:
+ * from call-start until no call is open and the toolwall tree is empty.
+ * The exec tracepoint costs nothing outside exec and stays attached.
+ */
+int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
+			     size_t len);
+
+/* Sum a per-CPU counter array of N entries into OUT. */
+int tw_maps_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
 
 /* Open the pinned maps (status, down, tests). */
 int tw_maps_open(struct tw_maps *m);

@@ -45,7 +45,7 @@ int tw_maps_set_lost_seen(const struct tw_maps *m, uint64_t lost_seen)
 	return bpf_map_update_elem(m->state, &zero, &st, BPF_ANY) ? -errno : 0;
 }
 
-int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
+int tw_maps_percpu_sum(int map_fd, uint64_t *out, uint32_t n)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *vals;
@@ -55,15 +55,20 @@ int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 k = 0; k < TW_STAT_MAX; k++) {
+	for (__u32 k = 0; k < n; k++) {
 		out[k] = 0;
-		if (bpf_map_lookup_elem(m->stats, &k, vals))
+		if (bpf_map_lookup_elem(map_fd, &k, vals))
 			continue;
 		for (int c = 0; c < ncpu; c++)
 			out[k] += vals[c];
 	}
 	free(vals);
 	return 0;
+}
+
+int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
+{
+	return tw_maps_percpu_sum(m->stats, out, TW_STAT_MAX);
 }
 
 /*

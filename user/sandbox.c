@@ -71,12 +71,6 @@ struct tw_ll_ruleset_attr {
 	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |        \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
-const char *const tw_default_system_paths[] = {
-    "/usr/bin", "/bin",	      "/usr/sbin",    "/sbin",	    "/usr/lib",
-    "/lib",	"/lib64",     "/usr/libexec", "/usr/lib64", "/usr/libx32",
-    "/lib32",	"/usr/lib32", NULL,
-};
-
 static int sb_fail(struct tw_sandbox *sb, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

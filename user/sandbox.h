@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fsexplain.h" /* the fixed grants and the default system paths */
+
 enum tw_fs_access { TW_FS_READ, TW_FS_EXEC, TW_FS_WRITE, TW_FS_DEV };
 
 struct tw_fs_grant {
@@ -54,14 +56,6 @@ struct tw_sandbox {
 	size_t nrules;
 	char err[768];
 };
-
-/*
- * Where programs may execute from when a workspace sets no system_paths:
- * the distribution's read-only program and library directories. Not
- * /usr/local (site-installed, often group-writable) and not /opt: grant
- * those as skills or system_paths explicitly.
- */
-extern const char *const tw_default_system_paths[];
 
 /* The kernel's Landlock ABI (>= 1), or -ENOSYS / -EOPNOTSUPP. */
 int tw_landlock_abi(void);

@@ -3,6 +3,7 @@
  * status.c - the commands that talk to running enforcement: `status`,
  * `reload` and `down`.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -165,20 +166,17 @@ static const char down_usage[] =
 	"and remove them. Only this removes enforcement; a stopped or killed\n"
 	"daemon leaves it in place.\n";
 
+/* Unpin everything in DIR (whatever version pinned it); links detached. */
 static void unpin_dir(const char *dir, bool links)
 {
 	char path[PATH_MAX];
-	static const char *const names[] = {
-		"tw_sock_create", "tw_connect4", "tw_connect6", "tw_sendmsg4",
-		"tw_sendmsg6",	  "tw_unix_conn", "tw_unix_send", "tw_egress",
-		"tw_state",	  "tw_cgroups",	 "tw_rules",	 "tw_unix",
-		"tw_events",	  "tw_stats",	 "tw_sk",	 "tw_recvmsg4",
-		"tw_recvmsg6",	  "tw_peername4", "tw_peername6", "tw_dns",
-		"tw_learned",
-	};
+	struct dirent *de;
+	DIR *dh = opendir(dir);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+	while (dh && (de = readdir(dh))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (links) {
 			int fd = bpf_obj_get(path);
 
@@ -189,6 +187,8 @@ static void unpin_dir(const char *dir, bool links)
 		}
 		unlink(path);
 	}
+	if (dh)
+		closedir(dh);
 	rmdir(dir);
 }
 

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sysaudit.c - the syscall audit's user half (see sysaudit.h): the table
+ * of watched syscalls, and proc.bpf.c's events turned into audit records.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "creds.h"
+#include "daemon.h"
+#include "fsexplain.h"
+#include "sysaudit.h"
+#include "toolwall.h"
+#include "util.h"
+
+#define F(nr, name, act, path, dirfd, flags)                                   \
+	{ nr, name, act, path, dirfd, flags, 0, NULL }
+#define X(nr, name, what)                                                      \
+	{ nr, name, TW_SA_SYSCALL, -1, -1, -1, 0, what }
+
+static const struct tw_sysaudit table[] = {
+#ifdef SYS_open
+	F(SYS_open, "open", TW_SA_OPEN, 0, -1, 1),
+#endif
+#ifdef SYS_creat
+	F(SYS_creat, "creat", TW_SA_OPEN, 0, -1, -1),
+#endif
+	F(SYS_openat, "openat", TW_SA_OPEN, 1, 0, 2),
+#ifdef SYS_openat2
+	F(SYS_openat2, "openat2", TW_SA_OPEN, 1, 0, -1),
+#endif
+	F(SYS_execve, "execve", TW_SA_EXEC, 0, -1, -1),
+	F(SYS_execveat, "execveat", TW_SA_EXEC, 1, 0, -1),
+#ifdef SYS_mkdir
+	F(SYS_mkdir, "mkdir", TW_SA_MKDIR, 0, -1, -1),
+#endif
+	F(SYS_mkdirat, "mkdirat", TW_SA_MKDIR, 1, 0, -1),
+#ifdef SYS_mknod
+	F(SYS_mknod, "mknod", TW_SA_MKNOD, 0, -1, -1),
+#endif
+	F(SYS_mknodat, "mknodat", TW_SA_MKNOD, 1, 0, -1),
+#ifdef SYS_unlink
+	F(SYS_unlink, "unlink", TW_SA_UNLINK, 0, -1, -1),
+#endif
+	F(SYS_unlinkat, "unlinkat", TW_SA_UNLINK, 1, 0, -1),
+#ifdef SYS_rmdir
+	F(SYS_rmdir, "rmdir", TW_SA_RMDIR, 0, -1, -1),
+#endif
+#ifdef SYS_rename
+	F(SYS_rename, "rename", TW_SA_RENAME, 0, -1, -1),
+#endif
+#ifdef SYS_renameat
+	F(SYS_renameat, "renameat", TW_SA_RENAME, 1, 0, -1),
+#endif
+	F(SYS_renameat2, "renameat2", TW_SA_RENAME, 1, 0, -1),
+#ifdef SYS_link
+	F(SYS_link, "link", TW_SA_LINK, 1, -1, -1),
+#endif
+	F(SYS_linkat, "linkat", TW_SA_LINK, 3, 2, -1),
+#ifdef SYS_symlink
+	F(SYS_symlink, "symlink", TW_SA_SYMLINK, 1, -1, -1),
+#endif
+	F(SYS_symlinkat, "symlinkat", TW_SA_SYMLINK, 2, 1, -1),
+	F(SYS_truncate, "truncate", TW_SA_TRUNCATE, 0, -1, -1),
+#ifdef SYS_chmod
+	F(SYS_chmod, "chmod", TW_SA_CHMOD, 0, -1, -1),
+#endif
+	F(SYS_fchmodat, "fchmodat", TW_SA_CHMOD, 1, 0, -1),
+#ifdef SYS_chown
+	F(SYS_chown, "chown", TW_SA_CHOWN, 0, -1, -1),
+#endif
+#ifdef SYS_lchown
+	F(SYS_lchown, "lchown", TW_SA_CHOWN, 0, -1, -1),
+#endif
+	F(SYS_fchownat, "fchownat", TW_SA_CHOWN, 1, 0, -1),
+
+	X(SYS_mount, "mount", "mount a filesystem"),
+	X(SYS_umount2, "umount2", "unmount a filesystem"),
+	X(SYS_pivot_root, "pivot_root", "change the root filesystem"),
+	X(SYS_chroot, "chroot", "change its root directory"),
+#ifdef SYS_open_tree
+	X(SYS_open_tree, "open_tree", "use the mount API"),
+	X(SYS_move_mount, "move_mount", "use the mount API"),
+	X(SYS_fsopen, "fsopen", "use the mount API"),
+	X(SYS_fsconfig, "fsconfig", "use the mount API"),
+	X(SYS_fsmount, "fsmount", "use the mount API"),
+	X(SYS_fspick, "fspick", "use the mount API"),
+#endif
+#ifdef SYS_mount_setattr
+	X(SYS_mount_setattr, "mount_setattr", "use the mount API"),
+#endif
+	X(SYS_setns, "setns", "enter another namespace"),
+	X(SYS_unshare, "unshare", "create a namespace"),
+	X(SYS_clone, "clone", "create a namespace"),
+	X(SYS_bpf, "bpf", "use bpf()"),
+	X(SYS_keyctl, "keyctl", "use the kernel keyrings"),
+	X(SYS_add_key, "add_key", "use the kernel keyrings"),
+	X(SYS_request_key, "request_key", "use the kernel keyrings"),
+	X(SYS_kexec_load, "kexec_load", "load a new kernel"),
+#ifdef SYS_kexec_file_load
+	X(SYS_kexec_file_load, "kexec_file_load", "load a new kernel"),
+#endif
+	X(SYS_init_module, "init_module", "load a kernel module"),
+	X(SYS_finit_module, "finit_module", "load a kernel module"),
+	X(SYS_delete_module, "delete_module", "unload a kernel module"),
+	X(SYS_perf_event_open, "perf_event_open", "use perf events"),
+	X(SYS_io_uring_setup, "io_uring_setup", "use io_uring"),
+	X(SYS_io_uring_enter, "io_uring_enter", "use io_uring"),
+	X(SYS_io_uring_register, "io_uring_register", "use io_uring"),
+	X(SYS_ioctl, "ioctl", "use a denied ioctl (TIOCSTI, TIOCLINUX)"),
+	{ SYS_socket, "socket", TW_SA_SYSCALL, -1, -1, -1, TW_SYSW_SKIP_INET,
+	  "create a socket of a denied family" },
+	{ SYS_socketpair, "socketpair", TW_SA_SYSCALL, -1, -1, -1,
+	  TW_SYSW_SKIP_INET, "create a socket pair of a denied family" },
+	{ SYS_ptrace, "ptrace", TW_SA_SIGNAL, -1, -1, -1, 0,
+	  "trace a process outside its own tree" },
+	{ SYS_process_vm_readv, "process_vm_readv", TW_SA_SIGNAL, -1, -1, -1,
+	  0, "read the memory of a process outside its own tree" },
+	{ SYS_process_vm_writev, "process_vm_writev", TW_SA_SIGNAL, -1, -1,
+	  -1, 0, "write the memory of a process outside its own tree" },
+	{ SYS_kill, "kill", TW_SA_SIGNAL, -1, -1, -1, 0,
+	  "signal a process outside its own tree" },
+	{ SYS_tkill, "tkill", TW_SA_SIGNAL, -1, -1, -1, 0,
+	  "signal a process outside its own tree" },
+	{ SYS_tgkill, "tgkill", TW_SA_SIGNAL, -1, -1, -1, 0,
+	  "signal a process outside its own tree" },
+#ifdef SYS_pidfd_send_signal
+	{ SYS_pidfd_send_signal, "pidfd_send_signal", TW_SA_SIGNAL, -1, -1,
+	  -1, 0, "signal a process outside its own tree" },
+#endif
+};
+
+#undef F
+#undef X
+
+const struct tw_sysaudit *tw_sysaudit_find(long nr)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].nr == nr)
+			return &table[i];
+	return NULL;
+}
+
+int tw_sysaudit_fill(int map_fd)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct tw_sys_watch w = {
+			.action = (__u8)table[i].action,
+			.path_arg = (__s8)table[i].path_arg,
+			.flags = (__u8)table[i].flags,
+		};
+		__u32 key = (__u32)table[i].nr;
+
+		if (table[i].nr < 0 || table[i].nr >= TW_SYS_WATCH_MAX)
+			continue;
+		if (bpf_map_update_elem(map_fd, &key, &w, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+const char *tw_sysaudit_action(const struct tw_sysaudit *s)
+{
+	static const char *const names[] = {
+		[TW_SA_OPEN] = "open",	   [TW_SA_EXEC] = "exec",
+		[TW_SA_MKDIR] = "mkdir",   [TW_SA_MKNOD] = "mknod",
+		[TW_SA_UNLINK] = "unlink", [TW_SA_RMDIR] = "rmdir",
+		[TW_SA_RENAME] = "rename", [TW_SA_LINK] = "link",
+		[TW_SA_SYMLINK] = "symlink", [TW_SA_TRUNCATE] = "truncate",
+		[TW_SA_CHMOD] = "chmod",   [TW_SA_CHOWN] = "chown",
+	};
+
+	if (s->action < sizeof(names) / sizeof(names[0]) && names[s->action])
+		return names[s->action];
+	return s->name;
+}
+
+/* ---- events -> records ------------------------------------------ */
+
+/* The access a refused file syscall wanted. */
+static enum tw_fs_want wanted(const struct tw_sysaudit *s,
+			      const struct tw_proc_event *e)
+{
+	if (s->action == TW_SA_EXEC)
+		return TW_WANT_EXEC;
+	if (s->action == TW_SA_OPEN) {
+		long fl;
+
+#ifdef SYS_creat
+		if (s->nr == SYS_creat)
+			return TW_WANT_WRITE;
+#endif
+		if (s->flags_arg < 0)
+			return TW_WANT_READ; /* openat2: flags are in memory */
+		fl = (long)e->args[s->flags_arg];
+		return (fl & O_ACCMODE) != O_RDONLY ||
+				       (fl & (O_CREAT | O_TRUNC)) ?
+			       TW_WANT_WRITE :
+			       TW_WANT_READ;
+	}
+	return TW_WANT_WRITE;
+}
+
+static void open_flags(long fl, char *buf, size_t len)
+{
+	static const struct {
+		long bit;
+		const char *name;
+	} bits[] = { { O_CREAT, "O_CREAT" },	 { O_TRUNC, "O_TRUNC" },
+		     { O_APPEND, "O_APPEND" },	 { O_EXCL, "O_EXCL" },
+		     { O_DIRECTORY, "O_DIRECTORY" },
+		     { O_NOFOLLOW, "O_NOFOLLOW" } };
+	size_t off;
+
+	off = (size_t)snprintf(buf, len, "%s",
+			       (fl & O_ACCMODE) == O_WRONLY ? "O_WRONLY" :
+			       (fl & O_ACCMODE) == O_RDWR   ? "O_RDWR" :
+							      "O_RDONLY");
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if ((fl & bits[i].bit) && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "|%s",
+						bits[i].name);
+}
+
+/*
+ * Where a relative path of a live process points: its working directory,
+ * or the directory fd of an *at syscall. Best effort: the process may be
+ * gone by the time the event is read.
+ */
+static void resolve_path(const struct tw_sysaudit *s,
+			 const struct tw_proc_event *e, char *out, size_t len)
+{
+	char raw[TW_PROC_PATH_LEN + 1], link[64], dir[4096] = "";
+	ssize_t n = -1;
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(e->path), e->path);
+	if (raw[0] != '/' && raw[0]) {
+		int dfd = s->dirfd_arg >= 0 ? (int)e->args[s->dirfd_arg] :
+					      AT_FDCWD;
+
+		if (dfd == AT_FDCWD)
+			snprintf(link, sizeof(link), "/proc/%u/cwd", e->pid);
+		else
+			snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->pid,
+				 dfd);
+		n = readlink(link, dir, sizeof(dir) - 1);
+		if (n > 0)
+			dir[n] = '\0';
+	}
+	tw_path_normalise(raw, n > 0 && dir[0] == '/' ? dir : NULL, out, len);
+}
+
+/* ---- credential values are never written ------------------------ */
+
+/* Read the values of the call's credentials once, to keep them out. */
+static void secrets_load(struct tw_call *c, const struct tw_context *x)
+{
+	c->secrets_loaded = true;
+	if (!x || !x->ncreds)
+		return;
+	c->secrets = calloc(x->ncreds, sizeof(*c->secrets));
+	if (!c->secrets)
+		return;
+	for (size_t i = 0; i < x->ncreds; i++) {
+		struct tw_cred cr = { .name = x->creds[i].cred->name,
+				      .source = x->creds[i].source };
+		char *v = NULL;
+
+		if (!cr.source || tw_cred_read(&cr))
+			continue;
+		if (!tw_cred_env_value(&cr, &v) && v && *v) {
+			struct tw_secret *s = &c->secrets[c->nsecrets++];
+
+			snprintf(s->name, sizeof(s->name), "%s", cr.name);
+			s->value = v;
+		} else {
+			free(v);
+		}
+		tw_cred_wipe(&cr);
+	}
+}
+
+/* S with every credential value of C replaced by "[credential NAME]". */
+static char *redact(const struct tw_call *c, const char *s, size_t n)
+{
+	size_t cap = n + 1, off = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		const struct tw_secret *hit = NULL;
+
+		for (size_t k = 0; c && k < c->nsecrets; k++) {
+			size_t vl = strlen(c->secrets[k].value);
+
+			if (vl <= n - i && !memcmp(s + i, c->secrets[k].value, vl)) {
+				hit = &c->secrets[k];
+				break;
+			}
+		}
+		char rep[96];
+		size_t add;
+
+		if (hit)
+			add = (size_t)snprintf(rep, sizeof(rep),
+					       "[credential %s]", hit->name);
+		else
+			rep[0] = s[i], add = 1;
+		if (off + add + 1 > cap) {
+			char *t;
+
+			cap = (off + add + 1) * 2;
+			t = realloc(out, cap);
+			if (!t) {
+				free(out);
+				return NULL;
+			}
+			out = t;
+		}
+		memcpy(out + off, rep, add);
+		off += add;
+		i += hit ? strlen(hit->value) : 1;
+	}
+	out[off] = '\0';
+	return out;
+}
+
+static json_t *redacted_str(const struct tw_call *c, const char *s, size_t n)
+{
+	char *r = redact(c, s, n);
+	json_t *j = r ? json_stringn_nocheck(r, strlen(r)) : json_null();
+
+	free(r);
+	return j;
+}
+
+/* ---- the records ------------------------------------------------- */
+
+/* Who, where, when: the fields every syscall audit record carries. */
+static json_t *record_start(struct tw_daemon *d, const char *event,
+			    const struct tw_proc_event *e,
+			    const struct tw_call *call,
+			    const struct tw_revision *rev,
+			    const struct tw_context *x)
+{
+	json_t *rec = tw_audit_record(&d->audit, event,
+				      e->ts_ns + tw_boot_to_real_ns);
+
+	json_object_set_new(rec, "context",
+			    x ? json_string(x->name) : json_null());
+	json_object_set_new(
+		rec, "workspace",
+		x ? json_string(rev->pol.workspaces[x->workspace].name) :
+		    json_null());
+	json_object_set_new(rec, "pid", json_integer(e->pid));
+	json_object_set_new(rec, "tid", json_integer(e->tid));
+	json_object_set_new(rec, "ppid", json_integer(e->ppid));
+	json_object_set_new(rec, "uid", json_integer(e->uid));
+	json_object_set_new(rec, "comm",
+			    json_stringn_nocheck(e->comm,
+						 strnlen(e->comm,
+							 sizeof(e->comm))));
+	json_object_set_new(rec, "call_id",
+			    call ? json_string(call->call_id) : json_null());
+	json_object_set_new(rec, "requester",
+			    call && *call->requester ?
+				    json_string(call->requester) :
+				    json_null());
+	return rec;
+}
+
+static void record_end(json_t *rec, const struct tw_proc_event *e,
+		       const struct tw_revision *rev)
+{
+	json_object_set_new(rec, "policy_rev",
+			    rev ? json_string(rev->comp.revision) :
+				  json_null());
+	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
+}
+
+static void exec_record(struct tw_daemon *d, const struct tw_proc_event *e,
+			struct tw_call *call, const struct tw_revision *rev,
+			const struct tw_context *x)
+{
+	json_t *rec = record_start(d, "exec", e, call, rev, x);
+	json_t *argv = json_array();
+	size_t n = e->argv_len < sizeof(e->argv) ? e->argv_len :
+						   sizeof(e->argv);
+
+	json_object_set_new(rec, "action", json_string("exec"));
+	json_object_set_new(rec, "path",
+			    redacted_str(call, e->path,
+					 strnlen(e->path, sizeof(e->path))));
+	for (size_t i = 0; i < n;) {
+		size_t l = strnlen(e->argv + i, n - i);
+
+		json_array_append_new(argv, redacted_str(call, e->argv + i, l));
+		i += l + 1;
+	}
+	json_object_set_new(rec, "argv", argv);
+	if (e->truncated & 2)
+		json_object_set_new(rec, "argv_truncated", json_true());
+	record_end(rec, e, rev);
+	tw_audit_write(&d->audit, rec);
+}
+
+static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
+			struct tw_call *call, const struct tw_revision *rev,
+			const struct tw_context *x, int ctx_idx)
+{
+	const struct tw_sysaudit *s = tw_sysaudit_find(e->sysnr);
+	struct tw_fs_verdict v = {};
+	char path[4096] = "", what[512], flags[128] = "", real[4096] = "";
+	enum tw_fs_want want = TW_WANT_READ;
+	bool file = s && s->path_arg >= 0;
+	json_t *rec;
+	struct {
+		uint64_t cgid;
+		uint32_t pid, sysnr;
+		int32_t err;
+		uint32_t ctx;
+		char path[TW_PROC_PATH_LEN];
+		uint64_t args[2];
+		char rev[65];
+	} key;
+
+	if (!s)
+		return; /* the table changed under a pinned map: not ours */
+	if (file) {
+		resolve_path(s, e, path, sizeof(path));
+		want = wanted(s, e);
+		if (s->flags_arg >= 0)
+			open_flags((long)e->args[s->flags_arg], flags,
+				   sizeof(flags));
+		snprintf(what, sizeof(what), "%s %s (%s)", tw_sysaudit_action(s),
+			 path, tw_fs_want_name(want));
+	} else {
+		snprintf(what, sizeof(what), "%s()", s->name);
+	}
+
+	/* Floods: the same refusal of the same process only counts. */
+	memset(&key, 0, sizeof(key));
+	key.cgid = e->cgid;
+	key.pid = e->pid;
+	key.sysnr = e->sysnr;
+	key.err = e->err;
+	key.ctx = e->ctx;
+	memcpy(key.path, e->path, sizeof(key.path));
+	if (!file) {
+		key.args[0] = e->args[0];
+		key.args[1] = e->args[1];
+	}
+	if (rev)
+		memcpy(key.rev, rev->comp.revision, sizeof(key.rev));
+	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
+			       e->ts_ns + tw_boot_to_real_ns)) {
+		if (call)
+			tw_call_note(call, what, NULL, NULL);
+		return;
+	}
+
+	if (file && rev) {
+		if (d->policy_path && !realpath(d->policy_path, real))
+			real[0] = '\0';
+		tw_fs_explain(&rev->comp, ctx_idx, path, want, real, &v);
+	} else if (s->action == TW_SA_SIGNAL) {
+		snprintf(v.reason, sizeof(v.reason),
+			 "tool calls may not %s (Landlock scope; or the "
+			 "account's own permissions)",
+			 s->what);
+	} else if (!file) {
+		snprintf(v.reason, sizeof(v.reason),
+			 "tool calls may not %s: seccomp denies %s()",
+			 s->what, s->name);
+	} else {
+		snprintf(v.reason, sizeof(v.reason),
+			 "%s refused in a context the daemon cannot name",
+			 s->name);
+	}
+
+	rec = record_start(d, "deny", e, call, rev, x);
+	json_object_set_new(rec, "action", json_string(tw_sysaudit_action(s)));
+	json_object_set_new(rec, "syscall", json_string(s->name));
+	json_object_set_new(rec, "errno",
+			    json_string(e->err == EACCES ? "EACCES" :
+					e->err == EPERM	 ? "EPERM" :
+							   "E?"));
+	if (file) {
+		json_object_set_new(rec, "path",
+				    redacted_str(call, path, strlen(path)));
+		json_object_set_new(rec, "access",
+				    json_string(tw_fs_want_name(want)));
+		if (*flags)
+			json_object_set_new(rec, "flags", json_string(flags));
+		if (e->truncated & 1)
+			json_object_set_new(rec, "path_truncated", json_true());
+	} else if (e->sysnr == SYS_socket || e->sysnr == SYS_socketpair) {
+		json_object_set_new(rec, "socket",
+				    json_pack("{s:I,s:I,s:I}", "family",
+					      (json_int_t)e->args[0], "type",
+					      (json_int_t)(e->args[1] & 0xff),
+					      "protocol",
+					      (json_int_t)e->args[2]));
+	} else if (s->action == TW_SA_SIGNAL) {
+		json_object_set_new(rec, "target_pid",
+				    json_integer((json_int_t)(int)e->args[
+					    e->sysnr == SYS_ptrace ? 1 : 0]));
+	}
+	json_object_set_new(rec, "reason", json_string(v.reason));
+	json_object_set_new(rec, "hint", json_string(v.hint));
+	record_end(rec, e, rev);
+	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
+	if (call)
+		tw_call_note(call, what, v.reason, v.hint);
+}
+
+int tw_sysaudit_event(void *ctx, void *data, size_t size)
+{
+	struct tw_daemon *d = ctx;
+	const struct tw_proc_event *e = data;
+	const struct tw_revision *rev;
+	const struct tw_context *x = NULL;
+	struct tw_call *call;
+	int idx = -1;
+
+	if (size < sizeof(*e))
+		return 0;
+	d->proc_events++;
+	call = tw_call_find(d, e->cgid);
+	rev = tw_daemon_context(d, e->ctx, &idx);
+	if (rev)
+		x = &rev->comp.ctx[idx];
+	if (call && !call->secrets_loaded)
+		secrets_load(call, x);
+	if (e->kind == TW_PROC_EXEC)
+		exec_record(d, e, call, rev, x);
+	else if (e->kind == TW_PROC_DENIED)
+		deny_record(d, e, call, rev, x, idx);
+	return 0;
+}
+
+void tw_sysaudit_account_loss(struct tw_daemon *d)
+{
+	uint64_t stats[TW_PSTAT_MAX];
+	struct tw_proc_state st = {};
+	__u32 zero = 0;
+	json_t *rec;
+
+	if (tw_maps_percpu_sum(d->ld.maps.proc_stats, stats, TW_PSTAT_MAX) ||
+	    bpf_map_lookup_elem(d->ld.maps.proc_state, &zero, &st))
+		return;
+	if (stats[TW_PSTAT_LOST] <= st.lost_seen)
+		return;
+	rec = tw_audit_record(&d->audit, "lost", 0);
+	json_object_set_new(rec, "count",
+			    json_integer((json_int_t)(stats[TW_PSTAT_LOST] -
+						      st.lost_seen)));
+	json_object_set_new(rec, "reason",
+			    json_string("the syscall audit ring buffer was "
+					"full; these execs and refused "
+					"syscalls happened but were not "
+					"recorded"));
+	json_object_set_new(rec, "source", json_string("kernel-syscall-audit"));
+	json_object_set_new(rec, "policy_rev",
+			    d->rev[d->slot].valid ?
+				    json_string(d->rev[d->slot].comp.revision) :
+				    json_null());
+	tw_audit_write(&d->audit, rec);
+	st.lost_seen = stats[TW_PSTAT_LOST];
+	bpf_map_update_elem(d->ld.maps.proc_state, &zero, &st, BPF_ANY);
+}
