@@ -284,10 +284,12 @@ struct tw_proc_event {
 	__u64 args[6];	/* TW_PROC_DENIED: the syscall's arguments */
 	char comm[16];
 	char path[TW_PROC_PATH_LEN]; /* exec: the file; denied: the path arg */
-	char argv[TW_PROC_ARGV_LEN];
+	char argv[TW_PROC_ARGV_LEN]; /* TW_PROC_EXEC only */
 };
 
 #define TW_PROC_EVENT_SIZE 1392
+/* TW_PROC_DENIED records end before argv[]. */
+#define TW_PROC_DENIED_SIZE 368
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct tw_rule_key) == 28, "tw_rule_key layout");
@@ -302,6 +304,9 @@ _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
 _Static_assert(sizeof(struct tw_proc_event) == TW_PROC_EVENT_SIZE,
 	       "tw_proc_event layout");
 _Static_assert(sizeof(struct tw_sys_watch) == 4, "tw_sys_watch layout");
+_Static_assert(__builtin_offsetof(struct tw_proc_event, argv) ==
+		       TW_PROC_DENIED_SIZE,
+	       "tw_proc_event: refusals end before argv");
 #endif
 
 #endif

@@ -75,7 +75,7 @@ int tw_chain_seal(const char *json, size_t len, char **line, size_t *linelen,
 		return -ENOMEM;
 	memcpy(out, json, len - 1);
 	if (len == 2) {
-		memcpy(out + 1, HASH_PREFIX + 1, HASH_PREFIX_LEN - 1);
+		memcpy(out + 1, &HASH_PREFIX[1], HASH_PREFIX_LEN - 1);
 		n--;
 		memcpy(out + HASH_PREFIX_LEN, hash, TW_HASH_HEX);
 	} else {

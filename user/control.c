@@ -121,6 +121,18 @@ static json_t *dns_status(struct tw_daemon *d)
 			 learned);
 }
 
+static json_t *syscall_audit_status(struct tw_daemon *d)
+{
+	uint64_t ps[TW_PSTAT_MAX] = {};
+
+	tw_maps_percpu_sum(d->ld.maps.proc_stats, ps, TW_PSTAT_MAX);
+	return json_pack("{s:b,s:I,s:I,s:I,s:I}", "watching", d->ld.watching,
+			 "execs", (json_int_t)ps[TW_PSTAT_EXEC], "denied",
+			 (json_int_t)ps[TW_PSTAT_DENIED], "lost",
+			 (json_int_t)ps[TW_PSTAT_LOST], "events",
+			 (json_int_t)d->proc_events);
+}
+
 static json_t *do_reload(struct tw_daemon *d)
 {
 	json_t *errs = NULL;
@@ -360,6 +372,7 @@ json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
 		json_t *st = do_status(d);
 
 		json_object_set_new(st, "dns", dns_status(d));
+		json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
 		return st;
 	}
 	if (!strcmp(op, "reload"))

@@ -118,19 +118,31 @@ static bool is_protected(const struct tw_compiled *c, const char *path,
 	return false;
 }
 
-/* What the context grants on PATH: the strongest covering grant. */
+/*
+ * What the context grants on PATH: the strongest covering grant, preferring
+ * one that gives WANT (a skill inside a writable repository is written
+ * through the repository's grant, not the skill's).
+ */
 struct cover {
+	enum tw_fs_want want;
 	bool read, write, exec;
 	char what[320]; /* the grant that gives the most */
 };
+
+static int cover_rank(enum tw_fs_want want, bool r, bool w, bool x)
+{
+	bool gives = want == TW_WANT_WRITE ? w : want == TW_WANT_EXEC ? x : r;
+
+	return gives * 8 + r + w * 2 + x * 2;
+}
 
 static void cover_add(struct cover *cv, bool r, bool w, bool x,
 		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void cover_add(struct cover *cv, bool r, bool w, bool x,
 		      const char *fmt, ...)
 {
-	int had = cv->read + cv->write * 2 + cv->exec * 2;
-	int now = r + w * 2 + x * 2;
+	int had = cover_rank(cv->want, cv->read, cv->write, cv->exec);
+	int now = cover_rank(cv->want, r, w, x);
 	va_list ap;
 
 	cv->read |= r;
@@ -145,12 +157,13 @@ static void cover_add(struct cover *cv, bool r, bool w, bool x,
 
 static void context_cover(const struct tw_compiled *c,
 			  const struct tw_context *x, const char *path,
-			  struct cover *cv)
+			  enum tw_fs_want want, struct cover *cv)
 {
 	const struct tw_policy *pol = c->pol;
 	const struct tw_workspace *ws = &pol->workspaces[x->workspace];
 
 	memset(cv, 0, sizeof(*cv));
+	cv->want = want;
 	for (size_t i = 0; tw_fs_fixed_read[i]; i++)
 		if (tw_path_under(path, tw_fs_fixed_read[i]))
 			cover_add(cv, true, false, false,
@@ -225,6 +238,25 @@ static void bundles_granting(const struct tw_compiled *c, const char *path,
 	free(list);
 }
 
+/* /proc/PID/... (or /proc/self/...): guarded by ptrace access checks. */
+static bool proc_of_pid(const char *path)
+{
+	const char *p = path + 6;
+
+	if (strncmp(path, "/proc/", 6))
+		return false;
+	if (!strncmp(p, "self", 4))
+		p += 4;
+	else if (!strncmp(p, "thread-self", 11))
+		p += 11;
+	else if (*p >= '0' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return false;
+	return *p == '/' || *p == '\0';
+}
+
 void tw_fs_explain(const struct tw_compiled *c, int ctx, const char *path,
 		   enum tw_fs_want want, const char *extra_protected,
 		   struct tw_fs_verdict *v)
@@ -263,8 +295,18 @@ void tw_fs_explain(const struct tw_compiled *c, int ctx, const char *path,
 		return;
 	}
 	if (x) {
-		context_cover(c, x, path, &cv);
+		context_cover(c, x, path, want, &cv);
 		snprintf(v->grant, sizeof(v->grant), "%s", cv.what);
+		if (cover_gives(&cv, want) && proc_of_pid(path)) {
+			v->granted = true;
+			say(v->reason, sizeof(v->reason),
+			    "%s belongs to a process: its /proc files (environ, "
+			    "mem, fd, ...) open only within the call's own "
+			    "process tree (Landlock ptrace scope) or to its "
+			    "owner",
+			    path);
+			return;
+		}
 		if (cover_gives(&cv, want)) {
 			v->granted = true;
 			say(v->reason, sizeof(v->reason),

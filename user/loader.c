@@ -235,7 +235,7 @@ static int attach_trace(struct bpf_program *prog, char *err, size_t len)
 	const char *name = bpf_program__name(prog);
 	char link_pin[PATH_MAX], tmp_pin[PATH_MAX + 8];
 	struct bpf_link *link;
-	int old;
+	int old, ret;
 
 	snprintf(link_pin, sizeof(link_pin), "%s/%s", PIN_LINKS, name);
 	snprintf(tmp_pin, sizeof(tmp_pin), "%s_new", link_pin); /* no dots in bpffs */
@@ -255,15 +255,19 @@ static int attach_trace(struct bpf_program *prog, char *err, size_t len)
 	if (rename(tmp_pin, link_pin)) {
 		say(err, len, "cannot pin link %s: %s", link_pin,
 		    strerror(errno));
+		ret = -errno;
 		if (old >= 0)
 			close(old);
-		return -errno;
+		unlink(tmp_pin);
+		bpf_link__destroy(link);
+		return ret;
 	}
 	if (old >= 0) {
 		bpf_link_detach(old);
 		close(old);
 	}
-	bpf_link__disconnect(link); /* the pin holds it now */
+	/* Closes our fd; the pin holds the link. (A disconnected link would
+	 * keep its fd open, and the link alive after its pin is gone.) */
 	bpf_link__destroy(link);
 	return 0;
 }

@@ -57,7 +57,9 @@ static json_t *call_daemon(const char *op)
 static const char status_usage[] =
 	"Usage: toolwall status [-j]\n"
 	"Daemon health, kernel features in use, policy revision, contexts\n"
-	"and counters (allowed, denied, audited, events lost).\n";
+	"and counters (allowed, denied, audited, events lost; the resolver's;\n"
+	"the syscall audit's execs, refused syscalls and lost events, and\n"
+	"whether its sys_exit tracepoint is attached).\n";
 
 #define I(o, k) ((long long)json_integer_value(json_object_get(o, k)))
 #define S(o, k) (json_string_value(json_object_get(o, k)) ?: "-")
@@ -108,6 +110,16 @@ int cmd_status(int argc, char **argv)
 		       I(dn, "queries"), I(dn, "answered"), I(dn, "nxdomain"),
 		       I(dn, "refused"), I(dn, "rebinding"), I(dn, "servfail"),
 		       json_array_size(json_object_get(dn, "addresses")));
+	}
+	{
+		json_t *sa = json_object_get(rep, "syscall_audit");
+
+		printf("syscalls:   execs %lld, refused %lld, events lost %lld; "
+		       "sys_exit tracepoint %s\n",
+		       I(sa, "execs"), I(sa, "denied"), I(sa, "lost"),
+		       json_is_true(json_object_get(sa, "watching")) ?
+			       "attached (calls may run)" :
+			       "detached (no call running)");
 	}
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));

@@ -531,7 +531,8 @@ int tw_sysaudit_event(void *ctx, void *data, size_t size)
 	struct tw_call *call;
 	int idx = -1;
 
-	if (size < sizeof(*e))
+	if (size < TW_PROC_DENIED_SIZE ||
+	    (e->kind == TW_PROC_EXEC && size < sizeof(*e)))
 		return 0;
 	d->proc_events++;
 	call = tw_call_find(d, e->cgid);

@@ -148,9 +148,12 @@ fi
 tw_daemon_start || { not_ok "daemon starts"; tap_summary; exit 1; }
 ok "daemon starts on the reference policy plus the sandbox test bundles"
 
+AC="python3 $HERE/../lib/audit_check.py"
 n=0
 # cell CONTEXT WANT_RC WANT_OUT CMD...: run CMD as a tool call of CONTEXT;
 # WANT_OUT is a bash pattern for its whole stdout ("*" for anything).
+# With AUD="KEY=VALUE KEY~SUB ..." set, the call must also have exactly one
+# audit record with those fields (the syscall audit's record of the refusal).
 cell()
 {
 	local ctx=$1 want_rc=$2 want_out=$3
@@ -166,6 +169,15 @@ cell()
 	else
 		not_ok "$name" \
 			"got exit $rc, out '$(head -c 200 <<<"$out" | tr '\n' ' ')'; err: $(head -c 300 "$TW_WORK/err.$n" | tr '\n' ' ')"
+	fi
+	if [[ -n ${AUD-} ]]; then
+		local terms
+		read -ra terms <<<"$AUD"
+		if tw_eventually $AC "$TW_LOG" "$id" "${terms[@]}" >"$TW_WORK/ac.$n" 2>&1; then
+			ok "$name: recorded ($AUD)"
+		else
+			not_ok "$name: recorded ($AUD)" "$(tail -c 600 "$TW_WORK/ac.$n" | tr '\n' ' ')"
+		fi
 	fi
 }
 
@@ -206,10 +218,12 @@ cell $BOB 0 "$TW_SECRET_NOTES 400 $BOB_USER" sh -c \
 # the stores themselves: out of reach of every context (modes and Landlock)
 for c in "${CTXS[@]}"; do
 	for f in agent/tracker-agent agent/warehouse-reader alice/ats-token bob/notes-token; do
-		cell "$c" 1 "ERR EACCES" "$SB" read "$TW_STORES/$f"
+		AUD="event=deny action=open syscall=openat errno=EACCES access=read path=$TW_STORES/$f context=$c requester=tester reason~credential" \
+			cell "$c" 1 "ERR EACCES" "$SB" read "$TW_STORES/$f"
 	done
 	# world-readable by modes, under /etc: Landlock cuts it out of /etc
-	cell "$c" 1 "ERR EACCES" "$SB" read "$VAULT_DIR/key"
+	AUD="event=deny action=open access=read path=$VAULT_DIR/key reason~credential" \
+		cell "$c" 1 "ERR EACCES" "$SB" read "$VAULT_DIR/key"
 	cell "$c" 0 "OK" "$SB" read /etc/hostname
 done
 # the launcher refuses a store the agent account can read, without the value
@@ -252,20 +266,23 @@ for c in "${CTXS[@]}"; do
 		skip "$c: git clone /srv/git/ops" "$REPO existed before the test"
 	fi
 	# read-only: writable by modes, refused by Landlock
-	cell "$c" 1 "ERR" sh -c 'echo x > /srv/git/ops/tw-probe 2>/dev/null && echo WROTE || { echo ERR; exit 1; }'
+	AUD="event=deny action=open access=write path=/srv/git/ops/tw-probe flags~O_CREAT reason~(read)" \
+		cell "$c" 1 "ERR" sh -c 'echo x > /srv/git/ops/tw-probe 2>/dev/null && echo WROTE || { echo ERR; exit 1; }'
 done
 [[ ! -e $REPO/tw-probe ]] && ok "nothing was written into the read-only repository" ||
 	not_ok "read-only repository written"
 cell $DATA 0 "exports" cat "$S/warehouse-out/README"
 cell $DATA 0 "" sh -c "echo new > $S/warehouse-out/new && rm $S/warehouse-out/README"
 for c in $WS $GEN $DM $BOB; do
-	cell "$c" 1 "" cat "$S/warehouse-out/new"
-	cell "$c" 2 "" sh -c "echo x > $S/warehouse-out/other"
+	AUD="event=deny action=open access=read path=$S/warehouse-out/new reason~grants hint~warehouse-tools hint~channel:acme/data-team" \
+		cell "$c" 1 "" cat "$S/warehouse-out/new"
+	AUD="event=deny action=open access=write path=$S/warehouse-out/other hint~warehouse-tools" \
+		cell "$c" 2 "" sh -c "echo x > $S/warehouse-out/other"
 done
 # other repositories, home directories, other places
 for c in "${CTXS[@]}"; do
 	cell "$c" 1 "ERR EACCES" "$SB" read "$S/elsewhere"
-	cell "$c" 2 "" ls /root
+	AUD="event=deny action=open access=read path=/root comm=ls hint=" cell "$c" 2 "" ls /root
 	cell "$c" 2 "" ls /home
 	cell "$c" 2 "" ls /tmp
 done
@@ -281,14 +298,17 @@ for c in "${CTXS[@]}"; do
 	cell "$c" 0 "hi" $PY -c 'print("hi")'
 	cell "$c" 0 "hi" sh -c 'echo hi'
 	# not a skill: a copy of a system program elsewhere
-	cell "$c" 126 "" "$S/bin/notaskill"
+	AUD="event=deny action=exec syscall=execve errno=EACCES access=execute path=$S/bin/notaskill" \
+		cell "$c" 126 "" "$S/bin/notaskill"
 	# what the call writes is never executable
-	cell "$c" 126 "" sh -c 'cp /usr/bin/id "$HOME/id" && chmod +x "$HOME/id" && exec "$HOME/id"'
+	AUD="event=deny action=exec access=execute reason~executable" \
+		cell "$c" 126 "" sh -c 'cp /usr/bin/id "$HOME/id" && chmod +x "$HOME/id" && exec "$HOME/id"'
 done
 cell $DATA 0 "wh-report token=yes" wh-report
 cell $DATA 0 "wh-report token=yes" "$S/skills/wh-report"
 for c in $WS $GEN $DM $BOB; do
-	cell "$c" 126 "" "$S/skills/wh-report"
+	AUD="event=deny action=exec path=$S/skills/wh-report hint~warehouse-tools" \
+		cell "$c" 126 "" "$S/skills/wh-report"
 done
 cell $DATA 126 "" sh -c "cp /usr/bin/id $S/warehouse-out/id && chmod +x $S/warehouse-out/id && exec $S/warehouse-out/id"
 twx $OVERLAP s-overlap true >"$TW_WORK/overlap.out" 2>&1
@@ -322,11 +342,14 @@ for _ in $(seq 50); do [[ -s $info ]] && break; sleep 0.1; done
 read -r vpid vcred vhome <"$info"
 if [[ -n ${vpid:-} ]]; then
 	for c in $GEN $DATA $DM; do
-		cell "$c" 1 "ERR EACCES" "$SB" read "/proc/$vpid/environ"
+		AUD="event=deny action=open path=/proc/$vpid/environ reason~process" \
+			cell "$c" 1 "ERR EACCES" "$SB" read "/proc/$vpid/environ"
 		cell "$c" 1 "ERR EACCES" "$SB" read "$vcred/warehouse-reader"
 		cell "$c" 2 "" ls "$vhome"
-		cell "$c" 1 "ERR EPERM" "$SB" ptrace "$vpid"
-		cell "$c" 1 "ERR EPERM" "$SB" kill0 "$vpid"
+		AUD="event=deny action=ptrace errno=EPERM target_pid=$vpid" \
+			cell "$c" 1 "ERR EPERM" "$SB" ptrace "$vpid"
+		AUD="event=deny action=kill errno=EPERM target_pid=$vpid" \
+			cell "$c" 1 "ERR EPERM" "$SB" kill0 "$vpid"
 	done
 	# Its own child, though: ptrace works within one call.
 	cell $GEN 0 "OK" "$SB" ptrace-child
@@ -337,9 +360,10 @@ kill "$vpid_launcher" 2>/dev/null
 wait "$vpid_launcher" 2>/dev/null
 
 # ---- escape syscalls: in every context, and as the bare agent -----------------------
-# MODE | in a call | as the bare agent (without toolwall)
-while IFS='|' read -r mode want bare; do
-	mode=${mode// /} want=$(xargs <<<"$want") bare=$(xargs <<<"$bare")
+# MODE | in a call | as the bare agent (without toolwall) | the syscall
+# audit's record of the refusal in a call (action; "-" for none)
+while IFS='|' read -r mode want bare rec; do
+	mode=${mode// /} want=$(xargs <<<"$want") bare=$(xargs <<<"$bare") rec=$(xargs <<<"$rec")
 	[[ -z $mode || $mode == \#* ]] && continue
 	got=$(setpriv --reuid "$TW_AGENT" --regid "$TW_AGENT" --clear-groups "$SB" "$mode" 2>/dev/null | head -1)
 	if [[ $got == "$bare" ]]; then
@@ -350,43 +374,46 @@ while IFS='|' read -r mode want bare; do
 	for c in "${CTXS[@]}"; do
 		rc=1
 		[[ $want == OK ]] && rc=0
-		cell "$c" "$rc" "$want" "$SB" "$mode"
+		aud=""
+		[[ $rec != - ]] && aud="event=deny action=$rec errno=EPERM context=$c reason~seccomp"
+		AUD=$aud cell "$c" "$rc" "$want" "$SB" "$mode"
 	done
 done <<'EOF'
-bpf                  | ERR EPERM  | ERR EPERM
-mount                | ERR EPERM  | ERR ENOENT
-umount               | ERR EPERM  | ERR ENOENT
-open_tree            | ERR EPERM  | ERR ENOENT
-chroot               | ERR EPERM  | ERR ENOENT
-pivot_root           | ERR EPERM  | ERR EPERM
-unshare-user         | ERR EPERM  | OK
-unshare-usernet      | ERR EPERM  | OK
-unshare-files        | OK         | OK
-clone-user           | ERR EPERM  | OK
-clone-plain          | OK         | OK
-clone3               | ERR ENOSYS | ERR EINVAL
-setns                | ERR EPERM  | ERR EBADF
-keyctl               | ERR EPERM  | OK
-add_key              | ERR EPERM  | OK
-request_key          | ERR EPERM  | ERR ENOKEY
-perf_event_open      | ERR EPERM  | OK
-io_uring_setup       | ERR EPERM  | OK
-socket-vsock         | ERR EPERM  | OK
-socket-netlink       | ERR EPERM  | OK
-socket-packet        | ERR EPERM  | ERR EPERM
-socket-inet          | OK         | OK
-socket-inet6         | OK         | OK
-socket-unix          | OK         | OK
-socket-inet-highbits | ERR EPERM  | OK
-socketpair-unix      | OK         | OK
-socketpair-netlink   | ERR EPERM  | ERR EOPNOTSUPP
-tiocsti              | ERR EPERM  | OK
-tiocsti-highbits     | ERR EPERM  | OK
-ptrace-child         | OK         | OK
+bpf                  | ERR EPERM  | ERR EPERM  | bpf
+mount                | ERR EPERM  | ERR ENOENT | mount
+umount               | ERR EPERM  | ERR ENOENT | umount2
+open_tree            | ERR EPERM  | ERR ENOENT | open_tree
+chroot               | ERR EPERM  | ERR ENOENT | chroot
+pivot_root           | ERR EPERM  | ERR EPERM  | pivot_root
+unshare-user         | ERR EPERM  | OK         | unshare
+unshare-usernet      | ERR EPERM  | OK         | unshare
+unshare-files        | OK         | OK         | -
+clone-user           | ERR EPERM  | OK         | clone
+clone-plain          | OK         | OK         | -
+clone3               | ERR ENOSYS | ERR EINVAL | -
+setns                | ERR EPERM  | ERR EBADF  | setns
+keyctl               | ERR EPERM  | OK         | keyctl
+add_key              | ERR EPERM  | OK         | add_key
+request_key          | ERR EPERM  | ERR ENOKEY | request_key
+perf_event_open      | ERR EPERM  | OK         | perf_event_open
+io_uring_setup       | ERR EPERM  | OK         | io_uring_setup
+socket-vsock         | ERR EPERM  | OK         | socket
+socket-netlink       | ERR EPERM  | OK         | socket
+socket-packet        | ERR EPERM  | ERR EPERM  | socket
+socket-inet          | OK         | OK         | -
+socket-inet6         | OK         | OK         | -
+socket-unix          | OK         | OK         | -
+socket-inet-highbits | ERR EPERM  | OK         | socket
+socketpair-unix      | OK         | OK         | -
+socketpair-netlink   | ERR EPERM  | ERR EOPNOTSUPP | socketpair
+tiocsti              | ERR EPERM  | OK         | ioctl
+tiocsti-highbits     | ERR EPERM  | OK         | ioctl
+ptrace-child         | OK         | OK         | -
 EOF
 # Module and kexec calls: EPERM in a call whatever the kernel offers.
 for mode in kexec_load init_module finit_module delete_module; do
-	cell $WS 1 "ERR EPERM" "$SB" "$mode"
+	AUD="event=deny action=$mode syscall=$mode errno=EPERM reason~seccomp" \
+		cell $WS 1 "ERR EPERM" "$SB" "$mode"
 done
 # Another syscall ABI (i386 int 0x80) kills the call (SIGSYS).
 if [[ $(uname -m) == x86_64 ]]; then

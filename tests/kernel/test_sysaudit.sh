@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The syscall audit on the real kernel (bpf/proc.bpf.c, user/sysaudit.c):
+# every program a tool call's process tree runs becomes an `exec` record
+# with its exact argv and the call's id (double-forked grandchildren that
+# outlive the call included), credential values never reach the log, a
+# refused syscall repeated N times adds up to exactly N, a process placed
+# straight into a context cgroup is recorded too, a daemon killed mid-call
+# loses nothing the call ran meanwhile, and the sys_exit tracepoint (which
+# costs every syscall of the host) is attached only while calls may run.
+# The per-context matrix of refusals and their records is in
+# test_sandbox.sh.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../lib/tap.sh"
+source "$HERE/../lib/netns.sh"
+source "$HERE/../lib/toolwall.sh"
+
+TAP_TIMEOUT=60
+AC="python3 $HERE/../lib/audit_check.py"
+PY=/usr/bin/python3
+WS=workspace:acme
+DATA=channel:acme/data-team
+LINK=/sys/fs/bpf/toolwall/links/tw_sys_exit
+
+tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
+tw_daemon_start || { not_ok "daemon starts"; tap_summary; exit 1; }
+ok "daemon starts"
+
+# recs CALL_ID PYTHON_EXPR: the exec records of the call, as a list `r`,
+# must make EXPR true (printed with the records when not).
+recs()
+{
+	python3 - "$TW_LOG" "$1" "$2" <<'PY'
+import json, sys
+log, call, expr = sys.argv[1:]
+r = [x for x in map(json.loads, open(log)) if x.get("call_id") == call and x.get("event") == "exec"]
+if not eval(expr):
+    for x in r:
+        print(json.dumps({k: x.get(k) for k in ("pid", "ppid", "comm", "path", "argv")}))
+    sys.exit(1)
+PY
+}
+
+# ---- the tracepoint that costs every syscall runs only while calls may -----------------
+tw_eventually test ! -e "$LINK" &&
+	ok "idle daemon: no sys_exit tracepoint attached" ||
+	not_ok "idle daemon: sys_exit tracepoint detached"
+twx $WS t-watch sleep 1.5 >/dev/null 2>&1 &
+watch=$!
+tw_eventually $AC "$TW_LOG" t-watch event=exec path=/usr/bin/sleep >/dev/null 2>&1
+[[ -e $LINK ]] && ok "a running call has the sys_exit tracepoint attached" ||
+	not_ok "attached during a call"
+wait $watch
+tw_eventually test ! -e "$LINK" &&
+	ok "detached again once no call is open and the tree is empty" ||
+	not_ok "detached after the call"
+
+# ---- the process tree, with exact argv ----------------------------------------------
+twx $WS t-argv /bin/echo "a b" "" "c'd" >/dev/null 2>&1
+tw_eventually recs t-argv 'len(r) == 1 and r[0]["argv"] == ["/bin/echo", "a b", "", "c'"'"'d"] and r[0]["path"] == "/bin/echo" and r[0]["comm"] == "echo" and r[0]["context"] == "workspace:acme" and r[0]["requester"] == "tester" and r[0]["action"] == "exec"' \
+	>"$TW_WORK/r.out" 2>&1 &&
+	ok "exec record: exact argv (spaces, empty, quotes), path, comm, context, requester" ||
+	not_ok "exec record argv" "$(cat "$TW_WORK/r.out")"
+
+twx $WS t-tree sh -c '/bin/echo child >/dev/null; (setsid sh -c "sleep 0.3; exec /bin/echo late >/dev/null" &); exit 0' >/dev/null 2>&1
+# Every record but the first has its parent in the tree, or init's when
+# orphaned (the double fork).
+tree='len(r) >= 4 and any(x["argv"] == ["/bin/echo", "child"] for x in r) and any(x["argv"] == ["/bin/echo", "late"] for x in r) and all(x["ppid"] in {y["pid"] for y in r} or x["ppid"] == 1 for x in r[1:])'
+tw_eventually recs t-tree "$tree" >"$TW_WORK/r.out" 2>&1 &&
+	ok "the whole tree: child, and a double-forked grandchild that outlived the call, each with the call's id" ||
+	not_ok "process tree" "$(cat "$TW_WORK/r.out")"
+
+long=$(printf 'x%.0s' $(seq 3000))
+twx $WS t-long /bin/echo "$long" >/dev/null 2>&1
+tw_eventually $AC "$TW_LOG" t-long event=exec argv_truncated=True >"$TW_WORK/r.out" 2>&1 &&
+	recs t-long 'r[0]["argv"][0] == "/bin/echo" and set(r[0]["argv"][1]) == {"x"} and 900 < len(r[0]["argv"][1]) < 3000' >>"$TW_WORK/r.out" 2>&1 &&
+	ok "a 3000-byte argv is recorded cut short and says so" ||
+	not_ok "long argv" "$(cat "$TW_WORK/r.out")"
+
+# ---- credential values never reach the log ------------------------------------------
+twx $DATA t-redact sh -c 'env true "$WAREHOUSE_TOKEN" "x${TRACKER_TOKEN}y" "$(cat "$TOOLWALL_CREDENTIALS_DIR/warehouse-reader")"' >/dev/null 2>&1
+tw_eventually recs t-redact 'any(x["argv"] == ["env", "true", "[credential warehouse-reader]", "x[credential tracker-agent]y", "[credential warehouse-reader]"] for x in r)' \
+	>"$TW_WORK/r.out" 2>&1 &&
+	ok "credential values in argv are replaced by [credential NAME]" ||
+	not_ok "argv redaction" "$(cat "$TW_WORK/r.out")"
+leak=""
+for s in "$TW_SECRET_TRACKER" "$TW_SECRET_WAREHOUSE" "$TW_SECRET_ATS"; do
+	grep -qF -- "$s" "$TW_LOG" && leak+=" ${s:0:4}"
+done
+[[ -z $leak ]] && ok "no credential value anywhere in the audit log" ||
+	not_ok "credential value in the log" "$leak"
+
+# ---- a refused syscall repeated N times adds up to N ------------------------------------
+N=300
+twx $WS t-flood $PY -c "
+import os
+for _ in range($N):
+    try:
+        os.open('/root/.bashrc', os.O_RDONLY)
+    except PermissionError:
+        pass
+" >/dev/null 2>&1
+sum_of()
+{
+	python3 - "$TW_LOG" "$1" "$2" <<'PY'
+import json, sys
+log, call, path = sys.argv[1:]
+n = sum(x.get("count", 1) for x in map(json.loads, open(log))
+        if x.get("call_id") == call and x.get("event") == "deny" and x.get("path") == path)
+print(n)
+PY
+}
+tw_eventually test "$(sum_of t-flood /root/.bashrc)" == "$N"
+got=$(sum_of t-flood /root/.bashrc)
+nrec=$($AC "$TW_LOG" t-flood --count 2 event=deny path=/root/.bashrc >/dev/null 2>&1 && echo 2)
+[[ $got == "$N" && $nrec == 2 ]] &&
+	ok "$N refused opens: 2 records (the first, then an aggregate) whose counts add up to exactly $N" ||
+	not_ok "flood of refused opens" "sum $got, records ${nrec:-not 2}"
+# A flood: whatever did not fit in the ring buffer is a `lost` record, so
+# records plus lost add up to the kernel's own count of refusals.
+st0=$("$TW_BIN" status -j | python3 -c 'import json,sys; s = json.load(sys.stdin)["syscall_audit"]; print(s["denied"] + s["lost"])')
+lost0=$(python3 -c 'import json,sys; print(sum(r.get("count", 0) for r in map(json.loads, open(sys.argv[1])) if r.get("event") == "lost" and r.get("source") == "kernel-syscall-audit"))' "$TW_LOG")
+twx $WS t-big $PY -c "
+import os
+for _ in range(100000):
+    try:
+        os.open('/root/.profile', os.O_RDONLY)
+    except PermissionError:
+        pass
+" >/dev/null 2>&1
+balance()
+{
+	python3 - "$TW_LOG" "$st0" "$lost0" "$("$TW_BIN" status -j)" <<'PY'
+import json, sys
+log, st0, lost0, st = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+kernel = st["syscall_audit"]["denied"] + st["syscall_audit"]["lost"] - st0
+recs = flood = lost = 0
+for r in map(json.loads, open(log)):
+    if r.get("event") == "deny" and r.get("call_id") == "t-big":
+        recs += r.get("count", 1)
+        if r.get("path") == "/root/.profile":
+            flood += r.get("count", 1)
+    if r.get("event") == "lost" and r.get("source") == "kernel-syscall-audit":
+        lost += r["count"]
+lost -= lost0
+print(kernel, recs, flood, lost)
+sys.exit(0 if recs + lost == kernel and flood + lost == 100000 else 1)
+PY
+}
+if tw_eventually balance >"$TW_WORK/bal.out" 2>&1; then
+	ok "100000 refused opens: their records' counts + lost = 100000 = the kernel's count (kernel, records, flood, lost: $(tail -1 "$TW_WORK/bal.out"))"
+else
+	not_ok "flood balance (kernel, records, flood, lost)" "$(tail -1 "$TW_WORK/bal.out")"
+fi
+
+summary=$(twx $WS t-sum $PY -c "
+import os
+for _ in range(5):
+    try: os.open('/root/x', os.O_RDONLY)
+    except PermissionError: pass" 2>&1 >/dev/null)
+grep -qF "open /root/x (read) (5 times): no bundle of workspace:acme grants read on /root/x" <<<"$summary" &&
+	ok "the call's stderr summary lists the refused file and why" ||
+	not_ok "summary of a refused file" "$summary"
+
+# ---- a process put straight into a context cgroup ---------------------------------
+cgroot=$(python3 -c '
+for l in open("/proc/mounts"):
+    f = l.split()
+    if f[2] == "cgroup2":
+        print(f[1]); break')/toolwall
+ctxcg=$cgroot/acme/workspace
+if [[ -d $ctxcg ]]; then
+	(echo "$BASHPID" >"$ctxcg/cgroup.procs" && exec /bin/echo direct-member >/dev/null) &
+	wait $!
+	tw_eventually $AC "$TW_LOG" - event=exec context=workspace:acme call_id=null "path=/bin/echo" >"$TW_WORK/r.out" 2>&1 &&
+		ok "a process placed in a context cgroup without a call is recorded (call_id null)" ||
+		not_ok "direct member exec" "$(tail -c 400 "$TW_WORK/r.out")"
+else
+	not_ok "context cgroup $ctxcg exists"
+fi
+
+# ---- a daemon killed mid-call: what ran meanwhile is recorded on restart --------------
+twx $WS t-gap sh -c 'sleep 1; /bin/echo during-gap >/dev/null; sleep 1.5' >/dev/null 2>&1 &
+gap=$!
+sleep 0.4
+tw_daemon_kill9
+sleep 1.2
+tw_daemon_start || not_ok "daemon restarts"
+wait $gap
+tw_eventually recs t-gap 'any(x["argv"] == ["/bin/echo", "during-gap"] for x in r)' >"$TW_WORK/r.out" 2>&1 &&
+	ok "an exec while the daemon was dead is recorded with the call's id after the restart" ||
+	not_ok "exec during the daemon gap" "$(cat "$TW_WORK/r.out")"
+
+# ---- status -------------------------------------------------------------------------
+st=$("$TW_BIN" status -j)
+python3 -c 'import json,sys; s = json.load(sys.stdin)["syscall_audit"]; assert s["execs"] >= 1 and "denied" in s and s["lost"] == 0 and "watching" in s, s' <<<"$st" &&
+	ok "status -j reports the syscall audit (execs, denied, lost, watching)" ||
+	not_ok "status syscall_audit" "$(head -c 300 <<<"$st")"
+
+tap_summary
