@@ -22,6 +22,7 @@
 #include "cgroups.h"
 #include "daemon.h"
 #include "fsexplain.h"
+#include "kaudit.h"
 #include "maps.h"
 #include "toolwall.h"
 #include "util.h"
@@ -125,12 +126,20 @@ static json_t *syscall_audit_status(struct tw_daemon *d)
 {
 	uint64_t ps[TW_PSTAT_MAX] = {};
 
+	int on = d->kaudit_fd >= 0 ? tw_kaudit_enabled() : -1;
+
 	tw_maps_percpu_sum(d->ld.maps.proc_stats, ps, TW_PSTAT_MAX);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I}", "watching", d->ld.watching,
-			 "execs", (json_int_t)ps[TW_PSTAT_EXEC], "denied",
-			 (json_int_t)ps[TW_PSTAT_DENIED], "lost",
-			 (json_int_t)ps[TW_PSTAT_LOST], "events",
-			 (json_int_t)d->proc_events);
+	return json_pack(
+		"{s:b,s:I,s:I,s:I,s:I,s:{s:b,s:o,s:I,s:I,s:s?}}", "watching",
+		d->ld.watching, "execs", (json_int_t)ps[TW_PSTAT_EXEC],
+		"denied", (json_int_t)ps[TW_PSTAT_DENIED], "lost",
+		(json_int_t)ps[TW_PSTAT_LOST], "events",
+		(json_int_t)d->proc_events, "landlock_audit", "listening",
+		d->kaudit_fd >= 0, "kernel_audit_enabled",
+		on < 0 ? json_null() : json_boolean(on), "records",
+		(json_int_t)d->kaudit_records, "overruns",
+		(json_int_t)d->kaudit_overruns, "unavailable",
+		d->kaudit_fd >= 0 ? NULL : d->kaudit_why);
 }
 
 static json_t *do_reload(struct tw_daemon *d)

@@ -873,6 +873,10 @@ static int run_loop(struct tw_daemon *d)
 	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
 	ev.data.fd = d->listen_fd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, d->listen_fd, &ev);
+	if (d->kaudit_fd >= 0) {
+		ev.data.fd = d->kaudit_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, d->kaudit_fd, &ev);
+	}
 
 	while (!d->stop) {
 		int n = epoll_wait(ep, evs, 8, 1000);
@@ -883,6 +887,8 @@ static int run_loop(struct tw_daemon *d)
 
 			if (fd == rbfd) {
 				tw_daemon_drain(d);
+			} else if (fd == d->kaudit_fd) {
+				tw_kaudit_read(d);
 			} else if (fd == d->listen_fd) {
 				control_serve(d);
 			} else if (fd == tfd) {
@@ -896,6 +902,7 @@ static int run_loop(struct tw_daemon *d)
 				account_loss(d);
 				calls_reap(d);
 				syscall_watch_update(d);
+				tw_kaudit_tick(d);
 				tw_dns_expire(d);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
@@ -958,7 +965,8 @@ int cmd_daemon(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1 };
+	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1,
+			       .kaudit_fd = -1 };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
 				    .max_age_s = TW_AUDIT_MAX_AGE,
 				    .keep = TW_AUDIT_KEEP };
@@ -1057,6 +1065,9 @@ int cmd_daemon(int argc, char **argv)
 		goto out;
 	}
 	tw_daemon_drain(&d);
+	/* Landlock's own records: a second source, where the kernel has an
+	 * audit log (its absence is reported in status, not fatal). */
+	d.kaudit_fd = tw_kaudit_open(d.kaudit_why, sizeof(d.kaudit_why));
 	d.listen_fd = control_listen();
 	if (d.listen_fd < 0) {
 		tw_error("cannot listen on %s: %s", tw_control_path(),
@@ -1081,6 +1092,8 @@ out:
 	tw_dns_stop(&d);
 	if (d.dns_epoll >= 0)
 		close(d.dns_epoll);
+	if (d.kaudit_fd >= 0)
+		close(d.kaudit_fd);
 	if (d.listen_fd >= 0)
 		close(d.listen_fd);
 	ring_buffer__free(d.rb);

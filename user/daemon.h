@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "compile.h"
 #include "dns.h"
+#include "kaudit.h"
 #include "loader.h"
 #include "toolwall.h"
 
@@ -86,7 +87,24 @@ struct tw_daemon {
 	struct tw_learned *learned;
 	size_t nlearned;
 	struct tw_dns_stats dns;
+
+	/* Landlock's audit records, when the kernel audit log is on. */
+	int kaudit_fd; /* -1: unavailable (kaudit_why says why) */
+	char kaudit_why[256];
+	struct tw_kaudit_event kaudit_ev;
+	uint64_t kaudit_records, kaudit_overruns;
+
+	/* Recent exec'd pids and their cgroups, for records that name only
+	 * a pid (Landlock's). */
+	struct {
+		uint32_t pid;
+		uint64_t cgid;
+	} pids[1024];
+	size_t pids_next;
 };
+
+/* sysaudit.c: the cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
+int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);
 
 /* control.c */
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req);

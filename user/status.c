@@ -114,12 +114,28 @@ int cmd_status(int argc, char **argv)
 	{
 		json_t *sa = json_object_get(rep, "syscall_audit");
 
+		json_t *la = json_object_get(sa, "landlock_audit");
+		json_t *on = json_object_get(la, "kernel_audit_enabled");
+
 		printf("syscalls:   execs %lld, refused %lld, events lost %lld; "
 		       "sys_exit tracepoint %s\n",
 		       I(sa, "execs"), I(sa, "denied"), I(sa, "lost"),
 		       json_is_true(json_object_get(sa, "watching")) ?
 			       "attached (calls may run)" :
 			       "detached (no call running)");
+		if (!json_is_true(json_object_get(la, "listening")))
+			printf("landlock:   no second source: %s\n",
+			       S(la, "unavailable"));
+		else
+			printf("landlock:   %lld records from the kernel audit "
+			       "log (%s)\n",
+			       I(la, "records"),
+			       json_is_true(on) ? "enabled" :
+			       json_is_false(on) ?
+						  "disabled: enable it, e.g. with "
+						  "auditd, for Landlock's own "
+						  "records" :
+						  "state unknown");
 	}
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));

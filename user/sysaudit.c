@@ -13,6 +13,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cgroups.h"
 #include "creds.h"
 #include "daemon.h"
 #include "fsexplain.h"
@@ -522,6 +523,37 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 		tw_call_note(call, what, v.reason, v.hint);
 }
 
+int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid)
+{
+	char file[64], line[4096], mnt[4096], path[8192];
+	size_t n = sizeof(d->pids) / sizeof(d->pids[0]);
+	FILE *f;
+
+	/* Most recent first: a pid may have been reused. */
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (d->pids_next + n - 1 - i) % n;
+
+		if (d->pids[k].pid == pid && d->pids[k].cgid) {
+			*cgid = d->pids[k].cgid;
+			return 0;
+		}
+	}
+	snprintf(file, sizeof(file), "/proc/%u/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return -ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) || tw_cg_mount(mnt, sizeof(mnt)))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+		fclose(f);
+		return tw_cg_id(path, cgid) ? -ENOENT : 0;
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
 int tw_sysaudit_event(void *ctx, void *data, size_t size)
 {
 	struct tw_daemon *d = ctx;
@@ -541,8 +573,14 @@ int tw_sysaudit_event(void *ctx, void *data, size_t size)
 		x = &rev->comp.ctx[idx];
 	if (call && !call->secrets_loaded)
 		secrets_load(call, x);
-	if (e->kind == TW_PROC_EXEC)
+	if (e->kind == TW_PROC_EXEC) {
+		size_t n = sizeof(d->pids) / sizeof(d->pids[0]);
+
+		d->pids[d->pids_next % n].pid = e->pid;
+		d->pids[d->pids_next % n].cgid = e->cgid;
+		d->pids_next = (d->pids_next + 1) % n;
 		exec_record(d, e, call, rev, x);
+	}
 	else if (e->kind == TW_PROC_DENIED)
 		deny_record(d, e, call, rev, x, idx);
 	return 0;

@@ -193,6 +193,33 @@ tw_eventually recs t-gap 'any(x["argv"] == ["/bin/echo", "during-gap"] for x in 
 	ok "an exec while the daemon was dead is recorded with the call's id after the restart" ||
 	not_ok "exec during the daemon gap" "$(cat "$TW_WORK/r.out")"
 
+# ---- Landlock's own records, the second source ----------------------------------------
+KA="python3 $HERE/../lib/kaudit.py"
+if was=$($KA get 2>/dev/null); then
+	tw_at_exit "$KA set $was"
+	$KA set 1
+	twx $WS t-landlock sh -c 'cp /bin/true "$HOME/t"; exec "$HOME/t"' >/dev/null 2>&1
+	tw_eventually $AC "$TW_LOG" t-landlock event=deny source=landlock action=exec blockers=fs.execute \
+		context=workspace:acme requester=tester "path~/var/tmp/toolwall-calls/" reason~executable >"$TW_WORK/r.out" 2>&1 &&
+		ok "with the kernel audit log on, Landlock's own record of the refusal joins the call's (source landlock, blockers fs.execute)" ||
+		not_ok "Landlock audit record" "$(tail -c 600 "$TW_WORK/r.out")"
+	$AC "$TW_LOG" t-landlock event=deny syscall=execve "path~/var/tmp/toolwall-calls/" >/dev/null 2>&1 &&
+		ok "... next to the tracepoint's record of the same refusal" ||
+		not_ok "tracepoint record beside the Landlock one"
+	$KA set "$was"
+	twx $WS t-landlock-off sh -c 'cp /bin/true "$HOME/t"; exec "$HOME/t"' >/dev/null 2>&1
+	tw_eventually $AC "$TW_LOG" t-landlock-off event=deny syscall=execve >/dev/null 2>&1
+	if [[ $was == 0 ]]; then
+		$AC "$TW_LOG" t-landlock-off --count 0 source=landlock >/dev/null 2>&1 &&
+			ok "with the audit log off again, the tracepoint alone records it" ||
+			not_ok "no Landlock record with audit off"
+	fi
+	"$TW_BIN" status | grep -q "^landlock: .* records from the kernel audit log" &&
+		ok "status names the second source" || not_ok "status landlock line"
+else
+	skip "Landlock audit records" "this kernel has no audit subsystem"
+fi
+
 # ---- status -------------------------------------------------------------------------
 st=$("$TW_BIN" status -j)
 python3 -c 'import json,sys; s = json.load(sys.stdin)["syscall_audit"]; assert s["execs"] >= 1 and "denied" in s and s["lost"] == 0 and "watching" in s, s' <<<"$st" &&
