@@ -39,6 +39,8 @@ B=$ROOT/build/bench
 CB=$B/connect_bench
 mkdir -p "$B"
 gcc -O2 -Wall -Wextra -Werror -o "$CB" bench/connect_bench.c -lpthread || exit 1
+SB=$B/syscall_bench
+gcc -O2 -Wall -Wextra -Werror -o "$SB" bench/syscall_bench.c || exit 1
 
 # Never alongside the kernel tests: both own /sys/fs/bpf/toolwall and the
 # toolwall cgroup tree. The lock is the one tests and the demo take.
@@ -308,6 +310,40 @@ for r in json.load(open(sys.argv[1]))["results"]:
 ' "$TW_WORK/launch.json")
 [[ -z $SRT_BIN ]] && emit launch srt 0 null ms null "not run: $SRT_WHY"
 
+# ---- 5. the syscall audit's price on every syscall of the host -------------
+
+# watching: is the sys_exit tracepoint attached (a call may run)?
+watching() { [[ $("$TW_BIN" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["syscall_audit"]["watching"])') == "$1" ]]; }
+# hold_call: a tool call that just waits, so the tracepoint stays attached.
+hold_call() { "$TW_BIN" exec -q workspace:bench --call-id bench-hold -- sleep 100000 >/dev/null 2>&1 & HOLD=$!; }
+hold_end()
+{
+	[[ -n ${HOLD:-} ]] || return 0
+	kill "$HOLD" 2>/dev/null
+	wait "$HOLD" 2>/dev/null
+	HOLD=""
+}
+tw_at_exit hold_end
+for ((r = 0; r < ROUNDS; r++)); do
+	for v in none toolwall; do
+		if [[ $v == toolwall ]]; then
+			hold_call
+			tw_eventually watching True || { echo "make bench: sys_exit never attached" >&2; exit 1; }
+		else
+			hold_end
+			tw_eventually watching False || { echo "make bench: sys_exit never detached" >&2; exit 1; }
+		fi
+		S["syscall_getppid $v"]+="$("$SB" "$MS" | awk '{ print $3 }') "
+	done
+done
+hold_end
+report syscall_getppid 0 ns none toolwall
+
+# From here on a tool call stays open, as during real work: the sys_exit
+# tracepoint is attached and every variant below, the baseline included,
+# pays its host-wide price (reported above on its own).
+hold_call
+
 # ---- 1. connect cost by rule count; 4. compile-and-push, one context -------
 
 MAXN=${RULES##* }
@@ -354,6 +390,8 @@ report udp_sendto_rate "$MAXN" msg/s rate none toolwall nftables iptables
 report tcp_bulk "$MAXN" Mbit/s rate none toolwall
 
 # ---- 4. many contexts; the reload gap --------------------------------------
+
+hold_end # its context goes with the next policy
 
 read -r mctx mrules <<<"$MULTI"
 python3 bench/gen.py multi "$TW_POLICY" "$mctx" "$mrules" "$PORT,$SINK" $UPORT 443 || exit 1

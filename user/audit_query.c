@@ -197,7 +197,31 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 		   *dom = S(rec, "domain"), *proto = S(rec, "proto");
 	json_t *port = json_object_get(rec, "port"), *sk;
 
-	if (p) {
+	const char *sys = S(rec, "syscall"), *acc = S(rec, "access");
+	json_t *argv = json_object_get(rec, "argv");
+
+	if (json_is_array(argv) && json_array_size(argv)) {
+		/* exec: the command line, as far as it fits */
+		size_t off = 0, i;
+		json_t *a;
+
+		buf[0] = '\0';
+		json_array_foreach (argv, i, a) {
+			int n = snprintf(buf + off, len - off, "%s%s",
+					 i ? " " : "",
+					 json_string_value(a) ?: "");
+
+			if (n < 0 || (size_t)n >= len - off)
+				break;
+			off += (size_t)n;
+		}
+	} else if (p && (sys || json_object_get(rec, "blockers"))) {
+		/* a file the syscall audit saw refused */
+		snprintf(buf, len, "%s%s%s%s", p, acc ? " (" : "", acc ?: "",
+			 acc ? ")" : "");
+	} else if (sys) {
+		snprintf(buf, len, "%s()", sys);
+	} else if (p) {
 		snprintf(buf, len, "unix:%s", p);
 	} else if (d) {
 		snprintf(buf, len, strchr(d, ':') ? "[%s]:%lld%s%s" :

@@ -6,8 +6,10 @@
  *   policy --compile--> maps (slot flip) --kernel verdict--> ring buffer
  *          --handle_event--> audit record (+ the call's denial summary)
  *
- * One thread, one epoll loop: ring buffer, control socket, signals, a 1 s
- * timer for loss accounting and call cleanup.
+ * One thread, one epoll loop: ring buffers (socket hooks, syscall audit),
+ * control socket, the kernel audit log (Landlock's records), signals, a
+ * 100 ms drain timer with 1 s housekeeping (loss accounting, call cleanup,
+ * attaching the sys_exit tracepoint only while calls may run).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -42,6 +44,9 @@ static const char daemon_usage[] =
 	"Load and pin the eBPF programs on the toolwall cgroup tree, create a\n"
 	"cgroup per context, push the policy, write the audit log and serve\n"
 	"the control socket (" TW_CONTROL_SOCK ").\n"
+	"The audit log also gets what tool calls ran (exec records, with argv)\n"
+	"and every file or escape syscall they were refused (raw tracepoints;\n"
+	"plus Landlock's own records when the kernel audit log is enabled).\n"
 	"SIGHUP or `toolwall reload` reloads the policy atomically; a policy\n"
 	"with errors is refused and the one in force stays. Stopping the\n"
 	"daemon leaves enforcement in place: only `toolwall down` removes it.\n"

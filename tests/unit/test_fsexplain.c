@@ -523,6 +523,30 @@ static void test_exec_default_system_path(void **state)
 	assert_string_equal(v.grant, "/usr, readable by every call");
 }
 
+/* Another process's /proc files: guarded by ptrace checks, not the policy. */
+static void test_proc_of_a_process(void **state)
+{
+	static const char *const guarded[] = {
+		"/proc/123/environ", "/proc/1", "/proc/self/mem",
+		"/proc/thread-self/fd/3"};
+	static const char *const plain[] = {"/proc/selfish", "/proc/12x/environ",
+					    "/proc/cpuinfo", "/proc/sys/kernel"};
+	struct tw_fs_verdict v;
+
+	(void)state;
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(guarded); i++) {
+		explain(WS, guarded[i], TW_WANT_READ, &v);
+		assert_true(v.granted);
+		assert_non_null(strstr(v.reason, "process tree"));
+	}
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(plain); i++) {
+		explain(WS, plain[i], TW_WANT_READ, &v);
+		assert_true(v.granted);
+		assert_null(strstr(v.reason, "process tree"));
+		assert_non_null(strstr(v.reason, "own permissions"));
+	}
+}
+
 static void test_exec_own_system_paths(void **state)
 {
 	struct tw_fs_verdict v;
@@ -681,6 +705,7 @@ int main(void)
 	    cmocka_unit_test(test_protected_extra),
 	    cmocka_unit_test(test_calldir_read),
 	    cmocka_unit_test(test_calldir_exec),
+	    cmocka_unit_test(test_proc_of_a_process),
 	    cmocka_unit_test(test_read_in_read_repo),
 	    cmocka_unit_test(test_write_in_stepped_up_channel),
 	    cmocka_unit_test(test_device_write),
