@@ -597,6 +597,23 @@ void tw_call_note(struct tw_call *c, const char *what, const char *reason,
 	nd->count = 1;
 }
 
+void tw_record_where(json_t *rec, const struct tw_revision *rev,
+		     const struct tw_context *x, const struct tw_call *call)
+{
+	json_object_set_new(rec, "context",
+			    x ? json_string(x->name) : json_null());
+	json_object_set_new(
+		rec, "workspace",
+		x && rev ? json_string(rev->pol.workspaces[x->workspace].name) :
+			   json_null());
+	json_object_set_new(rec, "call_id",
+			    call ? json_string(call->call_id) : json_null());
+	json_object_set_new(rec, "requester",
+			    call && *call->requester ?
+				    json_string(call->requester) :
+				    json_null());
+}
+
 const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 					    uint32_t ctx_key, int *idx)
 {
@@ -684,12 +701,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	rec = tw_audit_record(&d->audit,
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
 			      e->ts_ns + tw_boot_to_real_ns);
-	json_object_set_new(rec, "context",
-			    j.ctx ? json_string(j.ctx->name) : json_null());
-	json_object_set_new(
-		rec, "workspace",
-		j.ctx ? json_string(j.rev->pol.workspaces[j.ctx->workspace].name) :
-			json_null());
+	tw_record_where(rec, j.rev, j.ctx, call);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
 	json_object_set_new(rec, "tid", json_integer(e->tid));
 	json_object_set_new(rec, "uid", json_integer(e->uid));
@@ -697,12 +709,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 			    json_stringn_nocheck(e->comm,
 						 strnlen(e->comm,
 							 sizeof(e->comm))));
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
 	json_object_set_new(rec, "action", json_string(action_name(e)));
 	p = proto_name(e);
 	if (p)

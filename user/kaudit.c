@@ -249,22 +249,11 @@ static void emit(struct tw_daemon *d)
 
 	rec = tw_audit_record(&d->audit, "deny", k->ts_ns);
 	json_object_set_new(rec, "source", json_string("landlock"));
-	json_object_set_new(rec, "context",
-			    x ? json_string(x->name) : json_null());
-	json_object_set_new(
-		rec, "workspace",
-		x ? json_string(rev->pol.workspaces[x->workspace].name) :
-		    json_null());
+	tw_record_where(rec, rev, x, call);
 	json_object_set_new(rec, "pid",
 			    k->pid ? json_integer(k->pid) : json_null());
 	json_object_set_new(rec, "comm",
 			    k->comm[0] ? json_string(k->comm) : json_null());
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
 	json_object_set_new(rec, "action", json_string(action));
 	json_object_set_new(rec, "blockers", json_string(k->blockers));
 	if (k->path[0])

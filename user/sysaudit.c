@@ -355,12 +355,7 @@ static json_t *record_start(struct tw_daemon *d, const char *event,
 	json_t *rec = tw_audit_record(&d->audit, event,
 				      e->ts_ns + tw_boot_to_real_ns);
 
-	json_object_set_new(rec, "context",
-			    x ? json_string(x->name) : json_null());
-	json_object_set_new(
-		rec, "workspace",
-		x ? json_string(rev->pol.workspaces[x->workspace].name) :
-		    json_null());
+	tw_record_where(rec, rev, x, call);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
 	json_object_set_new(rec, "tid", json_integer(e->tid));
 	json_object_set_new(rec, "ppid", json_integer(e->ppid));
@@ -369,12 +364,6 @@ static json_t *record_start(struct tw_daemon *d, const char *event,
 			    json_stringn_nocheck(e->comm,
 						 strnlen(e->comm,
 							 sizeof(e->comm))));
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
 	return rec;
 }
 

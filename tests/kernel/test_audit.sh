@@ -31,7 +31,7 @@ if tw_rsyslog_start "$SYSLOG_PORT" "$SYSLOG_OUT"; then
 else
 	have_rsyslog=""
 fi
-DAEMON_ARGS=(--audit-max-size 16K --audit-keep 4 --syslog "udp://127.0.0.1:$SYSLOG_PORT")
+DAEMON_ARGS=(--audit-max-size 48K --audit-keep 4 --syslog "udp://127.0.0.1:$SYSLOG_PORT")
 tw_daemon_start "${DAEMON_ARGS[@]}" || { not_ok "daemon starts"; tap_summary; exit 1; }
 ok "daemon starts with rotation and a syslog sink"
 
@@ -48,7 +48,7 @@ status_counter() { "$TW_BIN" status -j | python3 -c "import json,sys; print(json
 # ---- records are sealed into a chain -------------------------------------------
 twx $WS a-1 "$P" tcp 10.50.1.10 80 >/dev/null 2>&1
 twx $WS a-2 "$P" tcp 10.30.1.10 5439 >/dev/null 2>&1
-if aj -j --call-id a-1 | python3 -c '
+if aj -j --call-id a-1 --event deny | python3 -c '
 import json, sys
 r = [json.loads(l) for l in sys.stdin]
 assert len(r) == 1, r
@@ -94,7 +94,8 @@ q()
 	got=$(aj -j "$@" | python3 -c 'import sys; print(sum(1 for _ in sys.stdin))')
 	if [[ $got == "$want" ]]; then ok "audit $name"; else not_ok "audit $name" "got $got records, want $want"; fi
 }
-q "--call-id" 1 --call-id a-2
+q "--call-id" 1 --call-id a-2 --event deny
+q "--call-id --event exec" 1 --call-id a-2 --event exec
 q "--context --event --action" 4 --context $WS --event deny --action connect
 q "--dst ADDR" 1 --dst 10.30.1.10
 q "--dst CIDR" 3 --dst 10.50.0.0/16
@@ -102,15 +103,15 @@ q "--dst ADDR:PORT" 1 --dst 10.50.1.10:81
 q "--workspace" 4 --workspace acme --event deny
 q "--since 10m" 4 --since 10m --event deny
 q "--until (an hour ago)" 0 --until 1h --event deny
-pid=$(aj -j --call-id a-4 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["pid"])')
-q "--pid" 1 --pid "$pid"
+pid=$(aj -j --call-id a-4 --event deny | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["pid"])')
+q "--pid" 2 --pid "$pid" # the probe's exec and its denial
 q "--domain (no DNS records)" 0 --domain '*.example'
 if grep -q "10.30.1.10:5439/tcp.*no rule of workspace:acme" <<<"$(aj --call-id a-2)"; then
 	ok "the default table shows destination and reason"
 else
 	not_ok "audit table" "$(aj --call-id a-2)"
 fi
-if aj --format ocsf --call-id a-2 | python3 -c '
+if aj --format ocsf --call-id a-2 --event deny | python3 -c '
 import json, sys
 o = json.loads(sys.stdin.readline())
 assert o["class_uid"] == 4001 and o["type_uid"] == 400105, o
@@ -126,7 +127,7 @@ rc=$?
 [[ $rc -eq 2 ]] && ok "a bad --since is a usage error (2)" || not_ok "bad --since" "exit $rc"
 
 # ---- --follow --------------------------------------------------------------------------
-"$TW_BIN" audit --log "$TW_LOG" --follow -j --call-id f-1 >"$TW_WORK/follow.out" 2>&1 &
+"$TW_BIN" audit --log "$TW_LOG" --follow -j --call-id f-1 --event deny >"$TW_WORK/follow.out" 2>&1 &
 fpid=$!
 sleep 0.5
 twx $WS f-1 "$P" tcp 10.50.1.10 83 >/dev/null 2>&1
@@ -206,7 +207,7 @@ else
 fi
 n_read=$(aj -j | wc -l)
 n_files=$( (for f in $(ls -r "$TW_LOG".*.gz); do zcat "$f"; done; cat "$TW_LOG") | wc -l)
-if [[ $n_read == "$n_files" ]] && [[ $(aj -j --call-id r-120 | wc -l) == 1 ]] &&
+if [[ $n_read == "$n_files" ]] && [[ $(aj -j --call-id r-120 --event deny | wc -l) == 1 ]] &&
 	[[ $(aj -j --event rotate | wc -l) -ge 1 ]]; then
 	ok "toolwall audit reads rotated and live segments as one stream ($n_read records)"
 else
@@ -220,7 +221,7 @@ mkdir -p "$T"
 copy_log() { rm -f "$T"/*; cp "$TW_LOG"* "$T"/; }
 copy_log
 seg=$T/$(basename "$TW_LOG").1.gz
-zcat "$seg" | sed '3s/"event":"deny"/"event":"audit"/' | gzip >"$seg.new" && mv "$seg.new" "$seg"
+zcat "$seg" | sed '3s/"ts":"2/"ts":"1/' | gzip >"$seg.new" && mv "$seg.new" "$seg"
 out=$("$TW_BIN" audit --log "$T/$(basename "$TW_LOG")" --verify 2>&1)
 rc=$?
 if [[ $rc -eq 1 ]] && grep -q "first bad record: $seg line 3" <<<"$out" && grep -q altered <<<"$out"; then
@@ -229,7 +230,8 @@ else
 	not_ok "tamper: altered" "exit $rc: $out"
 fi
 copy_log
-sed -i '5d' "$T/$(basename "$TW_LOG")"
+seg=$T/$(basename "$TW_LOG").1.gz
+zcat "$seg" | sed '5d' | gzip >"$seg.new" && mv "$seg.new" "$seg"
 out=$("$TW_BIN" audit --log "$T/$(basename "$TW_LOG")" --verify -j)
 if python3 -c '
 import json, sys
@@ -304,13 +306,13 @@ fi
 # ---- syslog: a real rsyslogd parsed our RFC 5424 ------------------------------------------------------
 if [[ -n $have_rsyslog ]]; then
 	for _ in $(seq 30); do grep -q '|a-2"' "$SYSLOG_OUT" 2>/dev/null && break; grep -q 'call_id="a-2"' "$SYSLOG_OUT" 2>/dev/null && break; sleep 0.1; done
-	if python3 - "$SYSLOG_OUT" <(aj -j --call-id a-2) <<'PY'
+	if python3 - "$SYSLOG_OUT" <(aj -j --call-id a-2 --event deny) <<'PY'
 import json, re, sys
 want = json.loads(open(sys.argv[2]).readline())
 hits = []
 for line in open(sys.argv[1]):
     msgid, app, procid, fac, sev, sd, msg = line.rstrip("\n").split("|", 6)
-    if 'call_id="a-2"' in sd:
+    if 'call_id="a-2"' in sd and msgid == "deny":
         hits.append((msgid, app, procid, fac, sev, sd, msg))
 assert len(hits) == 1, hits
 msgid, app, procid, fac, sev, sd, msg = hits[0]

@@ -79,9 +79,9 @@ got=$(twx $WS d-py /usr/bin/python3 -c '
 import socket
 ai = socket.getaddrinfo("cdn.docs-cdn.example", 443, socket.AF_INET, socket.SOCK_STREAM)
 a = ai[0][4]
-s = socket.create_connection(a, timeout=3); s.close(); print("OK", a[0])' 2>&1)
+s = socket.create_connection(a, timeout=3); s.close(); print("OK", a[0])' 2>"$TW_WORK/py.err")
 [[ $got == "OK 203.0.113.10" ]] && ok "python: getaddrinfo then connect to the learned address" ||
-	not_ok "python getaddrinfo+connect" "$got"
+	not_ok "python getaddrinfo+connect" "$got $(head -c 300 "$TW_WORK/py.err")"
 if twx $WS d-curl curl -s -m 3 -o /dev/null http://cdn.docs-cdn.example:443/ 2>/dev/null; then
 	ok "curl by name works"
 else

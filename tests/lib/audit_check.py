@@ -4,11 +4,13 @@
 expected fields.
 
   audit_check.py LOG CALL_ID [--count N] KEY=VALUE... [KEY~SUBSTRING...]
+                                [KEY!=VALUE...]
 
 CALL_ID "-" matches every record. Passes (exit 0) when exactly N records
 (default 1) of the call carry every
-KEY=VALUE (numbers compared as numbers, "null" as JSON null) and every
-KEY~SUBSTRING; otherwise prints the records it saw and exits 1.
+KEY=VALUE (numbers compared as numbers, "null" as JSON null), every
+KEY~SUBSTRING and no KEY!=VALUE; otherwise prints the records it saw and
+exits 1.
 """
 import json
 import sys
@@ -17,7 +19,10 @@ import sys
 def matches(rec, want):
     for key, op, val in want:
         have = rec.get(key)
-        if op == "~":
+        if op == "!":
+            if str(have) == val:
+                return False
+        elif op == "~":
             if not isinstance(have, str) or val not in have:
                 return False
         elif val == "null":
@@ -50,7 +55,10 @@ def main():
         if k < 0:
             print(f"bad expectation {a!r}", file=sys.stderr)
             return 2
-        want.append((a[:k], a[k], a[k + 1:]))
+        if a[k] == "=" and a[k - 1] == "!":
+            want.append((a[:k - 1], "!", a[k + 1:]))
+        else:
+            want.append((a[:k], a[k], a[k + 1:]))
         i += 1
     recs = []
     with open(log) as f:
