@@ -1050,9 +1050,13 @@ int cmd_daemon(int argc, char **argv)
 	tw_mkdir_p(TW_RUN_DIR, 0700);
 	calls_load(&d);
 	syscall_watch_update(&d);
-	d.rb = ring_buffer__new(d.ld.maps.events, handle_event, &d, NULL);
-	if (!d.rb || ring_buffer__add(d.rb, d.ld.maps.proc_events,
-				      tw_sysaudit_event, &d)) {
+	/* What a call ran, then what it was refused on the network: execs
+	 * are drained first, so a program's exec record precedes the
+	 * records of what it did. */
+	d.rb = ring_buffer__new(d.ld.maps.proc_events, tw_sysaudit_event, &d,
+				NULL);
+	if (!d.rb || ring_buffer__add(d.rb, d.ld.maps.events, handle_event,
+				      &d)) {
 		tw_error("cannot open the event ring buffers: %s",
 			 strerror(errno));
 		ret = -errno;

@@ -49,8 +49,11 @@ static const char exec_usage[] =
     "Landlock and seccomp. The call gets a fresh environment: HOME and\n"
     "TMPDIR (a private scratch directory), PATH, its context's credentials\n"
     "and instructions (TOOLWALL_*), TERM, LANG, LC_*, TZ, and what --env\n"
-    "adds. stdin, stdout, stderr and signals pass through; other file\n"
-    "descriptors do not. The exit status is CMD's (125: toolwall failed,\n"
+    "adds. It starts in the current directory when a grant covers it,\n"
+    "else in its HOME. stdin, stdout, stderr and signals pass through;\n"
+    "other file descriptors do not. What the call runs and every file or\n"
+    "syscall it is refused are audit records tied to its call id.\n"
+    "The exit status is CMD's (125: toolwall failed,\n"
     "126: CMD not executable, 127: not found). When the call ends, what\n"
     "was denied is summarised on stderr.\n"
     "  --call-id ID       the tool call's id, recorded in every audit record\n"
@@ -78,6 +81,7 @@ struct launch {
 	size_t nenv;
 	char *path; /* the call's PATH, for the command lookup */
 	char **cmd;
+	char *cwd; /* where the call starts: NULL keeps the launcher's */
 };
 
 static void __attribute__((noreturn)) child(struct launch *l)
@@ -102,6 +106,10 @@ static void __attribute__((noreturn)) child(struct launch *l)
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
 		tw_error("exec: cannot set no_new_privs: %s", strerror(errno));
+		_exit(EXIT_TOOLWALL);
+	}
+	if (l->cwd && chdir(l->cwd)) {
+		tw_error("exec: cannot enter %s: %s", l->cwd, strerror(errno));
 		_exit(EXIT_TOOLWALL);
 	}
 	if (tw_sandbox_enter(&l->sb)) {
@@ -267,6 +275,7 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	const char *agent_user =
 	    json_string_value(json_object_get(rep, "agent_user"));
 	const char *const *dev = tw_fs_fixed_dev, *const *ro = tw_fs_fixed_read;
+	char cwd[PATH_MAX];
 	struct tw_cred *cv = NULL;
 	struct tw_fs_grant *g = NULL;
 	const char **pv = NULL, **srcs = NULL;
@@ -490,6 +499,23 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	g[ng++] = (struct tw_fs_grant){cd->instructions, TW_FS_READ, true};
 	json_array_foreach (prot, i, x)
 		pv[i] = json_string_value(x);
+	/* The call starts where the launcher is when a grant covers it (a
+	 * repository, say), else in its HOME: a working directory it could
+	 * not read would only make programs stumble (and fill the audit log
+	 * with their refused probes of it). */
+	if (getcwd(cwd, sizeof(cwd))) {
+		bool reach = false;
+
+		for (i = 0; i < ng && !reach; i++)
+			reach = g[i].access != TW_FS_DEV &&
+				tw_path_under(cwd, g[i].path);
+		for (i = 0; reach && i < json_array_size(prot); i++)
+			reach = !tw_path_under(cwd, pv[i]);
+		if (!reach && !(l->cwd = strdup(cd->scratch))) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
 	err = tw_sandbox_prepare(&l->sb, g, ng, pv, json_array_size(prot));
 	if (err) {
 		tw_error("exec: %s; the tool call was not started", l->sb.err);
@@ -741,6 +767,7 @@ end:
 	env_free(&l);
 	tw_sandbox_free(&l.sb);
 	free(l.path);
+	free(l.cwd);
 	if ((cd.run[0] || cd.scratch[0]) && tw_calldir_remove(&cd))
 		tw_warn("exec: %s", cd.err);
 	req = json_pack("{s:s,s:I}", "op", "call-end", "cgid", cgid);

@@ -290,7 +290,8 @@ done
 # ---- skills and system paths -----------------------------------------------------
 for c in "${CTXS[@]}"; do
 	if [[ -n $HAVE_CLI ]]; then
-		cell "$c" 0 "tracker-cli token=yes" tracker-cli
+		AUD="event=exec path=$TRACKER_CLI context=$c requester=tester" \
+			cell "$c" 0 "tracker-cli token=yes" tracker-cli
 	else
 		skip "$c: tracker-cli" "$TRACKER_CLI existed before the test"
 	fi
@@ -304,8 +305,10 @@ for c in "${CTXS[@]}"; do
 	AUD="event=deny action=exec access=execute reason~executable" \
 		cell "$c" 126 "" sh -c 'cp /usr/bin/id "$HOME/id" && chmod +x "$HOME/id" && exec "$HOME/id"'
 done
-cell $DATA 0 "wh-report token=yes" wh-report
-cell $DATA 0 "wh-report token=yes" "$S/skills/wh-report"
+AUD="event=exec path=$S/skills/wh-report context=$DATA" \
+	cell $DATA 0 "wh-report token=yes" wh-report
+AUD="event=exec path=$S/skills/wh-report" \
+	cell $DATA 0 "wh-report token=yes" "$S/skills/wh-report"
 for c in $WS $GEN $DM $BOB; do
 	AUD="event=deny action=exec path=$S/skills/wh-report hint~warehouse-tools" \
 		cell "$c" 126 "" "$S/skills/wh-report"

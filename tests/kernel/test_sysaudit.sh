@@ -79,6 +79,16 @@ tw_eventually $AC "$TW_LOG" t-long event=exec argv_truncated=True >"$TW_WORK/r.o
 	ok "a 3000-byte argv is recorded cut short and says so" ||
 	not_ok "long argv" "$(cat "$TW_WORK/r.out")"
 
+# ---- where a call starts ------------------------------------------------------------------
+out=$(cd / && twx $WS t-cwd-home sh -c 'pwd; echo "$HOME"' 2>/dev/null)
+[[ $(head -1 <<<"$out") == "$(tail -1 <<<"$out")" && $out == */var/tmp/toolwall-calls/* ]] &&
+	$AC "$TW_LOG" t-cwd-home --count 0 event=deny >/dev/null 2>&1 &&
+	ok "launched from a directory no grant covers (/), the call starts in its HOME, refused nothing" ||
+	not_ok "start in HOME" "$out"
+out=$(cd /etc && twx $WS t-cwd-etc pwd 2>/dev/null)
+[[ $out == /etc ]] && ok "launched from a granted directory (/etc), the call starts there" ||
+	not_ok "start in a granted cwd" "$out"
+
 # ---- credential values never reach the log ------------------------------------------
 twx $DATA t-redact sh -c 'env true "$WAREHOUSE_TOKEN" "x${TRACKER_TOKEN}y" "$(cat "$TOOLWALL_CREDENTIALS_DIR/warehouse-reader")"' >/dev/null 2>&1
 tw_eventually recs t-redact 'any(x["argv"] == ["env", "true", "[credential warehouse-reader]", "x[credential tracker-agent]y", "[credential warehouse-reader]"] for x in r)' \
