@@ -92,7 +92,7 @@ struct tw_daemon {
 	int kaudit_fd; /* -1: unavailable (kaudit_why says why) */
 	char kaudit_why[256];
 	struct tw_kaudit_event kaudit_ev;
-	uint64_t kaudit_records, kaudit_overruns;
+	uint64_t kaudit_records, kaudit_overruns, kaudit_overruns_seen;
 
 	/* Recent exec'd pids and their cgroups, for records that name only
 	 * a pid (Landlock's). */
