@@ -86,6 +86,13 @@ call workspace:acme "ping 10.20.1.10 (ICMP socket)" \
 call workspace:acme "connect to a unix socket no bundle lists" \
 	python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect("/run/toolwall-demo/other.sock")'
 
+step "What a tool call ran, and what it was refused on the filesystem"
+say "(Landlock and seccomp decide; tracepoints record every exec and every refusal)"
+call workspace:acme "read /root, write /etc/hostname, run a binary it copied" \
+	sh -c 'ls /root; echo x >>/etc/hostname; cp /bin/true "$HOME/t" && "$HOME/t"'
+printf '   %s$ %s%s\n' "$bold" "toolwall audit --log $TW_LOG --call-id demo-$ncall" "$norm"
+"$TW_BIN" audit --log "$TW_LOG" --call-id "demo-$ncall" | sed 's/^/     /'
+
 step "The audit trail (toolwall audit --log $TW_LOG)"
 say "(glibc also probes the nscd socket, which does not exist here: those"
 say " denials are recorded with \"path_exists\": false; hidden below)"
