@@ -207,13 +207,15 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 
 		buf[0] = '\0';
 		json_array_foreach (argv, i, a) {
-			int n = snprintf(buf + off, len - off, "%s%s",
-					 i ? " " : "",
-					 json_string_value(a) ?: "");
+			const char *w = json_string_value(a) ?: "";
 
-			if (n < 0 || (size_t)n >= len - off)
-				break;
-			off += (size_t)n;
+			if (off + (i ? 1 : 0) + strlen(w) >= len) {
+				if (!i) /* the program itself, cut short */
+					snprintf(buf, len, "%s", w);
+				break; /* then whole words only */
+			}
+			off += (size_t)snprintf(buf + off, len - off, "%s%s",
+						i ? " " : "", w);
 		}
 	} else if (p && (sys || json_object_get(rec, "blockers"))) {
 		/* a file the syscall audit saw refused */

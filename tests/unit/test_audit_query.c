@@ -270,6 +270,53 @@ static void test_suggest_is_a_working_bundle(void **state)
 	tw_suggest_free(&g);
 }
 
+/* The DESTINATION column: each kind of record says what it was about. */
+static void test_dest_column(void **state)
+{
+	static const struct {
+		const char *rec, *want;
+	} cases[] = {
+		{"{\"dst\":\"10.1.2.3\",\"port\":443,\"proto\":\"tcp\"}",
+		 "10.1.2.3:443/tcp"},
+		{"{\"dst\":\"fd00::1\",\"port\":53,\"proto\":\"udp\"}",
+		 "[fd00::1]:53/udp"},
+		{"{\"path\":\"/run/x.sock\",\"action\":\"connect\"}",
+		 "unix:/run/x.sock"},
+		{"{\"event\":\"exec\",\"path\":\"/usr/bin/sh\","
+		 "\"argv\":[\"sh\",\"-c\",\"ls /\"]}",
+		 "sh -c ls /"},
+		{"{\"event\":\"deny\",\"syscall\":\"openat\","
+		 "\"path\":\"/root\",\"access\":\"read\"}",
+		 "/root (read)"},
+		{"{\"event\":\"deny\",\"source\":\"landlock\","
+		 "\"blockers\":\"fs.execute\",\"path\":\"/tmp/t\"}",
+		 "/tmp/t"},
+		{"{\"event\":\"deny\",\"syscall\":\"mount\"}", "mount()"},
+	};
+	char buf[128], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *r = json_loads(cases[i].rec, 0, NULL);
+
+		assert_non_null(r);
+		tw_audit_dest(r, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+		json_decref(r);
+	}
+	/* A long command line is cut at a word, never overflows. */
+	json_t *r = json_loads("{\"argv\":[\"aaaa\",\"bbbb\",\"cccc\"]}", 0,
+			       NULL);
+
+	tw_audit_dest(r, small, sizeof(small));
+	assert_string_equal(small, "aaaa");
+	json_decref(r);
+	r = json_loads("{\"argv\":[\"/a/very/long/program\",\"x\"]}", 0, NULL);
+	tw_audit_dest(r, small, sizeof(small));
+	assert_string_equal(small, "/a/very");
+	json_decref(r);
+}
+
 static void test_syslog_rfc5424(void **state)
 {
 	const char *line = "{\"ts\":\"2024-05-01T10:00:00.123456789Z\",\"seq\":7,\"event\":\"deny\","
@@ -339,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_summary_weights_counts),
 		cmocka_unit_test(test_suggest_is_a_working_bundle),
+		cmocka_unit_test(test_dest_column),
 		cmocka_unit_test(test_syslog_rfc5424),
 		cmocka_unit_test(test_ocsf),
 	};
