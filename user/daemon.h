@@ -106,6 +106,15 @@ struct tw_daemon {
 /* sysaudit.c: the cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
 int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);
 
+/*
+ * The process in the context cgroup CTX_CGROUP (relative to the toolwall
+ * root; its calls included) that holds the local socket PEER talks from,
+ * e.g. a DNS client. 0 or -ENOENT. Scans only that context's processes.
+ */
+struct sockaddr;
+int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
+		    const struct sockaddr *peer, bool tcp, uint32_t *pid);
+
 /* control.c */
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
 

@@ -787,10 +787,60 @@ static void name_hint(const struct tw_compiled *c, const char *name,
 	}
 }
 
+struct query_ctx {
+	char context[160];
+	bool tcp;
+	struct sockaddr_storage peer; /* the client, as our socket sees it */
+	socklen_t peerlen;
+};
+
+/*
+ * Who asked: the process of the context that holds the client socket
+ * (the query is in flight, so it is there to find). pid, uid, comm, and
+ * the call it belongs to; null when it cannot be found.
+ */
+static void dns_asker(struct tw_daemon *d, const struct tw_context *x,
+		      const struct query_ctx *qc, json_t *rec)
+{
+	struct tw_call *call = NULL;
+	char file[64], comm[64] = "", line[256];
+	uint32_t pid = 0;
+	uint64_t cgid;
+	long uid = -1;
+	FILE *f;
+
+	if (qc->peerlen &&
+	    tw_socket_owner(d, x->cgroup, (const struct sockaddr *)&qc->peer,
+			    qc->tcp, &pid) == 0) {
+		snprintf(file, sizeof(file), "/proc/%u/status", pid);
+		f = fopen(file, "re");
+		while (f && fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "Name:\t", 6))
+				snprintf(comm, sizeof(comm), "%.*s",
+					 (int)strcspn(line + 6, "\n"), line + 6);
+			else if (!strncmp(line, "Uid:\t", 5))
+				uid = strtol(line + 5, NULL, 10);
+		}
+		if (f)
+			fclose(f);
+		if (tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
+			call = tw_call_find(d, cgid);
+	}
+	json_object_set_new(rec, "pid", pid ? json_integer(pid) : json_null());
+	json_object_set_new(rec, "uid", uid >= 0 ? json_integer(uid) : json_null());
+	json_object_set_new(rec, "comm", *comm ? json_string(comm) : json_null());
+	json_object_set_new(rec, "call_id",
+			    call ? json_string(call->call_id) : json_null());
+	json_object_set_new(rec, "requester",
+			    call && *call->requester ?
+				    json_string(call->requester) :
+				    json_null());
+}
+
 static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 		      const struct tw_context *x, const char *name,
-		      const char *qtype, bool tcp, const char *reason,
-		      const char *answer)
+		      const char *qtype, const struct query_ctx *qc,
+		      const char *reason, const char *answer)
 {
 	json_t *rec = tw_audit_record(&d->audit,
 				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
@@ -802,14 +852,10 @@ static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 	json_object_set_new(rec, "workspace",
 			    json_string(c->pol->workspaces[x->workspace].name));
 	/* The query came through the context's resolver socket: the context
-	 * is certain, the process behind it is not known here. */
-	json_object_set_new(rec, "pid", json_null());
-	json_object_set_new(rec, "uid", json_null());
-	json_object_set_new(rec, "comm", json_null());
-	json_object_set_new(rec, "call_id", json_null());
-	json_object_set_new(rec, "requester", json_null());
+	 * is certain; the process is the one holding the client socket. */
+	dns_asker(d, x, qc, rec);
 	json_object_set_new(rec, "action", json_string("dns"));
-	json_object_set_new(rec, "proto", json_string(tcp ? "tcp" : "udp"));
+	json_object_set_new(rec, "proto", json_string(qc->tcp ? "tcp" : "udp"));
 	json_object_set_new(rec, "domain", json_string(name));
 	json_object_set_new(rec, "qtype", json_string(qtype));
 	if (answer)
@@ -822,10 +868,6 @@ static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 
 /* ---- one query ----------------------------------------------------------- */
 
-struct query_ctx {
-	char context[160];
-	bool tcp;
-};
 
 /*
  * Answer query Q that arrived on QC's socket. *OUT is malloc'd (caller
@@ -889,7 +931,7 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 			 "no bundle of %s allows the name %s; answered "
 			 "NXDOMAIN, nothing was sent upstream",
 			 x->name, qname);
-		audit_dns(d, &rev->comp, x, qname, qtype, qc->tcp, why, NULL);
+		audit_dns(d, &rev->comp, x, qname, qtype, qc, why, NULL);
 		d->dns.nxdomain++;
 		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_NXDOMAIN, false, out, olen);
@@ -941,7 +983,7 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 			 "link-local, CGNAT, multicast or this host) and no "
 			 "bundle of %s lists it as an IP literal; refused",
 			 qname, a, x->name);
-		audit_dns(d, &rev->comp, x, qname, qtype, qc->tcp, why, a);
+		audit_dns(d, &rev->comp, x, qname, qtype, qc, why, a);
 		d->dns.rebinding++;
 		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
@@ -999,10 +1041,13 @@ static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 		size_t olen = 0;
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
 				     (struct sockaddr *)&from, &fl);
+		struct query_ctx q = *qc;
 
 		if (n < 0)
 			return; /* EAGAIN: drained */
-		if (answer(d, qc, buf, n, &out, &olen) == 0)
+		memcpy(&q.peer, &from, sizeof(from));
+		q.peerlen = fl;
+		if (answer(d, &q, buf, n, &out, &olen) == 0)
 			sendto(fd, out, olen, 0, (struct sockaddr *)&from, fl);
 		free(out);
 	}
@@ -1013,17 +1058,21 @@ static void serve_tcp(struct tw_daemon *d, int lfd, const struct query_ctx *qc)
 	uint8_t *buf = malloc(MAX_MSG);
 
 	for (; buf;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct query_ctx q = *qc;
+		int fd;
 		uint8_t hdr[2], *out = NULL;
 		size_t len, olen = 0;
 
+		q.peerlen = sizeof(q.peer);
+		fd = accept4(lfd, (struct sockaddr *)&q.peer, &q.peerlen,
+			     SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			break;
 		/* A client gets one second to send its query. */
 		if (read_full(fd, hdr, 2, 1000) == 0 &&
 		    (len = (size_t)hdr[0] << 8 | hdr[1]) > 0 &&
 		    read_full(fd, buf, len, 1000) == 0 &&
-		    answer(d, qc, buf, len, &out, &olen) == 0) {
+		    answer(d, &q, buf, len, &out, &olen) == 0) {
 			uint8_t oh[2] = { olen >> 8, olen & 0xff };
 
 			if (wait_fd(fd, POLLOUT, 1000) == 0 &&

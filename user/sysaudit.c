@@ -3,11 +3,15 @@
  * sysaudit.c - the syscall audit's user half (see sysaudit.h): the table
  * of watched syscalls, and proc.bpf.c's events turned into audit records.
  */
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -541,6 +545,128 @@ int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid)
 	}
 	fclose(f);
 	return -ENOENT;
+}
+
+/* Inodes of the sockets in /proc/net/FILE bound to local port PORT. */
+static size_t port_inodes(const char *file, unsigned port,
+			  unsigned long *ino, size_t max)
+{
+	char path[64], line[512];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/net/%s", file);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char local[64];
+		unsigned lport;
+		unsigned long inode;
+		char *colon;
+
+		/* sl local_address rem_address st tx:rx tr:when retr uid
+		 * timeout inode */
+		if (sscanf(line, " %*s %63s %*s %*s %*s %*s %*s %*s %*s %lu",
+			   local, &inode) != 2)
+			continue;
+		colon = strrchr(local, ':');
+		if (!colon || sscanf(colon + 1, "%x", &lport) != 1)
+			continue;
+		if (lport == port && inode)
+			ino[n++] = inode;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Does process PID hold one of the sockets INO? */
+static bool holds_socket(uint32_t pid, const unsigned long *ino, size_t n)
+{
+	char dir[64], link[96], target[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "/proc/%u/fd", pid);
+	dh = opendir(dir);
+	while (dh && !found && (de = readdir(dh))) {
+		ssize_t l;
+		unsigned long i;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		l = readlink(link, target, sizeof(target) - 1);
+		if (l <= 0)
+			continue;
+		target[l] = '\0';
+		if (sscanf(target, "socket:[%lu]", &i) != 1)
+			continue;
+		for (size_t k = 0; k < n && !found; k++)
+			found = ino[k] == i;
+	}
+	if (dh)
+		closedir(dh);
+	return found;
+}
+
+/* Is PID (from cgroup.procs of DIR) the owner? Walks DIR's subtree. */
+static uint32_t owner_in(const char *cg, const unsigned long *ino, size_t n,
+			 int depth)
+{
+	char file[4200], line[32];
+	struct dirent *de;
+	uint32_t pid = 0;
+	FILE *f;
+	DIR *dh;
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", cg);
+	f = fopen(file, "re");
+	while (f && !pid && fgets(line, sizeof(line), f)) {
+		uint32_t p = (uint32_t)strtoul(line, NULL, 10);
+
+		if (p && holds_socket(p, ino, n))
+			pid = p;
+	}
+	if (f)
+		fclose(f);
+	if (pid || depth > 2)
+		return pid;
+	dh = opendir(cg);
+	while (dh && !pid && (de = readdir(dh))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", cg, de->d_name);
+		pid = owner_in(file, ino, n, depth + 1);
+	}
+	if (dh)
+		closedir(dh);
+	return pid;
+}
+
+int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
+		    const struct sockaddr *peer, bool tcp, uint32_t *pid)
+{
+	unsigned long ino[16];
+	unsigned port;
+	size_t n;
+	char cg[4200];
+
+	if (peer->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)peer)->sin_port);
+	else if (peer->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+	else
+		return -EAFNOSUPPORT;
+	/* A v6 socket may have sent to a mapped v4 address: both tables. */
+	n = port_inodes(tcp ? "tcp" : "udp", port, ino, 16);
+	n += port_inodes(tcp ? "tcp6" : "udp6", port, ino + n, 16 - n);
+	if (!n)
+		return -ENOENT;
+	snprintf(cg, sizeof(cg), "%s/%s", d->ld.cg_root, ctx_cgroup);
+	*pid = owner_in(cg, ino, n, 0);
+	return *pid ? 0 : -ENOENT;
 }
 
 int tw_sysaudit_event(void *ctx, void *data, size_t size)

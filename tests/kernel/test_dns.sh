@@ -117,11 +117,18 @@ fi
 # ---- names a context may not use ----------------------------------------------
 got=$(q $WS d-sib @198.51.100.53 evil.acme.example)
 if grep -q "status: NXDOMAIN" <<<"$got" && ! upstream_saw evil.acme.example &&
-	$AC "$TW_LOG" - event=deny action=dns domain=evil.acme.example \
-		context=$WS 'reason~no bundle of workspace:acme allows the name' >/dev/null; then
-	ok "a sibling name gets NXDOMAIN, a dns record, and never reaches upstream"
+	$AC "$TW_LOG" d-sib event=deny action=dns domain=evil.acme.example proto=udp \
+		context=$WS comm=dig requester=tester 'reason~no bundle of workspace:acme allows the name' >/dev/null; then
+	ok "a sibling name gets NXDOMAIN, a dns record naming the process and call, and never reaches upstream"
 else
 	not_ok "sibling name" "$(grep status: <<<"$got")"
+fi
+got=$(q $WS d-sibt @198.51.100.53 evil2.acme.example +tcp)
+if grep -q "status: NXDOMAIN" <<<"$got" &&
+	$AC "$TW_LOG" d-sibt event=deny action=dns domain=evil2.acme.example proto=tcp comm=dig >/dev/null; then
+	ok "over TCP too: NXDOMAIN, and the record names dig and the call"
+else
+	not_ok "sibling name over TCP" "$(grep status: <<<"$got") $(grep evil2 "$TW_LOG" | tail -1)"
 fi
 got=$(q $WS d-apex @198.51.100.53 docs-cdn.example)
 grep -q "status: NXDOMAIN" <<<"$got" && ok "*.docs-cdn.example does not cover docs-cdn.example itself" ||
