@@ -188,6 +188,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	free(tw_dns_relearn(d, &nr.comp, &x.nlearned, true));
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
+	d->prev_slot_same = false; /* the alias is needed only until now */
 	/* The compiled rules borrow the policy: point them at its new home. */
 	d->rev[slot].comp.pol = &d->rev[slot].pol;
 	audit_policy(d, d->reloads ? "reload" : "load", nr.comp.revision, NULL);
@@ -472,15 +473,9 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 
 	memset(j, 0, sizeof(*j));
 	j->ctx_idx = -1;
-	if (e->ctx != TW_CTX_NONE) {
-		uint32_t slot = TW_CTX_SLOT(e->ctx), idx = TW_CTX_IDX(e->ctx);
-
-		if (d->rev[slot].valid && idx < d->rev[slot].comp.nctx) {
-			j->rev = &d->rev[slot];
-			j->ctx = &j->rev->comp.ctx[idx];
-			j->ctx_idx = (int)idx;
-		}
-	}
+	j->rev = tw_daemon_context(d, e->ctx, &j->ctx_idx);
+	if (j->rev)
+		j->ctx = &j->rev->comp.ctx[j->ctx_idx];
 	if (e->action == TW_ACT_UNIX_CONNECT ||
 	    e->action == TW_ACT_UNIX_SENDMSG) {
 		snprintf(j->dst, sizeof(j->dst), "%.*s", (int)sizeof(e->path),
@@ -620,8 +615,13 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 	uint32_t slot = TW_CTX_SLOT(ctx_key), i = TW_CTX_IDX(ctx_key);
 
 	*idx = -1;
-	if (ctx_key == TW_CTX_NONE || !d->rev[slot].valid ||
-	    i >= d->rev[slot].comp.nctx)
+	if (ctx_key == TW_CTX_NONE)
+		return NULL;
+	/* A slot a previous daemon filled with the revision now in force:
+	 * the same policy compiles to the same context indices. */
+	if (!d->rev[slot].valid && d->prev_slot_same && slot == d->prev_slot)
+		slot = d->slot;
+	if (!d->rev[slot].valid || i >= d->rev[slot].comp.nctx)
 		return NULL;
 	*idx = (int)i;
 	return &d->rev[slot];
@@ -1062,14 +1062,11 @@ int cmd_daemon(int argc, char **argv)
 		ret = -errno;
 		goto out;
 	}
-	{
-		struct tw_state st;
+	struct tw_state prev = {};
+	bool had_prev = d.ld.adopted && !tw_maps_state(&d.ld.maps, &prev);
 
-		if (!tw_maps_state(&d.ld.maps, &st))
-			d.slot = st.slot & 1;
-	}
-	/* Events queued while no daemon ran: drain before the new policy so
-	 * that they are attributed... to the best we know. */
+	if (had_prev)
+		d.slot = prev.slot & 1;
 	ret = tw_daemon_reload(&d, &errs);
 	if (ret) {
 		tw_error("policy %s not loaded:", d.policy_path);
@@ -1078,6 +1075,17 @@ int cmd_daemon(int argc, char **argv)
 			tw_error("the enforcement already in force stays");
 		json_decref(errs);
 		goto out;
+	}
+	/* Events queued while no daemon ran carry the previous daemon's slot:
+	 * when it held the revision now in force, they are named with it. */
+	if (had_prev && d.rev[d.slot].valid) {
+		char hex[65];
+
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", prev.revision[k]);
+		d.prev_slot = prev.slot & 1;
+		d.prev_slot_same = d.prev_slot != d.slot &&
+				   !strcmp(hex, d.rev[d.slot].comp.revision);
 	}
 	tw_daemon_drain(&d);
 	/* Landlock's own records: a second source, where the kernel has an

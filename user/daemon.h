@@ -64,6 +64,8 @@ struct tw_daemon {
 	struct tw_audit audit;
 	struct tw_revision rev[2]; /* indexed by slot */
 	uint32_t slot;		   /* active */
+	uint32_t prev_slot;	   /* a previous daemon's active slot */
+	bool prev_slot_same;	   /* ... held the revision in force now */
 	struct tw_call *calls;
 	size_t ncalls;
 	uint64_t next_call;

@@ -199,8 +199,8 @@ tw_daemon_kill9
 sleep 1.2
 tw_daemon_start || not_ok "daemon restarts"
 wait $gap
-tw_eventually recs t-gap 'any(x["argv"] == ["/bin/echo", "during-gap"] for x in r)' >"$TW_WORK/r.out" 2>&1 &&
-	ok "an exec while the daemon was dead is recorded with the call's id after the restart" ||
+tw_eventually recs t-gap 'any(x["argv"] == ["/bin/echo", "during-gap"] and x["context"] == "workspace:acme" and x["policy_rev"] for x in r)' >"$TW_WORK/r.out" 2>&1 &&
+	ok "an exec while the daemon was dead is recorded after the restart, with the call's id and context" ||
 	not_ok "exec during the daemon gap" "$(cat "$TW_WORK/r.out")"
 
 # ---- Landlock's own records, the second source ----------------------------------------
