@@ -592,14 +592,14 @@ void tw_call_note(struct tw_call *c, const char *what, const char *reason,
 	nd->count = 1;
 }
 
-void tw_record_where(json_t *rec, const struct tw_revision *rev,
+void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		     const struct tw_context *x, const struct tw_call *call)
 {
 	json_object_set_new(rec, "context",
 			    x ? json_string(x->name) : json_null());
 	json_object_set_new(
 		rec, "workspace",
-		x && rev ? json_string(rev->pol.workspaces[x->workspace].name) :
+		x && pol ? json_string(pol->workspaces[x->workspace].name) :
 			   json_null());
 	json_object_set_new(rec, "call_id",
 			    call ? json_string(call->call_id) : json_null());
@@ -701,7 +701,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	rec = tw_audit_record(&d->audit,
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
 			      e->ts_ns + tw_boot_to_real_ns);
-	tw_record_where(rec, j.rev, j.ctx, call);
+	tw_record_where(rec, j.rev ? &j.rev->pol : NULL, j.ctx, call);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
 	json_object_set_new(rec, "tid", json_integer(e->tid));
 	json_object_set_new(rec, "uid", json_integer(e->uid));

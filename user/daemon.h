@@ -130,7 +130,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
 const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 					    uint32_t ctx_key, int *idx);
 /* context, workspace, call_id, requester of a record (null when unknown). */
-void tw_record_where(json_t *rec, const struct tw_revision *rev,
+void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		     const struct tw_context *x, const struct tw_call *call);
 /*
  * Count a refusal of call C for its summary, keyed by WHAT. REASON NULL:

@@ -799,8 +799,9 @@ struct query_ctx {
  * (the query is in flight, so it is there to find). pid, uid, comm, and
  * the call it belongs to; null when it cannot be found.
  */
-static void dns_asker(struct tw_daemon *d, const struct tw_context *x,
-		      const struct query_ctx *qc, json_t *rec)
+static void dns_asker(struct tw_daemon *d, const struct tw_compiled *c,
+		      const struct tw_context *x, const struct query_ctx *qc,
+		      json_t *rec)
 {
 	struct tw_call *call = NULL;
 	char file[64], comm[64] = "", line[256];
@@ -826,15 +827,10 @@ static void dns_asker(struct tw_daemon *d, const struct tw_context *x,
 		if (tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
 			call = tw_call_find(d, cgid);
 	}
+	tw_record_where(rec, c->pol, x, call);
 	json_object_set_new(rec, "pid", pid ? json_integer(pid) : json_null());
 	json_object_set_new(rec, "uid", uid >= 0 ? json_integer(uid) : json_null());
 	json_object_set_new(rec, "comm", *comm ? json_string(comm) : json_null());
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
 }
 
 static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
@@ -848,12 +844,9 @@ static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 	char hint[1024];
 
 	name_hint(c, name, hint, sizeof(hint));
-	json_object_set_new(rec, "context", json_string(x->name));
-	json_object_set_new(rec, "workspace",
-			    json_string(c->pol->workspaces[x->workspace].name));
 	/* The query came through the context's resolver socket: the context
 	 * is certain; the process is the one holding the client socket. */
-	dns_asker(d, x, qc, rec);
+	dns_asker(d, c, x, qc, rec);
 	json_object_set_new(rec, "action", json_string("dns"));
 	json_object_set_new(rec, "proto", json_string(qc->tcp ? "tcp" : "udp"));
 	json_object_set_new(rec, "domain", json_string(name));

@@ -254,7 +254,7 @@ static void emit(struct tw_daemon *d)
 
 	rec = tw_audit_record(&d->audit, "deny", k->ts_ns);
 	json_object_set_new(rec, "source", json_string("landlock"));
-	tw_record_where(rec, rev, x, call);
+	tw_record_where(rec, rev ? &rev->pol : NULL, x, call);
 	json_object_set_new(rec, "pid",
 			    k->pid ? json_integer(k->pid) : json_null());
 	json_object_set_new(rec, "comm",

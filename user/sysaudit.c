@@ -359,7 +359,7 @@ static json_t *record_start(struct tw_daemon *d, const char *event,
 	json_t *rec = tw_audit_record(&d->audit, event,
 				      e->ts_ns + tw_boot_to_real_ns);
 
-	tw_record_where(rec, rev, x, call);
+	tw_record_where(rec, rev ? &rev->pol : NULL, x, call);
 	json_object_set_new(rec, "pid", json_integer(e->pid));
 	json_object_set_new(rec, "tid", json_integer(e->tid));
 	json_object_set_new(rec, "ppid", json_integer(e->ppid));
