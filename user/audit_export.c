@@ -139,16 +139,79 @@ static json_int_t ms_of(const char *ts)
 	return (json_int_t)(ns / 1000000ull);
 }
 
+/* File System Activity (1001) activity of a refused file syscall. */
+static int file_activity(const char *act, const char **name)
+{
+	static const struct {
+		const char *action, *name;
+		int id;
+	} map[] = {
+		{"open", "Open", 14},	  {"mkdir", "Create", 1},
+		{"mknod", "Create", 1},	  {"create", "Create", 1},
+		{"link", "Create", 1},	  {"symlink", "Create", 1},
+		{"unlink", "Delete", 4},  {"rmdir", "Delete", 4},
+		{"rename", "Rename", 5},  {"truncate", "Update", 3},
+		{"chmod", "Set Attributes", 6}, {"chown", "Set Attributes", 6},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(act, map[i].action)) {
+			*name = map[i].name;
+			return map[i].id;
+		}
+	*name = "Other";
+	return 99;
+}
+
+/* The command line of an exec record, space separated. */
+static json_t *cmd_line(json_t *argv)
+{
+	size_t cap = 1, off = 0, i;
+	char *s = NULL, *t;
+	json_t *a, *out;
+
+	json_array_foreach (argv, i, a)
+		cap += strlen(json_string_value(a) ?: "") + 1;
+	s = calloc(1, cap);
+	if (!s)
+		return json_null();
+	json_array_foreach (argv, i, a) {
+		t = s + off;
+		off += (size_t)snprintf(t, cap - off, "%s%s", i ? " " : "",
+					json_string_value(a) ?: "");
+	}
+	out = json_string(s);
+	free(s);
+	return out ? out : json_null();
+}
+
 json_t *tw_ocsf_from_record(json_t *rec)
 {
 	const char *ev = S(rec, "event") ?: "", *act = S(rec, "action") ?: "";
 	bool deny = !strcmp(ev, "deny"), audit = !strcmp(ev, "audit");
+	bool exec = !strcmp(ev, "exec");
+	/* a refusal the syscall audit (or Landlock's own log) saw */
+	bool sys = deny && (S(rec, "syscall") || S(rec, "blockers"));
 	json_t *o = json_object(), *v, *proc, *ep;
 	char uid[32];
 	int class_uid = 0, category = 0, activity = 99, sev;
 	const char *class_name = "Base Event", *activity_name = "Other";
 
-	if (deny || audit) {
+	if (exec || (sys && !strcmp(act, "exec"))) {
+		class_uid = 1007;
+		category = 1;
+		class_name = "Process Activity";
+		activity = 1;
+		activity_name = "Launch";
+	} else if (sys && S(rec, "path")) {
+		class_uid = 1001;
+		category = 1;
+		class_name = "File System Activity";
+		activity = file_activity(act, &activity_name);
+	} else if (sys) {
+		/* an escape syscall (mount, bpf, ptrace...): no better class */
+		activity_name = "Other";
+	} else if (deny || audit) {
 		class_uid = 4001;
 		category = 4;
 		class_name = "Network Activity";
@@ -217,7 +280,29 @@ json_t *tw_ocsf_from_record(json_t *rec)
 		json_object_set_new(o, "actor",
 				    json_pack("{s:o}", "process", proc));
 	}
-	if (deny || audit) {
+	if (class_uid == 1007) {
+		json_t *p = json_object();
+
+		if (json_is_integer(v = json_object_get(rec, "pid")))
+			json_object_set(p, "pid", v);
+		if (S(rec, "comm"))
+			json_object_set_new(p, "name",
+					    json_string(S(rec, "comm")));
+		if (S(rec, "path"))
+			json_object_set_new(p, "file",
+					    json_pack("{s:s}", "path",
+						      S(rec, "path")));
+		if (json_is_array(v = json_object_get(rec, "argv")))
+			json_object_set_new(p, "cmd_line", cmd_line(v));
+		if (json_is_integer(v = json_object_get(rec, "ppid")))
+			json_object_set_new(p, "parent_process",
+					    json_pack("{s:O}", "pid", v));
+		json_object_set_new(o, "process", p);
+	} else if (class_uid == 1001) {
+		json_object_set_new(o, "file",
+				    json_pack("{s:s}", "path", S(rec, "path")));
+	}
+	if ((deny || audit) && !sys) {
 		ep = json_object();
 		if (S(rec, "dst"))
 			json_object_set_new(ep, "ip", json_string(S(rec, "dst")));

@@ -317,6 +317,64 @@ static void test_dest_column(void **state)
 	json_decref(r);
 }
 
+/* Execs and refused files map to OCSF's process and file classes. */
+static void test_ocsf_syscall_audit(void **state)
+{
+	json_t *r, *o;
+
+	(void)state;
+	r = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"seq\":1,\"event\":\"exec\","
+		"\"action\":\"exec\",\"pid\":42,\"ppid\":41,\"comm\":\"ls\","
+		"\"path\":\"/usr/bin/ls\",\"argv\":[\"ls\",\"-l\",\"/srv\"]}");
+	o = tw_ocsf_from_record(r);
+	assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
+			 100701);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(o, "process"), "cmd_line")),
+			    "ls -l /srv");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(o, "process"),
+						 "parent_process"),
+				 "pid")),
+			 41);
+	json_decref(o);
+	json_decref(r);
+
+	r = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"seq\":2,\"event\":\"deny\","
+		"\"action\":\"open\",\"syscall\":\"openat\",\"path\":\"/root\"}");
+	o = tw_ocsf_from_record(r);
+	assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
+			 100114);
+	assert_string_equal(json_string_value(json_object_get(o, "disposition")),
+			    "Blocked");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(o, "file"), "path")),
+			    "/root");
+	assert_null(json_object_get(o, "dst_endpoint"));
+	json_decref(o);
+	json_decref(r);
+
+	r = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"seq\":3,\"event\":\"deny\","
+		"\"action\":\"exec\",\"syscall\":\"execve\",\"path\":\"/tmp/x\"}");
+	o = tw_ocsf_from_record(r);
+	assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
+			 100701);
+	assert_string_equal(json_string_value(json_object_get(o, "status")),
+			    "Failure");
+	json_decref(o);
+	json_decref(r);
+
+	r = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"seq\":4,\"event\":\"deny\","
+		"\"action\":\"mount\",\"syscall\":\"mount\"}");
+	o = tw_ocsf_from_record(r);
+	assert_int_equal(json_integer_value(json_object_get(o, "class_uid")), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "action")),
+			    "Denied");
+	assert_null(json_object_get(o, "connection_info"));
+	json_decref(o);
+	json_decref(r);
+}
+
 static void test_syslog_rfc5424(void **state)
 {
 	const char *line = "{\"ts\":\"2024-05-01T10:00:00.123456789Z\",\"seq\":7,\"event\":\"deny\","
@@ -387,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_summary_weights_counts),
 		cmocka_unit_test(test_suggest_is_a_working_bundle),
 		cmocka_unit_test(test_dest_column),
+		cmocka_unit_test(test_ocsf_syscall_audit),
 		cmocka_unit_test(test_syslog_rfc5424),
 		cmocka_unit_test(test_ocsf),
 	};
