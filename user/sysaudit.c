@@ -27,6 +27,8 @@
 
 #define F(nr, name, act, path, dirfd, flags)                                   \
 	{ nr, name, act, path, dirfd, flags, 0, NULL }
+#define FD(nr, name, act, fd)                                                  \
+	{ nr, name, act, -1, -1, -1, 0, NULL, (fd) + 1 }
 #define X(nr, name, what)                                                      \
 	{ nr, name, TW_SA_SYSCALL, -1, -1, -1, 0, what }
 
@@ -74,6 +76,10 @@ static const struct tw_sysaudit table[] = {
 #endif
 	F(SYS_symlinkat, "symlinkat", TW_SA_SYMLINK, 2, 1, -1),
 	F(SYS_truncate, "truncate", TW_SA_TRUNCATE, 0, -1, -1),
+	FD(SYS_ftruncate, "ftruncate", TW_SA_TRUNCATE, 0),
+	FD(SYS_fchmod, "fchmod", TW_SA_CHMOD, 0),
+	FD(SYS_fchown, "fchown", TW_SA_CHOWN, 0),
+	F(SYS_chdir, "chdir", TW_SA_CHDIR, 0, -1, -1),
 #ifdef SYS_chmod
 	F(SYS_chmod, "chmod", TW_SA_CHMOD, 0, -1, -1),
 #endif
@@ -143,6 +149,7 @@ static const struct tw_sysaudit table[] = {
 };
 
 #undef F
+#undef FD
 #undef X
 
 const struct tw_sysaudit *tw_sysaudit_find(long nr)
@@ -180,6 +187,7 @@ const char *tw_sysaudit_action(const struct tw_sysaudit *s)
 		[TW_SA_RENAME] = "rename", [TW_SA_LINK] = "link",
 		[TW_SA_SYMLINK] = "symlink", [TW_SA_TRUNCATE] = "truncate",
 		[TW_SA_CHMOD] = "chmod",   [TW_SA_CHOWN] = "chown",
+		[TW_SA_CHDIR] = "chdir",
 	};
 
 	if (s->action < sizeof(names) / sizeof(names[0]) && names[s->action])
@@ -195,6 +203,8 @@ static enum tw_fs_want wanted(const struct tw_sysaudit *s,
 {
 	if (s->action == TW_SA_EXEC)
 		return TW_WANT_EXEC;
+	if (s->action == TW_SA_CHDIR)
+		return TW_WANT_READ;
 	if (s->action == TW_SA_OPEN) {
 		long fl;
 
@@ -246,7 +256,17 @@ static void resolve_path(const struct tw_sysaudit *s,
 	ssize_t n = -1;
 
 	snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(e->path), e->path);
-	if (raw[0] != '/' && raw[0]) {
+	if (s->fd_argn) {
+		/* ftruncate and friends: the file the descriptor is open on */
+		snprintf(link, sizeof(link), "/proc/%u/fd/%d", e->pid,
+			 (int)e->args[s->fd_argn - 1]);
+		n = readlink(link, raw, sizeof(raw) - 1);
+		raw[n > 0 ? n : 0] = '\0';
+		if (n <= 0)
+			snprintf(raw, sizeof(raw), "fd %d",
+				 (int)e->args[s->fd_argn - 1]);
+		n = -1;
+	} else if (raw[0] != '/' && raw[0]) {
 		int dfd = s->dirfd_arg >= 0 ? (int)e->args[s->dirfd_arg] :
 					      AT_FDCWD;
 
@@ -414,7 +434,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	struct tw_fs_verdict v = {};
 	char path[4096] = "", what[512], flags[128] = "", real[4096] = "";
 	enum tw_fs_want want = TW_WANT_READ;
-	bool file = s && s->path_arg >= 0;
+	bool file = s && (s->path_arg >= 0 || s->fd_argn);
 	json_t *rec;
 	struct {
 		uint64_t cgid;
@@ -448,7 +468,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	key.err = e->err;
 	key.ctx = e->ctx;
 	memcpy(key.path, e->path, sizeof(key.path));
-	if (!file) {
+	if (!file || s->fd_argn) {
 		key.args[0] = e->args[0];
 		key.args[1] = e->args[1];
 	}
@@ -461,7 +481,13 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 		return;
 	}
 
-	if (file && rev) {
+	if (file && s->fd_argn && path[0] != '/') {
+		snprintf(v.reason, sizeof(v.reason),
+			 "%s refused on %s; the file could not be named: the "
+			 "process had closed it or exited when the event was "
+			 "read",
+			 tw_fs_want_name(want), path);
+	} else if (file && rev) {
 		if (d->policy_path && !realpath(d->policy_path, real))
 			real[0] = '\0';
 		tw_fs_explain(&rev->comp, ctx_idx, path, want, real, &v);

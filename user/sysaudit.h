@@ -33,6 +33,7 @@ enum tw_sys_action {
 	TW_SA_TRUNCATE,
 	TW_SA_CHMOD,
 	TW_SA_CHOWN,
+	TW_SA_CHDIR,
 	TW_SA_SYSCALL, /* an escape syscall: seccomp (or the kernel) said no */
 	TW_SA_SIGNAL,  /* a signal or ptrace outside the call's own tree */
 };
@@ -46,6 +47,7 @@ struct tw_sysaudit {
 	int flags_arg;	/* open flags, or -1 */
 	unsigned flags; /* TW_SYSW_* */
 	const char *what; /* escape syscalls: what the call tried */
+	int fd_argn;	  /* fd-based file syscalls: the fd argument + 1 */
 };
 
 /* The watched syscall NR, or NULL. */

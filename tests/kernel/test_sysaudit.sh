@@ -174,6 +174,25 @@ grep -qF "open /root/x (read) (5 times): no bundle of workspace:acme grants read
 	ok "the call's stderr summary lists the refused file and why" ||
 	not_ok "summary of a refused file" "$summary"
 
+# ---- refusals without a path argument: the file behind the descriptor --------------------
+twx $WS t-fd $PY -c "
+import os
+fd = os.open('/etc/hostname', os.O_RDONLY)
+try:
+    os.fchmod(fd, 0o777)
+except PermissionError:
+    pass
+try:
+    os.chdir('/root')
+except PermissionError:
+    pass
+import time; time.sleep(0.5)  # named from /proc/PID/fd while it runs
+" >/dev/null 2>&1
+tw_eventually $AC "$TW_LOG" t-fd event=deny action=chmod syscall=fchmod errno=EPERM path=/etc/hostname access=write >"$TW_WORK/r.out" 2>&1 &&
+	$AC "$TW_LOG" t-fd event=deny action=chdir errno=EACCES path=/root access=read >>"$TW_WORK/r.out" 2>&1 &&
+	ok "fchmod names the file its descriptor is open on (process still running); chdir is recorded too" ||
+	not_ok "fd-based refusals" "$(tail -c 500 "$TW_WORK/r.out")"
+
 # ---- a process put straight into a context cgroup ---------------------------------
 cgroot=$(python3 -c '
 for l in open("/proc/mounts"):
