@@ -213,7 +213,8 @@ fi
 # ---- a daemon killed mid-call: what ran meanwhile is recorded on restart --------------
 twx $WS t-gap sh -c 'sleep 1; /bin/echo during-gap >/dev/null; sleep 1.5' >/dev/null 2>&1 &
 gap=$!
-sleep 0.4
+# the call is running (its sleep has started) before the daemon dies
+tw_eventually $AC "$TW_LOG" t-gap event=exec path=/usr/bin/sleep >/dev/null 2>&1
 tw_daemon_kill9
 sleep 1.2
 tw_daemon_start || not_ok "daemon restarts"
