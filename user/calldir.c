@@ -117,36 +117,44 @@ static int rmtree(const char *path)
 	return err;
 }
 
+/*
+ * A new 0700 directory ROOT/PID.<six random characters> (mkdtemp's
+ * pattern, which must end the name), named in OUT.
+ */
+static int private_dir(const char *root, char out[PATH_MAX])
+{
+	static const char random_suffix[] = "XXXXXX";
+
+	snprintf(out, PATH_MAX, "%s/%d.%s", root, (int)getpid(),
+		 random_suffix);
+	return mkdtemp(out) ? 0 : -errno;
+}
+
 int tw_calldir_create(struct tw_calldir *cd, uid_t uid, gid_t gid)
 {
-	char tmpl[PATH_MAX];
 	int err;
 
 	memset(cd, 0, sizeof(*cd));
 	if ((err = root_dir(cd, TW_CALLS_RUN_ROOT)) ||
 	    (err = root_dir(cd, TW_CALLS_SCRATCH_ROOT)))
 		return err;
-	snprintf(tmpl, sizeof(tmpl), "%s/%d.XXXXXX", TW_CALLS_RUN_ROOT,
-		 (int)getpid());
-	if (!mkdtemp(tmpl))
-		return cd_fail(cd, -errno, "cannot create a directory in",
+	if ((err = private_dir(TW_CALLS_RUN_ROOT, cd->run))) {
+		cd->run[0] = '\0';
+		return cd_fail(cd, err, "cannot create a directory in",
 			       TW_CALLS_RUN_ROOT);
-	snprintf(cd->run, sizeof(cd->run), "%s", tmpl);
+	}
 	snprintf(cd->creds, sizeof(cd->creds), "%s/credentials", cd->run);
 	snprintf(cd->instructions, sizeof(cd->instructions), "%s/instructions",
 		 cd->run);
-	if (chmod(cd->run, 0711) || mkdir(cd->creds, 0700))
-		goto fail;
-	snprintf(tmpl, sizeof(tmpl), "%s/%d.XXXXXX", TW_CALLS_SCRATCH_ROOT,
-		 (int)getpid());
-	if (!mkdtemp(tmpl))
-		goto fail;
-	snprintf(cd->scratch, sizeof(cd->scratch), "%s", tmpl);
-	if (chown(cd->scratch, uid, gid))
-		goto fail;
-	return 0;
-fail:
-	err = -errno;
+	if (chmod(cd->run, 0711) || mkdir(cd->creds, 0700)) {
+		err = -errno;
+	} else if ((err = private_dir(TW_CALLS_SCRATCH_ROOT, cd->scratch))) {
+		cd->scratch[0] = '\0';
+	} else if (chown(cd->scratch, uid, gid)) {
+		err = -errno;
+	}
+	if (!err)
+		return 0;
 	cd_fail(cd, err, "cannot prepare the call's directories under",
 		cd->scratch[0] ? cd->scratch : cd->run);
 	tw_calldir_remove(cd);

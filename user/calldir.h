@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
+/* clang-format off: a table */
 /*
  * calldir.h - the private directories of one tool call, removed when it
- * ends:
+ * ends (RND: six random characters):
  *
- *   /run/toolwall-calls/PID.XXXXXX/      0711 root: traversable, not listable
- *     credentials/                       0500 call account
- * (TOOLWALL_CREDENTIALS_DIR) NAME                             0400 call
- * account: one credential instructions                       0444 root
- * (TOOLWALL_INSTRUCTIONS_FILE) /var/tmp/toolwall-calls/PID.XXXXXX/  0700 call
- * account: HOME and TMPDIR
+ *   /run/toolwall-calls/PID.RND/       0711 root: traversable, not listable
+ *     credentials/                     0500 the call's account
+ *       NAME                           0400 the call's account: one
+ *                                      credential (TOOLWALL_CREDENTIALS_DIR)
+ *     instructions                     0444 root (TOOLWALL_INSTRUCTIONS_FILE)
+ *   /var/tmp/toolwall-calls/PID.RND/   0700 the call's account: HOME, TMPDIR
  *
  * PID is the launcher's: a directory whose launcher is gone (killed before
  * it could clean up) is removed by the next launch. Sibling calls of the
@@ -16,6 +17,7 @@
  * by modes. Both roots must be root-owned directories that nobody else can
  * write (/var/tmp is world-writable: a pre-created root is refused).
  */
+/* clang-format on */
 #ifndef TW_CALLDIR_H
 #define TW_CALLDIR_H
 
