@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * context.bpf.h - the maps that say which context a process is in, shared
- * by the socket hooks (sock.bpf.c) and the syscall audit (proc.bpf.c).
- * Both objects declare them identically; the loader pins them once and the
- * second object reuses the pins, so both read one table.
+ * context.bpf.h - what the socket hooks (sock.bpf.c) and the syscall audit
+ * (proc.bpf.c) share: the maps that say which context a process is in
+ * (both objects declare them identically; the loader pins them once and the
+ * second object reuses the pins, so both read one table), the lookup
+ * itself, counters and the ring-buffer submit policy.
  */
 #ifndef TW_CONTEXT_BPF_H
 #define TW_CONTEXT_BPF_H
@@ -24,5 +25,40 @@ struct {
 	__type(key, struct tw_cg_key);
 	__type(value, struct tw_cg_val);
 } tw_cgroups SEC(".maps");
+
+/* The context entry of cgroup CGID in the active slot, or NULL. */
+static __always_inline struct tw_cg_val *tw_context_of(__u64 cgid)
+{
+	__u32 zero = 0;
+	struct tw_state *st = bpf_map_lookup_elem(&tw_state, &zero);
+	struct tw_cg_key key = { .cgid = cgid };
+
+	if (!st)
+		return 0;
+	key.slot = st->slot & 1;
+	return bpf_map_lookup_elem(&tw_cgroups, &key);
+}
+
+/* Bump entry KEY of a per-CPU counter array. */
+static __always_inline void tw_count(void *counters, __u32 key)
+{
+	__u64 *v = bpf_map_lookup_elem(counters, &key);
+
+	if (v)
+		*v += 1;
+}
+
+/*
+ * Submit a reserved event without waking the daemon (a wakeup per event
+ * costs microseconds in the syscall) unless TW_WAKEUP_BYTES are waiting;
+ * the daemon drains every TW_DRAIN_MS anyway.
+ */
+static __always_inline void tw_submit(void *ringbuf, void *e)
+{
+	__u64 waiting = bpf_ringbuf_query(ringbuf, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, waiting >= TW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
+							   BPF_RB_NO_WAKEUP);
+}
 
 #endif

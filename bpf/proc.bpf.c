@@ -29,7 +29,6 @@
 #define AF_INET 2
 #define AF_INET6 10
 
-#include "context.bpf.h"
 
 /* Syscall number -> how to audit it; filled by user space. */
 struct {
@@ -38,6 +37,8 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tw_sys_watch);
 } tw_sys_watch SEC(".maps");
+
+#include "context.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -58,26 +59,13 @@ struct {
 	__type(value, struct tw_proc_state);
 } tw_proc_state SEC(".maps");
 
-static __always_inline void pcount(__u32 stat)
-{
-	__u64 *v = bpf_map_lookup_elem(&tw_proc_stats, &stat);
-
-	if (v)
-		*v += 1;
-}
+#define pcount(stat) tw_count(&tw_proc_stats, (stat))
 
 /* The context key of the current task's cgroup, or TW_CTX_NONE. */
 static __always_inline __u32 current_ctx(__u64 cgid)
 {
-	__u32 zero = 0;
-	struct tw_state *st = bpf_map_lookup_elem(&tw_state, &zero);
-	struct tw_cg_key key = { .cgid = cgid };
-	struct tw_cg_val *val;
+	struct tw_cg_val *val = tw_context_of(cgid);
 
-	if (!st)
-		return TW_CTX_NONE;
-	key.slot = st->slot & 1;
-	val = bpf_map_lookup_elem(&tw_cgroups, &key);
 	return val ? val->ctx : TW_CTX_NONE;
 }
 
@@ -119,16 +107,6 @@ static __always_inline struct tw_proc_event *start(__u8 kind, __u32 ctx,
 	return e;
 }
 
-/* Submit without a wakeup unless the daemon has a batch waiting. */
-static __always_inline void submit(struct tw_proc_event *e)
-{
-	__u64 waiting =
-		bpf_ringbuf_query(&tw_proc_events, BPF_RB_AVAIL_DATA);
-
-	bpf_ringbuf_submit(e, waiting >= TW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
-							   BPF_RB_NO_WAKEUP);
-}
-
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, linux_binprm *) */
 SEC("raw_tp/sched_process_exec")
 int tw_exec(struct bpf_raw_tracepoint_args *ctx)
@@ -164,7 +142,7 @@ int tw_exec(struct bpf_raw_tracepoint_args *ctx)
 	len &= TW_PROC_ARGV_LEN - 1;
 	if (len && !bpf_probe_read_user(e->argv, len, (void *)lo))
 		e->argv_len = len;
-	submit(e);
+	tw_submit(&tw_proc_events, e);
 	return 0;
 }
 
@@ -233,13 +211,13 @@ int tw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	pa = w->path_arg;
 	if (pa >= 0 && pa < 6) {
 		n = bpf_probe_read_user_str(e->path, sizeof(e->path),
-					    (void *)e->args[pa & 7]);
+					    (void *)e->args[pa]);
 		if (n < 0)
 			e->path[0] = 0;
 		else if (n == sizeof(e->path))
 			e->truncated |= 1;
 	}
-	submit(e);
+	tw_submit(&tw_proc_events, e);
 	return 0;
 }
 

@@ -123,29 +123,16 @@ struct decision {
 	__u8 reason; /* 0: granted */
 };
 
-static __always_inline void count(__u32 stat)
-{
-	__u64 *v = bpf_map_lookup_elem(&tw_stats, &stat);
-
-	if (v)
-		*v += 1;
-}
+#define count(stat) tw_count(&tw_stats, (stat))
 
 /* Look up the context of the current task. Returns 0 or -ENOENT. */
 static __always_inline int current_context(__u64 cgid, struct decision *d)
 {
-	__u32 zero = 0;
-	struct tw_state *st = bpf_map_lookup_elem(&tw_state, &zero);
-	struct tw_cg_key key = { .cgid = cgid };
-	struct tw_cg_val *val;
+	struct tw_cg_val *val = tw_context_of(cgid);
 
 	d->ctx = TW_CTX_NONE;
 	d->rule = ~0u;
 	d->mode = TW_MODE_ABI_ENFORCE;
-	if (!st)
-		return -2;
-	key.slot = st->slot & 1;
-	val = bpf_map_lookup_elem(&tw_cgroups, &key);
 	if (!val)
 		return -2;
 	d->ctx = val->ctx;
@@ -255,15 +242,6 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 	return m;
 }
 
-/* Submit without a wakeup unless the daemon has a batch waiting. */
-static __always_inline void submit(struct tw_event *e)
-{
-	__u64 waiting = bpf_ringbuf_query(&tw_events, BPF_RB_AVAIL_DATA);
-
-	bpf_ringbuf_submit(e, waiting >= TW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP :
-							   BPF_RB_NO_WAKEUP);
-}
-
 /* Reserve, fill the common part and submit an event. */
 static __always_inline void emit(const struct decision *d, __u8 action,
 				 __u8 verdict, __u8 proto, __u8 family,
@@ -299,7 +277,7 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 	if (path)
 		__builtin_memcpy(e->path, path, TW_UNIX_PATH_LEN);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	submit(e);
+	tw_submit(&tw_events, e);
 }
 
 /*
@@ -660,7 +638,7 @@ int tw_sock_create(struct bpf_sock *sk)
 					     d.reason != TW_REASON_NO_CONTEXT ?
 				     TW_VERDICT_AUDIT :
 				     TW_VERDICT_DENY;
-		submit(e);
+		tw_submit(&tw_events, e);
 	} else {
 		count(TW_STAT_LOST);
 	}
