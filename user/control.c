@@ -187,7 +187,6 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 	json_t *creds = json_array(), *repos = json_array(),
 	       *skills = json_array(), *instr = json_array(),
 	       *prot = json_array(), *sys = json_null();
-	char real[4096];
 
 	for (size_t i = 0; i < c->ncreds; i++) {
 		const struct tw_cred_grant *g = &c->creds[i];
@@ -254,8 +253,8 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 	for (size_t i = 0; tw_fs_fixed_protected[i]; i++)
 		json_array_append_new(prot,
 				      json_string(tw_fs_fixed_protected[i]));
-	if (d->policy_path && realpath(d->policy_path, real))
-		json_array_append_new(prot, json_string(real));
+	if (d->policy_real[0])
+		json_array_append_new(prot, json_string(d->policy_real));
 	return json_pack("{s:s?,s:o,s:o,s:o,s:o,s:o,s:o}", "agent_user",
 			 ws->agent_user, "credentials", creds, "repositories",
 			 repos, "skills", skills, "instructions", instr,

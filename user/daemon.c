@@ -188,6 +188,8 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	free(tw_dns_relearn(d, &nr.comp, &x.nlearned, true));
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
+	if (!realpath(d->policy_path, d->policy_real))
+		d->policy_real[0] = '\0';
 	d->prev_slot_same = false; /* the alias is needed only until now */
 	/* The compiled rules borrow the policy: point them at its new home. */
 	d->rev[slot].comp.pol = &d->rev[slot].pol;
@@ -223,7 +225,7 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
 	free(c->denials);
 	for (size_t k = 0; k < c->nsecrets; k++) {
-		explicit_bzero(c->secrets[k].value, strlen(c->secrets[k].value));
+		explicit_bzero(c->secrets[k].value, c->secrets[k].len);
 		free(c->secrets[k].value);
 	}
 	free(c->secrets);

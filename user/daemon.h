@@ -31,6 +31,7 @@ struct tw_call_denial {
 struct tw_secret {
 	char name[128];
 	char *value; /* wiped when the call is forgotten */
+	size_t len;
 };
 
 struct tw_call {
@@ -58,6 +59,7 @@ struct tw_revision {
 
 struct tw_daemon {
 	const char *policy_path;
+	char policy_real[4096]; /* its real path at the last reload, or "" */
 	const char *audit_path;
 	bool debug;
 	struct tw_loader ld;

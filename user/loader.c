@@ -346,7 +346,9 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 	ret = tw_pin_dirs(err, len);
 	if (ret)
 		return ret;
-	ret = tw_cg_root(l->cg_root, sizeof(l->cg_root));
+	ret = tw_cg_mount(l->cg_mount, sizeof(l->cg_mount));
+	if (!ret)
+		ret = tw_cg_root(l->cg_root, sizeof(l->cg_root));
 	if (ret) {
 		say(err, len, "no cgroup v2 mount found in /proc/mounts");
 		return ret;

@@ -24,7 +24,8 @@ struct tw_loader {
 	struct tw_proc *proc; /* syscall audit */
 	struct tw_maps maps;
 	int cg_root_fd;
-	char cg_root[PATH_MAX];
+	char cg_mount[PATH_MAX]; /* the cgroup2 mount */
+	char cg_root[PATH_MAX];	 /* cg_mount/toolwall */
 	bool adopted;	  /* links were already pinned: programs swapped */
 	bool watching;	  /* the sys_exit tracepoint is attached */
 	char features[512]; /* what is in use, for status */

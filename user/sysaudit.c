@@ -305,6 +305,7 @@ static void secrets_load(struct tw_call *c, const struct tw_context *x)
 
 			snprintf(s->name, sizeof(s->name), "%s", cr.name);
 			s->value = v;
+			s->len = strlen(v);
 		} else {
 			free(v);
 		}
@@ -324,7 +325,7 @@ static char *redact(const struct tw_call *c, const char *s, size_t n)
 		const struct tw_secret *hit = NULL;
 
 		for (size_t k = 0; c && k < c->nsecrets; k++) {
-			size_t vl = strlen(c->secrets[k].value);
+			size_t vl = c->secrets[k].len;
 
 			if (vl <= n - i && !memcmp(s + i, c->secrets[k].value, vl)) {
 				hit = &c->secrets[k];
@@ -352,7 +353,7 @@ static char *redact(const struct tw_call *c, const char *s, size_t n)
 		}
 		memcpy(out + off, rep, add);
 		off += add;
-		i += hit ? strlen(hit->value) : 1;
+		i += hit ? hit->len : 1;
 	}
 	out[off] = '\0';
 	return out;
@@ -432,7 +433,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 {
 	const struct tw_sysaudit *s = tw_sysaudit_find(e->sysnr);
 	struct tw_fs_verdict v = {};
-	char path[4096] = "", what[512], flags[128] = "", real[4096] = "";
+	char path[4096] = "", what[512], flags[128] = "";
 	enum tw_fs_want want = TW_WANT_READ;
 	bool file = s && (s->path_arg >= 0 || s->fd_argn);
 	json_t *rec;
@@ -448,19 +449,9 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 
 	if (!s)
 		return; /* the table changed under a pinned map: not ours */
-	if (file) {
-		resolve_path(s, e, path, sizeof(path));
-		want = wanted(s, e);
-		if (s->flags_arg >= 0)
-			open_flags((long)e->args[s->flags_arg], flags,
-				   sizeof(flags));
-		snprintf(what, sizeof(what), "%s %s (%s)", tw_sysaudit_action(s),
-			 path, tw_fs_want_name(want));
-	} else {
-		snprintf(what, sizeof(what), "%s()", s->name);
-	}
 
-	/* Floods: the same refusal of the same process only counts. */
+	/* Floods: the same refusal of the same process only counts, judged
+	 * on the event as it came (no /proc lookups per repeat). */
 	memset(&key, 0, sizeof(key));
 	key.cgid = e->cgid;
 	key.pid = e->pid;
@@ -471,9 +462,20 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	if (!file || s->fd_argn) {
 		key.args[0] = e->args[0];
 		key.args[1] = e->args[1];
+	} else if (s->dirfd_arg >= 0) {
+		key.args[0] = e->args[s->dirfd_arg];
 	}
 	if (rev)
 		memcpy(key.rev, rev->comp.revision, sizeof(key.rev));
+	/* The agent's summary names the path as the program wrote it. */
+	if (file) {
+		want = wanted(s, e);
+		snprintf(what, sizeof(what), "%s %.*s (%s)",
+			 tw_sysaudit_action(s), (int)sizeof(e->path),
+			 e->path[0] ? e->path : "(fd)", tw_fs_want_name(want));
+	} else {
+		snprintf(what, sizeof(what), "%s()", s->name);
+	}
 	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
 			       e->ts_ns + tw_boot_to_real_ns)) {
 		if (call)
@@ -481,6 +483,12 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 		return;
 	}
 
+	if (file) {
+		resolve_path(s, e, path, sizeof(path));
+		if (s->flags_arg >= 0)
+			open_flags((long)e->args[s->flags_arg], flags,
+				   sizeof(flags));
+	}
 	if (file && s->fd_argn && path[0] != '/') {
 		snprintf(v.reason, sizeof(v.reason),
 			 "%s refused on %s; the file could not be named: the "
@@ -488,9 +496,8 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 			 "read",
 			 tw_fs_want_name(want), path);
 	} else if (file && rev) {
-		if (d->policy_path && !realpath(d->policy_path, real))
-			real[0] = '\0';
-		tw_fs_explain(&rev->comp, ctx_idx, path, want, real, &v);
+		tw_fs_explain(&rev->comp, ctx_idx, path, want, d->policy_real,
+			      &v);
 	} else if (s->action == TW_SA_SIGNAL) {
 		snprintf(v.reason, sizeof(v.reason),
 			 "tool calls may not %s (Landlock scope; or the "
@@ -544,7 +551,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 
 int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid)
 {
-	char file[64], line[4096], mnt[4096], path[8192];
+	char file[64], line[4096], path[8192];
 	size_t n = sizeof(d->pids) / sizeof(d->pids[0]);
 	FILE *f;
 
@@ -562,10 +569,10 @@ int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid)
 	if (!f)
 		return -ENOENT;
 	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3) || tw_cg_mount(mnt, sizeof(mnt)))
+		if (strncmp(line, "0::", 3))
 			continue;
 		line[strcspn(line, "\n")] = '\0';
-		snprintf(path, sizeof(path), "%s%s", mnt, line + 3);
+		snprintf(path, sizeof(path), "%s%s", d->ld.cg_mount, line + 3);
 		fclose(f);
 		return tw_cg_id(path, cgid) ? -ENOENT : 0;
 	}
