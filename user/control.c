@@ -186,7 +186,7 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 	const struct tw_workspace *ws = &pol->workspaces[c->workspace];
 	json_t *creds = json_array(), *repos = json_array(),
 	       *skills = json_array(), *instr = json_array(),
-	       *prot = json_array(), *sys = json_null();
+	       *prot = json_array(), *sys = json_array();
 
 	for (size_t i = 0; i < c->ncreds; i++) {
 		const struct tw_cred_grant *g = &c->creds[i];
@@ -228,12 +228,12 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 							b->name, "text",
 							b->instructions));
 	}
-	if (ws->nsystem_paths) {
-		sys = json_array();
-		for (size_t i = 0; i < ws->nsystem_paths; i++)
-			json_array_append_new(sys,
-					      json_string(ws->system_paths[i]));
-	}
+	/* The effective list: the workspace's, or the documented default. */
+	for (size_t i = 0; i < ws->nsystem_paths; i++)
+		json_array_append_new(sys, json_string(ws->system_paths[i]));
+	for (size_t i = 0; !ws->nsystem_paths && tw_default_system_paths[i]; i++)
+		json_array_append_new(sys,
+				      json_string(tw_default_system_paths[i]));
 	for (size_t k = 0; k < r->comp.nctx; k++)
 		for (size_t i = 0; i < r->comp.ctx[k].ncreds; i++)
 			if (r->comp.ctx[k].creds[i].source)

@@ -26,7 +26,6 @@ int tw_account_get(const char *name, struct tw_account *a)
 	a->gid = pw->pw_gid;
 	a->ngroups = sizeof(a->groups) / sizeof(a->groups[0]);
 	snprintf(a->name, sizeof(a->name), "%s", pw->pw_name);
-	snprintf(a->shell, sizeof(a->shell), "%s", pw->pw_shell);
 	if (getgrouplist(pw->pw_name, pw->pw_gid, a->groups, &a->ngroups) < 0)
 		return -E2BIG;
 	return 0;
@@ -68,14 +67,14 @@ int tw_cred_read(struct tw_cred *c)
 			continue;
 		if (r < 0) {
 			err = -errno;
-			goto out;
+			break;
 		}
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
 	c->value[got] = '\0';
-	c->len = got;
+	c->len = got; /* also what the wipe below covers on an error */
 out:
 	close(fd);
 	if (err)

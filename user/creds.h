@@ -23,7 +23,6 @@ struct tw_account {
 	gid_t groups[64];
 	int ngroups;
 	char name[64];
-	char shell[128];
 };
 
 /* Returns 0, -ENOENT (no such account), -E2BIG (too many groups). */

@@ -202,16 +202,11 @@ static bool reserved_env(const char *name, json_t *creds)
 	return false;
 }
 
-static bool under_exec(const char *dir, char *const *xs, size_t n)
+static bool under_any(const char *dir, char *const *xs, size_t n)
 {
-	size_t k;
-
-	for (size_t i = 0; i < n; i++) {
-		k = strlen(xs[i]);
-		if (!strncmp(dir, xs[i], k) &&
-		    (dir[k] == '\0' || dir[k] == '/'))
+	for (size_t i = 0; i < n; i++)
+		if (tw_path_under(dir, xs[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -229,7 +224,7 @@ static char *call_path(char *const *xs, size_t nxs, json_t *skills)
 	size_t i;
 
 	for (i = 0; out && std[i]; i++) {
-		if (!under_exec(std[i], xs, nxs))
+		if (!under_any(std[i], xs, nxs))
 			continue;
 		if (asprintf(&tmp, "%s%s%s", out, *out ? ":" : "", std[i]) < 0)
 			tmp = NULL;
@@ -383,6 +378,10 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		free(instr_text);
 		instr_text = tmp;
 	}
+	if (!instr_text) {
+		err = -ENOMEM;
+		goto out;
+	}
 	err = tw_calldir_put_instructions(cd, instr_text);
 	if (err) {
 		tw_error("exec: %s", cd->err);
@@ -395,12 +394,15 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		err = -ENOMEM;
 		goto out;
 	}
-	for (char **e = environ; *e; e++)
-		if (env_passes(*e) && l->nenv + 1 < MAX_ENV &&
-		    !(l->env[l->nenv++] = strdup(*e))) {
+	for (char **e = environ; *e; e++) {
+		if (!env_passes(*e) || l->nenv + 1 >= MAX_ENV)
+			continue;
+		if (!(l->env[l->nenv] = strdup(*e))) {
 			err = -ENOMEM;
 			goto out;
 		}
+		l->nenv++;
+	}
 	for (i = 0; i < nenvs; i++) {
 		char *eq = strchr(envs[i], '=');
 
@@ -412,19 +414,13 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	}
 
 	/* Executable: system paths and skills. */
-	xs = calloc(json_array_size(sys) + json_array_size(skills) + 32,
-		    sizeof(*xs));
+	xs = calloc(json_array_size(sys) + 1, sizeof(*xs));
 	if (!xs) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (json_is_array(sys)) {
-		json_array_foreach (sys, i, x)
-			xs[nxs++] = (char *)json_string_value(x);
-	} else {
-		for (i = 0; tw_default_system_paths[i]; i++)
-			xs[nxs++] = (char *)tw_default_system_paths[i];
-	}
+	json_array_foreach (sys, i, x)
+		xs[nxs++] = (char *)json_string_value(x);
 	l->path = call_path(xs, nxs, skills);
 	if (!l->path) {
 		err = -ENOMEM;
@@ -459,16 +455,22 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		}
 		if (!err)
 			err = env_add(l, cv[i].env, v);
-		if (!err) {
+		if (v)
 			explicit_bzero(v, strlen(v));
-		}
 		free(v);
 		if (err)
 			goto out;
 	}
 
 	/* Landlock grants. */
-	g = calloc(nxs + json_array_size(skills) + json_array_size(repos) + 32,
+	size_t nfixed = 3; /* scratch, credentials, instructions */
+
+	for (i = 0; ro[i]; i++)
+		nfixed++;
+	for (i = 0; dev[i]; i++)
+		nfixed++;
+	g = calloc(nxs + json_array_size(skills) + json_array_size(repos) +
+			   nfixed,
 		   sizeof(*g));
 	pv = calloc(json_array_size(prot) + 1, sizeof(*pv));
 	if (!g || !pv) {

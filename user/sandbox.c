@@ -122,16 +122,6 @@ static uint64_t rights_of(enum tw_fs_access a)
 	return 0;
 }
 
-/* Is PATH equal to or below DIR? Both absolute and normalised. */
-static bool path_within(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (n == 1 && dir[0] == '/')
-		return true;
-	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
-}
-
 struct protset {
 	char **p; /* literal and resolved forms */
 	size_t n;
@@ -140,7 +130,7 @@ struct protset {
 static const char *protected_within(const struct protset *ps, const char *path)
 {
 	for (size_t i = 0; i < ps->n; i++)
-		if (path_within(path, ps->p[i]))
+		if (tw_path_under(path, ps->p[i]))
 			return ps->p[i];
 	return NULL;
 }
@@ -148,7 +138,7 @@ static const char *protected_within(const struct protset *ps, const char *path)
 static const char *protected_below(const struct protset *ps, const char *path)
 {
 	for (size_t i = 0; i < ps->n; i++)
-		if (path_within(ps->p[i], path))
+		if (tw_path_under(ps->p[i], path))
 			return ps->p[i];
 	return NULL;
 }
@@ -173,8 +163,6 @@ static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
 	if (pb.allowed_access && syscall(SYS_landlock_add_rule, sb->ruleset_fd,
 					 LANDLOCK_RULE_PATH_BENEATH, &pb, 0))
 		err = -errno;
-	else
-		sb->nrules++;
 out:
 	close(fd);
 	return err;
@@ -211,19 +199,21 @@ static int add_tree(struct tw_sandbox *sb, const struct protset *ps,
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
+		/* A symlink is not granted: reaching through it is judged at
+		 * its target, and granting the target would widen the grant
+		 * to wherever a writer of this tree pointed it. */
+		if (e->d_type == DT_LNK)
+			continue;
 		snprintf(child, sizeof(child), "%s%s%s", real,
 			 strcmp(real, "/") ? "/" : "", e->d_name);
-		if (!realpath(child, creal))
-			continue; /* dangling link, or gone: nothing to grant */
+		if (!realpath(child, creal) || strcmp(creal, child))
+			continue; /* gone, or a link (d_type unknown) */
 		if (protected_within(ps, creal))
 			continue;
-		if (protected_below(ps, creal)) {
-			if (strcmp(creal, child))
-				continue; /* a link towards a protected path */
+		if (protected_below(ps, creal))
 			err = add_tree(sb, ps, child, access, what);
-		} else {
+		else
 			err = add_rule(sb, creal, access);
-		}
 		if (err && err != -ENOENT)
 			break;
 		err = 0;
@@ -273,7 +263,7 @@ static int check_overlap(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 			if (g[k].access != TW_FS_EXEC ||
 			    !realpath(g[k].path, rx))
 				continue;
-			if (path_within(rw, rx) || path_within(rx, rw))
+			if (tw_path_under(rw, rx) || tw_path_under(rx, rw))
 				return sb_fail(
 				    sb, -EINVAL,
 				    "writable %s and executable %s "
@@ -404,7 +394,6 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 
 	sb->ruleset_fd = -1;
 	sb->seccomp = NULL;
-	sb->nrules = 0;
 	sb->err[0] = '\0';
 	sb->abi = tw_landlock_abi();
 	if (sb->abi < 0)

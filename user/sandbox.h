@@ -53,7 +53,6 @@ struct tw_sandbox {
 	int abi;	/* Landlock ABI in use */
 	int ruleset_fd; /* -1 until prepared */
 	void *seccomp;	/* scmp_filter_ctx */
-	size_t nrules;
 	char err[768];
 };
 
