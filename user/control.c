@@ -126,7 +126,7 @@ static json_t *syscall_audit_status(struct tw_daemon *d)
 {
 	uint64_t ps[TW_PSTAT_MAX] = {};
 
-	int on = d->kaudit_fd >= 0 ? tw_kaudit_enabled() : -1;
+	int on = d->kaudit_fd >= 0 ? d->kaudit_enabled : -1;
 
 	tw_maps_percpu_sum(d->ld.maps.proc_stats, ps, TW_PSTAT_MAX);
 	return json_pack(
@@ -322,6 +322,7 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	}
 	d->calls = nc;
 	d->calls[d->ncalls++] = call;
+	tw_call_secrets_load(d, &d->calls[d->ncalls - 1]);
 	tw_calls_save(d);
 
 	json_t *rep = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "ok", 1,

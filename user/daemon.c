@@ -566,6 +566,9 @@ static void denial_id(const struct tw_event *e, struct tw_event *id)
 	id->ts_ns = 0;
 	id->pid = id->tid = id->uid = 0;
 	memset(id->comm, 0, sizeof(id->comm));
+	/* the same context across a reload */
+	if (id->ctx != TW_CTX_NONE)
+		id->ctx = TW_CTX_IDX(id->ctx);
 }
 
 void tw_call_note(struct tw_call *c, const char *what, const char *reason,
@@ -689,9 +692,13 @@ static int handle_event(void *ctx, void *data, size_t size)
 	key.ev = *e;
 	key.ev.ts_ns = 0;
 	key.ev.tid = 0;
-	if (e->ctx != TW_CTX_NONE && d->rev[TW_CTX_SLOT(e->ctx)].valid)
-		memcpy(key.rev, d->rev[TW_CTX_SLOT(e->ctx)].comp.revision,
-		       sizeof(key.rev));
+	{
+		int idx;
+		const struct tw_revision *r = tw_daemon_context(d, e->ctx, &idx);
+
+		if (r)
+			memcpy(key.rev, r->comp.revision, sizeof(key.rev));
+	}
 	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
 			       e->ts_ns + tw_boot_to_real_ns)) {
 		if (call)
@@ -1093,6 +1100,7 @@ int cmd_daemon(int argc, char **argv)
 	/* Landlock's own records: a second source, where the kernel has an
 	 * audit log (its absence is reported in status, not fatal). */
 	d.kaudit_fd = tw_kaudit_open(d.kaudit_why, sizeof(d.kaudit_why));
+	d.kaudit_enabled = d.kaudit_fd >= 0 ? tw_kaudit_enabled() : -1;
 	d.listen_fd = control_listen();
 	if (d.listen_fd < 0) {
 		tw_error("cannot listen on %s: %s", tw_control_path(),

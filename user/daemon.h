@@ -97,6 +97,7 @@ struct tw_daemon {
 	char kaudit_why[256];
 	struct tw_kaudit_event kaudit_ev;
 	uint64_t kaudit_records, kaudit_overruns, kaudit_overruns_seen;
+	int kaudit_enabled; /* tw_kaudit_enabled() at the last tick */
 
 	/* Recent exec'd pids and their cgroups, for records that name only
 	 * a pid (Landlock's). */
@@ -106,6 +107,13 @@ struct tw_daemon {
 	} pids[1024];
 	size_t pids_next;
 };
+
+/*
+ * sysaudit.c: read the values of call C's credentials (its context's, in
+ * the policy in force), only to keep them out of the log. Once per call;
+ * at call-start, in the window the launcher reads them.
+ */
+void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c);
 
 /* sysaudit.c: the cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
 int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);

@@ -350,7 +350,8 @@ static int learn(struct tw_daemon *d, const char *ctx, const char *name,
 		 const struct tw_learn_entry *e, uint64_t expires)
 {
 	struct tw_learned *l = NULL, *nl;
-	struct tw_learn_entry before;
+	struct tw_learn_entry before = {};
+	int ret;
 
 	for (size_t i = 0; i < d->nlearned && !l; i++)
 		if (same_key(&d->learned[i], ctx, e))
@@ -372,16 +373,16 @@ static int learn(struct tw_daemon *d, const char *ctx, const char *name,
 
 		before = l->e;
 		add_ports(&l->e, &r);
-		if (expires > l->expires_ns)
-			l->expires_ns = expires;
-		/* A repeated answer only extends the expiry: the kernel's
-		 * entry is already what it should be. */
-		if (!memcmp(&before, &l->e, sizeof(before)))
-			return 0;
 	}
 	if (expires > l->expires_ns)
 		l->expires_ns = expires;
-	return tw_maps_learn(&d->ld.maps, d->slot, &l->e);
+	/* A repeated answer only extends the expiry when the kernel's entry
+	 * is already what it should be; a failed push is tried again. */
+	if (l->in_kernel && !memcmp(&before, &l->e, sizeof(before)))
+		return 0;
+	ret = tw_maps_learn(&d->ld.maps, d->slot, &l->e);
+	l->in_kernel = ret == 0;
+	return ret;
 }
 
 void tw_dns_expire(struct tw_daemon *d)
@@ -795,13 +796,41 @@ struct query_ctx {
 };
 
 /*
- * Who asked: the process of the context that holds the client socket
- * (the query is in flight, so it is there to find). pid, uid, comm, and
- * the call it belongs to; null when it cannot be found.
+ * A refused name's record, built under d->lock; dns_record_write() adds who
+ * asked and writes it, without the lock held.
  */
-static void dns_asker(struct tw_daemon *d, const struct tw_compiled *c,
-		      const struct tw_context *x, const struct query_ctx *qc,
-		      json_t *rec)
+static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
+			 const struct tw_context *x, const char *name,
+			 const char *qtype, const struct query_ctx *qc,
+			 const char *reason, const char *answer)
+{
+	json_t *rec = tw_audit_record(&d->audit,
+				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
+				      0);
+	char hint[1024];
+
+	name_hint(c, name, hint, sizeof(hint));
+	tw_record_where(rec, c->pol, x, NULL);
+	json_object_set_new(rec, "action", json_string("dns"));
+	json_object_set_new(rec, "proto", json_string(qc->tcp ? "tcp" : "udp"));
+	json_object_set_new(rec, "domain", json_string(name));
+	json_object_set_new(rec, "qtype", json_string(qtype));
+	if (answer)
+		json_object_set_new(rec, "answer", json_string(answer));
+	json_object_set_new(rec, "reason", json_string(reason));
+	json_object_set_new(rec, "policy_rev", json_string(c->revision));
+	json_object_set_new(rec, "hint", json_string(hint));
+	return rec;
+}
+
+/*
+ * Who asked: the process of the context (cgroup CTX_CGROUP) that holds the
+ * client socket; the query is in flight, so it is there to find. The /proc
+ * scan runs without d->lock (it must not stall the event loop or the other
+ * resolver threads); the lock is taken only to find the call and write.
+ */
+static void dns_record_write(struct tw_daemon *d, json_t *rec,
+			     const char *ctx_cgroup, const struct query_ctx *qc)
 {
 	struct tw_call *call = NULL;
 	char file[64], comm[64] = "", line[256];
@@ -811,7 +840,7 @@ static void dns_asker(struct tw_daemon *d, const struct tw_compiled *c,
 	FILE *f;
 
 	if (qc->peerlen &&
-	    tw_socket_owner(d, x->cgroup, (const struct sockaddr *)&qc->peer,
+	    tw_socket_owner(d, ctx_cgroup, (const struct sockaddr *)&qc->peer,
 			    qc->tcp, &pid) == 0) {
 		snprintf(file, sizeof(file), "/proc/%u/status", pid);
 		f = fopen(file, "re");
@@ -824,39 +853,21 @@ static void dns_asker(struct tw_daemon *d, const struct tw_compiled *c,
 		}
 		if (f)
 			fclose(f);
-		if (tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
-			call = tw_call_find(d, cgid);
 	}
-	tw_record_where(rec, c->pol, x, call);
 	json_object_set_new(rec, "pid", pid ? json_integer(pid) : json_null());
 	json_object_set_new(rec, "uid", uid >= 0 ? json_integer(uid) : json_null());
 	json_object_set_new(rec, "comm", *comm ? json_string(comm) : json_null());
-}
-
-static void audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
-		      const struct tw_context *x, const char *name,
-		      const char *qtype, const struct query_ctx *qc,
-		      const char *reason, const char *answer)
-{
-	json_t *rec = tw_audit_record(&d->audit,
-				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
-				      0);
-	char hint[1024];
-
-	name_hint(c, name, hint, sizeof(hint));
-	/* The query came through the context's resolver socket: the context
-	 * is certain; the process is the one holding the client socket. */
-	dns_asker(d, c, x, qc, rec);
-	json_object_set_new(rec, "action", json_string("dns"));
-	json_object_set_new(rec, "proto", json_string(qc->tcp ? "tcp" : "udp"));
-	json_object_set_new(rec, "domain", json_string(name));
-	json_object_set_new(rec, "qtype", json_string(qtype));
-	if (answer)
-		json_object_set_new(rec, "answer", json_string(answer));
-	json_object_set_new(rec, "reason", json_string(reason));
-	json_object_set_new(rec, "policy_rev", json_string(c->revision));
-	json_object_set_new(rec, "hint", json_string(hint));
+	pthread_mutex_lock(&d->lock);
+	if (pid && tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
+		call = tw_call_find(d, cgid);
+	json_object_set_new(rec, "call_id",
+			    call ? json_string(call->call_id) : json_null());
+	json_object_set_new(rec, "requester",
+			    call && *call->requester ?
+				    json_string(call->requester) :
+				    json_null());
 	tw_audit_write(&d->audit, rec);
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* ---- one query ----------------------------------------------------------- */
@@ -879,6 +890,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	uint8_t *ans = NULL;
 	int ci, ng, ret = 0;
 	ldns_rr *rr;
+	json_t *refused = NULL; /* a record to finish once the lock is free */
+	char refused_cg[4096];
 
 	if (ldns_wire2pkt(&pkt, q, qlen) != LDNS_STATUS_OK)
 		return reply_formerr(q, qlen, out, olen);
@@ -924,7 +937,9 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 			 "no bundle of %s allows the name %s; answered "
 			 "NXDOMAIN, nothing was sent upstream",
 			 x->name, qname);
-		audit_dns(d, &rev->comp, x, qname, qtype, qc, why, NULL);
+		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why,
+				    NULL);
+		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
 		d->dns.nxdomain++;
 		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_NXDOMAIN, false, out, olen);
@@ -976,7 +991,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 			 "link-local, CGNAT, multicast or this host) and no "
 			 "bundle of %s lists it as an IP literal; refused",
 			 qname, a, x->name);
-		audit_dns(d, &rev->comp, x, qname, qtype, qc, why, a);
+		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why, a);
+		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
 		d->dns.rebinding++;
 		pthread_mutex_unlock(&d->lock);
 		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
@@ -1011,6 +1027,8 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	*olen = alen;
 	ans = NULL;
 done:
+	if (refused) /* before the answer is sent: the client still waits */
+		dns_record_write(d, refused, refused_cg, qc);
 	for (size_t i = 0; i < nups; i++)
 		free(ups[i]);
 	free(ups);

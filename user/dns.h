@@ -38,6 +38,7 @@ struct tw_learned {
 	char name[256];
 	struct tw_learn_entry e;
 	uint64_t expires_ns; /* CLOCK_MONOTONIC */
+	bool in_kernel;	     /* the last push of e succeeded */
 };
 
 /* Start the resolver thread. Call with no lock held. */

@@ -351,6 +351,9 @@ void tw_kaudit_read(struct tw_daemon *d)
 
 void tw_kaudit_tick(struct tw_daemon *d)
 {
+	/* For status: asked here, once a second, not per status request. */
+	if (d->kaudit_fd >= 0)
+		d->kaudit_enabled = tw_kaudit_enabled();
 	/* Overruns of our socket: the kernel dropped audit messages for us.
 	 * How many is unknown; each overrun is at least one. */
 	if (d->kaudit_overruns > d->kaudit_overruns_seen) {

@@ -284,11 +284,18 @@ static void resolve_path(const struct tw_sysaudit *s,
 
 /* ---- credential values are never written ------------------------ */
 
-/* Read the values of the call's credentials once, to keep them out. */
-static void secrets_load(struct tw_call *c, const struct tw_context *x)
+void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 {
+	const struct tw_revision *r = &d->rev[d->slot];
+	const struct tw_context *x;
+	int ci;
+
+	if (c->secrets_loaded || !r->valid ||
+	    (ci = tw_compiled_find(&r->comp, c->context)) < 0)
+		return; /* not yet: the next event tries again */
+	x = &r->comp.ctx[ci];
 	c->secrets_loaded = true;
-	if (!x || !x->ncreds)
+	if (!x->ncreds)
 		return;
 	c->secrets = calloc(x->ncreds, sizeof(*c->secrets));
 	if (!c->secrets)
@@ -719,8 +726,8 @@ int tw_sysaudit_event(void *ctx, void *data, size_t size)
 	rev = tw_daemon_context(d, e->ctx, &idx);
 	if (rev)
 		x = &rev->comp.ctx[idx];
-	if (call && !call->secrets_loaded)
-		secrets_load(call, x);
+	if (call) /* a call adopted after a restart: its values now */
+		tw_call_secrets_load(d, call);
 	if (e->kind == TW_PROC_EXEC) {
 		size_t n = sizeof(d->pids) / sizeof(d->pids[0]);
 
