@@ -26,7 +26,7 @@ void tw_agg_free(struct tw_agg *g)
 }
 
 /* FNV-1a */
-static uint64_t key_hash(const void *key, size_t len)
+uint64_t tw_agg_hash(const void *key, size_t len)
 {
 	const unsigned char *p = key;
 	uint64_t h = 0xcbf29ce484222325ull;
@@ -55,7 +55,7 @@ bool tw_agg_hit(struct tw_agg *g, const void *key, size_t klen,
 
 	if (klen > TW_AGG_MAX_KEY)
 		return false;
-	e = find(g, key, klen, key_hash(key, klen));
+	e = find(g, key, klen, tw_agg_hash(key, klen));
 	if (!e)
 		return false;
 	if (!e->count)
@@ -93,7 +93,7 @@ int tw_agg_add(struct tw_agg *g, const void *key, size_t klen, uint32_t pid,
 	/* the key is copied, not cleared: entries are large */
 	memset(e, 0, offsetof(struct tw_agg_entry, key));
 	e->count = e->first_ns = e->last_ns = 0;
-	e->hash = key_hash(key, klen);
+	e->hash = tw_agg_hash(key, klen);
 	e->klen = (uint16_t)klen;
 	memcpy(e->key, key, klen);
 	e->pid = pid;

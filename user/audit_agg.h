@@ -38,6 +38,9 @@ struct tw_agg {
 	uint64_t aggregated; /* events counted into pending records */
 };
 
+/* FNV-1a of KEY: how entries are found (and call summaries keyed). */
+uint64_t tw_agg_hash(const void *key, size_t len);
+
 void tw_agg_init(struct tw_agg *g, uint64_t window_ns);
 void tw_agg_free(struct tw_agg *g);
 

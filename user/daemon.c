@@ -571,26 +571,27 @@ static void denial_id(const struct tw_event *e, struct tw_event *id)
 		id->ctx = TW_CTX_IDX(id->ctx);
 }
 
-void tw_call_note(struct tw_call *c, const char *what, const char *reason,
-		  const char *hint)
+void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
+		  const char *what, const char *reason, const char *hint)
 {
+	uint64_t key = tw_agg_hash(id, idlen);
 	struct tw_call_denial *nd;
 
 	for (size_t i = 0; i < c->ndenials; i++) {
-		if (!c->denials[i].id.action &&
-		    !strcmp(c->denials[i].what, what)) {
+		if (c->denials[i].key == key) {
 			c->denials[i].count++;
 			return;
 		}
 	}
 	if (!reason || c->ndenials >= 256)
-		return;
+		return; /* the audit log has them all; the summary stays short */
 	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
 	if (!nd)
 		return;
 	c->denials = nd;
 	nd = &c->denials[c->ndenials++];
-	memset(nd, 0, sizeof(*nd)); /* id.action 0: keyed by what */
+	memset(nd, 0, sizeof(*nd));
+	nd->key = key;
 	snprintf(nd->what, sizeof(nd->what), "%s", what);
 	snprintf(nd->reason, sizeof(nd->reason), "%s", reason);
 	snprintf(nd->hint, sizeof(nd->hint), "%s", hint ? hint : "");
@@ -633,36 +634,22 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 }
 
 /*
- * Count a denial of call C for its summary. J describes it; NULL when the
+ * Count a denial of call C for its summary, keyed by what was denied
+ * (whoever in the call did it, whenever). J describes it; NULL when the
  * event was folded into an aggregate record, whose first event (judged)
- * already created the entry, or skipped it (a missing unix path).
+ * already created the entry. Probes of unix sockets that do not exist
+ * (glibc asking for nscd, say) reached nothing and stay out of it.
  */
 static void call_note_denial(struct tw_call *c, const struct tw_event *e,
 			     const struct judged *j)
 {
-	struct tw_call_denial *nd;
 	struct tw_event id;
 
 	denial_id(e, &id);
-	for (size_t i = 0; i < c->ndenials; i++) {
-		if (!memcmp(&c->denials[i].id, &id, sizeof(id))) {
-			c->denials[i].count++;
-			return;
-		}
-	}
-	if (!j || j->missing || c->ndenials >= 256)
-		return; /* the audit log has them all; the summary stays short */
-	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
-	if (!nd)
-		return;
-	c->denials = nd;
-	nd = &c->denials[c->ndenials++];
-	memset(nd, 0, sizeof(*nd));
-	nd->id = id;
-	snprintf(nd->what, sizeof(nd->what), "%s", j->what);
-	snprintf(nd->reason, sizeof(nd->reason), "%s", j->reason);
-	snprintf(nd->hint, sizeof(nd->hint), "%s", j->hint);
-	nd->count = 1;
+	if (j && j->missing)
+		j = NULL;
+	tw_call_note(c, &id, sizeof(id), j ? j->what : NULL,
+		     j ? j->reason : NULL, j ? j->hint : NULL);
 }
 
 uint64_t tw_boot_to_real_ns;
@@ -749,8 +736,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
 	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
 
-	/* Probes of sockets that do not exist (glibc asking for nscd, say)
-	 * reached nothing: recorded above, kept out of the agent's summary. */
 	if (call)
 		call_note_denial(call, e, &j);
 	return 0;
@@ -771,7 +756,6 @@ static void account_loss(struct tw_daemon *d)
 {
 	uint64_t stats[TW_STAT_MAX];
 	struct tw_state st;
-	json_t *rec;
 
 	/* Due aggregates, age rotation, a log that can be written again
 	 * (with the `lost` record of its gap); everything at stop. */
@@ -783,20 +767,28 @@ static void account_loss(struct tw_daemon *d)
 		return;
 	if (stats[TW_STAT_LOST] <= st.lost_seen)
 		return;
-	rec = tw_audit_record(&d->audit, "lost", 0);
-	json_object_set_new(rec, "count",
-			    json_integer(stats[TW_STAT_LOST] - st.lost_seen));
-	json_object_set_new(rec, "reason",
-			    json_string("the kernel ring buffer was full; these "
-					"denials were enforced but not recorded"));
-	json_object_set_new(rec, "source", json_string("kernel"));
+	tw_daemon_lost(d, stats[TW_STAT_LOST] - st.lost_seen, false, "kernel",
+		       "the kernel ring buffer was full; these denials were "
+		       "enforced but not recorded");
+	tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
+}
+
+void tw_daemon_lost(struct tw_daemon *d, uint64_t count, bool lower_bound,
+		    const char *source, const char *reason)
+{
+	json_t *rec = tw_audit_record(&d->audit, "lost", 0);
+
+	json_object_set_new(rec, "count", json_integer((json_int_t)count));
+	if (lower_bound)
+		json_object_set_new(rec, "count_is_lower_bound", json_true());
+	json_object_set_new(rec, "reason", json_string(reason));
+	json_object_set_new(rec, "source", json_string(source));
 	json_object_set_new(rec, "policy_rev",
 			    d->rev[d->slot].valid ?
 				    json_string(d->rev[d->slot].comp.revision) :
 				    json_null());
 	/* Written, or counted in the log's own gap and reported with it. */
 	tw_audit_write(&d->audit, rec);
-	tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
 }
 
 /* ---- the control socket ----------------------------------------- */

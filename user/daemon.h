@@ -20,7 +20,7 @@
 
 /* One denied destination of a call, aggregated for the exec summary. */
 struct tw_call_denial {
-	struct tw_event id; /* the event without who and when: what was denied */
+	uint64_t key; /* hash of what was denied (tw_call_note) */
 	char what[384]; /* "connect tcp 10.50.1.10:443" */
 	char reason[256];
 	char hint[512];
@@ -131,7 +131,10 @@ int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
 
 /* daemon.c */
-extern uint64_t tw_boot_to_real_ns; /* CLOCK_BOOTTIME -> CLOCK_REALTIME */
+extern uint64_t tw_boot_to_real_ns;
+/* Write a `lost` record: COUNT events of SOURCE never became records. */
+void tw_daemon_lost(struct tw_daemon *d, uint64_t count, bool lower_bound,
+		    const char *source, const char *reason); /* CLOCK_BOOTTIME -> CLOCK_REALTIME */
 int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
 /*
  * The revision and context index of a context key of an event, or NULL
@@ -143,11 +146,12 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		     const struct tw_context *x, const struct tw_call *call);
 /*
- * Count a refusal of call C for its summary, keyed by WHAT. REASON NULL:
- * only count (an aggregated repeat).
+ * Count a denial of call C for its stderr summary. ID (IDLEN bytes) says
+ * what was denied; repeats only count. REASON NULL: only count (a folded
+ * repeat, or nothing worth listing).
  */
-void tw_call_note(struct tw_call *c, const char *what, const char *reason,
-		  const char *hint);
+void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
+		  const char *what, const char *reason, const char *hint);
 void tw_daemon_drain(struct tw_daemon *d);
 struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid);
 void tw_call_forget(struct tw_daemon *d, struct tw_call *c);

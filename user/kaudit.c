@@ -357,21 +357,12 @@ void tw_kaudit_tick(struct tw_daemon *d)
 	/* Overruns of our socket: the kernel dropped audit messages for us.
 	 * How many is unknown; each overrun is at least one. */
 	if (d->kaudit_overruns > d->kaudit_overruns_seen) {
-		json_t *rec = tw_audit_record(&d->audit, "lost", 0);
-
-		json_object_set_new(
-			rec, "count",
-			json_integer((json_int_t)(d->kaudit_overruns -
-						  d->kaudit_overruns_seen)));
-		json_object_set_new(rec, "count_is_lower_bound", json_true());
-		json_object_set_new(rec, "source", json_string("kernel-audit-log"));
-		json_object_set_new(
-			rec, "reason",
-			json_string("the kernel audit log overran toolwall's "
-				    "socket: some of Landlock's own records "
-				    "were not read (the tracepoint records of "
-				    "the same refusals are complete)"));
-		tw_audit_write(&d->audit, rec);
+		tw_daemon_lost(d, d->kaudit_overruns - d->kaudit_overruns_seen,
+			       true, "kernel-audit-log",
+			       "the kernel audit log overran toolwall's "
+			       "socket: some of Landlock's own records were "
+			       "not read (the tracepoint records of the same "
+			       "refusals are complete)");
 		d->kaudit_overruns_seen = d->kaudit_overruns;
 	}
 	/* An event whose EOE never came (no syscall context): a second on. */

@@ -486,7 +486,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	if (tw_audit_aggregate(&d->audit, &key, sizeof(key),
 			       e->ts_ns + tw_boot_to_real_ns)) {
 		if (call)
-			tw_call_note(call, what, NULL, NULL);
+			tw_call_note(call, what, strlen(what), what, NULL, NULL);
 		return;
 	}
 
@@ -553,7 +553,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	record_end(rec, e, rev);
 	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
 	if (call)
-		tw_call_note(call, what, v.reason, v.hint);
+		tw_call_note(call, what, strlen(what), what, v.reason, v.hint);
 }
 
 int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid)
@@ -746,28 +746,16 @@ void tw_sysaudit_account_loss(struct tw_daemon *d)
 	uint64_t stats[TW_PSTAT_MAX];
 	struct tw_proc_state st = {};
 	__u32 zero = 0;
-	json_t *rec;
 
 	if (tw_maps_percpu_sum(d->ld.maps.proc_stats, stats, TW_PSTAT_MAX) ||
 	    bpf_map_lookup_elem(d->ld.maps.proc_state, &zero, &st))
 		return;
 	if (stats[TW_PSTAT_LOST] <= st.lost_seen)
 		return;
-	rec = tw_audit_record(&d->audit, "lost", 0);
-	json_object_set_new(rec, "count",
-			    json_integer((json_int_t)(stats[TW_PSTAT_LOST] -
-						      st.lost_seen)));
-	json_object_set_new(rec, "reason",
-			    json_string("the syscall audit ring buffer was "
-					"full; these execs and refused "
-					"syscalls happened but were not "
-					"recorded"));
-	json_object_set_new(rec, "source", json_string("kernel-syscall-audit"));
-	json_object_set_new(rec, "policy_rev",
-			    d->rev[d->slot].valid ?
-				    json_string(d->rev[d->slot].comp.revision) :
-				    json_null());
-	tw_audit_write(&d->audit, rec);
+	tw_daemon_lost(d, stats[TW_PSTAT_LOST] - st.lost_seen, false,
+		       "kernel-syscall-audit",
+		       "the syscall audit ring buffer was full; these execs "
+		       "and refused syscalls happened but were not recorded");
 	st.lost_seen = stats[TW_PSTAT_LOST];
 	bpf_map_update_elem(d->ld.maps.proc_state, &zero, &st, BPF_ANY);
 }

@@ -34,7 +34,8 @@ def main():
             out["audited"] += n
         elif ev == "lost":
             out["lost"] += r["count"]
-            out["lost_" + r.get("source", "kernel")] += r["count"]
+            k = "lost_" + r.get("source", "kernel")
+            out[k] = out.get(k, 0) + r["count"]
         if call and r.get("call_id") == call:
             out["call_records"] += 1
             if ev == "deny":
