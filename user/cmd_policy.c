@@ -576,9 +576,7 @@ static json_t *context_json(const struct tw_compiled *c,
 			    const struct tw_context *x)
 {
 	const struct tw_policy *pol = c->pol;
-	json_t *o, *held = json_array(), *rules = json_array(),
-		   *creds = json_array(), *repos = json_array(),
-		   *skills = json_array(), *instr = json_array();
+	json_t *o, *held = json_array(), *rules = json_array();
 
 	for (size_t i = 0; held && i < x->nheld; i++)
 		json_array_append_new(
@@ -587,50 +585,13 @@ static json_t *context_json(const struct tw_compiled *c,
 					via_name(x->held[i].via)));
 	for (size_t i = 0; rules && i < x->nrules; i++)
 		json_array_append_new(rules, rule_json(c, &x->rules[i]));
-	for (size_t i = 0; creds && i < x->ncreds; i++) {
-		const struct tw_cred_grant *g = &x->creds[i];
-
-		json_array_append_new(
-			creds,
-			json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?}", "name",
-				  g->cred->name, "scope",
-				  g->cred->scope == TW_SCOPE_WRITE ? "write" :
-								     "read",
-				  "owner",
-				  g->cred->owner == TW_OWNER_PERSON ? "person" :
-								      "agent",
-				  "env", g->cred->env, "bundle",
-				  bundle_name(c, g->bundle), "source",
-				  g->source));
-	}
-	for (size_t i = 0; repos && i < x->nrepos; i++)
-		json_array_append_new(
-			repos,
-			json_pack("{s:s,s:s,s:s}", "path",
-				  x->repos[i].repo->path, "access",
-				  x->repos[i].access == TW_ACCESS_WRITE ? "write" :
-									  "read",
-				  "bundle", bundle_name(c, x->repos[i].bundle)));
-	for (size_t i = 0; skills && i < x->nskills; i++)
-		json_array_append_new(
-			skills, json_pack("{s:s,s:s}", "path", x->skills[i].path,
-					  "bundle",
-					  bundle_name(c, x->skills[i].bundle)));
-	for (size_t i = 0; instr && i < x->nheld; i++) {
-		const struct tw_bundle *b = &pol->bundles[x->held[i].bundle];
-
-		if (b->instructions)
-			json_array_append_new(
-				instr, json_pack("{s:s,s:s}", "bundle", b->name,
-						 "text", b->instructions));
-	}
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:o,s:o}",
-		      "name", x->name, "kind", ctx_kind_name(x->kind),
-		      "workspace", pol->workspaces[x->workspace].name, "mode",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:o}", "name", x->name,
+		      "kind", ctx_kind_name(x->kind), "workspace",
+		      pol->workspaces[x->workspace].name, "mode",
 		      mode_name(x->mode), "cgroup", x->cgroup, "run_as",
-		      x->run_as, "bundles", held, "rules", rules,
-		      "credentials", creds, "repositories", repos, "skills",
-		      skills, "instructions", instr);
+		      x->run_as, "bundles", held, "rules", rules);
+	if (o)
+		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;
 }
 
@@ -738,21 +699,9 @@ static void explain_json(const struct tw_compiled *c, int ctx,
 		      "contexts",
 		      context_names_json(c, e->contexts, e->ncontexts), "mode",
 		      mode_name(x->mode), "hint", e->allowed ? "" : hint);
-	if (o) {
-		json_t *in = json_array();
-
-		for (size_t i = 0; i < x->nheld; i++) {
-			const struct tw_bundle *b =
-				&c->pol->bundles[x->held[i].bundle];
-
-			if (b->instructions)
-				json_array_append_new(
-					in, json_pack("{s:s,s:s}", "bundle",
-						      b->name, "text",
-						      b->instructions));
-		}
-		json_object_set_new(o, "instructions", in);
-	}
+	if (o)
+		json_object_set_new(o, "instructions",
+				    tw_context_instructions_json(c, x));
 	if (o && e->allowed) {
 		rule_text(&x->rules[e->rule], rtext, sizeof(rtext));
 		json_object_set_new(o, "rule_text", json_string(rtext));

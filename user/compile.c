@@ -1320,3 +1320,60 @@ out:
 	free(text);
 	return ret;
 }
+
+json_t *tw_context_instructions_json(const struct tw_compiled *c,
+				     const struct tw_context *x)
+{
+	json_t *instr = json_array();
+
+	for (size_t i = 0; instr && i < x->nheld; i++) {
+		const struct tw_bundle *b = &c->pol->bundles[x->held[i].bundle];
+
+		if (b->instructions)
+			json_array_append_new(
+				instr, json_pack("{s:s,s:s}", "bundle", b->name,
+						 "text", b->instructions));
+	}
+	return instr;
+}
+
+json_t *tw_context_access_json(const struct tw_compiled *c,
+			       const struct tw_context *x)
+{
+	const struct tw_policy *pol = c->pol;
+	json_t *creds = json_array(), *repos = json_array(),
+	       *skills = json_array();
+
+	for (size_t i = 0; creds && i < x->ncreds; i++) {
+		const struct tw_cred_grant *g = &x->creds[i];
+
+		json_array_append_new(
+			creds,
+			json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?}", "name",
+				  g->cred->name, "scope",
+				  g->cred->scope == TW_SCOPE_WRITE ? "write" :
+								     "read",
+				  "owner",
+				  g->cred->owner == TW_OWNER_PERSON ? "person" :
+								      "agent",
+				  "env", g->cred->env, "bundle",
+				  pol->bundles[g->bundle].name, "source",
+				  g->source));
+	}
+	for (size_t i = 0; repos && i < x->nrepos; i++)
+		json_array_append_new(
+			repos,
+			json_pack("{s:s,s:s,s:s}", "path",
+				  x->repos[i].repo->path, "access",
+				  x->repos[i].access == TW_ACCESS_WRITE ? "write" :
+									  "read",
+				  "bundle", pol->bundles[x->repos[i].bundle].name));
+	for (size_t i = 0; skills && i < x->nskills; i++)
+		json_array_append_new(
+			skills,
+			json_pack("{s:s,s:s}", "path", x->skills[i].path,
+				  "bundle", pol->bundles[x->skills[i].bundle].name));
+	return json_pack("{s:o,s:o,s:o,s:o}", "credentials", creds,
+			 "repositories", repos, "skills", skills,
+			 "instructions", tw_context_instructions_json(c, x));
+}

@@ -9,6 +9,8 @@
 #ifndef TW_COMPILE_H
 #define TW_COMPILE_H
 
+#include <jansson.h>
+
 #include "policy.h"
 
 enum tw_ctx_kind { TW_CTX_WORKSPACE, TW_CTX_CHANNEL, TW_CTX_DM };
@@ -154,5 +156,17 @@ bool tw_prefix_contains(const uint8_t *a, int alen, const uint8_t *b);
 
 void tw_ports_str(const struct tw_port_range *p, size_t n, char *buf,
 		  size_t len);
+
+/*
+ * What a tool call of context X receives besides its network rules, as
+ * compile -j and the launcher (call-start) see it: {"credentials" (name,
+ * scope, owner, env, bundle, source: never a value), "repositories",
+ * "skills", "instructions"}.
+ */
+json_t *tw_context_access_json(const struct tw_compiled *c,
+			       const struct tw_context *x);
+/* [{"bundle", "text"}] of every bundle X holds that has instructions. */
+json_t *tw_context_instructions_json(const struct tw_compiled *c,
+				     const struct tw_context *x);
 
 #endif

@@ -167,9 +167,9 @@ static bool printable(const char *s, size_t max)
 	return true;
 }
 
-static json_t *jstr_or_null(const char *s)
+static void add_path(const char *path, void *arr)
 {
-	return s ? json_string(s) : json_null();
+	json_array_append_new(arr, json_string(path));
 }
 
 /*
@@ -184,81 +184,20 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 {
 	const struct tw_policy *pol = r->comp.pol;
 	const struct tw_workspace *ws = &pol->workspaces[c->workspace];
-	json_t *creds = json_array(), *repos = json_array(),
-	       *skills = json_array(), *instr = json_array(),
-	       *prot = json_array(), *sys = json_array();
+	json_t *prot = json_array(), *sys = json_array(), *o;
 
-	for (size_t i = 0; i < c->ncreds; i++) {
-		const struct tw_cred_grant *g = &c->creds[i];
-
-		json_array_append_new(
-			creds,
-			json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "name",
-				  g->cred->name, "bundle",
-				  pol->bundles[g->bundle].name, "scope",
-				  g->cred->scope == TW_SCOPE_WRITE ? "write" :
-								     "read",
-				  "owner",
-				  g->cred->owner == TW_OWNER_PERSON ? "person" :
-								      "agent",
-				  "env", jstr_or_null(g->cred->env), "source",
-				  jstr_or_null(g->source)));
-	}
-	for (size_t i = 0; i < c->nrepos; i++)
-		json_array_append_new(
-			repos, json_pack("{s:s,s:s,s:s}", "path",
-					 c->repos[i].repo->path, "access",
-					 c->repos[i].access == TW_ACCESS_WRITE ?
-						 "write" :
-						 "read",
-					 "bundle",
-					 pol->bundles[c->repos[i].bundle].name));
-	for (size_t i = 0; i < c->nskills; i++)
-		json_array_append_new(
-			skills,
-			json_pack("{s:s,s:s}", "path", c->skills[i].path,
-				  "bundle",
-				  pol->bundles[c->skills[i].bundle].name));
-	for (size_t i = 0; i < c->nheld; i++) {
-		const struct tw_bundle *b = &pol->bundles[c->held[i].bundle];
-
-		if (b->instructions)
-			json_array_append_new(instr,
-					      json_pack("{s:s,s:s}", "bundle",
-							b->name, "text",
-							b->instructions));
-	}
 	/* The effective list: the workspace's, or the documented default. */
 	for (size_t i = 0; i < ws->nsystem_paths; i++)
 		json_array_append_new(sys, json_string(ws->system_paths[i]));
 	for (size_t i = 0; !ws->nsystem_paths && tw_default_system_paths[i]; i++)
 		json_array_append_new(sys,
 				      json_string(tw_default_system_paths[i]));
-	for (size_t k = 0; k < r->comp.nctx; k++)
-		for (size_t i = 0; i < r->comp.ctx[k].ncreds; i++)
-			if (r->comp.ctx[k].creds[i].source)
-				json_array_append_new(
-					prot,
-					json_string(
-						r->comp.ctx[k].creds[i].source));
-	for (size_t i = 0; i < pol->nworkspaces; i++)
-		if (pol->workspaces[i].credentials_dir)
-			json_array_append_new(
-				prot,
-				json_string(pol->workspaces[i].credentials_dir));
-	for (size_t i = 0; i < pol->ndms; i++)
-		if (pol->dms[i].credentials_dir)
-			json_array_append_new(
-				prot, json_string(pol->dms[i].credentials_dir));
-	for (size_t i = 0; tw_fs_fixed_protected[i]; i++)
-		json_array_append_new(prot,
-				      json_string(tw_fs_fixed_protected[i]));
-	if (d->policy_real[0])
-		json_array_append_new(prot, json_string(d->policy_real));
-	return json_pack("{s:s?,s:o,s:o,s:o,s:o,s:o,s:o}", "agent_user",
-			 ws->agent_user, "credentials", creds, "repositories",
-			 repos, "skills", skills, "instructions", instr,
-			 "system_paths", sys, "protected", prot);
+	tw_fs_protected_each(&r->comp, d->policy_real, add_path, prot);
+	o = tw_context_access_json(&r->comp, c);
+	json_object_update_new(o, json_pack("{s:s?,s:o,s:o}", "agent_user",
+					    ws->agent_user, "system_paths",
+					    sys, "protected", prot));
+	return o;
 }
 
 static json_t *do_call_start(struct tw_daemon *d, json_t *req)

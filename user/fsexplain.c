@@ -92,30 +92,46 @@ static void say(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static bool is_protected(const struct tw_compiled *c, const char *path,
-			 const char *extra)
+void tw_fs_protected_each(const struct tw_compiled *c, const char *extra,
+			  void (*fn)(const char *path, void *arg), void *arg)
 {
 	const struct tw_policy *pol = c->pol;
 
 	for (size_t i = 0; tw_fs_fixed_protected[i]; i++)
-		if (tw_path_under(path, tw_fs_fixed_protected[i]))
-			return true;
-	if (extra && *extra && tw_path_under(path, extra))
-		return true;
+		fn(tw_fs_fixed_protected[i], arg);
+	if (extra && *extra)
+		fn(extra, arg);
 	for (size_t i = 0; i < pol->nworkspaces; i++)
-		if (pol->workspaces[i].credentials_dir &&
-		    tw_path_under(path, pol->workspaces[i].credentials_dir))
-			return true;
+		if (pol->workspaces[i].credentials_dir)
+			fn(pol->workspaces[i].credentials_dir, arg);
 	for (size_t i = 0; i < pol->ndms; i++)
-		if (pol->dms[i].credentials_dir &&
-		    tw_path_under(path, pol->dms[i].credentials_dir))
-			return true;
+		if (pol->dms[i].credentials_dir)
+			fn(pol->dms[i].credentials_dir, arg);
 	for (size_t k = 0; k < c->nctx; k++)
 		for (size_t i = 0; i < c->ctx[k].ncreds; i++)
-			if (c->ctx[k].creds[i].source &&
-			    tw_path_under(path, c->ctx[k].creds[i].source))
-				return true;
-	return false;
+			if (c->ctx[k].creds[i].source)
+				fn(c->ctx[k].creds[i].source, arg);
+}
+
+struct under_any {
+	const char *path;
+	bool hit;
+};
+
+static void check_under(const char *dir, void *arg)
+{
+	struct under_any *u = arg;
+
+	u->hit = u->hit || tw_path_under(u->path, dir);
+}
+
+static bool is_protected(const struct tw_compiled *c, const char *path,
+			 const char *extra)
+{
+	struct under_any u = {.path = path};
+
+	tw_fs_protected_each(c, extra, check_under, &u);
+	return u.hit;
 }
 
 /*

@@ -53,6 +53,15 @@ struct tw_fs_verdict {
 			      it, or "" */
 };
 
+/*
+ * Every path no tool call may reach: the fixed ones, EXTRA (the daemon's
+ * policy file; may be NULL), every workspace's and DM's credentials_dir and
+ * every credential store of every context. The launcher carves them out of
+ * its grants; tw_fs_explain names them. FN gets each (repeats possible).
+ */
+void tw_fs_protected_each(const struct tw_compiled *c, const char *extra,
+			  void (*fn)(const char *path, void *arg), void *arg);
+
 /* "read", "write", "execute". */
 const char *tw_fs_want_name(enum tw_fs_want w);
 
