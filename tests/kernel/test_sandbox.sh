@@ -152,8 +152,10 @@ AC="python3 $HERE/../lib/audit_check.py"
 n=0
 # cell CONTEXT WANT_RC WANT_OUT CMD...: run CMD as a tool call of CONTEXT;
 # WANT_OUT is a bash pattern for its whole stdout ("*" for anything).
-# With AUD="KEY=VALUE KEY~SUB ..." set, the call must also have exactly one
-# audit record with those fields (the syscall audit's record of the refusal).
+# With AUD="KEY=VALUE;KEY~SUB;..." set (";" between terms, so a reason can
+# be matched whole), the call must also have exactly one audit record with
+# those fields and with its context, call id, requester and policy revision
+# (the syscall audit's record of the exec or the refusal).
 cell()
 {
 	local ctx=$1 want_rc=$2 want_out=$3
@@ -172,7 +174,7 @@ cell()
 	fi
 	if [[ -n ${AUD-} ]]; then
 		local terms
-		read -ra terms <<<"$AUD"
+		IFS=';' read -ra terms <<<"context=$ctx;requester=tester;policy_rev!=None;$AUD"
 		if tw_eventually $AC "$TW_LOG" "$id" "${terms[@]}" >"$TW_WORK/ac.$n" 2>&1; then
 			ok "$name: recorded ($AUD)"
 		else
@@ -218,11 +220,11 @@ cell $BOB 0 "$TW_SECRET_NOTES 400 $BOB_USER" sh -c \
 # the stores themselves: out of reach of every context (modes and Landlock)
 for c in "${CTXS[@]}"; do
 	for f in agent/tracker-agent agent/warehouse-reader alice/ats-token bob/notes-token; do
-		AUD="event=deny action=open syscall=openat errno=EACCES access=read path=$TW_STORES/$f context=$c requester=tester reason~credential" \
+		AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=$TW_STORES/$f;reason=$TW_STORES/$f is a credential store or toolwall's own state: no tool call may reach it, whatever its bundles;hint=" \
 			cell "$c" 1 "ERR EACCES" "$SB" read "$TW_STORES/$f"
 	done
 	# world-readable by modes, under /etc: Landlock cuts it out of /etc
-	AUD="event=deny action=open access=read path=$VAULT_DIR/key reason~credential" \
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=$VAULT_DIR/key;reason~is a credential store" \
 		cell "$c" 1 "ERR EACCES" "$SB" read "$VAULT_DIR/key"
 	cell "$c" 0 "OK" "$SB" read /etc/hostname
 done
@@ -266,7 +268,7 @@ for c in "${CTXS[@]}"; do
 		skip "$c: git clone /srv/git/ops" "$REPO existed before the test"
 	fi
 	# read-only: writable by modes, refused by Landlock
-	AUD="event=deny action=open access=write path=/srv/git/ops/tw-probe flags~O_CREAT reason~(read)" \
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=write;path=/srv/git/ops/tw-probe;flags=O_WRONLY|O_CREAT|O_TRUNC;reason=$c grants less than write on /srv/git/ops/tw-probe (repository /srv/git/ops (read) of bundle issue-tracker)" \
 		cell "$c" 1 "ERR" sh -c 'echo x > /srv/git/ops/tw-probe 2>/dev/null && echo WROTE || { echo ERR; exit 1; }'
 done
 [[ ! -e $REPO/tw-probe ]] && ok "nothing was written into the read-only repository" ||
@@ -274,46 +276,49 @@ done
 cell $DATA 0 "exports" cat "$S/warehouse-out/README"
 cell $DATA 0 "" sh -c "echo new > $S/warehouse-out/new && rm $S/warehouse-out/README"
 for c in $WS $GEN $DM $BOB; do
-	AUD="event=deny action=open access=read path=$S/warehouse-out/new reason~grants hint~warehouse-tools hint~channel:acme/data-team" \
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=$S/warehouse-out/new;reason=no bundle of $c grants read on $S/warehouse-out/new;hint=bundle warehouse-tools (held by channel:acme/data-team)" \
 		cell "$c" 1 "" cat "$S/warehouse-out/new"
-	AUD="event=deny action=open access=write path=$S/warehouse-out/other hint~warehouse-tools" \
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=write;path=$S/warehouse-out/other;flags~O_CREAT;reason=no bundle of $c grants write on $S/warehouse-out/other;hint=bundle warehouse-tools (held by channel:acme/data-team)" \
 		cell "$c" 2 "" sh -c "echo x > $S/warehouse-out/other"
 done
 # other repositories, home directories, other places
 for c in "${CTXS[@]}"; do
-	cell "$c" 1 "ERR EACCES" "$SB" read "$S/elsewhere"
-	AUD="event=deny action=open access=read path=/root comm=ls hint=" cell "$c" 2 "" ls /root
-	cell "$c" 2 "" ls /home
-	cell "$c" 2 "" ls /tmp
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$S/elsewhere;reason=no bundle of $c grants read on $S/elsewhere;hint=" \
+		cell "$c" 1 "ERR EACCES" "$SB" read "$S/elsewhere"
+	for d in /root /home /tmp; do
+		AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=$d;comm=ls;reason=no bundle of $c grants read on $d;hint=" \
+			cell "$c" 2 "" ls "$d"
+	done
 done
 
 # ---- skills and system paths -----------------------------------------------------
 for c in "${CTXS[@]}"; do
 	if [[ -n $HAVE_CLI ]]; then
-		AUD="event=exec path=$TRACKER_CLI context=$c requester=tester" \
+		AUD="event=exec;action=exec;path=$TRACKER_CLI" \
 			cell "$c" 0 "tracker-cli token=yes" tracker-cli
 	else
 		skip "$c: tracker-cli" "$TRACKER_CLI existed before the test"
 	fi
-	cell "$c" 0 "*" git --version
+	cell "$c" 0 "git version *" git --version
 	cell "$c" 0 "hi" $PY -c 'print("hi")'
 	cell "$c" 0 "hi" sh -c 'echo hi'
 	# not a skill: a copy of a system program elsewhere
-	AUD="event=deny action=exec syscall=execve errno=EACCES access=execute path=$S/bin/notaskill" \
+	AUD="event=deny;action=exec;syscall=execve;errno=EACCES;access=execute;path=$S/bin/notaskill;reason=no bundle of $c grants execute on $S/bin/notaskill;hint=" \
 		cell "$c" 126 "" "$S/bin/notaskill"
 	# what the call writes is never executable
-	AUD="event=deny action=exec access=execute reason~executable" \
+	AUD="event=deny;action=exec;syscall=execve;errno=EACCES;access=execute;path~/var/tmp/toolwall-calls/;reason~is in a tool call's private directory: writable, so never executable" \
 		cell "$c" 126 "" sh -c 'cp /usr/bin/id "$HOME/id" && chmod +x "$HOME/id" && exec "$HOME/id"'
 done
-AUD="event=exec path=$S/skills/wh-report context=$DATA" \
+AUD="event=exec;path=$S/skills/wh-report" \
 	cell $DATA 0 "wh-report token=yes" wh-report
-AUD="event=exec path=$S/skills/wh-report" \
+AUD="event=exec;path=$S/skills/wh-report" \
 	cell $DATA 0 "wh-report token=yes" "$S/skills/wh-report"
 for c in $WS $GEN $DM $BOB; do
-	AUD="event=deny action=exec path=$S/skills/wh-report hint~warehouse-tools" \
+	AUD="event=deny;action=exec;syscall=execve;errno=EACCES;access=execute;path=$S/skills/wh-report;reason=no bundle of $c grants execute on $S/skills/wh-report;hint=bundle warehouse-tools (held by channel:acme/data-team)" \
 		cell "$c" 126 "" "$S/skills/wh-report"
 done
-cell $DATA 126 "" sh -c "cp /usr/bin/id $S/warehouse-out/id && chmod +x $S/warehouse-out/id && exec $S/warehouse-out/id"
+AUD="event=deny;action=exec;syscall=execve;errno=EACCES;access=execute;path=$S/warehouse-out/id;reason~$DATA grants less than execute on $S/warehouse-out/id (repository $S/warehouse-out (write) of bundle warehouse-tools)" \
+	cell $DATA 126 "" sh -c "cp /usr/bin/id $S/warehouse-out/id && chmod +x $S/warehouse-out/id && exec $S/warehouse-out/id"
 twx $OVERLAP s-overlap true >"$TW_WORK/overlap.out" 2>&1
 rc=$?
 [[ $rc == 125 ]] && grep -q "writable $S/tools and executable $S/tools/tool overlap" "$TW_WORK/overlap.out" &&
@@ -345,13 +350,13 @@ for _ in $(seq 50); do [[ -s $info ]] && break; sleep 0.1; done
 read -r vpid vcred vhome <"$info"
 if [[ -n ${vpid:-} ]]; then
 	for c in $GEN $DATA $DM; do
-		AUD="event=deny action=open path=/proc/$vpid/environ reason~process" \
+		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=/proc/$vpid/environ;reason~open only within the call's own process tree" \
 			cell "$c" 1 "ERR EACCES" "$SB" read "/proc/$vpid/environ"
 		cell "$c" 1 "ERR EACCES" "$SB" read "$vcred/warehouse-reader"
 		cell "$c" 2 "" ls "$vhome"
-		AUD="event=deny action=ptrace errno=EPERM target_pid=$vpid" \
+		AUD="event=deny;action=ptrace;syscall=ptrace;errno=EPERM;target_pid=$vpid" \
 			cell "$c" 1 "ERR EPERM" "$SB" ptrace "$vpid"
-		AUD="event=deny action=kill errno=EPERM target_pid=$vpid" \
+		AUD="event=deny;action=kill;syscall=kill;errno=EPERM;target_pid=$vpid" \
 			cell "$c" 1 "ERR EPERM" "$SB" kill0 "$vpid"
 	done
 	# Its own child, though: ptrace works within one call.
@@ -378,7 +383,7 @@ while IFS='|' read -r mode want bare rec; do
 		rc=1
 		[[ $want == OK ]] && rc=0
 		aud=""
-		[[ $rec != - ]] && aud="event=deny action=$rec errno=EPERM context=$c reason~seccomp"
+		[[ $rec != - ]] && aud="event=deny;action=$rec;syscall=$rec;errno=EPERM;reason~seccomp denies $rec()"
 		AUD=$aud cell "$c" "$rc" "$want" "$SB" "$mode"
 	done
 done <<'EOF'
@@ -415,7 +420,7 @@ ptrace-child         | OK         | OK         | -
 EOF
 # Module and kexec calls: EPERM in a call whatever the kernel offers.
 for mode in kexec_load init_module finit_module delete_module; do
-	AUD="event=deny action=$mode syscall=$mode errno=EPERM reason~seccomp" \
+	AUD="event=deny;action=$mode;syscall=$mode;errno=EPERM;reason~seccomp denies $mode()" \
 		cell $WS 1 "ERR EPERM" "$SB" "$mode"
 done
 # Another syscall ABI (i386 int 0x80) kills the call (SIGSYS).
