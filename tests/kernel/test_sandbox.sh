@@ -174,7 +174,7 @@ cell()
 	fi
 	if [[ -n ${AUD-} ]]; then
 		local terms
-		IFS=';' read -ra terms <<<"context=$ctx;requester=tester;policy_rev!=None;$AUD"
+		IFS=';' read -ra terms <<<"context=$ctx;requester=tester;policy_rev!=null;$AUD"
 		if tw_eventually $AC "$TW_LOG" "$id" "${terms[@]}" >"$TW_WORK/ac.$n" 2>&1; then
 			ok "$name: recorded ($AUD)"
 		else

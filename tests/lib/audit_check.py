@@ -20,7 +20,7 @@ def matches(rec, want):
     for key, op, val in want:
         have = rec.get(key)
         if op == "!":
-            if str(have) == val:
+            if str(have) == val or (val == "null" and have is None):
                 return False
         elif op == "~":
             if not isinstance(have, str) or val not in have:
