@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "audit_export.h"
+#include "audit_query.h"
 
 #define S(r, k) json_string_value(json_object_get(r, k))
 
@@ -163,23 +164,19 @@ static int file_activity(const char *act, const char **name)
 	return 99;
 }
 
-/* The command line of an exec record, space separated. */
+/* The command line of an exec record, space separated, whole. */
 static json_t *cmd_line(json_t *argv)
 {
-	size_t cap = 1, off = 0, i;
-	char *s = NULL, *t;
+	size_t cap = 1, i;
 	json_t *a, *out;
+	char *s;
 
 	json_array_foreach (argv, i, a)
 		cap += strlen(json_string_value(a) ?: "") + 1;
-	s = calloc(1, cap);
+	s = malloc(cap);
 	if (!s)
 		return json_null();
-	json_array_foreach (argv, i, a) {
-		t = s + off;
-		off += (size_t)snprintf(t, cap - off, "%s%s", i ? " " : "",
-					json_string_value(a) ?: "");
-	}
+	tw_audit_argv_join(argv, s, cap);
 	out = json_string(s);
 	free(s);
 	return out ? out : json_null();

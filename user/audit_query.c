@@ -191,6 +191,28 @@ bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec)
 	return true;
 }
 
+size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len)
+{
+	size_t off = 0, i;
+	json_t *a;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	json_array_foreach (argv, i, a) {
+		const char *w = json_string_value(a) ?: "";
+
+		if (off + (i ? 1 : 0) + strlen(w) >= len) {
+			if (!i) /* the program itself, cut short */
+				off = (size_t)snprintf(buf, len, "%s", w);
+			break; /* then whole words only */
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					i ? " " : "", w);
+	}
+	return off < len ? off : len - 1;
+}
+
 void tw_audit_dest(json_t *rec, char *buf, size_t len)
 {
 	const char *d = S(rec, "dst"), *p = S(rec, "path"),
@@ -201,22 +223,7 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 	json_t *argv = json_object_get(rec, "argv");
 
 	if (json_is_array(argv) && json_array_size(argv)) {
-		/* exec: the command line, as far as it fits */
-		size_t off = 0, i;
-		json_t *a;
-
-		buf[0] = '\0';
-		json_array_foreach (argv, i, a) {
-			const char *w = json_string_value(a) ?: "";
-
-			if (off + (i ? 1 : 0) + strlen(w) >= len) {
-				if (!i) /* the program itself, cut short */
-					snprintf(buf, len, "%s", w);
-				break; /* then whole words only */
-			}
-			off += (size_t)snprintf(buf + off, len - off, "%s%s",
-						i ? " " : "", w);
-		}
+		tw_audit_argv_join(argv, buf, len); /* exec: the command line */
 	} else if (p && (sys || json_object_get(rec, "blockers"))) {
 		/* a file the syscall audit saw refused */
 		snprintf(buf, len, "%s%s%s%s", p, acc ? " (" : "", acc ?: "",

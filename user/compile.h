@@ -148,12 +148,12 @@ int tw_policy_revision(const struct tw_policy *pol, char out[65]);
  * "*.cdn.example", "/run/x.sock". */
 void tw_rule_host_str(const struct tw_rule *r, char *buf, size_t len);
 
-/* A port set as text: "443", "8000-8999", "80,443"; "any" when empty or
- * 0-65535. */
 /* Does prefix A/ALEN contain address (or prefix start) B? Network order,
  * IPv4 in the first 4 bytes. */
 bool tw_prefix_contains(const uint8_t *a, int alen, const uint8_t *b);
 
+/* A port set as text: "443", "8000-8999", "80,443"; "any" when empty or
+ * 0-65535. */
 void tw_ports_str(const struct tw_port_range *p, size_t n, char *buf,
 		  size_t len);
 

@@ -190,7 +190,6 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	d->rev[slot] = nr;
 	if (!realpath(d->policy_path, d->policy_real))
 		d->policy_real[0] = '\0';
-	d->prev_slot_same = false; /* the alias is needed only until now */
 	/* The compiled rules borrow the policy: point them at its new home. */
 	d->rev[slot].comp.pol = &d->rev[slot].pol;
 	audit_policy(d, d->reloads ? "reload" : "load", nr.comp.revision, NULL);
@@ -625,7 +624,7 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 		return NULL;
 	/* A slot a previous daemon filled with the revision now in force:
 	 * the same policy compiles to the same context indices. */
-	if (!d->rev[slot].valid && d->prev_slot_same && slot == d->prev_slot)
+	if (!d->rev[slot].valid && (int)slot == d->alias_slot)
 		slot = d->slot;
 	if (!d->rev[slot].valid || i >= d->rev[slot].comp.nctx)
 		return NULL;
@@ -978,7 +977,7 @@ int cmd_daemon(int argc, char **argv)
 		{ 0 },
 	};
 	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1,
-			       .kaudit_fd = -1 };
+			       .kaudit_fd = -1, .alias_slot = -1 };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
 				    .max_age_s = TW_AUDIT_MAX_AGE,
 				    .keep = TW_AUDIT_KEEP };
@@ -1084,9 +1083,9 @@ int cmd_daemon(int argc, char **argv)
 
 		for (int k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", prev.revision[k]);
-		d.prev_slot = prev.slot & 1;
-		d.prev_slot_same = d.prev_slot != d.slot &&
-				   !strcmp(hex, d.rev[d.slot].comp.revision);
+		if ((prev.slot & 1) != d.slot &&
+		    !strcmp(hex, d.rev[d.slot].comp.revision))
+			d.alias_slot = (int)(prev.slot & 1);
 	}
 	tw_daemon_drain(&d);
 	/* Landlock's own records: a second source, where the kernel has an

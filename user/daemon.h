@@ -66,8 +66,9 @@ struct tw_daemon {
 	struct tw_audit audit;
 	struct tw_revision rev[2]; /* indexed by slot */
 	uint32_t slot;		   /* active */
-	uint32_t prev_slot;	   /* a previous daemon's active slot */
-	bool prev_slot_same;	   /* ... held the revision in force now */
+	int alias_slot; /* a slot a killed daemon filled with the revision in
+			   force now (events queued there are named with
+			   it until the slot is refilled); -1: none */
 	struct tw_call *calls;
 	size_t ncalls;
 	uint64_t next_call;

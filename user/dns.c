@@ -752,13 +752,15 @@ static size_t answer_addrs(const ldns_pkt *p, const char *qname,
 static void name_hint(const struct tw_compiled *c, const char *name,
 		      char *buf, size_t len)
 {
-	size_t off = 0;
+	int *list = calloc(c->pol->nbundles + 1, sizeof(*list));
+	struct tw_explain ex = {.bundles = list};
 
 	buf[0] = 0;
-	for (size_t b = 0; b < c->pol->nbundles && off + 1 < len; b++) {
+	if (!list)
+		return;
+	for (size_t b = 0; b < c->pol->nbundles; b++) {
 		const struct tw_bundle *bu = &c->pol->bundles[b];
 		bool hit = false;
-		size_t nctx = 0;
 
 		for (size_t i = 0; i < bu->nconnect && !hit; i++) {
 			const struct tw_endpoint *ep = &bu->connect[i];
@@ -770,22 +772,11 @@ static void name_hint(const struct tw_compiled *c, const char *name,
 
 			hit = name_rule_matches(&r, name);
 		}
-		if (!hit)
-			continue;
-		off += snprintf(buf + off, len - off, "%sbundle %s (held by ",
-				off ? "; " : "", bu->name);
-		for (size_t x = 0; x < c->nctx && off + 1 < len; x++) {
-			for (size_t h = 0; h < c->ctx[x].nheld; h++) {
-				if (c->ctx[x].held[h].bundle != (int)b)
-					continue;
-				off += snprintf(buf + off, len - off, "%s%s",
-						nctx++ ? ", " : "",
-						c->ctx[x].name);
-			}
-		}
-		off += snprintf(buf + off, len - off, "%s)",
-				nctx ? "" : "no context");
+		if (hit)
+			list[ex.nbundles++] = (int)b;
 	}
+	tw_explain_hint(c, &ex, buf, len);
+	free(list);
 }
 
 struct query_ctx {
@@ -1046,20 +1037,19 @@ static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 	uint8_t buf[MAX_MSG];
 
 	for (;;) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
+		struct query_ctx q = *qc;
 		uint8_t *out = NULL;
 		size_t olen = 0;
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0,
-				     (struct sockaddr *)&from, &fl);
-		struct query_ctx q = *qc;
+		ssize_t n;
 
+		q.peerlen = sizeof(q.peer);
+		n = recvfrom(fd, buf, sizeof(buf), 0,
+			     (struct sockaddr *)&q.peer, &q.peerlen);
 		if (n < 0)
 			return; /* EAGAIN: drained */
-		memcpy(&q.peer, &from, sizeof(from));
-		q.peerlen = fl;
 		if (answer(d, &q, buf, n, &out, &olen) == 0)
-			sendto(fd, out, olen, 0, (struct sockaddr *)&from, fl);
+			sendto(fd, out, olen, 0, (struct sockaddr *)&q.peer,
+			       q.peerlen);
 		free(out);
 	}
 }

@@ -58,9 +58,6 @@ void tw_loader_close(struct tw_loader *l);
 int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
 			     size_t len);
 
-/* Sum a per-CPU counter array of N entries into OUT. */
-int tw_maps_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
-
 /* Open the pinned maps (status, down, tests). */
 int tw_maps_open(struct tw_maps *m);
 void tw_maps_close(struct tw_maps *m);

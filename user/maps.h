@@ -65,6 +65,9 @@ int tw_maps_del_cgroup(const struct tw_maps *m, uint64_t cgid);
 int tw_maps_state(const struct tw_maps *m, struct tw_state *st);
 int tw_maps_set_lost_seen(const struct tw_maps *m, uint64_t lost_seen);
 /* Sum the per-CPU counters. */
+/* Sum a per-CPU counter array of N entries into OUT. */
+int tw_maps_percpu_sum(int map_fd, uint64_t *out, uint32_t n);
+
 int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX]);
 
 int tw_mode_abi(enum tw_mode mode);
