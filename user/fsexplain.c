@@ -134,6 +134,28 @@ static bool is_protected(const struct tw_compiled *c, const char *path,
 	return u.hit;
 }
 
+static void check_above(const char *prot, void *arg)
+{
+	struct under_any *u = arg;
+
+	u->hit = u->hit ||
+		 (strcmp(prot, u->path) && tw_path_under(prot, u->path));
+}
+
+/*
+ * Does PATH hold a protected path below it? The launcher then grants its
+ * entries one by one instead of PATH itself (sandbox.c), so PATH cannot be
+ * listed and an entry made after the call started is not granted.
+ */
+static bool holds_protected(const struct tw_compiled *c, const char *path,
+			    const char *extra)
+{
+	struct under_any u = {.path = path};
+
+	tw_fs_protected_each(c, extra, check_above, &u);
+	return u.hit;
+}
+
 /*
  * What the context grants on PATH: the strongest covering grant, preferring
  * one that gives WANT (a skill inside a writable repository is written
@@ -321,6 +343,16 @@ void tw_fs_explain(const struct tw_compiled *c, int ctx, const char *path,
 			    "process tree (Landlock ptrace scope) or to its "
 			    "owner",
 			    path);
+			return;
+		}
+		if (cover_gives(&cv, want) &&
+		    holds_protected(c, path, extra_protected)) {
+			v->granted = true;
+			say(v->reason, sizeof(v->reason),
+			    "%s holds paths no tool call may reach (credential "
+			    "stores, toolwall's state): its entries are granted "
+			    "one by one (%s), so %s itself cannot be listed",
+			    path, cv.what, path);
 			return;
 		}
 		if (cover_gives(&cv, want)) {

@@ -285,6 +285,9 @@ done
 for c in "${CTXS[@]}"; do
 	AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$S/elsewhere;reason=no bundle of $c grants read on $S/elsewhere;hint=" \
 		cell "$c" 1 "ERR EACCES" "$SB" read "$S/elsewhere"
+	# /etc holds protected paths: granted entry by entry, not listable
+	AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=/etc;comm=ls;reason~its entries are granted one by one" \
+		cell "$c" 2 "" ls /etc
 	for d in /root /home /tmp; do
 		AUD="event=deny;action=open;syscall=openat;errno=EACCES;access=read;path=$d;comm=ls;reason=no bundle of $c grants read on $d;hint=" \
 			cell "$c" 2 "" ls "$d"

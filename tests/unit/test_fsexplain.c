@@ -547,6 +547,22 @@ static void test_proc_of_a_process(void **state)
 	}
 }
 
+/* A directory holding a protected path is granted entry by entry. */
+static void test_split_directory(void **state)
+{
+	struct tw_fs_verdict v;
+
+	(void)state;
+	explain(WS, "/etc", TW_WANT_READ, &v);
+	assert_true(v.granted);
+	assert_non_null(strstr(v.reason, "cannot be listed"));
+	/* an entry beside the protected path: the plain verdict */
+	explain(WS, "/etc/hostname", TW_WANT_READ, &v);
+	assert_true(v.granted);
+	assert_null(strstr(v.reason, "cannot be listed"));
+	assert_non_null(strstr(v.reason, "own permissions"));
+}
+
 static void test_exec_own_system_paths(void **state)
 {
 	struct tw_fs_verdict v;
@@ -706,6 +722,7 @@ int main(void)
 	    cmocka_unit_test(test_calldir_read),
 	    cmocka_unit_test(test_calldir_exec),
 	    cmocka_unit_test(test_proc_of_a_process),
+	    cmocka_unit_test(test_split_directory),
 	    cmocka_unit_test(test_read_in_read_repo),
 	    cmocka_unit_test(test_write_in_stepped_up_channel),
 	    cmocka_unit_test(test_device_write),
