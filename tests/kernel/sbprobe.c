@@ -44,6 +44,7 @@ static const char *ename(int e)
 	    {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
 	    {ESRCH, "ESRCH"},		{EEXIST, "EEXIST"},
 	    {ENOTTY, "ENOTTY"},		{EIO, "EIO"},
+	    {E2BIG, "E2BIG"},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -152,12 +153,19 @@ int main(int argc, char **argv)
 	int sv[2];
 
 	if (!strcmp(m, "bpf")) {
-		union bpf_attr a = {.map_type = BPF_MAP_TYPE_ARRAY,
-				    .key_size = 4,
-				    .value_size = 4,
-				    .max_entries = 1};
+		/* A non-zero byte past the kernel's attr: the kernel itself
+		 * answers E2BIG before any privilege check, so EPERM can only
+		 * come from the filter. */
+		struct {
+			union bpf_attr a;
+			char tail[64];
+		} x = {.a = {.map_type = BPF_MAP_TYPE_ARRAY,
+			     .key_size = 4,
+			     .value_size = 4,
+			     .max_entries = 1}};
 
-		return result(syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a)));
+		x.tail[sizeof(x.tail) - 1] = 1;
+		return result(syscall(SYS_bpf, BPF_MAP_CREATE, &x, sizeof(x)));
 	}
 	if (!strcmp(m, "mount"))
 		return result(
@@ -214,8 +222,10 @@ int main(int argc, char **argv)
 		return result(socket(AF_VSOCK, SOCK_STREAM, 0));
 	if (!strcmp(m, "socket-netlink"))
 		return result(socket(AF_NETLINK, SOCK_RAW, 0));
-	if (!strcmp(m, "socket-packet"))
-		return result(socket(AF_PACKET, SOCK_DGRAM, 0));
+	if (!strcmp(m, "socket-packet")) /* an invalid type: the kernel says
+					    EINVAL before the capability
+					    check; EPERM is the filter's */
+		return result(socket(AF_PACKET, 12, 0));
 	if (!strcmp(m, "socket-inet"))
 		return result(socket(AF_INET, SOCK_STREAM, 0));
 	if (!strcmp(m, "socket-inet6"))

@@ -125,10 +125,13 @@ row $WS "ERR EPERM" tcp-fastopen-connect 10.50.1.10 80 '|' action=connect \
 	dst=10.50.1.10
 # io_uring is refused to tool calls by the launcher's seccomp filter
 # (IORING_OP_SOCKET would make AF_VSOCK/AF_NETLINK sockets that the socket()
-# filter never sees), before any hook: no record. The hooks' own coverage of
-# io_uring is proven below with a root process placed in a context cgroup.
-row $WS "ERR EPERM" uring-connect 10.20.1.10 5432
-row $WS "ERR EPERM" uring-sendmsg 10.50.1.10 9999
+# filter never sees), before any hook: the syscall audit records that. The
+# hooks' own coverage of io_uring is proven below with a root process placed
+# in a context cgroup.
+row $WS "ERR EPERM" uring-connect 10.20.1.10 5432 '|' action=io_uring_setup \
+	syscall=io_uring_setup errno=EPERM 'reason~seccomp denies io_uring_setup()'
+row $WS "ERR EPERM" uring-sendmsg 10.50.1.10 9999 '|' action=io_uring_setup \
+	syscall=io_uring_setup errno=EPERM 'reason~seccomp denies io_uring_setup()'
 # Raw sockets need CAP_NET_RAW, which a tool call never has: the kernel
 # refuses them before toolwall's hook (no record). The hook itself is proven
 # below with a root process placed straight into a context cgroup.
@@ -142,9 +145,10 @@ else
 fi
 row $WS "ERR EPERM" mptcp4 '|' action=socket 'reason~MPTCP socket'
 row $WS "ERR EPERM" udplite4 '|' action=socket
-# AF_PACKET never reaches sock_create (KERNEL-NOTES): the agent account has
-# no CAP_NET_RAW, so the kernel refuses it without a toolwall record.
-row $WS "ERR EPERM" packet
+# AF_PACKET never reaches sock_create (KERNEL-NOTES): the launcher's seccomp
+# filter refuses it, and the syscall audit records that.
+row $WS "ERR EPERM" packet '|' action=socket syscall=socket errno=EPERM \
+	'reason~seccomp denies socket()'
 row $WS OK unix $TW_DEMO_RUN/tracker.sock
 row $WS "ERR EPERM" unix $TW_DEMO_RUN/other.sock '|' action=connect \
 	proto=unix path=$TW_DEMO_RUN/other.sock 'reason~unix socket' \

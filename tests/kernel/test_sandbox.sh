@@ -390,7 +390,7 @@ while IFS='|' read -r mode want bare rec; do
 		AUD=$aud cell "$c" "$rc" "$want" "$SB" "$mode"
 	done
 done <<'EOF'
-bpf                  | ERR EPERM  | ERR EPERM  | bpf
+bpf                  | ERR EPERM  | ERR E2BIG  | bpf
 mount                | ERR EPERM  | ERR ENOENT | mount
 umount               | ERR EPERM  | ERR ENOENT | umount2
 open_tree            | ERR EPERM  | ERR ENOENT | open_tree
@@ -410,7 +410,7 @@ perf_event_open      | ERR EPERM  | OK         | perf_event_open
 io_uring_setup       | ERR EPERM  | OK         | io_uring_setup
 socket-vsock         | ERR EPERM  | OK         | socket
 socket-netlink       | ERR EPERM  | OK         | socket
-socket-packet        | ERR EPERM  | ERR EPERM  | socket
+socket-packet        | ERR EPERM  | ERR EINVAL  | socket
 socket-inet          | OK         | OK         | -
 socket-inet6         | OK         | OK         | -
 socket-unix          | OK         | OK         | -
