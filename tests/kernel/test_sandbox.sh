@@ -346,17 +346,21 @@ fi
 
 # ---- sibling calls ----------------------------------------------------------------
 info=$TW_WORK/shared/a.info
-rm -f "$info"
-twx $DATA s-victim sh -c "echo \$\$ \$TOOLWALL_CREDENTIALS_DIR \$HOME > $info; exec sleep 8" >/dev/null 2>&1 &
+stop=$TW_WORK/shared/victim.stop
+rm -f "$info" "$stop"
+# The victim runs until told to stop: every check below meets it alive.
+twx $DATA s-victim sh -c "echo \$\$ \$TOOLWALL_CREDENTIALS_DIR \$HOME > $info; while [ ! -e $stop ]; do sleep 0.1; done" >/dev/null 2>&1 &
 vpid_launcher=$!
-for _ in $(seq 50); do [[ -s $info ]] && break; sleep 0.1; done
+tw_eventually test -s "$info"
 read -r vpid vcred vhome <"$info"
 if [[ -n ${vpid:-} ]]; then
 	for c in $GEN $DATA $DM; do
 		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=/proc/$vpid/environ;reason~open only within the call's own process tree" \
 			cell "$c" 1 "ERR EACCES" "$SB" read "/proc/$vpid/environ"
-		cell "$c" 1 "ERR EACCES" "$SB" read "$vcred/warehouse-reader"
-		cell "$c" 2 "" ls "$vhome"
+		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$vcred/warehouse-reader;reason~is in a tool call's private directory: each call reaches only its own" \
+			cell "$c" 1 "ERR EACCES" "$SB" read "$vcred/warehouse-reader"
+		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$vhome;reason~is in a tool call's private directory: each call reaches only its own" \
+			cell "$c" 1 "ERR EACCES" "$SB" read "$vhome"
 		AUD="event=deny;action=ptrace;syscall=ptrace;errno=EPERM;target_pid=$vpid" \
 			cell "$c" 1 "ERR EPERM" "$SB" ptrace "$vpid"
 		AUD="event=deny;action=kill;syscall=kill;errno=EPERM;target_pid=$vpid" \
@@ -364,10 +368,12 @@ if [[ -n ${vpid:-} ]]; then
 	done
 	# Its own child, though: ptrace works within one call.
 	cell $GEN 0 "OK" "$SB" ptrace-child
+	kill -0 "$vpid" 2>/dev/null && ok "the victim call was alive through every sibling check" ||
+		not_ok "victim alive"
 else
 	not_ok "victim call started" "no info"
 fi
-kill "$vpid_launcher" 2>/dev/null
+touch "$stop"
 wait "$vpid_launcher" 2>/dev/null
 
 # ---- escape syscalls: in every context, and as the bare agent -----------------------
