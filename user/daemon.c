@@ -606,12 +606,27 @@ void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		rec, "workspace",
 		x && pol ? json_string(pol->workspaces[x->workspace].name) :
 			   json_null());
+	tw_record_call(rec, call);
+}
+
+void tw_record_call(json_t *rec, const struct tw_call *call)
+{
 	json_object_set_new(rec, "call_id",
 			    call ? json_string(call->call_id) : json_null());
 	json_object_set_new(rec, "requester",
 			    call && *call->requester ?
 				    json_string(call->requester) :
 				    json_null());
+}
+
+void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint32_t uid,
+		   const char *comm, size_t commlen)
+{
+	json_object_set_new(rec, "pid", json_integer(pid));
+	json_object_set_new(rec, "tid", json_integer(tid));
+	json_object_set_new(rec, "uid", json_integer(uid));
+	json_object_set_new(rec, "comm",
+			    json_stringn_nocheck(comm, strnlen(comm, commlen)));
 }
 
 const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
@@ -697,13 +712,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
 			      e->ts_ns + tw_boot_to_real_ns);
 	tw_record_where(rec, j.rev ? &j.rev->pol : NULL, j.ctx, call);
-	json_object_set_new(rec, "pid", json_integer(e->pid));
-	json_object_set_new(rec, "tid", json_integer(e->tid));
-	json_object_set_new(rec, "uid", json_integer(e->uid));
-	json_object_set_new(rec, "comm",
-			    json_stringn_nocheck(e->comm,
-						 strnlen(e->comm,
-							 sizeof(e->comm))));
+	tw_record_who(rec, e->pid, e->tid, e->uid, e->comm, sizeof(e->comm));
 	json_object_set_new(rec, "action", json_string(action_name(e)));
 	p = proto_name(e);
 	if (p)

@@ -143,6 +143,11 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
  */
 const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 					    uint32_t ctx_key, int *idx);
+/* call_id and requester of a record (null when there is no call). */
+void tw_record_call(json_t *rec, const struct tw_call *call);
+/* pid, tid, uid and comm (COMMLEN bytes at most) of a record. */
+void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint32_t uid,
+		   const char *comm, size_t commlen);
 /* context, workspace, call_id, requester of a record (null when unknown). */
 void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		     const struct tw_context *x, const struct tw_call *call);

@@ -851,12 +851,7 @@ static void dns_record_write(struct tw_daemon *d, json_t *rec,
 	pthread_mutex_lock(&d->lock);
 	if (pid && tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
 		call = tw_call_find(d, cgid);
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
+	tw_record_call(rec, call);
 	tw_audit_write(&d->audit, rec);
 	pthread_mutex_unlock(&d->lock);
 }

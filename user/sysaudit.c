@@ -388,14 +388,8 @@ static json_t *record_start(struct tw_daemon *d, const char *event,
 				      e->ts_ns + tw_boot_to_real_ns);
 
 	tw_record_where(rec, rev ? &rev->pol : NULL, x, call);
-	json_object_set_new(rec, "pid", json_integer(e->pid));
-	json_object_set_new(rec, "tid", json_integer(e->tid));
+	tw_record_who(rec, e->pid, e->tid, e->uid, e->comm, sizeof(e->comm));
 	json_object_set_new(rec, "ppid", json_integer(e->ppid));
-	json_object_set_new(rec, "uid", json_integer(e->uid));
-	json_object_set_new(rec, "comm",
-			    json_stringn_nocheck(e->comm,
-						 strnlen(e->comm,
-							 sizeof(e->comm))));
 	return rec;
 }
 
