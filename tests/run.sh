@@ -5,13 +5,14 @@
 #   fuzz     the policy parser under libFuzzer for a bounded time
 #   cli      toolwall check on the reference policy and the malformed corpus
 #   kernel   real eBPF programs, cgroups, network namespaces (root)
+#   escape   attacks from inside tool calls, each refused and recorded (root)
 # TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
 failures=()
-want=" ${TW_TESTS:-unit fuzz cli kernel} "
+want=" ${TW_TESTS:-unit fuzz cli kernel escape} "
 
 note() { printf '\n=== %s\n' "$*"; }
 add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
@@ -104,8 +105,12 @@ if [[ $want == *" cli "* ]]; then
 	echo "cli: done"
 fi
 
-if [[ $want == *" kernel "* ]]; then
-	for t in tests/kernel/test_*.sh; do
+kernel_files=()
+[[ $want == *" kernel "* ]] && kernel_files+=(tests/kernel/test_*.sh)
+[[ $want == *" escape "* ]] && kernel_files+=(tests/escape/test_*.sh)
+if ((${#kernel_files[@]})); then
+	for t in "${kernel_files[@]}"; do
+		[[ -e $t ]] || continue
 		note "$t"
 		if [[ $(id -u) -ne 0 ]]; then
 			echo "skipped: kernel tests need root"; add 0 0 1; continue

@@ -11,7 +11,8 @@
 #                           (root-only, random values in TW_SECRET_TRACKER,
 #                           TW_SECRET_WAREHOUSE, TW_SECRET_ATS: shell variables, not
 #                           exported), and a baseline bundle "test-harness" lets tool
-#                           calls run the probes in build/probes, read tests/lib and write
+#                           calls run the probes in build/probes, read tests/lib and
+#                           tests/escape, and write
 #                           $TW_WORK/shared (Landlock confines everything else)
 #   tw_daemon_start [ARGS]  start `toolwall daemon` ($TW_DAEMON_PID); waits
 #                           for the control socket
@@ -118,6 +119,8 @@ json.dump({"bundle": "test-harness",
            "description": "what toolwall's own tests run and write",
            "skills": [os.path.dirname(probe)],
            "repositories": [{"path": lib, "access": "read"},
+                            {"path": os.path.join(os.path.dirname(lib), "escape"),
+                             "access": "read"},
                             {"path": shared, "access": "write"}]},
           open(os.path.join(pol, "bundles", "test-harness.json"), "w"), indent=2)
 PY
