@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Data flows one way through the tree:
-#   policy/ -> user/policy.c -> user/compile.c -> user/maps.c -> bpf/*.bpf.c
-#   (kernel verdict) -> ring buffer -> user/daemon.c -> user/audit.c
+# Data flows one way through the tree, one folder per stage:
+#   policy/*.json -> user/policy/ (parse, compile, explain: pure)
+#   -> user/kernel/ (loader, maps, cgroups) -> bpf/*.bpf.c (kernel verdict)
+#   -> ring buffer -> user/daemon/ (event sources, resolver, control)
+#   -> user/audit/ (record, chain, segments, export, query: pure)
+#   user/launch/ confines a tool call; user/cli/ is the command table;
+#   user/lib/ is the leaf every stage may use.
 #
 # make            build ./toolwall
 # make test       install deps, build, run every test (unit, ASan, fuzz, kernel)
@@ -17,16 +21,19 @@ Q        := $(if $(V),,@)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
-	    -D_GNU_SOURCE -Iuser -Ibpf -I$(OUT)
+	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT)
 LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lpthread
 
-# Pure modules: no BPF, no kernel; unit-tested and fuzzed on their own.
-PURE_SRCS := user/policy.c user/policy_load.c user/locate.c user/compile.c \
-	     user/explain.c user/fsexplain.c \
-	     user/audit.c user/audit_chain.c user/audit_seg.c user/audit_agg.c \
-	     user/audit_query.c user/audit_export.c
-# Everything else in user/ talks to the kernel or the outside world.
-SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*.c))
+# One folder per stage of the data flow; every folder's headers are public.
+USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.[ch]))))
+USER_INC  := $(addprefix -I,$(USER_DIRS))
+USER_HDRS := $(wildcard user/*/*.h)
+
+# Pure stages: no BPF, no kernel, no files; unit-tested and fuzzed on their own.
+PURE_DIRS := user/policy user/audit
+PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS)))
+# Every other folder talks to the kernel or the outside world.
+SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*/*.c))
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
@@ -56,7 +63,8 @@ deps:
 toolwall: $(PURE_OBJS) $(SYS_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(OUT)/%.o: user/%.c $(wildcard user/*.h) bpf/toolwall.h $(BPF_SKELS) | $(OUT)
+$(OUT)/%.o: user/%.c $(USER_HDRS) bpf/toolwall.h $(BPF_SKELS) | $(OUT)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # vmlinux.h comes from the running kernel's BTF (CO-RE keeps the object
@@ -75,16 +83,16 @@ $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # Unit tests link only the pure modules.
-$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/unit
+$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz -lcmocka
 
-$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(wildcard user/*.h) tests/unit/unit.h | $(OUT)/asan
+$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
 		-ljansson -lcrypto -lz -lcmocka
 
-$(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(wildcard user/*.h) | $(OUT)/fuzz
-	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE -Iuser -fsanitize=fuzzer,address,undefined \
+$(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
 
 $(OUT)/probes/%: tests/kernel/%.c | $(OUT)/probes
@@ -110,7 +118,7 @@ bench: deps
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
 
 format:
-	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c
+	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c
 
 clean:
 	rm -rf $(OUT) toolwall

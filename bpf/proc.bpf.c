@@ -2,7 +2,7 @@
 /*
  * proc.bpf.c - syscall audit: what a tool call ran and what it was refused.
  * Tracepoints observe, they never decide (Landlock and seccomp decide; see
- * user/sandbox.h). Both programs act only for processes whose cgroup maps
+ * user/launch/sandbox.h). Both programs act only for processes whose cgroup maps
  * to a context (tw_cgroups, shared with sock.bpf.c), so the rest of the
  * host pays one map lookup at most, and only on a failed syscall or an
  * exec.

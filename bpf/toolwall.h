@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * toolwall.h - the ABI shared by the eBPF programs (bpf/sock.bpf.c) and
- * user space (user/maps.c, user/daemon.c). Fixed-width types only, explicit
+ * user space (user/kernel/maps.c, user/daemon/daemon.c). Fixed-width types only, explicit
  * padding, sizes checked at compile time on both sides.
  *
  * Rule semantics, as the kernel applies them:

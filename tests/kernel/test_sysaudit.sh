@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# The syscall audit on the real kernel (bpf/proc.bpf.c, user/sysaudit.c):
+# The syscall audit on the real kernel (bpf/proc.bpf.c, user/daemon/sysaudit.c):
 # every program a tool call's process tree runs becomes an `exec` record
 # with its exact argv and the call's id (double-forked grandchildren that
 # outlive the call included), credential values never reach the log, a

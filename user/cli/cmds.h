@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * cmds.h - entry points of the `toolwall COMMAND` table (user/main.c).
+ * cmds.h - entry points of the `toolwall COMMAND` table (user/cli/main.c).
  * Each takes the arguments after the command name (argv[0] is the command)
  * and returns the process exit status: 0 success, 1 failure (or "denied"
  * for explain), 2 usage error.
