@@ -236,20 +236,55 @@ static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
 	return 0;
 }
 
-/* The previous flip must be older than any program run still using the
- * slot we are about to clear; programs run for microseconds. */
-static void settle(const struct tw_state *st)
+/*
+ * Wait until no BPF program can still be running with a value it read
+ * before this call. The kernel gives that guarantee for an update of a
+ * map-in-map: the bpf() syscall returns only after an RCU grace period
+ * (synchronize_rcu() in maybe_wait_bpf_programs()), and every program of
+ * ours is non-sleepable, so every run that started earlier has finished.
+ * The map is ours alone and never read by a program: only the wait counts.
+ */
+static int wait_for_programs(void)
 {
-	static uint64_t last_flip_gen, last_flip_ns;
-	struct timespec ts;
-	uint64_t now;
+	static int outer = -1, inner = -1;
+	__u32 zero = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	if (last_flip_gen == st->generation && now - last_flip_ns < 50000000ull)
-		usleep((50000000ull - (now - last_flip_ns)) / 1000);
-	last_flip_gen = st->generation + 1;
-	last_flip_ns = now;
+	if (inner < 0) {
+		inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tw_sync_in", 4, 4,
+				       1, NULL);
+		if (inner < 0)
+			return -errno;
+	}
+	if (outer < 0) {
+		LIBBPF_OPTS(bpf_map_create_opts, o, .inner_map_fd = inner);
+
+		outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "tw_sync", 4,
+				       4, 1, &o);
+		if (outer < 0)
+			return -errno;
+	}
+	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/*
+ * The slot we are about to clear was the active one until the last flip.
+ * Once a grace period has passed since that flip, no program run can still
+ * be reading it; wait for one unless this process already did (a restarted
+ * daemon waits once, whatever its predecessor did).
+ */
+static int settle(const struct tw_state *st)
+{
+	static uint64_t settled_gen = UINT64_MAX;
+	int ret;
+
+	if (settled_gen == st->generation)
+		return 0;
+	ret = wait_for_programs();
+	if (!ret)
+		settled_gen = st->generation;
+	return ret;
 }
 
 int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
@@ -268,7 +303,13 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		return ret;
 	}
 	next = (st.slot & 1) ^ 1;
-	settle(&st);
+	ret = settle(&st);
+	if (ret) {
+		snprintf(err, len,
+			 "cannot wait for BPF programs to leave slot %u: %s",
+			 next, strerror(-ret));
+		return ret;
+	}
 
 	if ((ret = clear_slot(m->rules, sizeof(struct tw_rule_key),
 			      rule_in_slot, next)) ||
