@@ -8,7 +8,7 @@ PKGS=(
 	# build
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libssl-dev libseccomp-dev liburing-dev libldns-dev
-	libcmocka-dev libclang-rt-14-dev linux-libc-dev
+	libcmocka-dev libclang-rt-14-dev linux-libc-dev libhttp-parser-dev
 	# test and demo clients
 	iproute2 procps curl netcat-openbsd python3 dnsutils util-linux passwd
 	# sandbox tests: real programs in tool calls, the control socket traced

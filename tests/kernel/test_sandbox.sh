@@ -433,10 +433,16 @@ for mode in kexec_load init_module finit_module delete_module; do
 		cell $WS 1 "ERR EPERM" "$SB" "$mode"
 done
 # Another syscall ABI (i386 int 0x80) kills the call (SIGSYS).
+# Proved on the bare agent first: a kernel without ia32 emulation (or a VM that
+# traps int 0x80) answers SIGSEGV there, and then there is nothing to refuse.
 if [[ $(uname -m) == x86_64 ]]; then
-	cell $WS 159 "" "$SB" int80
 	got=$(setpriv --reuid "$TW_AGENT" --regid "$TW_AGENT" --clear-groups "$SB" int80 2>/dev/null | head -1)
-	[[ $got == OK ]] && ok "bare agent: int80 -> OK" || not_ok "bare agent: int80" "$got"
+	if [[ $got == OK ]]; then
+		ok "bare agent: int80 -> OK"
+		cell $WS 159 "" "$SB" int80
+	else
+		skip "int 0x80 is refused" "the bare agent cannot make an i386 syscall on this kernel (got ${got:-a signal}), nothing to refuse"
+	fi
 fi
 
 # ---- instructions --------------------------------------------------------------------

@@ -30,5 +30,6 @@ int cmd_reload(int argc, char **argv);	/* status.c */
 int cmd_down(int argc, char **argv);	/* status.c */
 int cmd_audit(int argc, char **argv);	/* audit.c */
 int cmd_demo(int argc, char **argv);	/* demo.c */
+int cmd_broker(int argc, char **argv);	/* broker/config.c */
 
 #endif

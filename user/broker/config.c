@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * config.c - `toolwall broker`: the broker's configuration (credentials,
+ * placeholders, routes), its listeners and its TLS contexts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+
+#include "broker.h"
+#include "cmds.h"
+#include "util.h"
+
+#define VALUE_MAX (64 * 1024)
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *len)
+{
+	char host[64];
+	const char *colon;
+	unsigned long port;
+	char *e;
+
+	memset(ss, 0, sizeof(*ss));
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, rb - s - 1);
+		host[rb - s - 1] = 0;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, colon - s);
+		host[colon - s] = 0;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &e, 10);
+	if (errno || *e || port > 65535 || e == colon + 1)
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		ss->ss_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+		      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Read a credential store: root-owned file, at most 64 KiB, trailing
+ * newlines removed (as the env variable always was). */
+static int read_value(const char *path, unsigned char **out, size_t *len,
+		      char *err, size_t elen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	unsigned char *v;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_size > VALUE_MAX) {
+		snprintf(err, elen, "%s: %s", path,
+			 fd < 0 ? strerror(errno) :
+				  "not a regular file of at most 64 KiB");
+		if (fd >= 0)
+			close(fd);
+		return -EINVAL;
+	}
+	v = malloc(st.st_size + 1);
+	n = v ? read(fd, v, st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		free(v);
+		snprintf(err, elen, "%s: cannot read", path);
+		return -EIO;
+	}
+	while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
+		n--;
+	if (memchr(v, '\n', n) || memchr(v, '\r', n) || memchr(v, 0, n)) {
+		OPENSSL_cleanse(v, n);
+		free(v);
+		snprintf(err, elen,
+			 "%s: a brokered value may not hold a line break or "
+			 "NUL (it goes into an HTTP header)",
+			 path);
+		return -EINVAL;
+	}
+	*out = v;
+	*len = n;
+	return 0;
+}
+
+static int load_creds(struct tw_broker *b, json_t *arr, char *err,
+		      size_t len)
+{
+	size_t i, nsvc = 0, k = 0;
+	json_t *c;
+
+	json_array_foreach(arr, i, c)
+		nsvc += json_array_size(json_object_get(c, "services"));
+	b->ncreds = json_array_size(arr);
+	b->creds = calloc(b->ncreds + 1, sizeof(*b->creds));
+	b->values = calloc(b->ncreds + 1, sizeof(*b->values));
+	b->services = calloc(nsvc + 1, sizeof(*b->services));
+	if (!b->creds || !b->values || !b->services)
+		return -ENOMEM;
+	json_array_foreach(arr, i, c) {
+		struct tw_bk_cred *cr = &b->creds[i];
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *scope =
+			json_string_value(json_object_get(c, "scope"));
+		const char *hdr = json_string_value(json_object_get(c, "header"));
+		const char *file = json_string_value(json_object_get(c, "file"));
+		json_t *svcs = json_object_get(c, "services"), *s;
+		size_t j;
+		int ret;
+
+		if (!name || !file || !scope ||
+		    (strcmp(scope, "read") && strcmp(scope, "write")) ||
+		    strlen(name) >= sizeof(cr->name)) {
+			snprintf(err, len,
+				 "credentials[%zu]: needs name, scope (read or "
+				 "write) and file",
+				 i);
+			return -EINVAL;
+		}
+		strcpy(cr->name, name);
+		cr->scope = strcmp(scope, "read") ? TW_BK_WRITE : TW_BK_READ;
+		if (tw_bk_template_parse(hdr ? hdr : "Authorization: Bearer {}",
+					 cr)) {
+			snprintf(err, len,
+				 "credential %s: header must be \"Name: text "
+				 "{} text\" with one {}",
+				 name);
+			return -EINVAL;
+		}
+		ret = read_value(file, &b->values[i], &cr->vlen, err, len);
+		if (ret)
+			return ret;
+		cr->value = b->values[i];
+		cr->services = &b->services[k];
+		json_array_foreach(svcs, j, s) {
+			const char *o = json_string_value(s);
+
+			if (!o || tw_bk_origin_parse(o, &b->services[k])) {
+				snprintf(err, len,
+					 "credential %s: service %s is not "
+					 "https://HOST[:PORT] or "
+					 "http://HOST[:PORT]",
+					 name, o ? o : "(not a string)");
+				return -EINVAL;
+			}
+			k++;
+			cr->nservices++;
+		}
+	}
+	return 0;
+}
+
+static int load_placeholders(struct tw_broker *b, json_t *arr, char *err,
+			     size_t len)
+{
+	size_t i;
+	json_t *p;
+
+	b->nph = json_array_size(arr);
+	b->ph = calloc(b->nph + 1, sizeof(*b->ph));
+	if (!b->ph)
+		return -ENOMEM;
+	json_array_foreach(arr, i, p) {
+		struct tw_bk_placeholder *ph = &b->ph[i];
+		const char *tok = json_string_value(json_object_get(p, "token"));
+		const char *cred =
+			json_string_value(json_object_get(p, "credential"));
+		const char *ctx =
+			json_string_value(json_object_get(p, "context"));
+		const char *call =
+			json_string_value(json_object_get(p, "call_id"));
+		size_t k;
+
+		if (!tok || strlen(tok) != TW_PH_LEN ||
+		    tw_bk_find_placeholder(tok, TW_PH_LEN) != 0 || !cred ||
+		    !ctx || strlen(ctx) >= sizeof(ph->context)) {
+			snprintf(err, len,
+				 "placeholders[%zu]: needs token (twph_ + 32 "
+				 "hex digits), credential and context",
+				 i);
+			return -EINVAL;
+		}
+		for (k = 0; k < b->ncreds && strcmp(b->creds[k].name, cred);
+		     k++)
+			;
+		if (k == b->ncreds) {
+			snprintf(err, len, "placeholders[%zu]: no credential %s",
+				 i, cred);
+			return -EINVAL;
+		}
+		memcpy(ph->token, tok, TW_PH_LEN + 1);
+		ph->cred = k;
+		snprintf(ph->context, sizeof(ph->context), "%s", ctx);
+		snprintf(ph->call_id, sizeof(ph->call_id), "%s",
+			 call ? call : "");
+	}
+	return 0;
+}
+
+static int listen_route(struct tw_bk_route *rt, char *err, size_t len)
+{
+	int one = 1;
+
+	rt->fd = socket(rt->listen.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (rt->fd < 0 ||
+	    setsockopt(rt->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(rt->fd, (struct sockaddr *)&rt->listen, rt->listen_len) ||
+	    listen(rt->fd, 512) ||
+	    getsockname(rt->fd, (struct sockaddr *)&rt->listen,
+			&rt->listen_len)) {
+		snprintf(err, len, "cannot listen: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int load_routes(struct tw_broker *b, json_t *arr, char *err,
+		       size_t len)
+{
+	size_t i;
+	json_t *r;
+
+	b->nroutes = json_array_size(arr);
+	b->routes = calloc(b->nroutes + 1, sizeof(*b->routes));
+	if (!b->routes)
+		return -ENOMEM;
+	for (i = 0; i < b->nroutes; i++)
+		b->routes[i].fd = -1;
+	json_array_foreach(arr, i, r) {
+		struct tw_bk_route *rt = &b->routes[i];
+		const char *l = json_string_value(json_object_get(r, "listen"));
+		const char *o = json_string_value(json_object_get(r, "origin"));
+		const char *c = json_string_value(json_object_get(r, "context"));
+		const char *u =
+			json_string_value(json_object_get(r, "upstream"));
+		int ret;
+
+		if (!l || !o || !c || !u ||
+		    parse_addr(l, &rt->listen, &rt->listen_len) ||
+		    tw_bk_origin_parse(o, &rt->origin) ||
+		    parse_addr(u, &rt->upstream, &rt->upstream_len) ||
+		    strlen(c) >= sizeof(rt->context)) {
+			snprintf(err, len,
+				 "routes[%zu]: needs listen and upstream "
+				 "(ADDR:PORT), origin (https://HOST[:PORT]) "
+				 "and context",
+				 i);
+			return -EINVAL;
+		}
+		strcpy(rt->context, c);
+		ret = listen_route(rt, err, len);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int make_tls(struct tw_broker *b, char *err, size_t len)
+{
+	b->server = SSL_CTX_new(TLS_server_method());
+	b->client = SSL_CTX_new(TLS_client_method());
+	if (!b->server || !b->client ||
+	    !SSL_CTX_set_min_proto_version(b->client, TLS1_2_VERSION) ||
+	    SSL_CTX_set_default_verify_paths(b->client) != 1) {
+		snprintf(err, len, "cannot make TLS contexts");
+		return -EIO;
+	}
+	if (b->upstream_ca[0] &&
+	    SSL_CTX_load_verify_locations(b->client, b->upstream_ca, NULL) !=
+		    1) {
+		snprintf(err, len, "broker.upstream_ca %s: cannot load",
+			 b->upstream_ca);
+		return -EINVAL;
+	}
+	SSL_CTX_set_mode(b->client, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_tlsext_servername_callback(b->server, tw_broker_sni_cb);
+	return 0;
+}
+
+int tw_broker_load(struct tw_broker *b, const char *path, char *err,
+		   size_t len)
+{
+	json_error_t je;
+	json_t *root = json_load_file(path, 0, &je);
+	const char *ca_dir, *uca, *rec;
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	b->epfd = -1;
+	if (!root) {
+		snprintf(err, len, "%s:%d:%d: %s", path, je.line, je.column,
+			 je.text);
+		return -EINVAL;
+	}
+	ca_dir = json_string_value(json_object_get(root, "ca_dir"));
+	uca = json_string_value(json_object_get(root, "upstream_ca"));
+	rec = json_string_value(json_object_get(root, "records"));
+	if (!ca_dir) {
+		snprintf(err, len, "%s: ca_dir is required", path);
+		ret = -EINVAL;
+		goto out;
+	}
+	snprintf(b->upstream_ca, sizeof(b->upstream_ca), "%s", uca ? uca : "");
+	if ((ret = tw_ca_open(&b->ca, ca_dir, err, len)) ||
+	    (ret = load_creds(b, json_object_get(root, "credentials"), err,
+			      len)) ||
+	    (ret = load_placeholders(b, json_object_get(root, "placeholders"),
+				     err, len)) ||
+	    (ret = make_tls(b, err, len)) ||
+	    (ret = load_routes(b, json_object_get(root, "routes"), err, len)))
+		goto out;
+	b->records = rec ? fopen(rec, "ae") : stdout;
+	if (!b->records) {
+		snprintf(err, len, "%s: %s", rec, strerror(errno));
+		ret = -errno;
+	}
+out:
+	json_decref(root);
+	return ret;
+}
+
+void tw_broker_free(struct tw_broker *b)
+{
+	for (size_t i = 0; i < b->ncreds; i++) {
+		if (b->values && b->values[i]) {
+			OPENSSL_cleanse(b->values[i], b->creds[i].vlen);
+			free(b->values[i]);
+		}
+	}
+	for (size_t i = 0; i < b->nroutes; i++)
+		if (b->routes[i].fd >= 0)
+			close(b->routes[i].fd);
+	if (b->records && b->records != stdout)
+		fclose(b->records);
+	SSL_CTX_free(b->server);
+	SSL_CTX_free(b->client);
+	tw_ca_close(&b->ca);
+	free(b->creds);
+	free(b->values);
+	free(b->services);
+	free(b->ph);
+	free(b->routes);
+	memset(b, 0, sizeof(*b));
+}
+
+static volatile int stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: toolwall broker --config FILE\n\n"
+		"The credential broker: terminates TLS for brokered services "
+		"with a leaf\n"
+		"certificate of its own CA, swaps a call's placeholders for "
+		"credential\n"
+		"values only at the credential's own services and scope, and "
+		"forwards\n"
+		"to the real service over verified TLS. The daemon starts it; "
+		"it runs\n"
+		"alone for testing. FILE (JSON):\n"
+		"  ca_dir        the CA's directory (made at first start, key "
+		"0600)\n"
+		"  upstream_ca   extra CA for verifying services (optional)\n"
+		"  records       where `request` records go (default stdout)\n"
+		"  credentials   [{name, scope, header, file, services}]\n"
+		"  placeholders  [{token, credential, context, call_id}]\n"
+		"  routes        [{listen, origin, context, upstream}]\n"
+		"Once listening it prints one JSON line on stdout: the routes' "
+		"addresses\n"
+		"and the CA's certificate and fingerprint.\n");
+}
+
+static void announce(const struct tw_broker *b, FILE *f)
+{
+	json_t *o = json_pack("{s:b, s:s, s:s, s:[]}", "ready", 1, "ca_cert",
+			      b->ca.cert_path, "ca_sha256", b->ca.fingerprint,
+			      "routes");
+	json_t *routes = json_object_get(o, "routes");
+	char *s;
+
+	for (size_t i = 0; i < b->nroutes; i++) {
+		const struct tw_bk_route *rt = &b->routes[i];
+		char a[INET6_ADDRSTRLEN], l[80];
+		const void *ip = rt->listen.ss_family == AF_INET ?
+			(const void *)&((struct sockaddr_in *)&rt->listen)->sin_addr :
+			(const void *)&((struct sockaddr_in6 *)&rt->listen)->sin6_addr;
+		unsigned port = ntohs(((struct sockaddr_in *)&rt->listen)->sin_port);
+
+		inet_ntop(rt->listen.ss_family, ip, a, sizeof(a));
+		snprintf(l, sizeof(l), rt->listen.ss_family == AF_INET6 ?
+			 "[%s]:%u" : "%s:%u", a, port);
+		json_array_append_new(routes, json_pack("{s:s, s:s}", "listen",
+							l, "origin",
+							rt->origin.host));
+	}
+	s = json_dumps(o, JSON_COMPACT);
+	if (s)
+		fprintf(f, "%s\n", s);
+	fflush(f);
+	free(s);
+	json_decref(o);
+}
+
+int cmd_broker(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *config = NULL;
+	struct tw_broker b;
+	char err[512];
+	int o, ret;
+
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (tw_broker_load(&b, config, err, sizeof(err))) {
+		tw_error("broker: %s", err);
+		tw_broker_free(&b);
+		return 1;
+	}
+	announce(&b, stdout);
+	ret = tw_broker_run(&b, &stop);
+	tw_broker_free(&b);
+	return ret ? 1 : 0;
+}
