@@ -29,9 +29,10 @@ USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.[ch]))))
 USER_INC  := $(addprefix -I,$(USER_DIRS))
 USER_HDRS := $(wildcard user/*/*.h)
 
-# Pure stages: no BPF, no kernel, no files; unit-tested and fuzzed on their own.
+# Pure stages: no BPF, no kernel, no files; unit-tested and fuzzed on their own
+# (and the broker's judge of one request).
 PURE_DIRS := user/policy user/audit
-PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS)))
+PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS))) user/broker/request.c
 # Every other folder talks to the kernel or the outside world.
 SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*/*.c))
 
