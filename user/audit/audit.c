@@ -22,73 +22,6 @@
 
 /* ---- time --------------------------------------------------------------- */
 
-uint64_t tw_audit_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-void tw_audit_ts_format(uint64_t ns, char *buf, size_t len)
-{
-	time_t sec = ns / 1000000000ull;
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09lluZ", base,
-		 (unsigned long long)(ns % 1000000000ull));
-}
-
-int tw_audit_ts_parse(const char *s, uint64_t *ns)
-{
-	struct tm tm = {};
-	const char *p;
-	uint64_t frac = 0;
-	long off = 0;
-	int digits = 0;
-	time_t t;
-
-	p = strptime(s, "%Y-%m-%d", &tm);
-	if (!p)
-		return -EINVAL;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p = strptime(p + 1, "%H:%M:%S", &tm);
-		if (!p)
-			return -EINVAL;
-		if (*p == '.') {
-			for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-				if (digits < 9)
-					frac = frac * 10 + (*p - '0');
-			if (!digits)
-				return -EINVAL;
-			for (; digits < 9; digits++)
-				frac *= 10;
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int hh, mm;
-
-			if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-				return -EINVAL;
-			off = (hh * 3600L + mm * 60L) * (*p == '-' ? -1 : 1);
-			p += 6;
-		} else {
-			return -EINVAL;
-		}
-	}
-	if (*p)
-		return -EINVAL;
-	t = timegm(&tm);
-	if (t == (time_t)-1 || t - off < 0)
-		return -EINVAL;
-	*ns = (uint64_t)(t - off) * 1000000000ull + frac;
-	return 0;
-}
-
 /* ---- opening, and continuing the chain ---------------------------------- */
 
 static int mkdir_parents(const char *path)
@@ -338,19 +271,6 @@ static void syslog_send(struct tw_audit *a, json_t *rec, const char *line,
 }
 
 /* ---- writing ------------------------------------------------------------- */
-
-uint64_t tw_audit_weight(json_t *rec)
-{
-	const char *ev = json_string_value(json_object_get(rec, "event")) ?: "";
-	json_t *c = json_object_get(rec, "count");
-	uint64_t n = json_is_integer(c) ? (uint64_t)json_integer_value(c) : 1;
-
-	if (!strcmp(ev, "deny") || !strcmp(ev, "audit"))
-		return n;
-	if (!strcmp(ev, "lost"))
-		return json_is_integer(c) ? n : 0;
-	return 0;
-}
 
 static void gap_add(struct tw_audit *a, json_t *rec, int err)
 {

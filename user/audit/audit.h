@@ -22,6 +22,7 @@
 
 #include "audit_agg.h"
 #include "audit_chain.h"
+#include "record.h"
 
 #define TW_AUDIT_MAX_SIZE (64ull << 20) /* bytes per live segment */
 #define TW_AUDIT_MAX_AGE (24ull * 3600) /* seconds */
@@ -116,15 +117,5 @@ int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
 void tw_audit_flush(struct tw_audit *a, enum tw_agg_flush how);
 /* Once a second: due aggregates, age rotation, reopen, report a gap. */
 void tw_audit_tick(struct tw_audit *a);
-
-/* RFC 3339 UTC with nanoseconds; parse also takes offsets and fewer
- * digits. */
-void tw_audit_ts_format(uint64_t ns, char *buf, size_t len);
-int tw_audit_ts_parse(const char *s, uint64_t *ns);
-uint64_t tw_audit_now_ns(void);
-
-/* The events a record stands for: count (or 1) for deny/audit, count for
- * lost, 0 for the others. */
-uint64_t tw_audit_weight(json_t *rec);
 
 #endif

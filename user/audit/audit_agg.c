@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
 #include "audit_agg.h"
+#include "record.h"
 
 void tw_agg_init(struct tw_agg *g, uint64_t window_ns)
 {

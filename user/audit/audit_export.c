@@ -4,13 +4,13 @@
  * audit records.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "audit_export.h"
-#include "audit_query.h"
+#include "record.h"
 
 #define S(r, k) json_string_value(json_object_get(r, k))
 

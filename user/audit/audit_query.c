@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
 #include "audit_query.h"
 #include "compile.h"
+#include "record.h"
 
 #define S(r, k) json_string_value(json_object_get(r, k))
 
@@ -189,71 +189,6 @@ bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec)
 			return false;
 	}
 	return true;
-}
-
-size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len)
-{
-	size_t off = 0, i;
-	json_t *a;
-
-	if (!len)
-		return 0;
-	buf[0] = '\0';
-	json_array_foreach (argv, i, a) {
-		const char *w = json_string_value(a) ?: "";
-
-		if (off + (i ? 1 : 0) + strlen(w) >= len) {
-			if (!i) /* the program itself, cut short */
-				off = (size_t)snprintf(buf, len, "%s", w);
-			break; /* then whole words only */
-		}
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-					i ? " " : "", w);
-	}
-	return off < len ? off : len - 1;
-}
-
-void tw_audit_dest(json_t *rec, char *buf, size_t len)
-{
-	const char *d = S(rec, "dst"), *p = S(rec, "path"),
-		   *dom = S(rec, "domain"), *proto = S(rec, "proto");
-	json_t *port = json_object_get(rec, "port"), *sk;
-
-	const char *sys = S(rec, "syscall"), *acc = S(rec, "access");
-	json_t *argv = json_object_get(rec, "argv");
-
-	if (json_is_array(argv) && json_array_size(argv)) {
-		tw_audit_argv_join(argv, buf, len); /* exec: the command line */
-	} else if (p && (sys || json_object_get(rec, "blockers"))) {
-		/* a file the syscall audit saw refused */
-		snprintf(buf, len, "%s%s%s%s", p, acc ? " (" : "", acc ?: "",
-			 acc ? ")" : "");
-	} else if (sys) {
-		snprintf(buf, len, "%s()", sys);
-	} else if (p) {
-		snprintf(buf, len, "unix:%s", p);
-	} else if (d) {
-		snprintf(buf, len, strchr(d, ':') ? "[%s]:%lld%s%s" :
-						    "%s:%lld%s%s",
-			 d, (long long)json_integer_value(port),
-			 proto ? "/" : "", proto ?: "");
-	} else if (dom) {
-		if (json_is_integer(port))
-			snprintf(buf, len, "%s:%lld", dom,
-				 (long long)json_integer_value(port));
-		else
-			snprintf(buf, len, "%s", dom);
-	} else if ((sk = json_object_get(rec, "socket"))) {
-		snprintf(buf, len, "socket(%lld,%lld,%lld)",
-			 (long long)json_integer_value(
-				 json_object_get(sk, "family")),
-			 (long long)json_integer_value(
-				 json_object_get(sk, "type")),
-			 (long long)json_integer_value(
-				 json_object_get(sk, "protocol")));
-	} else {
-		snprintf(buf, len, "-");
-	}
 }
 
 /* ---- summary ------------------------------------------------------------- */

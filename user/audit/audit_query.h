@@ -42,16 +42,6 @@ int tw_audit_parse_dst(struct tw_audit_filter *f, const char *s);
  * the time window when [first_ts, last_ts] meets it. */
 bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec);
 
-/* "10.0.0.1:443/tcp", "[fd00::1]:443/tcp", "unix:/x", "socket", "-" */
-void tw_audit_dest(json_t *rec, char *buf, size_t len);
-
-/*
- * ARGV (a JSON array of strings) space-joined into BUF: whole words only,
- * except the program's own name, cut short when it alone does not fit.
- * Returns the length written.
- */
-size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len);
-
 /* ---- summary --------------------------------------------------------- */
 
 struct tw_summary {

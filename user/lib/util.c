@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
+#include "record.h"
 #include "util.h"
 
 bool tw_quiet;
