@@ -25,7 +25,7 @@
 #include "loader.h"
 #include "proc.skel.h"
 #include "sock.skel.h"
-#include "sysaudit.h"
+#include "syscalls.h"
 #include "toolwall.h"
 #include "util.h"
 

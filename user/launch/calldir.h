@@ -25,8 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define TW_CALLS_RUN_ROOT     "/run/toolwall-calls"
-#define TW_CALLS_SCRATCH_ROOT "/var/tmp/toolwall-calls"
+#include "paths.h"
 
 struct tw_calldir {
 	char run[PATH_MAX];

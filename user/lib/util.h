@@ -11,12 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TW_PIN_DIR "/sys/fs/bpf/toolwall"
-#define TW_RUN_DIR "/run/toolwall"
-#define TW_CONTROL_SOCK TW_RUN_DIR "/control.sock"
-#define TW_STATE_FILE TW_RUN_DIR "/state.json"
-#define TW_DEFAULT_AUDIT_LOG "/var/log/toolwall/audit.jsonl"
-#define TW_CG_ROOT_NAME "toolwall"
+#include "paths.h"
 
 /* "Error: ..." on stderr, bpftool style. */
 void tw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

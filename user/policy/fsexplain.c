@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calldir.h"
 #include "explain.h"
 #include "fsexplain.h"
-#include "util.h"
+#include "paths.h"
 
 const char *const tw_fs_fixed_read[] = {"/usr", "/etc", "/proc", "/sys",
 					NULL};
