@@ -182,68 +182,150 @@ static json_t *cmd_line(json_t *argv)
 	return out ? out : json_null();
 }
 
-json_t *tw_ocsf_from_record(json_t *rec)
+/* The OCSF class and activity a record maps to. */
+struct ocsf_class {
+	int class_uid, category, activity;
+	const char *class_name, *activity_name;
+	bool deny, audit, sys;
+};
+
+static void ocsf_classify(json_t *rec, struct ocsf_class *k)
 {
 	const char *ev = S(rec, "event") ?: "", *act = S(rec, "action") ?: "";
-	bool deny = !strcmp(ev, "deny"), audit = !strcmp(ev, "audit");
 	bool exec = !strcmp(ev, "exec");
-	/* a refusal the syscall audit (or Landlock's own log) saw */
-	bool sys = deny && (S(rec, "syscall") || S(rec, "blockers"));
-	json_t *o = json_object(), *v, *proc, *ep;
-	char uid[32];
-	int class_uid = 0, category = 0, activity = 99, sev;
-	const char *class_name = "Base Event", *activity_name = "Other";
 
-	if (exec || (sys && !strcmp(act, "exec"))) {
-		class_uid = 1007;
-		category = 1;
-		class_name = "Process Activity";
-		activity = 1;
-		activity_name = "Launch";
-	} else if (sys && S(rec, "path")) {
-		class_uid = 1001;
-		category = 1;
-		class_name = "File System Activity";
-		activity = file_activity(act, &activity_name);
-	} else if (sys) {
+	k->deny = !strcmp(ev, "deny");
+	k->audit = !strcmp(ev, "audit");
+	/* a refusal the syscall audit (or Landlock's own log) saw */
+	k->sys = k->deny && (S(rec, "syscall") || S(rec, "blockers"));
+	k->class_uid = 0;
+	k->category = 0;
+	k->activity = 99;
+	k->class_name = "Base Event";
+	k->activity_name = "Other";
+	if (exec || (k->sys && !strcmp(act, "exec"))) {
+		k->class_uid = 1007;
+		k->category = 1;
+		k->class_name = "Process Activity";
+		k->activity = 1;
+		k->activity_name = "Launch";
+	} else if (k->sys && S(rec, "path")) {
+		k->class_uid = 1001;
+		k->category = 1;
+		k->class_name = "File System Activity";
+		k->activity = file_activity(act, &k->activity_name);
+	} else if (k->sys) {
 		/* an escape syscall (mount, bpf, ptrace...): no better class */
-		activity_name = "Other";
-	} else if (deny || audit) {
-		class_uid = 4001;
-		category = 4;
-		class_name = "Network Activity";
+	} else if (k->deny || k->audit) {
+		k->class_uid = 4001;
+		k->category = 4;
+		k->class_name = "Network Activity";
 		/* a denial refuses the connection; audit mode let it open */
-		activity = deny ? 5 : 1;
-		activity_name = deny ? "Refuse" : "Open";
+		k->activity = k->deny ? 5 : 1;
+		k->activity_name = k->deny ? "Refuse" : "Open";
 	} else if (!strcmp(ev, "daemon")) {
-		class_uid = 6002;
-		category = 6;
-		class_name = "Application Lifecycle";
-		activity = !strcmp(act, "stop") ? 4 : 3;
-		activity_name = activity == 4 ? "Stop" : "Start";
+		k->class_uid = 6002;
+		k->category = 6;
+		k->class_name = "Application Lifecycle";
+		k->activity = !strcmp(act, "stop") ? 4 : 3;
+		k->activity_name = k->activity == 4 ? "Stop" : "Start";
 	}
-	sev = deny ? 3 : audit ? 2 : !strcmp(ev, "lost") ? 4 : 1;
-	json_object_set_new(o, "class_uid", json_integer(class_uid));
-	json_object_set_new(o, "class_name", json_string(class_name));
-	json_object_set_new(o, "category_uid", json_integer(category));
-	json_object_set_new(o, "activity_id", json_integer(activity));
-	json_object_set_new(o, "activity_name", json_string(activity_name));
-	json_object_set_new(o, "type_uid",
-			    json_integer((json_int_t)class_uid * 100 + activity));
+}
+
+static void ocsf_disposition(json_t *o, bool deny)
+{
+	json_object_set_new(o, "action_id", json_integer(deny ? 2 : 1));
+	json_object_set_new(o, "action", json_string(deny ? "Denied" : "Allowed"));
+	json_object_set_new(o, "disposition_id", json_integer(deny ? 2 : 1));
+	json_object_set_new(o, "disposition",
+			    json_string(deny ? "Blocked" : "Allowed"));
+	json_object_set_new(o, "status_id", json_integer(deny ? 2 : 1));
+	json_object_set_new(o, "status", json_string(deny ? "Failure" : "Success"));
+}
+
+/* actor.process: who did it. */
+static void ocsf_actor(json_t *o, json_t *rec)
+{
+	json_t *v = json_object_get(rec, "pid"), *proc;
+	char uid[32];
+
+	if (!json_is_integer(v))
+		return;
+	proc = json_pack("{s:O}", "pid", v);
+	if (S(rec, "comm"))
+		json_object_set_new(proc, "name", json_string(S(rec, "comm")));
+	if (json_is_integer(v = json_object_get(rec, "tid")))
+		json_object_set(proc, "tid", v);
+	if (json_is_integer(v = json_object_get(rec, "uid"))) {
+		snprintf(uid, sizeof(uid), "%lld",
+			 (long long)json_integer_value(v));
+		json_object_set_new(proc, "user", json_pack("{s:s}", "uid", uid));
+	}
+	json_object_set_new(o, "actor", json_pack("{s:o}", "process", proc));
+}
+
+/* process: the program a Process Activity launched. */
+static void ocsf_process(json_t *o, json_t *rec)
+{
+	json_t *p = json_object(), *v;
+
+	if (json_is_integer(v = json_object_get(rec, "pid")))
+		json_object_set(p, "pid", v);
+	if (S(rec, "comm"))
+		json_object_set_new(p, "name", json_string(S(rec, "comm")));
+	if (S(rec, "path"))
+		json_object_set_new(p, "file",
+				    json_pack("{s:s}", "path", S(rec, "path")));
+	if (json_is_array(v = json_object_get(rec, "argv")))
+		json_object_set_new(p, "cmd_line", cmd_line(v));
+	if (json_is_integer(v = json_object_get(rec, "ppid")))
+		json_object_set_new(p, "parent_process",
+				    json_pack("{s:O}", "pid", v));
+	json_object_set_new(o, "process", p);
+}
+
+/* dst_endpoint and connection_info of a network refusal. */
+static void ocsf_network(json_t *o, json_t *rec)
+{
+	json_t *ep = json_object(), *v;
+
+	if (S(rec, "dst"))
+		json_object_set_new(ep, "ip", json_string(S(rec, "dst")));
+	if (json_is_integer(v = json_object_get(rec, "port")))
+		json_object_set(ep, "port", v);
+	if (S(rec, "domain"))
+		json_object_set_new(ep, "domain", json_string(S(rec, "domain")));
+	if (json_object_size(ep))
+		json_object_set_new(o, "dst_endpoint", ep);
+	else
+		json_decref(ep);
+	json_object_set_new(o, "connection_info",
+			    json_pack("{s:s,s:s,s:i}", "protocol_name",
+				      S(rec, "proto") ?: "unknown", "direction",
+				      "Outbound", "direction_id", 2));
+}
+
+json_t *tw_ocsf_from_record(json_t *rec)
+{
+	const char *ev = S(rec, "event") ?: "";
+	json_t *o = json_object(), *v;
+	struct ocsf_class k;
+	int sev;
+
+	ocsf_classify(rec, &k);
+	sev = k.deny ? 3 : k.audit ? 2 : !strcmp(ev, "lost") ? 4 : 1;
+	json_object_set_new(o, "class_uid", json_integer(k.class_uid));
+	json_object_set_new(o, "class_name", json_string(k.class_name));
+	json_object_set_new(o, "category_uid", json_integer(k.category));
+	json_object_set_new(o, "activity_id", json_integer(k.activity));
+	json_object_set_new(o, "activity_name", json_string(k.activity_name));
+	json_object_set_new(
+		o, "type_uid",
+		json_integer((json_int_t)k.class_uid * 100 + k.activity));
 	json_object_set_new(o, "severity_id", json_integer(sev));
 	json_object_set_new(o, "time", json_integer(ms_of(S(rec, "ts"))));
-	if (deny || audit) {
-		json_object_set_new(o, "action_id", json_integer(deny ? 2 : 1));
-		json_object_set_new(o, "action",
-				    json_string(deny ? "Denied" : "Allowed"));
-		json_object_set_new(o, "disposition_id",
-				    json_integer(deny ? 2 : 1));
-		json_object_set_new(o, "disposition",
-				    json_string(deny ? "Blocked" : "Allowed"));
-		json_object_set_new(o, "status_id", json_integer(deny ? 2 : 1));
-		json_object_set_new(o, "status",
-				    json_string(deny ? "Failure" : "Success"));
-	}
+	if (k.deny || k.audit)
+		ocsf_disposition(o, k.deny);
 	if (S(rec, "reason"))
 		json_object_set_new(o, "message", json_string(S(rec, "reason")));
 	if (json_is_integer(v = json_object_get(rec, "count")))
@@ -261,63 +343,14 @@ json_t *tw_ocsf_from_record(json_t *rec)
 			  "toolwall", "log_name", "toolwall-audit", "sequence",
 			  json_integer_value(json_object_get(rec, "seq")),
 			  "original_time", S(rec, "ts")));
-	if (json_is_integer(v = json_object_get(rec, "pid"))) {
-		proc = json_pack("{s:O}", "pid", v);
-		if (S(rec, "comm"))
-			json_object_set_new(proc, "name",
-					    json_string(S(rec, "comm")));
-		if (json_is_integer(v = json_object_get(rec, "tid")))
-			json_object_set(proc, "tid", v);
-		if (json_is_integer(v = json_object_get(rec, "uid"))) {
-			snprintf(uid, sizeof(uid), "%lld",
-				 (long long)json_integer_value(v));
-			json_object_set_new(proc, "user",
-					    json_pack("{s:s}", "uid", uid));
-		}
-		json_object_set_new(o, "actor",
-				    json_pack("{s:o}", "process", proc));
-	}
-	if (class_uid == 1007) {
-		json_t *p = json_object();
-
-		if (json_is_integer(v = json_object_get(rec, "pid")))
-			json_object_set(p, "pid", v);
-		if (S(rec, "comm"))
-			json_object_set_new(p, "name",
-					    json_string(S(rec, "comm")));
-		if (S(rec, "path"))
-			json_object_set_new(p, "file",
-					    json_pack("{s:s}", "path",
-						      S(rec, "path")));
-		if (json_is_array(v = json_object_get(rec, "argv")))
-			json_object_set_new(p, "cmd_line", cmd_line(v));
-		if (json_is_integer(v = json_object_get(rec, "ppid")))
-			json_object_set_new(p, "parent_process",
-					    json_pack("{s:O}", "pid", v));
-		json_object_set_new(o, "process", p);
-	} else if (class_uid == 1001) {
+	ocsf_actor(o, rec);
+	if (k.class_uid == 1007)
+		ocsf_process(o, rec);
+	else if (k.class_uid == 1001)
 		json_object_set_new(o, "file",
 				    json_pack("{s:s}", "path", S(rec, "path")));
-	}
-	if ((deny || audit) && !sys) {
-		ep = json_object();
-		if (S(rec, "dst"))
-			json_object_set_new(ep, "ip", json_string(S(rec, "dst")));
-		if (json_is_integer(v = json_object_get(rec, "port")))
-			json_object_set(ep, "port", v);
-		if (S(rec, "domain"))
-			json_object_set_new(ep, "domain",
-					    json_string(S(rec, "domain")));
-		if (json_object_size(ep))
-			json_object_set_new(o, "dst_endpoint", ep);
-		else
-			json_decref(ep);
-		json_object_set_new(
-			o, "connection_info",
-			json_pack("{s:s,s:s,s:i}", "protocol_name",
-				  S(rec, "proto") ?: "unknown", "direction",
-				  "Outbound", "direction_id", 2));
-	}
+	if ((k.deny || k.audit) && !k.sys)
+		ocsf_network(o, rec);
 	json_object_set(o, "unmapped", rec);
 	return o;
 }

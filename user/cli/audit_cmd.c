@@ -419,7 +419,17 @@ static void suggest_name(const char *ctx, char *buf, size_t len)
 	buf[off] = 0;
 }
 
-int cmd_audit(int argc, char **argv)
+/* What `toolwall audit` was asked for, besides the reader's filters. */
+struct audit_args {
+	const char *log, *name;
+	bool follow;
+	size_t top;
+	uint64_t now;
+};
+
+/* Fill A and R from the command line. -1: go on; else the exit status. */
+static int audit_args(int argc, char **argv, struct audit_args *a,
+		      struct reader *r)
 {
 	static const struct option opts[] = {
 		{ "log", required_argument, 0, 'l' },
@@ -444,101 +454,135 @@ int cmd_audit(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	const char *log = getenv("TOOLWALL_AUDIT_LOG"), *name = NULL;
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
+	switch (c) {
+	case 'l': a->log = optarg; break;
+	case 'c': r->f.context = optarg; break;
+	case 'w': r->f.workspace = optarg; break;
+	case 'i': r->f.call_id = optarg; break;
+	case 'e': r->f.event = optarg; break;
+	case 'a': r->f.action = optarg; break;
+	case 'N': r->f.domain = optarg; break;
+	case 'P':
+		r->f.pid = strtoll(optarg, &end, 10);
+		if (end == optarg || *end) {
+			tw_error("--pid %s: not a number", optarg);
+			return 2;
+		}
+		r->f.has_pid = true;
+		break;
+	case 'D':
+		if (tw_audit_parse_dst(&r->f, optarg)) {
+			tw_error("--dst %s: want an address, CIDR, "
+				 "ADDR:PORT, [V6]:PORT or unix:PATH",
+				 optarg);
+			return 2;
+		}
+		break;
+	case 's':
+	case 'u':
+		if (tw_audit_parse_when(optarg, a->now,
+					c == 's' ? &r->f.since_ns :
+						   &r->f.until_ns)) {
+			tw_error("--%s %s: want RFC 3339, a date, or "
+				 "an age like 10m",
+				 c == 's' ? "since" : "until", optarg);
+			return 2;
+		}
+		break;
+	case 'f': a->follow = true; break;
+	case 'S': r->summary = true; break;
+	case 'T': a->top = strtoul(optarg, NULL, 10); break;
+	case 'G': r->suggest = optarg; break;
+	case 'n': a->name = optarg; break;
+	case 'V': r->verify = true; break;
+	case 'F':
+		if (!strcmp(optarg, "table"))
+			r->fmt = FMT_TABLE;
+		else if (!strcmp(optarg, "json"))
+			r->fmt = FMT_JSON;
+		else if (!strcmp(optarg, "ocsf"))
+			r->fmt = FMT_OCSF;
+		else {
+			tw_error("--format %s: want table, json or ocsf",
+				 optarg);
+			return 2;
+		}
+		break;
+	case 'j':
+		tw_opts.json = true;
+		r->fmt = FMT_JSON;
+		break;
+	case 'h':
+		fputs(audit_usage, stdout);
+		return 0;
+	default: fputs(audit_usage, stderr); return 2;
+	}
+	}
+	if (optind < argc ||
+	    (r->summary + r->verify + !!r->suggest + a->follow) > 1) {
+		if (optind >= argc)
+			tw_error("--summary, --suggest, --verify and --follow "
+				 "do not go together");
+		fputs(audit_usage, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* --suggest: a bundle learned from audit-mode records. */
+static int print_suggestion(struct reader *r, const char *name)
+{
+	char nm[80];
+	json_t *b;
+
+	suggest_name(r->suggest, nm, sizeof(nm));
+	b = tw_suggest_bundle(&r->sg, name ? name : nm);
+	if (!b) {
+		tw_error("no audit-mode records of %s to learn from%s",
+			 r->suggest,
+			 r->f.since_ns || r->f.until_ns ?
+				 " in that time window" : "");
+		return 1;
+	}
+	json_dumpf(b, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(b);
+	if (r->sg.ungrantable)
+		tw_warn("%llu records of %s (raw sockets and the like) "
+			"cannot be granted by any bundle",
+			(unsigned long long)r->sg.ungrantable, r->suggest);
+	return 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	struct audit_args a = { .log = getenv("TOOLWALL_AUDIT_LOG"),
+				.top = 10,
+				.now = tw_audit_now_ns() };
 	struct reader *r = calloc(1, sizeof(*r));
 	struct tw_seg *segs = NULL;
 	struct tw_seg_cb cb;
-	uint64_t now = tw_audit_now_ns();
-	bool follow_mode = false;
-	size_t nsegs = 0, top = 10;
-	char *end;
-	int c, ret = 2;
+	size_t nsegs = 0;
+	int ret;
 
 	if (!r) {
 		tw_error("out of memory");
 		return 1;
 	}
-	if (!log || !*log)
-		log = TW_DEFAULT_AUDIT_LOG;
+	if (!a.log || !*a.log)
+		a.log = TW_DEFAULT_AUDIT_LOG;
 	r->fmt = tw_opts.json ? FMT_JSON : FMT_TABLE;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l': log = optarg; break;
-		case 'c': r->f.context = optarg; break;
-		case 'w': r->f.workspace = optarg; break;
-		case 'i': r->f.call_id = optarg; break;
-		case 'e': r->f.event = optarg; break;
-		case 'a': r->f.action = optarg; break;
-		case 'N': r->f.domain = optarg; break;
-		case 'P':
-			r->f.pid = strtoll(optarg, &end, 10);
-			if (end == optarg || *end) {
-				tw_error("--pid %s: not a number", optarg);
-				goto out;
-			}
-			r->f.has_pid = true;
-			break;
-		case 'D':
-			if (tw_audit_parse_dst(&r->f, optarg)) {
-				tw_error("--dst %s: want an address, CIDR, "
-					 "ADDR:PORT, [V6]:PORT or unix:PATH",
-					 optarg);
-				goto out;
-			}
-			break;
-		case 's':
-		case 'u':
-			if (tw_audit_parse_when(optarg, now,
-						c == 's' ? &r->f.since_ns :
-							   &r->f.until_ns)) {
-				tw_error("--%s %s: want RFC 3339, a date, or "
-					 "an age like 10m",
-					 c == 's' ? "since" : "until", optarg);
-				goto out;
-			}
-			break;
-		case 'f': follow_mode = true; break;
-		case 'S': r->summary = true; break;
-		case 'T': top = strtoul(optarg, NULL, 10); break;
-		case 'G': r->suggest = optarg; break;
-		case 'n': name = optarg; break;
-		case 'V': r->verify = true; break;
-		case 'F':
-			if (!strcmp(optarg, "table"))
-				r->fmt = FMT_TABLE;
-			else if (!strcmp(optarg, "json"))
-				r->fmt = FMT_JSON;
-			else if (!strcmp(optarg, "ocsf"))
-				r->fmt = FMT_OCSF;
-			else {
-				tw_error("--format %s: want table, json or ocsf",
-					 optarg);
-				goto out;
-			}
-			break;
-		case 'j':
-			tw_opts.json = true;
-			r->fmt = FMT_JSON;
-			break;
-		case 'h':
-			fputs(audit_usage, stdout);
-			ret = 0;
-			goto out;
-		default: fputs(audit_usage, stderr); goto out;
-		}
-	}
-	if (optind < argc ||
-	    (r->summary + r->verify + !!r->suggest + follow_mode) > 1) {
-		if (optind >= argc)
-			tw_error("--summary, --suggest, --verify and --follow "
-				 "do not go together");
-		fputs(audit_usage, stderr);
+	ret = audit_args(argc, argv, &a, r);
+	if (ret >= 0)
 		goto out;
-	}
-	ret = tw_segs_list(log, &segs, &nsegs);
+	ret = tw_segs_list(a.log, &segs, &nsegs);
 	if (ret || !nsegs) {
-		tw_error("cannot read audit log %s: %s", log,
+		tw_error("cannot read audit log %s: %s", a.log,
 			 strerror(ret ? -ret : ENOENT));
 		ret = 1;
 		goto out;
@@ -554,28 +598,28 @@ int cmd_audit(int argc, char **argv)
 	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify)
 		print_header();
 
-	if (follow_mode) {
+	if (a.follow) {
 		/* History only when asked for with --since. */
 		if (r->f.since_ns)
 			tw_segs_read(segs, nsegs - (segs[nsegs - 1].index == 0),
 				     &cb);
 		fflush(stdout);
-		ret = follow(r, log, r->f.since_ns != 0);
+		ret = follow(r, a.log, r->f.since_ns != 0);
 		goto out;
 	}
 	ret = tw_segs_read(segs, nsegs, &cb);
 	if (ret < 0) {
-		tw_error("reading %s: %s", log, strerror(-ret));
+		tw_error("reading %s: %s", a.log, strerror(-ret));
 		ret = 1;
 		goto out;
 	}
 	ret = 0;
 	if (r->verify) {
-		ret = print_verify(r, nsegs, log);
+		ret = print_verify(r, nsegs, a.log);
 		goto out;
 	}
 	if (r->summary) {
-		json_t *s = tw_summary_json(&r->sum, top);
+		json_t *s = tw_summary_json(&r->sum, a.top);
 
 		if (tw_opts.json) {
 			json_dumpf(s, stdout,
@@ -586,30 +630,8 @@ int cmd_audit(int argc, char **argv)
 		}
 		json_decref(s);
 	}
-	if (r->suggest) {
-		char nm[80];
-		json_t *b;
-
-		suggest_name(r->suggest, nm, sizeof(nm));
-		b = tw_suggest_bundle(&r->sg, name ? name : nm);
-		if (!b) {
-			tw_error("no audit-mode records of %s to learn from%s",
-				 r->suggest,
-				 r->f.since_ns || r->f.until_ns ?
-					 " in that time window" :
-					 "");
-			ret = 1;
-			goto out;
-		}
-		json_dumpf(b, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(b);
-		if (r->sg.ungrantable)
-			tw_warn("%llu records of %s (raw sockets and the like) "
-				"cannot be granted by any bundle",
-				(unsigned long long)r->sg.ungrantable,
-				r->suggest);
-	}
+	if (r->suggest && print_suggestion(r, a.name))
+		ret = 1;
 	if (r->damaged)
 		ret = 1;
 out:
