@@ -3,7 +3,7 @@
 """A test service for the credential broker: HTTP/1.1 (keep-alive), over
 TLS when given a certificate, that appends every request it receives
 (method, path, headers, body length and SHA-256) as one JSON line to LOG,
-and answers with that JSON. GET /big?n=BYTES answers BYTES bytes.
+and answers with the same JSON less the header values. GET /big?n=BYTES answers BYTES bytes.
 
   https_echo.py --addr 127.0.0.1 --port-file F --log LOG [--cert C --key K]
 """
@@ -69,7 +69,11 @@ class H(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(chunk[:k])
                 size -= k
             return
-        out = json.dumps(rec).encode()
+        # The answer names the headers it got, never their values: what a
+        # call reads back must not carry a credential the broker put in.
+        out = json.dumps({"method": self.command, "path": self.path,
+                          "header_names": [k for k, _ in rec["headers"]],
+                          "body_len": n, "body_sha256": digest}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))

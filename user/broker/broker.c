@@ -734,8 +734,11 @@ static void pump(struct conn *c)
 			http_parser_execute(&c->resp, &resp_settings, NULL, 0);
 			break;
 		}
-		used = http_parser_execute(&c->resp, &resp_settings, tmp, r);
+		/* counted first: the read that ends a response is its own
+		 * (an answer pipelined behind it in the same read is counted
+		 * with this one) */
 		c->resp_bytes += r;
+		used = http_parser_execute(&c->resp, &resp_settings, tmp, r);
 		if (used != (size_t)r ||
 		    HTTP_PARSER_ERRNO(&c->resp) != HPE_OK) {
 			upstream_fail(c, "malformed response");
