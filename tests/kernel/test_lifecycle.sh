@@ -58,6 +58,42 @@ else
 	not_ok "links stay pinned"
 fi
 
+# ---- another ABI's pinned state is never adopted ------------------------------
+# tw_state's abi field (bytes 4-7) set to 99, as a toolwall of another ABI
+# would have left it: the daemon refuses to start, says why, and touches
+# nothing; enforcement stays. Then the real value back.
+STATE=/sys/fs/bpf/toolwall/maps/tw_state
+set_abi() # N: rewrite tw_state[0].abi; prints the old value
+{
+	python3 - "$STATE" "$1" <<'PY'
+import json, subprocess, sys
+path, abi = sys.argv[1], int(sys.argv[2])
+out = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", path, "key", "0", "0", "0", "0"],
+                     check=True, capture_output=True, text=True).stdout
+val = [int(b, 16) for b in json.loads(out)["value"]]
+print(int.from_bytes(bytes(val[4:8]), "little"))
+val[4:8] = list(abi.to_bytes(4, "little"))
+subprocess.run(["bpftool", "map", "update", "pinned", path, "key", "0", "0", "0", "0",
+                "value"] + [str(b) for b in val], check=True)
+PY
+}
+if abi_was=$(set_abi 99); then
+	out=$(timeout 20 "$TW_BIN" daemon -p "$TW_POLICY" --audit-log "$TW_LOG" 2>&1)
+	rc=$?
+	if [[ $rc == 1 && $out == *"ABI 99, this one speaks ABI $abi_was"* && $out == *"toolwall down"* ]]; then
+		ok "a daemon refuses pinned state of another ABI, and says which and what to do"
+	else
+		not_ok "ABI mismatch refused" "rc=$rc $out"
+	fi
+	[[ $(set_abi 99) == 99 ]] && ok "... and leaves that state as it was" ||
+		not_ok "pinned state untouched"
+	expect_probe "... while the pinned programs keep enforcing" "ERR EPERM" -- \
+		in_ctx acme/workspace "$P" tcp 10.30.1.10 5439
+	set_abi "$abi_was" >/dev/null
+else
+	not_ok "rewrite tw_state with bpftool"
+fi
+
 # ---- restart: re-adopt ------------------------------------------------------
 seq_before=$(tail -1 "$TW_LOG" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
 tw_daemon_start || not_ok "daemon restarts"

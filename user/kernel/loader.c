@@ -333,6 +333,48 @@ int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
 	return ret;
 }
 
+/*
+ * Pinned state is adopted only from a loader of the same ABI: libbpf reuses
+ * a pinned map whose type and sizes match, whatever its fields mean now.
+ * No pinned tw_state (a first start) is fine; any other answer refuses,
+ * and the pinned programs keep enforcing as they are.
+ */
+static int check_pinned_abi(char *err, size_t len)
+{
+	const char *path = PIN_MAPS "/tw_state";
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info), zero = 0;
+	struct tw_state st = {};
+	unsigned abi = 0;
+	int fd, ret = 0;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+		ret = -errno;
+		say(err, len, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (info.value_size == sizeof(st) &&
+	    !bpf_map_lookup_elem(fd, &zero, &st))
+		abi = st.abi;
+	/* abi 0: pinned, never flipped (a loader that died in its start) */
+	if (info.value_size != sizeof(st) || (abi && abi != TW_ABI_VERSION)) {
+		ret = -EPROTO;
+		say(err, len,
+		    "the state pinned in %s was made by another toolwall "
+		    "(ABI %u, this one speaks ABI %u): not adopting it; its "
+		    "programs keep enforcing. Stop its calls and run "
+		    "`toolwall down`, then start this daemon",
+		    TW_PIN_DIR, info.value_size == sizeof(st) ? abi : 0,
+		    TW_ABI_VERSION);
+	}
+out:
+	close(fd);
+	return ret;
+}
+
 int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 {
 	struct tw_sock *skel;
@@ -378,7 +420,9 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 	bpf_program__set_expected_attach_type(
 		skel->progs.tw_unix_send,
 		(enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG);
-	ret = set_map_pins(skel->obj, err, len);
+	ret = check_pinned_abi(err, len);
+	if (!ret)
+		ret = set_map_pins(skel->obj, err, len);
 	if (ret)
 		return ret;
 	ret = tw_sock__load(skel);
