@@ -125,7 +125,8 @@ static ssize_t fake_recv(int fd, void *buf, size_t len, int flags)
 		return -1;
 	}
 	up.udp_read = true;
-	memcpy(buf, up.udp, n);
+	if (n)
+		memcpy(buf, up.udp, n);
 	return (ssize_t)n;
 }
 
@@ -137,7 +138,8 @@ static ssize_t fake_read(int fd, void *buf, size_t len)
 		return read(fd, buf, len);
 	if (n > len)
 		n = len;
-	memcpy(buf, up.tcp + up.tcpoff, n);
+	if (n)
+		memcpy(buf, up.tcp + up.tcpoff, n);
 	up.tcpoff += n;
 	return (ssize_t)n;
 }

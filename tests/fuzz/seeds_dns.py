@@ -107,6 +107,11 @@ def main():
     q2 = struct.pack(">HHHHHH", 9, 0x0100, 2, 0, 0, 0) + name("a.example") + \
         b"\0\1\0\1" + name("docs.acme.example") + b"\0\1\0\1"
     s["two-questions"] = seed(0, 0, q2)
+    # one label "x.docs-cdn" under "example": not below docs-cdn.example,
+    # though ldns prints it "x\\.docs-cdn.example" (was judged allowed)
+    raw = b"\x0ax.docs-cdn\x07example\x00"
+    q = struct.pack(">HHHHHH", 0x5150, 0x0100, 1, 0, 0, 0) + raw + b"\0\1\0\1"
+    s["regress-label-dot"] = seed(0, 0, q, answer(q, [rr(PTR, A, ip4("203.0.113.9"))]))
     for k, v in s.items():
         with open(os.path.join(out, k), "wb") as f:
             f.write(v)
