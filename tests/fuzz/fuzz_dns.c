@@ -280,8 +280,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /*
  * The question name as the upstream reads it from the wire: lowercase,
- * dot-joined. False when it is not a plain name (a byte a policy name
- * cannot hold, a bad pointer or label).
+ * its labels joined by dots. False when no dotted name can say it (a dot
+ * or NUL within a label) or it does not decode.
  */
 static bool wire_qname(const uint8_t *m, size_t len, char *out, size_t cap)
 {
@@ -315,9 +315,8 @@ static bool wire_qname(const uint8_t *m, size_t len, char *out, size_t cap)
 
 			if (c >= 'A' && c <= 'Z')
 				c += 'a' - 'A';
-			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			      c == '-' || c == '_' || c == '*'))
-				return false;
+			if (c == '.' || c == '\0')
+				return false; /* no dotted name says this */
 			out[o++] = c;
 		}
 		off += 1 + l;
