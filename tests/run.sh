@@ -58,7 +58,9 @@ if [[ $want == *" fuzz "* ]]; then
 		fi
 		corpus=$(mktemp -d)
 		cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
-		if "$bin" -max_total_time="${TW_FUZZ_SECONDS:-20}" \
+		dict=()
+		[[ -f tests/fuzz/$t.dict ]] && dict=(-dict="tests/fuzz/$t.dict")
+		if "$bin" "${dict[@]}" -max_total_time="${TW_FUZZ_SECONDS:-20}" \
 			-timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
 			-artifact_prefix="$corpus/" "$corpus" >"$corpus.log" 2>&1; then
 			echo "$t: no crash, leak or timeout"
