@@ -92,14 +92,37 @@ $(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OU
 		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
 		-ljansson -lcrypto -lz -lcmocka
 
+# libFuzzer targets, one per parser of untrusted bytes; each has its seed
+# corpus in tests/fuzz/corpus/<target>/ (tests/run.sh runs each briefly).
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CC   := $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) \
+	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
 $(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
-	$(Q)$(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
+	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
+
+$(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
+
+# The daemon's own control.c and reader (util.c); the kernel side is stubbed
+# in the harness.
+$(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/lib/util.c \
+		$(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
+		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
+
+# dns.c is compiled into the harness (its upstream sockets redirected there).
+$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/lib/util.c \
+		$(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
+		user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
+
+fuzz: $(FUZZ_BINS)
 
 $(OUT)/probes/%: tests/kernel/%.c | $(OUT)/probes
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luring
 
-unit: $(UNIT_BINS) $(ASAN_BINS) $(OUT)/fuzz/fuzz_policy
+unit: $(UNIT_BINS) $(ASAN_BINS) $(FUZZ_BINS)
 ktest: toolwall $(PROBE_BINS)
 
 # The README's test command: installs what it needs, builds, runs all.

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every test toolwall has and end with "N passed, N failed, N skipped".
 #   unit     cmocka tests of parser, compiler, explain (plain and ASan+UBSan)
-#   fuzz     the policy parser under libFuzzer for a bounded time
+#   fuzz     every parser of untrusted bytes under libFuzzer, a bounded time
+#            each (policy, audit log, DNS messages, control requests)
 #   cli      toolwall check on the reference policy and the malformed corpus
 #   kernel   real eBPF programs, cgroups, network namespaces (root)
 #   escape   attacks from inside tool calls, each refused and recorded (root)
-# TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time.
+# TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time
+# of each target (20 s).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,20 +47,31 @@ if [[ $want == *" unit "* ]]; then
 fi
 
 if [[ $want == *" fuzz "* ]]; then
-	note "fuzzing the policy parser (${TW_FUZZ_SECONDS:-30}s)"
-	corpus=$(mktemp -d)
-	cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null
-	if build/fuzz/fuzz_policy -max_total_time="${TW_FUZZ_SECONDS:-30}" \
-		-timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
-		-artifact_prefix="$corpus/" "$corpus" >"$corpus.log" 2>&1; then
-		echo "fuzz: no crash, leak or timeout"
-		add 1 0
-	else
-		tail -40 "$corpus.log"
-		failures+=("fuzz_policy (artifacts in $corpus)")
-		add 0 1
-	fi
-	rm -f "$corpus.log"
+	# Every parser of untrusted bytes, from its committed corpus; a crash,
+	# leak, UB report or timeout fails the run and keeps the input.
+	for src in tests/fuzz/fuzz_*.c; do
+		t=$(basename "$src" .c) bin=build/fuzz/$(basename "$src" .c)
+		note "fuzzing $t (${TW_FUZZ_SECONDS:-20}s)"
+		if [[ ! -x $bin ]]; then
+			echo "FAIL $bin is not built (make fuzz)"
+			failures+=("$t not built"); add 0 1; continue
+		fi
+		corpus=$(mktemp -d)
+		cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
+		dict=()
+		[[ -f tests/fuzz/$t.dict ]] && dict=(-dict="tests/fuzz/$t.dict")
+		if "$bin" "${dict[@]}" -max_total_time="${TW_FUZZ_SECONDS:-20}" \
+			-timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
+			-artifact_prefix="$corpus/" "$corpus" >"$corpus.log" 2>&1; then
+			echo "$t: no crash, leak or timeout"
+			add 1 0
+		else
+			tail -40 "$corpus.log"
+			failures+=("$t (artifacts in $corpus)")
+			add 0 1
+		fi
+		rm -f "$corpus.log"
+	done
 fi
 
 if [[ $want == *" cli "* ]]; then

@@ -160,6 +160,11 @@ static bool name_rule_matches(const struct tw_rule *r, const char *name)
 		return false;
 	if (!r->nports)
 		return false;
+	/* ldns escapes a byte no policy name holds, a dot within a label
+	 * among them ("x\.cdn.example" is one label "x.cdn" under "example",
+	 * not a name below cdn.example): such a name matches no rule. */
+	if (strchr(name, '\\'))
+		return false;
 	d.port = r->ports[0].lo;
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	return tw_rule_matches(r, &d);

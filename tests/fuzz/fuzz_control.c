@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fuzz_control.c - libFuzzer harness for the daemon's control requests.
+ *
+ * The bytes are one or more connections to the control socket, one per
+ * line. Each goes through the daemon's own reader (tw_recv_json() on a
+ * socketpair) and, when it is JSON, through tw_handle_request() (the real
+ * control.c) against a daemon holding the example policy. The kernel side
+ * is stood in for below: cgroups, maps and the loader succeed and only
+ * count, so a call-start .. call-end sequence runs to its end.
+ *
+ * Checked: every reply is an object with a boolean "ok" and serialises;
+ * a refused request changes no state; a call cgroup lies below its
+ * context's cgroup; the call ids the daemon keeps are printable.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cgroups.h"
+#include "daemon.h"
+#include "fsexplain.h"
+#include "loader.h"
+#include "maps.h"
+#include "util.h"
+
+#ifndef TW_FUZZ_POLICY
+#define TW_FUZZ_POLICY "policy/examples/acme"
+#endif
+
+static struct tw_daemon d;
+static uint64_t next_cgid = 1000, cgroups_made, cgroups_live;
+
+/* ---- the kernel side, stood in for -------------------------------------- */
+
+int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
+{
+	(void)m;
+	memset(out, 0, TW_STAT_MAX * sizeof(*out));
+	return 0;
+}
+
+int tw_maps_state(const struct tw_maps *m, struct tw_state *st)
+{
+	(void)m;
+	memset(st, 0, sizeof(*st));
+	return 0;
+}
+
+int tw_maps_percpu_sum(int map_fd, uint64_t *out, uint32_t n)
+{
+	(void)map_fd;
+	memset(out, 0, n * sizeof(*out));
+	return 0;
+}
+
+int tw_maps_add_cgroup(const struct tw_maps *m, uint32_t slot, uint64_t cgid,
+		       uint32_t ctx, int mode)
+{
+	(void)m;
+	(void)slot;
+	(void)cgid;
+	(void)mode;
+	if (ctx >= d.rev[d.slot].comp.nctx)
+		abort();
+	return 0;
+}
+
+int tw_maps_del_cgroup(const struct tw_maps *m, uint64_t cgid)
+{
+	(void)m;
+	(void)cgid;
+	return 0;
+}
+
+int tw_mode_abi(enum tw_mode mode)
+{
+	return (int)mode;
+}
+
+int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
+			     size_t errlen)
+{
+	(void)l;
+	(void)on;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+int tw_cg_make(const char *root, const char *rel, uint64_t *id)
+{
+	(void)root;
+	/* Only ever below a context's own cgroup, never up or out of it. */
+	if (!rel[0] || rel[0] == '/' || strstr(rel, "..") ||
+	    !strstr(rel, "/call-"))
+		abort();
+	*id = next_cgid++;
+	cgroups_made++;
+	cgroups_live++;
+	return 0;
+}
+
+int tw_cg_nprocs(const char *path)
+{
+	(void)path;
+	return 0;
+}
+
+int tw_cg_remove_tree(const char *path, const char *dest)
+{
+	(void)path;
+	(void)dest;
+	cgroups_live--;
+	return 0;
+}
+
+int tw_daemon_reload(struct tw_daemon *dd, json_t **errors)
+{
+	(void)dd;
+	*errors = NULL;
+	return 0;
+}
+
+void tw_daemon_drain(struct tw_daemon *dd)
+{
+	(void)dd;
+}
+
+void tw_call_secrets_load(struct tw_daemon *dd, struct tw_call *c)
+{
+	(void)dd;
+	c->secrets_loaded = true;
+}
+
+int tw_calls_save(struct tw_daemon *dd)
+{
+	(void)dd;
+	return 0;
+}
+
+struct tw_call *tw_call_find(struct tw_daemon *dd, uint64_t cgid)
+{
+	for (size_t i = 0; i < dd->ncalls; i++)
+		if (dd->calls[i].cgid == cgid)
+			return &dd->calls[i];
+	return NULL;
+}
+
+void tw_call_forget(struct tw_daemon *dd, struct tw_call *c)
+{
+	size_t i = c - dd->calls;
+
+	free(c->denials);
+	memmove(&dd->calls[i], &dd->calls[i + 1],
+		(dd->ncalls - i - 1) * sizeof(*c));
+	dd->ncalls--;
+}
+
+/* ---- the harness ---------------------------------------------------------- */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *path = getenv("TW_FUZZ_POLICY") ?: TW_FUZZ_POLICY;
+	struct tw_revision *r = &d.rev[0];
+	struct tw_diags dg = { 0 };
+
+	(void)argc;
+	(void)argv;
+	if (tw_policy_load(path, &r->pol, &dg) || dg.n ||
+	    tw_compile(&r->pol, &r->comp, &dg) || dg.n) {
+		fprintf(stderr, "fuzz_control: cannot load policy %s\n", path);
+		exit(1);
+	}
+	r->valid = true;
+	r->ctx_cgid = calloc(r->comp.nctx + 1, sizeof(*r->ctx_cgid));
+	d.policy_path = path;
+	d.audit_path = "/dev/null";
+	d.kaudit_fd = -1;
+	snprintf(d.kaudit_why, sizeof(d.kaudit_why), "fuzzing");
+	snprintf(d.ld.cg_root, sizeof(d.ld.cg_root), "/sys/fs/cgroup/toolwall");
+	snprintf(d.ld.features, sizeof(d.ld.features), "fuzz");
+	d.listen_fd = -1;
+	return 0;
+}
+
+static bool printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+static void check_reply(json_t *rep, size_t ncalls_before,
+			uint64_t made_before)
+{
+	json_t *ok = json_object_get(rep, "ok");
+	char *s;
+
+	if (!json_is_object(rep) || !json_is_boolean(ok))
+		abort();
+	s = json_dumps(rep, JSON_COMPACT);
+	if (!s)
+		abort();
+	free(s);
+	if (json_is_false(ok) &&
+	    (d.ncalls != ncalls_before || cgroups_made != made_before))
+		abort(); /* a refused request must leave no trace */
+	for (size_t i = 0; i < d.ncalls; i++)
+		if (!d.calls[i].call_id[0] || !printable(d.calls[i].call_id) ||
+		    !printable(d.calls[i].requester) ||
+		    tw_compiled_find(&d.rev[0].comp, d.calls[i].context) < 0)
+			abort();
+}
+
+/* One connection: BYTES as the client sends them, then its end. */
+static void one_request(const uint8_t *bytes, size_t len)
+{
+	size_t ncalls = d.ncalls;
+	uint64_t made = cgroups_made;
+	json_t *req, *rep;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		abort();
+	if (len && write(sv[0], bytes, len) != (ssize_t)len)
+		abort();
+	shutdown(sv[0], SHUT_WR);
+	req = tw_recv_json(sv[1], 0);
+	close(sv[0]);
+	close(sv[1]);
+	if (!req)
+		return;
+	rep = tw_handle_request(&d, req);
+	if (getenv("TW_FUZZ_DEBUG")) /* what a seed does, when run alone */
+		json_dumpf(rep, stderr, JSON_COMPACT), fputc('\n', stderr);
+	check_reply(rep, ncalls, made);
+	json_decref(rep);
+	json_decref(req);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *p = data, *end = data + size;
+
+	while (p < end) {
+		const uint8_t *nl = memchr(p, '\n', end - p);
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+
+		one_request(p, n);
+		p += n;
+	}
+	/* The next input starts from a daemon with no calls. */
+	while (d.ncalls)
+		tw_call_forget(&d, &d.calls[d.ncalls - 1]);
+	free(d.calls);
+	d.calls = NULL;
+	d.stop = false;
+	d.next_call = 0;
+	next_cgid = 1000;
+	return 0;
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fuzz_dns.c - libFuzzer harness for the per-context resolver (dns.c).
+ *
+ * dns.c is compiled into this file, so the query path is the daemon's own
+ * answer(): parse the client's query, judge its name against the context's
+ * bundles, forward it, read the upstream's UDP answer (and its TCP answer
+ * when the UDP one is truncated), check each address for rebinding, learn
+ * the grants, build the reply. The upstream socket calls of dns.c are
+ * redirected below to an upstream made of the fuzzer's bytes; nothing
+ * leaves the process. Input layout:
+ *
+ *   byte 0        bit 0: the client came over TCP; bits 1-7: context index
+ *                 (one past the last: a socket no context owns)
+ *   bytes 1-2     query length N (big endian), then N bytes of query
+ *   2 bytes       UDP answer length M, then M bytes of UDP answer
+ *   the rest      the upstream's TCP byte stream (length-prefixed answer)
+ *
+ * Checked (abort otherwise): a name the context may not resolve never
+ * reaches the upstream, as the upstream reads the name (decoded here on
+ * its own from the wire bytes); a refused name or a rebinding answer
+ * writes its audit record; no address special to rebinding is learned
+ * unless an IP literal rule covers it; a reply built here carries the
+ * query's id.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "daemon.h"
+#include "dns.h"
+#include "explain.h"
+#include "util.h"
+
+#ifndef TW_FUZZ_POLICY
+#define TW_FUZZ_POLICY "policy/examples/acme"
+#endif
+
+/* ---- the upstream, made of the fuzzer's bytes ----------------------------- */
+
+static struct {
+	int fd; /* a real descriptor number (of /dev/null) we answer for */
+	const uint8_t *udp, *tcp;
+	size_t udplen, tcplen, tcpoff;
+	bool udp_read, tcp_mode;
+	unsigned sockets, tcp_sockets;
+	const uint8_t *query; /* what the client sent */
+	size_t qlen;
+} up = { .fd = -1 };
+
+static int fake_socket(int domain, int type, int proto)
+{
+	(void)domain;
+	(void)proto;
+	up.sockets++;
+	up.tcp_mode = (type & 0xf) == SOCK_STREAM;
+	up.tcp_sockets += up.tcp_mode;
+	up.udp_read = false;
+	return up.fd;
+}
+
+static int fake_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (fd != up.fd)
+		return connect(fd, sa, len);
+	return 0;
+}
+
+static int fake_getsockopt(int fd, int level, int name, void *val,
+			   socklen_t *len)
+{
+	if (fd != up.fd)
+		return getsockopt(fd, level, name, val, len);
+	memset(val, 0, *len);
+	return 0;
+}
+
+/* The query goes upstream as the client sent it, byte for byte. */
+static void sent_upstream(const void *buf, size_t len)
+{
+	if (len == 2 && up.tcp_mode)
+		return; /* the TCP length prefix */
+	if (len != up.qlen || memcmp(buf, up.query, len))
+		abort();
+}
+
+static ssize_t fake_send(int fd, const void *buf, size_t len, int flags)
+{
+	if (fd != up.fd)
+		return send(fd, buf, len, flags);
+	sent_upstream(buf, len);
+	return (ssize_t)len;
+}
+
+static ssize_t fake_write(int fd, const void *buf, size_t len)
+{
+	if (fd != up.fd)
+		return write(fd, buf, len);
+	sent_upstream(buf, len);
+	return (ssize_t)len;
+}
+
+static ssize_t fake_recv(int fd, void *buf, size_t len, int flags)
+{
+	size_t n = up.udplen < len ? up.udplen : len;
+
+	if (fd != up.fd)
+		return recv(fd, buf, len, flags);
+	if (up.udp_read) {
+		errno = EAGAIN;
+		return -1;
+	}
+	up.udp_read = true;
+	if (n)
+		memcpy(buf, up.udp, n);
+	return (ssize_t)n;
+}
+
+static ssize_t fake_read(int fd, void *buf, size_t len)
+{
+	size_t n = up.tcplen - up.tcpoff;
+
+	if (fd != up.fd)
+		return read(fd, buf, len);
+	if (n > len)
+		n = len;
+	if (n)
+		memcpy(buf, up.tcp + up.tcpoff, n);
+	up.tcpoff += n;
+	return (ssize_t)n;
+}
+
+/* Ready to write at once; readable while there is something to read
+ * (a TCP end reads as EOF); else the upstream's silence is a timeout. */
+static int fake_poll(struct pollfd *p, nfds_t n, int ms)
+{
+	if (n != 1 || p->fd != up.fd)
+		return poll(p, n, ms);
+	p->revents = 0;
+	if (p->events & POLLOUT)
+		p->revents = POLLOUT;
+	else if (up.tcp_mode || !up.udp_read)
+		p->revents = POLLIN;
+	return p->revents ? 1 : 0;
+}
+
+static int fake_close(int fd)
+{
+	return fd == up.fd ? 0 : close(fd);
+}
+
+#define socket(...) fake_socket(__VA_ARGS__)
+#define connect(...) fake_connect(__VA_ARGS__)
+#define getsockopt(...) fake_getsockopt(__VA_ARGS__)
+#define send(...) fake_send(__VA_ARGS__)
+#define write(...) fake_write(__VA_ARGS__)
+#define recv(...) fake_recv(__VA_ARGS__)
+#define read(...) fake_read(__VA_ARGS__)
+#define poll(...) fake_poll(__VA_ARGS__)
+#define close(...) fake_close(__VA_ARGS__)
+#include "../../user/daemon/dns.c"
+#undef socket
+#undef connect
+#undef getsockopt
+#undef send
+#undef write
+#undef recv
+#undef read
+#undef poll
+#undef close
+
+/* ---- the rest of the daemon, stood in for --------------------------------- */
+
+static struct tw_daemon d;
+
+int tw_maps_learn(const struct tw_maps *m, uint32_t slot,
+		  const struct tw_learn_entry *e)
+{
+	(void)m;
+	(void)slot;
+	(void)e;
+	return 0;
+}
+
+int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
+		    const struct tw_learn_entry *e)
+{
+	(void)m;
+	(void)slot;
+	(void)e;
+	return 0;
+}
+
+int tw_socket_owner(struct tw_daemon *dd, const char *ctx_cgroup,
+		    const struct sockaddr *peer, bool tcp, uint32_t *pid)
+{
+	(void)dd;
+	(void)ctx_cgroup;
+	(void)peer;
+	(void)tcp;
+	*pid = 0;
+	return -ENOENT;
+}
+
+int tw_sysaudit_pid_cgid(struct tw_daemon *dd, uint32_t pid, uint64_t *cgid)
+{
+	(void)dd;
+	(void)pid;
+	*cgid = 0;
+	return -ENOENT;
+}
+
+struct tw_call *tw_call_find(struct tw_daemon *dd, uint64_t cgid)
+{
+	(void)dd;
+	(void)cgid;
+	return NULL;
+}
+
+void tw_record_call(json_t *rec, const struct tw_call *call)
+{
+	(void)call;
+	json_object_set_new(rec, "call_id", json_null());
+}
+
+void tw_record_where(json_t *rec, const struct tw_policy *pol,
+		     const struct tw_context *x, const struct tw_call *call)
+{
+	(void)call;
+	json_object_set_new(rec, "context", json_string(x->name));
+	json_object_set_new(rec, "workspace",
+			    json_string(pol->workspaces[x->workspace].name));
+}
+
+/* ---- the harness ---------------------------------------------------------- */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *path = getenv("TW_FUZZ_POLICY") ?: TW_FUZZ_POLICY;
+	struct tw_audit_opts o = { .keep = 1 };
+	struct tw_revision *r = &d.rev[0];
+	struct tw_diags dg = { 0 };
+	char dir[] = "/tmp/tw-fuzz-dns.XXXXXX", log[64];
+
+	(void)argc;
+	(void)argv;
+	if (tw_policy_load(path, &r->pol, &dg) || dg.n ||
+	    tw_compile(&r->pol, &r->comp, &dg) || dg.n) {
+		fprintf(stderr, "fuzz_dns: cannot load policy %s\n", path);
+		exit(1);
+	}
+	r->valid = true;
+	pthread_mutex_init(&d.lock, NULL);
+	up.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (up.fd < 0 || !mkdtemp(dir))
+		abort();
+	snprintf(log, sizeof(log), "%s/audit.jsonl", dir);
+	pthread_mutex_init(&d.audit.lock, NULL);
+	if (tw_audit_open(&d.audit, log, &o))
+		abort();
+	/* The records are written; the file need not outlive us. */
+	unlink(log);
+	rmdir(dir);
+	return 0;
+}
+
+/*
+ * The question name as the upstream reads it from the wire: lowercase,
+ * its labels joined by dots. False when no dotted name can say it (a dot
+ * or NUL within a label) or it does not decode.
+ */
+static bool wire_qname(const uint8_t *m, size_t len, char *out, size_t cap)
+{
+	size_t off = 12, o = 0;
+	int jumps = 0;
+
+	if (len < 12)
+		return false;
+	for (;;) {
+		uint8_t l;
+
+		if (off >= len)
+			return false;
+		l = m[off];
+		if ((l & 0xc0) == 0xc0) {
+			if (off + 1 >= len || ++jumps > 64)
+				return false;
+			off = (size_t)(l & 0x3f) << 8 | m[off + 1];
+			continue;
+		}
+		if (l & 0xc0)
+			return false;
+		if (!l)
+			break;
+		if (off + 1 + l > len || o + l + 2 > cap)
+			return false;
+		if (o)
+			out[o++] = '.';
+		for (size_t i = 0; i < l; i++) {
+			char c = (char)m[off + 1 + i];
+
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			if (c == '.' || c == '\0')
+				return false; /* no dotted name says this */
+			out[o++] = c;
+		}
+		off += 1 + l;
+	}
+	out[o] = 0;
+	return o > 0;
+}
+
+static void check_learned(size_t from)
+{
+	for (size_t i = from; i < d.nlearned; i++) {
+		const struct tw_learned *l = &d.learned[i];
+		const struct tw_context *x = &d.rev[0].comp.ctx[l->e.ctx];
+		struct tw_learn_entry g[2];
+
+		if (l->e.ctx >= d.rev[0].comp.nctx ||
+		    rebinding(x, l->e.family, l->e.addr) ||
+		    !name_grants(x, l->name, g, l->e.ctx))
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct tw_compiled *c = &d.rev[0].comp;
+	struct tw_dns_stats before = d.dns;
+	uint64_t written = d.audit.written;
+	struct query_ctx qc = { 0 };
+	const uint8_t *q, *p, *end = data + size;
+	uint8_t *out = NULL;
+	size_t qlen, olen = 0, ci;
+	char name[300];
+	int ret;
+
+	if (size < 3)
+		return 0;
+	qc.tcp = data[0] & 1;
+	ci = (size_t)(data[0] >> 1) % (c->nctx + 1);
+	snprintf(qc.context, sizeof(qc.context), "%s",
+		 ci < c->nctx ? c->ctx[ci].name : "workspace:none");
+	qlen = (size_t)data[1] << 8 | data[2];
+	q = data + 3;
+	if (qlen > (size_t)(end - q))
+		qlen = end - q;
+	p = q + qlen;
+	up.udp = up.tcp = NULL;
+	up.udplen = up.tcplen = up.tcpoff = 0;
+	up.udp_read = up.tcp_mode = false;
+	up.sockets = up.tcp_sockets = 0;
+	up.query = q;
+	up.qlen = qlen;
+	if (end - p >= 2) {
+		up.udplen = (size_t)p[0] << 8 | p[1];
+		p += 2;
+		if (up.udplen > (size_t)(end - p))
+			up.udplen = end - p;
+		up.udp = p;
+		p += up.udplen;
+		up.tcp = p;
+		up.tcplen = end - p;
+	}
+
+	ret = answer(&d, &qc, q, qlen, &out, &olen);
+
+	if (getenv("TW_FUZZ_DEBUG")) /* what a seed does, when run alone */
+		fprintf(stderr,
+			"ret %d reply %zu sockets %u/%u answered %d nxdomain %d "
+			"refused %d rebinding %d servfail %d truncated %d "
+			"learned %zu records %d\n",
+			ret, olen, up.sockets, up.tcp_sockets,
+			(int)(d.dns.answered - before.answered),
+			(int)(d.dns.nxdomain - before.nxdomain),
+			(int)(d.dns.refused - before.refused),
+			(int)(d.dns.rebinding - before.rebinding),
+			(int)(d.dns.servfail - before.servfail),
+			(int)(d.dns.truncated - before.truncated), d.nlearned,
+			(int)(d.audit.written - written));
+	if (!ret && (!out || !olen))
+		abort();
+	/* A reply we build answers the query's id (a relayed TCP answer
+	 * is the upstream's own). */
+	if (!ret && qlen >= 2 && !up.tcp_sockets &&
+	    (olen < 2 || out[0] != q[0] || out[1] != q[1]))
+		abort();
+	if (up.sockets) {
+		/* Only a name the context may resolve goes upstream. */
+		struct tw_learn_entry g[2];
+
+		if (ci >= c->nctx || !wire_qname(q, qlen, name, sizeof(name)) ||
+		    !name_grants(&c->ctx[ci], name, g, (uint32_t)ci))
+			abort();
+	}
+	if (d.dns.nxdomain != before.nxdomain && up.sockets)
+		abort();
+	/* Every refusal of a name or an answer is on the record. */
+	if (d.audit.written - written !=
+	    (d.dns.nxdomain - before.nxdomain) +
+		    (d.dns.rebinding - before.rebinding))
+		abort();
+	check_learned(0);
+	free(out);
+
+	/* The next input starts with nothing learned and an empty log. */
+	free(d.learned);
+	d.learned = NULL;
+	d.nlearned = 0;
+	if (ftruncate(d.audit.fd, 0) == 0)
+		d.audit.size = 0;
+	return 0;
+}
