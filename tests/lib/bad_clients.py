@@ -4,9 +4,9 @@
 control socket. Each mode prints one line a test can match.
 
 DNS (run inside a tool call; every port-53 connection goes to toolwall):
-  dns-early NAME N       N times: send one query for NAME and close before
-                         the answer (FIN, then RST with SO_LINGER 0):
-                         "sent N"
+  dns-early NAME N HOW   N times: send one query for NAME and close before
+                         the answer; HOW: fin, or both (every other one
+                         reset with SO_LINGER 0): "sent N"
   dns-half               half a length prefix, then wait: "closed after S"
                          (the server's time limit) or "open after S"
   dns-huge               a 65535-byte length and 10 bytes: as dns-half
@@ -66,11 +66,11 @@ def raise_nofile(n):
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def dns_early(name, n):
+def dns_early(name, n, how):
     msg = query(name)
     for i in range(n):
         s = socket.create_connection(DNS, timeout=3)
-        if i % 2:
+        if how == "both" and i % 2:
             rst(s)
         s.sendall(struct.pack(">H", len(msg)) + msg)
         s.close()
@@ -168,7 +168,7 @@ def ctl_early(n):
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "dns-early":
-        dns_early(args[0], int(args[1]))
+        dns_early(args[0], int(args[1]), args[2])
     elif mode == "dns-half":
         dns_stall(b"\x00")
     elif mode == "dns-huge":
