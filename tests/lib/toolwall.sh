@@ -17,7 +17,7 @@
 #   tw_daemon_start [ARGS]  start `toolwall daemon` ($TW_DAEMON_PID); waits
 #                           for the control socket
 #   tw_daemon_kill9         SIGKILL the daemon we started
-#   tw_down                 `toolwall down` (also registered at exit)
+#   tw_down                 `toolwall down --kill` (also registered at exit)
 #   twx CTX ID CMD...       toolwall exec CTX --call-id ID -- CMD...
 #   tw_eventually CMD...    retry CMD for up to 5 s
 #
@@ -54,7 +54,7 @@ tw_setup_host()
 	tw_lock || return 1
 	if [[ -e /sys/fs/bpf/toolwall ]]; then
 		if [[ ${CI:-} == true || -n ${TW_TEST_TAKEOVER:-} ]]; then
-			"$TW_BIN" down >/dev/null 2>&1
+			"$TW_BIN" down --kill >/dev/null 2>&1
 		else
 			echo "toolwall enforcement is already in place on this host;" \
 				"run 'toolwall down' first (or set TW_TEST_TAKEOVER=1)" >&2
@@ -163,7 +163,8 @@ tw_daemon_kill9()
 
 tw_down()
 {
-	"$TW_BIN" down >/dev/null 2>&1
+	# --kill: whatever a test left running in a context ends with it.
+	"$TW_BIN" down --kill >/dev/null 2>&1
 	if [[ -n $TW_DAEMON_PID ]]; then
 		kill "$TW_DAEMON_PID" 2>/dev/null
 		wait "$TW_DAEMON_PID" 2>/dev/null

@@ -27,7 +27,7 @@ int cmd_daemon(int argc, char **argv);	/* daemon.c */
 int cmd_exec(int argc, char **argv);	/* launch.c */
 int cmd_status(int argc, char **argv);	/* status.c */
 int cmd_reload(int argc, char **argv);	/* status.c */
-int cmd_down(int argc, char **argv);	/* status.c */
+int cmd_down(int argc, char **argv);	/* down.c */
 int cmd_audit(int argc, char **argv);	/* audit.c */
 int cmd_demo(int argc, char **argv);	/* demo.c */
 int cmd_broker(int argc, char **argv);	/* broker/config.c */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * status.c - the commands that talk to running enforcement: `status`,
- * `reload` and `down`.
+ * status.c - the commands that talk to running enforcement: `status` and
+ * `reload` (`down` is in down.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -185,76 +185,4 @@ int cmd_reload(int argc, char **argv)
 	}
 	json_decref(rep);
 	return ok ? 0 : 1;
-}
-
-static const char down_usage[] =
-	"Usage: toolwall down\n"
-	"Remove enforcement: stop the daemon, detach and unpin the programs,\n"
-	"unpin the maps, move remaining processes out of the toolwall cgroups\n"
-	"and remove them. Only this removes enforcement; a stopped or killed\n"
-	"daemon leaves it in place.\n";
-
-/* Unpin everything in DIR (whatever version pinned it); links detached. */
-static void unpin_dir(const char *dir, bool links)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *dh = opendir(dir);
-
-	while (dh && (de = readdir(dh))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (links) {
-			int fd = bpf_obj_get(path);
-
-			if (fd >= 0) {
-				bpf_link_detach(fd);
-				close(fd);
-			}
-		}
-		unlink(path);
-	}
-	if (dh)
-		closedir(dh);
-	rmdir(dir);
-}
-
-int cmd_down(int argc, char **argv)
-{
-	char root[PATH_MAX], mnt[PATH_MAX];
-	int ret = simple_opts(argc, argv, down_usage);
-	json_t *req, *rep;
-
-	if (ret >= 0)
-		return ret;
-	if (geteuid() != 0) {
-		tw_error("down must run as root");
-		return 1;
-	}
-	req = json_pack("{s:s}", "op", "stop");
-	rep = tw_control_call(req);
-	json_decref(req);
-	if (rep) {
-		/* Give the daemon a moment to write its last records. */
-		for (int i = 0; i < 50 && access(tw_control_path(), F_OK) == 0;
-		     i++)
-			usleep(20000);
-		json_decref(rep);
-	}
-	unpin_dir(TW_PIN_DIR "/links", true);
-	unpin_dir(TW_PIN_DIR "/progs", false);
-	unpin_dir(TW_PIN_DIR "/maps", false);
-	rmdir(TW_PIN_DIR);
-	unlink(TW_STATE_FILE);
-	if (tw_cg_mount(mnt, sizeof(mnt)) == 0 &&
-	    tw_cg_root(root, sizeof(root)) == 0) {
-		ret = tw_cg_remove_tree(root, mnt);
-		if (ret) {
-			tw_error("cannot remove %s: %s", root, strerror(-ret));
-			return 1;
-		}
-	}
-	printf("toolwall enforcement removed\n");
-	return 0;
 }

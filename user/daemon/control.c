@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * control.c - requests on the daemon's control socket (root only):
+ * control.c - the daemon's control socket (root only): its clients, and
+ * the requests they make, one JSON line each, answered with one line:
+ *   {"op":"hello"}                          protocol version, operations
  *   {"op":"status"}                         health, features, counters
  *   {"op":"reload"}                         atomic policy reload
  *   {"op":"call-start","context":C,"call_id":I,"requester":R}
@@ -15,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,7 +113,7 @@ static json_t *dns_status(struct tw_daemon *d)
 				  (json_int_t)(left > 0 ? left : 0)));
 	}
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:o}",
+			 "s:{s:I,s:I,s:I},s:o}",
 			 "queries", (json_int_t)s->queries, "answered",
 			 (json_int_t)s->answered, "nxdomain",
 			 (json_int_t)s->nxdomain, "refused",
@@ -118,8 +124,17 @@ static json_t *dns_status(struct tw_daemon *d)
 			 (json_int_t)s->learned, "expired",
 			 (json_int_t)s->expired, "redirected",
 			 (json_int_t)stats[TW_STAT_DNS], "granted_by_learned",
-			 (json_int_t)stats[TW_STAT_LEARNED], "addresses",
-			 learned);
+			 (json_int_t)stats[TW_STAT_LEARNED], "tcp_clients",
+			 "refused",
+			 (json_int_t)__atomic_load_n(&s->tcp_refused,
+						     __ATOMIC_RELAXED),
+			 "timeouts",
+			 (json_int_t)__atomic_load_n(&s->tcp_timeouts,
+						     __ATOMIC_RELAXED),
+			 "dropped",
+			 (json_int_t)__atomic_load_n(&s->tcp_dropped,
+						     __ATOMIC_RELAXED),
+			 "addresses", learned);
 }
 
 static json_t *syscall_audit_status(struct tw_daemon *d)
@@ -310,28 +325,409 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 	return rep;
 }
 
+static json_t *control_status(struct tw_daemon *d);
+
+static json_t *do_status_all(struct tw_daemon *d, json_t *req)
+{
+	json_t *st = do_status(d);
+
+	(void)req;
+	json_object_set_new(st, "dns", dns_status(d));
+	json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
+	json_object_set_new(st, "control", control_status(d));
+	return st;
+}
+
+static json_t *do_reload_req(struct tw_daemon *d, json_t *req)
+{
+	(void)req;
+	return do_reload(d);
+}
+
+static json_t *do_stop(struct tw_daemon *d, json_t *req)
+{
+	(void)req;
+	d->stop = true; /* enforcement stays: pins outlive us */
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static json_t *do_hello(struct tw_daemon *d, json_t *req);
+
+/* Every operation: the request is read and parsed before, without any
+ * lock; the handler runs with d->lock held and does no client I/O. */
+static const struct {
+	const char *op;
+	json_t *(*fn)(struct tw_daemon *d, json_t *req);
+} ops[] = {
+	{ "hello", do_hello },
+	{ "status", do_status_all },
+	{ "reload", do_reload_req },
+	{ "call-start", do_call_start },
+	{ "call-end", do_call_end },
+	{ "stop", do_stop },
+};
+
+static json_t *do_hello(struct tw_daemon *d, json_t *req)
+{
+	json_t *names = json_array();
+
+	(void)d;
+	(void)req;
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		json_array_append_new(names, json_string(ops[i].op));
+	return json_pack("{s:b,s:i,s:o,s:I}", "ok", 1, "v", TW_CTL_VERSION,
+			 "ops", names, "pid", (json_int_t)getpid());
+}
+
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
 
+	if (!json_is_object(req))
+		return fail("%s", "a request is a JSON object");
 	if (!op)
 		return fail("%s", "request has no op");
-	if (!strcmp(op, "status")) {
-		json_t *st = do_status(d);
-
-		json_object_set_new(st, "dns", dns_status(d));
-		json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
-		return st;
-	}
-	if (!strcmp(op, "reload"))
-		return do_reload(d);
-	if (!strcmp(op, "call-start"))
-		return do_call_start(d, req);
-	if (!strcmp(op, "call-end"))
-		return do_call_end(d, req);
-	if (!strcmp(op, "stop")) {
-		d->stop = true; /* enforcement stays: pins outlive us */
-		return json_pack("{s:b}", "ok", 1);
-	}
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!strcmp(op, ops[i].op))
+			return ops[i].fn(d, req);
 	return fail("unknown op %s", op);
+}
+
+/* ---- clients ---------------------------------------------------------
+ *
+ * The control socket is served by the event loop without ever waiting on
+ * a client: sockets are non-blocking, a request is gathered as it comes
+ * and parsed without any lock, d->lock is held only while the handler
+ * runs, and the reply is written as the client takes it. A client has
+ * TW_CTL_CLIENT_MS to send its request and as long to take the reply; at
+ * most TW_CTL_CLIENTS are served at once (the oldest one still sending is
+ * dropped for a new one); a request is at most TW_CTL_MAX_REQUEST bytes.
+ */
+
+struct ctl_client {
+	int fd; /* -1: a free slot */
+	char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_off;
+	bool writing;
+	uint64_t since_ns; /* accepted, or its reply started */
+};
+
+struct tw_control {
+	int ep;
+	struct ctl_client c[TW_CTL_CLIENTS];
+	uint64_t served, refused, evicted, timeouts, too_large, bad, dropped;
+};
+
+static json_t *control_status(struct tw_daemon *d)
+{
+	const struct tw_control *t = d->ctl;
+	int open = 0;
+
+	if (!t)
+		return json_null();
+	for (int i = 0; i < TW_CTL_CLIENTS; i++)
+		open += t->c[i].fd >= 0;
+	return json_pack("{s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "clients",
+			 open, "max_clients", TW_CTL_CLIENTS, "served",
+			 (json_int_t)t->served, "refused",
+			 (json_int_t)t->refused, "evicted",
+			 (json_int_t)t->evicted, "timeouts",
+			 (json_int_t)t->timeouts, "too_large",
+			 (json_int_t)t->too_large, "malformed",
+			 (json_int_t)t->bad, "dropped", (json_int_t)t->dropped);
+}
+
+static void client_close(struct tw_control *t, struct ctl_client *c)
+{
+	epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static uint64_t mono_ms(void)
+{
+	return tw_now_ns(CLOCK_MONOTONIC) / 1000000ull;
+}
+
+/* Write what the client takes now; close once it has all of it. */
+static void client_write(struct tw_control *t, struct ctl_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return; /* EPOLLOUT calls again */
+		if (n <= 0) {
+			t->dropped++; /* gone before its reply: EPIPE */
+			client_close(t, c);
+			return;
+		}
+		c->out_off += n;
+	}
+	client_close(t, c);
+}
+
+/* Turn the client around: from now on it only gets REP. */
+static void client_reply(struct tw_control *t, struct ctl_client *c,
+			 json_t *rep)
+{
+	struct epoll_event ev = { .events = EPOLLOUT,
+				  .data.u64 = TW_CTL_TAG | (uint64_t)(c - t->c) };
+	char *s = json_dumps(rep, JSON_COMPACT);
+
+	json_decref(rep);
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	if (!s) {
+		client_close(t, c);
+		return;
+	}
+	c->out_len = strlen(s);
+	s[c->out_len++] = '\n'; /* json_dumps leaves room: the NUL */
+	c->out = s;
+	c->out_off = 0;
+	c->writing = true;
+	c->since_ns = mono_ms();
+	epoll_ctl(t->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	client_write(t, c);
+}
+
+/* One whole request line: parse it (no lock), run it (d->lock held). */
+static void client_request(struct tw_daemon *d, struct ctl_client *c,
+			   size_t len)
+{
+	struct tw_control *t = d->ctl;
+	json_error_t jerr;
+	json_t *req, *rep;
+
+	req = json_loadb(c->in, len, 0, &jerr);
+	if (!req || !json_is_object(req)) {
+		char msg[256];
+
+		t->bad++;
+		snprintf(msg, sizeof(msg), "request is not a JSON object%s%s",
+			 req ? "" : ": ", req ? "" : jerr.text);
+		json_decref(req);
+		client_reply(t, c, fail("%s", msg));
+		return;
+	}
+	pthread_mutex_lock(&d->lock);
+	rep = tw_handle_request(d, req);
+	pthread_mutex_unlock(&d->lock);
+	json_decref(req);
+	t->served++;
+	client_reply(t, c, rep ? rep : fail("%s", "out of memory"));
+}
+
+static void client_read(struct tw_daemon *d, struct ctl_client *c)
+{
+	struct tw_control *t = d->ctl;
+
+	for (;;) {
+		ssize_t n;
+		char *nl;
+
+		if (c->in_len == c->in_cap) {
+			size_t cap = c->in_cap ? c->in_cap * 2 : 4096;
+			char *nb;
+
+			if (c->in_cap >= TW_CTL_MAX_REQUEST) {
+				char msg[128];
+
+				t->too_large++;
+				snprintf(msg, sizeof(msg),
+					 "request longer than %d bytes",
+					 TW_CTL_MAX_REQUEST);
+				client_reply(t, c, fail("%s", msg));
+				return;
+			}
+			nb = realloc(c->in, cap);
+			if (!nb) {
+				client_close(t, c);
+				return;
+			}
+			c->in = nb;
+			c->in_cap = cap;
+		}
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len,
+			 MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			if (c->in_len)
+				t->dropped++; /* half a request, then gone */
+			client_close(t, c);
+			return;
+		}
+		nl = memchr(c->in + c->in_len, '\n', n);
+		c->in_len += n;
+		if (nl) {
+			client_request(d, c, nl - c->in);
+			return;
+		}
+	}
+}
+
+/* A free slot, or the one of the oldest client still sending (dropped:
+ * the likeliest to be stalled). NULL when every client is being answered. */
+static struct ctl_client *client_slot(struct tw_control *t)
+{
+	struct ctl_client *old = NULL;
+
+	for (int i = 0; i < TW_CTL_CLIENTS; i++) {
+		struct ctl_client *c = &t->c[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!c->writing && (!old || c->since_ns < old->since_ns))
+			old = c;
+	}
+	if (old) {
+		t->evicted++;
+		client_close(t, old);
+	}
+	return old;
+}
+
+static void control_accept(struct tw_daemon *d)
+{
+	struct tw_control *t = d->ctl;
+
+	for (int k = 0; k < 64; k++) {
+		int fd = accept4(d->listen_fd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct epoll_event ev = { .events = EPOLLIN };
+		struct ctl_client *c;
+
+		if (fd < 0)
+			return;
+		c = client_slot(t);
+		if (!c) {
+			static const char busy[] =
+				"{\"ok\":false,\"error\":\"the daemon is "
+				"answering too many clients; try again\"}\n";
+
+			t->refused++;
+			(void)!send(fd, busy, sizeof(busy) - 1,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->since_ns = mono_ms();
+		ev.data.u64 = TW_CTL_TAG | (uint64_t)(c - t->c);
+		if (epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev))
+			client_close(t, c);
+		else
+			client_read(d, c); /* the request is usually there */
+	}
+}
+
+void tw_control_event(struct tw_daemon *d, uint64_t tag, uint32_t events)
+{
+	struct tw_control *t = d->ctl;
+	uint64_t i = tag & ~TW_CTL_TAG;
+	struct ctl_client *c;
+
+	if (i == TW_CTL_CLIENTS) {
+		control_accept(d);
+		return;
+	}
+	if (i > TW_CTL_CLIENTS || t->c[i].fd < 0)
+		return;
+	c = &t->c[i];
+	if (c->writing)
+		client_write(t, c);
+	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		client_read(d, c);
+}
+
+void tw_control_tick(struct tw_daemon *d)
+{
+	struct tw_control *t = d->ctl;
+	uint64_t now = mono_ms();
+
+	for (int i = 0; t && i < TW_CTL_CLIENTS; i++) {
+		struct ctl_client *c = &t->c[i];
+
+		if (c->fd >= 0 && now - c->since_ns >= TW_CTL_CLIENT_MS) {
+			t->timeouts++;
+			client_close(t, c);
+		}
+	}
+}
+
+int tw_control_open(struct tw_daemon *d, int ep)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u64 = TW_CTL_TAG | TW_CTL_CLIENTS };
+	const char *path = tw_control_path();
+	struct tw_control *t;
+	mode_t old;
+	int fd;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (int i = 0; i < TW_CTL_CLIENTS; i++)
+		t->c[i].fd = -1;
+	t->ep = ep;
+	tw_mkdir_p(TW_RUN_DIR, 0700);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		free(t);
+		return -errno;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	/* Root only: the socket starts and reloads tool calls. */
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 64) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int err = -errno;
+
+		umask(old);
+		close(fd);
+		free(t);
+		return err;
+	}
+	umask(old);
+	d->listen_fd = fd;
+	d->ctl = t;
+	return 0;
+}
+
+void tw_control_close(struct tw_daemon *d)
+{
+	struct tw_control *t = d->ctl;
+
+	if (!t)
+		return;
+	/* Replies not yet taken (a `stop`'s): one last try, no waiting. */
+	for (int i = 0; i < TW_CTL_CLIENTS; i++) {
+		struct ctl_client *c = &t->c[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->writing)
+			(void)!send(c->fd, c->out + c->out_off,
+				    c->out_len - c->out_off,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+		client_close(t, c);
+	}
+	free(t);
+	d->ctl = NULL;
 }

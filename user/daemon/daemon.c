@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -799,53 +800,6 @@ void tw_daemon_lost(struct tw_daemon *d, uint64_t count, bool lower_bound,
 	tw_audit_write(&d->audit, rec);
 }
 
-/* ---- the control socket ----------------------------------------- */
-
-static int control_listen(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = tw_control_path();
-	int fd;
-
-	tw_mkdir_p(TW_RUN_DIR, 0700);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	unlink(path);
-	/* Root only: the socket starts and reloads tool calls. */
-	mode_t old = umask(0077);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0) {
-		int err = -errno;
-
-		umask(old);
-		close(fd);
-		return err;
-	}
-	umask(old);
-	return fd;
-}
-
-static void control_serve(struct tw_daemon *d)
-{
-	for (;;) {
-		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		json_t *req, *rep;
-
-		if (fd < 0)
-			return;
-		req = tw_recv_json(fd, 2000);
-		if (req) {
-			rep = tw_handle_request(d, req);
-			tw_send_json(fd, rep);
-			json_decref(rep);
-			json_decref(req);
-		}
-		close(fd);
-	}
-}
-
 /* ---- main ------------------------------------------------------- */
 
 static void audit_daemon(struct tw_daemon *d, const char *what)
@@ -862,7 +816,19 @@ static void audit_daemon(struct tw_daemon *d, const char *what)
 	tw_audit_write(&d->audit, rec);
 }
 
-static int run_loop(struct tw_daemon *d)
+static void epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
+
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/*
+ * The event loop. d->lock is taken per event and never while waiting on
+ * a client: control clients are read and answered by tw_control_event,
+ * which takes the lock only to run a parsed request.
+ */
+static int run_loop(struct tw_daemon *d, int ep)
 {
 	/* Events come without wakeups (TW_WAKEUP_BYTES): drain them every
 	 * TW_DRAIN_MS; the rest of the housekeeping runs once a second. */
@@ -871,9 +837,9 @@ static int run_loop(struct tw_daemon *d)
 		.it_value = { 0, TW_DRAIN_MS * 1000000L },
 	};
 	unsigned int ticks = 0;
-	struct epoll_event ev, evs[8];
+	struct epoll_event evs[16];
 	sigset_t mask;
-	int ep, sfd, tfd, rbfd;
+	int sfd, tfd, rbfd;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -883,73 +849,113 @@ static int run_loop(struct tw_daemon *d)
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	timerfd_settime(tfd, 0, &its, NULL);
 	rbfd = ring_buffer__epoll_fd(d->rb);
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ev.events = EPOLLIN;
-	ev.data.fd = sfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = tfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, tfd, &ev);
-	ev.data.fd = rbfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, rbfd, &ev);
-	ev.data.fd = d->listen_fd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, d->listen_fd, &ev);
-	if (d->kaudit_fd >= 0) {
-		ev.data.fd = d->kaudit_fd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, d->kaudit_fd, &ev);
-	}
+	epoll_add(ep, sfd);
+	epoll_add(ep, tfd);
+	epoll_add(ep, rbfd);
+	if (d->kaudit_fd >= 0)
+		epoll_add(ep, d->kaudit_fd);
 
 	while (!d->stop) {
-		int n = epoll_wait(ep, evs, 8, 1000);
+		int n = epoll_wait(ep, evs, 16, 1000);
 
-		pthread_mutex_lock(&d->lock);
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
+		for (int i = 0; i < n && !d->stop; i++) {
+			uint64_t tag = evs[i].data.u64;
+			int fd = (int)tag;
 
+			if (tag & TW_CTL_TAG) {
+				tw_control_event(d, tag, evs[i].events);
+				continue;
+			}
+			pthread_mutex_lock(&d->lock);
 			if (fd == rbfd) {
 				tw_daemon_drain(d);
 			} else if (fd == d->kaudit_fd) {
 				tw_kaudit_read(d);
-			} else if (fd == d->listen_fd) {
-				control_serve(d);
 			} else if (fd == tfd) {
 				uint64_t x;
 
-				if (read(tfd, &x, sizeof(x)) < 0)
+				if (read(tfd, &x, sizeof(x)) < 0) {
+					pthread_mutex_unlock(&d->lock);
 					continue;
+				}
 				tw_daemon_drain(d);
-				if (++ticks % (1000 / TW_DRAIN_MS))
-					continue;
-				account_loss(d);
-				calls_reap(d);
-				syscall_watch_update(d);
-				tw_kaudit_tick(d);
-				tw_dns_expire(d);
+				if (++ticks % (1000 / TW_DRAIN_MS) == 0) {
+					account_loss(d);
+					calls_reap(d);
+					syscall_watch_update(d);
+					tw_kaudit_tick(d);
+					tw_dns_expire(d);
+				}
+				pthread_mutex_unlock(&d->lock);
+				tw_control_tick(d);
+				continue;
 			} else if (fd == sfd) {
-				struct signalfd_siginfo si;
+				struct signalfd_siginfo si = {};
 				json_t *errs = NULL;
 
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
-					continue;
-				if (si.ssi_signo == SIGHUP) {
+				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
+				    si.ssi_signo == SIGHUP) {
 					if (tw_daemon_reload(d, &errs))
 						tw_warn("reload refused; the "
 							"policy in force stays");
 					json_decref(errs);
-				} else {
+				} else if (si.ssi_signo) {
 					d->stop = true;
 				}
 			}
+			pthread_mutex_unlock(&d->lock);
 		}
-		pthread_mutex_unlock(&d->lock);
 	}
 	pthread_mutex_lock(&d->lock);
 	tw_daemon_drain(d);
 	account_loss(d);
 	pthread_mutex_unlock(&d->lock);
-	close(ep);
 	close(sfd);
 	close(tfd);
 	return 0;
+}
+
+/*
+ * One daemon at a time: an flock on TW_DAEMON_LOCK, held for the daemon's
+ * life (the kernel drops it when the process dies, however it dies, so a
+ * killed daemon never blocks its successor). The file holds the pid of
+ * the holder, for the message of a daemon that is refused.
+ */
+static int daemon_lock(void)
+{
+	char buf[32] = "";
+	int fd, n;
+
+	tw_mkdir_p(TW_RUN_DIR, 0700);
+	mkdir(TW_RUN_DIR, 0700);
+	fd = open(TW_DAEMON_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		tw_error("cannot open %s: %s", TW_DAEMON_LOCK, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (err == EWOULDBLOCK)
+			tw_error("another toolwall daemon (pid %s) is running: "
+				 "it holds %s; stop it first (toolwall down, "
+				 "or kill %s)",
+				 *buf ? buf : "unknown", TW_DAEMON_LOCK,
+				 *buf ? buf : "it");
+		else
+			tw_error("cannot lock %s: %s", TW_DAEMON_LOCK,
+				 strerror(err));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)
+		tw_warn("cannot write the daemon's pid to %s", TW_DAEMON_LOCK);
+	return fd;
 }
 
 static void print_errors(json_t *errs)
@@ -992,7 +998,7 @@ int cmd_daemon(int argc, char **argv)
 				    .keep = TW_AUDIT_KEEP };
 	char why[512];
 	json_t *errs = NULL;
-	int c, ret;
+	int c, ret, lock_fd, ep = -1;
 
 	d.policy_path = tw_opts.policy;
 	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
@@ -1025,6 +1031,12 @@ int cmd_daemon(int argc, char **argv)
 		return 2;
 	}
 
+	/* A client that goes away before its answer must not kill us: every
+	 * socket write also passes MSG_NOSIGNAL and is checked. */
+	signal(SIGPIPE, SIG_IGN);
+	lock_fd = daemon_lock();
+	if (lock_fd < 0)
+		return 1;
 	/* Signals are read from a signalfd by the event loop; block them
 	 * before any thread exists so none of them takes one. */
 	{
@@ -1101,11 +1113,11 @@ int cmd_daemon(int argc, char **argv)
 	 * audit log (its absence is reported in status, not fatal). */
 	d.kaudit_fd = tw_kaudit_open(d.kaudit_why, sizeof(d.kaudit_why));
 	d.kaudit_enabled = d.kaudit_fd >= 0 ? tw_kaudit_enabled() : -1;
-	d.listen_fd = control_listen();
-	if (d.listen_fd < 0) {
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ret = ep < 0 ? -errno : tw_control_open(&d, ep);
+	if (ret) {
 		tw_error("cannot listen on %s: %s", tw_control_path(),
-			 strerror(-d.listen_fd));
-		ret = d.listen_fd;
+			 strerror(-ret));
 		goto out;
 	}
 	ret = tw_dns_start(&d);
@@ -1118,10 +1130,13 @@ int cmd_daemon(int argc, char **argv)
 		d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
 		d.ld.cg_root, d.ld.adopted ? " (re-adopted pinned state)" : "",
 		d.audit_path);
-	ret = run_loop(&d);
+	ret = run_loop(&d, ep);
 	audit_daemon(&d, "stop");
 	unlink(tw_control_path());
 out:
+	tw_control_close(&d);
+	if (ep >= 0)
+		close(ep);
 	tw_dns_stop(&d);
 	if (d.dns_epoll >= 0)
 		close(d.dns_epoll);
@@ -1135,5 +1150,6 @@ out:
 		revision_free(&d.rev[s]);
 	free(d.calls);
 	tw_audit_close(&d.audit);
+	close(lock_fd); /* the next daemon may start */
 	return ret ? 1 : 0;
 }

@@ -74,6 +74,7 @@ struct tw_daemon {
 	uint64_t next_call;
 	struct ring_buffer *rb;
 	int listen_fd;
+	struct tw_control *ctl;
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events, proc_events;
 	bool stop;
@@ -87,7 +88,7 @@ struct tw_daemon {
 	int dns_running; /* resolver threads started */
 	int dns_epoll;
 	int dns_wake[2];
-	struct tw_dns_listener *dns_ctx; /* per context name, never closed */
+	struct tw_dns_listener **dns_ctx; /* per context name, never closed */
 	size_t ndns_ctx;
 	struct tw_learned *learned;
 	size_t nlearned;
@@ -128,7 +129,22 @@ struct sockaddr;
 int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
 		    const struct sockaddr *peer, bool tcp, uint32_t *pid);
 
-/* control.c */
+/* control.c: the control socket's clients, served by the event loop. */
+#define TW_CTL_VERSION 1
+#define TW_CTL_CLIENTS 32
+#define TW_CTL_MAX_REQUEST (64 * 1024)
+#define TW_CTL_CLIENT_MS 5000
+/* Epoll tags of the control socket: TW_CTL_TAG | client index, or
+ * TW_CTL_TAG | TW_CTL_CLIENTS for the listener. Other fds: the fd. */
+#define TW_CTL_TAG (1ull << 40)
+/* Listen on the control socket; its events go to EP. 0 or -errno. */
+int tw_control_open(struct tw_daemon *d, int ep);
+/* An event tagged TW_CTL_TAG. Call without d->lock (taken per request). */
+void tw_control_event(struct tw_daemon *d, uint64_t tag, uint32_t events);
+/* Drop clients past their time limit. */
+void tw_control_tick(struct tw_daemon *d);
+void tw_control_close(struct tw_daemon *d);
+/* Run one parsed request. d->lock held; no client I/O. */
 json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
 
 /* daemon.c */

@@ -21,6 +21,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,75 @@
 #include "util.h"
 
 enum { L_UDP4, L_TCP4, L_UDP6, L_TCP6, L_KINDS };
-#define WAKE_TAG UINT64_MAX
 #define MAX_MSG 65535
 
+/* What an event of the resolver's epoll set points at: the first member
+ * of each of these. */
+enum ev_type { EV_WAKE = 1, EV_LISTEN, EV_CONN };
+
+struct query_ctx {
+	char context[160];
+	bool tcp;
+	struct sockaddr_storage peer; /* the client, as our socket sees it */
+	socklen_t peerlen;
+};
+
+struct tw_dns_listener;
+
+/* One listening socket of a context. */
+struct dns_sock {
+	enum ev_type type; /* EV_LISTEN */
+	int kind;
+	struct tw_dns_listener *l;
+};
+
+/*
+ * A context's listeners. Allocated one by one and never freed before the
+ * resolver stops, so an epoll event can point at them and a resolver
+ * thread read them without any lock (context and fds never change).
+ */
 struct tw_dns_listener {
 	char context[160];
 	int fd[L_KINDS];
 	uint16_t port[L_KINDS];
+	struct dns_sock sock[L_KINDS];
+	unsigned int ntcp; /* open DNS-over-TCP clients (tcp.lock) */
 };
+
+/*
+ * One DNS-over-TCP client. Its socket is in the epoll set with
+ * EPOLLONESHOT: whichever resolver thread gets the event owns the
+ * connection until it re-arms it, so no two threads ever touch one.
+ * Nothing it sends or withholds can hold a thread: reads and writes are
+ * non-blocking, and a client that has not sent a whole query (or taken
+ * its whole answer) by its deadline is shut down by the sweep.
+ */
+struct dns_conn {
+	enum ev_type type; /* EV_CONN */
+	int fd;
+	struct tw_dns_listener *l;
+	struct query_ctx qc;
+	uint8_t hdr[2];
+	size_t hdr_have;
+	uint8_t *buf; /* the query (need bytes), then the answer with its
+			 2-byte length (out_len bytes) */
+	size_t need, have, out_len, out_off;
+	bool writing;
+	bool shut; /* the sweep shut it down: its deadline passed */
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+	struct dns_conn *prev, *next;
+};
+
+/* Every open DNS-over-TCP client, for the limits and the sweep. This lock
+ * guards only the list and the counters; it is never held over I/O. */
+static struct {
+	pthread_mutex_t lock;
+	struct dns_conn *head;
+	unsigned int n;
+	uint64_t swept_ns;
+} tcp = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct { enum ev_type type; } wake_ev = { EV_WAKE };
 
 /* ---- listeners ----------------------------------------------------- */
 
@@ -77,7 +139,8 @@ static int listen_one(int kind, uint16_t *port)
 		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		sl = sizeof(*a);
 	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) || (tcp && listen(fd, 64)) ||
+	if (bind(fd, (struct sockaddr *)&ss, sl) ||
+	    (tcp && listen(fd, TW_DNS_TCP_BACKLOG)) ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
 		int err = -errno;
 
@@ -92,32 +155,33 @@ static int listen_one(int kind, uint16_t *port)
 static struct tw_dns_listener *listener_for(struct tw_daemon *d,
 					    const char *context)
 {
-	struct tw_dns_listener *l, *nl;
-	size_t idx;
+	struct tw_dns_listener *l, **nl;
 
 	for (size_t i = 0; i < d->ndns_ctx; i++)
-		if (!strcmp(d->dns_ctx[i].context, context))
-			return &d->dns_ctx[i];
+		if (!strcmp(d->dns_ctx[i]->context, context))
+			return d->dns_ctx[i];
 	nl = realloc(d->dns_ctx, (d->ndns_ctx + 1) * sizeof(*nl));
 	if (!nl)
 		return NULL;
 	d->dns_ctx = nl;
-	idx = d->ndns_ctx++;
-	l = &d->dns_ctx[idx];
-	memset(l, 0, sizeof(*l));
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
 	snprintf(l->context, sizeof(l->context), "%s", context);
 	for (int k = 0; k < L_KINDS; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
+		l->sock[k] = (struct dns_sock){ EV_LISTEN, k, l };
 		l->fd[k] = listen_one(k, &l->port[k]);
 		if (l->fd[k] < 0) {
 			l->port[k] = 0; /* e.g. no IPv6: that family's DNS is
 					   denied, never let through */
 			continue;
 		}
-		ev.data.u64 = ((uint64_t)idx << 2) | (uint64_t)k;
+		ev.data.ptr = &l->sock[k];
 		epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, l->fd[k], &ev);
 	}
+	d->dns_ctx[d->ndns_ctx++] = l;
 	return l;
 }
 
@@ -544,6 +608,39 @@ static int wait_fd(int fd, short ev, int ms)
 	return r > 0 ? 0 : (r == 0 ? -ETIMEDOUT : -errno);
 }
 
+/*
+ * Write all of BUF within MS (partial writes, EAGAIN, EINTR); never
+ * raises SIGPIPE on a peer that has gone.
+ */
+static int send_all(int fd, const uint8_t *buf, size_t len, int ms)
+{
+	uint64_t end = tw_now_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000ull;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		uint64_t now;
+		int err;
+
+		if (n > 0) {
+			off += n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return n == 0 ? -EIO : -errno;
+		now = tw_now_ns(CLOCK_MONOTONIC);
+		if (now >= end)
+			return -ETIMEDOUT;
+		err = wait_fd(fd, POLLOUT, (int)((end - now) / 1000000ull) + 1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int read_full(int fd, uint8_t *buf, size_t len, int ms)
 {
 	size_t off = 0;
@@ -554,7 +651,9 @@ static int read_full(int fd, uint8_t *buf, size_t len, int ms)
 
 		if (err)
 			return err;
-		n = read(fd, buf + off, len - off);
+		n = recv(fd, buf + off, len - off, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
 		if (n <= 0)
 			return n == 0 ? -ECONNRESET : -errno;
 		off += n;
@@ -597,17 +696,18 @@ static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
 			ret = -soerr;
 			goto out;
 		}
-		if (write(fd, hdr, 2) != 2 || write(fd, q, qlen) != (ssize_t)qlen) {
-			ret = -EIO;
+		ret = send_all(fd, hdr, 2, TW_DNS_TIMEOUT_MS);
+		if (!ret)
+			ret = send_all(fd, q, qlen, TW_DNS_TIMEOUT_MS);
+		if (ret)
 			goto out;
-		}
 		ret = read_full(fd, hdr, 2, TW_DNS_TIMEOUT_MS);
 		if (ret)
 			goto out;
 		*alen = (size_t)hdr[0] << 8 | hdr[1];
 		ret = read_full(fd, buf, *alen, TW_DNS_TIMEOUT_MS);
 	} else {
-		if (send(fd, q, qlen, 0) != (ssize_t)qlen) {
+		if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen) {
 			ret = -errno;
 			goto out;
 		}
@@ -783,13 +883,6 @@ static void name_hint(const struct tw_compiled *c, const char *name,
 	tw_explain_hint(c, &ex, buf, len);
 	free(list);
 }
-
-struct query_ctx {
-	char context[160];
-	bool tcp;
-	struct sockaddr_storage peer; /* the client, as our socket sees it */
-	socklen_t peerlen;
-};
 
 /*
  * A refused name's record, built under d->lock; dns_record_write() adds who
@@ -1030,7 +1123,12 @@ done:
 	return ret;
 }
 
-/* ---- the resolver thread ------------------------------------------------ */
+/* ---- the resolver threads -------------------------------------------- */
+
+static void stat_add(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
 
 static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 {
@@ -1043,47 +1141,265 @@ static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 		ssize_t n;
 
 		q.peerlen = sizeof(q.peer);
-		n = recvfrom(fd, buf, sizeof(buf), 0,
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
 			     (struct sockaddr *)&q.peer, &q.peerlen);
 		if (n < 0)
 			return; /* EAGAIN: drained */
+		/* A full socket buffer or a client gone: the reply is lost,
+		 * as a datagram may be; the query is recorded all the same. */
 		if (answer(d, &q, buf, n, &out, &olen) == 0)
-			sendto(fd, out, olen, 0, (struct sockaddr *)&q.peer,
-			       q.peerlen);
+			(void)!sendto(fd, out, olen, MSG_NOSIGNAL | MSG_DONTWAIT,
+				      (struct sockaddr *)&q.peer, q.peerlen);
 		free(out);
 	}
 }
 
-static void serve_tcp(struct tw_daemon *d, int lfd, const struct query_ctx *qc)
+static void conn_close(struct tw_daemon *d, struct dns_conn *c)
 {
-	uint8_t *buf = malloc(MAX_MSG);
+	pthread_mutex_lock(&tcp.lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		tcp.head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	tcp.n--;
+	c->l->ntcp--;
+	pthread_mutex_unlock(&tcp.lock);
+	epoll_ctl(d->dns_epoll, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
 
-	for (; buf;) {
-		struct query_ctx q = *qc;
+/* Hand the connection back to the epoll set; the last thing a thread
+ * does with it (another thread may own it right after). */
+static void conn_arm(struct tw_daemon *d, struct dns_conn *c, uint32_t what)
+{
+	struct epoll_event ev = { .events = what | EPOLLONESHOT | EPOLLRDHUP,
+				  .data.ptr = c };
+
+	if (epoll_ctl(d->dns_epoll, EPOLL_CTL_MOD, c->fd, &ev))
+		conn_close(d, c);
+}
+
+static void conn_deadline(struct dns_conn *c)
+{
+	c->deadline_ns = tw_now_ns(CLOCK_MONOTONIC) +
+			 (uint64_t)TW_DNS_TCP_CLIENT_MS * 1000000ull;
+}
+
+/*
+ * New DNS-over-TCP clients of listener socket S: each gets a slot under
+ * the per-context and global limits, or is closed at once (counted).
+ */
+static void tcp_accept(struct tw_daemon *d, const struct dns_sock *s)
+{
+	struct tw_dns_listener *l = s->l;
+
+	for (int i = 0; i < 64; i++) {
+		struct dns_conn *c = calloc(1, sizeof(*c));
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT |
+						    EPOLLRDHUP };
+		bool full;
 		int fd;
-		uint8_t hdr[2], *out = NULL;
-		size_t len, olen = 0;
 
-		q.peerlen = sizeof(q.peer);
-		fd = accept4(lfd, (struct sockaddr *)&q.peer, &q.peerlen,
-			     SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			break;
-		/* A client gets one second to send its query. */
-		if (read_full(fd, hdr, 2, 1000) == 0 &&
-		    (len = (size_t)hdr[0] << 8 | hdr[1]) > 0 &&
-		    read_full(fd, buf, len, 1000) == 0 &&
-		    answer(d, &q, buf, len, &out, &olen) == 0) {
-			uint8_t oh[2] = { olen >> 8, olen & 0xff };
-
-			if (wait_fd(fd, POLLOUT, 1000) == 0 &&
-			    write(fd, oh, 2) == 2)
-				(void)!write(fd, out, olen);
+		if (!c)
+			return;
+		c->qc.peerlen = sizeof(c->qc.peer);
+		fd = accept4(l->fd[s->kind], (struct sockaddr *)&c->qc.peer,
+			     &c->qc.peerlen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			free(c);
+			return; /* EAGAIN: another thread took it, or none */
 		}
-		free(out);
-		close(fd);
+		pthread_mutex_lock(&tcp.lock);
+		full = l->ntcp >= TW_DNS_TCP_PER_CONTEXT ||
+		       tcp.n >= TW_DNS_TCP_CLIENTS;
+		if (!full) {
+			c->next = tcp.head;
+			if (tcp.head)
+				tcp.head->prev = c;
+			tcp.head = c;
+			tcp.n++;
+			l->ntcp++;
+		}
+		pthread_mutex_unlock(&tcp.lock);
+		if (full) {
+			/* A context that holds its share of connections open
+			 * waits for them to time out; other contexts do not. */
+			stat_add(&d->dns.tcp_refused);
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->type = EV_CONN;
+		c->fd = fd;
+		c->l = l;
+		snprintf(c->qc.context, sizeof(c->qc.context), "%s",
+			 l->context);
+		c->qc.tcp = true;
+		conn_deadline(c);
+		ev.data.ptr = c;
+		if (epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, fd, &ev))
+			conn_close(d, c);
 	}
-	free(buf);
+}
+
+/*
+ * Read what there is of C's query. 1: complete, 0: more to come (C is
+ * re-armed), -1: C is closed.
+ */
+static int conn_read(struct tw_daemon *d, struct dns_conn *c)
+{
+	for (;;) {
+		uint8_t *dst = c->hdr_have < 2 ? c->hdr + c->hdr_have :
+						 c->buf + c->have;
+		size_t want = c->hdr_have < 2 ? 2 - c->hdr_have :
+						c->need - c->have;
+		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_arm(d, c, EPOLLIN);
+			return 0;
+		}
+		if (n <= 0) {
+			/* Gone before its query was whole (or between
+			 * queries): nothing to answer. */
+			if (c->hdr_have || c->have)
+				stat_add(&d->dns.tcp_dropped);
+			conn_close(d, c);
+			return -1;
+		}
+		if (c->hdr_have < 2) {
+			c->hdr_have += n;
+			if (c->hdr_have < 2)
+				continue;
+			c->need = (size_t)c->hdr[0] << 8 | c->hdr[1];
+			c->have = 0;
+			if (c->need < 12) { /* not even a DNS header */
+				stat_add(&d->dns.tcp_dropped);
+				conn_close(d, c);
+				return -1;
+			}
+			free(c->buf);
+			c->buf = malloc(c->need);
+			if (!c->buf) {
+				conn_close(d, c);
+				return -1;
+			}
+			continue;
+		}
+		c->have += n;
+		if (c->have == c->need)
+			return 1;
+	}
+}
+
+/* Send what is left of C's answer. 1: all sent, 0: C waits for room (it is
+ * re-armed), -1: C is closed (the client went away: counted). */
+static int conn_write(struct tw_daemon *d, struct dns_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->buf + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			conn_arm(d, c, EPOLLOUT);
+			return 0;
+		}
+		if (n <= 0) {
+			stat_add(&d->dns.tcp_dropped);
+			conn_close(d, c);
+			return -1;
+		}
+		c->out_off += n;
+	}
+	return 1;
+}
+
+/* An event of DNS-over-TCP client C; this thread owns C until it re-arms
+ * or closes it. */
+static void tcp_event(struct tw_daemon *d, struct dns_conn *c, uint32_t ev)
+{
+	uint8_t *out = NULL;
+	size_t olen = 0;
+	int r;
+
+	if (c->shut || tw_now_ns(CLOCK_MONOTONIC) >= c->deadline_ns) {
+		stat_add(&d->dns.tcp_timeouts);
+		conn_close(d, c);
+		return;
+	}
+	if (ev & EPOLLERR) {
+		conn_close(d, c);
+		return;
+	}
+	for (;;) {
+		if (!c->writing) {
+			r = conn_read(d, c);
+			if (r <= 0)
+				return;
+			/* The query is whole: it is judged (and recorded)
+			 * whatever the client does next. */
+			if (answer(d, &c->qc, c->buf, c->need, &out, &olen) ||
+			    olen > MAX_MSG) {
+				free(out);
+				conn_close(d, c);
+				return;
+			}
+			free(c->buf);
+			c->buf = malloc(olen + 2);
+			if (!c->buf) {
+				free(out);
+				conn_close(d, c);
+				return;
+			}
+			c->buf[0] = olen >> 8;
+			c->buf[1] = olen & 0xff;
+			memcpy(c->buf + 2, out, olen);
+			free(out);
+			out = NULL;
+			c->out_len = olen + 2;
+			c->out_off = 0;
+			c->writing = true;
+			/* Taking the answer gets a time limit of its own. */
+			conn_deadline(c);
+		}
+		r = conn_write(d, c);
+		if (r <= 0)
+			return;
+		/* RFC 7766: the client may send another query. */
+		free(c->buf);
+		c->buf = NULL;
+		c->writing = false;
+		c->hdr_have = c->have = c->need = 0;
+		conn_deadline(c);
+	}
+}
+
+/* Shut down every client past its deadline; its owner (or the event the
+ * shutdown raises) closes it. At most every TW_DNS_SWEEP_MS. */
+static void tcp_sweep(void)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+
+	pthread_mutex_lock(&tcp.lock);
+	if (now - tcp.swept_ns >= TW_DNS_SWEEP_MS * 1000000ull) {
+		tcp.swept_ns = now;
+		for (struct dns_conn *c = tcp.head; c; c = c->next) {
+			if (c->shut || now < c->deadline_ns)
+				continue;
+			c->shut = true;
+			shutdown(c->fd, SHUT_RDWR);
+		}
+	}
+	pthread_mutex_unlock(&tcp.lock);
 }
 
 static void *resolver_main(void *arg)
@@ -1092,37 +1408,37 @@ static void *resolver_main(void *arg)
 	struct epoll_event evs[16];
 
 	for (;;) {
-		int n = epoll_wait(d->dns_epoll, evs, 16, -1);
+		int n = epoll_wait(d->dns_epoll, evs, 16, TW_DNS_SWEEP_MS);
 
 		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
+			enum ev_type *t = evs[i].data.ptr;
+			const struct dns_sock *s;
 			struct query_ctx qc = {};
-			size_t idx = tag >> 2;
-			int kind = tag & 3, fd;
 
-			if (tag == WAKE_TAG)
+			if (*t == EV_WAKE)
 				return NULL;
-			pthread_mutex_lock(&d->lock);
-			fd = idx < d->ndns_ctx ? d->dns_ctx[idx].fd[kind] : -1;
-			if (fd >= 0)
-				snprintf(qc.context, sizeof(qc.context), "%s",
-					 d->dns_ctx[idx].context);
-			pthread_mutex_unlock(&d->lock);
-			if (fd < 0)
+			if (*t == EV_CONN) {
+				tcp_event(d, evs[i].data.ptr, evs[i].events);
 				continue;
-			qc.tcp = kind == L_TCP4 || kind == L_TCP6;
-			if (qc.tcp)
-				serve_tcp(d, fd, &qc);
-			else
-				serve_udp(d, fd, &qc);
+			}
+			/* A listener: its context and fd never change. */
+			s = evs[i].data.ptr;
+			if (s->kind == L_TCP4 || s->kind == L_TCP6) {
+				tcp_accept(d, s);
+				continue;
+			}
+			snprintf(qc.context, sizeof(qc.context), "%s",
+				 s->l->context);
+			serve_udp(d, s->l->fd[s->kind], &qc);
 		}
+		tcp_sweep();
 	}
 	return NULL;
 }
 
 int tw_dns_start(struct tw_daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WAKE_TAG };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_ev };
 
 	if (pipe2(d->dns_wake, O_CLOEXEC | O_NONBLOCK))
 		return -errno;
@@ -1148,10 +1464,14 @@ void tw_dns_stop(struct tw_daemon *d)
 			pthread_join(d->dns_thread[i], NULL);
 		d->dns_running = 0;
 	}
-	for (size_t i = 0; i < d->ndns_ctx; i++)
+	while (tcp.head)
+		conn_close(d, tcp.head);
+	for (size_t i = 0; i < d->ndns_ctx; i++) {
 		for (int k = 0; k < L_KINDS; k++)
-			if (d->dns_ctx[i].fd[k] >= 0)
-				close(d->dns_ctx[i].fd[k]);
+			if (d->dns_ctx[i]->fd[k] >= 0)
+				close(d->dns_ctx[i]->fd[k]);
+		free(d->dns_ctx[i]);
+	}
 	free(d->dns_ctx);
 	d->dns_ctx = NULL;
 	d->ndns_ctx = 0;

@@ -27,9 +27,26 @@ struct tw_daemon;
 /* Per upstream attempt. */
 #define TW_DNS_TIMEOUT_MS 2000
 
+/*
+ * DNS-over-TCP clients (a client inside a call controls its connections:
+ * none of them can hold a resolver thread or starve another context).
+ * A client has TW_DNS_TCP_CLIENT_MS to send a whole query, and as long to
+ * take its answer; a context holds at most TW_DNS_TCP_PER_CONTEXT
+ * connections, the host TW_DNS_TCP_CLIENTS; more are closed at once.
+ */
+#define TW_DNS_TCP_CLIENT_MS 2000
+#define TW_DNS_TCP_PER_CONTEXT 32
+#define TW_DNS_TCP_CLIENTS 256
+#define TW_DNS_TCP_BACKLOG 128
+#define TW_DNS_SWEEP_MS 250
+
 struct tw_dns_stats {
 	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
 	uint64_t tcp, truncated, learned, expired;
+	/* Updated without the daemon lock (atomics). */
+	uint64_t tcp_refused;  /* over the connection limits */
+	uint64_t tcp_timeouts; /* shut at their deadline */
+	uint64_t tcp_dropped;  /* went away mid-query or mid-answer */
 };
 
 /* One address the resolver granted, with the name that brought it. */

@@ -12,6 +12,8 @@
 #define TW_RUN_DIR "/run/toolwall"
 #define TW_CONTROL_SOCK TW_RUN_DIR "/control.sock"
 #define TW_STATE_FILE TW_RUN_DIR "/state.json"
+/* flock'd by the running daemon for its life; holds its pid. */
+#define TW_DAEMON_LOCK TW_RUN_DIR "/daemon.lock"
 #define TW_DEFAULT_AUDIT_LOG "/var/log/toolwall/audit.jsonl"
 #define TW_CG_ROOT_NAME "toolwall"
 
