@@ -198,29 +198,17 @@ static __always_inline void judge_inet(struct decision *d, __u8 proto,
 }
 
 /*
- * An IPv6 destination that carries an IPv4 address is judged as that
- * address: mapped ::ffff:a.b.c.d, compatible ::a.b.c.d (not :: or ::1),
- * NAT64 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::/48. Returns true and writes
- * the IPv4 address into V4 (first 4 bytes) when it does.
+ * An IPv4-mapped IPv6 destination ::ffff:a.b.c.d is judged as a.b.c.d: the
+ * socket talks IPv4 to it. No other form is (NAT64 64:ff9b::/96, 6to4
+ * 2002::/16, compatible ::a.b.c.d, Teredo name other IPv6 hosts, reached
+ * over IPv6 and judged by IPv6 rules). Returns true and writes the IPv4
+ * address into V4 (first 4 bytes) when it is mapped.
  */
 static __always_inline bool embedded_v4(const __u32 a[4], __u8 v4[16])
 {
-	__u32 w0 = bpf_ntohl(a[0]), w1 = bpf_ntohl(a[1]);
-	__u32 w2 = bpf_ntohl(a[2]), w3 = bpf_ntohl(a[3]);
-	__u32 ip;
-
-	if (w0 == 0 && w1 == 0 && w2 == 0x0000ffff)
-		ip = w3;
-	else if (w0 == 0 && w1 == 0 && w2 == 0 && w3 > 1)
-		ip = w3;
-	else if (w0 == 0x0064ff9b && w1 == 0 && w2 == 0)
-		ip = w3;
-	else if ((w0 >> 16) == 0x2002)
-		ip = (w0 << 16) | (w1 >> 16);
-	else
+	if (a[0] || a[1] || a[2] != bpf_htonl(0x0000ffff))
 		return false;
-	ip = bpf_htonl(ip);
-	__builtin_memcpy(v4, &ip, 4);
+	__builtin_memcpy(v4, &a[3], 4);
 	return true;
 }
 

@@ -14,9 +14,9 @@
  *   An inet destination (connect, unconnected sendmsg) is granted when the
  *   longest prefix in tw_rules for (context, protocol, family, address)
  *   exists and its port set holds the destination port; otherwise it is
- *   denied. IPv6 destinations that embed an IPv4 address (::ffff:0:0/96,
- *   ::/96 but :: and ::1, 64:ff9b::/96, 2002::/16) are judged as that IPv4
- *   address. A unix destination is granted when (context, path) is in
+ *   denied. IPv4-mapped IPv6 destinations (::ffff:0:0/96) are judged as
+ *   the IPv4 address they carry; every other IPv6 address (NAT64, 6to4,
+ *   compatible, Teredo) is an IPv6 host judged by IPv6 rules. A unix destination is granted when (context, path) is in
  *   tw_unix (abstract names as "@name").
  *
  *   Socket creation in a context is granted for AF_INET and AF_INET6 TCP and

@@ -47,9 +47,14 @@ bool tw_prefix_contains(const uint8_t *a, int alen, const uint8_t *b)
 }
 
 static const uint8_t embed_mapped[12] = { [10] = 0xff, [11] = 0xff };
-static const uint8_t embed_compat[12];
-static const uint8_t embed_nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 
+/*
+ * Only IPv4-mapped ::ffff:0:0/96 carries an IPv4 host: a socket connected to
+ * ::ffff:a.b.c.d talks IPv4 to a.b.c.d. NAT64 64:ff9b::/96, 6to4 2002::/16,
+ * IPv4-compatible ::/96 and Teredo are IPv6 addresses of other hosts (a
+ * translator, a relay), reached over IPv6: they stay IPv6 rules and
+ * destinations, judged only by IPv6 rules.
+ */
 bool tw_fold_v4(int *family, uint8_t addr[16], int *prefixlen)
 {
 	uint8_t v4[4];
@@ -57,26 +62,10 @@ bool tw_fold_v4(int *family, uint8_t addr[16], int *prefixlen)
 
 	if (*family != 6)
 		return false;
-	if (*prefixlen >= 96 && (!memcmp(addr, embed_mapped, 12) ||
-				 !memcmp(addr, embed_nat64, 12))) {
-		memcpy(v4, addr + 12, 4);
-		plen = *prefixlen - 96;
-	} else if (*prefixlen >= 96 && !memcmp(addr, embed_compat, 12)) {
-		/* :: (unspecified) and ::1 (loopback) are IPv6 addresses of
-		 * their own, not IPv4-compatible ones. */
-		if (*prefixlen == 128 && !addr[12] && !addr[13] && !addr[14] &&
-		    addr[15] <= 1)
-			return false;
-		memcpy(v4, addr + 12, 4);
-		plen = *prefixlen - 96;
-	} else if (*prefixlen >= 16 && addr[0] == 0x20 && addr[1] == 0x02) {
-		/* 6to4: the IPv4 address is bits 16..47; the site's subnets
-		 * and hosts below /48 all belong to that one IPv4 address. */
-		memcpy(v4, addr + 2, 4);
-		plen = (*prefixlen > 48 ? 48 : *prefixlen) - 16;
-	} else {
+	if (*prefixlen < 96 || memcmp(addr, embed_mapped, 12))
 		return false;
-	}
+	memcpy(v4, addr + 12, 4);
+	plen = *prefixlen - 96;
 	memset(addr, 0, 16);
 	memcpy(addr, v4, 4);
 	mask_addr(addr, 4, plen);
