@@ -414,6 +414,9 @@ static void context_free(struct tw_context *x)
 	for (size_t i = 0; i < x->nrules; i++)
 		rule_free(&x->rules[i]);
 	free(x->rules);
+	for (size_t i = 0; i < x->nlisten; i++)
+		rule_free(&x->listen[i]);
+	free(x->listen);
 	for (size_t i = 0; i < x->ncreds; i++)
 		free(x->creds[i].source);
 	free(x->creds);
@@ -490,6 +493,37 @@ static int build_rules(struct tw_context *x, const struct tw_policy *pol)
 	}
 	x->nrules = n;
 	return merge_rules(x->rules, &x->nrules);
+}
+
+/* The context's `listen` grants, merged like connect rules. */
+static int build_listen(struct tw_context *x, const struct tw_policy *pol)
+{
+	size_t n = 0, cap = 0;
+
+	for (size_t h = 0; h < x->nheld; h++)
+		cap += pol->bundles[x->held[h].bundle].nlisten;
+	if (!cap)
+		return 0;
+	x->listen = calloc(cap, sizeof(*x->listen));
+	if (!x->listen)
+		return -ENOMEM;
+	for (size_t h = 0; h < x->nheld; h++) {
+		const struct tw_bundle *b = &pol->bundles[x->held[h].bundle];
+
+		for (size_t e = 0; e < b->nlisten; e++) {
+			int err = rule_from_endpoint(&b->listen[e],
+						     x->held[h].bundle,
+						     &x->listen[n]);
+
+			if (err) {
+				x->nlisten = n;
+				return err;
+			}
+			n++;
+		}
+	}
+	x->nlisten = n;
+	return merge_rules(x->listen, &x->nlisten);
 }
 
 /* asprintf that returns the string, or NULL on failure. */
@@ -700,7 +734,8 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 	if (x->nheld > 1)
 		qsort(x->held, x->nheld, sizeof(*x->held), cmp_held);
 
-	if ((err = build_rules(x, pol)) || (err = build_creds(x, pol)) ||
+	if ((err = build_rules(x, pol)) || (err = build_listen(x, pol)) ||
+	    (err = build_creds(x, pol)) ||
 	    (err = build_repos(x, pol)) || (err = build_skills(x, pol)))
 		return err;
 	return 0;
@@ -928,8 +963,23 @@ static int lpm_add_ports(struct tw_lpm_entry *e, const struct tw_port_range *p,
 	return 0;
 }
 
+static long lower_rules(const struct tw_rule *rules, size_t nrules,
+			struct tw_lpm_entry **out, char *err, size_t errlen);
+
 long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 		  char *err, size_t errlen)
+{
+	return lower_rules(ctx->rules, ctx->nrules, out, err, errlen);
+}
+
+long tw_lower_listen(const struct tw_context *ctx, struct tw_lpm_entry **out,
+		     char *err, size_t errlen)
+{
+	return lower_rules(ctx->listen, ctx->nlisten, out, err, errlen);
+}
+
+static long lower_rules(const struct tw_rule *rules, size_t nrules,
+			struct tw_lpm_entry **out, char *err, size_t errlen)
 {
 	/* at most one entry per prefix length on the path from the root */
 	size_t stack[129 + 1], depth = 0, n = 0, nitems = 0, tmpcap = 0;
@@ -941,12 +991,12 @@ long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	items = malloc((ctx->nrules ? ctx->nrules : 1) * sizeof(*items));
+	items = malloc((nrules ? nrules : 1) * sizeof(*items));
 	if (!items)
 		return -ENOMEM;
-	for (size_t i = 0; i < ctx->nrules; i++)
-		if (ctx->rules[i].kind == TW_HOST_CIDR)
-			items[nitems++] = (struct lpm_item){ &ctx->rules[i],
+	for (size_t i = 0; i < nrules; i++)
+		if (rules[i].kind == TW_HOST_CIDR)
+			items[nitems++] = (struct lpm_item){ &rules[i],
 							     (uint32_t)i };
 	if (!nitems)
 		goto done;
@@ -1208,13 +1258,27 @@ static json_t *canon_bundle(const struct tw_bundle *b)
 				  "access",
 				  b->repos[i].access == TW_ACCESS_WRITE ? "write" :
 									  "read"));
+	json_t *o, *listen;
+
 	/* json_pack fails on a NULL "o" and releases the others */
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name",
-			 jstr(b->name), "description", jstr(b->description),
-			 "connect", canon_set(connect), "credentials",
-			 canon_set(creds), "repositories", canon_set(repos),
-			 "skills", canon_strings(b->skills, b->nskills, true),
-			 "instructions", jstr(b->instructions));
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(b->name),
+		      "description", jstr(b->description), "connect",
+		      canon_set(connect), "credentials", canon_set(creds),
+		      "repositories", canon_set(repos), "skills",
+		      canon_strings(b->skills, b->nskills, true),
+		      "instructions", jstr(b->instructions));
+	/* Only when present: policies without it keep their revision. */
+	if (!o || !b->nlisten)
+		return o;
+	listen = json_array();
+	for (size_t i = 0; listen && i < b->nlisten; i++)
+		listen = append(listen, canon_endpoint(&b->listen[i]));
+	listen = canon_set(listen);
+	if (!listen || json_object_set_new(o, "listen", listen)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *canon_workspace(const struct tw_workspace *w)

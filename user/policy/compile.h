@@ -78,6 +78,9 @@ struct tw_context {
 	size_t nheld;
 	struct tw_rule *rules; /* sorted: unix, then v4, v6, names; stable */
 	size_t nrules;
+	struct tw_rule *listen; /* `listen` grants: CIDR rules, same order
+				   and merging as rules */
+	size_t nlisten;
 	struct tw_cred_grant *creds;
 	size_t ncreds;
 	struct tw_repo_grant *repos;
@@ -135,6 +138,11 @@ struct tw_lpm_entry {
  * or -ENOMEM. */
 long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 		  char *err, size_t errlen);
+
+/* The same lowering for the context's `listen` rules (the kernel stores
+ * them with proto | TW_PROTO_LISTEN). */
+long tw_lower_listen(const struct tw_context *ctx, struct tw_lpm_entry **out,
+		     char *err, size_t errlen);
 
 /*
  * The policy revision alone: SHA-256 hex of a canonical form of POL (no
