@@ -272,6 +272,51 @@ static void test_merge(void **state)
 	free(bundles);
 }
 
+/* ---- listen grants ------------------------------------------------------ */
+
+static void test_listen(void **state)
+{
+	static const char *const docs[] = {
+		WS "\"baseline\":[\"a\",\"b\"]}",
+		"[{\"bundle\":\"a\",\"listen\":[\"10.0.0.5:8080\","
+		"\"udp://0.0.0.0:5353\",\"[::ffff:10.0.0.0/104]:9000\"]},"
+		"{\"bundle\":\"b\",\"listen\":[\"10.0.0.5:8080\","
+		"\"[::]:7000-7001\"],\"connect\":[\"10.0.0.0/8:443\"]}]",
+	};
+	static const char *const want[] = {
+		"udp 0.0.0.0/32 5353 <- a", "tcp 10.0.0.0/8 9000 <- a",
+		"tcp 10.0.0.5/32 8080 <- a,b", "tcp ::/128 7000-7001 <- b",
+	};
+	const struct tw_context *x;
+	struct tw_lpm_entry *ents = NULL;
+	struct fixture f;
+	char got[512], err[128];
+	long n;
+
+	(void)state;
+	build_ok(&f, docs, 2);
+	x = ctx_of(&f, "workspace:w");
+	assert_int_equal(x->nlisten, ARRAY_SIZE(want));
+	for (size_t i = 0; i < x->nlisten; i++) {
+		rule_line(&f, &x->listen[i], got, sizeof(got));
+		assert_string_equal(got, want[i]);
+	}
+	/* connect rules are apart from listen grants */
+	assert_int_equal(x->nrules, 1);
+	/* the kernel lowering: the /32 inherits the /8's port 9000 */
+	n = tw_lower_listen(x, &ents, err, sizeof(err));
+	assert_int_equal(n, 4);
+	for (long i = 0; i < n; i++)
+		if (ents[i].family == 4 && ents[i].prefixlen == 32 &&
+		    ents[i].proto == TW_PROTO_TCP) {
+			assert_int_equal(ents[i].nports, 2);
+			assert_int_equal(ents[i].ports[0].lo, 8080);
+			assert_int_equal(ents[i].ports[1].lo, 9000);
+		}
+	free(ents);
+	fixture_free(&f);
+}
+
 /* ---- the reference policy ----------------------------------------------- */
 
 static void test_ref_contexts(void **state)
@@ -921,6 +966,7 @@ int main(void)
 	ROWS(test_merge, merge_cases, merge_label, t, n);
 	ROWS(test_ref_grants, grant_cases, grant_label, t, n);
 	ROWS(test_revision_changes, rev_cases, rev_label, t, n);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ref_contexts);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ref_rules);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(
