@@ -10,9 +10,15 @@
  *   tw_unix_send     sendto() of unix datagrams  (BPF_CGROUP_UNIX_SENDMSG)
  *   tw_recvmsg4/6    DNS replies show the server the client asked
  *   tw_peername4/6   getpeername() likewise
+ *   tw_bind4/6       bind(): loopback, or what a `listen` entry holds; never
+ *                    a DNS resolver's port
+ *   tw_setsockopt    multicast group joins refused
  *   tw_sock_create   socket(): only inet TCP and UDP
  *   tw_egress        backstop for what the IP stack sends that the address
- *                    hooks did not see (ICMP and the like)
+ *                    hooks did not see (ICMP and the like), SYN-ACKs of
+ *                    inbound flows, and sockets judged under an older policy
+ *                    generation
+ *   tw_ingress       new inbound flows: TCP SYNs and UDP datagrams
  *
  * Helpers return a verdict; only the SEC() entries turn it into the value
  * the kernel expects. Rule semantics are written down in toolwall.h.
@@ -66,6 +72,15 @@ struct {
 	__type(value, struct tw_dns_target);
 } tw_dns SEC(".maps");
 
+/* Ports of the daemon's DNS resolver listeners (host order): no call may
+ * bind them, on any address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_DNS_PORTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_dns_ports SEC(".maps");
+
 /* (context, proto, address) -> ports: addresses learned from DNS answers. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -91,10 +106,10 @@ struct {
 
 /*
  * Per-socket mark left by the address hooks when they let a UDP destination
- * through or redirected DNS, so the egress backstop knows the packet was
- * judged already (and a connected flow outlives a learned address's TTL).
- * TCP sockets get none: creating socket storage on every connect costs more
- * than judging the one SYN again.
+ * through or redirected DNS, and by the egress backstop on a TCP socket's
+ * SYN (or its first packet), so the backstop knows the packet was judged
+ * already, under which policy generation. A socket whose generation is
+ * older than the one in force is judged again on its next packet.
  */
 struct tw_sk_mark {
 	__u8 daddr[16];	/* destination as granted (after a DNS rewrite) */
@@ -106,6 +121,7 @@ struct tw_sk_mark {
 	__u16 orig_port;
 	__u8 dns;	/* 1: daddr is our resolver, orig the asked server */
 	__u8 pad;
+	__u64 gen;	/* tw_state.generation when judged */
 };
 
 struct {
@@ -198,30 +214,27 @@ static __always_inline void judge_inet(struct decision *d, __u8 proto,
 }
 
 /*
- * An IPv6 destination that carries an IPv4 address is judged as that
- * address: mapped ::ffff:a.b.c.d, compatible ::a.b.c.d (not :: or ::1),
- * NAT64 64:ff9b::a.b.c.d, 6to4 2002:aabb:ccdd::/48. Returns true and writes
- * the IPv4 address into V4 (first 4 bytes) when it does.
+ * An IPv4-mapped IPv6 destination ::ffff:a.b.c.d is judged as a.b.c.d: the
+ * socket talks IPv4 to it. No other form is (NAT64 64:ff9b::/96, 6to4
+ * 2002::/16, compatible ::a.b.c.d, Teredo name other IPv6 hosts, reached
+ * over IPv6 and judged by IPv6 rules). Returns true and writes the IPv4
+ * address into V4 (first 4 bytes) when it is mapped.
  */
 static __always_inline bool embedded_v4(const __u32 a[4], __u8 v4[16])
 {
-	__u32 w0 = bpf_ntohl(a[0]), w1 = bpf_ntohl(a[1]);
-	__u32 w2 = bpf_ntohl(a[2]), w3 = bpf_ntohl(a[3]);
-	__u32 ip;
-
-	if (w0 == 0 && w1 == 0 && w2 == 0x0000ffff)
-		ip = w3;
-	else if (w0 == 0 && w1 == 0 && w2 == 0 && w3 > 1)
-		ip = w3;
-	else if (w0 == 0x0064ff9b && w1 == 0 && w2 == 0)
-		ip = w3;
-	else if ((w0 >> 16) == 0x2002)
-		ip = (w0 << 16) | (w1 >> 16);
-	else
+	if (a[0] || a[1] || a[2] != bpf_htonl(0x0000ffff))
 		return false;
-	ip = bpf_htonl(ip);
-	__builtin_memcpy(v4, &ip, 4);
+	__builtin_memcpy(v4, &a[3], 4);
 	return true;
+}
+
+/* The policy generation in force (bumped at every slot flip). */
+static __always_inline __u64 generation(void)
+{
+	__u32 zero = 0;
+	struct tw_state *st = bpf_map_lookup_elem(&tw_state, &zero);
+
+	return st ? st->generation : 0;
 }
 
 static __always_inline struct tw_sk_mark *
@@ -239,6 +252,7 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 	m->family = family;
 	m->judged = 1;
 	m->dns = 0;
+	m->gen = generation();
 	return m;
 }
 
@@ -246,7 +260,8 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 static __always_inline void emit(const struct decision *d, __u8 action,
 				 __u8 verdict, __u8 proto, __u8 family,
 				 __u8 embedded, const __u8 *addr, __u16 port,
-				 const char *path, __u64 cgid)
+				 const char *path, const __u8 *peer,
+				 __u16 peer_port, __u64 cgid)
 {
 	struct tw_event *e;
 	__u64 id;
@@ -276,6 +291,10 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 		__builtin_memcpy(e->daddr, addr, 16);
 	if (path)
 		__builtin_memcpy(e->path, path, TW_UNIX_PATH_LEN);
+	if (peer) {
+		__builtin_memcpy(e->peer.saddr, peer, 16);
+		e->peer.sport = peer_port;
+	}
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	tw_submit(&tw_events, e);
 }
@@ -285,10 +304,11 @@ static __always_inline void emit(const struct decision *d, __u8 action,
  * would-be denial (granted, reported) or denial (EPERM, reported). With no
  * context the denial holds in any mode.
  */
-static __always_inline int verdict(struct decision *d, __u8 action,
-				   __u8 proto, __u8 family, __u8 embedded,
-				   const __u8 *addr, __u16 port,
-				   const char *path, __u64 cgid)
+static __always_inline int verdict_peer(struct decision *d, __u8 action,
+					__u8 proto, __u8 family, __u8 embedded,
+					const __u8 *addr, __u16 port,
+					const char *path, const __u8 *peer,
+					__u16 peer_port, __u64 cgid)
 {
 	if (!d->reason) {
 		count(TW_STAT_ALLOWED);
@@ -299,13 +319,22 @@ static __always_inline int verdict(struct decision *d, __u8 action,
 	} else if (d->mode == TW_MODE_ABI_AUDIT) {
 		count(TW_STAT_AUDITED);
 		emit(d, action, TW_VERDICT_AUDIT, proto, family, embedded,
-		     addr, port, path, cgid);
+		     addr, port, path, peer, peer_port, cgid);
 		return SYS_PROCEED;
 	}
 	count(TW_STAT_DENIED);
 	emit(d, action, TW_VERDICT_DENY, proto, family, embedded, addr, port,
-	     path, cgid);
+	     path, peer, peer_port, cgid);
 	return SYS_REJECT;
+}
+
+static __always_inline int verdict(struct decision *d, __u8 action,
+				   __u8 proto, __u8 family, __u8 embedded,
+				   const __u8 *addr, __u16 port,
+				   const char *path, __u64 cgid)
+{
+	return verdict_peer(d, action, proto, family, embedded, addr, port,
+			    path, 0, 0, cgid);
 }
 
 static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
@@ -592,6 +621,268 @@ int tw_unix_send(struct bpf_sock_addr *ctx)
 	return unix_hook(ctx, TW_ACT_UNIX_SENDMSG);
 }
 
+/*
+ * Inbound. bind() may take a loopback address, or an address and port a
+ * `listen` entry of the context holds; port 0 (an ephemeral port: a client
+ * choosing its source address) on any address, since what then comes in is
+ * judged at ingress. The ports the DNS redirect points at are never
+ * granted, whatever the address: a call that held one would answer the
+ * names of every context.
+ */
+static __always_inline bool loopback(__u8 family, const __u8 *addr)
+{
+	if (family == 4)
+		return addr[0] == 127;
+	for (int i = 0; i < 15; i++)
+		if (addr[i])
+			return false;
+	return addr[15] == 1;
+}
+
+/* Does a `listen` entry hold ADDR:PORT (or, with WILD, the wildcard)? */
+static __always_inline bool listen_granted(struct decision *d, __u8 proto,
+					   __u8 family, const __u8 *addr,
+					   __u16 port, bool wild)
+{
+	struct tw_rule_key key = {
+		.ctx = d->ctx,
+		.proto = proto | TW_PROTO_LISTEN,
+		.family = family,
+	};
+	struct tw_rule_val *v;
+
+	key.prefixlen = TW_KEY_FIXED_BITS + (family == 4 ? 32 : 128);
+	__builtin_memcpy(key.addr, addr, 16);
+	v = bpf_map_lookup_elem(&tw_rules, &key);
+	if (v && port_in(v, port)) {
+		d->rule = v->rule;
+		return true;
+	}
+	if (!wild)
+		return false;
+	__builtin_memset(key.addr, 0, 16);
+	v = bpf_map_lookup_elem(&tw_rules, &key);
+	if (v && port_in(v, port)) {
+		d->rule = v->rule;
+		return true;
+	}
+	return false;
+}
+
+/* Is PEER a host some rule (any port) or learned address of the context
+ * covers for PROTO? */
+static __always_inline bool peer_reachable(struct decision *d, __u8 proto,
+					   __u8 family, const __u8 *peer)
+{
+	struct tw_rule_key key = {
+		.ctx = d->ctx,
+		.proto = proto,
+		.family = family,
+	};
+	struct tw_learn_key lk = {
+		.ctx = d->ctx,
+		.proto = proto,
+		.family = family,
+	};
+	struct tw_rule_val *v;
+
+	key.prefixlen = TW_KEY_FIXED_BITS + (family == 4 ? 32 : 128);
+	__builtin_memcpy(key.addr, peer, 16);
+	v = bpf_map_lookup_elem(&tw_rules, &key);
+	if (v && v->nports)
+		return true;
+	__builtin_memcpy(lk.addr, peer, 16);
+	return bpf_map_lookup_elem(&tw_learned, &lk) != 0;
+}
+
+/*
+ * A new inbound flow to LOCAL:LPORT from PEER: both loopback, or a listen
+ * entry for the local end (TCP only: for UDP, bind decided the port) and a
+ * peer the context may reach.
+ */
+static __always_inline void judge_inbound(struct decision *d, __u8 proto,
+					  __u8 family, const __u8 *local,
+					  __u16 lport, const __u8 *peer)
+{
+	d->reason = 0;
+	if (loopback(family, local) && loopback(family, peer))
+		return;
+	if (proto == IPPROTO_TCP &&
+	    !listen_granted(d, proto, family, local, lport, true)) {
+		d->reason = TW_REASON_LISTEN;
+		return;
+	}
+	if (!peer_reachable(d, proto, family, peer))
+		d->reason = TW_REASON_PEER;
+}
+
+static __always_inline void judge_bind(struct decision *d, __u8 proto,
+				       __u8 family, const __u8 *addr,
+				       __u16 port)
+{
+	__u32 p = port;
+
+	d->reason = 0;
+	if (port && bpf_map_lookup_elem(&tw_dns_ports, &p)) {
+		d->reason = TW_REASON_RESOLVER_PORT;
+		return;
+	}
+	if (!port || loopback(family, addr))
+		return;
+	if (!listen_granted(d, proto, family, addr, port, false))
+		d->reason = TW_REASON_BIND;
+}
+
+SEC("cgroup/bind4")
+int tw_bind4(struct bpf_sock_addr *ctx)
+{
+	struct decision d = {};
+	__u8 addr[16] = {};
+	__u32 ip = ctx->user_ip4;
+	__u16 port = bpf_ntohs(ctx->user_port);
+	__u8 proto = sock_proto(ctx);
+	__u64 cgid = bpf_get_current_cgroup_id();
+
+	__builtin_memcpy(addr, &ip, 4);
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		judge_bind(&d, proto, 4, addr, port);
+	return verdict(&d, TW_ACT_BIND, proto, 4, 0, addr, port, 0, cgid);
+}
+
+SEC("cgroup/bind6")
+int tw_bind6(struct bpf_sock_addr *ctx)
+{
+	struct decision d = {};
+	__u8 addr[16] = {};
+	__u32 a[4];
+	__u16 port = bpf_ntohs(ctx->user_port);
+	__u8 proto = sock_proto(ctx);
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u8 family = 6, embedded = 0;
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	if (embedded_v4(a, addr)) {
+		family = 4;
+		embedded = 1;
+	} else {
+		__builtin_memcpy(addr, a, 16);
+	}
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		judge_bind(&d, proto, family, addr, port);
+	return verdict(&d, TW_ACT_BIND, proto, family, embedded, addr, port, 0,
+		       cgid);
+}
+
+/*
+ * Multicast joins: the membership reports (IGMP, MLD) the kernel then sends
+ * carry no socket of the call and pass every cgroup hook, so the join
+ * itself is refused. Leaving, and every other option, go through.
+ */
+#define SOL_IP 0
+#define SOL_IPV6 41
+#define IP_ADD_MEMBERSHIP 35
+#define IP_ADD_SOURCE_MEMBERSHIP 39
+#define IP_MSFILTER 41
+#define IPV6_ADD_MEMBERSHIP 20 /* IPV6_JOIN_GROUP */
+#define IPV6_JOIN_ANYCAST 27
+#define MCAST_JOIN_GROUP 42
+#define MCAST_JOIN_SOURCE_GROUP 46
+#define MCAST_MSFILTER 48
+#define PAGE_SIZE_MIN 4096
+
+static __always_inline bool mcast_join(int level, int name)
+{
+	if (name == MCAST_JOIN_GROUP || name == MCAST_JOIN_SOURCE_GROUP ||
+	    name == MCAST_MSFILTER)
+		return level == SOL_IP || level == SOL_IPV6;
+	if (level == SOL_IP)
+		return name == IP_ADD_MEMBERSHIP ||
+		       name == IP_ADD_SOURCE_MEMBERSHIP || name == IP_MSFILTER;
+	if (level == SOL_IPV6)
+		return name == IPV6_ADD_MEMBERSHIP || name == IPV6_JOIN_ANYCAST;
+	return false;
+}
+
+SEC("cgroup/setsockopt")
+int tw_setsockopt(struct bpf_sockopt *ctx)
+{
+	struct decision d = {};
+	__u64 cgid = bpf_get_current_cgroup_id();
+	int level = ctx->level, name = ctx->optname;
+	__u8 group[16] = {};
+	__u8 *val = ctx->optval, *end = ctx->optval_end;
+	__u32 family = 0;
+	struct tw_event *e;
+
+	if (!mcast_join(level, name)) {
+		/* Past a page the program sees a prefix: let the kernel use
+		 * the caller's own buffer. */
+		if (ctx->optlen > PAGE_SIZE_MIN)
+			ctx->optlen = 0;
+		return SYS_PROCEED;
+	}
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		d.reason = TW_REASON_MULTICAST;
+	/* The group: first in ip_mreq(n)/ip_mreq_source (IPv4) and
+	 * ipv6_mreq (IPv6); group_req's sockaddr is not decoded. */
+	if (name == IP_ADD_MEMBERSHIP || name == IP_ADD_SOURCE_MEMBERSHIP) {
+		if (val + 4 <= end)
+			__builtin_memcpy(group, val, 4);
+	} else if (name == IPV6_ADD_MEMBERSHIP || name == IPV6_JOIN_ANYCAST) {
+		if (val + 16 <= end)
+			__builtin_memcpy(group, val, 16);
+	}
+	if (ctx->sk)
+		family = ctx->sk->family;
+	if (d.reason != TW_REASON_NO_CONTEXT && d.mode == TW_MODE_ABI_AUDIT)
+		count(TW_STAT_AUDITED);
+	else
+		count(d.reason == TW_REASON_NO_CONTEXT ? TW_STAT_NOCTX :
+							 TW_STAT_DENIED);
+	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	if (e) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts_ns = bpf_ktime_get_boot_ns();
+		e->cgid = cgid;
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
+		e->uid = (__u32)bpf_get_current_uid_gid();
+		e->ctx = d.ctx;
+		e->rule = ~0u;
+		e->action = TW_ACT_SETSOCKOPT;
+		e->reason = d.reason;
+		e->family = level == SOL_IPV6 ? 6 : 4;
+		e->sock_family = family;
+		e->sock_type = (__u32)level;
+		e->sock_proto = (__u32)name;
+		__builtin_memcpy(e->daddr, group, 16);
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		e->verdict = d.mode == TW_MODE_ABI_AUDIT &&
+					     d.reason != TW_REASON_NO_CONTEXT ?
+				     TW_VERDICT_AUDIT :
+				     TW_VERDICT_DENY;
+		tw_submit(&tw_events, e);
+	} else {
+		count(TW_STAT_LOST);
+	}
+	if (ctx->optlen > PAGE_SIZE_MIN)
+		ctx->optlen = 0;
+	if (d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT)
+		return SYS_PROCEED;
+	return SYS_REJECT;
+}
+
 SEC("cgroup/sock_create")
 int tw_sock_create(struct bpf_sock *sk)
 {
@@ -648,42 +939,72 @@ int tw_sock_create(struct bpf_sock *sk)
 }
 
 /*
- * Egress backstop. TCP: only an initial SYN opens a path; it is judged
- * again (or carries the DNS redirect's mark). Other TCP segments belong to
- * connections judged at connect, or accepted ones, and leave at once. UDP:
- * granted when the destination is allowed or is the peer the hooks granted.
- * Any other IP protocol (ICMP, SCTP...) is dropped.
+ * Packet hooks. Egress, TCP: an initial SYN opens a path and is judged
+ * again (or carries the DNS redirect's mark), then the socket is marked
+ * with the policy generation; a SYN-ACK answers a new inbound flow and is
+ * judged like the SYN at ingress; any other segment leaves at once while
+ * its socket's mark is of the generation in force, else the connection is
+ * judged again (outbound by its destination, or inbound by its local end
+ * and peer) and cut off when no longer granted. UDP: granted when the
+ * destination is allowed or is the peer the hooks granted under the
+ * generation in force. Any other IP protocol (ICMP, SCTP...) is dropped.
+ * Ingress: a TCP SYN or a UDP datagram to a context's socket is a new
+ * inbound flow (judge_inbound); everything else is part of a flow judged
+ * already.
  */
-struct l4 {
+struct pkt {
 	__u8 proto;
 	__u8 flags; /* TCP flags */
+	__u8 family;
+	__u8 pad;
+	__u16 sport;
 	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-static __always_inline int load_l4(struct __sk_buff *skb, __u32 off,
-				   struct l4 *l)
+/* Parse IP and the TCP/UDP ports. 1: not IP; 0: parsed; -1: malformed. */
+static __always_inline int load_pkt(struct __sk_buff *skb, struct pkt *p)
 {
 	__u8 hdr[14];
+	__u32 off;
 
-	if (l->proto != IPPROTO_TCP && l->proto != IPPROTO_UDP)
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return -1;
+		p->family = 4;
+		p->proto = ip.protocol;
+		__builtin_memcpy(p->saddr, &ip.saddr, 4);
+		__builtin_memcpy(p->daddr, &ip.daddr, 4);
+		off = ip.ihl * 4;
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return -1;
+		p->family = 6;
+		p->proto = ip6.nexthdr;
+		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
+		off = sizeof(ip6);
+	} else {
+		return 1; /* not IP: ARP and the like */
+	}
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return 0;
 	if (bpf_skb_load_bytes(skb, off, hdr,
-			       l->proto == IPPROTO_TCP ? 14 : 4))
+			       p->proto == IPPROTO_TCP ? 14 : 4))
 		return -1;
-	l->dport = ((__u16)hdr[2] << 8) | hdr[3];
-	if (l->proto == IPPROTO_TCP)
-		l->flags = hdr[13];
+	p->sport = ((__u16)hdr[0] << 8) | hdr[1];
+	p->dport = ((__u16)hdr[2] << 8) | hdr[3];
+	if (p->proto == IPPROTO_TCP)
+		p->flags = hdr[13];
 	return 0;
-}
-
-/* A TCP segment that is not an initial SYN: its connection was judged. */
-static __always_inline bool established(const struct l4 *l)
-{
-	return l->proto == IPPROTO_TCP &&
-	       !((l->flags & TCP_FLAG_SYN) && !(l->flags & TCP_FLAG_ACK));
 }
 
 static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
@@ -693,80 +1014,180 @@ static __always_inline bool same_addr(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
+/* Judge an outbound TCP/UDP destination (IPv4-mapped folded). */
+static __always_inline void judge_out(struct decision *d, struct pkt *p)
+{
+	__u8 v4[16] = {};
+
+	if (p->family == 6 && embedded_v4((const __u32 *)p->daddr, v4))
+		judge_inet(d, p->proto, 4, v4, p->dport);
+	else
+		judge_inet(d, p->proto, p->family, p->daddr, p->dport);
+}
+
+/*
+ * A connection established under an older generation (or before its socket
+ * was marked): still granted outbound, or inbound? Refreshes the mark.
+ */
+static __always_inline int rejudge(struct pkt *p, struct decision *d,
+				   struct tw_sk_mark *m, struct bpf_sock *sk,
+				   __u64 gen, __u64 cgid)
+{
+	if (m && m->dns) {
+		m->gen = gen; /* our resolver: always granted */
+		return SYS_PROCEED;
+	}
+	judge_out(d, p);
+	if (d->reason)
+		judge_inbound(d, p->proto, p->family, p->saddr, p->sport,
+			      p->daddr);
+	if (d->reason) {
+		d->reason = TW_REASON_REVOKED;
+		/* Once per socket per generation is enough of a record. */
+		if (m && m->judged == 2 && m->gen == gen)
+			return d->mode == TW_MODE_ABI_AUDIT ? SYS_PROCEED :
+							      SYS_REJECT;
+		if (!m && sk)
+			m = bpf_sk_storage_get(&tw_sk, sk, 0,
+					       BPF_SK_STORAGE_GET_F_CREATE);
+		if (m) {
+			m->judged = 2; /* revoked, recorded */
+			m->gen = gen;
+		}
+		return verdict(d, TW_ACT_EGRESS, p->proto, p->family, 0,
+			       p->daddr, p->dport, 0, cgid);
+	}
+	if (!m && sk)
+		m = mark_socket(sk, p->family, p->daddr, p->dport);
+	if (m) {
+		if (m->judged == 2)
+			m->judged = 1;
+		m->gen = gen;
+	}
+	return SYS_PROCEED;
+}
+
 SEC("cgroup_skb/egress")
 int tw_egress(struct __sk_buff *skb)
 {
 	struct decision d = {};
-	struct l4 l = {};
-	__u8 addr[16] = {};
-	__u8 family;
+	struct pkt p = {};
 	__u64 cgid = bpf_skb_cgroup_id(skb);
 	struct bpf_sock *sk = skb->sk;
 	struct tw_sk_mark *m = 0;
+	bool syn, ack;
+	__u64 gen;
+	int r;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
+	r = load_pkt(skb, &p);
+	if (r)
+		return r > 0 ? SYS_PROCEED : SYS_REJECT;
+	syn = p.proto == IPPROTO_TCP && (p.flags & TCP_FLAG_SYN);
+	ack = p.flags & TCP_FLAG_ACK;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	gen = generation();
 
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
-			return SYS_REJECT;
-		family = 4;
-		l.proto = ip.protocol;
-		__builtin_memcpy(addr, &ip.daddr, 4);
-		if (load_l4(skb, ip.ihl * 4, &l))
-			return SYS_REJECT;
-		if (established(&l))
+	/* Fast path: a segment of a connection judged under this policy. */
+	if (p.proto == IPPROTO_TCP && !syn) {
+		if (!sk)
+			return SYS_PROCEED; /* time-wait: no data */
+		m = bpf_sk_storage_get(&tw_sk, sk, 0, 0);
+		if (m && m->gen == gen && m->judged == 1)
 			return SYS_PROCEED;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return SYS_REJECT;
-		__u32 a[4];
-
-		family = 6;
-		l.proto = ip6.nexthdr;
-		__builtin_memcpy(a, &ip6.daddr, 16);
-		if (embedded_v4(a, addr))
-			family = 4;
-		else
-			__builtin_memcpy(addr, a, 16);
-		if (load_l4(skb, sizeof(ip6), &l))
-			return SYS_REJECT;
-		if (established(&l))
-			return SYS_PROCEED;
-	} else {
-		return SYS_PROCEED; /* not IP: ARP and the like */
 	}
 
 	if (current_context(cgid, &d)) {
 		d.reason = TW_REASON_NO_CONTEXT;
 		goto out;
 	}
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
-	if (sk)
+	if (sk && !m)
 		m = bpf_sk_storage_get(&tw_sk, sk, 0, 0);
 
-	if (l.proto == IPPROTO_TCP) {
-		if (m && m->judged)
+	if (p.proto == IPPROTO_TCP) {
+		if (syn && ack) {
+			/* Answer to an inbound SYN: ingress judged it, and
+			 * in audit mode reported it already. */
+			judge_inbound(&d, IPPROTO_TCP, p.family, p.saddr,
+				      p.sport, p.daddr);
+			if (d.reason && d.mode == TW_MODE_ABI_AUDIT)
+				return SYS_PROCEED;
+			return verdict_peer(&d, TW_ACT_ACCEPT, p.proto,
+					    p.family, 0, p.saddr, p.sport, 0,
+					    p.daddr, p.dport, cgid);
+		}
+		if (!syn)
+			return rejudge(&p, &d, m, sk, gen, cgid);
+		if (m && m->judged == 1 && m->dns) {
+			m->gen = gen;
 			return SYS_PROCEED;
-		judge_inet(&d, IPPROTO_TCP, family, addr, l.dport);
+		}
+		judge_out(&d, &p);
+		if (!d.reason) {
+			mark_socket(sk, p.family, p.daddr, p.dport);
+			return SYS_PROCEED;
+		}
 		/* In audit mode connect() already reported this one. */
-		if (d.reason && d.mode == TW_MODE_ABI_AUDIT)
+		if (d.mode == TW_MODE_ABI_AUDIT)
 			return SYS_PROCEED;
-	} else if (l.proto == IPPROTO_UDP) {
-		if (m && m->judged && m->dport == l.dport &&
-		    same_addr(m->daddr, addr))
-			return SYS_PROCEED;
-		judge_inet(&d, IPPROTO_UDP, family, addr, l.dport);
+	} else if (p.proto == IPPROTO_UDP) {
+		if (m && m->judged && m->dport == p.dport &&
+		    same_addr(m->daddr, p.daddr)) {
+			if (m->gen == gen && m->judged == 1)
+				return SYS_PROCEED;
+			return rejudge(&p, &d, m, sk, gen, cgid);
+		}
+		judge_out(&d, &p);
 	} else {
 		d.reason = TW_REASON_EGRESS;
 	}
 	if (d.reason == TW_REASON_NO_RULE || d.reason == TW_REASON_PORT)
 		d.reason = TW_REASON_EGRESS;
 out:
-	return verdict(&d, TW_ACT_EGRESS, l.proto, family, 0, addr, l.dport, 0,
-		       cgid);
+	return verdict(&d, TW_ACT_EGRESS, p.proto, p.family, 0, p.daddr,
+		       p.dport, 0, cgid);
+}
+
+SEC("cgroup_skb/ingress")
+int tw_ingress(struct __sk_buff *skb)
+{
+	struct decision d = {};
+	struct pkt p = {};
+	__u64 cgid;
+	struct bpf_sock *sk;
+	struct tw_sk_mark *m;
+	int r;
+
+	r = load_pkt(skb, &p);
+	if (r)
+		return r > 0 ? SYS_PROCEED : SYS_REJECT;
+	if (p.proto == IPPROTO_TCP) {
+		/* Only an initial SYN starts an inbound flow. */
+		if (!(p.flags & TCP_FLAG_SYN) || (p.flags & TCP_FLAG_ACK))
+			return SYS_PROCEED;
+	} else if (p.proto != IPPROTO_UDP) {
+		return SYS_PROCEED; /* ICMP errors and the like */
+	}
+	if (p.proto == IPPROTO_UDP && loopback(p.family, p.saddr))
+		return SYS_PROCEED;
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	/* A reply from the peer the hooks granted to this UDP socket. */
+	if (p.proto == IPPROTO_UDP && sk) {
+		m = bpf_sk_storage_get(&tw_sk, sk, 0, 0);
+		if (m && m->judged == 1 && m->dport == p.sport &&
+		    same_addr(m->daddr, p.saddr))
+			return SYS_PROCEED;
+	}
+	cgid = bpf_skb_cgroup_id(skb);
+	if (current_context(cgid, &d))
+		d.reason = TW_REASON_NO_CONTEXT;
+	else
+		judge_inbound(&d, p.proto, p.family, p.daddr, p.dport,
+			      p.saddr);
+	return verdict_peer(&d, TW_ACT_ACCEPT, p.proto, p.family, 0, p.daddr,
+			    p.dport, 0, p.saddr, p.sport, cgid);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -14,10 +14,35 @@
  *   An inet destination (connect, unconnected sendmsg) is granted when the
  *   longest prefix in tw_rules for (context, protocol, family, address)
  *   exists and its port set holds the destination port; otherwise it is
- *   denied. IPv6 destinations that embed an IPv4 address (::ffff:0:0/96,
- *   ::/96 but :: and ::1, 64:ff9b::/96, 2002::/16) are judged as that IPv4
- *   address. A unix destination is granted when (context, path) is in
+ *   denied. IPv4-mapped IPv6 destinations (::ffff:0:0/96) are judged as
+ *   the IPv4 address they carry; every other IPv6 address (NAT64, 6to4,
+ *   compatible, Teredo) is an IPv6 host judged by IPv6 rules. A unix destination is granted when (context, path) is in
  *   tw_unix (abstract names as "@name").
+ *
+ *   bind() (bind4/bind6) of a context is granted for a loopback address
+ *   (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), or for an address and port a
+ *   `listen` entry holds (tw_rules with proto | TW_PROTO_LISTEN; the
+ *   wildcard 0.0.0.0 / :: is an address like any other, not loopback).
+ *   Port 0 (an ephemeral port: a client choosing its source) is granted on
+ *   any address; what then comes in is judged at ingress. A port the DNS
+ *   redirect points at (tw_dns_ports) is never granted, on any address.
+ *
+ *   A new inbound flow (a TCP SYN received, a SYN-ACK sent, any UDP
+ *   datagram received) of a context's socket is granted when both ends are
+ *   loopback, or when the local address and port are granted by a `listen`
+ *   entry (the local address itself or the wildcard) AND the peer is a host
+ *   some rule of the context covers for that protocol (any port), or a
+ *   learned address. UDP needs no listen entry (bind decides the port).
+ *
+ *   setsockopt() joins of a multicast group (IP_ADD_MEMBERSHIP,
+ *   IP_ADD_SOURCE_MEMBERSHIP, IPV6_JOIN_GROUP, IPV6_JOIN_ANYCAST,
+ *   MCAST_JOIN_GROUP, MCAST_JOIN_SOURCE_GROUP, IP_MSFILTER, MCAST_MSFILTER)
+ *   are denied: the kernel's membership reports carry no socket of the call.
+ *
+ *   A socket judged under one policy generation is judged again by the
+ *   egress backstop on its first packet under a newer one (tw_state
+ *   generation): a connected UDP socket or an established TCP connection
+ *   whose grant a reload removed is cut off (packets dropped, one record).
  *
  *   Socket creation in a context is granted for AF_INET and AF_INET6 TCP and
  *   UDP sockets only. Everything else the sock_create hook sees is denied.
@@ -50,6 +75,7 @@
 #define TW_MAX_UNIX 65536	/* unix rules, both slots together */
 #define TW_MAX_LEARNED 262144	/* learned DNS addresses, both slots */
 #define TW_MAX_DNS 8192		/* resolver targets, both slots */
+#define TW_MAX_DNS_PORTS 16384	/* resolver ports no call may bind */
 #define TW_RINGBUF_SIZE (4 << 20)
 /*
  * Events are submitted without waking the daemon (a wakeup per event costs
@@ -64,6 +90,12 @@
 #define TW_CTX_SLOT(key) ((key) >> 31)
 #define TW_CTX_IDX(key) ((key) & ~TW_SLOT_BIT)
 #define TW_CTX_NONE 0xffffffffu	/* event: the cgroup has no context */
+
+/*
+ * tw_rule_key.proto of a `listen` entry: IPPROTO_TCP/UDP | TW_PROTO_LISTEN.
+ * Listen entries share the LPM trie (and its slot flip) with connect rules.
+ */
+#define TW_PROTO_LISTEN 0x80
 
 /* Bits of tw_rule_key covered by every prefix before the address. */
 #define TW_KEY_FIXED_BITS 64
@@ -175,6 +207,9 @@ enum tw_action {
 	TW_ACT_UNIX_CONNECT,
 	TW_ACT_UNIX_SENDMSG,
 	TW_ACT_EGRESS,	    /* packet the address hooks did not see */
+	TW_ACT_BIND,	    /* bind() */
+	TW_ACT_ACCEPT,	    /* a new inbound flow (SYN in, SYN-ACK out, UDP in) */
+	TW_ACT_SETSOCKOPT,  /* a multicast join */
 };
 
 enum tw_verdict {
@@ -190,6 +225,14 @@ enum tw_reason {
 	TW_REASON_UNIX_PATH,   /* no rule for the unix path */
 	TW_REASON_EGRESS,      /* packet bypassed the address hooks */
 	TW_REASON_NO_RESOLVER, /* DNS, but the context has no resolver */
+	TW_REASON_BIND,	       /* address/port neither loopback nor listen */
+	TW_REASON_RESOLVER_PORT, /* the port of a DNS resolver listener */
+	TW_REASON_LISTEN,      /* inbound to a local address/port no listen
+				  entry holds */
+	TW_REASON_PEER,	       /* inbound from a host no rule covers */
+	TW_REASON_MULTICAST,   /* a multicast group join */
+	TW_REASON_REVOKED,     /* granted under an older policy generation,
+				  not by the one in force */
 };
 
 /* Ring buffer record of one denial (or audit-mode would-be denial). */
@@ -208,13 +251,22 @@ struct tw_event {
 	__u8 proto;	  /* IPPROTO_*; 0 for unix */
 	__u8 family;	  /* family judged: 4, 6, or 1 (unix) */
 	__u8 embedded;	  /* 1: an IPv6 destination judged as IPv4 */
-	__u32 sock_family; /* socket(): the requested family, type, protocol */
-	__u32 sock_type;
-	__u32 sock_proto;
+	__u32 sock_family; /* socket(): the requested family, type, protocol;
+			      setsockopt: the socket's family, */
+	__u32 sock_type;   /* the option's level */
+	__u32 sock_proto;  /* and name */
 	__u32 pad;
-	__u8 daddr[16];	  /* network order */
+	__u8 daddr[16];	  /* network order; bind: the address bound;
+			     accept: the local address; setsockopt: the group */
 	char comm[16];
-	char path[TW_UNIX_PATH_LEN];
+	union {
+		char path[TW_UNIX_PATH_LEN];
+		struct {
+			__u8 saddr[16]; /* accept: the peer */
+			__u16 sport;	/* host order */
+			__u8 pad[2];
+		} peer;
+	};
 	__u8 pad2[4];
 };
 

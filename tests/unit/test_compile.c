@@ -161,25 +161,18 @@ static const struct fold_case fold_cases[] = {
 	{ "::ffff:10.0.0.0", 104, true, "10.0.0.0", 8 },
 	{ "::ffff:0.0.0.0", 96, true, "0.0.0.0", 0 },
 	{ "::ffff:0.0.0.0", 95, false, "::ffff:0.0.0.0", 95 },
-	/* IPv4-compatible ::/96, but :: and ::1 are IPv6's own */
-	{ "::10.1.2.3", 128, true, "10.1.2.3", 32 },
+	/* Every other IPv4-embedding form is another IPv6 host: no fold */
+	{ "::10.1.2.3", 128, false, "::10.1.2.3", 128 },
 	{ "::", 128, false, "::", 128 },
 	{ "::1", 128, false, "::1", 128 },
-	{ "::2", 128, true, "0.0.0.2", 32 },
-	{ "::10.20.0.0", 112, true, "10.20.0.0", 16 },
-	{ "::", 64, false, "::", 64 },
-	/* NAT64 64:ff9b::/96 */
-	{ "64:ff9b::10.1.2.3", 128, true, "10.1.2.3", 32 },
-	{ "64:ff9b::10.1.2.0", 120, true, "10.1.2.0", 24 },
-	{ "64:ff9b::", 96, true, "0.0.0.0", 0 },
-	{ "64:ff9b::", 64, false, "64:ff9b::", 64 },
-	/* 6to4 2002::/16: IPv4 in bits 16..47 */
-	{ "2002:a01:203::", 48, true, "10.1.2.3", 32 },
-	{ "2002:a01:203:4::1", 128, true, "10.1.2.3", 32 },
-	{ "2002:a01:203:4::", 64, true, "10.1.2.3", 32 },
-	{ "2002:a00::", 24, true, "10.0.0.0", 8 },
-	{ "2002::", 16, true, "0.0.0.0", 0 },
-	{ "2002::", 15, false, "2002::", 15 },
+	{ "::10.20.0.0", 112, false, "::10.20.0.0", 112 },
+	{ "64:ff9b::10.1.2.3", 128, false, "64:ff9b::10.1.2.3", 128 },
+	{ "64:ff9b::", 96, false, "64:ff9b::", 96 },
+	{ "2002:a01:203::", 48, false, "2002:a01:203::", 48 },
+	{ "2002:a01:203:4::1", 128, false, "2002:a01:203:4::1", 128 },
+	{ "2002::", 16, false, "2002::", 16 },
+	{ "2001:0:4136:e378:8000:63bf:3fff:fdd2", 128, false,
+	  "2001:0:4136:e378:8000:63bf:3fff:fdd2", 128 }, /* Teredo */
 	/* not embedding */
 	{ "2001:db8::", 32, false, "2001:db8::", 32 },
 	{ "fd00:30::", 32, false, "fd00:30::", 32 },
@@ -234,17 +227,17 @@ static const struct merge_case merge_cases[] = {
 	  "{\"bundle\":\"b\",\"connect\":[\"h.example:80,443\"]}",
 	  "[\"a\",\"b\"]",
 	  { "tcp h.example 80,443 <- a,b" } },
-	{ "mapped and NAT64 forms fold onto the IPv4 rule",
+	{ "mapped forms fold onto the IPv4 rule, NAT64 stays IPv6",
 	  "{\"bundle\":\"a\",\"connect\":[\"[::ffff:10.0.0.0/104]:443\"]},"
 	  "{\"bundle\":\"b\",\"connect\":[\"10.0.0.0/8:443\","
 	  "\"[64:ff9b::10.9.9.9]:443\"]}",
 	  "[\"a\",\"b\"]",
-	  { "tcp 10.0.0.0/8 443 <- a,b", "tcp 10.9.9.9/32 443 <- b" } },
-	{ "6to4 longer than /48 folds to /32; ::1 stays IPv6",
+	  { "tcp 10.0.0.0/8 443 <- a,b", "tcp 64:ff9b::a09:909/128 443 <- b" } },
+	{ "6to4 and ::1 stay IPv6",
 	  "{\"bundle\":\"a\",\"connect\":[\"[2002:a01:203:4::/64]:22\","
 	  "\"[::1]:22\"]}",
 	  "[\"a\"]",
-	  { "tcp 10.1.2.3/32 22 <- a", "tcp ::1/128 22 <- a" } },
+	  { "tcp ::1/128 22 <- a", "tcp 2002:a01:203:4::/64 22 <- a" } },
 	{ "order: unix, IPv4, IPv6, names; protocols apart",
 	  "{\"bundle\":\"a\",\"connect\":[\"b.example:443\",\"*.a.example\","
 	  "\"[fd00::/16]:53\",\"udp://10.0.0.1:53\",\"10.0.0.1:53\","
@@ -277,6 +270,51 @@ static void test_merge(void **state)
 	assert_rules(&f, "workspace:w", tc->want, n);
 	fixture_free(&f);
 	free(bundles);
+}
+
+/* ---- listen grants ------------------------------------------------------ */
+
+static void test_listen(void **state)
+{
+	static const char *const docs[] = {
+		WS "\"baseline\":[\"a\",\"b\"]}",
+		"[{\"bundle\":\"a\",\"listen\":[\"10.0.0.5:8080\","
+		"\"udp://0.0.0.0:5353\",\"[::ffff:10.0.0.0/104]:9000\"]},"
+		"{\"bundle\":\"b\",\"listen\":[\"10.0.0.5:8080\","
+		"\"[::]:7000-7001\"],\"connect\":[\"10.0.0.0/8:443\"]}]",
+	};
+	static const char *const want[] = {
+		"udp 0.0.0.0/32 5353 <- a", "tcp 10.0.0.0/8 9000 <- a",
+		"tcp 10.0.0.5/32 8080 <- a,b", "tcp ::/128 7000-7001 <- b",
+	};
+	const struct tw_context *x;
+	struct tw_lpm_entry *ents = NULL;
+	struct fixture f;
+	char got[512], err[128];
+	long n;
+
+	(void)state;
+	build_ok(&f, docs, 2);
+	x = ctx_of(&f, "workspace:w");
+	assert_int_equal(x->nlisten, ARRAY_SIZE(want));
+	for (size_t i = 0; i < x->nlisten; i++) {
+		rule_line(&f, &x->listen[i], got, sizeof(got));
+		assert_string_equal(got, want[i]);
+	}
+	/* connect rules are apart from listen grants */
+	assert_int_equal(x->nrules, 1);
+	/* the kernel lowering: the /32 inherits the /8's port 9000 */
+	n = tw_lower_listen(x, &ents, err, sizeof(err));
+	assert_int_equal(n, 4);
+	for (long i = 0; i < n; i++)
+		if (ents[i].family == 4 && ents[i].prefixlen == 32 &&
+		    ents[i].proto == TW_PROTO_TCP) {
+			assert_int_equal(ents[i].nports, 2);
+			assert_int_equal(ents[i].ports[0].lo, 8080);
+			assert_int_equal(ents[i].ports[1].lo, 9000);
+		}
+	free(ents);
+	fixture_free(&f);
 }
 
 /* ---- the reference policy ----------------------------------------------- */
@@ -928,6 +966,7 @@ int main(void)
 	ROWS(test_merge, merge_cases, merge_label, t, n);
 	ROWS(test_ref_grants, grant_cases, grant_label, t, n);
 	ROWS(test_revision_changes, rev_cases, rev_label, t, n);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_listen);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ref_contexts);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_ref_rules);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(

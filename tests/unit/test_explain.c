@@ -99,9 +99,19 @@ static const struct dest_case dest_cases[] = {
 	{ "[::ffff:10.20.1.10]:5432", 0, TW_PROTO_TCP, TW_HOST_CIDR,
 	  "10.20.1.10", 5432, "10.20.1.10:5432" },
 	{ "[64:ff9b::a14:10a]:5432", 0, TW_PROTO_TCP, TW_HOST_CIDR,
-	  "10.20.1.10", 5432, "10.20.1.10:5432" },
-	{ "[2002:a14:10a::1]:5432", 0, TW_PROTO_TCP, TW_HOST_CIDR, "10.20.1.10",
-	  5432, "10.20.1.10:5432" },
+	  "64:ff9b::a14:10a", 5432, "[64:ff9b::a14:10a]:5432" },
+	{ "[2002:a14:10a::1]:5432", 0, TW_PROTO_TCP, TW_HOST_CIDR,
+	  "2002:a14:10a::1", 5432, "[2002:a14:10a::1]:5432" },
+	{ "listen:10.10.1.1:7000", 0, TW_PROTO_TCP, TW_HOST_CIDR, "10.10.1.1",
+	  7000, "listen:10.10.1.1:7000" },
+	{ "listen:[::]:53/udp", 0, TW_PROTO_UDP, TW_HOST_CIDR, "::", 53,
+	  "listen:[::]:53/udp" },
+	{ "listen:[::ffff:127.0.0.1]:80", 0, TW_PROTO_TCP, TW_HOST_CIDR,
+	  "127.0.0.1", 80, "listen:127.0.0.1:80" },
+	{ "listen:api.example:80", -EINVAL },
+	{ "listen:unix:/x", -EINVAL },
+	{ "[::a14:10a]:5432", 0, TW_PROTO_TCP, TW_HOST_CIDR, "::10.20.1.10", 5432,
+	  "[::10.20.1.10]:5432" },
 	{ "[fd00:30::1]:5439", 0, TW_PROTO_TCP, TW_HOST_CIDR, "fd00:30::1",
 	  5439, "[fd00:30::1]:5439" },
 	{ "[::1]:53/udp", 0, TW_PROTO_UDP, TW_HOST_CIDR, "::1", 53,
@@ -216,11 +226,20 @@ static const struct explain_case explain_cases[] = {
 	{ "workspace:acme", "10.20.1.10:5432", true, "issue-tracker" },
 	{ "workspace:acme", "10.20.99.1:5432", true, "issue-tracker" },
 	{ "workspace:acme", "10.21.0.1:5432", false, "", "", "" },
-	/* IPv4-embedding IPv6 destinations are judged as IPv4 */
+	/* IPv4-mapped IPv6 destinations are judged as IPv4, no other form */
 	{ "workspace:acme", "[::ffff:10.20.1.10]:5432", true, "issue-tracker" },
 	{ "workspace:acme", "[::ffff:10.20.1.10]:8500", true, "issue-tracker" },
-	{ "workspace:acme", "[64:ff9b::a14:10a]:5432", true, "issue-tracker" },
+	{ "workspace:acme", "[64:ff9b::a14:10a]:5432", false, "", "", "" },
+	{ "workspace:acme", "[2002:a14:10a::1]:5432", false, "", "", "" },
+	{ "workspace:acme", "[::10.20.1.10]:5432", false, "", "", "" },
 	{ "workspace:acme", "[::ffff:10.20.1.10]:9000", false, "", "", "" },
+	/* listen: loopback and port 0 need no entry; the reference policy has
+	 * none, so everything else is denied */
+	{ "workspace:acme", "listen:127.0.0.1:8080", true, "" },
+	{ "workspace:acme", "listen:[::1]:8080", true, "" },
+	{ "workspace:acme", "listen:0.0.0.0:0", true, "" },
+	{ "workspace:acme", "listen:0.0.0.0:8080", false, "", "", "" },
+	{ "workspace:acme", "listen:10.20.1.10:5432", false, "", "", "" },
 	/* protocols */
 	{ "workspace:acme", "10.20.1.10:123/udp", true, "issue-tracker" },
 	{ "workspace:acme", "10.20.1.10:123", false, "", "", "" },
@@ -305,7 +324,11 @@ static void test_explain(void **state)
 		names[i] = ref.pol.bundles[e.bundles[i]].name;
 	words(got, sizeof(got), names, e.nbundles);
 	assert_string_equal(got, tc->bundles);
-	if (tc->allowed) {
+	if (tc->allowed && d.listen) {
+		/* loopback / port 0: no rule, no bundle */
+		assert_int_equal(e.rule, -1);
+		assert_int_equal(e.nbundles, 0);
+	} else if (tc->allowed) {
 		const struct tw_rule *r;
 
 		assert_true(e.rule >= 0 && (size_t)e.rule < ref.c.ctx[ctx].nrules);

@@ -314,7 +314,7 @@ static const struct snippet snippets[] = {
 	  "{\"bundle\":\"b\",\"colour\":1}",
 	  false, {
 		"t.json:1:15: unknown key \"colour\" in bundle (allowed: "
-		"bundle, description, connect, credentials, repositories, "
+		"bundle, description, connect, listen, credentials, repositories, "
 		"skills, instructions)",
 		NULL } },
 	{ "unknown key in credential",
@@ -347,6 +347,30 @@ static const struct snippet snippets[] = {
 	  false, {
 		"t.json:1:26: entries of \"connect\" must be strings, not a "
 		"number",
+		NULL } },
+	{ "listen not an array",
+	  "{\"bundle\":\"b\",\"listen\":\"127.0.0.1:80\"}",
+	  false, {
+		"t.json:1:24: \"listen\" must be an array of address "
+		"strings, not a string",
+		NULL } },
+	{ "listen entries: names, no ports, unix",
+	  "{\"bundle\":\"b\",\"listen\":[\"a.example:80\",\"10.0.0.1\","
+	  "\"unix:/x\"]}",
+	  false, {
+		"t.json:1:25: listen entry \"a.example:80\": listen entries "
+		"take an IP address or CIDR",
+		"t.json:1:40: listen entry \"10.0.0.1\": listen entries need "
+		"ports",
+		"t.json:1:51: listen entry \"unix:/x\": listen entries are inet",
+		NULL } },
+	{ "listen entries: port 0, bad address, not a string",
+	  "{\"bundle\":\"b\",\"listen\":[\"[::]:0\",\"10.0.0.300:80\",5,"
+	  "\"udp://[::1]:53\",\"0.0.0.0/0:8080\"]}",
+	  false, {
+		"t.json:1:25: listen entry \"[::]:0\": port 0 is not a valid port",
+		"t.json:1:34: listen entry \"10.0.0.300:80\": invalid IPv4",
+		"t.json:1:50: entries of \"listen\" must be strings, not a number",
 		NULL } },
 	{ "agent not an object",
 	  "{\"workspace\":\"w\",\"agent\":\"claude\"}",

@@ -510,6 +510,14 @@ static void print_context_text(const struct tw_compiled *c,
 		bundles_text(c, r->bundles, r->nbundles, who, sizeof(who));
 		printf("    %s  <- %s\n", buf, who);
 	}
+	printf("  listen%s\n", x->nlisten ? "" : "        loopback only");
+	for (size_t i = 0; i < x->nlisten; i++) {
+		const struct tw_rule *r = &x->listen[i];
+
+		rule_text(r, buf, sizeof(buf));
+		bundles_text(c, r->bundles, r->nbundles, who, sizeof(who));
+		printf("    %s  <- %s\n", buf, who);
+	}
 
 	if (x->ncreds)
 		printf("  credentials\n");
@@ -577,7 +585,10 @@ static json_t *context_json(const struct tw_compiled *c,
 {
 	const struct tw_policy *pol = c->pol;
 	json_t *o, *held = json_array(), *rules = json_array();
+	json_t *listen = json_array();
 
+	for (size_t i = 0; listen && i < x->nlisten; i++)
+		json_array_append_new(listen, rule_json(c, &x->listen[i]));
 	for (size_t i = 0; held && i < x->nheld; i++)
 		json_array_append_new(
 			held, json_pack("{s:s,s:s}", "name",
@@ -585,11 +596,12 @@ static json_t *context_json(const struct tw_compiled *c,
 					via_name(x->held[i].via)));
 	for (size_t i = 0; rules && i < x->nrules; i++)
 		json_array_append_new(rules, rule_json(c, &x->rules[i]));
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:o}", "name", x->name,
-		      "kind", ctx_kind_name(x->kind), "workspace",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o}", "name",
+		      x->name, "kind", ctx_kind_name(x->kind), "workspace",
 		      pol->workspaces[x->workspace].name, "mode",
 		      mode_name(x->mode), "cgroup", x->cgroup, "run_as",
-		      x->run_as, "bundles", held, "rules", rules);
+		      x->run_as, "bundles", held, "rules", rules, "listen",
+		      listen);
 	if (o)
 		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;
@@ -702,9 +714,14 @@ static void explain_json(const struct tw_compiled *c, int ctx,
 	if (o)
 		json_object_set_new(o, "instructions",
 				    tw_context_instructions_json(c, x));
-	if (o && e->allowed) {
-		rule_text(&x->rules[e->rule], rtext, sizeof(rtext));
+	if (o && e->allowed && e->rule >= 0) {
+		rule_text(d->listen ? &x->listen[e->rule] : &x->rules[e->rule],
+			  rtext, sizeof(rtext));
 		json_object_set_new(o, "rule_text", json_string(rtext));
+	} else if (o && e->allowed) {
+		json_object_set_new(o, "rule_text",
+				    json_string(d->port ? "loopback" :
+							  "port 0 (ephemeral)"));
 	}
 	print_json(o);
 	json_decref(o);
@@ -721,19 +738,36 @@ static void explain_text(const struct tw_compiled *c, int ctx,
 	tw_dest_format(d, judged, sizeof(judged));
 	if (strcmp(judged, dest))
 		snprintf(as, sizeof(as), " (judged as %s)", judged);
+	if (e->allowed && e->rule < 0) {
+		printf("allowed: %s may bind and accept on %s%s (%s: no listen "
+		       "entry needed)\n",
+		       x->name, dest, as,
+		       d->port ? "loopback" : "port 0, an ephemeral port; "
+					     "what comes in is judged at "
+					     "ingress");
+		return;
+	}
 	if (e->allowed) {
-		rule_text(&x->rules[e->rule], rtext, sizeof(rtext));
+		rule_text(d->listen ? &x->listen[e->rule] : &x->rules[e->rule],
+			  rtext, sizeof(rtext));
 		bundles_text(c, e->bundles, e->nbundles, who, sizeof(who));
-		printf("allowed: %s may reach %s%s (rule %s, granted by bundle%s %s)\n",
-		       x->name, dest, as, rtext, e->nbundles == 1 ? "" : "s",
-		       who);
+		printf("allowed: %s may %s %s%s (%s %s, granted by bundle%s "
+		       "%s)\n",
+		       x->name, d->listen ? "bind and accept on" : "reach",
+		       dest, as, d->listen ? "listen" : "rule", rtext,
+		       e->nbundles == 1 ? "" : "s", who);
+		if (d->listen)
+			printf("note: inbound flows are accepted only from "
+			       "hosts %s may reach\n", x->name);
 		return;
 	}
 	tw_explain_hint(c, e, hint, sizeof(hint));
-	printf("denied: %s may not reach %s%s; %s%s\n", x->name, dest, as,
+	printf("denied: %s may not %s %s%s; %s%s\n", x->name,
+	       d->listen ? "bind or accept on" : "reach", dest, as,
 	       e->nbundles ? "would be allowed by " : "no bundle allows it",
 	       e->nbundles ? hint : "");
-	if (d->kind == TW_HOST_CIDR || d->kind == TW_HOST_NAME) {
+	if (!d->listen &&
+	    (d->kind == TW_HOST_CIDR || d->kind == TW_HOST_NAME)) {
 		/* a common slip: the right host and port, the other protocol */
 		struct tw_dest other = *d;
 		struct tw_explain oe;

@@ -352,6 +352,12 @@ static const char *action_name(const struct tw_event *e)
 		return "socket";
 	case TW_ACT_EGRESS:
 		return "egress";
+	case TW_ACT_BIND:
+		return "bind";
+	case TW_ACT_ACCEPT:
+		return "accept";
+	case TW_ACT_SETSOCKOPT:
+		return "setsockopt";
 	}
 	return "unknown";
 }
@@ -411,11 +417,31 @@ static void socket_desc(const struct tw_event *e, char *buf, size_t len)
 		 family_name(e->sock_family), t, e->sock_proto);
 }
 
+static const char *sockopt_name(uint32_t level, uint32_t name)
+{
+	switch (name) {
+	case 42:
+		return "MCAST_JOIN_GROUP";
+	case 46:
+		return "MCAST_JOIN_SOURCE_GROUP";
+	case 48:
+		return "MCAST_MSFILTER";
+	}
+	if (level == 41)
+		return name == 20 ? "IPV6_ADD_MEMBERSHIP" :
+		       name == 27 ? "IPV6_JOIN_ANYCAST" : "IPV6_?";
+	return name == 35 ? "IP_ADD_MEMBERSHIP" :
+	       name == 39 ? "IP_ADD_SOURCE_MEMBERSHIP" :
+	       name == 41 ? "IP_MSFILTER" : "IP_?";
+}
+
 /* The destination of an event as explain understands it. */
 static bool event_dest(const struct tw_event *e, struct tw_dest *dst)
 {
 	memset(dst, 0, sizeof(*dst));
-	if (e->action == TW_ACT_SOCKET || e->reason == TW_REASON_NO_CONTEXT)
+	if (e->action == TW_ACT_SOCKET || e->action == TW_ACT_SETSOCKOPT ||
+	    e->action == TW_ACT_BIND || e->action == TW_ACT_ACCEPT ||
+	    e->reason == TW_REASON_NO_CONTEXT)
 		return false;
 	if (e->action == TW_ACT_UNIX_CONNECT ||
 	    e->action == TW_ACT_UNIX_SENDMSG) {
@@ -492,6 +518,23 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			 e->sock_type == 2 ? "SOCK_DGRAM" :
 			 e->sock_type == 3 ? "SOCK_RAW" : "SOCK_?",
 			 e->sock_proto);
+	} else if (e->action == TW_ACT_SETSOCKOPT) {
+		tw_addr_str(e->family, e->daddr, addr, sizeof(addr));
+		snprintf(j->dst, sizeof(j->dst), "%s", addr);
+		snprintf(j->what, sizeof(j->what), "setsockopt(%s, %s) group %s",
+			 e->sock_type == 41 ? "SOL_IPV6" : "SOL_IP",
+			 sockopt_name(e->sock_type, e->sock_proto), addr);
+	} else if (e->action == TW_ACT_ACCEPT) {
+		char peer[INET6_ADDRSTRLEN];
+
+		tw_addr_str(e->family, e->daddr, addr, sizeof(addr));
+		tw_addr_str(e->family, e->peer.saddr, peer, sizeof(peer));
+		snprintf(j->dst, sizeof(j->dst), "%s", addr);
+		snprintf(j->what, sizeof(j->what),
+			 e->family == 6 ? "accept %s [%s]:%u from [%s]:%u" :
+					  "accept %s %s:%u from %s:%u",
+			 proto_name(e) ?: "ip", addr, e->dport, peer,
+			 e->peer.sport);
 	} else {
 		tw_addr_str(e->family, e->daddr, addr, sizeof(addr));
 		snprintf(j->dst, sizeof(j->dst), "%s", addr);
@@ -543,11 +586,82 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			 "%s packet to %s was not seen by the address hooks",
 			 proto_name(e) ?: "non-TCP/UDP", j->dst);
 		break;
+	case TW_REASON_BIND:
+		snprintf(j->reason, sizeof(j->reason),
+			 "%s %s port %u is neither loopback nor held by a "
+			 "listen entry of %s",
+			 proto_name(e), j->dst, e->dport,
+			 j->ctx ? j->ctx->name : "the context");
+		break;
+	case TW_REASON_RESOLVER_PORT:
+		snprintf(j->reason, sizeof(j->reason),
+			 "port %u is a port of toolwall's DNS resolver: no "
+			 "tool call may bind it, on any address",
+			 e->dport);
+		break;
+	case TW_REASON_LISTEN:
+		snprintf(j->reason, sizeof(j->reason),
+			 "inbound %s to %s port %u: no listen entry of %s "
+			 "holds it",
+			 proto_name(e), j->dst, e->dport,
+			 j->ctx ? j->ctx->name : "the context");
+		break;
+	case TW_REASON_PEER: {
+		char peer[INET6_ADDRSTRLEN];
+
+		tw_addr_str(e->family, e->peer.saddr, peer, sizeof(peer));
+		snprintf(j->reason, sizeof(j->reason),
+			 "inbound %s from %s: no rule of %s covers that host",
+			 proto_name(e), peer,
+			 j->ctx ? j->ctx->name : "the context");
+		break;
+	}
+	case TW_REASON_MULTICAST:
+		snprintf(j->reason, sizeof(j->reason),
+			 "joining a multicast group is not allowed: the "
+			 "membership reports the kernel sends would bypass "
+			 "every rule");
+		break;
+	case TW_REASON_REVOKED:
+		snprintf(j->reason, sizeof(j->reason),
+			 "%s flow to %s port %u was granted by an older policy "
+			 "revision; the one in force no longer allows it",
+			 proto_name(e) ?: "ip", j->dst, e->dport);
+		break;
 	default:
 		snprintf(j->reason, sizeof(j->reason), "reason %u", e->reason);
 	}
 
-	if (j->rev && event_dest(e, &dst)) {
+	if (j->rev && (e->action == TW_ACT_BIND || e->action == TW_ACT_ACCEPT) &&
+	    e->reason != TW_REASON_NO_CONTEXT) {
+		struct tw_explain ex = {};
+		int ret;
+
+		memset(&dst, 0, sizeof(dst));
+		dst.proto = e->proto == 17 ? TW_PROTO_UDP : TW_PROTO_TCP;
+		dst.kind = TW_HOST_CIDR;
+		dst.family = e->family;
+		if (e->reason == TW_REASON_PEER) {
+			/* who would let the context reach the peer */
+			memcpy(dst.addr, e->peer.saddr, 16);
+			ret = tw_explain_host(&j->rev->comp, j->ctx_idx, &dst,
+					      &ex);
+		} else {
+			memcpy(dst.addr, e->daddr, 16);
+			dst.port = e->dport;
+			dst.listen = true;
+			ret = e->reason == TW_REASON_RESOLVER_PORT ?
+				      -1 :
+				      tw_explain_dest(&j->rev->comp,
+						      j->ctx_idx, &dst, &ex);
+		}
+		if (!ret) {
+			if (!ex.allowed)
+				tw_explain_hint(&j->rev->comp, &ex, j->hint,
+						sizeof(j->hint));
+			tw_explain_free(&ex);
+		}
+	} else if (j->rev && event_dest(e, &dst)) {
 		struct tw_explain ex = {};
 
 		if (!tw_explain_dest(&j->rev->comp, j->ctx_idx, &dst, &ex)) {
@@ -724,6 +838,23 @@ static int handle_event(void *ctx, void *data, size_t size)
 		if (j.dst[0] == '/')
 			json_object_set_new(rec, "path_exists",
 					    json_boolean(!j.missing));
+	} else if (e->action == TW_ACT_SETSOCKOPT) {
+		json_object_set_new(rec, "option",
+				    json_pack("{s:i,s:i,s:s}", "level",
+					      e->sock_type, "name",
+					      e->sock_proto, "option",
+					      sockopt_name(e->sock_type,
+							   e->sock_proto)));
+		json_object_set_new(rec, "group", json_string(j.dst));
+	} else if (e->action == TW_ACT_ACCEPT) {
+		char peer[INET6_ADDRSTRLEN];
+
+		tw_addr_str(e->family, e->peer.saddr, peer, sizeof(peer));
+		json_object_set_new(rec, "dst", json_string(j.dst));
+		json_object_set_new(rec, "port", json_integer(e->dport));
+		json_object_set_new(rec, "src", json_string(peer));
+		json_object_set_new(rec, "src_port",
+				    json_integer(e->peer.sport));
 	} else if (e->action == TW_ACT_SOCKET) {
 		json_object_set_new(rec, "socket",
 				    json_pack("{s:i,s:i,s:i}", "family",

@@ -61,6 +61,8 @@ int tw_probe_features(char *why, size_t len)
 		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr programs" },
 		{ BPF_PROG_TYPE_CGROUP_SOCK, "cgroup sock_create programs" },
 		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb programs" },
+		{ BPF_PROG_TYPE_CGROUP_SOCKOPT,
+		  "cgroup sockopt programs (multicast joins)" },
 		{ BPF_PROG_TYPE_RAW_TRACEPOINT,
 		  "raw tracepoint programs (syscall audit)" },
 	};
@@ -446,6 +448,10 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		{ skel->progs.tw_unix_send,
 		  (enum bpf_attach_type)TW_ATTACH_UNIX_SENDMSG },
 		{ skel->progs.tw_egress, BPF_CGROUP_INET_EGRESS },
+		{ skel->progs.tw_ingress, BPF_CGROUP_INET_INGRESS },
+		{ skel->progs.tw_bind4, BPF_CGROUP_INET4_BIND },
+		{ skel->progs.tw_bind6, BPF_CGROUP_INET6_BIND },
+		{ skel->progs.tw_setsockopt, BPF_CGROUP_SETSOCKOPT },
 		{ skel->progs.tw_recvmsg4, BPF_CGROUP_UDP4_RECVMSG },
 		{ skel->progs.tw_recvmsg6, BPF_CGROUP_UDP6_RECVMSG },
 		{ skel->progs.tw_peername4, BPF_CGROUP_INET4_GETPEERNAME },
@@ -461,7 +467,8 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		return ret;
 	snprintf(l->features, sizeof(l->features),
 		 "cgroup connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, "
-		 "unix connect/sendmsg, sock_create, cgroup_skb egress; LPM "
+		 "bind4/6, setsockopt, unix connect/sendmsg, sock_create, "
+		 "cgroup_skb egress and ingress; LPM "
 		 "trie allowlists with slot flip; DNS redirect to a "
 		 "per-context resolver; ring buffer events; pinned bpf links; "
 		 "syscall audit (raw tracepoints sched_process_exec, "
@@ -489,11 +496,13 @@ int tw_maps_open(struct tw_maps *m)
 		"tw_state",	   "tw_cgroups",    "tw_rules",
 		"tw_unix",	   "tw_events",	    "tw_stats",
 		"tw_dns",	   "tw_learned",    "tw_proc_events",
-		"tw_proc_stats", "tw_proc_state", "tw_sys_watch"};
+		"tw_proc_stats", "tw_proc_state", "tw_sys_watch",
+		"tw_dns_ports"};
 	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
 		      &m->unix_,       &m->events,     &m->stats,
 		      &m->dns,	       &m->learned,    &m->proc_events,
-		      &m->proc_stats,  &m->proc_state, &m->sys_watch};
+		      &m->proc_stats,  &m->proc_state, &m->sys_watch,
+		      &m->dns_ports};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
@@ -515,7 +524,8 @@ void tw_maps_close(struct tw_maps *m)
 	int *fds[] = {&m->state,      &m->cgroups,     &m->rules,
 		      &m->unix_,      &m->events,      &m->stats,
 		      &m->dns,	      &m->learned,     &m->proc_events,
-		      &m->proc_stats, &m->proc_state, &m->sys_watch};
+		      &m->proc_stats, &m->proc_state, &m->sys_watch,
+		      &m->dns_ports};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

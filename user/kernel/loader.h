@@ -15,6 +15,7 @@
 /* File descriptors of the pinned maps (owned by the struct). */
 struct tw_maps {
 	int state, cgroups, rules, unix_, events, stats, dns, learned;
+	int dns_ports; /* resolver ports no call may bind */
 	/* syscall audit (proc.bpf.c) */
 	int proc_events, proc_stats, proc_state, sys_watch;
 };

@@ -5,6 +5,7 @@
  * every context to it (see the rule semantics in bpf/toolwall.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,16 +181,19 @@ static int cg_in_slot(const void *key, uint32_t slot)
 	return ((const struct tw_cg_key *)key)->slot == slot;
 }
 
-static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
-			uint32_t key_ctx, char *err, size_t len)
+/* Insert lowered entries of a context; PROTO_BITS marks listen entries. */
+static int push_lpm(const struct tw_maps *m, const struct tw_context *ctx,
+		    uint32_t key_ctx, bool listen, char *err, size_t len)
 {
 	struct tw_lpm_entry *ents = NULL;
 	char why[256];
 	long n;
 
-	n = tw_lower_lpm(ctx, &ents, why, sizeof(why));
+	n = listen ? tw_lower_listen(ctx, &ents, why, sizeof(why)) :
+		     tw_lower_lpm(ctx, &ents, why, sizeof(why));
 	if (n < 0) {
-		snprintf(err, len, "context %s: %s", ctx->name,
+		snprintf(err, len, "context %s: %s%s", ctx->name,
+			 listen ? "listen: " : "",
 			 n == -E2BIG ? why : strerror((int)-n));
 		return (int)n;
 	}
@@ -198,7 +202,7 @@ static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
 		struct tw_rule_key k = {
 			.prefixlen = TW_KEY_FIXED_BITS + e->prefixlen,
 			.ctx = key_ctx,
-			.proto = (__u8)e->proto,
+			.proto = (__u8)e->proto | (listen ? TW_PROTO_LISTEN : 0),
 			.family = (__u8)e->family,
 		};
 		struct tw_rule_val v = { .rule = e->rule,
@@ -218,6 +222,17 @@ static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
 		}
 	}
 	free(ents);
+	return 0;
+}
+
+static int push_context(const struct tw_maps *m, const struct tw_context *ctx,
+			uint32_t key_ctx, char *err, size_t len)
+{
+	int ret;
+
+	if ((ret = push_lpm(m, ctx, key_ctx, false, err, len)) ||
+	    (ret = push_lpm(m, ctx, key_ctx, true, err, len)))
+		return ret;
 
 	for (size_t r = 0; r < ctx->nrules; r++) {
 		const struct tw_rule *rule = &ctx->rules[r];
@@ -287,6 +302,51 @@ static int settle(const struct tw_state *st)
 	return ret;
 }
 
+/*
+ * tw_dns_ports: every port a resolver listener of the daemon holds, which
+ * no call may bind. Not per slot (the listeners outlive reloads); ports no
+ * target names any more are removed after the new ones are in.
+ */
+static bool dns_port_used(const struct tw_dns_target *t, size_t n, __u32 port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].udp4 == port || t[i].tcp4 == port ||
+		    t[i].udp6 == port || t[i].tcp6 == port)
+			return true;
+	return false;
+}
+
+static int push_dns_ports(const struct tw_maps *m,
+			  const struct tw_dns_target *t, size_t n)
+{
+	__u32 key, next, one = 1;
+	__u32 stale[256];
+	size_t nstale = 0;
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		const __u16 ports[] = { t[i].udp4, t[i].tcp4, t[i].udp6,
+					t[i].tcp6 };
+
+		for (size_t p = 0; p < 4; p++) {
+			key = ports[p];
+			if (key && bpf_map_update_elem(m->dns_ports, &key, &one,
+						       BPF_ANY))
+				return -errno;
+		}
+	}
+	while (!bpf_map_get_next_key(m->dns_ports, first ? NULL : &key,
+				     &next)) {
+		first = false;
+		key = next;
+		if (!dns_port_used(t, n, key) && nstale < 256)
+			stale[nstale++] = key;
+	}
+	for (size_t i = 0; i < nstale; i++)
+		bpf_map_delete_elem(m->dns_ports, &stale[i]);
+	return 0;
+}
+
 int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		 const struct tw_cg_entry *cgs, size_t ncgs,
 		 const struct tw_push_extra *x, uint32_t *slot, char *err,
@@ -338,6 +398,14 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 			snprintf(err, len, "resolver map update: %s",
 				 strerror(errno));
 			return -errno;
+		}
+	}
+	if (x && x->dns) {
+		ret = push_dns_ports(m, x->dns, c->nctx);
+		if (ret) {
+			snprintf(err, len, "resolver port map update: %s",
+				 strerror(-ret));
+			return ret;
 		}
 	}
 	for (size_t i = 0; x && i < x->nlearned; i++) {

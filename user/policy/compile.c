@@ -47,9 +47,14 @@ bool tw_prefix_contains(const uint8_t *a, int alen, const uint8_t *b)
 }
 
 static const uint8_t embed_mapped[12] = { [10] = 0xff, [11] = 0xff };
-static const uint8_t embed_compat[12];
-static const uint8_t embed_nat64[12] = { 0x00, 0x64, 0xff, 0x9b };
 
+/*
+ * Only IPv4-mapped ::ffff:0:0/96 carries an IPv4 host: a socket connected to
+ * ::ffff:a.b.c.d talks IPv4 to a.b.c.d. NAT64 64:ff9b::/96, 6to4 2002::/16,
+ * IPv4-compatible ::/96 and Teredo are IPv6 addresses of other hosts (a
+ * translator, a relay), reached over IPv6: they stay IPv6 rules and
+ * destinations, judged only by IPv6 rules.
+ */
 bool tw_fold_v4(int *family, uint8_t addr[16], int *prefixlen)
 {
 	uint8_t v4[4];
@@ -57,26 +62,10 @@ bool tw_fold_v4(int *family, uint8_t addr[16], int *prefixlen)
 
 	if (*family != 6)
 		return false;
-	if (*prefixlen >= 96 && (!memcmp(addr, embed_mapped, 12) ||
-				 !memcmp(addr, embed_nat64, 12))) {
-		memcpy(v4, addr + 12, 4);
-		plen = *prefixlen - 96;
-	} else if (*prefixlen >= 96 && !memcmp(addr, embed_compat, 12)) {
-		/* :: (unspecified) and ::1 (loopback) are IPv6 addresses of
-		 * their own, not IPv4-compatible ones. */
-		if (*prefixlen == 128 && !addr[12] && !addr[13] && !addr[14] &&
-		    addr[15] <= 1)
-			return false;
-		memcpy(v4, addr + 12, 4);
-		plen = *prefixlen - 96;
-	} else if (*prefixlen >= 16 && addr[0] == 0x20 && addr[1] == 0x02) {
-		/* 6to4: the IPv4 address is bits 16..47; the site's subnets
-		 * and hosts below /48 all belong to that one IPv4 address. */
-		memcpy(v4, addr + 2, 4);
-		plen = (*prefixlen > 48 ? 48 : *prefixlen) - 16;
-	} else {
+	if (*prefixlen < 96 || memcmp(addr, embed_mapped, 12))
 		return false;
-	}
+	memcpy(v4, addr + 12, 4);
+	plen = *prefixlen - 96;
 	memset(addr, 0, 16);
 	memcpy(addr, v4, 4);
 	mask_addr(addr, 4, plen);
@@ -425,6 +414,9 @@ static void context_free(struct tw_context *x)
 	for (size_t i = 0; i < x->nrules; i++)
 		rule_free(&x->rules[i]);
 	free(x->rules);
+	for (size_t i = 0; i < x->nlisten; i++)
+		rule_free(&x->listen[i]);
+	free(x->listen);
 	for (size_t i = 0; i < x->ncreds; i++)
 		free(x->creds[i].source);
 	free(x->creds);
@@ -501,6 +493,37 @@ static int build_rules(struct tw_context *x, const struct tw_policy *pol)
 	}
 	x->nrules = n;
 	return merge_rules(x->rules, &x->nrules);
+}
+
+/* The context's `listen` grants, merged like connect rules. */
+static int build_listen(struct tw_context *x, const struct tw_policy *pol)
+{
+	size_t n = 0, cap = 0;
+
+	for (size_t h = 0; h < x->nheld; h++)
+		cap += pol->bundles[x->held[h].bundle].nlisten;
+	if (!cap)
+		return 0;
+	x->listen = calloc(cap, sizeof(*x->listen));
+	if (!x->listen)
+		return -ENOMEM;
+	for (size_t h = 0; h < x->nheld; h++) {
+		const struct tw_bundle *b = &pol->bundles[x->held[h].bundle];
+
+		for (size_t e = 0; e < b->nlisten; e++) {
+			int err = rule_from_endpoint(&b->listen[e],
+						     x->held[h].bundle,
+						     &x->listen[n]);
+
+			if (err) {
+				x->nlisten = n;
+				return err;
+			}
+			n++;
+		}
+	}
+	x->nlisten = n;
+	return merge_rules(x->listen, &x->nlisten);
 }
 
 /* asprintf that returns the string, or NULL on failure. */
@@ -711,7 +734,8 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 	if (x->nheld > 1)
 		qsort(x->held, x->nheld, sizeof(*x->held), cmp_held);
 
-	if ((err = build_rules(x, pol)) || (err = build_creds(x, pol)) ||
+	if ((err = build_rules(x, pol)) || (err = build_listen(x, pol)) ||
+	    (err = build_creds(x, pol)) ||
 	    (err = build_repos(x, pol)) || (err = build_skills(x, pol)))
 		return err;
 	return 0;
@@ -939,8 +963,23 @@ static int lpm_add_ports(struct tw_lpm_entry *e, const struct tw_port_range *p,
 	return 0;
 }
 
+static long lower_rules(const struct tw_rule *rules, size_t nrules,
+			struct tw_lpm_entry **out, char *err, size_t errlen);
+
 long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 		  char *err, size_t errlen)
+{
+	return lower_rules(ctx->rules, ctx->nrules, out, err, errlen);
+}
+
+long tw_lower_listen(const struct tw_context *ctx, struct tw_lpm_entry **out,
+		     char *err, size_t errlen)
+{
+	return lower_rules(ctx->listen, ctx->nlisten, out, err, errlen);
+}
+
+static long lower_rules(const struct tw_rule *rules, size_t nrules,
+			struct tw_lpm_entry **out, char *err, size_t errlen)
 {
 	/* at most one entry per prefix length on the path from the root */
 	size_t stack[129 + 1], depth = 0, n = 0, nitems = 0, tmpcap = 0;
@@ -952,12 +991,12 @@ long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	items = malloc((ctx->nrules ? ctx->nrules : 1) * sizeof(*items));
+	items = malloc((nrules ? nrules : 1) * sizeof(*items));
 	if (!items)
 		return -ENOMEM;
-	for (size_t i = 0; i < ctx->nrules; i++)
-		if (ctx->rules[i].kind == TW_HOST_CIDR)
-			items[nitems++] = (struct lpm_item){ &ctx->rules[i],
+	for (size_t i = 0; i < nrules; i++)
+		if (rules[i].kind == TW_HOST_CIDR)
+			items[nitems++] = (struct lpm_item){ &rules[i],
 							     (uint32_t)i };
 	if (!nitems)
 		goto done;
@@ -1219,13 +1258,27 @@ static json_t *canon_bundle(const struct tw_bundle *b)
 				  "access",
 				  b->repos[i].access == TW_ACCESS_WRITE ? "write" :
 									  "read"));
+	json_t *o, *listen;
+
 	/* json_pack fails on a NULL "o" and releases the others */
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name",
-			 jstr(b->name), "description", jstr(b->description),
-			 "connect", canon_set(connect), "credentials",
-			 canon_set(creds), "repositories", canon_set(repos),
-			 "skills", canon_strings(b->skills, b->nskills, true),
-			 "instructions", jstr(b->instructions));
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(b->name),
+		      "description", jstr(b->description), "connect",
+		      canon_set(connect), "credentials", canon_set(creds),
+		      "repositories", canon_set(repos), "skills",
+		      canon_strings(b->skills, b->nskills, true),
+		      "instructions", jstr(b->instructions));
+	/* Only when present: policies without it keep their revision. */
+	if (!o || !b->nlisten)
+		return o;
+	listen = json_array();
+	for (size_t i = 0; listen && i < b->nlisten; i++)
+		listen = append(listen, canon_endpoint(&b->listen[i]));
+	listen = canon_set(listen);
+	if (!listen || json_object_set_new(o, "listen", listen)) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *canon_workspace(const struct tw_workspace *w)

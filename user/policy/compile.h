@@ -25,9 +25,8 @@ struct tw_held {
 
 /*
  * One effective network rule of a context. CIDR rules are canonical (host
- * bits cleared) and IPv4-embedding IPv6 forms (::ffff:0:0/96 mapped,
- * ::/96 compatible, 64:ff9b::/96 NAT64, 2002::/16 6to4) are folded into
- * family 4. Identical (proto, host, ports) grants from several bundles are
+ * bits cleared) and IPv4-mapped IPv6 forms (::ffff:0:0/96) are folded into
+ * family 4 (NAT64, 6to4, compatible forms stay IPv6: other hosts). Identical (proto, host, ports) grants from several bundles are
  * one rule with every granting bundle listed; rules with the same
  * (proto, host) have their port sets merged only when the granting bundle
  * lists are equal (so attribution stays exact).
@@ -79,6 +78,9 @@ struct tw_context {
 	size_t nheld;
 	struct tw_rule *rules; /* sorted: unix, then v4, v6, names; stable */
 	size_t nrules;
+	struct tw_rule *listen; /* `listen` grants: CIDR rules, same order
+				   and merging as rules */
+	size_t nlisten;
 	struct tw_cred_grant *creds;
 	size_t ncreds;
 	struct tw_repo_grant *repos;
@@ -109,7 +111,8 @@ void tw_compiled_free(struct tw_compiled *c);
 int tw_compiled_find(const struct tw_compiled *c, const char *context);
 
 /*
- * Fold an IPv4-embedding IPv6 address/prefix into IPv4 in place. Returns
+ * Fold an IPv4-mapped IPv6 address/prefix (::ffff:0:0/96) into IPv4 in
+ * place; no other IPv6 form. Returns
  * true when it was folded (family becomes 4). Used by the compiler on rules
  * and by explain/daemon on destinations.
  */
@@ -135,6 +138,11 @@ struct tw_lpm_entry {
  * or -ENOMEM. */
 long tw_lower_lpm(const struct tw_context *ctx, struct tw_lpm_entry **out,
 		  char *err, size_t errlen);
+
+/* The same lowering for the context's `listen` rules (the kernel stores
+ * them with proto | TW_PROTO_LISTEN). */
+long tw_lower_listen(const struct tw_context *ctx, struct tw_lpm_entry **out,
+		     char *err, size_t errlen);
 
 /*
  * The policy revision alone: SHA-256 hex of a canonical form of POL (no

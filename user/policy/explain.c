@@ -95,6 +95,17 @@ int tw_dest_parse(const char *s, struct tw_dest *d, char *err, size_t errlen)
 		memcpy(d->name, path, len + 1);
 		return 0;
 	}
+	if (!strncmp(s, "listen:", 7)) {
+		int ret = tw_dest_parse(s + 7, d, err, errlen);
+
+		if (!ret && d->kind != TW_HOST_CIDR) {
+			snprintf(err, errlen, "listen: takes an IP address "
+				 "(listen:0.0.0.0:8080, listen:[::1]:8080)");
+			ret = -EINVAL;
+		}
+		d->listen = !ret;
+		return ret;
+	}
 	if (strlen(s) >= sizeof(buf)) {
 		snprintf(err, errlen, "destination too long");
 		return -EINVAL;
@@ -177,8 +188,9 @@ void tw_dest_format(const struct tw_dest *d, char *buf, size_t len)
 	case TW_HOST_CIDR:
 		inet_ntop(d->family == 4 ? AF_INET : AF_INET6, d->addr, a,
 			  sizeof(a));
-		snprintf(buf, len, d->family == 4 ? "%s:%u%s" : "[%s]:%u%s", a,
-			 d->port, sfx);
+		snprintf(buf, len,
+			 d->family == 4 ? "%s%s:%u%s" : "%s[%s]:%u%s",
+			 d->listen ? "listen:" : "", a, d->port, sfx);
 		break;
 	default:
 		snprintf(buf, len, "%s:%u%s", d->name, d->port, sfx);
@@ -275,11 +287,15 @@ static bool held_by(const struct tw_context *x, int bundle)
 	return false;
 }
 
-/* Would some connect entry of bundle B match D? */
+/* Would some connect entry (listen entry, for D->listen) of bundle B
+ * match D? */
 static bool bundle_matches(const struct tw_bundle *b, const struct tw_dest *d)
 {
-	for (size_t i = 0; i < b->nconnect; i++) {
-		const struct tw_endpoint *ep = &b->connect[i];
+	const struct tw_endpoint *eps = d->listen ? b->listen : b->connect;
+	size_t neps = d->listen ? b->nlisten : b->nconnect;
+
+	for (size_t i = 0; i < neps; i++) {
+		const struct tw_endpoint *ep = &eps[i];
 		struct tw_rule r = {
 			.proto = ep->proto,
 			.kind = ep->kind,
@@ -305,24 +321,75 @@ static bool bundle_matches(const struct tw_bundle *b, const struct tw_dest *d)
 	return false;
 }
 
+bool tw_addr_loopback(int family, const uint8_t addr[16])
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+
+	return family == 4 ? addr[0] == 127 : !memcmp(addr, lo6, 16);
+}
+
+int tw_explain_host(const struct tw_compiled *c, int ctx,
+		    const struct tw_dest *d, struct tw_explain *out)
+{
+	struct tw_dest any = *d;
+	int ret;
+
+	/* any port: try the rules' own ports */
+	any.listen = false;
+	if (ctx >= 0 && (size_t)ctx < c->nctx) {
+		const struct tw_context *x = &c->ctx[ctx];
+
+		for (size_t i = 0; i < x->nrules; i++) {
+			const struct tw_rule *r = &x->rules[i];
+
+			if (r->kind != TW_HOST_CIDR || r->proto != d->proto ||
+			    r->family != d->family || !r->nports ||
+			    !tw_prefix_contains(r->addr, r->prefixlen,
+						d->addr))
+				continue;
+			any.port = r->ports[0].lo;
+			return tw_explain_dest(c, ctx, &any, out);
+		}
+	}
+	/* denied: bundles with a rule for the host on any port */
+	for (uint32_t p = 0; p < 65536; p += 65535) {
+		any.port = (uint16_t)p;
+		ret = tw_explain_dest(c, ctx, &any, out);
+		if (ret || out->nbundles)
+			return ret;
+		tw_explain_free(out);
+	}
+	return tw_explain_dest(c, ctx, &any, out);
+}
+
 int tw_explain_dest(const struct tw_compiled *c, int ctx,
 		    const struct tw_dest *d, struct tw_explain *out)
 {
 	const struct tw_context *x;
 	const struct tw_policy *pol = c->pol;
+	const struct tw_rule *rules;
+	size_t nrules;
 
 	memset(out, 0, sizeof(*out));
 	out->rule = -1;
 	if (ctx < 0 || (size_t)ctx >= c->nctx)
 		return -ENOENT;
 	x = &c->ctx[ctx];
-	for (size_t i = 0; i < x->nrules; i++) {
-		const struct tw_rule *r = &x->rules[i];
+	rules = d->listen ? x->listen : x->rules;
+	nrules = d->listen ? x->nlisten : x->nrules;
+	/* Loopback needs no listen entry (a port-0 bind needs none either). */
+	if (d->listen && (!d->port || (d->kind == TW_HOST_CIDR &&
+				       tw_addr_loopback(d->family, d->addr)))) {
+		out->allowed = true;
+		return 0;
+	}
+	for (size_t i = 0; i < nrules; i++) {
+		const struct tw_rule *r = &rules[i];
 
 		if (!tw_rule_matches(r, d))
 			continue;
 		if (out->rule < 0 ||
-		    specificity(r) > specificity(&x->rules[out->rule]))
+		    specificity(r) > specificity(&rules[out->rule]))
 			out->rule = (int)i;
 		for (size_t b = 0; b < r->nbundles; b++)
 			if (int_set_add(&out->bundles, &out->nbundles,

@@ -19,11 +19,13 @@ struct tw_dest {
 	uint8_t addr[16];
 	char name[256]; /* NAME (lower case) or unix path */
 	uint16_t port;
+	bool listen; /* "listen:ADDR:PORT": may a call bind/accept there? */
 };
 
 /*
  * Parse "host:port[/udp]", "ip:port[/tcp|/udp]", "[v6]:port[/udp]",
- * "unix:PATH". Addresses are folded (tw_fold_v4) so ::ffff:10.0.0.1 is
+ * "unix:PATH", or "listen:ip:port[/udp]" / "listen:[v6]:port[/udp]" (may a
+ * call bind and accept there: loopback always, else a listen entry). Addresses are folded (tw_fold_v4) so ::ffff:10.0.0.1 is
  * judged as 10.0.0.1. Returns 0 or -EINVAL with a message in ERR.
  */
 int tw_dest_parse(const char *s, struct tw_dest *d, char *err, size_t errlen);
@@ -49,6 +51,14 @@ bool tw_rule_matches(const struct tw_rule *r, const struct tw_dest *d);
 int tw_explain_dest(const struct tw_compiled *c, int ctx,
 		    const struct tw_dest *d, struct tw_explain *out);
 void tw_explain_free(struct tw_explain *e);
+
+/* Is D's address (any port) a host some rule of CTX covers for D's
+ * protocol (a peer it may accept from)? Bundles as for tw_explain_dest. */
+int tw_explain_host(const struct tw_compiled *c, int ctx,
+		    const struct tw_dest *d, struct tw_explain *out);
+
+/* Loopback: 127.0.0.0/8, ::1. */
+bool tw_addr_loopback(int family, const uint8_t addr[16]);
 
 /* "bundle a (held by workspace:acme, channel:acme/x); bundle b (held by
  * ...)" for the bundles of E, or "" when nothing would allow it; for audit

@@ -692,6 +692,50 @@ void tw_endpoint_free(struct tw_endpoint *ep)
 	ep->nports = 0;
 }
 
+int tw_listen_parse(const char *text, struct tw_endpoint *ep, char *err,
+		    size_t errlen)
+{
+	const char *h, *colon;
+	int ret;
+
+	memset(ep, 0, sizeof(*ep));
+	if (!text) {
+		seterr(err, errlen, "missing listen entry");
+		return -EINVAL;
+	}
+	if (!strncmp(text, "unix:", 5)) {
+		seterr(err, errlen, "listen entries are inet addresses "
+		       "([tcp://|udp://]ADDR:PORTS), not unix sockets");
+		return -EINVAL;
+	}
+	ret = tw_endpoint_parse(text, ep, err, errlen);
+	if (ret)
+		return ret;
+	if (ep->kind != TW_HOST_CIDR) {
+		seterr(err, errlen, "listen entries take an IP address or "
+		       "CIDR (0.0.0.0 or [::] for every address), not a name");
+		tw_endpoint_free(ep);
+		return -EINVAL;
+	}
+	h = strstr(text, "://");
+	h = h ? h + 3 : text;
+	colon = *h == '[' ? strchr(h, ']') : h;
+	colon = colon ? strchr(colon, ':') : NULL;
+	if (!colon) {
+		seterr(err, errlen, "listen entries need ports: ADDR:PORTS "
+		       "(127.0.0.1:8080, [::]:8000-8099)");
+		tw_endpoint_free(ep);
+		return -EINVAL;
+	}
+	if (ep->ports[0].lo == 0) {
+		seterr(err, errlen, "port 0 is no port to listen on (a "
+		       "port-0 bind, an ephemeral port, is always allowed)");
+		tw_endpoint_free(ep);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* "IPv4:PORT" or "[IPv6]:PORT", as the resolver forwards to. */
 static bool upstream_valid(const char *s)
 {
@@ -850,6 +894,7 @@ enum ftype {
 	F_UPSTREAMS, /* DNS resolvers: char * array, count at .aux */
 	F_OBJECT,    /* a nested object whose keys fill the same struct */
 	F_CONNECT,   /* bundle lists, stored in struct tw_bundle */
+	F_LISTEN,
 	F_CREDS,
 	F_REPOS,
 	F_SKILLS,
@@ -933,6 +978,7 @@ static const struct field bundle_fields[] = {
 	FIELD(struct tw_bundle, "bundle", F_NAME, name),
 	FIELD(struct tw_bundle, "description", F_STRING, description),
 	{ "connect", F_CONNECT, 0, 0, NULL },
+	{ "listen", F_LISTEN, 0, 0, NULL },
 	{ "credentials", F_CREDS, 0, 0, NULL },
 	{ "repositories", F_REPOS, 0, 0, NULL },
 	{ "skills", F_SKILLS, 0, 0, NULL },
@@ -1213,6 +1259,42 @@ static void take_connect(struct pctx *c, struct tw_bundle *b, json_t *v,
 	}
 }
 
+static void take_listen(struct pctx *c, struct tw_bundle *b, json_t *v,
+			const struct tw_lnode *n)
+{
+	size_t i;
+	json_t *e;
+
+	if (!want_array(c, "listen", "address strings", v, n))
+		return;
+	b->listen = xcalloc(c, json_array_size(v), sizeof(*b->listen));
+	if (!b->listen)
+		return;
+	json_array_foreach(v, i, e) {
+		struct tw_endpoint *ep = &b->listen[b->nlisten];
+		const struct tw_lnode *en = tw_lnode_elem(n, i);
+		char err[160];
+		int ret;
+
+		if (!json_is_string(e)) {
+			diag(c, at(c, en), "entries of \"listen\" must be "
+			     "strings, not %s", type_name(e));
+			continue;
+		}
+		ret = tw_listen_parse(json_string_value(e), ep, err,
+				      sizeof(err));
+		if (ret == -ENOMEM)
+			c->err = ret;
+		else if (ret)
+			diag(c, at(c, en), "listen entry %s: %s",
+			     Q(json_string_value(e)), err);
+		if (ret)
+			continue;
+		ep->loc = at(c, en);
+		b->nlisten++;
+	}
+}
+
 static void check_credential(struct pctx *c, struct tw_credential *cr,
 			     json_t *o, const struct tw_lnode *n)
 {
@@ -1354,6 +1436,9 @@ static void take_value(struct pctx *c, const struct schema *s,
 	case F_CONNECT:
 		take_connect(c, (struct tw_bundle *)obj, v, n);
 		break;
+	case F_LISTEN:
+		take_listen(c, (struct tw_bundle *)obj, v, n);
+		break;
 	case F_CREDS:
 		take_creds(c, (struct tw_bundle *)obj, v, n);
 		break;
@@ -1434,6 +1519,9 @@ static void bundle_clear(struct tw_bundle *b)
 	for (i = 0; i < b->nconnect; i++)
 		tw_endpoint_free(&b->connect[i]);
 	free(b->connect);
+	for (i = 0; i < b->nlisten; i++)
+		tw_endpoint_free(&b->listen[i]);
+	free(b->listen);
 	for (i = 0; i < b->ncreds; i++)
 		credential_clear(&b->creds[i]);
 	free(b->creds);

@@ -107,6 +107,8 @@ struct tw_bundle {
 	char *description; /* may be NULL */
 	struct tw_endpoint *connect;
 	size_t nconnect;
+	struct tw_endpoint *listen; /* `listen`: CIDR endpoints with ports */
+	size_t nlisten;
 	struct tw_credential *creds;
 	size_t ncreds;
 	struct tw_repository *repos;
@@ -213,6 +215,13 @@ bool tw_name_valid(const char *s);
 int tw_endpoint_parse(const char *text, struct tw_endpoint *ep, char *err,
 		      size_t errlen);
 void tw_endpoint_free(struct tw_endpoint *ep);
+/*
+ * Parse a listen entry: "[tcp://|udp://]ADDR:PORTS", ADDR an IPv4 or IPv6
+ * address or CIDR (IPv6 in brackets; 0.0.0.0 and :: are the wildcard),
+ * PORTS as for connect and required. No names, no unix paths.
+ */
+int tw_listen_parse(const char *text, struct tw_endpoint *ep, char *err,
+		    size_t errlen);
 /* Parse "443", "8000-8999", "443,8443", "80,8000-8100" into merged ranges. */
 int tw_ports_parse(const char *s, struct tw_port_range **out, size_t *n,
 		   char *err, size_t errlen);
