@@ -184,6 +184,12 @@ static void __attribute__((noreturn)) call_init(struct launch *l,
 		tw_error("exec: %s; the tool call was not started", l->ns.err);
 		_exit(EXIT_TOOLWALL);
 	}
+	/* Landlock does not look through a mount at what it covers: the
+	 * grant of the host's /proc does not reach the call's own. */
+	if (tw_sandbox_grant(&l->sb, "/proc", TW_FS_READ)) {
+		tw_error("exec: %s; the tool call was not started", l->sb.err);
+		_exit(EXIT_TOOLWALL);
+	}
 	/* A working directory inherited from the host names the mount
 	 * below a noexec bind: enter it again by path, through the binds. */
 	if (!l->cwd)

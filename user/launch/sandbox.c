@@ -454,6 +454,25 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 	return err;
 }
 
+int tw_sandbox_grant(struct tw_sandbox *sb, const char *path,
+		     enum tw_fs_access access)
+{
+	char real[PATH_MAX];
+	int err;
+
+	if (sb->ruleset_fd < 0)
+		return sb_fail(sb, -EBADF, "no Landlock ruleset to grant %s in",
+			       path);
+	if (!realpath(path, real))
+		err = -errno;
+	else
+		err = add_rule(sb, real, rights_of(access));
+	if (err)
+		return sb_fail(sb, err, "cannot grant %s: %s", path,
+			       strerror(-err));
+	return 0;
+}
+
 int tw_sandbox_enter(struct tw_sandbox *sb)
 {
 	unsigned flags = sb->abi >= 7 ? TW_LL_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0;

@@ -70,6 +70,14 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *grants,
 		       size_t nprotect);
 
 /*
+ * Grant PATH once more, by the inode it names now: for a file system
+ * mounted over a granted path after the ruleset was built (the call's own
+ * /proc), which Landlock would otherwise judge by what is above it.
+ */
+int tw_sandbox_grant(struct tw_sandbox *sb, const char *path,
+		     enum tw_fs_access access);
+
+/*
  * In the tool call's process, after it dropped privileges and set
  * no_new_privs: enforce the ruleset, then load the filter. Irreversible.
  */
