@@ -547,6 +547,58 @@ static void test_modes_and_run_as(void **state)
 	fixture_free(&f);
 }
 
+/* "background": the channel's or DM's own, else the workspace's, else off;
+ * in the revision only where it is on. */
+static void test_background(void **state)
+{
+	static const char *const docs[] = {
+		WS "\"baseline\":[],\"background\":true}",
+		"{\"channel\":\"fg\",\"workspace\":\"w\",\"background\":false}",
+		"{\"channel\":\"inherit\",\"workspace\":\"w\"}",
+		"{\"dm\":\"bob\",\"workspace\":\"w\","
+		"\"credentials_dir\":\"/c\",\"background\":false}",
+	};
+	static const char *const plain[] = {
+		WS "\"baseline\":[]}",
+		"{\"channel\":\"bg\",\"workspace\":\"w\",\"background\":true}",
+		"{\"channel\":\"fg\",\"workspace\":\"w\"}",
+	};
+	static const char *const off[] = {
+		WS "\"baseline\":[],\"background\":false}",
+		"{\"channel\":\"bg\",\"workspace\":\"w\"}",
+		"{\"channel\":\"fg\",\"workspace\":\"w\"}",
+	};
+	static const char *const none[] = {
+		WS "\"baseline\":[]}",
+		"{\"channel\":\"bg\",\"workspace\":\"w\"}",
+		"{\"channel\":\"fg\",\"workspace\":\"w\"}",
+	};
+	struct fixture f, g;
+
+	(void)state;
+	build_ok(&f, docs, ARRAY_SIZE(docs));
+	assert_true(ctx_of(&f, "workspace:w")->background);
+	assert_false(ctx_of(&f, "channel:w/fg")->background);
+	assert_true(ctx_of(&f, "channel:w/inherit")->background);
+	assert_false(ctx_of(&f, "dm:w/bob")->background);
+	fixture_free(&f);
+
+	build_ok(&f, plain, ARRAY_SIZE(plain));
+	assert_false(ctx_of(&f, "workspace:w")->background);
+	assert_true(ctx_of(&f, "channel:w/bg")->background);
+	assert_false(ctx_of(&f, "channel:w/fg")->background);
+	/* an explicit false is the default: the same revision */
+	build_ok(&g, off, ARRAY_SIZE(off));
+	assert_string_not_equal(f.c.revision, g.c.revision);
+	fixture_free(&g);
+	build_ok(&g, none, ARRAY_SIZE(none));
+	fixture_free(&f);
+	build_ok(&f, off, ARRAY_SIZE(off));
+	assert_string_equal(f.c.revision, g.c.revision);
+	fixture_free(&f);
+	fixture_free(&g);
+}
+
 static void test_context_order(void **state)
 {
 	static const char *const docs[] = {
@@ -972,6 +1024,7 @@ int main(void)
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(
 		test_repo_strongest_and_skill_dedup);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_modes_and_run_as);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_background);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_context_order);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_revision_stable);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(

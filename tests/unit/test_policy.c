@@ -590,6 +590,13 @@ static const struct snippet snippets[] = {
 		"t.json:1:60: \"mode\" must be \"enforce\" or \"audit\", not "
 		"\"strict\"",
 		NULL } },
+	{ "bad background",
+	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
+	  "\"user\":\"u\"},\"background\":\"yes\"}",
+	  false, {
+		"t.json:1:66: \"background\" must be true or false, not a "
+		"string",
+		NULL } },
 	{ "bad dns upstream",
 	  "{\"workspace\":\"acme\",\"agent\":{\"name\":\"c\","
 	  "\"user\":\"u\"},\"dns\":{\"upstream\":[\"192.0.2.53\","

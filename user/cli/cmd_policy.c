@@ -495,6 +495,9 @@ static void print_context_text(const struct tw_compiled *c,
 	printf("  mode          %s\n", mode_name(x->mode));
 	printf("  cgroup        %s\n", x->cgroup);
 	printf("  run as        %s\n", x->run_as ? x->run_as : "-");
+	printf("  leftovers     %s\n",
+	       x->background ? "run on after a call (background)"
+			     : "killed with their call");
 	printf("  bundles       ");
 	for (size_t i = 0; i < x->nheld; i++)
 		printf("%s%s (%s)", i ? ", " : "",
@@ -596,12 +599,12 @@ static json_t *context_json(const struct tw_compiled *c,
 					via_name(x->held[i].via)));
 	for (size_t i = 0; rules && i < x->nrules; i++)
 		json_array_append_new(rules, rule_json(c, &x->rules[i]));
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o}", "name",
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:b,s:o,s:o,s:o}", "name",
 		      x->name, "kind", ctx_kind_name(x->kind), "workspace",
 		      pol->workspaces[x->workspace].name, "mode",
 		      mode_name(x->mode), "cgroup", x->cgroup, "run_as",
-		      x->run_as, "bundles", held, "rules", rules, "listen",
-		      listen);
+		      x->run_as, "background", x->background, "bundles", held,
+		      "rules", rules, "listen", listen);
 	if (o)
 		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;

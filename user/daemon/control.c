@@ -279,13 +279,14 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	tw_call_secrets_load(d, &d->calls[d->ncalls - 1]);
 	tw_calls_save(d);
 
-	json_t *rep = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "ok", 1,
-				"cgroup", call.cgroup, "cgid",
+	json_t *rep = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:b}", "ok",
+				1, "cgroup", call.cgroup, "cgid",
 				(json_int_t)call.cgid, "call_id", call.call_id,
 				"context", c->name, "run_as",
 				c->run_as ? c->run_as : "", "mode",
 				c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
-				"policy_rev", r->comp.revision);
+				"policy_rev", r->comp.revision, "background",
+				c->background);
 
 	if (rep)
 		json_object_update_missing_new(rep, call_access(d, r, c));

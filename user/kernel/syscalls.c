@@ -111,6 +111,9 @@ static const struct tw_sysaudit table[] = {
 	X(SYS_io_uring_enter, "io_uring_enter", "use io_uring"),
 	X(SYS_io_uring_register, "io_uring_register", "use io_uring"),
 	X(SYS_ioctl, "ioctl", "use a denied ioctl (TIOCSTI, TIOCLINUX)"),
+	X(SYS_memfd_create, "memfd_create", "create an executable memfd"),
+	/* PROT_EXEC of a file on a noexec mount: a call's writable dirs */
+	FD(SYS_mmap, "mmap", TW_SA_EXEC, 4),
 	{ SYS_socket, "socket", TW_SA_SYSCALL, -1, -1, -1, TW_SYSW_SKIP_INET,
 	  "create a socket of a denied family" },
 	{ SYS_socketpair, "socketpair", TW_SA_SYSCALL, -1, -1, -1,

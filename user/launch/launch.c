@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "calldir.h"
+#include "callns.h"
 #include "cgroups.h"
 #include "cmds.h"
 #include "creds.h"
@@ -82,32 +83,21 @@ struct launch {
 	char *path; /* the call's PATH, for the command lookup */
 	char **cmd;
 	char *cwd; /* where the call starts: NULL keeps the launcher's */
+	struct tw_callns ns;
+	const char **noexec; /* what the call may write: mounted noexec */
+	bool background;     /* leftovers run on when the command ends */
 };
 
-static void __attribute__((noreturn)) child(struct launch *l)
+static void env_free(struct launch *l);
+
+/* The command, forked by the call's init: confine it and run it. */
+static void __attribute__((noreturn)) call_command(struct launch *l)
 {
-	const struct tw_account *a = &l->acct;
 	int err;
 
-	err = tw_cg_attach(l->cgroup, getpid());
-	if (err) {
-		tw_error("exec: cannot join %s: %s", l->cgroup, strerror(-err));
-		_exit(EXIT_TOOLWALL);
-	}
-	if (setgroups(a->ngroups, a->groups) || setgid(a->gid) ||
-	    setuid(a->uid)) {
-		tw_error("exec: cannot become %s: %s", a->name,
-			 strerror(errno));
-		_exit(EXIT_TOOLWALL);
-	}
-	if (setuid(0) == 0) { /* must be impossible now */
-		tw_error("exec: still able to regain root; refusing to run");
-		_exit(EXIT_TOOLWALL);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
-		tw_error("exec: cannot set no_new_privs: %s", strerror(errno));
-		_exit(EXIT_TOOLWALL);
-	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	if (l->cwd && chdir(l->cwd)) {
 		tw_error("exec: cannot enter %s: %s", l->cwd, strerror(errno));
 		_exit(EXIT_TOOLWALL);
@@ -131,6 +121,126 @@ static void __attribute__((noreturn)) child(struct launch *l)
 	else
 		tw_error("cannot run %s: %s", l->cmd[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Become the agent's account for good, with no way back to privilege. */
+static int drop_privileges(const struct tw_account *a)
+{
+	if (setgroups(a->ngroups, a->groups) || setgid(a->gid) ||
+	    setuid(a->uid)) {
+		tw_error("exec: cannot become %s: %s", a->name,
+			 strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) { /* must be impossible now */
+		tw_error("exec: still able to regain root; refusing to run");
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		tw_error("exec: cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What init keeps of the launcher's argv once it is wiped from
+ * /proc/1/cmdline: the context and the command.
+ */
+static int keep_argv(struct launch *l)
+{
+	size_t n = 0;
+	char **cmd;
+
+	while (l->cmd[n])
+		n++;
+	cmd = calloc(n + 1, sizeof(*cmd));
+	if (!cmd || !(l->ctx = strdup(l->ctx)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(cmd[i] = strdup(l->cmd[i])))
+			return -ENOMEM;
+	l->cmd = cmd;
+	return 0;
+}
+
+/*
+ * pid 1 of the call's PID namespace (see callns.h): join the call's
+ * cgroup, set the namespaces up, drop to the agent's account, fork the
+ * command and look after it. Nothing of the call runs as root.
+ */
+static void __attribute__((noreturn)) call_init(struct launch *l,
+						 int status_fd)
+{
+	int err;
+	pid_t pid;
+
+	err = tw_cg_attach(l->cgroup, getpid());
+	if (err) {
+		tw_error("exec: cannot join %s: %s", l->cgroup, strerror(-err));
+		_exit(EXIT_TOOLWALL);
+	}
+	if (tw_callns_setup(&l->ns)) {
+		tw_error("exec: %s; the tool call was not started", l->ns.err);
+		_exit(EXIT_TOOLWALL);
+	}
+	/* Landlock does not look through a mount at what it covers: the
+	 * grant of the host's /proc does not reach the call's own. */
+	if (tw_sandbox_grant(&l->sb, "/proc", TW_FS_READ)) {
+		tw_error("exec: %s; the tool call was not started", l->sb.err);
+		_exit(EXIT_TOOLWALL);
+	}
+	/* A working directory inherited from the host names the mount
+	 * below a noexec bind: enter it again by path, through the binds. */
+	if (!l->cwd)
+		l->cwd = getcwd(NULL, 0);
+	if (keep_argv(l)) {
+		tw_error("exec: out of memory");
+		_exit(EXIT_TOOLWALL);
+	}
+	tw_callns_scrub_args();
+	if (drop_privileges(&l->acct))
+		_exit(EXIT_TOOLWALL);
+	/* Not ptrace-able, its /proc files root's: the call cannot reach into
+	 * its init (Landlock keeps it out too). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* A launcher killed mid-call ends the call, unless it runs on. */
+	if (!l->background)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	pid = fork();
+	if (pid < 0) {
+		tw_error("exec: fork: %s", strerror(errno));
+		_exit(EXIT_TOOLWALL);
+	}
+	if (pid == 0) {
+		close(status_fd);
+		call_command(l);
+	}
+	/* The values stay with the command; init holds none of them. */
+	env_free(l);
+	tw_sandbox_free(&l->sb);
+	tw_callns_init(pid, status_fd, l->background);
+}
+
+/*
+ * The command's wait status, reported by the call's init; then, unless
+ * the call runs on in the background, wait for the init itself: when it is
+ * gone, so is everything the call left behind.
+ */
+static int call_wait(pid_t init, int status_fd, bool background)
+{
+	int status = 0, istatus = 0;
+	ssize_t n;
+
+	do
+		n = read(status_fd, &status, sizeof(status));
+	while (n < 0 && errno == EINTR);
+	if (n == sizeof(status) && background)
+		return status;
+	while (waitpid(init, &istatus, 0) < 0 && errno == EINTR)
+		;
+	/* no report: init failed before the command ran (125) */
+	return n == sizeof(status) ? status : istatus;
 }
 
 static int env_add(struct launch *l, const char *name, const char *value)
@@ -518,6 +628,18 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 			goto out;
 		}
 	}
+	/* What the call may write is never executable, not even through the
+	 * dynamic loader's mmap(PROT_EXEC): mounted noexec for the call. */
+	l->noexec = calloc(ng + 1, sizeof(*l->noexec));
+	if (!l->noexec) {
+		err = -ENOMEM;
+		goto out;
+	}
+	l->noexec[l->ns.nnoexec++] = cd->run;
+	for (i = 0; i < ng; i++)
+		if (g[i].access == TW_FS_WRITE)
+			l->noexec[l->ns.nnoexec++] = g[i].path;
+	l->ns.noexec = l->noexec;
 	err = tw_sandbox_prepare(&l->sb, g, ng, pv, json_array_size(prot));
 	if (err) {
 		tw_error("exec: %s; the tool call was not started", l->sb.err);
@@ -596,7 +718,7 @@ int cmd_exec(int argc, char **argv)
 	size_t nenvs = 0;
 	json_t *req, *rep = NULL, *end;
 	bool quiet = false;
-	int c, status = 0, code, abi;
+	int c, status = 0, code, abi, sfd[2] = {-1, -1};
 	json_int_t cgid;
 	pid_t pid;
 
@@ -743,6 +865,17 @@ int cmd_exec(int argc, char **argv)
 
 	signal(SIGINT, SIG_IGN); /* the terminal signals the child itself */
 	signal(SIGQUIT, SIG_IGN);
+	l.background = json_is_true(json_object_get(rep, "background"));
+	if (pipe2(sfd, O_CLOEXEC)) {
+		tw_error("exec: pipe: %s", strerror(errno));
+		code = EXIT_TOOLWALL;
+		goto end;
+	}
+	if (tw_callns_unshare_pid(&l.ns)) {
+		tw_error("exec: %s; the tool call was not started", l.ns.err);
+		code = EXIT_TOOLWALL;
+		goto end;
+	}
 	pid = fork();
 	if (pid < 0) {
 		tw_error("exec: fork: %s", strerror(errno));
@@ -750,10 +883,11 @@ int cmd_exec(int argc, char **argv)
 		goto end;
 	}
 	if (pid == 0) {
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		child(&l);
+		close(sfd[0]);
+		call_init(&l, sfd[1]);
 	}
+	close(sfd[1]);
+	sfd[1] = -1;
 	child_pid = pid;
 	/* The child has its copy: the values leave our memory now. */
 	env_free(&l);
@@ -762,11 +896,14 @@ int cmd_exec(int argc, char **argv)
 	signal(SIGHUP, forward);
 	signal(SIGUSR1, forward);
 	signal(SIGUSR2, forward);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = call_wait(pid, sfd[0], l.background);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 end:
+	for (int i = 0; i < 2; i++)
+		if (sfd[i] >= 0)
+			close(sfd[i]);
 	env_free(&l);
+	free(l.noexec);
 	tw_sandbox_free(&l.sb);
 	free(l.path);
 	free(l.cwd);

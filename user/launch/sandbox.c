@@ -33,6 +33,7 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #endif
+#define TW_MFD_EXEC 0x0010U /* memfd_create(): linux/memfd.h from 6.3 */
 #define TW_LL_SCOPE_SIGNAL		    (1ULL << 1) /* ABI 6 */
 #define TW_LL_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1)	/* ABI 7 */
 
@@ -343,6 +344,13 @@ static int seccomp_build(struct tw_sandbox *sb)
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 				       SCMP_SYS(clone3), 0);
+	/* An executable memfd would run code no file grant covers. The
+	 * call's vm.memfd_noexec = 2 refuses it too (callns.c); this rule
+	 * makes the refusal a recorded EPERM on every kernel. */
+	if (!err)
+		err = seccomp_rule_add(
+		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(memfd_create), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, TW_MFD_EXEC, TW_MFD_EXEC));
 	/* The kernel reads ioctl's request as an unsigned int. */
 	if (!err)
 		err = seccomp_rule_add(
@@ -444,6 +452,25 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 		sb->ruleset_fd = -1;
 	}
 	return err;
+}
+
+int tw_sandbox_grant(struct tw_sandbox *sb, const char *path,
+		     enum tw_fs_access access)
+{
+	char real[PATH_MAX];
+	int err;
+
+	if (sb->ruleset_fd < 0)
+		return sb_fail(sb, -EBADF, "no Landlock ruleset to grant %s in",
+			       path);
+	if (!realpath(path, real))
+		err = -errno;
+	else
+		err = add_rule(sb, real, rights_of(access));
+	if (err)
+		return sb_fail(sb, err, "cannot grant %s: %s", path,
+			       strerror(-err));
+	return 0;
 }
 
 int tw_sandbox_enter(struct tw_sandbox *sb)

@@ -25,7 +25,9 @@
  * flag (clone3: ENOSYS, so libc falls back to clone(), whose flags a filter
  * can read), keyctl, add_key, request_key, kexec_*, init_/finit_/
  * delete_module, perf_event_open, io_uring_* (IORING_OP_SOCKET makes
- * sockets that socket()'s filter never sees), TIOCSTI/TIOCLINUX ioctls
+ * sockets that socket()'s filter never sees), memfd_create() with
+ * MFD_EXEC (code run from memory, out of any file grant's sight),
+ * TIOCSTI/TIOCLINUX ioctls
  * (typing into the launcher's terminal), and socket()/socketpair() of
  * every family but AF_UNIX, AF_INET and AF_INET6. Syscalls of another ABI
  * (i386, x32) kill the process.
@@ -66,6 +68,14 @@ int tw_landlock_abi(void);
 int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *grants,
 		       size_t ngrants, const char *const *protect,
 		       size_t nprotect);
+
+/*
+ * Grant PATH once more, by the inode it names now: for a file system
+ * mounted over a granted path after the ruleset was built (the call's own
+ * /proc), which Landlock would otherwise judge by what is above it.
+ */
+int tw_sandbox_grant(struct tw_sandbox *sb, const char *path,
+		     enum tw_fs_access access);
 
 /*
  * In the tool call's process, after it dropped privileges and set

@@ -680,6 +680,14 @@ static enum tw_mode resolve_mode(enum tw_mode own,
 	return TW_MODE_ENFORCE;
 }
 
+static bool resolve_background(enum tw_background own,
+			       const struct tw_workspace *ws)
+{
+	if (own != TW_BG_UNSET)
+		return own == TW_BG_ON;
+	return ws && ws->background == TW_BG_ON;
+}
+
 /* Fill X for workspace WS plus the channel CH or the DM DM (or neither). */
 static int build_context(struct tw_context *x, const struct tw_policy *pol,
 			 int ws, int ch, int dm)
@@ -696,6 +704,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 
 		x->kind = TW_CTX_CHANNEL;
 		x->mode = resolve_mode(c->mode, w);
+		x->background = resolve_background(c->background, w);
 		x->run_as = w->agent_user;
 		x->name = str_printf("channel:%s/%s", w->name, c->name);
 		x->cgroup = str_printf("%s/channels/%s", w->name, c->name);
@@ -705,6 +714,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 
 		x->kind = TW_CTX_DM;
 		x->mode = resolve_mode(d->mode, w);
+		x->background = resolve_background(d->background, w);
 		x->run_as = d->run_as ? d->run_as : w->agent_user;
 		x->name = str_printf("dm:%s/%s", w->name, d->name);
 		x->cgroup = str_printf("%s/dms/%s", w->name, d->name);
@@ -712,6 +722,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 	} else {
 		x->kind = TW_CTX_WORKSPACE;
 		x->mode = resolve_mode(TW_MODE_UNSET, w);
+		x->background = resolve_background(TW_BG_UNSET, w);
 		x->run_as = w->agent_user;
 		x->name = str_printf("workspace:%s", w->name);
 		x->cgroup = str_printf("%s/workspace", w->name);
@@ -1281,9 +1292,18 @@ static json_t *canon_bundle(const struct tw_bundle *b)
 	return o;
 }
 
+/* "background" only where it is on: a policy that does not use it keeps
+ * its revision. */
+static json_t *with_background(json_t *o, bool on)
+{
+	if (o && on)
+		json_object_set_new(o, "background", json_true());
+	return o;
+}
+
 static json_t *canon_workspace(const struct tw_workspace *w)
 {
-	return json_pack(
+	return with_background(json_pack(
 		"{s:o,s:{s:o,s:o},s:o,s:s,s:o,s:o,s:o}", "name", jstr(w->name),
 		"agent", "name", jstr(w->agent_name), "user",
 		jstr(w->agent_user), "baseline",
@@ -1296,7 +1316,8 @@ static json_t *canon_workspace(const struct tw_workspace *w)
 		w->nsystem_paths ?
 			canon_strings(w->system_paths, w->nsystem_paths, true) :
 			json_null(),
-		"credentials_dir", jstr(w->credentials_dir));
+		"credentials_dir", jstr(w->credentials_dir)),
+		resolve_background(w->background, NULL));
 }
 
 /* Channels and DMs carry their effective mode: an explicit mode equal to
@@ -1308,10 +1329,12 @@ static json_t *canon_channel(const struct tw_policy *pol,
 		ws_ok(pol, c->workspace) ? &pol->workspaces[c->workspace] :
 					   NULL;
 
-	return json_pack("{s:o,s:o,s:o,s:s}", "name", jstr(c->name),
-			 "workspace", jstr(c->workspace_name), "step_up",
-			 canon_refs(c->step_up, c->nstep_up), "mode",
-			 mode_str(resolve_mode(c->mode, w)));
+	return with_background(
+		json_pack("{s:o,s:o,s:o,s:s}", "name", jstr(c->name),
+			  "workspace", jstr(c->workspace_name), "step_up",
+			  canon_refs(c->step_up, c->nstep_up), "mode",
+			  mode_str(resolve_mode(c->mode, w))),
+		resolve_background(c->background, w));
 }
 
 static json_t *canon_dm(const struct tw_policy *pol, const struct tw_dm *d)
@@ -1320,12 +1343,14 @@ static json_t *canon_dm(const struct tw_policy *pol, const struct tw_dm *d)
 		ws_ok(pol, d->workspace) ? &pol->workspaces[d->workspace] :
 					   NULL;
 
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:s}", "name", jstr(d->name),
-			 "workspace", jstr(d->workspace_name), "personal",
-			 canon_refs(d->personal, d->npersonal),
-			 "credentials_dir", jstr(d->credentials_dir), "run_as",
-			 jstr(d->run_as), "mode",
-			 mode_str(resolve_mode(d->mode, w)));
+	return with_background(
+		json_pack("{s:o,s:o,s:o,s:o,s:o,s:s}", "name", jstr(d->name),
+			  "workspace", jstr(d->workspace_name), "personal",
+			  canon_refs(d->personal, d->npersonal),
+			  "credentials_dir", jstr(d->credentials_dir),
+			  "run_as", jstr(d->run_as), "mode",
+			  mode_str(resolve_mode(d->mode, w))),
+		resolve_background(d->background, w));
 }
 
 static json_t *canon_policy(const struct tw_policy *pol)

@@ -70,6 +70,7 @@ struct tw_context {
 	int channel;   /* index or -1 */
 	int dm;	       /* index or -1 */
 	enum tw_mode mode; /* resolved: the channel/DM's own, else workspace's */
+	bool background;   /* resolved likewise: leftovers of a call run on */
 	char *cgroup;  /* relative to the toolwall root: "acme/workspace",
 			  "acme/channels/data", "acme/dms/alice" */
 	const char *run_as; /* Unix account for tool calls (agent user, or a

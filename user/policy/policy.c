@@ -885,6 +885,7 @@ enum ftype {
 	F_USER,	     /* a Unix user name */
 	F_ENV,	     /* an environment variable name */
 	F_WSREF,     /* a workspace's name; its loc goes to .aux */
+	F_BOOL,	     /* true/false: the enum tw_background member at .off */
 	F_MODE,	     /* enums: the int member at .off */
 	F_SCOPE,
 	F_OWNER,
@@ -953,6 +954,7 @@ static const struct field workspace_fields[] = {
 	     nsystem_paths),
 	FIELD(struct tw_workspace, "credentials_dir", F_PATH,
 	      credentials_dir),
+	FIELD(struct tw_workspace, "background", F_BOOL, background),
 };
 static const struct schema workspace_schema =
 	SCHEMA("workspace", workspace_fields);
@@ -993,6 +995,7 @@ static const struct field channel_fields[] = {
 	     workspace_loc),
 	LIST(struct tw_channel, "step_up", F_REFS, step_up, nstep_up),
 	FIELD(struct tw_channel, "mode", F_MODE, mode),
+	FIELD(struct tw_channel, "background", F_BOOL, background),
 };
 static const struct schema channel_schema = SCHEMA("channel", channel_fields);
 
@@ -1005,6 +1008,7 @@ static const struct field dm_fields[] = {
 	FIELD(struct tw_dm, "credentials_dir", F_PATH, credentials_dir),
 	FIELD(struct tw_dm, "run_as", F_USER, run_as),
 	FIELD(struct tw_dm, "mode", F_MODE, mode),
+	FIELD(struct tw_dm, "background", F_BOOL, background),
 };
 static const struct schema dm_schema = SCHEMA("dm", dm_fields);
 
@@ -1141,6 +1145,18 @@ static void take_choice(struct pctx *c, const struct field *f, char *obj,
 	}
 	diag(c, at(c, n), "\"%s\" must be \"%s\" or \"%s\", not %s", f->key,
 	     ch[0].word, ch[1].word, Q(str));
+}
+
+static void take_bool(struct pctx *c, const struct field *f, char *obj,
+		      json_t *v, const struct tw_lnode *n)
+{
+	if (!json_is_boolean(v)) {
+		diag(c, at(c, n), "\"%s\" must be true or false, not %s",
+		     f->key, type_name(v));
+		return;
+	}
+	*(enum tw_background *)(obj + f->off) =
+		json_is_true(v) ? TW_BG_ON : TW_BG_OFF;
 }
 
 static void take_refs(struct pctx *c, const struct field *f, char *obj,
@@ -1411,6 +1427,9 @@ static void take_value(struct pctx *c, const struct schema *s,
 	case F_WSREF:
 		take_string(c, s, f, obj, v, n);
 		break;
+	case F_BOOL:
+		take_bool(c, f, obj, v, n);
+		break;
 	case F_MODE:
 	case F_SCOPE:
 	case F_OWNER:
@@ -1611,6 +1630,8 @@ static void parse_workspace(struct pctx *c, json_t *o,
 		     "\"upstream\", e.g. [\"192.0.2.53:53\"]");
 	if (w.mode == TW_MODE_UNSET)
 		w.mode = TW_MODE_ENFORCE;
+	if (w.background == TW_BG_UNSET)
+		w.background = TW_BG_OFF;
 	KEEP(c, c->pol->workspaces, c->pol->nworkspaces, w, workspace_clear);
 }
 

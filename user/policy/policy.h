@@ -122,6 +122,10 @@ struct tw_bundle {
 
 enum tw_mode { TW_MODE_UNSET = 0, TW_MODE_ENFORCE, TW_MODE_AUDIT };
 
+/* "background": what a tool call leaves behind runs on after it (ON) or is
+ * killed with it (OFF, the default); UNSET inherits the workspace's. */
+enum tw_background { TW_BG_UNSET = 0, TW_BG_OFF, TW_BG_ON };
+
 /* A reference to a bundle by name, resolved to an index by the parser. */
 struct tw_ref {
 	struct tw_loc loc;
@@ -142,6 +146,7 @@ struct tw_workspace {
 	char **system_paths; /* NULL/0 = documented default */
 	size_t nsystem_paths;
 	char *credentials_dir; /* agent credential store dir, or NULL */
+	enum tw_background background; /* default off */
 };
 
 struct tw_channel {
@@ -152,6 +157,7 @@ struct tw_channel {
 	struct tw_ref *step_up;
 	size_t nstep_up;
 	enum tw_mode mode; /* UNSET = inherit the workspace's */
+	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
 };
 
@@ -165,6 +171,7 @@ struct tw_dm {
 	char *credentials_dir; /* the person's own store */
 	char *run_as;	       /* local account for this DM, or NULL */
 	enum tw_mode mode;
+	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
 };
 
