@@ -24,7 +24,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
-N=$ESC_ATTACKS/net.py
+N="$ESC_PY $ESC_ATTACKS/net.py" # (words: no spaces in the path)
 esc_setup
 
 # Let every group create ping sockets, so that the bare agent can (and the
@@ -183,7 +183,7 @@ held()
 	local bundle=$TW_POLICY/bundles/issue-tracker.json
 	rm -f "$ready" "$go"
 	touch "$go"
-	b=$(esc_bare "$ESC_PY" "$N" hold "$kind" "$host" "$port" "$ready" "$go")
+	b=$(esc_bare $N hold "$kind" "$host" "$port" "$ready" "$go")
 	rm -f "$ready" "$go"
 	if [[ $b != ESCAPED* ]]; then
 		skip "$name" "the bare agent cannot do it either (got '$b')"
@@ -191,7 +191,7 @@ held()
 	fi
 	ESC_N=$((ESC_N + 1))
 	ESC_ID=esc-$$-$ESC_N
-	twx $WS "$ESC_ID" "$ESC_PY" "$N" hold "$kind" "$host" "$port" "$ready" "$go" \
+	twx $WS "$ESC_ID" $N hold "$kind" "$host" "$port" "$ready" "$go" \
 		>"$TW_WORK/esc.out.$ESC_N" 2>"$TW_WORK/esc.err.$ESC_N" &
 	local lpid=$!
 	tw_eventually test -e "$ready"
