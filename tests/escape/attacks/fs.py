@@ -103,6 +103,7 @@ def preload():
 
 def exec_in(d):
     """Copy a program into D (writable to the account), run it."""
+    d = os.path.expandvars(d)
     p = os.path.join(d, "tw-esc-%d" % os.getpid())
     try:
         shutil.copy("/usr/bin/echo", p)
