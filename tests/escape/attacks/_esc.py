@@ -50,6 +50,9 @@ def refused_or_error(e, what):
 
 def sysc(nr, *args):
     """A raw syscall; returns its value or raises OSError."""
+    # Every integer as a full long: variadic ints leave the upper half of a
+    # register undefined, which the kernel reads as part of the argument.
+    args = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
     r = libc.syscall(ctypes.c_long(nr), *args)
     if r == -1:
         e = ctypes.get_errno()

@@ -68,7 +68,7 @@ def unshare_cmd():
 
 
 def mount():
-    libc.mount.argtypes = [ctypes.c_char_p] * 4 + [ctypes.c_void_p]
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     if libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) != 0:
         refused_or_error(OSError(ctypes.get_errno(), "mount"), "mount tmpfs")
     escaped("mounted a tmpfs")
@@ -81,9 +81,9 @@ def fsopen():
 
 
 def open_tree():
-    fd = sysc(428, -100, b"/", 1 | 0x80000)  # OPEN_TREE_CLONE|CLOEXEC
+    fd = sysc(428, -100, b"/", 0x80000)  # OPEN_TREE_CLOEXEC
     os.close(fd)
-    escaped("open_tree cloned the root mount")
+    escaped("open_tree gave a handle on the root mount")
 
 
 def umount():
@@ -160,11 +160,22 @@ def af_alg():
 
 
 def tiocsti():
-    m, s = os.openpty()
-    c = ctypes.c_char(b"x")
-    if libc.ioctl(s, 0x5412, ctypes.byref(c)) != 0:  # TIOCSTI
-        refused_or_error(OSError(ctypes.get_errno(), "TIOCSTI"), "TIOCSTI")
-    escaped("TIOCSTI pushed input into a terminal")
+    """A terminal of its own as controlling tty, then push input into it."""
+    m, sl = os.openpty()
+    name = os.ttyname(sl)
+    os.close(sl)
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        fd = os.open(name, os.O_RDWR)  # its controlling terminal now
+        c = ctypes.c_char(b"x")
+        r = libc.ioctl(fd, 0x5412, ctypes.byref(c))  # TIOCSTI
+        os._exit(0 if r == 0 else min(ctypes.get_errno(), 250))
+    _, st = os.waitpid(pid, 0)
+    e = os.WEXITSTATUS(st)
+    if e == 0:
+        escaped("TIOCSTI pushed input into a terminal")
+    refused_or_error(OSError(e, os.strerror(e)), "TIOCSTI")
 
 
 def cgroup_move(procs):
