@@ -55,7 +55,7 @@ ESC_NOBARE="the kernel refuses a port in use to every account" \
 	esc "bind root's loopback ports (the resolver's listeners)" $WS - -- $Q bind-resolver
 ESC_NOBARE="toolwall daemon needs root outside a call too" \
 	esc "run a second toolwall daemon from a call" $WS "action=exec;errno=EACCES;path=$TW_BIN" -- \
-	"$TW_BIN" daemon -p "$TW_POLICY"
+	$Q second-daemon "$TW_BIN" "$TW_POLICY"
 daemon_ok "after the call's attempts"
 
 # ---- a second daemon from the host, beside the running one [needs: single] -------------

@@ -138,7 +138,20 @@ def bind_resolver(_=None):
     blocked("none of root's loopback ports could be bound")
 
 
-TABLE = {"half": half, "hold": hold, "malformed": malformed,
+def second_daemon(binary, policy):
+    """Start another toolwall daemon from inside the call."""
+    import subprocess
+    try:
+        r = subprocess.run([binary, "daemon", "-p", policy], capture_output=True,
+                           text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        escaped("a second daemon ran for 5 s")
+    except OSError as e:
+        refused_or_error(e, "exec %s" % binary)
+    blocked("a second daemon exited %d: %s" % (r.returncode, r.stderr.strip()[:80]))
+
+
+TABLE = {"second-daemon": second_daemon, "half": half, "hold": hold, "malformed": malformed,
          "control": control, "bind-resolver": bind_resolver}
 
 if __name__ == "__main__":
