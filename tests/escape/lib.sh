@@ -7,6 +7,9 @@
 # and its audit record. Source it from tests/escape/test_*.sh, then:
 #
 #   esc_setup [DAEMON-ARGS]   test hosts, host state, daemon; exits on failure
+#                             (ESC_NO_HOSTS=1: no test hosts, for classes
+#                             that reach none, so they need not queue for
+#                             the test addresses)
 #   esc_victim_start [CTX]    a victim call (default channel:acme/data-team,
 #                             which holds WAREHOUSE_TOKEN) that runs until
 #                             esc_victim_stop; sets ESC_VICTIM_PID (its pid as
@@ -24,6 +27,24 @@
 #                             these fields (audit_check.py terms), within 5 s
 #   no_secret NAME            no victim secret appears in the audit log or in
 #                             what the last attempt printed
+#   esc_bare CMD...           run CMD as the bare agent account, outside
+#                             toolwall (no cgroup, Landlock or seccomp of
+#                             ours; $ESC_BARE_WRAP, e.g. "unshare -Urn",
+#                             goes before CMD); prints its first line
+#   esc NAME CTX RECORD -- CMD...
+#                             one whole attack: CMD as the bare agent must
+#                             print "ESCAPED*" (the primitive works here;
+#                             otherwise one skip, with what it printed), then
+#                             attempt NAME CTX "BLOCKED*", then record (RECORD
+#                             is "K=V;K~S;..." with event=deny and the
+#                             context added, or "-" when the product writes
+#                             no record for that refusal), then no_secret.
+#                             ESC_NOBARE="why" skips the bare run (and says
+#                             why in the test name) where no account outside
+#                             toolwall could do it either. ESC_FIX="..."
+#                             names the pending fix an attempt needs: it is
+#                             added to the test name, so a report can tell
+#                             "fails today, fixed by X" from a regression.
 #
 # Attack programs live in tests/escape/attacks/ (readable by tool calls: the
 # harness bundle grants the directory) and print one verdict line first:
@@ -40,6 +61,7 @@ source "$ESC_HERE/../lib/toolwall.sh"
 
 ESC_ATTACKS=$ESC_HERE/attacks
 ESC_PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1
 ESC_AC="python3 $ESC_HERE/../lib/audit_check.py"
 ESC_WS=workspace:acme
 ESC_GEN=channel:acme/general
@@ -53,7 +75,9 @@ ESC_VICTIM_LAUNCHER=""
 
 esc_setup()
 {
-	tw_hosts_up || { not_ok "test hosts up"; tap_summary; exit 1; }
+	if [[ -z ${ESC_NO_HOSTS:-} ]]; then
+		tw_hosts_up || { not_ok "test hosts up"; tap_summary; exit 1; }
+	fi
 	tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
 	tw_daemon_start "$@" || { not_ok "daemon starts"; tap_summary; exit 1; }
 	tw_at_exit esc_victim_stop
@@ -149,4 +173,39 @@ no_secret()
 		fi
 	done
 	ok "$name: no secret leaked"
+}
+
+esc_bare()
+{
+	local home=$TW_WORK/shared/bare-home
+	mkdir -p "$home" && chown "$TW_AGENT:" "$home" 2>/dev/null
+	# shellcheck disable=SC2086 # the wrapper is words on purpose
+	(cd "$home" && timeout -k 5 "${TAP_TIMEOUT:-30}" setpriv --reuid "$TW_AGENT" \
+		--regid "$TW_AGENT" --clear-groups --inh-caps=-all \
+		env -i PATH=/usr/bin:/bin HOME="$home" PYTHONDONTWRITEBYTECODE=1 \
+		${ESC_BARE_WRAP:-} "$@" 2>&1 </dev/null | head -1)
+}
+
+esc()
+{
+	local name=$1 ctx=$2 rec=$3 b
+	shift 3
+	[[ ${1:-} == -- ]] && shift
+	[[ -n ${ESC_FIX:-} ]] && name+=" [needs: $ESC_FIX]"
+	if [[ -n ${ESC_NOBARE:-} ]]; then
+		name+=" [no bare run: $ESC_NOBARE]"
+	else
+		b=$(esc_bare "$@")
+		if [[ $b != ESCAPED* ]]; then
+			skip "$name" "the bare agent cannot do it either, nothing to refuse (got '${b:-nothing}')"
+			return 0
+		fi
+	fi
+	attempt "$name" "$ctx" "BLOCKED*" -- "$@"
+	if [[ $rec != - ]]; then
+		local terms
+		IFS=';' read -ra terms <<<"event=deny;context=$ctx;$rec"
+		record "$name" "${terms[@]}"
+	fi
+	no_secret "$name"
 }
