@@ -23,51 +23,6 @@
 
 #define VALUE_MAX (64 * 1024)
 
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[64];
-	const char *colon;
-	unsigned long port;
-	char *e;
-
-	memset(ss, 0, sizeof(*ss));
-	if (*s == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s + 1, rb - s - 1);
-		host[rb - s - 1] = 0;
-		colon = rb + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s, colon - s);
-		host[colon - s] = 0;
-	}
-	errno = 0;
-	port = strtoul(colon + 1, &e, 10);
-	if (errno || *e || port > 65535 || e == colon + 1)
-		return -EINVAL;
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
-	    1) {
-		ss->ss_family = AF_INET;
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-		*len = sizeof(struct sockaddr_in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host,
-		      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-		*len = sizeof(struct sockaddr_in6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 /* Read a credential store: root-owned file, at most 64 KiB, trailing
  * newlines removed (as the env variable always was). */
 static int read_value(const char *path, unsigned char **out, size_t *len,
@@ -265,9 +220,9 @@ static int load_routes(struct tw_broker *b, json_t *arr, char *err,
 		int ret;
 
 		if (!l || !o || !c || !u ||
-		    parse_addr(l, &rt->listen, &rt->listen_len) ||
+		    tw_sockaddr_parse(l, &rt->listen, &rt->listen_len, true) ||
 		    tw_bk_origin_parse(o, &rt->origin) ||
-		    parse_addr(u, &rt->upstream, &rt->upstream_len) ||
+		    tw_sockaddr_parse(u, &rt->upstream, &rt->upstream_len, false) ||
 		    strlen(c) >= sizeof(rt->context)) {
 			snprintf(err, len,
 				 "routes[%zu]: needs listen and upstream "

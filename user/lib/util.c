@@ -224,3 +224,48 @@ int tw_write_file_atomic(const char *path, const char *data, size_t len,
 		unlink(tmp);
 	return ret;
 }
+int tw_sockaddr_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *len, bool port0_ok)
+{
+	char host[64];
+	const char *colon;
+	unsigned long port;
+	char *e;
+
+	memset(ss, 0, sizeof(*ss));
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, rb - s - 1);
+		host[rb - s - 1] = 0;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, colon - s);
+		host[colon - s] = 0;
+	}
+	errno = 0;
+	port = strtoul(colon + 1, &e, 10);
+	if (errno || *e || port > 65535 || e == colon + 1 ||
+	    (!port && !port0_ok))
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		ss->ss_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+		      &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	return -EINVAL;
+}

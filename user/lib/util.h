@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "paths.h"
 
@@ -46,5 +47,12 @@ int tw_mkdir_p(const char *path, unsigned mode);
 /* Write a whole file atomically (tmp + rename). */
 int tw_write_file_atomic(const char *path, const char *data, size_t len,
 			 unsigned mode);
+
+/*
+ * "ADDR:PORT" or "[V6]:PORT" (numeric only) into SS. Port 0 only when
+ * PORT0_OK (a listener the kernel picks the port for). 0 or -EINVAL.
+ */
+int tw_sockaddr_parse(const char *s, struct sockaddr_storage *ss,
+		      socklen_t *len, bool port0_ok);
 
 #endif
