@@ -40,15 +40,15 @@ PY
 # IPv6 test hosts whose addresses carry 10.20.1.10 (the issue-tracker host,
 # which the workspace may reach on TCP 5432): NAT64, 6to4, IPv4-compatible.
 # They live in our test namespace, reached over our veth.
-V6FORMS=("64:ff9b::a14:10a" "2002:a14:10a::1" "::a14:10a")
+V6FORMS=("64:ff9b::a14:10a" "2002:a14:10a::1" "::10.20.1.10")
 v6_up()
 {
 	ip -n "$TW_NETNS" addr add 64:ff9b::a14:10a/96 dev "$TW_NS_VETH" nodad &&
 		ip addr add 64:ff9b::1/96 dev "$TW_VETH" nodad &&
 		ip -n "$TW_NETNS" addr add 2002:a14:10a::1/48 dev "$TW_NS_VETH" nodad &&
 		ip addr add 2002:a14:10a::2/48 dev "$TW_VETH" nodad &&
-		ip -n "$TW_NETNS" addr add ::a14:10a/128 dev "$TW_NS_VETH" nodad &&
-		ip route add ::a14:10a/128 dev "$TW_VETH"
+		ip -n "$TW_NETNS" addr add ::10.20.1.10/128 dev "$TW_NS_VETH" nodad &&
+		ip route add ::10.20.1.10/128 dev "$TW_VETH"
 }
 v6_up || echo "# could not add every IPv6 form (some cases will skip)" >&2
 
