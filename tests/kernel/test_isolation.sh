@@ -78,7 +78,7 @@ cell()
 	local ctx=$1 want_rc=$2 want_out=$3
 	shift 3
 	local out rc id="i$((++n))"
-	local name="$ctx: ${*:1:4} -> $want_out"
+	local name="$ctx: ${*:1:4} -> exit $want_rc $want_out"
 	name=${name//$IP/iso_probe}
 	out=$(twx "$ctx" "$id" "$@" 2>"$TW_WORK/err.$n")
 	rc=$?
