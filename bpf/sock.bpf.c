@@ -261,7 +261,7 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 				 __u8 verdict, __u8 proto, __u8 family,
 				 __u8 embedded, const __u8 *addr, __u16 port,
 				 const char *path, const __u8 *peer,
-				 __u16 peer_port, __u64 cgid)
+				 __u16 peer_port, __u32 sk_uid, __u64 cgid)
 {
 	struct tw_event *e;
 	__u64 id;
@@ -295,7 +295,14 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 		__builtin_memcpy(e->peer.saddr, peer, 16);
 		e->peer.sport = peer_port;
 	}
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (action == TW_ACT_ACCEPT) {
+		/* Packets arrive in whatever task runs: the owner of the
+		 * socket is the one to name, no process. */
+		e->pid = e->tid = 0;
+		e->uid = sk_uid;
+	} else {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	}
 	tw_submit(&tw_events, e);
 }
 
@@ -308,7 +315,8 @@ static __always_inline int verdict_peer(struct decision *d, __u8 action,
 					__u8 proto, __u8 family, __u8 embedded,
 					const __u8 *addr, __u16 port,
 					const char *path, const __u8 *peer,
-					__u16 peer_port, __u64 cgid)
+					__u16 peer_port, __u32 sk_uid,
+					__u64 cgid)
 {
 	if (!d->reason) {
 		count(TW_STAT_ALLOWED);
@@ -319,12 +327,12 @@ static __always_inline int verdict_peer(struct decision *d, __u8 action,
 	} else if (d->mode == TW_MODE_ABI_AUDIT) {
 		count(TW_STAT_AUDITED);
 		emit(d, action, TW_VERDICT_AUDIT, proto, family, embedded,
-		     addr, port, path, peer, peer_port, cgid);
+		     addr, port, path, peer, peer_port, sk_uid, cgid);
 		return SYS_PROCEED;
 	}
 	count(TW_STAT_DENIED);
 	emit(d, action, TW_VERDICT_DENY, proto, family, embedded, addr, port,
-	     path, peer, peer_port, cgid);
+	     path, peer, peer_port, sk_uid, cgid);
 	return SYS_REJECT;
 }
 
@@ -334,7 +342,7 @@ static __always_inline int verdict(struct decision *d, __u8 action,
 				   const char *path, __u64 cgid)
 {
 	return verdict_peer(d, action, proto, family, embedded, addr, port,
-			    path, 0, 0, cgid);
+			    path, 0, 0, 0, cgid);
 }
 
 static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
@@ -1114,7 +1122,8 @@ int tw_egress(struct __sk_buff *skb)
 				return SYS_PROCEED;
 			return verdict_peer(&d, TW_ACT_ACCEPT, p.proto,
 					    p.family, 0, p.saddr, p.sport, 0,
-					    p.daddr, p.dport, cgid);
+					    p.daddr, p.dport,
+					    bpf_get_socket_uid(skb), cgid);
 		}
 		if (!syn)
 			return rejudge(&p, &d, m, sk, gen, cgid);
@@ -1187,7 +1196,8 @@ int tw_ingress(struct __sk_buff *skb)
 		judge_inbound(&d, p.proto, p.family, p.daddr, p.dport,
 			      p.saddr);
 	return verdict_peer(&d, TW_ACT_ACCEPT, p.proto, p.family, 0, p.daddr,
-			    p.dport, 0, p.saddr, p.sport, cgid);
+			    p.dport, 0, p.saddr, p.sport, bpf_get_socket_uid(skb),
+			    cgid);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

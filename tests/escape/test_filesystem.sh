@@ -54,7 +54,7 @@ esc "the victim's credential file through /proc/PID/root" $G "action=open;errno=
 	$F read "/proc/$ESC_VICTIM_PID/root$VCRED/warehouse-reader"
 esc "the victim's credential file through /proc/PID/cwd" $G "action=open;errno=EACCES" -- \
 	$F read "/proc/$ESC_VICTIM_PID/cwd/../$(basename "$(dirname "$VCRED")")/$(basename "$VCRED")/warehouse-reader"
-esc "a symlink in HOME to the victim's credential file" $G "action=open;errno=EACCES;path=$VCRED/warehouse-reader" -- \
+esc "a symlink in HOME to the victim's credential file" $G "action=open;errno=EACCES" -- \
 	$F symlink "$VCRED/warehouse-reader"
 esc "a hardlink in HOME to the victim's credential file" $G "errno~E" -- \
 	$F hardlink "$VCRED/warehouse-reader"
@@ -64,7 +64,7 @@ ESC_NOBARE="the stores are root's (0700)" \
 	esc "read the warehouse credential's store" $G \
 	"action=open;errno=EACCES;path=$TW_STORES/agent/warehouse-reader;reason~credential store" -- $F read "$TW_STORES/agent/warehouse-reader"
 ESC_NOBARE="the stores are root's (0700)" \
-	esc "a symlink in HOME to the store" $G "action=open;errno=EACCES;path=$TW_STORES/agent/warehouse-reader" -- \
+	esc "a symlink in HOME to the store" $G "action=open;errno=EACCES" -- \
 	$F symlink "$TW_STORES/agent/warehouse-reader"
 chmod 0644 "$TW_LOG" 2>/dev/null # as careless operators leave it
 esc "read the audit log (every context's activity)" $G "action=open;errno=EACCES;path=$TW_LOG" -- $F read "$TW_LOG"

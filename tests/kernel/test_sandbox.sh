@@ -352,20 +352,26 @@ rm -f "$info" "$stop"
 twx $DATA s-victim sh -c "echo \$\$ \$TOOLWALL_CREDENTIALS_DIR \$HOME > $info; while [ ! -e $stop ]; do sleep 0.1; done" >/dev/null 2>&1 &
 vpid_launcher=$!
 tw_eventually test -s "$info"
-read -r vpid vcred vhome <"$info"
-if [[ -n ${vpid:-} ]]; then
+read -r vnspid vcred vhome <"$info"
+# The victim's pid on the host: the shell in a PID namespace of its own
+# (test_isolation.sh proves the namespaces; here, what is left to try).
+vpid=$(pgrep -f "while \[ ! -e $stop \]" | while read -r p; do
+	[[ $(awk '/^NSpid:/ { print NF }' "/proc/$p/status" 2>/dev/null) == 3 ]] && echo "$p"
+done | head -1)
+if [[ -n ${vpid:-} && -n ${vnspid:-} ]]; then
 	for c in $GEN $DATA $DM; do
-		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=/proc/$vpid/environ;reason~open only within the call's own process tree" \
-			cell "$c" 1 "ERR EACCES" "$SB" read "/proc/$vpid/environ"
+		# Another call's processes are not there at all (PID namespace).
+		cell "$c" 1 "ERR ENOENT" "$SB" read "/proc/$vpid/environ"
 		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$vcred/warehouse-reader;reason~is in a tool call's private directory: each call reaches only its own" \
 			cell "$c" 1 "ERR EACCES" "$SB" read "$vcred/warehouse-reader"
 		AUD="event=deny;action=open;syscall=openat;errno=EACCES;path=$vhome;reason~is in a tool call's private directory: each call reaches only its own" \
 			cell "$c" 1 "ERR EACCES" "$SB" read "$vhome"
-		AUD="event=deny;action=ptrace;syscall=ptrace;errno=EPERM;target_pid=$vpid" \
-			cell "$c" 1 "ERR EPERM" "$SB" ptrace "$vpid"
-		AUD="event=deny;action=kill;syscall=kill;errno=EPERM;target_pid=$vpid" \
-			cell "$c" 1 "ERR EPERM" "$SB" kill0 "$vpid"
+		cell "$c" 1 "ERR ESRCH" "$SB" ptrace "$vpid"
+		cell "$c" 1 "ERR ESRCH" "$SB" kill0 "$vpid"
 	done
+	# Its init, though, is there: Landlock keeps the call out of it.
+	AUD="event=deny;action=ptrace;syscall=ptrace;errno=EPERM;target_pid=1" \
+		cell $GEN 1 "ERR EPERM" "$SB" ptrace 1
 	# Its own child, though: ptrace works within one call.
 	cell $GEN 0 "OK" "$SB" ptrace-child
 	kill -0 "$vpid" 2>/dev/null && ok "the victim call was alive through every sibling check" ||

@@ -19,7 +19,7 @@ Prints one line, "OK [detail]" or "ERR ERRNONAME", and exits 0 or 1:
   memfd-exec            memfd_create(flags 0) + a copy of /bin/true + fexecve
   memfd-mfdexec         memfd_create(MFD_EXEC)
   mmap-exec FILE        mmap(FILE, PROT_READ|PROT_EXEC)
-  grep-proc TEXT        is TEXT in any /proc/*/cmdline or /proc/*/environ?
+  grep-proc TEXT        is TEXT in the cmdline or environ of another process?
 """
 import ctypes
 import errno
@@ -101,7 +101,7 @@ def main():
             needle = args[0].encode()
             seen = []
             for p in os.listdir("/proc"):
-                if not p.isdigit():
+                if not p.isdigit() or int(p) == os.getpid():
                     continue
                 for what in ("cmdline", "environ"):
                     try:

@@ -4,6 +4,8 @@
 # warehouse credential in its argv and environment), its launcher or the
 # daemon. The verdict never prints what was read, only whether it was.
 #   cross.py ATTACK PID|KEY
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import ctypes
 import errno
 import os

@@ -5,6 +5,8 @@
 # socket, its listening ports. Each ends by asking the resolver again: an
 # answer means it survived (BLOCKED), silence means it died (ESCAPED).
 #   dnsd.py ATTACK SERVER|PATH ...
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import json
 import os
 import socket

@@ -6,6 +6,8 @@
 # directories, the audit log, the policy), and symlink/hardlink tricks.
 # Nothing read is printed, only whether it was.
 #   fs.py ATTACK ARGS...
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import os
 import platform
 import shutil

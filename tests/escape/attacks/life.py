@@ -6,6 +6,8 @@
 #   life.py leftover BEAT SECONDS     detach a child that touches BEAT
 #   life.py late-write DELAY          detach a child that writes to stdout
 #   life.py keep-trying HOST PORT SECONDS
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import os
 import socket
 import sys

@@ -4,6 +4,8 @@
 # context does not allow. An echo server answers on the test hosts, so an
 # answer (or a created socket, for families that need no peer) is an escape.
 #   net.py ATTACK ARGS...   (see TABLE at the bottom)
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import ctypes
 import os
 import socket

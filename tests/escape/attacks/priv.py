@@ -5,6 +5,8 @@
 # call must not (bpf, perf, keyrings, AF_ALG, TIOCSTI), or leave the call's
 # cgroup.
 #   priv.py ATTACK ARGS...
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import ctypes
 import errno
 import os

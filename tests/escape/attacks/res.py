@@ -5,6 +5,8 @@
 # deadline); reaching the cap is the escape.
 #   res.py forks MAX SECONDS
 #   res.py memory MB SECONDS
+import sys
+sys.dont_write_bytecode = True  # (a call may not write here)
 import os
 import signal
 import sys
