@@ -495,6 +495,9 @@ static void print_context_text(const struct tw_compiled *c,
 	printf("  mode          %s\n", mode_name(x->mode));
 	printf("  cgroup        %s\n", x->cgroup);
 	printf("  run as        %s\n", x->run_as ? x->run_as : "-");
+	tw_size_str(x->limits.memory, buf, sizeof(buf));
+	printf("  limits        pids %llu, memory %s (per call)\n",
+	       (unsigned long long)x->limits.pids, buf);
 	printf("  bundles       ");
 	for (size_t i = 0; i < x->nheld; i++)
 		printf("%s%s (%s)", i ? ", " : "",
@@ -590,6 +593,12 @@ static json_t *context_json(const struct tw_compiled *c,
 		      pol->workspaces[x->workspace].name, "mode",
 		      mode_name(x->mode), "cgroup", x->cgroup, "run_as",
 		      x->run_as, "bundles", held, "rules", rules);
+	if (o)
+		json_object_set_new(
+			o, "limits",
+			json_pack("{s:I,s:I}", "pids",
+				  (json_int_t)x->limits.pids, "memory",
+				  (json_int_t)x->limits.memory));
 	if (o)
 		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;
