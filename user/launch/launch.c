@@ -25,9 +25,11 @@
 #include <unistd.h>
 
 #include "calldir.h"
+#include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
 #include "creds.h"
+#include "pty.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -63,14 +65,6 @@ static const char exec_usage[] =
     "  --env NAME=VALUE   set a variable in the call's environment\n"
     "  -q, --quiet        no summary on stderr\n";
 
-static volatile pid_t child_pid;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
-
 /* Everything the child needs, prepared by the parent (as root). */
 struct launch {
 	const char *ctx;
@@ -82,6 +76,8 @@ struct launch {
 	char *path; /* the call's PATH, for the command lookup */
 	char **cmd;
 	char *cwd; /* where the call starts: NULL keeps the launcher's */
+	struct tw_pty pty; /* its own terminal, if the user has one */
+	struct tw_limit_join lj; /* v1 cgroups holding its limits */
 };
 
 static void __attribute__((noreturn)) child(struct launch *l)
@@ -89,6 +85,19 @@ static void __attribute__((noreturn)) child(struct launch *l)
 	const struct tw_account *a = &l->acct;
 	int err;
 
+	err = tw_pty_enter(&l->pty);
+	if (err) {
+		tw_error("exec: cannot give the call its own terminal: %s",
+			 strerror(-err));
+		_exit(EXIT_TOOLWALL);
+	}
+	/* the limits first: nothing of the call runs unlimited */
+	err = tw_limits_join(&l->lj, getpid());
+	if (err) {
+		tw_error("exec: cannot join the call's limit cgroups: %s",
+			 strerror(-err));
+		_exit(EXIT_TOOLWALL);
+	}
 	err = tw_cg_attach(l->cgroup, getpid());
 	if (err) {
 		tw_error("exec: cannot join %s: %s", l->cgroup, strerror(-err));
@@ -540,6 +549,36 @@ out:
 	return err;
 }
 
+/* The v1 cgroups the call's first process joins for its limits. */
+static int launch_limits(struct launch *l, json_t *rep)
+{
+	json_t *a = json_object_get(json_object_get(rep, "limits"), "cgroups");
+	json_t *x;
+	size_t i;
+
+	json_array_foreach (a, i, x) {
+		const char *p = json_string_value(x);
+
+		if (!p || l->lj.n >= TW_LIM_N || strlen(p) >= PATH_MAX) {
+			tw_error("exec: the daemon sent a bad limit cgroup");
+			return -EINVAL;
+		}
+		snprintf(l->lj.path[l->lj.n++], PATH_MAX, "%s", p);
+	}
+	return 0;
+}
+
+static int launch_pty(struct launch *l)
+{
+	int err = tw_pty_open(&l->pty, l->acct.uid, l->acct.gid);
+
+	if (err)
+		tw_error("exec: cannot open a terminal for the call: %s; the "
+			 "tool call was not started",
+			 strerror(-err));
+	return err;
+}
+
 static void summarise(json_t *rep, const char *ctx)
 {
 	json_t *den = json_object_get(rep, "denials"), *x;
@@ -570,6 +609,9 @@ static void summarise(json_t *rep, const char *ctx)
 			fprintf(stderr, " No bundle allows it.");
 		fputc('\n', stderr);
 	}
+	json_array_foreach (json_object_get(rep, "limits_hit"), i, x)
+		fprintf(stderr, "toolwall: %s.\n",
+			json_string_value(json_object_get(x, "reason")));
 	if (lingering > 0)
 		fprintf(stderr,
 			"toolwall: %d process%s of this call still run%s, "
@@ -601,6 +643,7 @@ int cmd_exec(int argc, char **argv)
 	pid_t pid;
 
 	l.sb.ruleset_fd = -1;
+	l.pty.master = l.pty.slave = -1;
 	if (!envs) {
 		tw_error("exec: out of memory");
 		return EXIT_TOOLWALL;
@@ -740,6 +783,10 @@ int cmd_exec(int argc, char **argv)
 		code = EXIT_TOOLWALL;
 		goto end;
 	}
+	if (launch_limits(&l, rep) || launch_pty(&l)) {
+		code = EXIT_TOOLWALL;
+		goto end;
+	}
 
 	signal(SIGINT, SIG_IGN); /* the terminal signals the child itself */
 	signal(SIGQUIT, SIG_IGN);
@@ -754,18 +801,13 @@ int cmd_exec(int argc, char **argv)
 		signal(SIGQUIT, SIG_DFL);
 		child(&l);
 	}
-	child_pid = pid;
 	/* The child has its copy: the values leave our memory now. */
 	env_free(&l);
 	tw_sandbox_free(&l.sb);
-	signal(SIGTERM, forward);
-	signal(SIGHUP, forward);
-	signal(SIGUSR1, forward);
-	signal(SIGUSR2, forward);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	status = tw_pty_relay(&l.pty, pid);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 end:
+	tw_pty_close(&l.pty);
 	env_free(&l);
 	tw_sandbox_free(&l.sb);
 	free(l.path);
