@@ -55,6 +55,8 @@ drive status "exit status passes through"
 drive signalled "a call killed by a signal exits 128+signal"
 drive eof "ctrl-D is end of input for the call"
 drive intr "ctrl-C reaches the call's foreground process"
+drive stop "a call that stops stops its launcher (the shell's job); fg resumes both"
+drive susp "ctrl-Z in a call's session (no job-control shell there) does not hang the user's terminal"
 
 rm -f "$SH/leak.out"
 out=$($DRIVE leftover "$SH" -- "$TW_BIN" exec workspace:acme --call-id pty-left -q -- 2>&1)

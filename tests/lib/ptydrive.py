@@ -7,7 +7,7 @@
 CMD is run on a fresh pty (the "user's terminal", 33 rows x 111 columns)
 with CASE's program appended; the case types into it and checks what comes
 back. Prints what it saw; exit 0 when the case holds, 1 when not.
-Cases: session relay winsize status signalled eof intr leftover.
+Cases: session relay winsize status signalled eof intr stop susp leftover.
 """
 import errno
 import fcntl
@@ -44,6 +44,14 @@ PROGRAMS = {
              "    print('got SIGINT', flush=True); sys.exit(42)\n"
              "signal.signal(signal.SIGINT, intr)\n"
              "print('ready', flush=True); time.sleep(10); print('no SIGINT')"],
+    # stops itself (SIGSTOP), then goes on when continued
+    "stop": [PY, "-c",
+             "import os, signal\n"
+             "print('ready', flush=True); os.kill(os.getpid(), signal.SIGSTOP); print('done', flush=True)"],
+    # ctrl-Z reaches it, but the call's session has no job-control shell
+    "susp": [PY, "-c",
+             "import time\n"
+             "print('ready', flush=True); time.sleep(1.5); print('done', flush=True)"],
     # leaves a reader of its terminal behind and ends at once
     "leftover": [PY, "-c",
                  "import errno, os, select, signal, sys, time\n"
@@ -63,6 +71,30 @@ PROGRAMS = {
                  "open(out + '.tmp', 'w').write(res + '\\n')\n"
                  "os.rename(out + '.tmp', out)\n"],
 }
+
+
+def proc_state(pid):
+    return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
+
+
+def descendant_states(root):
+    """{pid: state} of every process below ROOT."""
+    kids, states = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            rest = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kids.setdefault(int(rest[1]), []).append(int(d))
+        states[int(d)] = rest[0]
+    out, todo = {}, list(kids.get(root, []))
+    while todo:
+        p = todo.pop()
+        out[p] = states[p]
+        todo += kids.get(p, [])
+    return out
 
 
 class Term:
@@ -125,6 +157,10 @@ def run(case, shared, cmd):
     prog = PROGRAMS[case]
     if case == "leftover":
         prog = prog + [os.path.join(shared, "leak.out")]
+    if case in ("stop", "susp"):
+        # under a shell with job control, as a user at a prompt would be
+        cmd = ["bash", "-c", 'set -m; "$@"; echo STOPPED $?; sleep 2.6; fg',
+               "bash"] + cmd
     t = Term(cmd + prog)
     try:
         user_tty = t.expect(r"USER-TTY (\S+)").group(1).decode()
@@ -167,6 +203,27 @@ def run(case, shared, cmd):
             st = t.wait()
             assert st == 42, "status %s" % st
             print("ctrl-C reached the call's foreground process")
+        elif case == "stop":
+            t.expect(r"STOPPED 148")
+            assert b"done" not in t.buf, "the call went on"
+            # the launcher and every process below it (pids as this host
+            # sees them), while the shell sleeps before `fg`
+            launcher = [p for p in descendant_states(t.pid)
+                        if open("/proc/%d/comm" % p).read().strip() == "toolwall"]
+            assert len(launcher) == 1, "no launcher below the shell"
+            states = descendant_states(launcher[0])
+            states[launcher[0]] = proc_state(launcher[0])
+            assert set(states.values()) == {"T"}, \
+                "not every process of the call is stopped: %s" % states
+            t.expect("done")
+            assert t.wait() == 0
+            print("a stopped call stops its launcher (the shell's job); fg resumes both")
+        elif case == "susp":
+            t.expect("ready")
+            t.send("\x1a")
+            t.expect("done")
+            assert t.wait() == 0
+            print("ctrl-Z neither hangs the terminal nor stops the call")
         elif case == "leftover":
             leak = os.path.join(shared, "leak.out")
             t.expect("parent done")

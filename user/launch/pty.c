@@ -157,6 +157,44 @@ static void forward(struct tw_pty *p, pid_t pid, int sig)
 	kill(pid, sig);
 }
 
+/*
+ * The call's first process stopped (SIGSTOP; a ctrl-Z on its terminal
+ * stops nothing, its session being an orphaned process group): stop with
+ * it, as the job the user's shell knows is this launcher, with the user's
+ * terminal back as it was; when continued, take the terminal again and
+ * continue the call.
+ */
+static void suspend(struct tw_pty *p, pid_t pid)
+{
+	pid_t pp = getppid();
+	struct termios raw;
+	sigset_t cont;
+
+	/* No shell with job control above us (an orphaned process group,
+	 * where the kernel drops SIGTSTP): nobody could continue us, so the
+	 * call goes on at once, as a shell without job control would. */
+	if (getsid(pp) != getsid(0) || getpgid(pp) == getpgrp()) {
+		kill(-pid, SIGCONT);
+		kill(pid, SIGCONT);
+		return;
+	}
+	if (p->raw)
+		tcsetattr(p->in_fd, TCSADRAIN, &p->saved);
+	sigemptyset(&cont);
+	sigaddset(&cont, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &cont, NULL);
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP); /* returns once the shell continues us */
+	if (p->raw) {
+		raw = p->saved;
+		cfmakeraw(&raw);
+		tcsetattr(p->in_fd, TCSADRAIN, &raw);
+	}
+	winsize_copy(p);
+	kill(-pid, SIGCONT);
+	kill(pid, SIGCONT);
+}
+
 int tw_pty_relay(struct tw_pty *p, pid_t pid)
 {
 	static const int sigs[] = { SIGCHLD, SIGWINCH, SIGINT,	SIGQUIT,
@@ -190,9 +228,14 @@ int tw_pty_relay(struct tw_pty *p, pid_t pid)
 	}
 
 	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
+		pid_t w = waitpid(pid, &status,
+				  WNOHANG | (p->master >= 0 ? WUNTRACED : 0));
 		int nf = 0, im = -1, ii = -1;
 
+		if (w == pid && WIFSTOPPED(status)) {
+			suspend(p, pid);
+			continue;
+		}
 		if (w == pid || (w < 0 && errno == ECHILD))
 			break;
 		pf[nf++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
