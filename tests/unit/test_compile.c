@@ -547,6 +547,95 @@ static void test_modes_and_run_as(void **state)
 	fixture_free(&f);
 }
 
+/* Limits: per key, the channel/DM's own, else the workspace's, else the
+ * defaults; a change of limits is a new revision. */
+static void test_limits_inherit(void **state)
+{
+	static const char *const docs[] = {
+		WS "\"baseline\":[],\"limits\":{\"pids\":64}}",
+		"{\"channel\":\"big\",\"workspace\":\"w\","
+		"\"limits\":{\"memory\":\"4G\"}}",
+		"{\"channel\":\"plain\",\"workspace\":\"w\"}",
+		"{\"dm\":\"bob\",\"workspace\":\"w\",\"credentials_dir\":\"/c\","
+		"\"limits\":{\"pids\":8,\"memory\":33554432}}",
+		"{\"workspace\":\"v\",\"agent\":{\"name\":\"x\",\"user\":\"u\"}}",
+	};
+	static const struct {
+		const char *ctx;
+		uint64_t pids, memory;
+	} want[] = {
+		{ "workspace:w", 64, TW_LIMIT_MEMORY_DEFAULT },
+		{ "channel:w/big", 64, 4ULL << 30 },
+		{ "channel:w/plain", 64, TW_LIMIT_MEMORY_DEFAULT },
+		{ "dm:w/bob", 8, 32ULL << 20 },
+		{ "workspace:v", TW_LIMIT_PIDS_DEFAULT, TW_LIMIT_MEMORY_DEFAULT },
+	};
+	static const char *const other[] = {
+		WS "\"baseline\":[],\"limits\":{\"pids\":65}}",
+		"{\"channel\":\"big\",\"workspace\":\"w\","
+		"\"limits\":{\"memory\":\"4G\"}}",
+		"{\"channel\":\"plain\",\"workspace\":\"w\"}",
+		"{\"dm\":\"bob\",\"workspace\":\"w\",\"credentials_dir\":\"/c\","
+		"\"limits\":{\"pids\":8,\"memory\":33554432}}",
+		"{\"workspace\":\"v\",\"agent\":{\"name\":\"x\",\"user\":\"u\"}}",
+	};
+	struct fixture f, g;
+
+	(void)state;
+	build_ok(&f, docs, ARRAY_SIZE(docs));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		const struct tw_context *x = ctx_of(&f, want[i].ctx);
+
+		assert_int_equal(x->limits.pids, want[i].pids);
+		assert_int_equal(x->limits.memory, want[i].memory);
+	}
+	build_ok(&g, other, ARRAY_SIZE(other));
+	assert_string_not_equal(f.c.revision, g.c.revision);
+	fixture_free(&g);
+	fixture_free(&f);
+}
+
+static void test_size_text(void **state)
+{
+	static const struct {
+		const char *in;
+		int err;
+		uint64_t bytes;
+		const char *back;
+	} t[] = {
+		{ "512M", 0, 512ULL << 20, "512M" },
+		{ "2G", 0, 2ULL << 30, "2G" },
+		{ "2g", 0, 2ULL << 30, "2G" },
+		{ "1536MiB", 0, 1536ULL << 20, "1536M" },
+		{ "64KB", 0, 64ULL << 10, "64K" },
+		{ "1048577", 0, 1048577, "1048577" },
+		{ "1P", 0, 1ULL << 50, "1P" },
+		{ "", -EINVAL, 0, NULL },
+		{ "M", -EINVAL, 0, NULL },
+		{ "-1M", -EINVAL, 0, NULL },
+		{ "1.5G", -EINVAL, 0, NULL },
+		{ "12 M", -EINVAL, 0, NULL },
+		{ "5Q", -EINVAL, 0, NULL },
+		{ "99999999999999999999", -ERANGE, 0, NULL },
+		{ "99999999999T", -ERANGE, 0, NULL },
+	};
+	char buf[32];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		uint64_t v = 0;
+		int err = tw_parse_size(t[i].in, &v);
+
+		if (err != t[i].err)
+			fail_msg("%s: got %d, want %d", t[i].in, err, t[i].err);
+		if (err)
+			continue;
+		assert_int_equal(v, t[i].bytes);
+		tw_size_str(v, buf, sizeof(buf));
+		assert_string_equal(buf, t[i].back);
+	}
+}
+
 /* "background": the channel's or DM's own, else the workspace's, else off;
  * in the revision only where it is on. */
 static void test_background(void **state)
@@ -1025,6 +1114,8 @@ int main(void)
 		test_repo_strongest_and_skill_dedup);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_modes_and_run_as);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_background);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_limits_inherit);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_size_text);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_context_order);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_revision_stable);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(

@@ -498,6 +498,9 @@ static void print_context_text(const struct tw_compiled *c,
 	printf("  leftovers     %s\n",
 	       x->background ? "run on after a call (background)"
 			     : "killed with their call");
+	tw_size_str(x->limits.memory, buf, sizeof(buf));
+	printf("  limits        pids %llu, memory %s (per call)\n",
+	       (unsigned long long)x->limits.pids, buf);
 	printf("  bundles       ");
 	for (size_t i = 0; i < x->nheld; i++)
 		printf("%s%s (%s)", i ? ", " : "",
@@ -605,6 +608,12 @@ static json_t *context_json(const struct tw_compiled *c,
 		      mode_name(x->mode), "cgroup", x->cgroup, "run_as",
 		      x->run_as, "background", x->background, "bundles", held,
 		      "rules", rules, "listen", listen);
+	if (o)
+		json_object_set_new(
+			o, "limits",
+			json_pack("{s:I,s:I}", "pids",
+				  (json_int_t)x->limits.pids, "memory",
+				  (json_int_t)x->limits.memory));
 	if (o)
 		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;

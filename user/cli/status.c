@@ -56,7 +56,8 @@ static json_t *call_daemon(const char *op)
 
 static const char status_usage[] =
 	"Usage: toolwall status [-j]\n"
-	"Daemon health, kernel features in use, policy revision, contexts\n"
+	"Daemon health, kernel features in use (and the cgroup controllers\n"
+	"that hold per-call limits), policy revision, contexts\n"
 	"and counters (allowed, denied, audited, events lost; the resolver's;\n"
 	"the syscall audit's execs, refused syscalls and lost events, and\n"
 	"whether its sys_exit tracepoint is attached).\n";
@@ -93,6 +94,14 @@ int cmd_status(int argc, char **argv)
 	printf("audit log:  %s\n", S(dm, "audit_log"));
 	printf("cgroups:    %s\n", S(dm, "cgroup_root"));
 	printf("features:   %s\n", S(rep, "features"));
+	{
+		json_t *lm = json_object_get(rep, "limits");
+
+		printf("limits:     pids in %s, memory in %s%s\n", S(lm, "pids"),
+		       S(lm, "memory"),
+		       json_is_true(json_object_get(lm, "ok")) ?
+			       "" : " (tool calls are refused: no controller)");
+	}
 	printf("counters:   allowed %lld, denied %lld, audited %lld, "
 	       "no-context %lld, events lost %lld\n",
 	       I(ct, "allowed"), I(ct, "denied"), I(ct, "audited"),

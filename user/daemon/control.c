@@ -10,7 +10,10 @@
  *                                           what it may hold and reach
  *                                           (credential names and store
  *                                           paths, never their values)
- *   {"op":"call-end","cgid":N}              its denials, for the summary
+ *                                           and its limits (v1 cgroups
+ *                                           for its first process to join)
+ *   {"op":"call-end","cgid":N}              its denials and the limits it
+ *                                           ran into, for the summary
  *   {"op":"stop"}                           exit (enforcement stays)
  */
 #include <errno.h>
@@ -29,6 +32,7 @@
 #include "daemon.h"
 #include "fsexplain.h"
 #include "kaudit.h"
+#include "cglimits.h"
 #include "maps.h"
 #include "toolwall.h"
 #include "util.h"
@@ -215,6 +219,137 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 	return o;
 }
 
+/*
+ * Put the limits of context C on the call cgroup V2CALL (REL below the
+ * toolwall root). Returns the v1 cgroups its first process must join, or
+ * NULL with WHY: a call that cannot be limited is not started (a fork
+ * bomb in it would take the host with it).
+ */
+static json_t *call_limits(const struct tw_context *c, const char *v2call,
+			   const char *rel, char *why, size_t len)
+{
+	struct tw_limit_ctl lc;
+	struct tw_limit_join j;
+	const char *what;
+	char w[2][PATH_MAX + 32];
+	json_t *a;
+	int err;
+
+	err = tw_limits_probe(&lc);
+	if (err) {
+		snprintf(why, len,
+			 "cannot limit tool calls on this host: pids in %s, "
+			 "memory in %s (a cgroup2 mount offering the controller "
+			 "or a cgroup v1 mount with it is needed); the tool "
+			 "call was not started",
+			 tw_limits_where(&lc, TW_LIM_PIDS, w[0], sizeof(w[0])),
+			 tw_limits_where(&lc, TW_LIM_MEMORY, w[1],
+					 sizeof(w[1])));
+		return NULL;
+	}
+	err = tw_limits_apply(&lc, v2call, rel, c->limits.pids,
+			      c->limits.memory, &j, &what);
+	if (err) {
+		tw_limits_remove(&lc, rel);
+		snprintf(why, len,
+			 "cannot set the call's limits (%s): %s; the tool call "
+			 "was not started",
+			 what, strerror(-err));
+		return NULL;
+	}
+	a = json_array();
+	for (int i = 0; a && i < j.n; i++)
+		json_array_append_new(a, json_string(j.path[i]));
+	if (!a) {
+		tw_limits_remove(&lc, rel);
+		snprintf(why, len, "out of memory");
+	}
+	return a;
+}
+
+static void call_limits_undo(const char *rel, json_t *join)
+{
+	struct tw_limit_ctl lc;
+
+	json_decref(join);
+	tw_limits_probe(&lc);
+	tw_limits_remove(&lc, rel);
+}
+
+/*
+ * What the call ran into at its limits: a `limit` record for each kind,
+ * and the same for its summary. The counters are the kernel's, read at
+ * call end (a fork refused later by a lingering process is not counted).
+ */
+static json_t *call_limit_hits(struct tw_daemon *d, struct tw_call *call)
+{
+	const struct tw_revision *r = &d->rev[d->slot];
+	const struct tw_context *x = NULL;
+	size_t rl = strlen(d->ld.cg_root);
+	struct tw_limit_hits h;
+	struct tw_limit_ctl lc;
+	json_t *out = json_array();
+	char mem[32];
+	int ci;
+
+	if (strncmp(call->cgroup, d->ld.cg_root, rl) || call->cgroup[rl] != '/')
+		return out;
+	tw_limits_probe(&lc);
+	tw_limits_hits(&lc, call->cgroup, call->cgroup + rl + 1, &h);
+	ci = r->valid ? tw_compiled_find(&r->comp, call->context) : -1;
+	if (ci >= 0)
+		x = &r->comp.ctx[ci];
+	for (int k = 0; k < 2; k++) {
+		uint64_t n = k ? h.oom_kills : h.pids_max;
+		char reason[256];
+		json_t *rec;
+
+		if (!n)
+			continue;
+		if (k) {
+			tw_size_str(x ? x->limits.memory : 0, mem, sizeof(mem));
+			snprintf(reason, sizeof(reason),
+				 "the call reached its memory limit (%s): the "
+				 "kernel's OOM killer ended %llu of its "
+				 "processes",
+				 x ? mem : "?", (unsigned long long)n);
+		} else {
+			snprintf(reason, sizeof(reason),
+				 "the call reached its process limit (%llu): "
+				 "%llu forks or threads were refused (EAGAIN)",
+				 (unsigned long long)(x ? x->limits.pids : 0),
+				 (unsigned long long)n);
+		}
+		rec = tw_audit_record(&d->audit, "limit", 0);
+		tw_record_where(rec, x ? &r->pol : NULL, x, call);
+		json_object_set_new(rec, "pid", json_null());
+		json_object_set_new(rec, "uid", json_null());
+		json_object_set_new(rec, "comm", json_null());
+		json_object_set_new(rec, "action",
+				    json_string(k ? "memory" : "fork"));
+		json_object_set_new(
+			rec, "limit",
+			x ? json_integer((json_int_t)(k ? x->limits.memory :
+							  x->limits.pids)) :
+			    json_null());
+		json_object_set_new(rec, "count", json_integer((json_int_t)n));
+		json_object_set_new(rec, "reason", json_string(reason));
+		json_object_set_new(rec, "hint",
+				    json_string("raise \"limits\" on the "
+						"context in the policy"));
+		json_object_set_new(rec, "policy_rev",
+				    x ? json_string(r->comp.revision) :
+					json_null());
+		tw_audit_write(&d->audit, rec);
+		json_array_append_new(out,
+				      json_pack("{s:s,s:I,s:s}", "what",
+						k ? "memory" : "pids", "count",
+						(json_int_t)n, "reason",
+						reason));
+	}
+	return out;
+}
+
 static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
@@ -222,7 +357,8 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	const char *id = json_string_value(json_object_get(req, "call_id"));
 	const char *who = json_string_value(json_object_get(req, "requester"));
 	struct tw_call call = {}, *nc;
-	char rel[4096], gen[40], why[512];
+	char rel[4096], gen[40], why[PATH_MAX + 512];
+	json_t *ljoin;
 	const struct tw_context *c;
 	int ci, ret;
 
@@ -258,6 +394,11 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 		return fail("cannot create the call cgroup: %s",
 			    strerror(-ret));
 	snprintf(call.cgroup, sizeof(call.cgroup), "%s/%s", d->ld.cg_root, rel);
+	ljoin = call_limits(c, call.cgroup, rel, why, sizeof(why));
+	if (!ljoin) {
+		rmdir(call.cgroup);
+		return fail("%s", why);
+	}
 	snprintf(call.context, sizeof(call.context), "%s", c->name);
 	snprintf(call.call_id, sizeof(call.call_id), "%s", id);
 	snprintf(call.requester, sizeof(call.requester), "%s", who ? who : "");
@@ -265,12 +406,14 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	ret = tw_maps_add_cgroup(&d->ld.maps, d->slot, call.cgid, (uint32_t)ci,
 				 tw_mode_abi(c->mode));
 	if (ret) {
+		call_limits_undo(rel, ljoin);
 		rmdir(call.cgroup);
 		return fail("cannot map the call cgroup: %s", strerror(-ret));
 	}
 	nc = realloc(d->calls, (d->ncalls + 1) * sizeof(*nc));
 	if (!nc) {
 		tw_maps_del_cgroup(&d->ld.maps, call.cgid);
+		call_limits_undo(rel, ljoin);
 		rmdir(call.cgroup);
 		return fail("%s", "out of memory");
 	}
@@ -288,6 +431,15 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 				"policy_rev", r->comp.revision, "background",
 				c->background);
 
+	if (rep)
+		json_object_set_new(
+			rep, "limits",
+			json_pack("{s:I,s:I,s:o}", "pids",
+				  (json_int_t)c->limits.pids, "memory",
+				  (json_int_t)c->limits.memory, "cgroups",
+				  ljoin));
+	else
+		json_decref(ljoin);
 	if (rep)
 		json_object_update_missing_new(rep, call_access(d, r, c));
 	return rep;
@@ -316,14 +468,31 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 	}
 	c->ended = true;
 	left = tw_cg_nprocs(c->cgroup);
-	json_t *rep = json_pack("{s:b,s:s,s:o,s:i}", "ok", 1, "call_id",
+	json_t *rep = json_pack("{s:b,s:s,s:o,s:i,s:o}", "ok", 1, "call_id",
 				c->call_id, "denials", den, "lingering",
-				left > 0 ? left : 0);
+				left > 0 ? left : 0, "limits_hit",
+				call_limit_hits(d, c));
 	if (left <= 0 && tw_cg_remove_tree(c->cgroup, NULL) == 0)
 		tw_call_forget(d, c);
 	else
 		tw_calls_save(d);
 	return rep;
+}
+
+/* Where per-call limits are enforced on this host (probed now). */
+static json_t *limits_status(void)
+{
+	struct tw_limit_ctl lc;
+	char w[PATH_MAX + 32];
+	json_t *o;
+	int err = tw_limits_probe(&lc);
+
+	o = json_pack("{s:b}", "ok", err == 0);
+	for (int r = 0; o && r < TW_LIM_N; r++)
+		json_object_set_new(o, tw_limits_name(r),
+				    json_string(tw_limits_where(
+					    &lc, r, w, sizeof(w))));
+	return o;
 }
 
 static json_t *control_status(struct tw_daemon *d);
@@ -336,6 +505,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 	json_object_set_new(st, "dns", dns_status(d));
 	json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
 	json_object_set_new(st, "control", control_status(d));
+	json_object_set_new(st, "limits", limits_status());
 	return st;
 }
 

@@ -35,6 +35,7 @@
 #include "cmds.h"
 #include "daemon.h"
 #include "explain.h"
+#include "cglimits.h"
 #include "maps.h"
 #include "sysaudit.h"
 #include "toolwall.h"
@@ -220,7 +221,14 @@ struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid)
 
 void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 {
-	size_t i = c - d->calls;
+	size_t i = c - d->calls, rl = strlen(d->ld.cg_root);
+	struct tw_limit_ctl lc;
+
+	/* its v1 limit cgroups (empty too: their processes were its own) */
+	if (!strncmp(c->cgroup, d->ld.cg_root, rl) && c->cgroup[rl] == '/') {
+		tw_limits_probe(&lc);
+		tw_limits_remove(&lc, c->cgroup + rl + 1);
+	}
 
 	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
 	free(c->denials);

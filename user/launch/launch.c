@@ -26,9 +26,11 @@
 
 #include "calldir.h"
 #include "callns.h"
+#include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
 #include "creds.h"
+#include "pty.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -64,14 +66,6 @@ static const char exec_usage[] =
     "  --env NAME=VALUE   set a variable in the call's environment\n"
     "  -q, --quiet        no summary on stderr\n";
 
-static volatile pid_t child_pid;
-
-static void forward(int sig)
-{
-	if (child_pid > 0)
-		kill(child_pid, sig);
-}
-
 /* Everything the child needs, prepared by the parent (as root). */
 struct launch {
 	const char *ctx;
@@ -86,6 +80,8 @@ struct launch {
 	struct tw_callns ns;
 	const char **noexec; /* what the call may write: mounted noexec */
 	bool background;     /* leftovers run on when the command ends */
+	struct tw_pty pty; /* its own terminal, if the user has one */
+	struct tw_limit_join lj; /* v1 cgroups holding its limits */
 };
 
 static void env_free(struct launch *l);
@@ -98,6 +94,12 @@ static void __attribute__((noreturn)) call_command(struct launch *l)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	err = tw_pty_enter(&l->pty);
+	if (err) {
+		tw_error("exec: cannot give the call its own terminal: %s",
+			 strerror(-err));
+		_exit(EXIT_TOOLWALL);
+	}
 	if (l->cwd && chdir(l->cwd)) {
 		tw_error("exec: cannot enter %s: %s", l->cwd, strerror(errno));
 		_exit(EXIT_TOOLWALL);
@@ -175,6 +177,13 @@ static void __attribute__((noreturn)) call_init(struct launch *l,
 	int err;
 	pid_t pid;
 
+	/* the limits first: nothing of the call runs unlimited */
+	err = tw_limits_join(&l->lj, getpid());
+	if (err) {
+		tw_error("exec: cannot join the call's limit cgroups: %s",
+			 strerror(-err));
+		_exit(EXIT_TOOLWALL);
+	}
 	err = tw_cg_attach(l->cgroup, getpid());
 	if (err) {
 		tw_error("exec: cannot join %s: %s", l->cgroup, strerror(-err));
@@ -216,7 +225,9 @@ static void __attribute__((noreturn)) call_init(struct launch *l,
 		close(status_fd);
 		call_command(l);
 	}
-	/* The values stay with the command; init holds none of them. */
+	/* The values stay with the command; init holds none of them, nor
+	 * the call's terminal (its hangup must reach what is left behind). */
+	tw_pty_close(&l->pty);
 	env_free(l);
 	tw_sandbox_free(&l->sb);
 	tw_callns_init(pid, status_fd, l->background);
@@ -225,9 +236,10 @@ static void __attribute__((noreturn)) call_init(struct launch *l,
 /*
  * The command's wait status, reported by the call's init; then, unless
  * the call runs on in the background, wait for the init itself: when it is
- * gone, so is everything the call left behind.
+ * gone, so is everything the call left behind. REAPED: init's wait status
+ * when the terminal relay already collected it, else -1.
  */
-static int call_wait(pid_t init, int status_fd, bool background)
+static int call_wait(pid_t init, int status_fd, bool background, int reaped)
 {
 	int status = 0, istatus = 0;
 	ssize_t n;
@@ -237,8 +249,11 @@ static int call_wait(pid_t init, int status_fd, bool background)
 	while (n < 0 && errno == EINTR);
 	if (n == sizeof(status) && background)
 		return status;
-	while (waitpid(init, &istatus, 0) < 0 && errno == EINTR)
-		;
+	if (reaped >= 0) /* the relay saw init end */
+		istatus = reaped;
+	else
+		while (waitpid(init, &istatus, 0) < 0 && errno == EINTR)
+			;
 	/* no report: init failed before the command ran (125) */
 	return n == sizeof(status) ? status : istatus;
 }
@@ -662,6 +677,36 @@ out:
 	return err;
 }
 
+/* The v1 cgroups the call's first process joins for its limits. */
+static int launch_limits(struct launch *l, json_t *rep)
+{
+	json_t *a = json_object_get(json_object_get(rep, "limits"), "cgroups");
+	json_t *x;
+	size_t i;
+
+	json_array_foreach (a, i, x) {
+		const char *p = json_string_value(x);
+
+		if (!p || l->lj.n >= TW_LIM_N || strlen(p) >= PATH_MAX) {
+			tw_error("exec: the daemon sent a bad limit cgroup");
+			return -EINVAL;
+		}
+		snprintf(l->lj.path[l->lj.n++], PATH_MAX, "%s", p);
+	}
+	return 0;
+}
+
+static int launch_pty(struct launch *l)
+{
+	int err = tw_pty_open(&l->pty, l->acct.uid, l->acct.gid);
+
+	if (err)
+		tw_error("exec: cannot open a terminal for the call: %s; the "
+			 "tool call was not started",
+			 strerror(-err));
+	return err;
+}
+
 static void summarise(json_t *rep, const char *ctx)
 {
 	json_t *den = json_object_get(rep, "denials"), *x;
@@ -692,6 +737,9 @@ static void summarise(json_t *rep, const char *ctx)
 			fprintf(stderr, " No bundle allows it.");
 		fputc('\n', stderr);
 	}
+	json_array_foreach (json_object_get(rep, "limits_hit"), i, x)
+		fprintf(stderr, "toolwall: %s.\n",
+			json_string_value(json_object_get(x, "reason")));
 	if (lingering > 0)
 		fprintf(stderr,
 			"toolwall: %d process%s of this call still run%s, "
@@ -723,6 +771,7 @@ int cmd_exec(int argc, char **argv)
 	pid_t pid;
 
 	l.sb.ruleset_fd = -1;
+	l.pty.master = l.pty.slave = -1;
 	if (!envs) {
 		tw_error("exec: out of memory");
 		return EXIT_TOOLWALL;
@@ -862,6 +911,10 @@ int cmd_exec(int argc, char **argv)
 		code = EXIT_TOOLWALL;
 		goto end;
 	}
+	if (launch_limits(&l, rep) || launch_pty(&l)) {
+		code = EXIT_TOOLWALL;
+		goto end;
+	}
 
 	signal(SIGINT, SIG_IGN); /* the terminal signals the child itself */
 	signal(SIGQUIT, SIG_IGN);
@@ -888,17 +941,17 @@ int cmd_exec(int argc, char **argv)
 	}
 	close(sfd[1]);
 	sfd[1] = -1;
-	child_pid = pid;
 	/* The child has its copy: the values leave our memory now. */
 	env_free(&l);
 	tw_sandbox_free(&l.sb);
-	signal(SIGTERM, forward);
-	signal(SIGHUP, forward);
-	signal(SIGUSR1, forward);
-	signal(SIGUSR2, forward);
-	status = call_wait(pid, sfd[0], l.background);
+	/* the terminal relayed, and SIGTERM, SIGHUP, SIGUSR1/2 forwarded to
+	 * init (which passes them on to the command), until init tells the
+	 * command's end */
+	status = tw_pty_relay(&l.pty, pid, sfd[0]);
+	status = call_wait(pid, sfd[0], l.background, status);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 end:
+	tw_pty_close(&l.pty);
 	for (int i = 0; i < 2; i++)
 		if (sfd[i] >= 0)
 			close(sfd[i]);

@@ -688,6 +688,33 @@ static bool resolve_background(enum tw_background own,
 	return ws && ws->background == TW_BG_ON;
 }
 
+/* Each limit: the channel/DM's own, else the workspace's, else the
+ * default. A NULL OWN resolves the workspace itself. */
+static struct tw_limits resolve_limits(const struct tw_limits *own,
+				       const struct tw_workspace *ws)
+{
+	struct tw_limits l = { TW_LIMIT_PIDS_DEFAULT, TW_LIMIT_MEMORY_DEFAULT };
+
+	if (ws && ws->limits.pids)
+		l.pids = ws->limits.pids;
+	if (ws && ws->limits.memory)
+		l.memory = ws->limits.memory;
+	if (own && own->pids)
+		l.pids = own->pids;
+	if (own && own->memory)
+		l.memory = own->memory;
+	return l;
+}
+
+static json_t *canon_limits(const struct tw_limits *own,
+			    const struct tw_workspace *ws)
+{
+	struct tw_limits l = resolve_limits(own, ws);
+
+	return json_pack("{s:I,s:I}", "pids", (json_int_t)l.pids, "memory",
+			 (json_int_t)l.memory);
+}
+
 /* Fill X for workspace WS plus the channel CH or the DM DM (or neither). */
 static int build_context(struct tw_context *x, const struct tw_policy *pol,
 			 int ws, int ch, int dm)
@@ -705,6 +732,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->kind = TW_CTX_CHANNEL;
 		x->mode = resolve_mode(c->mode, w);
 		x->background = resolve_background(c->background, w);
+		x->limits = resolve_limits(&c->limits, w);
 		x->run_as = w->agent_user;
 		x->name = str_printf("channel:%s/%s", w->name, c->name);
 		x->cgroup = str_printf("%s/channels/%s", w->name, c->name);
@@ -715,6 +743,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->kind = TW_CTX_DM;
 		x->mode = resolve_mode(d->mode, w);
 		x->background = resolve_background(d->background, w);
+		x->limits = resolve_limits(&d->limits, w);
 		x->run_as = d->run_as ? d->run_as : w->agent_user;
 		x->name = str_printf("dm:%s/%s", w->name, d->name);
 		x->cgroup = str_printf("%s/dms/%s", w->name, d->name);
@@ -723,6 +752,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->kind = TW_CTX_WORKSPACE;
 		x->mode = resolve_mode(TW_MODE_UNSET, w);
 		x->background = resolve_background(TW_BG_UNSET, w);
+		x->limits = resolve_limits(NULL, w);
 		x->run_as = w->agent_user;
 		x->name = str_printf("workspace:%s", w->name);
 		x->cgroup = str_printf("%s/workspace", w->name);
@@ -1304,7 +1334,7 @@ static json_t *with_background(json_t *o, bool on)
 static json_t *canon_workspace(const struct tw_workspace *w)
 {
 	return with_background(json_pack(
-		"{s:o,s:{s:o,s:o},s:o,s:s,s:o,s:o,s:o}", "name", jstr(w->name),
+		"{s:o,s:{s:o,s:o},s:o,s:s,s:o,s:o,s:o,s:o}", "name", jstr(w->name),
 		"agent", "name", jstr(w->agent_name), "user",
 		jstr(w->agent_user), "baseline",
 		canon_refs(w->baseline, w->nbaseline), "mode",
@@ -1316,7 +1346,8 @@ static json_t *canon_workspace(const struct tw_workspace *w)
 		w->nsystem_paths ?
 			canon_strings(w->system_paths, w->nsystem_paths, true) :
 			json_null(),
-		"credentials_dir", jstr(w->credentials_dir)),
+		"credentials_dir", jstr(w->credentials_dir), "limits",
+		canon_limits(NULL, w)),
 		resolve_background(w->background, NULL));
 }
 
@@ -1330,10 +1361,11 @@ static json_t *canon_channel(const struct tw_policy *pol,
 					   NULL;
 
 	return with_background(
-		json_pack("{s:o,s:o,s:o,s:s}", "name", jstr(c->name),
+		json_pack("{s:o,s:o,s:o,s:s,s:o}", "name", jstr(c->name),
 			  "workspace", jstr(c->workspace_name), "step_up",
 			  canon_refs(c->step_up, c->nstep_up), "mode",
-			  mode_str(resolve_mode(c->mode, w))),
+			  mode_str(resolve_mode(c->mode, w)), "limits",
+			  canon_limits(&c->limits, w)),
 		resolve_background(c->background, w));
 }
 
@@ -1344,12 +1376,13 @@ static json_t *canon_dm(const struct tw_policy *pol, const struct tw_dm *d)
 					   NULL;
 
 	return with_background(
-		json_pack("{s:o,s:o,s:o,s:o,s:o,s:s}", "name", jstr(d->name),
-			  "workspace", jstr(d->workspace_name), "personal",
-			  canon_refs(d->personal, d->npersonal),
+		json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:o}", "name",
+			  jstr(d->name), "workspace", jstr(d->workspace_name),
+			  "personal", canon_refs(d->personal, d->npersonal),
 			  "credentials_dir", jstr(d->credentials_dir),
 			  "run_as", jstr(d->run_as), "mode",
-			  mode_str(resolve_mode(d->mode, w))),
+			  mode_str(resolve_mode(d->mode, w)), "limits",
+			  canon_limits(&d->limits, w)),
 		resolve_background(d->background, w));
 }
 

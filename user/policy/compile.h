@@ -75,6 +75,9 @@ struct tw_context {
 			  "acme/channels/data", "acme/dms/alice" */
 	const char *run_as; /* Unix account for tool calls (agent user, or a
 			       DM's run_as) */
+	struct tw_limits limits; /* resolved per key: the channel/DM's own,
+				    else the workspace's, else the default;
+				    never 0 */
 	struct tw_held *held; /* sorted by bundle index */
 	size_t nheld;
 	struct tw_rule *rules; /* sorted: unix, then v4, v6, names; stable */

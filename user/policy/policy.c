@@ -899,6 +899,8 @@ enum ftype {
 	F_CREDS,
 	F_REPOS,
 	F_SKILLS,
+	F_PIDS,	     /* limits: a process count, uint64_t at .off */
+	F_SIZE,	     /* limits: bytes ("512M" or a number), uint64_t */
 };
 
 #define NOWHERE SIZE_MAX /* checked, then dropped (descriptions) */
@@ -943,6 +945,19 @@ static const struct field dns_fields[] = {
 };
 static const struct schema dns_schema = SCHEMA("dns", dns_fields);
 
+/* One "limits" schema per object kind: the fields land in its struct. */
+#define LIMITS_SCHEMA(name, st)                                         \
+	static const struct field name##_fields[] = {                   \
+		FIELD(st, "pids", F_PIDS, limits.pids),                 \
+		FIELD(st, "memory", F_SIZE, limits.memory),             \
+	};                                                              \
+	static const struct schema name##_schema =                      \
+		SCHEMA("limits", name##_fields)
+
+LIMITS_SCHEMA(ws_limits, struct tw_workspace);
+LIMITS_SCHEMA(ch_limits, struct tw_channel);
+LIMITS_SCHEMA(dm_limits, struct tw_dm);
+
 static const struct field workspace_fields[] = {
 	FIELD(struct tw_workspace, "workspace", F_NAME, name),
 	TEXT("description"),
@@ -955,6 +970,7 @@ static const struct field workspace_fields[] = {
 	FIELD(struct tw_workspace, "credentials_dir", F_PATH,
 	      credentials_dir),
 	FIELD(struct tw_workspace, "background", F_BOOL, background),
+	{ "limits", F_OBJECT, 0, 0, &ws_limits_schema },
 };
 static const struct schema workspace_schema =
 	SCHEMA("workspace", workspace_fields);
@@ -996,6 +1012,7 @@ static const struct field channel_fields[] = {
 	LIST(struct tw_channel, "step_up", F_REFS, step_up, nstep_up),
 	FIELD(struct tw_channel, "mode", F_MODE, mode),
 	FIELD(struct tw_channel, "background", F_BOOL, background),
+	{ "limits", F_OBJECT, 0, 0, &ch_limits_schema },
 };
 static const struct schema channel_schema = SCHEMA("channel", channel_fields);
 
@@ -1009,6 +1026,7 @@ static const struct field dm_fields[] = {
 	FIELD(struct tw_dm, "run_as", F_USER, run_as),
 	FIELD(struct tw_dm, "mode", F_MODE, mode),
 	FIELD(struct tw_dm, "background", F_BOOL, background),
+	{ "limits", F_OBJECT, 0, 0, &dm_limits_schema },
 };
 static const struct schema dm_schema = SCHEMA("dm", dm_fields);
 
@@ -1157,6 +1175,115 @@ static void take_bool(struct pctx *c, const struct field *f, char *obj,
 	}
 	*(enum tw_background *)(obj + f->off) =
 		json_is_true(v) ? TW_BG_ON : TW_BG_OFF;
+}
+
+/* "pids": a whole number of processes, 1..TW_LIMIT_PIDS_MAX. */
+static void take_pids(struct pctx *c, const struct field *f, char *obj,
+		      json_t *v, const struct tw_lnode *n)
+{
+	json_int_t x;
+
+	if (!json_is_integer(v)) {
+		diag(c, at(c, n), "\"%s\" must be a whole number of processes, "
+		     "not %s", f->key,
+		     json_is_real(v) ? "a fraction" : type_name(v));
+		return;
+	}
+	x = json_integer_value(v);
+	if (x < 1 || x > TW_LIMIT_PIDS_MAX) {
+		diag(c, at(c, n), "\"%s\" must be 1 to %d, not %lld", f->key,
+		     TW_LIMIT_PIDS_MAX, (long long)x);
+		return;
+	}
+	*(uint64_t *)(obj + f->off) = (uint64_t)x;
+}
+
+/* Parse "512M", "2G", "1048576": digits and an optional K, M, G, T or P
+ * (powers of 1024, either case, an optional trailing "B" or "iB").
+ * Returns 0 and the bytes, or -EINVAL (format) / -ERANGE (overflow). */
+int tw_parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGTP";
+	uint64_t v = 0;
+	const char *p = s, *u;
+	int shift = 0;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p && (u = strchr(units, *p & ~0x20))) {
+		shift = 10 * (int)(u - units + 1);
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B' || *p == 'b')
+			p++;
+	} else if (*p == 'B') {
+		p++;
+	}
+	if (*p)
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+void tw_size_str(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTP";
+	int i = -1;
+
+	while (i < 4 && v && !(v & 1023)) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%llu%c", (unsigned long long)v, units[i]);
+}
+
+/* "memory": bytes, as "512M" or a whole number, 16M..1P. */
+static void take_size(struct pctx *c, const struct field *f, char *obj,
+		      json_t *v, const struct tw_lnode *n)
+{
+	uint64_t x = 0;
+	int err = 0;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			err = -ERANGE;
+		else
+			x = (uint64_t)json_integer_value(v);
+	} else if (json_is_string(v)) {
+		err = tw_parse_size(json_string_value(v), &x);
+	} else {
+		diag(c, at(c, n), "\"%s\" must be a size such as \"512M\" or "
+		     "\"2G\", not %s", f->key, type_name(v));
+		return;
+	}
+	if (err == -EINVAL) {
+		diag(c, at(c, n), "\"%s\": %s is not a size; write digits and "
+		     "an optional K, M, G, T or P, e.g. \"512M\"", f->key,
+		     Q(json_string_value(v)));
+		return;
+	}
+	if (err || x < TW_LIMIT_MEMORY_MIN || x > TW_LIMIT_MEMORY_MAX) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%lld",
+			 (long long)json_integer_value(v));
+		diag(c, at(c, n), "\"%s\" must be 16M to 1P (a call needs "
+		     "memory to start at all), not %s", f->key,
+		     json_is_string(v) ? Q(json_string_value(v)) : num);
+		return;
+	}
+	*(uint64_t *)(obj + f->off) = x;
 }
 
 static void take_refs(struct pctx *c, const struct field *f, char *obj,
@@ -1463,6 +1590,12 @@ static void take_value(struct pctx *c, const struct schema *s,
 		break;
 	case F_REPOS:
 		take_repos(c, (struct tw_bundle *)obj, v, n);
+		break;
+	case F_PIDS:
+		take_pids(c, f, obj, v, n);
+		break;
+	case F_SIZE:
+		take_size(c, f, obj, v, n);
 		break;
 	case F_SKILLS: {
 		struct tw_bundle *b = (struct tw_bundle *)obj;

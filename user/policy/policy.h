@@ -125,6 +125,27 @@ enum tw_mode { TW_MODE_UNSET = 0, TW_MODE_ENFORCE, TW_MODE_AUDIT };
 /* "background": what a tool call leaves behind runs on after it (ON) or is
  * killed with it (OFF, the default); UNSET inherits the workspace's. */
 enum tw_background { TW_BG_UNSET = 0, TW_BG_OFF, TW_BG_ON };
+/*
+ * Per-call resource limits ("limits": {"pids": N, "memory": "512M"}) on a
+ * workspace, channel or DM. 0 = not set on this object: a channel or DM
+ * inherits each limit from its workspace, a workspace from the defaults.
+ */
+struct tw_limits {
+	uint64_t pids;	 /* processes and threads of one call */
+	uint64_t memory; /* bytes of memory of one call */
+};
+
+#define TW_LIMIT_PIDS_DEFAULT 512
+#define TW_LIMIT_MEMORY_DEFAULT (2ULL << 30) /* 2G */
+#define TW_LIMIT_PIDS_MAX 4194304	     /* the kernel's PID_MAX_LIMIT */
+#define TW_LIMIT_MEMORY_MIN (16ULL << 20)    /* 16M: below, nothing starts */
+#define TW_LIMIT_MEMORY_MAX (1ULL << 50)     /* 1P: a typo, not a host */
+
+/* "512M" -> bytes: digits and an optional K, M, G, T or P (powers of 1024).
+ * 0, -EINVAL (not a size) or -ERANGE. */
+int tw_parse_size(const char *s, uint64_t *out);
+/* Bytes -> the shortest exact form tw_parse_size reads back ("2G"). */
+void tw_size_str(uint64_t v, char *buf, size_t len);
 
 /* A reference to a bundle by name, resolved to an index by the parser. */
 struct tw_ref {
@@ -147,6 +168,7 @@ struct tw_workspace {
 	size_t nsystem_paths;
 	char *credentials_dir; /* agent credential store dir, or NULL */
 	enum tw_background background; /* default off */
+	struct tw_limits limits;
 };
 
 struct tw_channel {
@@ -159,6 +181,7 @@ struct tw_channel {
 	enum tw_mode mode; /* UNSET = inherit the workspace's */
 	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
+	struct tw_limits limits;
 };
 
 struct tw_dm {
@@ -173,6 +196,7 @@ struct tw_dm {
 	enum tw_mode mode;
 	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
+	struct tw_limits limits;
 };
 
 struct tw_policy {
