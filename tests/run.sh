@@ -107,6 +107,11 @@ if [[ $want == *" cli "* ]]; then
 	else
 		echo "FAIL explain instructions"; failures+=("explain instructions"); add 0 1
 	fi
+	# The data flows one way: no dependency cycle among user/ modules
+	# (include and call graph), the pure folders use nothing else.
+	if python3 tests/lib/layers.py; then add 1 0; else
+		failures+=("layers (tests/lib/layers.py)"); add 0 1
+	fi
 	# The man page keeps up with the command table.
 	miss=""
 	for c in $(./toolwall --help | awk '/^Commands:/ { on = 1; next } on && NF { print $1 } /^$/ && on { exit }'); do

@@ -23,7 +23,9 @@
 
 #include "cgroups.h"
 #include "cglimits.h"
-#include "daemon.h"
+#include "control.h"
+#include "state.h"
+#include "sysaudit.h"
 #include "fsexplain.h"
 #include "loader.h"
 #include "maps.h"
@@ -120,14 +122,14 @@ int tw_cg_remove_tree(const char *path, const char *dest)
 	return 0;
 }
 
-int tw_daemon_reload(struct tw_daemon *dd, json_t **errors)
+static int daemon_reload(struct tw_daemon *dd, json_t **errors)
 {
 	(void)dd;
 	*errors = NULL;
 	return 0;
 }
 
-void tw_daemon_drain(struct tw_daemon *dd)
+static void daemon_drain(struct tw_daemon *dd)
 {
 	(void)dd;
 }
@@ -239,6 +241,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	r->valid = true;
+	d.drain = daemon_drain;
+	d.reload = daemon_reload;
 	r->ctx_cgid = calloc(r->comp.nctx + 1, sizeof(*r->ctx_cgid));
 	d.policy_path = path;
 	d.audit_path = "/dev/null";

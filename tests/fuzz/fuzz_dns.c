@@ -41,7 +41,7 @@
 
 #include <ldns/ldns.h>
 
-#include "daemon.h"
+#include "state.h"
 #include "dns.h"
 #include "explain.h"
 #include "util.h"
@@ -114,12 +114,16 @@ static ssize_t fake_write(int fd, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
+static ssize_t fake_read(int fd, void *buf, size_t len);
+
 static ssize_t fake_recv(int fd, void *buf, size_t len, int flags)
 {
 	size_t n = up.udplen < len ? up.udplen : len;
 
 	if (fd != up.fd)
 		return recv(fd, buf, len, flags);
+	if (up.tcp_mode) /* the resolver reads a TCP answer with recv too */
+		return fake_read(fd, buf, len);
 	if (up.udp_read) {
 		errno = EAGAIN;
 		return -1;

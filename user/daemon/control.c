@@ -28,12 +28,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cglimits.h"
 #include "cgroups.h"
-#include "daemon.h"
+#include "control.h"
+#include "dns.h"
 #include "fsexplain.h"
 #include "kaudit.h"
-#include "cglimits.h"
 #include "maps.h"
+#include "state.h"
+#include "sysaudit.h"
 #include "toolwall.h"
 #include "util.h"
 
@@ -165,7 +168,7 @@ static json_t *do_reload(struct tw_daemon *d)
 {
 	json_t *errs = NULL;
 
-	if (tw_daemon_reload(d, &errs))
+	if (d->reload(d, &errs))
 		return json_pack("{s:b,s:s,s:o,s:s}", "ok", 0, "error",
 				 "policy refused; the policy in force stays",
 				 "errors", errs ? errs : json_array(),
@@ -453,7 +456,7 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 	int left;
 
 	/* Every event of the call was queued before its syscall returned. */
-	tw_daemon_drain(d);
+	d->drain(d);
 	c = tw_call_find(d, cgid);
 	if (!c)
 		return fail("%s", "no such call");

@@ -31,12 +31,15 @@
 
 #include <bpf/libbpf.h>
 
+#include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
-#include "daemon.h"
+#include "control.h"
+#include "dns.h"
 #include "explain.h"
-#include "cglimits.h"
+#include "kaudit.h"
 #include "maps.h"
+#include "state.h"
 #include "sysaudit.h"
 #include "toolwall.h"
 #include "util.h"
@@ -115,7 +118,7 @@ static void audit_policy(struct tw_daemon *d, const char *what,
  * Load, compile, create context cgroups, fill the inactive slot and flip.
  * On any error the policy in force stays and *ERRORS says why.
  */
-int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
+static int daemon_reload(struct tw_daemon *d, json_t **errors)
 {
 	struct tw_revision nr = {};
 	struct tw_diags dg = {};
@@ -210,67 +213,6 @@ fail:
 }
 
 /* ---- calls ------------------------------------------------------ */
-
-struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid)
-{
-	for (size_t i = 0; i < d->ncalls; i++)
-		if (d->calls[i].cgid == cgid)
-			return &d->calls[i];
-	return NULL;
-}
-
-void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
-{
-	size_t i = c - d->calls, rl = strlen(d->ld.cg_root);
-	struct tw_limit_ctl lc;
-
-	/* its v1 limit cgroups (empty too: their processes were its own) */
-	if (!strncmp(c->cgroup, d->ld.cg_root, rl) && c->cgroup[rl] == '/') {
-		tw_limits_probe(&lc);
-		tw_limits_remove(&lc, c->cgroup + rl + 1);
-	}
-
-	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
-	free(c->denials);
-	for (size_t k = 0; k < c->nsecrets; k++) {
-		explicit_bzero(c->secrets[k].value, c->secrets[k].len);
-		free(c->secrets[k].value);
-	}
-	free(c->secrets);
-	memmove(&d->calls[i], &d->calls[i + 1],
-		(d->ncalls - i - 1) * sizeof(*c));
-	d->ncalls--;
-	tw_calls_save(d);
-}
-
-/* The running calls, for a restarted daemon to re-adopt. */
-int tw_calls_save(struct tw_daemon *d)
-{
-	json_t *arr = json_array();
-	char *s;
-	int ret;
-
-	for (size_t i = 0; i < d->ncalls; i++) {
-		const struct tw_call *c = &d->calls[i];
-
-		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
-				       (json_int_t)c->cgid, "cgroup", c->cgroup,
-				       "context", c->context, "call_id",
-				       c->call_id, "requester", c->requester,
-				       "started_ns", (json_int_t)c->started_ns,
-				       "ended", c->ended));
-	}
-	json_t *st = json_pack("{s:o,s:I}", "calls", arr, "next_call",
-			       (json_int_t)d->next_call);
-	s = json_dumps(st, JSON_INDENT(1));
-	json_decref(st);
-	if (!s)
-		return -ENOMEM;
-	ret = tw_write_file_atomic(TW_STATE_FILE, s, strlen(s), 0600);
-	free(s);
-	return ret;
-}
 
 static void calls_load(struct tw_daemon *d)
 {
@@ -693,83 +635,6 @@ static void denial_id(const struct tw_event *e, struct tw_event *id)
 		id->ctx = TW_CTX_IDX(id->ctx);
 }
 
-void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
-		  const char *what, const char *reason, const char *hint)
-{
-	uint64_t key = tw_agg_hash(id, idlen);
-	struct tw_call_denial *nd;
-
-	for (size_t i = 0; i < c->ndenials; i++) {
-		if (c->denials[i].key == key) {
-			c->denials[i].count++;
-			return;
-		}
-	}
-	if (!reason || c->ndenials >= 256)
-		return; /* the audit log has them all; the summary stays short */
-	nd = realloc(c->denials, (c->ndenials + 1) * sizeof(*nd));
-	if (!nd)
-		return;
-	c->denials = nd;
-	nd = &c->denials[c->ndenials++];
-	memset(nd, 0, sizeof(*nd));
-	nd->key = key;
-	snprintf(nd->what, sizeof(nd->what), "%s", what);
-	snprintf(nd->reason, sizeof(nd->reason), "%s", reason);
-	snprintf(nd->hint, sizeof(nd->hint), "%s", hint ? hint : "");
-	nd->count = 1;
-}
-
-void tw_record_where(json_t *rec, const struct tw_policy *pol,
-		     const struct tw_context *x, const struct tw_call *call)
-{
-	json_object_set_new(rec, "context",
-			    x ? json_string(x->name) : json_null());
-	json_object_set_new(
-		rec, "workspace",
-		x && pol ? json_string(pol->workspaces[x->workspace].name) :
-			   json_null());
-	tw_record_call(rec, call);
-}
-
-void tw_record_call(json_t *rec, const struct tw_call *call)
-{
-	json_object_set_new(rec, "call_id",
-			    call ? json_string(call->call_id) : json_null());
-	json_object_set_new(rec, "requester",
-			    call && *call->requester ?
-				    json_string(call->requester) :
-				    json_null());
-}
-
-void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint32_t uid,
-		   const char *comm, size_t commlen)
-{
-	json_object_set_new(rec, "pid", json_integer(pid));
-	json_object_set_new(rec, "tid", json_integer(tid));
-	json_object_set_new(rec, "uid", json_integer(uid));
-	json_object_set_new(rec, "comm",
-			    json_stringn_nocheck(comm, strnlen(comm, commlen)));
-}
-
-const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
-					    uint32_t ctx_key, int *idx)
-{
-	uint32_t slot = TW_CTX_SLOT(ctx_key), i = TW_CTX_IDX(ctx_key);
-
-	*idx = -1;
-	if (ctx_key == TW_CTX_NONE)
-		return NULL;
-	/* A slot a previous daemon filled with the revision now in force:
-	 * the same policy compiles to the same context indices. */
-	if (!d->rev[slot].valid && (int)slot == d->alias_slot)
-		slot = d->slot;
-	if (!d->rev[slot].valid || i >= d->rev[slot].comp.nctx)
-		return NULL;
-	*idx = (int)i;
-	return &d->rev[slot];
-}
-
 /*
  * Count a denial of call C for its summary, keyed by what was denied
  * (whoever in the call did it, whenever). J describes it; NULL when the
@@ -788,8 +653,6 @@ static void call_note_denial(struct tw_call *c, const struct tw_event *e,
 	tw_call_note(c, &id, sizeof(id), j ? j->what : NULL,
 		     j ? j->reason : NULL, j ? j->hint : NULL);
 }
-
-uint64_t tw_boot_to_real_ns;
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
@@ -889,7 +752,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void tw_daemon_drain(struct tw_daemon *d)
+static void daemon_drain(struct tw_daemon *d)
 {
 	tw_boot_to_real_ns = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
 	if (d->rb)
@@ -919,24 +782,6 @@ static void account_loss(struct tw_daemon *d)
 		       "the kernel ring buffer was full; these denials were "
 		       "enforced but not recorded");
 	tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
-}
-
-void tw_daemon_lost(struct tw_daemon *d, uint64_t count, bool lower_bound,
-		    const char *source, const char *reason)
-{
-	json_t *rec = tw_audit_record(&d->audit, "lost", 0);
-
-	json_object_set_new(rec, "count", json_integer((json_int_t)count));
-	if (lower_bound)
-		json_object_set_new(rec, "count_is_lower_bound", json_true());
-	json_object_set_new(rec, "reason", json_string(reason));
-	json_object_set_new(rec, "source", json_string(source));
-	json_object_set_new(rec, "policy_rev",
-			    d->rev[d->slot].valid ?
-				    json_string(d->rev[d->slot].comp.revision) :
-				    json_null());
-	/* Written, or counted in the log's own gap and reported with it. */
-	tw_audit_write(&d->audit, rec);
 }
 
 /* ---- main ------------------------------------------------------- */
@@ -1007,7 +852,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 			}
 			pthread_mutex_lock(&d->lock);
 			if (fd == rbfd) {
-				tw_daemon_drain(d);
+				daemon_drain(d);
 			} else if (fd == d->kaudit_fd) {
 				tw_kaudit_read(d);
 			} else if (fd == tfd) {
@@ -1017,7 +862,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 					pthread_mutex_unlock(&d->lock);
 					continue;
 				}
-				tw_daemon_drain(d);
+				daemon_drain(d);
 				if (++ticks % (1000 / TW_DRAIN_MS) == 0) {
 					account_loss(d);
 					calls_reap(d);
@@ -1034,7 +879,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 
 				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
 				    si.ssi_signo == SIGHUP) {
-					if (tw_daemon_reload(d, &errs))
+					if (daemon_reload(d, &errs))
 						tw_warn("reload refused; the "
 							"policy in force stays");
 					json_decref(errs);
@@ -1046,7 +891,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 		}
 	}
 	pthread_mutex_lock(&d->lock);
-	tw_daemon_drain(d);
+	daemon_drain(d);
 	account_loss(d);
 	pthread_mutex_unlock(&d->lock);
 	close(sfd);
@@ -1131,7 +976,8 @@ int cmd_daemon(int argc, char **argv)
 		{ 0 },
 	};
 	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1,
-			       .kaudit_fd = -1, .alias_slot = -1 };
+			       .kaudit_fd = -1, .alias_slot = -1,
+			       .drain = daemon_drain, .reload = daemon_reload };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
 				    .max_age_s = TW_AUDIT_MAX_AGE,
 				    .keep = TW_AUDIT_KEEP };
@@ -1227,7 +1073,7 @@ int cmd_daemon(int argc, char **argv)
 
 	if (had_prev)
 		d.slot = prev.slot & 1;
-	ret = tw_daemon_reload(&d, &errs);
+	ret = daemon_reload(&d, &errs);
 	if (ret) {
 		tw_error("policy %s not loaded:", d.policy_path);
 		print_errors(errs);
@@ -1247,7 +1093,7 @@ int cmd_daemon(int argc, char **argv)
 		    !strcmp(hex, d.rev[d.slot].comp.revision))
 			d.alias_slot = (int)(prev.slot & 1);
 	}
-	tw_daemon_drain(&d);
+	daemon_drain(&d);
 	/* Landlock's own records: a second source, where the kernel has an
 	 * audit log (its absence is reported in status, not fatal). */
 	d.kaudit_fd = tw_kaudit_open(d.kaudit_why, sizeof(d.kaudit_why));

@@ -33,9 +33,10 @@
 
 #include <ldns/ldns.h>
 
-#include "daemon.h"
 #include "dns.h"
 #include "explain.h"
+#include "state.h"
+#include "sysaudit.h"
 #include "util.h"
 
 enum { L_UDP4, L_TCP4, L_UDP6, L_TCP6, L_KINDS };

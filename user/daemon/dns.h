@@ -18,12 +18,12 @@
 #include "toolwall.h"
 
 struct tw_daemon;
+struct tw_compiled;
 
 /* Seconds a learned address outlives its TTL (live connections are not
  * affected by expiry at all: they were judged at connect). */
 #define TW_DNS_GRACE_S 2
 /* Resolver threads: a slow upstream holds up one of them, not all. */
-#define TW_DNS_THREADS 4
 /* Per upstream attempt. */
 #define TW_DNS_TIMEOUT_MS 2000
 
@@ -40,14 +40,6 @@ struct tw_daemon;
 #define TW_DNS_TCP_BACKLOG 128
 #define TW_DNS_SWEEP_MS 250
 
-struct tw_dns_stats {
-	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
-	uint64_t tcp, truncated, learned, expired;
-	/* Updated without the daemon lock (atomics). */
-	uint64_t tcp_refused;  /* over the connection limits */
-	uint64_t tcp_timeouts; /* shut at their deadline */
-	uint64_t tcp_dropped;  /* went away mid-query or mid-answer */
-};
 
 /* One address the resolver granted, with the name that brought it. */
 struct tw_learned {

@@ -23,9 +23,10 @@
 #include <linux/netlink.h>
 
 #include "cgroups.h"
-#include "daemon.h"
 #include "fsexplain.h"
 #include "kaudit.h"
+#include "state.h"
+#include "sysaudit.h"
 #include "util.h"
 
 #ifndef AUDIT_LANDLOCK_ACCESS
@@ -321,7 +322,7 @@ void tw_kaudit_read(struct tw_daemon *d)
 
 	/* The exec records first: they name the pids Landlock's records
 	 * carry, and the kernel audit log is faster than our drain timer. */
-	tw_daemon_drain(d);
+	d->drain(d);
 
 	for (;;) {
 		ssize_t n = recv(d->kaudit_fd, buf, sizeof(buf) - 1, 0);

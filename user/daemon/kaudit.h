@@ -14,19 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The event being assembled from its records (same serial). */
-struct tw_kaudit_event {
-	unsigned long serial;
-	unsigned ticks;	    /* housekeeping ticks it has been pending */
-	uint64_t ts_ns;	    /* the kernel's time of the event (ms) */
-	char access[2048];  /* the 1423 record's text */
-	uint32_t domain_pid; /* 1424: the process that made the domain */
-	uint32_t pid;	    /* 1300: the process refused */
-	char comm[64];
-	char blockers[256];
-	char path[4096];
-	char domain[64];
-};
 
 struct tw_daemon;
 

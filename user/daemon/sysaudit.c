@@ -19,10 +19,11 @@
 
 #include "cgroups.h"
 #include "creds.h"
-#include "daemon.h"
 #include "fsexplain.h"
-#include "syscalls.h"
+#include "maps.h"
+#include "state.h"
 #include "sysaudit.h"
+#include "syscalls.h"
 #include "toolwall.h"
 #include "util.h"
 

@@ -16,16 +16,37 @@
 #ifndef TW_SYSAUDIT_H
 #define TW_SYSAUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 
 struct tw_daemon;
+struct tw_call;
 
 /* ring_buffer__add callback for tw_proc_events; CTX is the daemon. */
 int tw_sysaudit_event(void *ctx, void *data, size_t size);
 
 /* `lost` records for syscall audit events the kernel could not queue. */
 void tw_sysaudit_account_loss(struct tw_daemon *d);
+
+/*
+ * read the values of call C's credentials (its context's, in
+ * the policy in force), only to keep them out of the log. Once per call;
+ * at call-start, in the window the launcher reads them.
+ */
+void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c);
+
+/* The cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
+int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);
+
+/*
+ * The process in the context cgroup CTX_CGROUP (relative to the toolwall
+ * root; its calls included) that holds the local socket PEER talks from,
+ * e.g. a DNS client. 0 or -ENOENT. Scans only that context's processes.
+ */
+struct sockaddr;
+int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
+		    const struct sockaddr *peer, bool tcp, uint32_t *pid);
 
 #endif

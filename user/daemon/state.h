@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * daemon.h - the state of `toolwall daemon`, shared by its event loop
- * (daemon.c) and its control socket handlers (control.c).
+ * state.h - the state of `toolwall daemon`: the policy revisions, the call
+ * registry, and what the event sources (socket events, syscall audit, the
+ * kernel audit log, the resolver) and the control socket need to name a
+ * record and write it. They include this, never daemon.c's loop: what
+ * they need of the loop (drain the ring buffers, reload) is a function in
+ * struct tw_daemon. state.c holds the registry and the record helpers.
  */
-#ifndef TW_DAEMON_H
-#define TW_DAEMON_H
+#ifndef TW_STATE_H
+#define TW_STATE_H
 
 #include <jansson.h>
 #include <pthread.h>
@@ -13,10 +17,36 @@
 
 #include "audit.h"
 #include "compile.h"
-#include "dns.h"
-#include "kaudit.h"
 #include "loader.h"
 #include "toolwall.h"
+
+/* The resolver's counters (dns.c) and threads. */
+#define TW_DNS_THREADS 4
+struct tw_dns_stats {
+	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
+	uint64_t tcp, truncated, learned, expired;
+	/* Updated without the daemon lock (atomics). */
+	uint64_t tcp_refused;  /* over the connection limits */
+	uint64_t tcp_timeouts; /* shut at their deadline */
+	uint64_t tcp_dropped;  /* went away mid-query or mid-answer */
+};
+
+struct tw_dns_listener;
+struct tw_learned;
+
+/* Landlock's kernel audit records (kaudit.c): The event being assembled from its records (same serial). */
+struct tw_kaudit_event {
+	unsigned long serial;
+	unsigned ticks;	    /* housekeeping ticks it has been pending */
+	uint64_t ts_ns;	    /* the kernel's time of the event (ms) */
+	char access[2048];  /* the 1423 record's text */
+	uint32_t domain_pid; /* 1424: the process that made the domain */
+	uint32_t pid;	    /* 1300: the process refused */
+	char comm[64];
+	char blockers[256];
+	char path[4096];
+	char domain[64];
+};
 
 /* One denied destination of a call, aggregated for the exec summary. */
 struct tw_call_denial {
@@ -78,6 +108,9 @@ struct tw_daemon {
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events, proc_events;
 	bool stop;
+	/* The loop's own work, for the parts that must have it done now. */
+	void (*drain)(struct tw_daemon *d); /* every ring buffer, into records */
+	int (*reload)(struct tw_daemon *d, json_t **errors);
 
 	/*
 	 * The resolver runs in its own thread; this lock serialises it with
@@ -110,49 +143,11 @@ struct tw_daemon {
 	size_t pids_next;
 };
 
-/*
- * sysaudit.c: read the values of call C's credentials (its context's, in
- * the policy in force), only to keep them out of the log. Once per call;
- * at call-start, in the window the launcher reads them.
- */
-void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c);
-
-/* sysaudit.c: the cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
-int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);
-
-/*
- * The process in the context cgroup CTX_CGROUP (relative to the toolwall
- * root; its calls included) that holds the local socket PEER talks from,
- * e.g. a DNS client. 0 or -ENOENT. Scans only that context's processes.
- */
-struct sockaddr;
-int tw_socket_owner(struct tw_daemon *d, const char *ctx_cgroup,
-		    const struct sockaddr *peer, bool tcp, uint32_t *pid);
-
-/* control.c: the control socket's clients, served by the event loop. */
-#define TW_CTL_VERSION 1
-#define TW_CTL_CLIENTS 32
-#define TW_CTL_MAX_REQUEST (64 * 1024)
-#define TW_CTL_CLIENT_MS 5000
-/* Epoll tags of the control socket: TW_CTL_TAG | client index, or
- * TW_CTL_TAG | TW_CTL_CLIENTS for the listener. Other fds: the fd. */
-#define TW_CTL_TAG (1ull << 40)
-/* Listen on the control socket; its events go to EP. 0 or -errno. */
-int tw_control_open(struct tw_daemon *d, int ep);
-/* An event tagged TW_CTL_TAG. Call without d->lock (taken per request). */
-void tw_control_event(struct tw_daemon *d, uint64_t tag, uint32_t events);
-/* Drop clients past their time limit. */
-void tw_control_tick(struct tw_daemon *d);
-void tw_control_close(struct tw_daemon *d);
-/* Run one parsed request. d->lock held; no client I/O. */
-json_t *tw_handle_request(struct tw_daemon *d, json_t *req);
-
-/* daemon.c */
+/* state.c */
 extern uint64_t tw_boot_to_real_ns;
 /* Write a `lost` record: COUNT events of SOURCE never became records. */
 void tw_daemon_lost(struct tw_daemon *d, uint64_t count, bool lower_bound,
 		    const char *source, const char *reason); /* CLOCK_BOOTTIME -> CLOCK_REALTIME */
-int tw_daemon_reload(struct tw_daemon *d, json_t **errors);
 /*
  * The revision and context index of a context key of an event, or NULL
  * when neither slot holds it.
@@ -174,7 +169,6 @@ void tw_record_where(json_t *rec, const struct tw_policy *pol,
  */
 void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
 		  const char *what, const char *reason, const char *hint);
-void tw_daemon_drain(struct tw_daemon *d);
 struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid);
 void tw_call_forget(struct tw_daemon *d, struct tw_call *c);
 int tw_calls_save(struct tw_daemon *d);
