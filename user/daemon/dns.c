@@ -560,47 +560,6 @@ static int reply_formerr(const uint8_t *q, size_t qlen, uint8_t **out,
 	return 0;
 }
 
-static int parse_upstream(const char *s, struct sockaddr_storage *ss,
-			  socklen_t *sl)
-{
-	char host[128];
-	const char *colon;
-	int port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-
-		if (!end || end[1] != ':' || end - s - 1 >= (long)sizeof(host))
-			return -EINVAL;
-		memcpy(host, s + 1, end - s - 1);
-		host[end - s - 1] = 0;
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || colon - s >= (long)sizeof(host))
-			return -EINVAL;
-		memcpy(host, s, colon - s);
-		host[colon - s] = 0;
-	}
-	port = atoi(colon + 1);
-	if (port <= 0 || port > 65535)
-		return -EINVAL;
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr)) {
-		((struct sockaddr_in *)ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-		*sl = sizeof(struct sockaddr_in);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr)) {
-		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-		*sl = sizeof(struct sockaddr_in6);
-		return 0;
-	}
-	return -EINVAL;
-}
-
 static int wait_fd(int fd, short ev, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
@@ -747,7 +706,7 @@ static int forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
 		struct sockaddr_storage ss;
 		socklen_t sl;
 
-		if (parse_upstream(ups[i], &ss, &sl))
+		if (tw_sockaddr_parse(ups[i], &ss, &sl, false))
 			continue;
 		ret = exchange(&ss, sl, q, qlen, false, ans, alen);
 		if (!ret && *alen > 2 && ((*ans)[2] & 0x02)) { /* TC */
