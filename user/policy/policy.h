@@ -15,71 +15,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diags.h"
+#include "endpoint.h"
+
 /* Limits shared with the compiler; exceeded limits are check errors. */
 #define TW_NAME_MAX 63		/* [a-z0-9][a-z0-9._-]{0,62} */
-#define TW_UNIX_PATH_MAX 107	/* sun_path minus the terminating NUL */
-#define TW_MAX_PORT_RANGES 16	/* distinct port ranges per prefix/proto */
 #define TW_POLICY_MAX_BYTES (16u << 20) /* per policy file */
 
-/* A place in a policy file: 1-based line and column (column counts bytes). */
-struct tw_loc {
-	const char *file; /* owned by the policy (interned) */
-	int line;
-	int col;
-};
-
-/* One diagnostic: "FILE:LINE:COL: message". */
-struct tw_diag {
-	struct tw_loc loc;
-	char *msg;
-};
-
-struct tw_diags {
-	struct tw_diag *v;
-	size_t n, cap;
-};
-
-void tw_diags_add(struct tw_diags *d, struct tw_loc loc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void tw_diags_free(struct tw_diags *d);
-/* Sort by file, line, column (stable) so output order is deterministic. */
-void tw_diags_sort(struct tw_diags *d);
-
-enum tw_proto {
-	TW_PROTO_TCP = 6,  /* IPPROTO_TCP */
-	TW_PROTO_UDP = 17, /* IPPROTO_UDP */
-	TW_PROTO_UNIX = 1, /* unix:PATH entries */
-};
-
-enum tw_host_kind {
-	TW_HOST_CIDR,	  /* IPv4/IPv6 address or CIDR (already canonical) */
-	TW_HOST_NAME,	  /* exact DNS name, lower case, no trailing dot */
-	TW_HOST_WILDCARD, /* "*.name": any name ending in ".name", never "name" */
-	TW_HOST_UNIX,	  /* unix:PATH (path in .name) */
-};
-
-struct tw_port_range {
-	uint16_t lo, hi; /* inclusive, host byte order; 0-65535 = every port */
-};
-
-/* One "connect" entry of a bundle. */
-struct tw_endpoint {
-	struct tw_loc loc;
-	char *text;	     /* the entry as written, for messages */
-	enum tw_proto proto; /* tcp, udp or unix */
-	enum tw_host_kind kind;
-	/*
-	 * TW_HOST_CIDR: family 4 or 6, addr in network byte order (IPv4 in the
-	 * first 4 bytes), prefixlen 0..32 or 0..128, host bits cleared.
-	 * The parser does NOT fold IPv4-embedding IPv6 forms; the compiler does.
-	 */
-	int family;
-	uint8_t addr[16];
-	int prefixlen;
-	char *name; /* NAME/WILDCARD: the name (without "*."); UNIX: the path */
-	struct tw_port_range *ports; /* sorted, merged; never empty for inet */
-	size_t nports;
-};
 
 enum tw_scope { TW_SCOPE_READ, TW_SCOPE_WRITE };
 enum tw_owner { TW_OWNER_AGENT, TW_OWNER_PERSON };
@@ -239,24 +181,6 @@ void tw_policy_free(struct tw_policy *pol);
 
 /* Parse helpers exposed for the compiler, explain and their tests. */
 bool tw_name_valid(const char *s);
-/*
- * Parse a connect entry ("tcp://10.0.0.0/8:443", "unix:/run/x.sock", ...).
- * On error returns -EINVAL and writes a message (no location) to ERR.
- */
-int tw_endpoint_parse(const char *text, struct tw_endpoint *ep, char *err,
-		      size_t errlen);
-void tw_endpoint_free(struct tw_endpoint *ep);
-/*
- * Parse a listen entry: "[tcp://|udp://]ADDR:PORTS", ADDR an IPv4 or IPv6
- * address or CIDR (IPv6 in brackets; 0.0.0.0 and :: are the wildcard),
- * PORTS as for connect and required. No names, no unix paths.
- */
-int tw_listen_parse(const char *text, struct tw_endpoint *ep, char *err,
-		    size_t errlen);
-/* Parse "443", "8000-8999", "443,8443", "80,8000-8100" into merged ranges. */
-int tw_ports_parse(const char *s, struct tw_port_range **out, size_t *n,
-		   char *err, size_t errlen);
-
 /* Load a policy from a directory (every *.json below it, sorted) or a file. */
 int tw_policy_load(const char *path, struct tw_policy *pol,
 		   struct tw_diags *diags);
