@@ -95,7 +95,7 @@ $(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OU
 # libFuzzer targets, one per parser of untrusted bytes; each has its seed
 # corpus in tests/fuzz/corpus/<target>/ (tests/run.sh runs each briefly).
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_CC   := $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) \
+FUZZ_CC   := $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -Ibpf \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
@@ -107,13 +107,13 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 # The daemon's own control.c and reader (util.c); the kernel side is stubbed
 # in the harness.
 $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
 		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
 # dns.c is compiled into the harness (its upstream sockets redirected there).
 $(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
+		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
 		user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
 

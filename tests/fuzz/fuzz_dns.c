@@ -21,7 +21,8 @@
  * its own from the wire bytes); a refused name or a rebinding answer
  * writes its audit record; no address special to rebinding is learned
  * unless an IP literal rule covers it; a reply built here carries the
- * query's id.
+ * query's id; re-judging the learned names under the same policy (a
+ * reload) keeps them all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -422,6 +423,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_learned(0);
 	free(out);
+	{
+		/* A reload of the same policy keeps every grant (dns.c
+		 * re-judges the names it stored from the wire). */
+		size_t before_n = d.nlearned, n;
+		struct tw_learn_entry *re = tw_dns_relearn(&d, c, &n, true);
+
+		if (!re || d.nlearned != before_n || n < before_n)
+			abort();
+		free(re);
+	}
 
 	/* The next input starts with nothing learned and an empty log. */
 	free(d.learned);
