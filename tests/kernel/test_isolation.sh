@@ -156,9 +156,9 @@ got=$(bare cmdline "$vlauncher")
 	ok "bare agent: the launcher's argv (with --env values) is readable on the host" ||
 	not_ok "bare agent reads the launcher's argv" "got '$got'"
 # The victim's records name it by its host pid and comm.
-AUDV="event=exec;pid=$vhost;comm=python3;path=$PY"
-tw_eventually $AC "$TW_LOG" iso-victim "context=$DATA" event=exec "pid=$vhost" >"$TW_WORK/ac.v" 2>&1 &&
-	ok "the victim's exec record carries its host pid $vhost" ||
+tw_eventually $AC "$TW_LOG" iso-victim "context=$DATA" event=exec "pid=$vhost" \
+	comm=python3 "path=$PY" >"$TW_WORK/ac.v" 2>&1 &&
+	ok "the victim's exec record carries its host pid $vhost and comm python3" ||
 	not_ok "victim exec record (host pid)" "$(tail -c 600 "$TW_WORK/ac.v" | tr '\n' ' ')"
 
 # From other calls (another context, and the same one): nothing to see.
