@@ -172,8 +172,7 @@ static int keep_argv(struct launch *l)
  * cgroup, set the namespaces up, drop to the agent's account, fork the
  * command and look after it. Nothing of the call runs as root.
  */
-static void __attribute__((noreturn)) call_init(struct launch *l,
-						 int status_fd)
+static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 {
 	int err;
 	pid_t pid;
