@@ -193,6 +193,19 @@ rc=$?
 	ok "the victim call ends normally (exit 0)" ||
 	not_ok "victim end" "exit $rc: $(head -c 200 "$TW_WORK/victim.out")"
 
+# The launcher's signals reach the command through the init.
+rm -f "$SH/sig.ready"
+twx $WS iso-signal sh -c "trap 'echo got-term; exit 7' TERM; echo > $SH/sig.ready; while :; do sleep 0.1; done" \
+	>"$TW_WORK/sig.out" 2>/dev/null &
+slauncher=$!
+tw_eventually test -e "$SH/sig.ready"
+kill -TERM "$slauncher"
+wait "$slauncher"
+rc=$?
+[[ $rc == 7 && $(cat "$TW_WORK/sig.out") == got-term ]] &&
+	ok "SIGTERM to the launcher reaches the command (its trap ran, exit 7)" ||
+	not_ok "signal forwarding" "exit $rc: $(head -c 200 "$TW_WORK/sig.out")"
+
 # Exit statuses come through the init exactly.
 cell $WS 0 "" true
 cell $WS 1 "" false
