@@ -156,9 +156,9 @@ got=$(bare cmdline "$vlauncher")
 	ok "bare agent: the launcher's argv (with --env values) is readable on the host" ||
 	not_ok "bare agent reads the launcher's argv" "got '$got'"
 # The victim's records name it by its host pid and comm.
-AUDV="event=exec;pid=$vhost;comm=python3;path=$PY"
-tw_eventually $AC "$TW_LOG" iso-victim "context=$DATA" event=exec "pid=$vhost" >"$TW_WORK/ac.v" 2>&1 &&
-	ok "the victim's exec record carries its host pid $vhost" ||
+tw_eventually $AC "$TW_LOG" iso-victim "context=$DATA" event=exec "pid=$vhost" \
+	comm=python3 "path=$PY" >"$TW_WORK/ac.v" 2>&1 &&
+	ok "the victim's exec record carries its host pid $vhost and comm python3" ||
 	not_ok "victim exec record (host pid)" "$(tail -c 600 "$TW_WORK/ac.v" | tr '\n' ' ')"
 
 # From other calls (another context, and the same one): nothing to see.
@@ -192,6 +192,19 @@ rc=$?
 [[ $rc == 0 && $(cat "$TW_WORK/victim.out") == OK ]] &&
 	ok "the victim call ends normally (exit 0)" ||
 	not_ok "victim end" "exit $rc: $(head -c 200 "$TW_WORK/victim.out")"
+
+# The launcher's signals reach the command through the init.
+rm -f "$SH/sig.ready"
+twx $WS iso-signal sh -c "trap 'echo got-term; exit 7' TERM; echo > $SH/sig.ready; while :; do sleep 0.1; done" \
+	>"$TW_WORK/sig.out" 2>/dev/null &
+slauncher=$!
+tw_eventually test -e "$SH/sig.ready"
+kill -TERM "$slauncher"
+wait "$slauncher"
+rc=$?
+[[ $rc == 7 && $(cat "$TW_WORK/sig.out") == got-term ]] &&
+	ok "SIGTERM to the launcher reaches the command (its trap ran, exit 7)" ||
+	not_ok "signal forwarding" "exit $rc: $(head -c 200 "$TW_WORK/sig.out")"
 
 # Exit statuses come through the init exactly.
 cell $WS 0 "" true

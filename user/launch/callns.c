@@ -20,7 +20,7 @@
 #define MEMFD_NOEXEC_SYSCTL "/proc/sys/vm/memfd_noexec"
 
 static int ns_fail(struct tw_callns *ns, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int ns_fail(struct tw_callns *ns, int err, const char *fmt, ...)
 {
@@ -50,14 +50,14 @@ int tw_callns_unshare_pid(struct tw_callns *ns)
 static int noexec_bind(struct tw_callns *ns, const char *path)
 {
 	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID |
-			    MOUNT_ATTR_NODEV,
+	    .attr_set =
+		MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 	};
 	int tree, target, err = 0;
 
 	tree = open_tree(AT_FDCWD, path,
 			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-				 AT_SYMLINK_NOFOLLOW);
+			     AT_SYMLINK_NOFOLLOW);
 	if (tree < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -129,8 +129,7 @@ int tw_callns_setup(struct tw_callns *ns)
 	 * grant on /proc still covers it. */
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL))
-		return ns_fail(ns, -errno,
-			       "cannot mount the call's /proc: %s",
+		return ns_fail(ns, -errno, "cannot mount the call's /proc: %s",
 			       strerror(errno));
 	for (size_t i = 0; i < ns->nnoexec; i++) {
 		err = noexec_bind(ns, ns->noexec[i]);
@@ -161,7 +160,8 @@ static int arg_env_area(unsigned long v[4])
 	p++;
 	for (field = 3; field < 48 && p; field++)
 		p = strchr(p + 1, ' ');
-	if (!p || sscanf(p, " %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
+	if (!p ||
+	    sscanf(p, " %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) != 4)
 		return -EIO;
 	return 0;
 }
@@ -231,7 +231,8 @@ void tw_callns_init(pid_t cmd, int status_fd, bool background)
 		/* a failed write: the launcher is gone, nobody to tell */
 		(void)!write(status_fd, &st, sizeof(st));
 		close(status_fd);
-		/* pid 1 leaving ends the namespace: the kernel kills the rest */
+		/* pid 1 leaving ends the namespace: the kernel kills the rest
+		 */
 		if (!background)
 			_exit(0);
 	}

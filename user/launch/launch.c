@@ -49,7 +49,10 @@ static const char exec_usage[] =
     "[--env NAME=VALUE]... [-q] -- CMD [ARG...]\n"
     "Run one tool call confined to CONTEXT (workspace:WS, channel:WS/CH or\n"
     "dm:WS/PERSON) as the context's agent account, with no_new_privs,\n"
-    "Landlock and seccomp. The call gets a fresh environment: HOME and\n"
+    "Landlock and seccomp, in PID, mount and IPC namespaces of its own\n"
+    "(what it may write is mounted noexec; what it leaves behind is\n"
+    "killed when CMD exits unless the context sets \"background\": true).\n"
+    "The call gets a fresh environment: HOME and\n"
     "TMPDIR (a private scratch directory), PATH, its context's credentials\n"
     "and instructions (TOOLWALL_*), TERM, LANG, LC_*, TZ, and what --env\n"
     "adds. It starts in the current directory when a grant covers it,\n"
@@ -171,8 +174,7 @@ static int keep_argv(struct launch *l)
  * cgroup, set the namespaces up, drop to the agent's account, fork the
  * command and look after it. Nothing of the call runs as root.
  */
-static void __attribute__((noreturn)) call_init(struct launch *l,
-						 int status_fd)
+static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 {
 	int err;
 	pid_t pid;
