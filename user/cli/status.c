@@ -3,18 +3,14 @@
  * status.c - the commands that talk to running enforcement: `status` and
  * `reload` (`down` is in down.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 
-#include "cgroups.h"
 #include "cmds.h"
 #include "util.h"
 
