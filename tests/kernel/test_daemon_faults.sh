@@ -188,15 +188,19 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		bg=$!
 		;;
 	1) # call start (and its denial, if it got that far)
+		: >"$TW_WORK/k.out"
 		twx $WS "f-$i-k" "$P" tcp 10.50.1.10 "$port" >"$TW_WORK/k.out" 2>/dev/null &
 		bg=$!
 		;;
 	2) # a burst of distinct denials: records, rotations
+		: >"$TW_WORK/k.out"
 		twx $WS "f-$i-r" sh -c "for p in \$(seq $port $((port + 29))); do
 			$P tcp 10.50.1.10 \$p | sed \"s/^/\$p /\"; done" >"$TW_WORK/k.out" 2>/dev/null &
 		bg=$!
 		;;
 	esac
+	# The burst: kill once it is under way (records being written).
+	((ph == 2)) && for _ in $(seq 30); do [[ -s $TW_WORK/k.out ]] && break; sleep 0.1; done
 	sleep "$delay"
 	tw_daemon_kill9
 	kills[ph]=$((kills[ph] + 1))
@@ -206,7 +210,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 		break
 	fi
 	# The interrupted client ends (refused, or done); its denials count.
-	timeout 20 tail --pid=$bg -f /dev/null
+	wait "$bg" 2>/dev/null
 	case $ph in
 	1) [[ $(cat "$TW_WORK/k.out") == "ERR EPERM" ]] && echo "$port 1" >>"$EXPECT" ;;
 	2) awk '$2 == "ERR" && $3 == "EPERM" { print $1, 1 }' "$TW_WORK/k.out" >>"$EXPECT" ;;

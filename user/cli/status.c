@@ -3,18 +3,13 @@
  * status.c - the commands that talk to running enforcement: `status` and
  * `reload` (`down` is in down.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-
-#include "cgroups.h"
 #include "cmds.h"
 #include "util.h"
 
@@ -145,6 +140,17 @@ int cmd_status(int argc, char **argv)
 						  "auditd, for Landlock's own "
 						  "records" :
 						  "state unknown");
+	}
+	{
+		json_t *cl = json_object_get(rep, "control");
+		json_t *tc = json_object_get(json_object_get(rep, "dns"),
+					     "tcp_clients");
+
+		printf("clients:    control %lld open, %lld served, %lld timed "
+		       "out, %lld dropped for room; DNS-over-TCP %lld refused "
+		       "(limits), %lld timed out\n",
+		       I(cl, "clients"), I(cl, "served"), I(cl, "timeouts"),
+		       I(cl, "evicted"), I(tc, "refused"), I(tc, "timeouts"));
 	}
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
