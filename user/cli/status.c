@@ -14,6 +14,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
 #include "util.h"
@@ -263,6 +264,16 @@ int cmd_down(int argc, char **argv)
 			tw_error("cannot remove %s: %s", root, strerror(-ret));
 			return 1;
 		}
+	}
+	{
+		struct tw_limit_ctl lc;
+
+		tw_limits_probe(&lc);
+		ret = tw_limits_remove_all(&lc);
+		if (ret)
+			tw_warn("cannot remove the v1 limit cgroups of toolwall: "
+				"%s",
+				strerror(-ret));
 	}
 	printf("toolwall enforcement removed\n");
 	return 0;

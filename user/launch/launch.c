@@ -570,7 +570,7 @@ static int launch_limits(struct launch *l, json_t *rep)
 
 static int launch_pty(struct launch *l)
 {
-	int err = tw_pty_open(&l->pty, l->acct.uid, l->acct.gid);
+	int err = tw_pty_open(&l->pty);
 
 	if (err)
 		tw_error("exec: cannot open a terminal for the call: %s; the "
