@@ -125,16 +125,19 @@ class Term:
         self.buf += d
         return bool(d)
 
-    def expect(self, pattern, timeout=10):
+    def expect(self, pattern, timeout=30):
         end = time.time() + timeout
-        while time.time() < end:
+        while True:
+            # look at what the last read brought in, even at the deadline
             m = re.search(pattern.encode(), self.buf)
             if m:
                 return m
+            if time.time() >= end:
+                break
             if not self.pump(end - time.time()) and self.status is not None:
                 break
             self.poll()
-        raise AssertionError("never saw %r" % pattern)
+        raise AssertionError("never saw %r within %ds" % (pattern, timeout))
 
     def send(self, data):
         os.write(self.fd, data.encode())
@@ -146,7 +149,7 @@ class Term:
                 self.status = os.waitstatus_to_exitcode(st)
         return self.status
 
-    def wait(self, timeout=10):
+    def wait(self, timeout=30):
         end = time.time() + timeout
         while self.poll() is None and time.time() < end:
             self.pump(0.05)
