@@ -228,4 +228,20 @@ else
 	fi
 fi
 
+# ---- down removes the v1 trees ---------------------------------------------------
+if [[ $PIDS_AT == cgroup2* && $MEM_AT == cgroup2* ]]; then
+	skip "down removes v1 limit trees" "no v1 hierarchy in use"
+else
+	tw_down
+	left=""
+	for at in "$PIDS_AT" "$MEM_AT"; do
+		[[ $at == "cgroup v1 "* && -e ${at#cgroup v1 }/toolwall ]] && left+=" ${at#cgroup v1 }/toolwall"
+	done
+	if [[ -z $left ]]; then
+		ok "toolwall down removes its v1 limit trees"
+	else
+		not_ok "down removes v1 limit trees" "left:$left"
+	fi
+fi
+
 tap_summary

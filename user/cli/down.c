@@ -29,6 +29,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
 #include "util.h"
@@ -334,6 +335,17 @@ int cmd_down(int argc, char **argv)
 		}
 	}
 	close(lock_fd);
+	{
+		struct tw_limit_ctl lc;
+
+		/* the v1 hierarchies' toolwall trees (limits of ended calls) */
+		tw_limits_probe(&lc);
+		ret = tw_limits_remove_all(&lc);
+		if (ret)
+			tw_warn("cannot remove the v1 limit cgroups of toolwall: "
+				"%s",
+				strerror(-ret));
+	}
 	printf("toolwall enforcement removed\n");
 	return 0;
 }

@@ -295,3 +295,22 @@ int tw_limits_remove(const struct tw_limit_ctl *lc, const char *rel)
 	}
 	return ret;
 }
+
+int tw_limits_remove_all(const struct tw_limit_ctl *lc)
+{
+	char dir[PATH_MAX];
+	int ret = 0;
+
+	for (int r = 0; r < TW_LIM_N; r++) {
+		int err;
+
+		if (lc->in_v2[r] || !lc->v1[r][0])
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", lc->v1[r], TW_CG_ROOT_NAME);
+		/* what still runs there goes to the hierarchy's root */
+		err = tw_cg_remove_tree(dir, lc->v1[r]);
+		if (err && !ret)
+			ret = err;
+	}
+	return ret;
+}

@@ -65,5 +65,8 @@ void tw_limits_hits(const struct tw_limit_ctl *lc, const char *v2call,
 		    const char *rel, struct tw_limit_hits *h);
 /* Remove the call's v1 directories (its v2 cgroup is the caller's). */
 int tw_limits_remove(const struct tw_limit_ctl *lc, const char *rel);
+/* `down`: remove every v1 toolwall tree, its processes moved to the
+ * hierarchy's root (the v2 tree goes with the context cgroups). */
+int tw_limits_remove_all(const struct tw_limit_ctl *lc);
 
 #endif

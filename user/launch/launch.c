@@ -57,7 +57,11 @@ static const char exec_usage[] =
     "and instructions (TOOLWALL_*), TERM, LANG, LC_*, TZ, and what --env\n"
     "adds. It starts in the current directory when a grant covers it,\n"
     "else in its HOME. stdin, stdout, stderr and signals pass through;\n"
-    "other file descriptors do not. What the call runs and every file or\n"
+    "other file descriptors do not. The call runs in a session of its\n"
+    "own; those of stdin, stdout and stderr that are a terminal become a\n"
+    "pty of its own, relayed (keys, output, window size) until it ends.\n"
+    "It is limited in processes and memory by its context's \"limits\".\n"
+    "What the call runs and every file or\n"
     "syscall it is refused are audit records tied to its call id.\n"
     "The exit status is CMD's (125: toolwall failed,\n"
     "126: CMD not executable, 127: not found). When the call ends, what\n"
@@ -700,7 +704,7 @@ static int launch_limits(struct launch *l, json_t *rep)
 
 static int launch_pty(struct launch *l)
 {
-	int err = tw_pty_open(&l->pty, l->acct.uid, l->acct.gid);
+	int err = tw_pty_open(&l->pty);
 
 	if (err)
 		tw_error("exec: cannot open a terminal for the call: %s; the "
@@ -918,7 +922,8 @@ int cmd_exec(int argc, char **argv)
 		goto end;
 	}
 
-	signal(SIGINT, SIG_IGN); /* the terminal signals the child itself */
+	/* until the relay forwards them to the call's process group */
+	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	l.background = json_is_true(json_object_get(rep, "background"));
 	if (pipe2(sfd, O_CLOEXEC)) {

@@ -20,7 +20,7 @@
 #define RELAY_BUF 4096
 #define DRAIN_MS 1000 /* at most this long reading output after the end */
 
-int tw_pty_open(struct tw_pty *p, uid_t uid, gid_t gid)
+int tw_pty_open(struct tw_pty *p)
 {
 	struct termios tio;
 	struct winsize ws;
@@ -45,8 +45,9 @@ int tw_pty_open(struct tw_pty *p, uid_t uid, gid_t gid)
 	p->slave = open(ptsname(p->master), O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (p->slave < 0)
 		goto fail;
-	/* the call's own terminal: programs that reopen it (ttyname) may */
-	if (fchown(p->slave, uid, gid) || fchmod(p->slave, 0600))
+	/* root's, 0600: other calls of the same account cannot open it; the
+	 * call itself reaches it through its descriptors and /dev/tty */
+	if (fchmod(p->slave, 0600))
 		goto fail;
 	/* it starts as the user's terminal is now: modes, size */
 	if (tcgetattr(term, &tio) == 0)

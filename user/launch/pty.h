@@ -31,8 +31,9 @@ struct tw_pty {
 };
 
 /* In the launcher, before the fork: open the pty if a terminal is among
- * fds 0-2, owned by UID/GID (the call's account). 0 or -errno. */
-int tw_pty_open(struct tw_pty *p, uid_t uid, gid_t gid);
+ * fds 0-2 (root's, mode 0600: only the call's descriptors and its
+ * /dev/tty reach it). 0 or -errno. */
+int tw_pty_open(struct tw_pty *p);
 /* In the call's first process: a new session; with a pty, make it the
  * controlling terminal and put it on the descriptors that were terminals.
  * 0 or -errno. */
