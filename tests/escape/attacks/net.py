@@ -289,6 +289,17 @@ def dns_udp(server, name, port="53"):
     dns_verdict(ans, "dns %s to %s" % (name, server))
 
 
+
+def recv_tcp_dns(s):
+    """One length-prefixed DNS message (the prefix may arrive alone)."""
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+        b = s.recv(4096)
+        if not b:
+            break
+        buf += b
+    return buf[2:]
+
 def dns_tcp(server, name, port="53"):
     s = socket.socket(fam(server), socket.SOCK_STREAM)
     s.settimeout(3)
@@ -296,7 +307,7 @@ def dns_tcp(server, name, port="53"):
         s.connect((server, int(port)))
         q = dns_query(name)
         s.sendall(struct.pack("!H", len(q)) + q)
-        ans = s.recv(4096)[2:]
+        ans = recv_tcp_dns(s)
     except socket.timeout:
         blocked("dns/tcp %s to %s: no answer (dropped)" % (name, server))
     except OSError as e:
