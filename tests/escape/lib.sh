@@ -201,8 +201,12 @@ esc()
 			return 0
 		fi
 	fi
-	attempt "$name" "$ctx" "BLOCKED*" -- "$@"
-	if [[ $rec != - ]]; then
+	local held=0
+	attempt "$name" "$ctx" "BLOCKED*" -- "$@" || held=1
+	if [[ $rec != - ]] && ((held)); then
+		# (no refusal, so no record to wait 5 s for)
+		not_ok "$name: recorded" "nothing was refused"
+	elif [[ $rec != - ]]; then
 		local terms
 		IFS=';' read -ra terms <<<"event=deny;context=$ctx;$rec"
 		record "$name" "${terms[@]}"
