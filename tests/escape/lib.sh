@@ -62,7 +62,7 @@ source "$ESC_HERE/../lib/toolwall.sh"
 ESC_ATTACKS=$ESC_HERE/attacks
 ESC_PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1
-ESC_AC="python3 $ESC_HERE/../lib/audit_check.py"
+ESC_AC="/usr/bin/python3 $ESC_HERE/../lib/audit_check.py" # (not a pyenv shim: it is polled)
 ESC_WS=workspace:acme
 ESC_GEN=channel:acme/general
 ESC_DATA=channel:acme/data-team
