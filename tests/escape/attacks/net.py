@@ -117,8 +117,7 @@ def sendmmsg(host, port):
 
 
 def tfo(host, port):
-    s = socket.socket(fam(host), socket.SOCK_STREAM)
-    s.settimeout(3)
+    s = socket.socket(fam(host), socket.SOCK_STREAM)  # blocking: no EINPROGRESS
     try:
         s.sendto(MARK, socket.MSG_FASTOPEN, addr(host, port))
     except OSError as e:
@@ -186,12 +185,8 @@ def ping(host):
                           socket.SOCK_DGRAM, 58 if v6 else socket.IPPROTO_ICMP)
     except OSError as e:
         refused_or_error(e, "ICMP socket")
+    # (a ping socket fills in the identifier and the checksum itself)
     pkt = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, 0, 1) + MARK
-    if not v6:
-        c = sum(struct.unpack("!%dH" % (len(pkt) // 2), pkt + b"\0" * (len(pkt) % 2)))
-        c = (c >> 16) + (c & 0xFFFF)
-        c = ~(c + (c >> 16)) & 0xFFFF
-        pkt = pkt[:2] + struct.pack("!H", c) + pkt[4:]
     try:
         s.sendto(pkt, (host, 0))
     except OSError as e:
