@@ -175,6 +175,8 @@ no_secret()
 	ok "$name: no secret leaked"
 }
 
+# (what the bare run leaves behind, e.g. a detached process, must not hold
+# the host lock)
 esc_bare()
 {
 	local home=$TW_WORK/shared/bare-home
@@ -183,7 +185,7 @@ esc_bare()
 	(cd "$home" && timeout -k 5 "${TAP_TIMEOUT:-30}" setpriv --reuid "$TW_AGENT" \
 		--regid "$TW_AGENT" --clear-groups --inh-caps=-all \
 		env -i PATH=/usr/bin:/bin HOME="$home" PYTHONDONTWRITEBYTECODE=1 \
-		${ESC_BARE_WRAP:-} "$@" 2>&1 </dev/null | head -1)
+		${ESC_BARE_WRAP:-} "$@" 2>&1 </dev/null {TW_LOCK_FD}>&- | head -1)
 }
 
 esc()
