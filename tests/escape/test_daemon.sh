@@ -79,8 +79,8 @@ else
 		ok "a second daemon refuses to start [needs: single] (exit $rc: $(head -1 "$TW_WORK/second.out"))" ||
 		not_ok "a second daemon refuses to start [needs: single]" "exit $rc, said '$(head -c 200 "$TW_WORK/second.out")'"
 fi
-daemon_ok "after a second daemon"
-ESC_NOBARE="enforcement after a second daemon" \
+daemon_ok "after a second daemon [needs: single]"
+ESC_NOBARE="enforcement after a second daemon" ESC_FIX=single \
 	esc "a unix socket no bundle grants, after a second daemon came and went" $WS \
 	"action=connect;proto=unix;path=$TW_DEMO_RUN/other.sock" -- $ESC_PY "$ESC_ATTACKS/net.py" unix "$TW_DEMO_RUN/other.sock"
 
