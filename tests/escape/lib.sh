@@ -62,7 +62,7 @@ source "$ESC_HERE/../lib/toolwall.sh"
 ESC_ATTACKS=$ESC_HERE/attacks
 ESC_PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1
-ESC_AC="python3 $ESC_HERE/../lib/audit_check.py"
+ESC_AC="/usr/bin/python3 $ESC_HERE/../lib/audit_check.py" # (not a pyenv shim: it is polled)
 ESC_WS=workspace:acme
 ESC_GEN=channel:acme/general
 ESC_DATA=channel:acme/data-team
@@ -175,6 +175,8 @@ no_secret()
 	ok "$name: no secret leaked"
 }
 
+# (what the bare run leaves behind, e.g. a detached process, must not hold
+# the host lock)
 esc_bare()
 {
 	local home=$TW_WORK/shared/bare-home
@@ -183,7 +185,7 @@ esc_bare()
 	(cd "$home" && timeout -k 5 "${TAP_TIMEOUT:-30}" setpriv --reuid "$TW_AGENT" \
 		--regid "$TW_AGENT" --clear-groups --inh-caps=-all \
 		env -i PATH=/usr/bin:/bin HOME="$home" PYTHONDONTWRITEBYTECODE=1 \
-		${ESC_BARE_WRAP:-} "$@" 2>&1 </dev/null | head -1)
+		${ESC_BARE_WRAP:-} "$@" 2>&1 </dev/null {TW_LOCK_FD}>&- | head -1)
 }
 
 esc()
@@ -201,8 +203,12 @@ esc()
 			return 0
 		fi
 	fi
-	attempt "$name" "$ctx" "BLOCKED*" -- "$@"
-	if [[ $rec != - ]]; then
+	local held=0
+	attempt "$name" "$ctx" "BLOCKED*" -- "$@" || held=1
+	if [[ $rec != - ]] && ((held)); then
+		# (no refusal, so no record to wait 5 s for)
+		not_ok "$name: recorded" "nothing was refused"
+	elif [[ $rec != - ]]; then
 		local terms
 		IFS=';' read -ra terms <<<"event=deny;context=$ctx;$rec"
 		record "$name" "${terms[@]}"

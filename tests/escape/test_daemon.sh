@@ -22,10 +22,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 Q="$ESC_PY $ESC_ATTACKS/dnsd.py"
+ESC_NO_HOSTS=1 # (port 53 anywhere goes to the resolver; see UP)
 esc_setup
 esc_victim_start || { tap_summary; exit 1; }
 WS=$ESC_WS
-UP=198.51.100.53 # the policy's upstream: port 53 there is the resolver's
+# Any port-53 destination of a call is redirected to its resolver; a
+# loopback one keeps a query that were not redirected on this host.
+UP=127.0.0.53
 daemon_ok()
 {
 	if kill -0 "$TW_DAEMON_PID" 2>/dev/null && "$TW_BIN" status >/dev/null 2>&1; then
@@ -76,10 +79,10 @@ else
 		ok "a second daemon refuses to start [needs: single] (exit $rc: $(head -1 "$TW_WORK/second.out"))" ||
 		not_ok "a second daemon refuses to start [needs: single]" "exit $rc, said '$(head -c 200 "$TW_WORK/second.out")'"
 fi
-daemon_ok "after a second daemon"
-ESC_NOBARE="enforcement after a second daemon" \
-	esc "tcp to the warehouse after a second daemon came and went" $WS \
-	"action=connect;dst=10.30.1.10;port=5439" -- $ESC_PY "$ESC_ATTACKS/net.py" tcp 10.30.1.10 5439
+daemon_ok "after a second daemon [needs: single]"
+ESC_NOBARE="enforcement after a second daemon" ESC_FIX=single \
+	esc "a unix socket no bundle grants, after a second daemon came and went" $WS \
+	"action=connect;proto=unix;path=$TW_DEMO_RUN/other.sock" -- $ESC_PY "$ESC_ATTACKS/net.py" unix "$TW_DEMO_RUN/other.sock"
 
 esc_victim_alive && ok "the victim call ran through every attempt" || not_ok "victim alive"
 tap_summary

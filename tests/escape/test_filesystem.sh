@@ -52,11 +52,12 @@ esc "plant a file in the victim's HOME" $G "action=open;errno=EACCES;access=writ
 esc "list every call's private directories" $G "action=open;errno=EACCES;path=$CALLS" -- $F list "$CALLS"
 esc "the victim's credential file through /proc/PID/root" $G "action=open;errno=EACCES" -- \
 	$F read "/proc/$ESC_VICTIM_PID/root$VCRED/warehouse-reader"
-esc "the victim's credential file through /proc/PID/cwd" $G "action=open;errno=EACCES" -- \
-	$F read "/proc/$ESC_VICTIM_PID/cwd/../$(basename "$(dirname "$VCRED")")/$(basename "$VCRED")/warehouse-reader"
+esc "list the victim's working directory through /proc/PID/cwd" $G "action=open;errno=EACCES" -- \
+	$F list "/proc/$ESC_VICTIM_PID/cwd"
 esc "a symlink in HOME to the victim's credential file" $G "action=open;errno=EACCES" -- \
 	$F symlink "$VCRED/warehouse-reader"
-esc "a hardlink in HOME to the victim's credential file" $G "errno~E" -- \
+# (refused today; the syscall audit writes no record of it: a finding)
+esc "a hardlink in HOME to the victim's credential file" $G "action=link" -- \
 	$F hardlink "$VCRED/warehouse-reader"
 
 # ---- stores, the audit log, the policy ------------------------------------------------

@@ -43,8 +43,11 @@ SINK_PID=""
 stop_sink() { [[ -n $SINK_PID ]] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null; SINK_PID=""; }
 tw_at_exit stop_sink
 touch "$SINK_LOG"
-tw_ns_exec python3 "$ESC_ATTACKS/dnssink.py" "$SINK_LOG" "$TW_WORK/sink.ready" \
-	10.50.1.10 198.51.100.53 fd00:50::10 >"$TW_WORK/sink.out" 2>&1 &
+# (nsenter execs python: $! is the sink itself. It must not hold our host
+# lock, and it ends by itself should this script die.)
+nsenter --net="$TW_NETNS_PATH" -- /usr/bin/python3 "$ESC_ATTACKS/dnssink.py" \
+	--parent-pid $$ "$SINK_LOG" "$TW_WORK/sink.ready" 10.50.1.10 198.51.100.53 \
+	fd00:50::10 >"$TW_WORK/sink.out" 2>&1 </dev/null {TW_LOCK_FD}>&- &
 SINK_PID=$!
 tw_eventually test -e "$TW_WORK/sink.ready" || not_ok "dns sink starts" "$(cat "$TW_WORK/sink.out")"
 

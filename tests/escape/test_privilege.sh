@@ -33,7 +33,6 @@ esc "unshare -Ur (root in a user namespace)" $WS "$(seccomp unshare);comm=unshar
 ESC_BARE_WRAP="unshare -Urm" esc "mount a tmpfs" $WS "$(seccomp mount)" -- $P mount
 ESC_BARE_WRAP="unshare -Urm" esc "fsopen (the new mount API)" $WS "$(seccomp fsopen)" -- $P fsopen
 ESC_BARE_WRAP="unshare -Urm" esc "open_tree clone of /" $WS "$(seccomp open_tree)" -- $P open-tree
-ESC_BARE_WRAP="unshare -Urm" esc "umount2 /proc" $WS "$(seccomp umount2)" -- $P umount
 ESC_BARE_WRAP="unshare -Urm" esc "chroot" $WS "$(seccomp chroot)" -- $P chroot
 ESC_BARE_WRAP="unshare -Urn" esc "setns into a network namespace" $WS "$(seccomp setns)" -- $P setns
 esc "bpf() reaches the kernel" $WS "$(seccomp bpf)" -- $P bpf

@@ -23,6 +23,17 @@ def query(name, tid=0x7457):
     return q + b"\0" + struct.pack("!HH", 1, 1)
 
 
+
+def recv_tcp_dns(s):
+    """One length-prefixed DNS message (the prefix may arrive alone)."""
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+        b = s.recv(4096)
+        if not b:
+            break
+        buf += b
+    return buf[2:]
+
 def alive(server, name, what):
     """The resolver still answers, over UDP and over TCP."""
     for tcp in (False, True):
@@ -33,7 +44,7 @@ def alive(server, name, what):
             if tcp:
                 s.connect((server, 53))
                 s.sendall(struct.pack("!H", len(q)) + q)
-                ans = s.recv(4096)[2:]
+                ans = recv_tcp_dns(s)
             else:
                 s.sendto(q, (server, 53))
                 ans = s.recv(4096)

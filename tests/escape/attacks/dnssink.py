@@ -3,13 +3,15 @@
 # A stand-in for "some other resolver" on a test host: answers every query,
 # over UDP and TCP, with A 192.0.2.99 (an address no test policy names) and
 # logs each query name. Run by the test (as root, in the test namespace).
-#   dnssink.py LOG READY ADDR...
+#   dnssink.py --parent-pid PID LOG READY ADDR...   (exits when PID does)
+import os
 import socket
 import struct
 import sys
 import threading
 
-log, ready, addrs = sys.argv[1], sys.argv[2], sys.argv[3:]
+parent = int(sys.argv[2])
+log, ready, addrs = sys.argv[3], sys.argv[4], sys.argv[5:]
 lock = threading.Lock()
 
 
@@ -62,4 +64,9 @@ for a in addrs:
     threading.Thread(target=serve_udp, args=(u,), daemon=True).start()
     threading.Thread(target=serve_tcp, args=(t,), daemon=True).start()
 open(ready, "w").close()
-threading.Event().wait()
+while True:
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        os._exit(0)
+    threading.Event().wait(0.5)

@@ -117,8 +117,7 @@ def sendmmsg(host, port):
 
 
 def tfo(host, port):
-    s = socket.socket(fam(host), socket.SOCK_STREAM)
-    s.settimeout(3)
+    s = socket.socket(fam(host), socket.SOCK_STREAM)  # blocking: no EINPROGRESS
     try:
         s.sendto(MARK, socket.MSG_FASTOPEN, addr(host, port))
     except OSError as e:
@@ -186,12 +185,8 @@ def ping(host):
                           socket.SOCK_DGRAM, 58 if v6 else socket.IPPROTO_ICMP)
     except OSError as e:
         refused_or_error(e, "ICMP socket")
+    # (a ping socket fills in the identifier and the checksum itself)
     pkt = struct.pack("!BBHHH", 128 if v6 else 8, 0, 0, 0, 1) + MARK
-    if not v6:
-        c = sum(struct.unpack("!%dH" % (len(pkt) // 2), pkt + b"\0" * (len(pkt) % 2)))
-        c = (c >> 16) + (c & 0xFFFF)
-        c = ~(c + (c >> 16)) & 0xFFFF
-        pkt = pkt[:2] + struct.pack("!H", c) + pkt[4:]
     try:
         s.sendto(pkt, (host, 0))
     except OSError as e:
@@ -289,6 +284,17 @@ def dns_udp(server, name, port="53"):
     dns_verdict(ans, "dns %s to %s" % (name, server))
 
 
+
+def recv_tcp_dns(s):
+    """One length-prefixed DNS message (the prefix may arrive alone)."""
+    buf = b""
+    while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+        b = s.recv(4096)
+        if not b:
+            break
+        buf += b
+    return buf[2:]
+
 def dns_tcp(server, name, port="53"):
     s = socket.socket(fam(server), socket.SOCK_STREAM)
     s.settimeout(3)
@@ -296,7 +302,7 @@ def dns_tcp(server, name, port="53"):
         s.connect((server, int(port)))
         q = dns_query(name)
         s.sendall(struct.pack("!H", len(q)) + q)
-        ans = s.recv(4096)[2:]
+        ans = recv_tcp_dns(s)
     except socket.timeout:
         blocked("dns/tcp %s to %s: no answer (dropped)" % (name, server))
     except OSError as e:

@@ -88,11 +88,6 @@ def open_tree():
     escaped("open_tree gave a handle on the root mount")
 
 
-def umount():
-    sysc(166, b"/proc", 2)  # umount2(MNT_DETACH)
-    escaped("unmounted /proc")
-
-
 def chroot():
     sysc(161, b"/")
     escaped("chroot")
@@ -207,7 +202,7 @@ def init_module():
 TABLE = {
     "setuid": setuid_bin, "unshare-user": unshare_user,
     "clone-user": clone_user, "unshare-cmd": unshare_cmd, "mount": mount,
-    "fsopen": fsopen, "open-tree": open_tree, "umount": umount,
+    "fsopen": fsopen, "open-tree": open_tree,
     "chroot": chroot, "setns": setns, "bpf": bpf_reach,
     "bpf-obj-get": bpf_obj_get, "bpf-pins": bpf_pins, "perf": perf,
     "keyring": keyring, "add-key": add_key, "af-alg": af_alg,
