@@ -105,7 +105,9 @@ if beating "$BEAT.k"; then
 else
 	ok "a call whose launcher was killed is ended [needs: leftover]"
 fi
-for p in $(pgrep -f "open('$BEAT.k'"); do kill -9 "$p" 2>/dev/null; done
+for p in $(pgrep -f -- "$BEAT.k"); do # (the orphaned call, if it runs on)
+	[[ $(cat /proc/$p/comm 2>/dev/null) == python3 ]] && kill -9 "$p" 2>/dev/null
+done
 
 # ---- toolwall down while a call keeps trying a forbidden host [needs: down] ----------------
 b=$(esc_bare $LF keep-trying 10.50.1.10 80 2)
