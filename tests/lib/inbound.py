@@ -71,7 +71,8 @@ def connect(proto, addr, port, src=None):
                       socket.SOCK_DGRAM)
     if src:
         s.bind((src, 0))
-    s.settimeout(2)
+    # under the 1 s SYN retransmission: a refused flow is one SYN, one record
+    s.settimeout(0.8)
     try:
         if proto == "tcp":
             s.connect((addr, int(port)))
