@@ -195,7 +195,8 @@ rc=$?
 
 # The launcher's signals reach the command through the init.
 rm -f "$SH/sig.ready"
-twx $WS iso-signal sh -c "trap 'echo got-term; exit 7' TERM; echo > $SH/sig.ready; while :; do sleep 0.1; done" \
+# (the launcher itself in the background, not a shell function around it)
+"$TW_BIN" exec $WS --call-id iso-signal --requester tester -- sh -c "trap 'echo got-term; exit 7' TERM; echo > $SH/sig.ready; while :; do sleep 0.1; done" \
 	>"$TW_WORK/sig.out" 2>/dev/null &
 slauncher=$!
 tw_eventually test -e "$SH/sig.ready"

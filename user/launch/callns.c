@@ -183,6 +183,19 @@ void tw_callns_scrub_args(void)
 		memset((void *)v[2], 0, v[3] - v[2]);
 }
 
+static const int fwd_signals[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+
+void tw_callns_hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]);
+	     i++)
+		sigaddset(&set, fwd_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
 static volatile pid_t init_cmd;
 
 static void init_forward(int sig)
@@ -194,9 +207,9 @@ static void init_forward(int sig)
 	errno = saved;
 }
 
-void tw_callns_init(pid_t cmd, int status_fd, bool background)
+void tw_callns_init(pid_t cmd, int status_fd, bool background,
+		    const sigset_t *old)
 {
-	static const int fwd[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
 	struct sigaction sa = {.sa_handler = init_forward};
 	bool reported = false;
 	int st, null;
@@ -204,8 +217,11 @@ void tw_callns_init(pid_t cmd, int status_fd, bool background)
 
 	init_cmd = cmd;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
-		sigaction(fwd[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(fwd_signals) / sizeof(fwd_signals[0]);
+	     i++)
+		sigaction(fwd_signals[i], &sa, NULL);
+	/* What arrived since the fork is forwarded now. */
+	sigprocmask(SIG_SETMASK, old, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a launcher gone: nobody to tell */
 	/* Only the command holds the caller's stdin, stdout and stderr: a
 	 * background init must not keep the caller's pipes open. */

@@ -33,6 +33,7 @@
 #define TW_CALLNS_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -62,11 +63,20 @@ int tw_callns_setup(struct tw_callns *ns);
 void tw_callns_scrub_args(void);
 
 /*
+ * In the init, before it forks the command: hold the signals it forwards
+ * (a launcher's SIGTERM between the fork and tw_callns_init would
+ * otherwise kill the init: pid 1 is killable from the parent namespace
+ * while it has no handler). OLD gets the mask to restore, in the command
+ * before it execs and by tw_callns_init.
+ */
+void tw_callns_hold_signals(sigset_t *old);
+
+/*
  * The init's life once the command CMD is forked: forward signals, reap,
  * write CMD's wait status (an int) to STATUS_FD, then exit, or with
  * BACKGROUND reap on until no process of the namespace is left.
  */
 void __attribute__((noreturn))
-tw_callns_init(pid_t cmd, int status_fd, bool background);
+tw_callns_init(pid_t cmd, int status_fd, bool background, const sigset_t *old);
 
 #endif

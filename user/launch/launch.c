@@ -180,6 +180,7 @@ static int keep_argv(struct launch *l)
  */
 static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 {
+	sigset_t mask;
 	int err;
 	pid_t pid;
 
@@ -222,6 +223,7 @@ static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 	/* A launcher killed mid-call ends the call, unless it runs on. */
 	if (!l->background)
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	tw_callns_hold_signals(&mask);
 	pid = fork();
 	if (pid < 0) {
 		tw_error("exec: fork: %s", strerror(errno));
@@ -229,6 +231,7 @@ static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 	}
 	if (pid == 0) {
 		close(status_fd);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		call_command(l);
 	}
 	/* The values stay with the command; init holds none of them, nor
@@ -236,7 +239,7 @@ static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 	tw_pty_close(&l->pty);
 	env_free(l);
 	tw_sandbox_free(&l->sb);
-	tw_callns_init(pid, status_fd, l->background);
+	tw_callns_init(pid, status_fd, l->background, &mask);
 }
 
 /*
