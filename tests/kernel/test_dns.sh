@@ -133,6 +133,15 @@ fi
 got=$(q $WS d-apex @198.51.100.53 docs-cdn.example)
 grep -q "status: NXDOMAIN" <<<"$got" && ok "*.docs-cdn.example does not cover docs-cdn.example itself" ||
 	not_ok "wildcard apex" "$(grep status: <<<"$got")"
+# One label "leak.docs-cdn" under "example" (dig's escaped dot) prints like
+# a name below docs-cdn.example but is none (found by tests/fuzz/fuzz_dns).
+got=$(q $WS d-ldot @198.51.100.53 'leak\.docs-cdn.example')
+if grep -q "status: NXDOMAIN" <<<"$got" && ! upstream_saw leak &&
+	$AC "$TW_LOG" d-ldot event=deny action=dns >/dev/null; then
+	ok "a dot inside a label is no subdomain: NXDOMAIN, recorded, nothing upstream"
+else
+	not_ok "dot inside a label" "$(grep status: <<<"$got") $(grep -c leak "$QLOG")"
+fi
 got=$(q $WS d-deep @198.51.100.53 deep.a.b.docs-cdn.example +short)
 [[ $got == 203.0.113.11 ]] && ok "*.docs-cdn.example covers any depth" || not_ok "wildcard depth" "$got"
 got=$(q $WS d-wh @198.51.100.53 warehouse.acme.example)
