@@ -142,6 +142,23 @@ if grep -q "status: NXDOMAIN" <<<"$got" && ! upstream_saw leak &&
 else
 	not_ok "dot inside a label" "$(grep status: <<<"$got") $(grep -c leak "$QLOG")"
 fi
+# Only a standard query of class IN goes upstream, whatever name it carries
+# (the same names resolve as plain queries: the refusal is the opcode's).
+got=$(q $WS d-notify @198.51.100.53 +opcode=notify opcode-probe.docs-cdn.example)
+if grep -q "status: NOTIMP" <<<"$got" && ! upstream_saw opcode-probe; then
+	ok "a NOTIFY for an allowed name: NOTIMP, nothing upstream"
+else
+	not_ok "opcode" "$(grep status: <<<"$got") $(grep -c opcode-probe "$QLOG")"
+fi
+got=$(q $WS d-chaos @198.51.100.53 -c CH class-probe.docs-cdn.example TXT)
+if grep -q "status: REFUSED" <<<"$got" && ! upstream_saw class-probe; then
+	ok "class CH for an allowed name: REFUSED, nothing upstream"
+else
+	not_ok "class" "$(grep status: <<<"$got") $(grep -c class-probe "$QLOG")"
+fi
+got=$(q $WS d-plain @198.51.100.53 opcode-probe.docs-cdn.example +short)
+[[ -n $got ]] && upstream_saw opcode-probe && ok "... the same name as a standard query is answered" ||
+	not_ok "standard query of the probe name" "$got"
 got=$(q $WS d-deep @198.51.100.53 deep.a.b.docs-cdn.example +short)
 [[ $got == 203.0.113.11 ]] && ok "*.docs-cdn.example covers any depth" || not_ok "wildcard depth" "$got"
 got=$(q $WS d-wh @198.51.100.53 warehouse.acme.example)

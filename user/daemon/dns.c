@@ -943,7 +943,17 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 		ret = reply_short(pkt, LDNS_RCODE_FORMERR, false, out, olen);
 		goto done;
 	}
+	/* A standard query only: UPDATE, NOTIFY and the like never go
+	 * upstream, whatever name they carry. */
+	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY) {
+		ret = reply_short(pkt, LDNS_RCODE_NOTIMPL, false, out, olen);
+		goto done;
+	}
 	rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
+	}
 	qname = rdf_name(ldns_rr_owner(rr));
 	if (!qname) {
 		ret = -ENOMEM;
