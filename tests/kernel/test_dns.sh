@@ -31,6 +31,7 @@ nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-
 	--address=/evil.acme.example/10.50.1.10 \
 	--host-record=cdn.docs-cdn.example,203.0.113.10,60 \
 	--address=/many.docs-cdn.example/203.0.113.10 \
+	--address=/opcode-probe.docs-cdn.example/203.0.113.10 \
 	--address=/many.docs-cdn.example/203.0.113.11 \
 	--host-record=docs-cdn.example,203.0.113.10 \
 	--host-record=deep.a.b.docs-cdn.example,203.0.113.11 \
