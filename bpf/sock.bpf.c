@@ -1136,9 +1136,14 @@ int tw_egress(struct __sk_buff *skb)
 			mark_socket(sk, p.family, p.daddr, p.dport);
 			return SYS_PROCEED;
 		}
-		/* In audit mode connect() already reported this one. */
-		if (d.mode == TW_MODE_ABI_AUDIT)
+		/* In audit mode connect() already reported this one; its
+		 * later segments are not reported again under this policy. */
+		if (d.mode == TW_MODE_ABI_AUDIT) {
+			m = mark_socket(sk, p.family, p.daddr, p.dport);
+			if (m)
+				m->judged = 2;
 			return SYS_PROCEED;
+		}
 	} else if (p.proto == IPPROTO_UDP) {
 		if (m && m->judged && m->dport == p.dport &&
 		    same_addr(m->daddr, p.daddr)) {

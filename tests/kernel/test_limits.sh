@@ -47,8 +47,8 @@ pids_dir() { if [[ $PIDS_AT == cgroup2* ]]; then echo "$V2/toolwall/$1"; else ec
 
 # ---- the policy: parse, compile, status ------------------------------------
 out=$("$TW_BIN" compile -p "$TW_POLICY" 2>&1)
-if grep -A4 '^context channel:acme/tight' <<<"$out" | grep -q 'limits        pids 24, memory 96M' &&
-	grep -A4 '^context workspace:acme$' <<<"$out" | grep -q 'limits        pids 512, memory 2G'; then
+if grep -A8 '^context channel:acme/tight' <<<"$out" | grep -q 'limits        pids 24, memory 96M' &&
+	grep -A8 '^context workspace:acme$' <<<"$out" | grep -q 'limits        pids 512, memory 2G'; then
 	ok "compile shows a channel's own limits and the workspace defaults (pids 512, memory 2G)"
 else
 	not_ok "compile shows the limits" "$out"

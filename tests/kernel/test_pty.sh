@@ -16,6 +16,10 @@ DRIVE="python3 $HERE/../lib/ptydrive.py"
 PY=/usr/bin/python3
 
 tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
+# A channel whose leftovers run on: there the pty's hangup is what keeps a
+# leftover from the user's keys (elsewhere the leftover ends with the call).
+printf '[ { "channel": "bg", "workspace": "acme", "background": true } ]\n' \
+	>"$TW_POLICY/pty-test.json"
 tw_daemon_start || { not_ok "daemon starts"; tap_summary; exit 1; }
 SH=$TW_WORK/shared
 
@@ -59,12 +63,20 @@ drive stop "a call that stops stops its launcher (the shell's job); fg resumes b
 drive susp "ctrl-Z in a call's session (no job-control shell there) does not hang the user's terminal"
 
 rm -f "$SH/leak.out"
-out=$($DRIVE leftover "$SH" -- "$TW_BIN" exec workspace:acme --call-id pty-left -q -- 2>&1)
+out=$($DRIVE leftover "$SH" -- "$TW_BIN" exec channel:acme/bg --call-id pty-left -q -- 2>&1)
 rc=$?
 if ((rc == 0)) && grep -Eq "got: (error EIO|eof)$" <<<"$out"; then
-	ok "a reader the call left behind cannot read what the user types after it ended ($(tail -1 <<<"$out"))"
+	ok "a background reader the call left behind cannot read what the user types after it ended ($(tail -1 <<<"$out"))"
 else
 	not_ok "leftover reader cut off" "$out"
+fi
+rm -f "$SH/leak.out"
+out=$($DRIVE leftover "$SH" -- "$TW_BIN" exec workspace:acme --call-id pty-left2 -q -- 2>&1)
+rc=$?
+if ((rc == 0)) && grep -q "got: (nothing)$" <<<"$out"; then
+	ok "without background the reader ends with its call and reads nothing"
+else
+	not_ok "leftover reader ended" "$out"
 fi
 
 # ---- no terminal: unchanged ---------------------------------------------------

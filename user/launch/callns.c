@@ -183,7 +183,8 @@ void tw_callns_scrub_args(void)
 		memset((void *)v[2], 0, v[3] - v[2]);
 }
 
-static const int fwd_signals[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+static const int fwd_signals[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
+				  SIGCONT};
 
 void tw_callns_hold_signals(sigset_t *old)
 {
@@ -202,8 +203,10 @@ static void init_forward(int sig)
 {
 	int saved = errno;
 
+	/* SIGCONT: the launcher resumed as the shell's job; the command's
+	 * whole process group goes on with it */
 	if (init_cmd > 0)
-		kill(init_cmd, sig);
+		kill(sig == SIGCONT ? -init_cmd : init_cmd, sig);
 	errno = saved;
 }
 
@@ -234,7 +237,7 @@ void tw_callns_init(pid_t cmd, int status_fd, bool background,
 			close(null);
 	}
 	for (;;) {
-		p = waitpid(-1, &st, 0);
+		p = waitpid(-1, &st, WUNTRACED);
 		if (p < 0) {
 			if (errno == EINTR)
 				continue;
@@ -242,6 +245,12 @@ void tw_callns_init(pid_t cmd, int status_fd, bool background,
 		}
 		if (p != cmd || reported)
 			continue;
+		if (WIFSTOPPED(st)) {
+			/* the command stopped itself: the launcher stops too,
+			 * as the shell's job, and its SIGCONT comes back here */
+			(void)!write(status_fd, &st, sizeof(st));
+			continue;
+		}
 		reported = true;
 		init_cmd = 0;
 		/* a failed write: the launcher is gone, nobody to tell */

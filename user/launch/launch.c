@@ -246,16 +246,23 @@ static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
  * The command's wait status, reported by the call's init; then, unless
  * the call runs on in the background, wait for the init itself: when it is
  * gone, so is everything the call left behind. REAPED: init's wait status
- * when the terminal relay already collected it, else -1.
+ * when the terminal relay already collected it, else -1; TOLD: the
+ * command's status the relay read from STATUS_FD, else -1.
  */
-static int call_wait(pid_t init, int status_fd, bool background, int reaped)
+static int call_wait(pid_t init, int status_fd, bool background, int reaped,
+		     int told)
 {
-	int status = 0, istatus = 0;
-	ssize_t n;
+	int status = told, istatus = 0;
+	ssize_t n = told >= 0 ? (ssize_t)sizeof(status) : 0;
 
-	do
+	/* not told yet: the first status that is no stop, or EOF */
+	while (told < 0) {
 		n = read(status_fd, &status, sizeof(status));
-	while (n < 0 && errno == EINTR);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != sizeof(status) || !WIFSTOPPED(status))
+			break;
+	}
 	if (n == sizeof(status) && background)
 		return status;
 	if (reaped >= 0) /* the relay saw init end */
@@ -775,7 +782,7 @@ int cmd_exec(int argc, char **argv)
 	size_t nenvs = 0;
 	json_t *req, *rep = NULL, *end;
 	bool quiet = false;
-	int c, status = 0, code, abi, sfd[2] = {-1, -1};
+	int c, status = 0, code, abi, sfd[2] = {-1, -1}, told = -1;
 	json_int_t cgid;
 	pid_t pid;
 
@@ -957,8 +964,8 @@ int cmd_exec(int argc, char **argv)
 	/* the terminal relayed, and SIGTERM, SIGHUP, SIGUSR1/2 forwarded to
 	 * init (which passes them on to the command), until init tells the
 	 * command's end */
-	status = tw_pty_relay(&l.pty, pid, sfd[0]);
-	status = call_wait(pid, sfd[0], l.background, status);
+	status = tw_pty_relay(&l.pty, pid, sfd[0], &told);
+	status = call_wait(pid, sfd[0], l.background, status, told);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 end:
 	tw_pty_close(&l.pty);

@@ -196,7 +196,7 @@ static void suspend(struct tw_pty *p, pid_t pid)
 	kill(pid, SIGCONT);
 }
 
-int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd)
+int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
 {
 	static const int sigs[] = { SIGCHLD, SIGWINCH, SIGINT,	SIGQUIT,
 				    SIGTERM, SIGHUP,   SIGUSR1, SIGUSR2 };
@@ -265,6 +265,16 @@ int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd)
 			break;
 		}
 		if (id >= 0 && (pf[id].revents & (POLLIN | POLLHUP | POLLERR))) {
+			int v;
+			ssize_t n = read(done_fd, &v, sizeof(v));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n == sizeof(v) && WIFSTOPPED(v)) {
+				suspend(p, pid); /* the command stopped itself */
+				continue;
+			}
+			*done = n == sizeof(v) ? v : -1;
 			status = -1; /* the call's end, told on DONE_FD */
 			break;
 		}

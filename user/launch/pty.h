@@ -39,11 +39,14 @@ int tw_pty_open(struct tw_pty *p);
  * 0 or -errno. */
 int tw_pty_enter(struct tw_pty *p);
 /* In the launcher, after the fork: relay until PID exits or DONE_FD
- * (when >= 0) becomes readable, forwarding SIGINT/SIGQUIT (to the call's
- * foreground process group), SIGTERM, SIGHUP, SIGUSR1/2 (to PID) and
- * window changes. Restores the user's terminal and hangs the pty up.
- * Returns PID's wait status, or -1 when DONE_FD ended it (unread). */
-int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd);
+ * (when >= 0) tells the command's end, forwarding SIGINT/SIGQUIT (to the
+ * call's foreground process group), SIGTERM, SIGHUP, SIGUSR1/2 (to PID) and
+ * window changes. DONE_FD carries wait statuses: a stop suspends the
+ * launcher as the shell's job (SIGCONT to PID when it resumes); anything
+ * else is the end: *DONE gets it (-1 at EOF) and -1 is returned. Else
+ * returns PID's wait status. Restores the user's terminal and hangs the
+ * pty up. */
+int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done);
 /* Restore the user's terminal and close what is open (idempotent). */
 void tw_pty_close(struct tw_pty *p);
 
