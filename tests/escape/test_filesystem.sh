@@ -32,7 +32,7 @@ VCRED=$(sed -n 's/^TOOLWALL_CREDENTIALS_DIR=//p' <<<"$venv")
 CALLS=$(dirname "$VHOME")
 
 # ---- running what the call wrote ----------------------------------------------------
-ESC_FIX=memfd esc "memfd_create + execveat" $G "action~memfd" -- $F memfd fd
+ESC_FIX=memfd esc "memfd_create + execveat" $G "action=exec;syscall=execveat;errno=EACCES" -- $F memfd fd
 ESC_FIX=memfd esc "memfd exec by its /proc/self/fd path" $G "action~" -- $F memfd proc
 ESC_FIX=noexec esc "ld.so runs a copy of echo from HOME" $G - -- $F ldso
 ESC_FIX=noexec esc "mmap(PROT_EXEC) of code written to HOME" $G - -- $F mmap-exec
@@ -50,14 +50,18 @@ esc "list the victim's credentials directory" $G \
 esc "list the victim's HOME" $G "action=open;errno=EACCES;path=$VHOME" -- $F list "$VHOME"
 esc "plant a file in the victim's HOME" $G "action=open;errno=EACCES;access=write" -- $F plant "$VHOME"
 esc "list every call's private directories" $G "action=open;errno=EACCES;path=$CALLS" -- $F list "$CALLS"
-esc "the victim's credential file through /proc/PID/root" $G "action=open;errno=EACCES" -- \
+# The victim is outside the call's PID namespace: /proc/PID names no such
+# process (ENOENT); nothing is refused, so nothing is recorded.
+esc "the victim's credential file through /proc/PID/root" $G - -- \
 	$F read "/proc/$ESC_VICTIM_PID/root$VCRED/warehouse-reader"
-esc "list the victim's working directory through /proc/PID/cwd" $G "action=open;errno=EACCES" -- \
+esc "list the victim's working directory through /proc/PID/cwd" $G - -- \
 	$F list "/proc/$ESC_VICTIM_PID/cwd"
 esc "a symlink in HOME to the victim's credential file" $G "action=open;errno=EACCES" -- \
 	$F symlink "$VCRED/warehouse-reader"
 # (refused today; the syscall audit writes no record of it: a finding)
-esc "a hardlink in HOME to the victim's credential file" $G "action=link" -- \
+# Refused by the kernel itself (another filesystem, protected_hardlinks)
+# before any rule of toolwall's: no record is written for it.
+esc "a hardlink in HOME to the victim's credential file" $G - -- \
 	$F hardlink "$VCRED/warehouse-reader"
 
 # ---- stores, the audit log, the policy ------------------------------------------------
