@@ -44,7 +44,7 @@ ESC_NOBARE="the target is toolwall's resolver" ESC_FIX=sigpipe \
 daemon_ok "half queries and resets"
 ESC_NOBARE="the target is toolwall's resolver" \
 	esc "200 half-open TCP DNS connections held" $WS \
-	"action=dns;domain=alive-2.exfil.example" -- $Q hold $UP alive-2.exfil.example 200
+	"action=dns;domain=alive-2.exfil.example;proto=udp" -- $Q hold $UP alive-2.exfil.example 200
 daemon_ok "half-open connections"
 ESC_NOBARE="the target is toolwall's resolver" \
 	esc "malformed DNS packets (pointer loops, overlong names, responses)" $WS \

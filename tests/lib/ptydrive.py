@@ -81,6 +81,10 @@ def proc_state(pid):
     return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
 
 
+def ppid(pid):
+    return int(open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[1])
+
+
 def descendant_states(root):
     """{pid: state} of every process below ROOT."""
     kids, states = {}, {}
@@ -215,8 +219,10 @@ def run(case, shared, cmd):
             assert b"done" not in t.buf, "the call went on"
             # the launcher and every process below it (pids as this host
             # sees them), while the shell sleeps before `fg`
-            launcher = [p for p in descendant_states(t.pid)
-                        if open("/proc/%d/comm" % p).read().strip() == "toolwall"]
+            named = [p for p in descendant_states(t.pid)
+                     if open("/proc/%d/comm" % p).read().strip() == "toolwall"]
+            # the launcher, not the call's init below it (same comm)
+            launcher = [p for p in named if ppid(p) not in named]
             assert len(launcher) == 1, "no launcher below the shell"
             # (a namespace's init below it may sleep: only the program
             # and the launcher count)

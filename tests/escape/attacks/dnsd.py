@@ -93,7 +93,7 @@ def hold(server, name, n="200"):
     for s in held:
         s.close()
     time.sleep(0.5)
-    alive(server, name, what + ", then let go")
+    alive(server, name, what + ", then let go", protos=(True,))
 
 
 def malformed(server, name):
