@@ -244,16 +244,19 @@ elif [[ $was != 1 && ${CI:-} != true && -z ${TW_TEST_KAUDIT:-} ]]; then
 else
 	tw_at_exit "$KA set $was"
 	$KA set 1
-	twx $WS t-landlock sh -c 'cp /bin/true "$HOME/t"; exec "$HOME/t"' >/dev/null 2>&1
+	# A file the call may read but not execute, on no noexec mount (what
+	# the call writes is noexec: the mount, not Landlock, refuses that).
+	LL=$TW_ROOT/tests/escape/test_resources.sh
+	twx $WS t-landlock sh -c "exec $LL" >/dev/null 2>&1
 	tw_eventually $AC "$TW_LOG" t-landlock event=deny source=landlock action=exec blockers=fs.execute \
-		context=workspace:acme requester=tester "path~/var/tmp/toolwall-calls/" reason~executable >"$TW_WORK/r.out" 2>&1 &&
+		context=workspace:acme requester=tester "path~tests/escape/test_resources.sh" >"$TW_WORK/r.out" 2>&1 &&
 		ok "with the kernel audit log on, Landlock's own record of the refusal joins the call's (source landlock, blockers fs.execute)" ||
 		not_ok "Landlock audit record" "$(tail -c 600 "$TW_WORK/r.out")"
-	$AC "$TW_LOG" t-landlock event=deny syscall=execve "path~/var/tmp/toolwall-calls/" >/dev/null 2>&1 &&
+	$AC "$TW_LOG" t-landlock event=deny syscall=execve "path~tests/escape/test_resources.sh" >/dev/null 2>&1 &&
 		ok "... next to the tracepoint's record of the same refusal" ||
 		not_ok "tracepoint record beside the Landlock one"
 	$KA set "$was"
-	twx $WS t-landlock-off sh -c 'cp /bin/true "$HOME/t"; exec "$HOME/t"' >/dev/null 2>&1
+	twx $WS t-landlock-off sh -c "exec $LL" >/dev/null 2>&1
 	if [[ $was == 0 ]]; then
 		tw_eventually $AC "$TW_LOG" t-landlock-off event=deny syscall=execve >/dev/null 2>&1 &&
 			$AC "$TW_LOG" t-landlock-off --count 0 source=landlock >/dev/null 2>&1 &&
