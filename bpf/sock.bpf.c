@@ -256,20 +256,20 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 	return m;
 }
 
-/* Reserve, fill the common part and submit an event. */
-static __always_inline void emit(const struct decision *d, __u8 action,
-				 __u8 verdict, __u8 proto, __u8 family,
-				 __u8 embedded, const __u8 *addr, __u16 port,
-				 const char *path, const __u8 *peer,
-				 __u16 peer_port, __u32 sk_uid, __u64 cgid)
+/*
+ * Reserve an event and fill what every hook's event carries: when, who
+ * (pid, tid, uid, comm), where (cgroup, context), the action and the
+ * decision. NULL, counted as lost, when the ring buffer is full.
+ */
+static __always_inline struct tw_event *
+event_open(const struct decision *d, __u8 action, __u64 cgid)
 {
-	struct tw_event *e;
+	struct tw_event *e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
 	__u64 id;
 
-	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
 	if (!e) {
 		count(TW_STAT_LOST);
-		return;
+		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	id = bpf_get_current_pid_tgid();
@@ -280,10 +280,32 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ctx = d->ctx;
 	e->rule = d->rule;
-	e->dport = port;
 	e->action = action;
-	e->verdict = verdict;
 	e->reason = d->reason;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+/* Audit mode reports and lets go; with no context it is a denial. */
+static __always_inline __u8 event_verdict(const struct decision *d)
+{
+	return d->mode == TW_MODE_ABI_AUDIT && d->reason != TW_REASON_NO_CONTEXT ?
+		       TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+}
+
+/* Reserve, fill and submit the event of an address decision. */
+static __always_inline void emit(const struct decision *d, __u8 action,
+				 __u8 verdict, __u8 proto, __u8 family,
+				 __u8 embedded, const __u8 *addr, __u16 port,
+				 const char *path, const __u8 *peer,
+				 __u16 peer_port, __u32 sk_uid, __u64 cgid)
+{
+	struct tw_event *e = event_open(d, action, cgid);
+
+	if (!e)
+		return;
+	e->dport = port;
+	e->verdict = verdict;
 	e->proto = proto;
 	e->family = family;
 	e->embedded = embedded;
@@ -300,8 +322,7 @@ static __always_inline void emit(const struct decision *d, __u8 action,
 		 * socket is the one to name, no process. */
 		e->pid = e->tid = 0;
 		e->uid = sk_uid;
-	} else {
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
 	}
 	tw_submit(&tw_events, e);
 }
@@ -856,33 +877,15 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 	else
 		count(d.reason == TW_REASON_NO_CONTEXT ? TW_STAT_NOCTX :
 							 TW_STAT_DENIED);
-	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	e = event_open(&d, TW_ACT_SETSOCKOPT, cgid);
 	if (e) {
-		__u64 id = bpf_get_current_pid_tgid();
-
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = bpf_ktime_get_boot_ns();
-		e->cgid = cgid;
-		e->pid = id >> 32;
-		e->tid = (__u32)id;
-		e->uid = (__u32)bpf_get_current_uid_gid();
-		e->ctx = d.ctx;
-		e->rule = ~0u;
-		e->action = TW_ACT_SETSOCKOPT;
-		e->reason = d.reason;
 		e->family = level == SOL_IPV6 ? 6 : 4;
 		e->sock_family = family;
 		e->sock_type = (__u32)level;
 		e->sock_proto = (__u32)name;
 		__builtin_memcpy(e->daddr, group, 16);
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		e->verdict = d.mode == TW_MODE_ABI_AUDIT &&
-					     d.reason != TW_REASON_NO_CONTEXT ?
-				     TW_VERDICT_AUDIT :
-				     TW_VERDICT_DENY;
+		e->verdict = event_verdict(&d);
 		tw_submit(&tw_events, e);
-	} else {
-		count(TW_STAT_LOST);
 	}
 	if (ctx->optlen > PAGE_SIZE_MIN)
 		ctx->optlen = 0;
@@ -915,31 +918,13 @@ int tw_sock_create(struct bpf_sock *sk)
 	count(d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT ?
 		      TW_STAT_AUDITED : TW_STAT_DENIED);
 
-	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	e = event_open(&d, TW_ACT_SOCKET, cgid);
 	if (e) {
-		__u64 id = bpf_get_current_pid_tgid();
-
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = bpf_ktime_get_boot_ns();
-		e->cgid = cgid;
-		e->pid = id >> 32;
-		e->tid = (__u32)id;
-		e->uid = (__u32)bpf_get_current_uid_gid();
-		e->ctx = d.ctx;
-		e->rule = ~0u;
-		e->action = TW_ACT_SOCKET;
-		e->reason = d.reason;
 		e->sock_family = family;
 		e->sock_type = type;
 		e->sock_proto = proto;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		e->verdict = d.mode == TW_MODE_ABI_AUDIT &&
-					     d.reason != TW_REASON_NO_CONTEXT ?
-				     TW_VERDICT_AUDIT :
-				     TW_VERDICT_DENY;
+		e->verdict = event_verdict(&d);
 		tw_submit(&tw_events, e);
-	} else {
-		count(TW_STAT_LOST);
 	}
 	if (d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT)
 		return SYS_PROCEED;
