@@ -104,8 +104,9 @@ $(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(USER_HDRS) | $(
 $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
 
-# The daemon's own control.c and reader (util.c); the kernel side is stubbed
-# in the harness.
+# The daemon's own control.c and reader (util.c) on the example policy; the
+# harness stands in for the maps and cgroups (a parser needs no kernel, and a
+# fuzzer must not create cgroups), counting what a request would change.
 $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/lib/util.c \
 		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \

@@ -216,6 +216,7 @@ cell $WS 127 "" no-such-command-here
 
 # ---- 2. what a call writes is never executable -------------------------------------
 d=$(mktemp -d /var/tmp/tw-iso.XXXXXX)
+tw_at_exit "rm -rf $d"
 cp /bin/true "$d/t"
 chown -R "$TW_AGENT" "$d"
 "${AS_AGENT[@]}" /lib64/ld-linux-x86-64.so.2 "$d/t" &&

@@ -890,7 +890,8 @@ void tw_control_close(struct tw_daemon *d)
 
 	if (!t)
 		return;
-	/* Replies not yet taken (a `stop`'s): one last try, no waiting. */
+	/* A reply still in its client's buffer (a `stop`'s): one last send,
+	 * without waiting, then every client is closed. */
 	for (int i = 0; i < TW_CTL_CLIENTS; i++) {
 		struct ctl_client *c = &t->c[i];
 
