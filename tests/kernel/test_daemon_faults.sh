@@ -77,6 +77,40 @@ else
 fi
 expect_probe "the new daemon enforces" "ERR EPERM" -- twx $WS f-second "$P" tcp 10.50.1.10 80
 
+# ---- killed after an event's record, before the ring let the event go ---------
+# The daemon dies right after writing its first denial's record; the event is
+# still at the head of the pinned ring. The next daemon must not record it
+# again (nor lose the denial that follows).
+count_port() {
+	"$TW_BIN" audit --log "$TW_LOG" -j | python3 -c '
+import json, sys
+print(sum(json.loads(l).get("count", 1) for l in sys.stdin
+          if json.loads(l).get("event") == "deny" and json.loads(l).get("port") == int(sys.argv[1])))' "$1"
+}
+port_has() { [[ $(count_port "$1") == "$2" ]]; }
+tw_daemon_kill9
+if TOOLWALL_TEST_KILL_AFTER_EVENTS=1 tw_daemon_start; then
+	killed=$TW_DAEMON_PID
+	twx $WS f-inflight "$P" tcp 10.50.1.10 81 >/dev/null 2>&1
+	for _ in $(seq 50); do kill -0 "$killed" 2>/dev/null || break; sleep 0.1; done
+	wait "$killed" 2>/dev/null
+	rc=$?
+	TW_DAEMON_PID=""
+	first_count=$(count_port 81)
+	tw_daemon_start
+	expect_probe "after the in-flight kill, a new daemon enforces" "ERR EPERM" -- \
+		twx $WS f-after-inflight "$P" tcp 10.50.1.10 82
+	tw_eventually port_has 82 1
+	if [[ $rc -eq 137 && $first_count == 1 && $(count_port 81) == 1 && $(count_port 82) == 1 ]] &&
+		"$TW_BIN" audit --log "$TW_LOG" --verify >/dev/null 2>&1; then
+		ok "killed after recording an event the ring still held: the next daemon records it once, and the next denial too"
+	else
+		not_ok "in-flight event after kill" "daemon exit $rc; port 81: $first_count before restart, $(count_port 81) after; port 82: $(count_port 82)"
+	fi
+else
+	not_ok "daemon starts with the in-flight fault point"
+fi
+
 # ---- down refuses while a call runs; --kill ends it first ---------------------------
 rm -f "$TW_WORK/shared/long.pid"
 twx $WS f-long sh -c "echo \$\$ > $TW_WORK/shared/long.pid; exec sleep 60" >/dev/null 2>&1 &

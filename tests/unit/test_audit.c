@@ -619,6 +619,87 @@ static void test_partial_last_line_is_dropped_at_open(void **state)
 	assert_int_equal(c.v.records, 3);
 }
 
+/* Records of kernel events K..K+N-1 (kernel_ns 1000+k, tid k), with
+ * other records in between that carry no kernel_ns. */
+static void write_kevents(struct tw_audit *a, int k, int n)
+{
+	for (int i = k; i < k + n; i++) {
+		json_t *r = tw_audit_record(a, "deny", 0);
+
+		json_object_set_new(r, "tid", json_integer(i));
+		json_object_set_new(r, "kernel_ns", json_integer(1000 + i));
+		json_object_set_new(r, "pad", json_string("................"
+							  "................"));
+		assert_int_equal(tw_audit_write(a, r), 0);
+		write_n(a, 1, "dns");
+	}
+}
+
+static bool has_kevent(const struct tw_kevent *ids, size_t n, int i)
+{
+	for (size_t j = 0; j < n; j++)
+		if (ids[j].kernel_ns == (uint64_t)(1000 + i) &&
+		    ids[j].tid == (uint32_t)i)
+			return true;
+	return false;
+}
+
+static void test_recent_kernel_events_are_found_after_restart(void **state)
+{
+	struct tw_audit_opts o = { .max_size = 4000, .keep = 100 };
+	struct tw_kevent ids[4];
+	struct tw_audit a;
+	int only_rotated = 0;
+	size_t n;
+
+	(void)state;
+	reset();
+	/* An empty log has none; records without kernel_ns are not events. */
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	assert_int_equal(tw_audit_recent_kevents(&a, ids, 4), 0);
+	write_n(&a, 3, "policy");
+	tw_audit_close(&a);
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	assert_int_equal(tw_audit_recent_kevents(&a, ids, 4), 0);
+
+	/* The last four, newest included, wherever rotation put them: in
+	 * the live file, or in the segment before a live file that holds
+	 * only what followed the rotation. */
+	for (int k = 0; k < 60; k++) {
+		char **v;
+		size_t nl;
+		bool live_has = false;
+
+		write_kevents(&a, k, 1);
+		tw_audit_close(&a);
+		v = read_lines(logp, &nl);
+		for (size_t i = 0; i < nl; i++)
+			live_has |= strstr(v[i], "kernel_ns") != NULL;
+		free_lines(v, nl);
+		only_rotated += !live_has;
+		assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+		n = tw_audit_recent_kevents(&a, ids, 4);
+		assert_int_equal(n, k < 3 ? k + 1 : 4);
+		for (int i = k < 3 ? 0 : k - 3; i <= k; i++)
+			assert_true(has_kevent(ids, n, i));
+	}
+	assert_true(only_rotated > 0);
+	tw_audit_close(&a);
+
+	/* A live file larger than the part read: its tail has them. */
+	reset();
+	o.max_size = 0;
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_kevents(&a, 0, 600);
+	tw_audit_close(&a);
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	n = tw_audit_recent_kevents(&a, ids, 4);
+	assert_int_equal(n, 4);
+	assert_true(has_kevent(ids, n, 599));
+	assert_false(has_kevent(ids, n, 590));
+	tw_audit_close(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -631,6 +712,8 @@ int main(void)
 		cmocka_unit_test(test_aggregation_counts_exactly),
 		cmocka_unit_test(test_unwritable_log_is_counted_then_recorded),
 		cmocka_unit_test(test_partial_last_line_is_dropped_at_open),
+		cmocka_unit_test(
+			test_recent_kernel_events_are_found_after_restart),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

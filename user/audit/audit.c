@@ -20,8 +20,6 @@
 #include "audit_export.h"
 #include "audit_seg.h"
 
-/* ---- time --------------------------------------------------------------- */
-
 /* ---- opening, and continuing the chain ---------------------------------- */
 
 static int mkdir_parents(const char *path)
@@ -186,6 +184,88 @@ static int open_live(struct tw_audit *a, bool find_head)
 		continue_from(a, line);
 	free(line);
 	return 0;
+}
+
+/* ---- the kernel events recorded last ------------------------------------ */
+
+struct kevents {
+	struct tw_kevent *ids;
+	size_t max, n, next; /* a ring of the last MAX seen */
+};
+
+static void kevent_add(struct kevents *k, const char *text, size_t len)
+{
+	json_t *rec = json_loadb(text, len, 0, NULL);
+	json_t *ns = json_object_get(rec, "kernel_ns");
+	json_t *tid = json_object_get(rec, "tid");
+
+	if (json_is_integer(ns) && json_is_integer(tid)) {
+		k->ids[k->next].kernel_ns = (uint64_t)json_integer_value(ns);
+		k->ids[k->next].tid = (uint32_t)json_integer_value(tid);
+		k->next = (k->next + 1) % k->max;
+		if (k->n < k->max)
+			k->n++;
+	}
+	json_decref(rec);
+}
+
+static int kevent_cb(void *arg, const struct tw_seg *s, unsigned long lineno,
+		     const char *text, size_t len)
+{
+	(void)s;
+	(void)lineno;
+	kevent_add(arg, text, len);
+	return 0;
+}
+
+size_t tw_audit_recent_kevents(struct tw_audit *a, struct tw_kevent *ids,
+			       size_t max)
+{
+	struct kevents k = { .ids = ids, .max = max };
+	const size_t bufsz = 65536;
+	char *buf = malloc(bufsz), *line, *nl;
+	off_t off = 0;
+	ssize_t n = 0;
+
+	if (!max || !buf) {
+		free(buf);
+		return 0;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (a->fd >= 0 && a->size > 0) {
+		off = a->size > (off_t)bufsz ? a->size - (off_t)bufsz : 0;
+		n = pread(a->fd, buf, bufsz, off);
+	}
+	if (n >= 0 && off == 0) {
+		struct tw_seg *segs = NULL;
+		size_t ns = 0;
+
+		if (!tw_segs_list(a->path, &segs, &ns)) {
+			struct tw_seg_cb cb = { .line = kevent_cb, .arg = &k };
+			size_t i = ns && !segs[ns - 1].index ? ns - 1 : ns;
+
+			if (i > 0)
+				tw_seg_read(&segs[i - 1], &cb);
+		}
+		free(segs);
+	}
+	/* a partial first line (the buffer starts mid-file) is skipped */
+	line = buf;
+	if (off > 0 && n > 0) {
+		nl = memchr(buf, '\n', (size_t)n);
+		line = nl ? nl + 1 : buf + n;
+	}
+	while (n > 0 && line < buf + n) {
+		nl = memchr(line, '\n', (size_t)(buf + n - line));
+		if (!nl)
+			break;
+		kevent_add(&k, line, (size_t)(nl - line));
+		line = nl + 1;
+	}
+	pthread_mutex_unlock(&a->lock);
+	free(buf);
+	/* the ring's order does not matter to a caller: it is a set */
+	return k.n;
 }
 
 /* ---- syslog copy ---------------------------------------------------------- */

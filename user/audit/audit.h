@@ -118,4 +118,24 @@ void tw_audit_flush(struct tw_audit *a, enum tw_agg_flush how);
 /* Once a second: due aggregates, age rotation, reopen, report a gap. */
 void tw_audit_tick(struct tw_audit *a);
 
+/*
+ * A kernel event a record was made of: the kernel's boot-clock time of the
+ * event and the thread that caused it (the record's `kernel_ns` and `tid`).
+ */
+struct tw_kevent {
+	uint64_t kernel_ns;
+	uint32_t tid;
+};
+
+/*
+ * The kernel events recorded last in the log A continues: those of the
+ * last records that carry `kernel_ns`, read from the live file's last
+ * 64 KiB and, when that is the whole live file, the newest segment before
+ * it. At most MAX into IDS; returns how many. A daemon killed after
+ * writing an event's record but before the ring buffer let the event go
+ * finds it again at the head of the ring: these say it was recorded.
+ */
+size_t tw_audit_recent_kevents(struct tw_audit *a, struct tw_kevent *ids,
+			       size_t max);
+
 #endif

@@ -667,7 +667,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		char rev[65];
 	} key;
 
-	if (size < sizeof(*e))
+	if (size < sizeof(*e) || tw_daemon_recorded(d, 0, e->ts_ns, e->tid))
 		return 0;
 	d->events++;
 	call = tw_call_find(d, e->cgid);
@@ -698,7 +698,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 			      e->verdict == TW_VERDICT_AUDIT ? "audit" : "deny",
 			      e->ts_ns + tw_boot_to_real_ns);
 	tw_record_where(rec, j.rev ? &j.rev->pol : NULL, j.ctx, call);
-	tw_record_who(rec, e->pid, e->tid, e->uid, e->comm, sizeof(e->comm));
+	tw_record_who(rec, e->pid, e->tid, e->ts_ns, e->uid, e->comm,
+		      sizeof(e->comm));
 	json_object_set_new(rec, "action", json_string(action_name(e)));
 	p = proto_name(e);
 	if (p)
@@ -746,6 +747,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 	json_object_set_new(rec, "hint", json_string(j.hint));
 	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
 	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
+	/* The fault tests' way to die at the worst moment: recorded, but
+	 * not yet let go by the ring. */
+	if (d->kill_after_events && d->events == d->kill_after_events)
+		raise(SIGKILL);
 
 	if (call)
 		call_note_denial(call, e, &j);
@@ -987,6 +992,9 @@ int cmd_daemon(int argc, char **argv)
 
 	d.policy_path = tw_opts.policy;
 	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
+	if (getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"))
+		d.kill_after_events =
+			strtoull(getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"), NULL, 10);
 	if (!d.audit_path || !*d.audit_path)
 		d.audit_path = TW_DEFAULT_AUDIT_LOG;
 	d.debug = tw_opts.debug;
@@ -1050,6 +1058,12 @@ int cmd_daemon(int argc, char **argv)
 		tw_error("refusing to start: %s", why);
 		goto out;
 	}
+	/* Rings a killed daemon left: their head may be an event it had
+	 * recorded already. */
+	if (d.ld.adopted)
+		d.nrecorded = tw_audit_recent_kevents(
+			&d.audit, d.recorded,
+			sizeof(d.recorded) / sizeof(d.recorded[0]));
 	d.started_ns = tw_now_ns(CLOCK_REALTIME);
 	pthread_mutex_init(&d.lock, NULL);
 	d.dns_epoll = epoll_create1(EPOLL_CLOEXEC);

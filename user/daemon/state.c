@@ -126,14 +126,30 @@ void tw_record_call(json_t *rec, const struct tw_call *call)
 				    json_null());
 }
 
-void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint32_t uid,
-		   const char *comm, size_t commlen)
+void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint64_t kernel_ns,
+		   uint32_t uid, const char *comm, size_t commlen)
 {
 	json_object_set_new(rec, "pid", json_integer(pid));
 	json_object_set_new(rec, "tid", json_integer(tid));
+	if (kernel_ns)
+		json_object_set_new(rec, "kernel_ns",
+				    json_integer((json_int_t)kernel_ns));
 	json_object_set_new(rec, "uid", json_integer(uid));
 	json_object_set_new(rec, "comm",
 			    json_stringn_nocheck(comm, strnlen(comm, commlen)));
+}
+
+bool tw_daemon_recorded(struct tw_daemon *d, int ring, uint64_t kernel_ns,
+			uint32_t tid)
+{
+	if (d->ring_checked[ring])
+		return false;
+	d->ring_checked[ring] = true;
+	for (size_t i = 0; i < d->nrecorded; i++)
+		if (d->recorded[i].kernel_ns == kernel_ns &&
+		    d->recorded[i].tid == tid)
+			return true;
+	return false;
 }
 
 const struct tw_revision *tw_daemon_context(struct tw_daemon *d,

@@ -103,10 +103,18 @@ struct tw_daemon {
 	size_t ncalls;
 	uint64_t next_call;
 	struct ring_buffer *rb;
+	/* The kernel events last recorded before this daemon started, and
+	 * per ring (0: events, 1: proc_events) whether its first event since
+	 * start was checked against them. */
+	struct tw_kevent recorded[8];
+	size_t nrecorded;
+	bool ring_checked[2];
 	int listen_fd;
 	struct tw_control *ctl;
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events, proc_events;
+	uint64_t kill_after_events; /* tests: SIGKILL once this many are
+				       recorded (TOOLWALL_TEST_KILL_AFTER_EVENTS) */
 	bool stop;
 	/* The loop's own work, for the parts that must have it done now. */
 	void (*drain)(struct tw_daemon *d); /* every ring buffer, into records */
@@ -156,9 +164,18 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 					    uint32_t ctx_key, int *idx);
 /* call_id and requester of a record (null when there is no call). */
 void tw_record_call(json_t *rec, const struct tw_call *call);
-/* pid, tid, uid and comm (COMMLEN bytes at most) of a record. */
-void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint32_t uid,
-		   const char *comm, size_t commlen);
+/* pid, tid, kernel_ns (the event's boot-clock time; 0: none), uid and
+ * comm (COMMLEN bytes at most) of a record. */
+void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint64_t kernel_ns,
+		   uint32_t uid, const char *comm, size_t commlen);
+/*
+ * Was the event at the head of RING (0: events, 1: proc_events) recorded
+ * already? Only the first event a ring delivers after the daemon starts
+ * can be: the one whose record a killed daemon wrote before the ring let
+ * it go (libbpf moves the ring on after each event's callback).
+ */
+bool tw_daemon_recorded(struct tw_daemon *d, int ring, uint64_t kernel_ns,
+			uint32_t tid);
 /* context, workspace, call_id, requester of a record (null when unknown). */
 void tw_record_where(json_t *rec, const struct tw_policy *pol,
 		     const struct tw_context *x, const struct tw_call *call);

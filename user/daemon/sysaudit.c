@@ -220,7 +220,8 @@ static json_t *record_start(struct tw_daemon *d, const char *event,
 				      e->ts_ns + tw_boot_to_real_ns);
 
 	tw_record_where(rec, rev ? &rev->pol : NULL, x, call);
-	tw_record_who(rec, e->pid, e->tid, e->uid, e->comm, sizeof(e->comm));
+	tw_record_who(rec, e->pid, e->tid, e->ts_ns, e->uid, e->comm,
+		      sizeof(e->comm));
 	json_object_set_new(rec, "ppid", json_integer(e->ppid));
 	return rec;
 }
@@ -545,7 +546,8 @@ int tw_sysaudit_event(void *ctx, void *data, size_t size)
 	int idx = -1;
 
 	if (size < TW_PROC_DENIED_SIZE ||
-	    (e->kind == TW_PROC_EXEC && size < sizeof(*e)))
+	    (e->kind == TW_PROC_EXEC && size < sizeof(*e)) ||
+	    tw_daemon_recorded(d, 1, e->ts_ns, e->tid))
 		return 0;
 	d->proc_events++;
 	call = tw_call_find(d, e->cgid);
