@@ -48,6 +48,11 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/unit/%,$(UNIT_SRCS))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/%,$(UNIT_SRCS))
 PROBE_SRCS := $(wildcard tests/kernel/*.c)
 PROBE_BINS := $(patsubst tests/kernel/%.c,$(OUT)/probes/%,$(PROBE_SRCS))
+# BPF programs tested on their own (no daemon, no pins), as the kernel's
+# selftests do: the skeleton, the maps code and the pure stages.
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/bpftest/%,$(BPFT_SRCS))
+BPFT_OBJS := $(PURE_OBJS) $(OUT)/kernel/maps.o $(OUT)/kernel/cgroups.o $(OUT)/lib/util.o
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
@@ -80,7 +85,10 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinu
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
 
-$(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz:
+$(OUT)/bpftest/%: tests/bpf/%.c $(BPFT_OBJS) $(BPF_SKELS) | $(OUT)/bpftest
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BPFT_OBJS) $(LDLIBS)
+
+$(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz $(OUT)/bpftest:
 	$(Q)mkdir -p $@
 
 # Unit tests link only the pure modules.
@@ -124,7 +132,7 @@ $(OUT)/probes/%: tests/kernel/%.c | $(OUT)/probes
 	$(Q)$(CC) $(CFLAGS) -o $@ $< -luring
 
 unit: $(UNIT_BINS) $(ASAN_BINS) $(FUZZ_BINS)
-ktest: toolwall $(PROBE_BINS)
+ktest: toolwall $(PROBE_BINS) $(BPFT_BINS)
 
 # The README's test command: installs what it needs, builds, runs all.
 test: deps

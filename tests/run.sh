@@ -5,7 +5,8 @@
 #   fuzz     every parser of untrusted bytes under libFuzzer, a bounded time
 #            each (policy, audit log, DNS messages, control requests)
 #   cli      toolwall check on the reference policy and the malformed corpus
-#   kernel   real eBPF programs, cgroups, network namespaces (root)
+#   kernel   real eBPF programs, cgroups, network namespaces (root); first
+#            the programs alone in a private cgroup (tests/bpf/)
 #   escape   attacks from inside tool calls, each refused and recorded (root)
 # TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time
 # of each target (20 s).
@@ -124,7 +125,7 @@ if [[ $want == *" cli "* ]]; then
 fi
 
 kernel_files=()
-[[ $want == *" kernel "* ]] && kernel_files+=(tests/kernel/test_*.sh)
+[[ $want == *" kernel "* ]] && kernel_files+=(tests/bpf/test_*.sh tests/kernel/test_*.sh)
 [[ $want == *" escape "* ]] && kernel_files+=(tests/escape/test_*.sh)
 if ((${#kernel_files[@]})); then
 	for t in "${kernel_files[@]}"; do

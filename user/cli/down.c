@@ -132,7 +132,7 @@ static void call_of(json_t *state, const char *cg, const char **id,
 /* "Error: 2 processes still run in the toolwall cgroups: ..." */
 static void name_procs(const struct procs *p, const char *root)
 {
-	json_t *state = json_load_file(TW_STATE_FILE, 0, NULL);
+	json_t *state = json_load_file(tw_roots.state, 0, NULL);
 	size_t rl = strlen(root);
 
 	tw_error("%zu process%s still run%s in the toolwall cgroups; removing "
@@ -189,12 +189,16 @@ static int kill_tree(const char *root)
 	return -ETIMEDOUT;
 }
 
-/* Unpin everything in DIR (whatever version pinned it); links detached. */
-static void unpin_dir(const char *dir, bool links)
+/* Unpin everything in PIN_ROOT/SUB (whatever version pinned it), links
+ * detached, and remove SUB. */
+static void unpin_dir(const char *sub, bool links)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
 	struct dirent *de;
-	DIR *dh = opendir(dir);
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tw_roots.pin, sub);
+	dh = opendir(dir);
 
 	while (dh && (de = readdir(dh))) {
 		if (de->d_name[0] == '.')
@@ -228,11 +232,11 @@ static int stop_daemon(void)
 	rep = tw_control_call(req);
 	json_decref(req);
 	json_decref(rep);
-	mkdir(TW_RUN_DIR, 0700);
-	fd = open(TW_DAEMON_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	mkdir(tw_roots.run, 0700);
+	fd = open(tw_roots.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
-		tw_error("cannot open %s: %s", TW_DAEMON_LOCK, strerror(errno));
+		tw_error("cannot open %s: %s", tw_roots.lock, strerror(errno));
 		return -1;
 	}
 	/* It writes its last records, then exits: the lock is free. */
@@ -320,11 +324,11 @@ int cmd_down(int argc, char **argv)
 			       p.n, p.n == 1 ? "" : "es");
 		free(p.v);
 	}
-	unpin_dir(TW_PIN_DIR "/links", true);
-	unpin_dir(TW_PIN_DIR "/progs", false);
-	unpin_dir(TW_PIN_DIR "/maps", false);
-	rmdir(TW_PIN_DIR);
-	unlink(TW_STATE_FILE);
+	unpin_dir("links", true);
+	unpin_dir("progs", false);
+	unpin_dir("maps", false);
+	rmdir(tw_roots.pin);
+	unlink(tw_roots.state);
 	if (have_tree) {
 		/* No destination: nothing is ever moved out of the tree. */
 		ret = tw_cg_remove_tree(root, NULL);

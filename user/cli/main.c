@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "paths.h"
 #include "util.h"
 
 #ifndef TW_VERSION
@@ -58,9 +59,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *env = getenv("TOOLWALL_POLICY");
+	char why[512];
 	int i;
 
 	tw_opts.policy = env && *env ? env : TW_DEFAULT_POLICY;
+	if (tw_roots_init(why, sizeof(why))) {
+		tw_error("%s", why);
+		return 2;
+	}
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 

@@ -859,7 +859,7 @@ int tw_control_open(struct tw_daemon *d, int ep)
 	for (int i = 0; i < TW_CTL_CLIENTS; i++)
 		t->c[i].fd = -1;
 	t->ep = ep;
-	tw_mkdir_p(TW_RUN_DIR, 0700);
+	tw_mkdir_p(tw_roots.run, 0700);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		free(t);

@@ -48,7 +48,8 @@ static const char daemon_usage[] =
 	"Usage: toolwall daemon [-p POLICY] [--audit-log FILE] [-d]\n"
 	"Load and pin the eBPF programs on the toolwall cgroup tree, create a\n"
 	"cgroup per context, push the policy, write the audit log and serve\n"
-	"the control socket (" TW_CONTROL_SOCK ").\n"
+	"the control socket (/run/toolwall/control.sock; see ENVIRONMENT in\n"
+	"toolwall(8) for moving the roots).\n"
 	"The audit log also gets what tool calls ran (exec records, with argv)\n"
 	"and every file or escape syscall they were refused (raw tracepoints;\n"
 	"plus Landlock's own records when the kernel audit log is enabled).\n"
@@ -216,7 +217,7 @@ fail:
 
 static void calls_load(struct tw_daemon *d)
 {
-	json_t *st = json_load_file(TW_STATE_FILE, 0, NULL), *c;
+	json_t *st = json_load_file(tw_roots.state, 0, NULL), *c;
 	size_t i;
 
 	if (!st)
@@ -905,7 +906,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 }
 
 /*
- * One daemon at a time: an flock on TW_DAEMON_LOCK, held for the daemon's
+ * One daemon at a time: an flock on the run dir's daemon.lock, held for the daemon's
  * life (the kernel drops it when the process dies, however it dies, so a
  * killed daemon never blocks its successor). The file holds the pid of
  * the holder, for the message of a daemon that is refused.
@@ -915,12 +916,12 @@ static int daemon_lock(void)
 	char buf[32] = "";
 	int fd, n;
 
-	tw_mkdir_p(TW_RUN_DIR, 0700);
-	mkdir(TW_RUN_DIR, 0700);
-	fd = open(TW_DAEMON_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	tw_mkdir_p(tw_roots.run, 0700);
+	mkdir(tw_roots.run, 0700);
+	fd = open(tw_roots.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
 	if (fd < 0) {
-		tw_error("cannot open %s: %s", TW_DAEMON_LOCK, strerror(errno));
+		tw_error("cannot open %s: %s", tw_roots.lock, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -933,17 +934,17 @@ static int daemon_lock(void)
 			tw_error("another toolwall daemon (pid %s) is running: "
 				 "it holds %s; stop it first (toolwall down, "
 				 "or kill %s)",
-				 *buf ? buf : "unknown", TW_DAEMON_LOCK,
+				 *buf ? buf : "unknown", tw_roots.lock,
 				 *buf ? buf : "it");
 		else
-			tw_error("cannot lock %s: %s", TW_DAEMON_LOCK,
+			tw_error("cannot lock %s: %s", tw_roots.lock,
 				 strerror(err));
 		close(fd);
 		return -1;
 	}
 	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)
-		tw_warn("cannot write the daemon's pid to %s", TW_DAEMON_LOCK);
+		tw_warn("cannot write the daemon's pid to %s", tw_roots.lock);
 	return fd;
 }
 
@@ -1067,7 +1068,7 @@ int cmd_daemon(int argc, char **argv)
 	d.started_ns = tw_now_ns(CLOCK_REALTIME);
 	pthread_mutex_init(&d.lock, NULL);
 	d.dns_epoll = epoll_create1(EPOLL_CLOEXEC);
-	tw_mkdir_p(TW_RUN_DIR, 0700);
+	tw_mkdir_p(tw_roots.run, 0700);
 	calls_load(&d);
 	syscall_watch_update(&d);
 	/* What a call ran, then what it was refused on the network: execs

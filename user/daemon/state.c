@@ -72,7 +72,7 @@ int tw_calls_save(struct tw_daemon *d)
 	json_decref(st);
 	if (!s)
 		return -ENOMEM;
-	ret = tw_write_file_atomic(TW_STATE_FILE, s, strlen(s), 0600);
+	ret = tw_write_file_atomic(tw_roots.state, s, strlen(s), 0600);
 	free(s);
 	return ret;
 }

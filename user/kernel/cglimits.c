@@ -109,11 +109,11 @@ static int write_str(const char *dir, const char *name, const char *val)
 	return ret;
 }
 
-/* A v1 call directory: <mount>/toolwall/REL. */
+/* A v1 call directory: <mount>/<cgroup root>/REL. */
 static int v1_dir(const struct tw_limit_ctl *lc, enum tw_limit_res r,
 		  const char *rel, char *buf, size_t len)
 {
-	if ((size_t)snprintf(buf, len, "%s/%s/%s", lc->v1[r], TW_CG_ROOT_NAME,
+	if ((size_t)snprintf(buf, len, "%s/%s/%s", lc->v1[r], tw_roots.cgroup,
 			     rel) >= len)
 		return -ENAMETOOLONG;
 	return 0;
@@ -306,7 +306,7 @@ int tw_limits_remove_all(const struct tw_limit_ctl *lc)
 
 		if (lc->in_v2[r] || !lc->v1[r][0])
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", lc->v1[r], TW_CG_ROOT_NAME);
+		snprintf(dir, sizeof(dir), "%s/%s", lc->v1[r], tw_roots.cgroup);
 		/* what still runs there goes to the hierarchy's root */
 		err = tw_cg_remove_tree(dir, lc->v1[r]);
 		if (err && !ret)

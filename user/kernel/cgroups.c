@@ -46,7 +46,7 @@ int tw_cg_root(char *buf, size_t len)
 
 	if (err)
 		return err;
-	if ((size_t)snprintf(buf, len, "%s/%s", mnt, TW_CG_ROOT_NAME) >= len)
+	if ((size_t)snprintf(buf, len, "%s/%s", mnt, tw_roots.cgroup) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }

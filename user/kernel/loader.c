@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * loader.c - bring the socket programs up on the toolwall root cgroup and
- * keep them there. Programs, maps and links are pinned under TW_PIN_DIR
+ * keep them there. Programs, maps and links are pinned under the pin root
  * (0700: a pin's mode is its only access control). An unpinned link would
  * vanish with the daemon and enforcement would fail open; a pinned one
  * outlives it, and a restarted daemon swaps its fresh programs into the
@@ -37,9 +37,14 @@
 #define TW_ATTACH_UNIX_CONNECT 49
 #define TW_ATTACH_UNIX_SENDMSG 50
 
-#define PIN_MAPS TW_PIN_DIR "/maps"
-#define PIN_LINKS TW_PIN_DIR "/links"
-#define PIN_PROGS TW_PIN_DIR "/progs"
+/* PIN_ROOT/DIR/NAME (NAME NULL: the directory) into BUF. */
+static const char *pinned(char *buf, size_t len, const char *dir,
+			  const char *name)
+{
+	snprintf(buf, len, "%s/%s%s%s", tw_roots.pin, dir, name ? "/" : "",
+		 name ? name : "");
+	return buf;
+}
 
 static void say(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -108,8 +113,12 @@ int tw_probe_features(char *why, size_t len)
 
 int tw_pin_dirs(char *err, size_t len)
 {
-	static const char *const dirs[] = { TW_PIN_DIR, PIN_MAPS, PIN_LINKS,
-					    PIN_PROGS };
+	char maps[300], links[300], progs[300];
+	const char *const dirs[] = { tw_roots.pin,
+				     pinned(maps, sizeof(maps), "maps", NULL),
+				     pinned(links, sizeof(links), "links", NULL),
+				     pinned(progs, sizeof(progs), "progs",
+					    NULL) };
 	struct statfs fs;
 
 	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != BPF_FS_MAGIC) {
@@ -125,6 +134,14 @@ int tw_pin_dirs(char *err, size_t len)
 			say(err, len, "cannot create %s: %s", dirs[i],
 			    strerror(errno));
 			return -errno;
+		}
+		if (i == 0 &&
+		    (statfs(dirs[0], &fs) || fs.f_type != BPF_FS_MAGIC)) {
+			say(err, len,
+			    "the pin root %s is not on a bpf filesystem (set "
+			    "TOOLWALL_PIN_ROOT to a directory under /sys/fs/bpf)",
+			    dirs[0]);
+			return -ENOTDIR;
 		}
 		/* An existing directory may have been loosened: tighten. */
 		if (chown(dirs[i], 0, 0) || chmod(dirs[i], 0700)) {
@@ -164,8 +181,8 @@ static int attach_one(struct tw_loader *l, const struct attach *a,
 	char link_pin[PATH_MAX], prog_pin[PATH_MAX];
 	int fd;
 
-	snprintf(link_pin, sizeof(link_pin), "%s/%s", PIN_LINKS, name);
-	snprintf(prog_pin, sizeof(prog_pin), "%s/%s", PIN_PROGS, name);
+	pinned(link_pin, sizeof(link_pin), "links", name);
+	pinned(prog_pin, sizeof(prog_pin), "progs", name);
 
 	fd = bpf_obj_get(link_pin);
 	if (fd >= 0) {
@@ -217,7 +234,7 @@ static int set_map_pins(struct bpf_object *obj, char *err, size_t len)
 		/* .rodata and friends are per load, not shared state. */
 		if (name[0] == '.' || strchr(name, '.'))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", PIN_MAPS, name);
+		pinned(path, sizeof(path), "maps", name);
 		if (bpf_map__set_pin_path(map, path)) {
 			say(err, len, "cannot set pin path %s", path);
 			return -EINVAL;
@@ -239,7 +256,7 @@ static int attach_trace(struct bpf_program *prog, char *err, size_t len)
 	struct bpf_link *link;
 	int old, ret;
 
-	snprintf(link_pin, sizeof(link_pin), "%s/%s", PIN_LINKS, name);
+	pinned(link_pin, sizeof(link_pin), "links", name);
 	snprintf(tmp_pin, sizeof(tmp_pin), "%s_new", link_pin); /* no dots in bpffs */
 	link = bpf_program__attach(prog);
 	if (!link) {
@@ -278,6 +295,7 @@ static int attach_trace(struct bpf_program *prog, char *err, size_t len)
 static int proc_up(struct tw_loader *l, char *err, size_t len)
 {
 	struct tw_proc *p = tw_proc__open();
+	char pin[300];
 	int ret;
 
 	if (!p) {
@@ -305,7 +323,8 @@ static int proc_up(struct tw_loader *l, char *err, size_t len)
 	}
 	ret = attach_trace(p->progs.tw_exec, err, len);
 	/* A pinned sys_exit link means calls may be running: keep watching. */
-	if (!ret && access(PIN_LINKS "/tw_sys_exit", F_OK) == 0) {
+	if (!ret && access(pinned(pin, sizeof(pin), "links", "tw_sys_exit"),
+			   F_OK) == 0) {
 		ret = attach_trace(p->progs.tw_sys_exit, err, len);
 		l->watching = !ret;
 	}
@@ -315,8 +334,10 @@ static int proc_up(struct tw_loader *l, char *err, size_t len)
 int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
 			     size_t len)
 {
-	const char *pin = PIN_LINKS "/tw_sys_exit";
+	char pin[300];
 	int fd, ret = 0;
+
+	pinned(pin, sizeof(pin), "links", "tw_sys_exit");
 
 	if (on == l->watching)
 		return 0;
@@ -343,14 +364,14 @@ int tw_loader_watch_syscalls(struct tw_loader *l, bool on, char *err,
  */
 static int check_pinned_abi(char *err, size_t len)
 {
-	const char *path = PIN_MAPS "/tw_state";
+	char path[300];
 	struct bpf_map_info info = {};
 	__u32 ilen = sizeof(info), zero = 0;
 	struct tw_state st = {};
 	unsigned abi = 0;
 	int fd, ret = 0;
 
-	fd = bpf_obj_get(path);
+	fd = bpf_obj_get(pinned(path, sizeof(path), "maps", "tw_state"));
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
@@ -369,7 +390,7 @@ static int check_pinned_abi(char *err, size_t len)
 		    "(ABI %u, this one speaks ABI %u): not adopting it; its "
 		    "programs keep enforcing. Stop its calls and run "
 		    "`toolwall down`, then start this daemon",
-		    TW_PIN_DIR, info.value_size == sizeof(st) ? abi : 0,
+		    tw_roots.pin, info.value_size == sizeof(st) ? abi : 0,
 		    TW_ABI_VERSION);
 	}
 out:
@@ -507,7 +528,7 @@ int tw_maps_open(struct tw_maps *m)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
 
-		snprintf(path, sizeof(path), "%s/%s", PIN_MAPS, names[i]);
+		pinned(path, sizeof(path), "maps", names[i]);
 		*fds[i] = bpf_obj_get(path);
 		if (*fds[i] < 0) {
 			int err = -errno;

@@ -135,20 +135,20 @@ int tw_calldir_create(struct tw_calldir *cd, uid_t uid, gid_t gid)
 	int err;
 
 	memset(cd, 0, sizeof(*cd));
-	if ((err = root_dir(cd, TW_CALLS_RUN_ROOT)) ||
-	    (err = root_dir(cd, TW_CALLS_SCRATCH_ROOT)))
+	if ((err = root_dir(cd, tw_roots.calls_run)) ||
+	    (err = root_dir(cd, tw_roots.calls_scratch)))
 		return err;
-	if ((err = private_dir(TW_CALLS_RUN_ROOT, cd->run))) {
+	if ((err = private_dir(tw_roots.calls_run, cd->run))) {
 		cd->run[0] = '\0';
 		return cd_fail(cd, err, "cannot create a directory in",
-			       TW_CALLS_RUN_ROOT);
+			       tw_roots.calls_run);
 	}
 	snprintf(cd->creds, sizeof(cd->creds), "%s/credentials", cd->run);
 	snprintf(cd->instructions, sizeof(cd->instructions), "%s/instructions",
 		 cd->run);
 	if (chmod(cd->run, 0711) || mkdir(cd->creds, 0700)) {
 		err = -errno;
-	} else if ((err = private_dir(TW_CALLS_SCRATCH_ROOT, cd->scratch))) {
+	} else if ((err = private_dir(tw_roots.calls_scratch, cd->scratch))) {
 		cd->scratch[0] = '\0';
 	} else if (chown(cd->scratch, uid, gid)) {
 		err = -errno;
@@ -258,6 +258,6 @@ static void sweep_root(const char *root)
 
 void tw_calldir_sweep(void)
 {
-	sweep_root(TW_CALLS_RUN_ROOT);
-	sweep_root(TW_CALLS_SCRATCH_ROOT);
+	sweep_root(tw_roots.calls_run);
+	sweep_root(tw_roots.calls_scratch);
 }

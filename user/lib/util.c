@@ -61,7 +61,7 @@ const char *tw_control_path(void)
 {
 	const char *p = getenv("TOOLWALL_CONTROL");
 
-	return p && *p ? p : TW_CONTROL_SOCK;
+	return p && *p ? p : tw_roots.control;
 }
 
 int tw_send_json(int fd, json_t *msg)

@@ -23,8 +23,6 @@ const char *const tw_default_system_paths[] = {
     "/lib",	"/lib64",     "/usr/libexec", "/usr/lib64", "/usr/libx32",
     "/lib32",	"/usr/lib32", NULL,
 };
-const char *const tw_fs_fixed_protected[] = {TW_RUN_DIR, "/etc/toolwall",
-					     NULL};
 
 const char *tw_fs_want_name(enum tw_fs_want w)
 {
@@ -96,8 +94,8 @@ void tw_fs_protected_each(const struct tw_compiled *c, const char *extra,
 {
 	const struct tw_policy *pol = c->pol;
 
-	for (size_t i = 0; tw_fs_fixed_protected[i]; i++)
-		fn(tw_fs_fixed_protected[i], arg);
+	fn(tw_roots.run, arg);
+	fn("/etc/toolwall", arg);
 	if (extra && *extra)
 		fn(extra, arg);
 	for (size_t i = 0; i < pol->nworkspaces; i++)
@@ -319,8 +317,8 @@ void tw_fs_explain(const struct tw_compiled *c, int ctx, const char *path,
 		    path);
 		return;
 	}
-	if (tw_path_under(path, TW_CALLS_RUN_ROOT) ||
-	    tw_path_under(path, TW_CALLS_SCRATCH_ROOT)) {
+	if (tw_path_under(path, tw_roots.calls_run) ||
+	    tw_path_under(path, tw_roots.calls_scratch)) {
 		v->calldir = true;
 		say(v->reason, sizeof(v->reason),
 		    want == TW_WANT_EXEC ?

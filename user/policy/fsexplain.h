@@ -40,8 +40,6 @@ extern const char *const tw_fs_fixed_dev[];
  * those as skills or system_paths explicitly.
  */
 extern const char *const tw_default_system_paths[];
-/* No call ever reaches these (besides every credential store). */
-extern const char *const tw_fs_fixed_protected[];
 
 struct tw_fs_verdict {
 	bool granted;	   /* the context grants WANT on the path */
