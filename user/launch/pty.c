@@ -196,30 +196,37 @@ static void suspend(struct tw_pty *p, pid_t pid)
 	kill(pid, SIGCONT);
 }
 
-int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
+/* Keystrokes on their way to the call, and the relay's view of both ends. */
+struct relay {
+	char in[RELAY_BUF];
+	size_t in_len, in_off;
+	bool in_open; /* the user's side still gives input */
+	bool idle;    /* no process holds the pty any more */
+};
+
+static const int relay_sigs[] = { SIGCHLD, SIGWINCH, SIGINT,  SIGQUIT,
+				  SIGTERM, SIGHUP,   SIGUSR1, SIGUSR2 };
+
+/* The signals the relay handles, as a signalfd (-1: none, then polled);
+ * the user's terminal in raw mode when it is one. */
+static int relay_start(struct tw_pty *p, const struct relay *r)
 {
-	static const int sigs[] = { SIGCHLD, SIGWINCH, SIGINT,	SIGQUIT,
-				    SIGTERM, SIGHUP,   SIGUSR1, SIGUSR2 };
-	char in[RELAY_BUF], out[RELAY_BUF];
-	size_t in_len = 0, in_off = 0;
-	bool in_open = p->in_fd >= 0 && p->master >= 0, idle = false;
-	struct pollfd pf[4];
 	sigset_t set;
-	int sfd, status = 0;
+	int sfd;
 
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
+	for (size_t i = 0; i < sizeof(relay_sigs) / sizeof(relay_sigs[0]); i++)
+		sigaddset(&set, relay_sigs[i]);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	/* blocked, they queue for the signalfd; an ignored one would not */
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+	for (size_t i = 0; i < sizeof(relay_sigs) / sizeof(relay_sigs[0]); i++)
+		signal(relay_sigs[i], SIG_DFL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (p->slave >= 0) {
 		close(p->slave); /* the call holds it now */
 		p->slave = -1;
 	}
-	if (in_open && tcgetattr(p->in_fd, &p->saved) == 0) {
+	if (r->in_open && tcgetattr(p->in_fd, &p->saved) == 0) {
 		struct termios raw = p->saved;
 
 		cfmakeraw(&raw);
@@ -227,6 +234,72 @@ int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
 		if (tcsetattr(p->in_fd, TCSADRAIN, &raw) == 0)
 			p->raw = true;
 	}
+	return sfd;
+}
+
+static void relay_signals(struct tw_pty *p, pid_t pid, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGWINCH && p->master >= 0)
+			winsize_copy(p);
+		else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH)
+			forward(p, pid, (int)si.ssi_signo);
+	}
+}
+
+/* The pty's side: its output to the user, pending keystrokes into it. */
+static void relay_master(struct tw_pty *p, struct relay *r, short revents)
+{
+	char out[RELAY_BUF];
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		ssize_t n = read(p->master, out, sizeof(out));
+
+		if (n > 0 && p->out_fd >= 0)
+			put_all(p->out_fd, out, (size_t)n);
+		else if (n < 0 && errno == EIO)
+			r->idle = true; /* no process holds the pty */
+	}
+	if (r->in_len && (revents & POLLOUT)) {
+		ssize_t n = write(p->master, r->in + r->in_off, r->in_len);
+
+		if (n > 0) {
+			r->in_off += (size_t)n;
+			r->in_len -= (size_t)n;
+			if (!r->in_len)
+				r->in_off = 0;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			r->in_len = r->in_off = 0;
+		}
+	}
+}
+
+/* The user's side: keystrokes in; at its end, the call sees end of input. */
+static void relay_input(struct tw_pty *p, struct relay *r)
+{
+	ssize_t n = read(p->in_fd, r->in, sizeof(r->in));
+	struct termios t;
+
+	if (n > 0) {
+		r->in_len = (size_t)n;
+		r->in_off = 0;
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+		r->in_open = false;
+		if (tcgetattr(p->master, &t) == 0) {
+			r->in[0] = (char)t.c_cc[VEOF];
+			r->in_len = 1;
+			r->in_off = 0;
+		}
+	}
+}
+
+int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
+{
+	struct relay r = { .in_open = p->in_fd >= 0 && p->master >= 0 };
+	struct pollfd pf[4];
+	int sfd = relay_start(p, &r), status = 0;
 
 	for (;;) {
 		pid_t w = waitpid(pid, &status,
@@ -240,14 +313,14 @@ int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
 		if (w == pid || (w < 0 && errno == ECHILD))
 			break;
 		pf[nf++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		if (p->master >= 0 && !idle) {
+		if (p->master >= 0 && !r.idle) {
 			im = nf;
 			pf[nf++] = (struct pollfd){
 				.fd = p->master,
-				.events = POLLIN | (in_len ? POLLOUT : 0)
+				.events = POLLIN | (r.in_len ? POLLOUT : 0)
 			};
 		}
-		if (in_open && !in_len) {
+		if (r.in_open && !r.in_len) {
 			ii = nf;
 			pf[nf++] = (struct pollfd){ .fd = p->in_fd,
 						    .events = POLLIN };
@@ -278,58 +351,14 @@ int tw_pty_relay(struct tw_pty *p, pid_t pid, int done_fd, int *done)
 			status = -1; /* the call's end, told on DONE_FD */
 			break;
 		}
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGWINCH && p->master >= 0)
-					winsize_copy(p);
-				else if (si.ssi_signo != SIGCHLD &&
-					 si.ssi_signo != SIGWINCH)
-					forward(p, pid, (int)si.ssi_signo);
-			}
-		}
-		if (im >= 0 && (pf[im].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(p->master, out, sizeof(out));
-
-			if (n > 0 && p->out_fd >= 0)
-				put_all(p->out_fd, out, (size_t)n);
-			else if (n < 0 && errno == EIO)
-				idle = true; /* no process holds the pty */
-		}
-		if (im >= 0 && in_len && (pf[im].revents & POLLOUT)) {
-			ssize_t n = write(p->master, in + in_off, in_len);
-
-			if (n > 0) {
-				in_off += (size_t)n;
-				in_len -= (size_t)n;
-				if (!in_len)
-					in_off = 0;
-			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				in_len = in_off = 0;
-			}
-		}
-		if (idle)
-			in_len = 0; /* nobody left to read it */
-		if (ii >= 0 && (pf[ii].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(p->in_fd, in, sizeof(in));
-
-			if (n > 0) {
-				in_len = (size_t)n;
-				in_off = 0;
-			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				/* the user's terminal is gone: the call sees
-				 * end of input */
-				struct termios t;
-
-				in_open = false;
-				if (tcgetattr(p->master, &t) == 0) {
-					in[0] = (char)t.c_cc[VEOF];
-					in_len = 1;
-					in_off = 0;
-				}
-			}
-		}
+		if (pf[0].revents & POLLIN)
+			relay_signals(p, pid, sfd);
+		if (im >= 0)
+			relay_master(p, &r, pf[im].revents);
+		if (r.idle)
+			r.in_len = 0; /* nobody left to read it */
+		if (ii >= 0 && (pf[ii].revents & (POLLIN | POLLHUP | POLLERR)))
+			relay_input(p, &r);
 	}
 	if (p->master >= 0)
 		drain(p);
