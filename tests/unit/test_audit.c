@@ -24,6 +24,7 @@
 #include "audit_agg.h"
 #include "audit_chain.h"
 #include "audit_seg.h"
+#include "checkpoint.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -700,6 +701,116 @@ static void test_recent_kernel_events_are_found_after_restart(void **state)
 	tw_audit_close(&a);
 }
 
+/* ---- signed checkpoints ------------------------------------------------ */
+
+/* Rewrite the live log with line SEQ's FROM replaced by TO, every record
+ * after re-hashed so that the chain alone still verifies. */
+static void rewrite_rehash(int seq, const char *from, const char *to)
+{
+	char prev[TW_HASH_HEX + 1] = TW_CHAIN_GENESIS, hash[TW_HASH_HEX + 1];
+	size_t n, linelen;
+	char **v = read_lines(logp, &n), *line;
+
+	for (size_t i = 0; i < n; i++) {
+		char *t = v[i], *h = strstr(t, ",\"hash\":\""), *p, buf[8192];
+
+		assert_non_null(h);
+		snprintf(buf, sizeof(buf), "%.*s}", (int)(h - t), t);
+		if ((int)i + 1 == seq && (p = strstr(buf, from))) {
+			char tmp[8192];
+
+			snprintf(tmp, sizeof(tmp), "%.*s%s%s", (int)(p - buf),
+				 buf, to, p + strlen(from));
+			snprintf(buf, sizeof(buf), "%s", tmp);
+		}
+		p = strstr(buf, "\"prev\":\"");
+		assert_non_null(p);
+		memcpy(p + 8, prev, TW_HASH_HEX);
+		assert_int_equal(tw_chain_seal(buf, strlen(buf), &line, &linelen,
+					       hash), 0);
+		free(v[i]);
+		v[i] = line;
+		memcpy(prev, hash, sizeof(prev));
+	}
+	write_lines(logp, v, n);
+	free_lines(v, n);
+}
+
+static int verify_with(struct vctx *c, const struct tw_ckpt_key *k)
+{
+	struct tw_seg *segs = NULL;
+	size_t n = 0;
+	struct tw_seg_cb cb = { .line = vline, .damaged = vdamaged, .arg = c };
+
+	memset(c, 0, sizeof(*c));
+	tw_verify_init(&c->v);
+	c->v.key = k;
+	assert_int_equal(tw_segs_list(logp, &segs, &n), 0);
+	tw_segs_read(segs, n, &cb);
+	free(segs);
+	return tw_verify_finish(&c->v);
+}
+
+static void test_checkpoints_anchor_the_chain(void **state)
+{
+	struct tw_ckpt_key key, pub, other;
+	struct tw_audit_opts o = { .ckpt_records = 5 };
+	char kf[600], why[600];
+	struct tw_audit a;
+	struct vctx c;
+
+	(void)state;
+	reset();
+	snprintf(kf, sizeof(kf), "%s/key", dir);
+	unlink(kf);
+	assert_int_equal(tw_ckpt_keygen(kf, &key, why, sizeof(why)), 0);
+	strcat(kf, ".pub");
+	assert_int_equal(tw_ckpt_load_public(kf, &pub, why, sizeof(why)), 0);
+	assert_string_equal(pub.id, key.id);
+	snprintf(kf, sizeof(kf), "%s/other", dir);
+	unlink(kf);
+	assert_int_equal(tw_ckpt_keygen(kf, &other, why, sizeof(why)), 0);
+
+	/* at open, every 5 records, at close: 1 + 12 + 1 + 1 + ... */
+	o.key = &key;
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_n(&a, 12, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(verify_with(&c, &pub), 0);
+	assert_int_equal(c.v.checkpoints, 4); /* open, 5, 10, close */
+	assert_int_equal(c.v.after_ckpt, 0);
+
+	/* a restart without the key leaves an unsigned tail, counted */
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	write_n(&a, 3, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(verify_with(&c, &pub), 0);
+	assert_int_equal(c.v.after_ckpt, 3);
+
+	/* another key's checkpoints do not verify */
+	assert_int_equal(verify_with(&c, &other), -EBADMSG);
+	assert_string_equal(c.v.kind, "forged");
+
+	/* a record altered and the whole file re-hashed: the chain alone
+	 * verifies, the checkpoints do not */
+	rewrite_rehash(4, "\"i\":2", "\"i\":9");
+	assert_int_equal(verify_log(&c), 0);
+	assert_int_equal(verify_with(&c, &pub), -EBADMSG);
+	assert_string_equal(c.v.kind, "forged");
+	assert_non_null(strstr(c.v.error, "does not verify"));
+
+	/* a log with no checkpoint at all proves nothing */
+	reset();
+	assert_int_equal(tw_audit_open(&a, logp, NULL), 0);
+	write_n(&a, 3, "deny");
+	tw_audit_close(&a);
+	assert_int_equal(verify_with(&c, &pub), -EBADMSG);
+	assert_string_equal(c.v.kind, "unsigned");
+	tw_ckpt_key_free(&key);
+	tw_ckpt_key_free(&pub);
+	tw_ckpt_key_free(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_partial_last_line_is_dropped_at_open),
 		cmocka_unit_test(
 			test_recent_kernel_events_are_found_after_restart),
+		cmocka_unit_test(test_checkpoints_anchor_the_chain),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -461,10 +461,47 @@ out:
 	return ret;
 }
 
+static int write_locked(struct tw_audit *a, json_t *rec);
+
+/* A signed checkpoint of the chain head (checkpoint.h), when a key is set. */
+static void checkpoint(struct tw_audit *a)
+{
+	char msg[512], sig[TW_SIG_HEX + 1];
+	uint64_t every_r = a->o.ckpt_records ?: TW_CKPT_RECORDS;
+	uint64_t every_s = a->o.ckpt_seconds ?: TW_CKPT_SECONDS;
+	json_t *rec;
+
+	if (!a->o.key)
+		return;
+	rec = tw_audit_record(a, "checkpoint", 0);
+	tw_ckpt_message(a->o.key->id, a->seq + 1,
+			json_string_value(json_object_get(rec, "ts")), a->prev,
+			every_r, every_s, msg, sizeof(msg));
+	if (tw_ckpt_sign(a->o.key, msg, sig)) {
+		json_decref(rec);
+		return;
+	}
+	json_object_set_new(rec, "head", json_string(a->prev));
+	json_object_set_new(rec, "key_id", json_string(a->o.key->id));
+	json_object_set_new(rec, "every",
+			    json_pack("{s:I,s:I}", "records",
+				      (json_int_t)every_r, "seconds",
+				      (json_int_t)every_s));
+	json_object_set_new(rec, "signature", json_string(sig));
+	/* the seq signed is the one the record gets: nothing is written
+	 * between (the lock is held) */
+	if (!write_locked(a, rec)) {
+		a->checkpoints++;
+		a->since_ckpt = 0;
+	}
+	a->ckpt_ns = tw_audit_now_ns();
+}
+
 static int write_locked(struct tw_audit *a, json_t *rec)
 {
 	const char *ev = json_string_value(json_object_get(rec, "event")) ?: "";
 	bool is_rotate = !strcmp(ev, "rotate");
+	bool is_ckpt = !strcmp(ev, "checkpoint");
 	int ret;
 
 	if (a->gap.records) {
@@ -485,8 +522,18 @@ static int write_locked(struct tw_audit *a, json_t *rec)
 	json_decref(rec);
 	if (!is_rotate)
 		a->seg_has_data = true;
-	if (a->o.max_size && a->size >= a->o.max_size && !is_rotate)
+	if (!is_ckpt)
+		a->since_ckpt++;
+	if (a->o.max_size && a->size >= a->o.max_size && !is_rotate &&
+	    !is_ckpt) {
+		/* a segment ends signed */
+		if (!is_ckpt && a->since_ckpt)
+			checkpoint(a);
 		rotate(a);
+	} else if (!is_ckpt && a->o.key &&
+		   a->since_ckpt >= (a->o.ckpt_records ?: TW_CKPT_RECORDS)) {
+		checkpoint(a);
+	}
 	return 0;
 }
 
@@ -553,7 +600,13 @@ int tw_audit_open(struct tw_audit *a, const char *path,
 		if (ret)
 			return ret;
 	}
-	return open_live(a, true);
+	ret = open_live(a, true);
+	if (!ret) {
+		pthread_mutex_lock(&a->lock);
+		checkpoint(a); /* the chain as this writer found it */
+		pthread_mutex_unlock(&a->lock);
+	}
+	return ret;
 }
 
 static void emit_cb(void *arg, json_t *rec)
@@ -567,6 +620,8 @@ void tw_audit_close(struct tw_audit *a)
 	tw_agg_flush(&a->agg, TW_AGG_ALL, tw_audit_now_ns(), NULL, emit_cb, a);
 	if (a->gap.records)
 		write_gap(a);
+	if (a->since_ckpt)
+		checkpoint(a);
 	tw_agg_free(&a->agg);
 	json_decref(a->gap.by_event);
 	a->gap.by_event = NULL;
@@ -667,5 +722,9 @@ void tw_audit_tick(struct tw_audit *a)
 		rotate(a);
 	else if (a->rotate_err && a->seg_has_data)
 		rotate(a);
+	if (a->since_ckpt &&
+	    now >= a->ckpt_ns + (a->o.ckpt_seconds ?: TW_CKPT_SECONDS) *
+					1000000000ull)
+		checkpoint(a);
 	pthread_mutex_unlock(&a->lock);
 }

@@ -22,6 +22,7 @@
 
 #include "audit_agg.h"
 #include "audit_chain.h"
+#include "checkpoint.h"
 #include "record.h"
 
 #define TW_AUDIT_MAX_SIZE (64ull << 20) /* bytes per live segment */
@@ -34,7 +35,15 @@ struct tw_audit_opts {
 	unsigned keep;	    /* rotated segments kept (>= 1) */
 	const char *syslog; /* NULL, udp://HOST:PORT or unix:PATH */
 	uint64_t window_ns; /* aggregation window; 0: TW_AGG_WINDOW_NS */
+	/* Signed checkpoints (checkpoint.h): with KEY, at open, before each
+	 * rotation, every CKPT_RECORDS records or CKPT_SECONDS seconds (0:
+	 * the defaults) when records were written since, and at close. */
+	const struct tw_ckpt_key *key;
+	uint64_t ckpt_records, ckpt_seconds;
 };
+
+#define TW_CKPT_RECORDS 1000
+#define TW_CKPT_SECONDS 60
 
 /* Records that could not be written, reported when writing works again. */
 struct tw_audit_gap {
@@ -67,6 +76,8 @@ struct tw_audit {
 	char sl_host[256];
 	int sl_pid;
 	uint64_t sl_sent, sl_failed;
+	/* checkpoints */
+	uint64_t since_ckpt, ckpt_ns, checkpoints;
 	pthread_mutex_t lock;
 };
 

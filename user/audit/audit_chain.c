@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "audit_chain.h"
+#include "checkpoint.h"
 
 #define HASH_PREFIX ",\"hash\":\""
 #define HASH_PREFIX_LEN (sizeof(HASH_PREFIX) - 1)
@@ -215,6 +216,56 @@ static void resolve_gap(struct tw_verify *v)
 		     (unsigned long long)v->gap_after.seq);
 }
 
+/*
+ * With a key: a checkpoint record must carry the chain head it follows
+ * (its prev), this key's id and a signature of both with its seq and ts;
+ * any other record counts as one after the last checkpoint.
+ */
+static bool check_checkpoint(struct tw_verify *v, json_t *rec, uint64_t seq,
+			     const char *prev, const char *file,
+			     unsigned long line)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+	const char *head = json_string_value(json_object_get(rec, "head"));
+	const char *kid = json_string_value(json_object_get(rec, "key_id"));
+	const char *sig = json_string_value(json_object_get(rec, "signature"));
+	const char *ts = json_string_value(json_object_get(rec, "ts"));
+	json_t *every = json_object_get(rec, "every");
+	uint64_t er = json_integer_value(json_object_get(every, "records"));
+	uint64_t es = json_integer_value(json_object_get(every, "seconds"));
+	char msg[512];
+
+	if (!ev || strcmp(ev, "checkpoint")) {
+		v->after_ckpt++;
+		return true;
+	}
+	if (!kid || strcmp(kid, v->key->id)) {
+		fail(v, "forged", file, line, seq,
+		     "%s:%lu: checkpoint seq %llu is signed by key %s, not by "
+		     "the key given (%s)",
+		     file, line, (unsigned long long)seq, kid ? kid : "(none)",
+		     v->key->id);
+		return false;
+	}
+	tw_ckpt_message(kid, seq, ts ? ts : "", head ? head : "", er, es, msg,
+			sizeof(msg));
+	if (!head || strcmp(head, prev) || !tw_ckpt_verify(v->key, msg, sig)) {
+		fail(v, "forged", file, line, seq,
+		     "%s:%lu: checkpoint seq %llu does not verify with key %s: "
+		     "the records before it are not the ones the daemon "
+		     "signed (altered and re-hashed) or the checkpoint itself "
+		     "was forged",
+		     file, line, (unsigned long long)seq, v->key->id);
+		return false;
+	}
+	v->checkpoints++;
+	v->ckpt_seq = seq;
+	v->after_ckpt = 0;
+	v->every_records = er;
+	v->every_seconds = es;
+	return true;
+}
+
 bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 		    const char *text, size_t len)
 {
@@ -312,6 +363,8 @@ bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 		     (unsigned long long)seq);
 		goto out;
 	}
+	if (v->key && !check_checkpoint(v, rec, seq, prev, file, line))
+		goto out;
 	if (!strcmp(json_string_value(json_object_get(rec, "event")) ?: "",
 		    "rotate")) {
 		json_t *r = json_object_get(rec, "retained_from_seq");
@@ -341,5 +394,10 @@ int tw_verify_finish(struct tw_verify *v)
 		     (unsigned long long)v->retained_from,
 		     (unsigned long long)v->first_seq - 1, v->first.file,
 		     v->first.line);
+	if (!v->failed && v->key && !v->checkpoints)
+		fail(v, "unsigned", v->first.file, v->first.line, v->first_seq,
+		     "no checkpoint signed by key %s in the log: nothing "
+		     "proves its records are the ones the daemon wrote",
+		     v->key->id);
 	return v->failed ? -EBADMSG : 0;
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct tw_ckpt_key;
+
 #define TW_HASH_HEX 64
 #define TW_CHAIN_GENESIS                                                      \
 	"0000000000000000000000000000000000000000000000000000000000000000"
@@ -76,8 +78,15 @@ struct tw_verify {
 	struct tw_verify_loc gap_before, gap_after;
 	struct tw_verify_loc first, prev;
 	struct tw_verify_loc recent[TW_VERIFY_RECENT]; /* by seq % N */
+	/* With KEY (set by the caller): every checkpoint must be signed by
+	 * it and name the chain head it follows; records after the last one
+	 * are counted. */
+	const struct tw_ckpt_key *key;
+	uint64_t checkpoints, ckpt_seq, after_ckpt;
+	uint64_t every_records, every_seconds; /* of the last checkpoint */
 	bool failed;
-	char kind[16];	  /* altered, missing, inserted, reordered, corrupt */
+	char kind[16];	  /* altered, missing, inserted, reordered, corrupt,
+			     forged, unsigned */
 	char where[300];  /* FILE:LINE */
 	uint64_t where_seq;
 	char error[1024]; /* the first problem, in words */

@@ -28,7 +28,8 @@ static const char audit_usage[] =
 	"       toolwall audit [--log FILE] [FILTERS] --follow\n"
 	"       toolwall audit [--log FILE] [FILTERS] --summary [--top N]\n"
 	"       toolwall audit [--log FILE] [FILTERS] --suggest CONTEXT [--name N]\n"
-	"       toolwall audit [--log FILE] --verify [-j]\n"
+	"       toolwall audit [--log FILE] --verify [--pubkey FILE.pub] [-j]\n"
+	"       toolwall audit keygen --out FILE\n"
 	"Read the audit log: the rotated segments (FILE.N.gz, oldest first) and\n"
 	"the live file, as one stream. A damaged segment is reported and\n"
 	"reading goes on (exit 1 at the end).\n"
@@ -57,7 +58,13 @@ static const char audit_usage[] =
 	"  --suggest CTX     a bundle, as policy JSON, that would have allowed\n"
 	"                    what audit mode recorded for CTX (--name NAME)\n"
 	"  --verify          check the hash chain over every segment; name the\n"
-	"                    first altered, missing, inserted or reordered record\n";
+	"                    first altered, missing, inserted or reordered record\n"
+	"  --pubkey FILE     with --verify: every checkpoint must be signed by\n"
+	"                    this key (the daemon's --audit-key), so a log\n"
+	"                    rewritten and re-hashed fails; say how many records\n"
+	"                    follow the last checkpoint unsigned\n"
+	"keygen --out FILE   write an Ed25519 key pair for the daemon's\n"
+	"                    --audit-key: FILE (private, 0600) and FILE.pub\n";
 
 enum fmt { FMT_TABLE, FMT_JSON, FMT_OCSF };
 
@@ -290,6 +297,30 @@ int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
 		}
 		tw_error("--audit-keep %s: want a number of segments, 1 or more",
 			 val);
+	} else if (!strcmp(name, "key")) {
+		static struct tw_ckpt_key key; /* the daemon's, for its life */
+		char why[600];
+
+		if (!tw_ckpt_load_private(val, &key, why, sizeof(why))) {
+			o->key = &key;
+			return 0;
+		}
+		tw_error("--audit-key: %s", why);
+	} else if (!strcmp(name, "checkpoint")) {
+		char *end;
+		unsigned long long n = strtoull(val, &end, 10), t;
+
+		if (end != val && *end == '/' && n >= 1) {
+			t = strtoull(end + 1, &end, 10);
+			if (!*end && t >= 1) {
+				o->ckpt_records = n;
+				o->ckpt_seconds = t;
+				return 0;
+			}
+		}
+		tw_error("--audit-checkpoint %s: want RECORDS/SECONDS, both 1 "
+			 "or more (default %d/%d)",
+			 val, TW_CKPT_RECORDS, TW_CKPT_SECONDS);
 	} else if (!strcmp(name, "syslog")) {
 		if (!tw_audit_syslog_check(val)) {
 			o->syslog = val;
@@ -302,12 +333,34 @@ int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
 
 /* ---- the command -------------------------------------------------------- */
 
+/* With --pubkey: what the checkpoints prove, in one sentence. */
+static void print_signed(const struct tw_verify *v)
+{
+	printf("signed: %llu checkpoint%s by key %s, the last at seq %llu; "
+	       "%llu record%s after it %s unsigned",
+	       (unsigned long long)v->checkpoints,
+	       v->checkpoints == 1 ? "" : "s", v->key->id,
+	       (unsigned long long)v->ckpt_seq,
+	       (unsigned long long)v->after_ckpt, v->after_ckpt == 1 ? "" : "s",
+	       v->after_ckpt == 1 ? "is" : "are");
+	if (v->every_records && v->after_ckpt > v->every_records)
+		printf(" (more than the %llu the daemon leaves between "
+		       "checkpoints: treat them as suspect)",
+		       (unsigned long long)v->every_records);
+	printf("\n");
+}
+
 static int print_verify(struct reader *r, size_t nsegs, const char *log)
 {
 	int ret = tw_verify_finish(&r->v);
 	char file[300] = "";
 	unsigned long line = 0;
 	char *colon;
+
+	if (!r->v.records && !r->v.failed) {
+		tw_error("audit log %s has no records: nothing to verify", log);
+		return 1;
+	}
 
 	if (ret) {
 		snprintf(file, sizeof(file), "%s", r->v.where);
@@ -324,6 +377,17 @@ static int print_verify(struct reader *r, size_t nsegs, const char *log)
 			(int)nsegs, "first_seq", (json_int_t)r->v.first_seq,
 			"last_seq", (json_int_t)r->v.last_seq, "head",
 			r->v.head);
+
+		if (r->v.key)
+			json_object_set_new(
+				o, "signed",
+				json_pack("{s:s,s:I,s:I,s:I}", "key_id",
+					  r->v.key->id, "checkpoints",
+					  (json_int_t)r->v.checkpoints,
+					  "last_checkpoint_seq",
+					  (json_int_t)r->v.ckpt_seq,
+					  "unsigned_after",
+					  (json_int_t)r->v.after_ckpt));
 
 		if (ret)
 			json_object_set_new(
@@ -351,6 +415,8 @@ static int print_verify(struct reader *r, size_t nsegs, const char *log)
 	       (unsigned long long)r->v.first_seq,
 	       (unsigned long long)r->v.last_seq, nsegs, nsegs == 1 ? "" : "s",
 	       r->v.head);
+	if (r->v.key)
+		print_signed(&r->v);
 	return 0;
 }
 
@@ -421,7 +487,7 @@ static void suggest_name(const char *ctx, char *buf, size_t len)
 
 /* What `toolwall audit` was asked for, besides the reader's filters. */
 struct audit_args {
-	const char *log, *name;
+	const char *log, *name, *pubkey;
 	bool follow;
 	size_t top;
 	uint64_t now;
@@ -449,6 +515,7 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		{ "suggest", required_argument, 0, 'G' },
 		{ "name", required_argument, 0, 'n' },
 		{ "verify", no_argument, 0, 'V' },
+		{ "pubkey", required_argument, 0, 'K' },
 		{ "format", required_argument, 0, 'F' },
 		{ "json", no_argument, 0, 'j' },
 		{ "help", no_argument, 0, 'h' },
@@ -500,6 +567,7 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 	case 'G': r->suggest = optarg; break;
 	case 'n': a->name = optarg; break;
 	case 'V': r->verify = true; break;
+	case 'K': a->pubkey = optarg; break;
 	case 'F':
 		if (!strcmp(optarg, "table"))
 			r->fmt = FMT_TABLE;
@@ -531,6 +599,10 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		fputs(audit_usage, stderr);
 		return 2;
 	}
+	if (a->pubkey && !r->verify) {
+		tw_error("--pubkey goes with --verify");
+		return 2;
+	}
 	return -1;
 }
 
@@ -559,6 +631,33 @@ static int print_suggestion(struct reader *r, const char *name)
 	return 0;
 }
 
+/* toolwall audit keygen --out FILE */
+static int audit_keygen(int argc, char **argv)
+{
+	struct tw_ckpt_key k;
+	char why[600];
+
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		fputs(audit_usage, stdout);
+		return 0;
+	}
+	if (argc != 3 || strcmp(argv[1], "--out") || !*argv[2]) {
+		tw_error("usage: toolwall audit keygen --out FILE");
+		return 2;
+	}
+	umask(077);
+	if (tw_ckpt_keygen(argv[2], &k, why, sizeof(why))) {
+		tw_error("keygen: %s", why);
+		return 1;
+	}
+	printf("wrote %s (private: give it to `toolwall daemon --audit-key`) "
+	       "and %s.pub (public: for `toolwall audit --verify --pubkey`); "
+	       "key id %s\n",
+	       argv[2], argv[2], k.id);
+	tw_ckpt_key_free(&k);
+	return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	struct audit_args a = { .log = getenv("TOOLWALL_AUDIT_LOG"),
@@ -570,6 +669,13 @@ int cmd_audit(int argc, char **argv)
 	size_t nsegs = 0;
 	int ret;
 
+	struct tw_ckpt_key pub = {};
+	char why[600];
+
+	if (argc > 1 && !strcmp(argv[1], "keygen")) {
+		free(r);
+		return audit_keygen(argc - 1, argv + 1);
+	}
 	if (!r) {
 		tw_error("out of memory");
 		return 1;
@@ -595,6 +701,14 @@ int cmd_audit(int argc, char **argv)
 		tw_suggest_init(&r->sg, r->suggest);
 	if (r->verify)
 		tw_verify_init(&r->v);
+	if (a.pubkey) {
+		if (tw_ckpt_load_public(a.pubkey, &pub, why, sizeof(why))) {
+			tw_error("%s", why);
+			ret = 2;
+			goto out;
+		}
+		r->v.key = &pub;
+	}
 	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify)
 		print_header();
 
@@ -639,6 +753,7 @@ out:
 		tw_summary_free(&r->sum);
 	if (r->suggest)
 		tw_suggest_free(&r->sg);
+	tw_ckpt_key_free(&pub);
 	free(segs);
 	free(r);
 	return ret;

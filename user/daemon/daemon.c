@@ -66,6 +66,12 @@ static const char daemon_usage[] =
 	"  --audit-keep N      rotated segments kept, gzip'd (default 10)\n"
 	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
 	"                      udp://HOST:PORT or unix:PATH (datagram)\n"
+	"  --audit-key FILE    sign checkpoints of the log's hash chain with\n"
+	"                      this Ed25519 key (root only, 0600; `toolwall\n"
+	"                      audit keygen` makes one): at start, before\n"
+	"                      each rotation, every RECORDS records or\n"
+	"                      SECONDS seconds, and at stop\n"
+	"  --audit-checkpoint RECORDS/SECONDS  how often (default 1000/60)\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- policy revisions ------------------------------------------- */
@@ -977,6 +983,8 @@ int cmd_daemon(int argc, char **argv)
 		{ "audit-max-age", required_argument, 0, 'A' },
 		{ "audit-keep", required_argument, 0, 'K' },
 		{ "syslog", required_argument, 0, 'L' },
+		{ "audit-key", required_argument, 0, 'k' },
+		{ "audit-checkpoint", required_argument, 0, 'C' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -1008,9 +1016,13 @@ int cmd_daemon(int argc, char **argv)
 		case 'A':
 		case 'K':
 		case 'L':
+		case 'k':
+		case 'C':
 			if (tw_audit_daemon_opt(&ao, c == 'S' ? "max-size" :
 						     c == 'A' ? "max-age" :
 						     c == 'K' ? "keep" :
+						     c == 'k' ? "key" :
+						     c == 'C' ? "checkpoint" :
 								"syslog",
 						optarg))
 				return 2;

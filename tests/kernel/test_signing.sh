@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Signed checkpoints of the audit log, with the daemon.
+#  - `toolwall audit keygen` writes a key pair (private 0600) and never
+#    overwrites one; `daemon --audit-key` refuses a missing, loose
+#    (group/other readable) or non-Ed25519 key at start, saying which.
+#  - The daemon signs at start, every N records, and at stop;
+#    `audit --verify --pubkey` passes and counts the unsigned tail.
+#  - A log altered and re-hashed from start to end still verifies by its
+#    chain alone but fails with the public key; another key fails; an
+#    empty log says it has no records.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../lib/tap.sh"
+source "$HERE/../lib/netns.sh"
+source "$HERE/../lib/toolwall.sh"
+
+P=$TW_PROBE
+WS=workspace:acme
+
+tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
+K=$TW_WORK/keys
+mkdir -m 0700 "$K"
+
+out=$("$TW_BIN" audit keygen --out "$K/audit.key" 2>&1)
+if [[ $? -eq 0 && $(stat -c %a "$K/audit.key") == 600 && -s $K/audit.key.pub ]] &&
+	grep -q "BEGIN PUBLIC KEY" "$K/audit.key.pub" && ! grep -q PRIVATE "$K/audit.key.pub"; then
+	ok "keygen writes the private key 0600 and the public key beside it"
+else
+	not_ok "keygen" "$out"
+fi
+before=$(sha256sum "$K/audit.key")
+out=$("$TW_BIN" audit keygen --out "$K/audit.key" 2>&1)
+rc=$?
+if [[ $rc -eq 1 && $(sha256sum "$K/audit.key") == "$before" ]] && grep -q "never overwritten" <<<"$out"; then
+	ok "keygen never overwrites a key (exit 1, saying so)"
+else
+	not_ok "keygen overwrite" "exit $rc: $out"
+fi
+
+# Keys the daemon must refuse, each with what is wrong.
+cp "$K/audit.key" "$K/loose.key" && chmod 0640 "$K/loose.key"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/ec.key" 2>/dev/null
+chmod 0600 "$K/ec.key"
+refuse()
+{
+	local what=$1 key=$2 want=$3 out rc
+	out=$("$TW_BIN" daemon -p "$TW_POLICY" --audit-log "$TW_WORK/refused.jsonl" --audit-key "$key" 2>&1)
+	rc=$?
+	if [[ $rc -eq 2 ]] && grep -q -- "$want" <<<"$out" && [[ ! -e $TW_WORK/refused.jsonl ]] &&
+		[[ ! -e /sys/fs/bpf/toolwall ]]; then
+		ok "the daemon refuses $what at start (exit 2), touching nothing"
+	else
+		not_ok "refuse $what" "exit $rc: $out"
+	fi
+}
+refuse "a missing key" "$K/none.key" "No such file"
+refuse "a key readable by others" "$K/loose.key" "readable by root only"
+refuse "a key that is not Ed25519" "$K/ec.key" "not an Ed25519 private key"
+
+# Signed: at start, every 5 records, at stop.
+tw_daemon_start --audit-key "$K/audit.key" --audit-checkpoint 5/3600 ||
+	{ not_ok "daemon starts with --audit-key"; tap_summary; exit 1; }
+twx $WS s-1 sh -c "for p in 1 2 3 4 5 6 7 8 9 10 11 12; do $P tcp 127.0.0.1 \$((40000 + p)); done" >/dev/null 2>&1
+count_deny() { "$TW_BIN" audit --log "$TW_LOG" -j --event deny --call-id s-1 2>/dev/null | wc -l; }
+has12() { [[ $(count_deny) -ge 12 ]]; }
+tw_eventually has12
+kill "$TW_DAEMON_PID" && wait "$TW_DAEMON_PID" 2>/dev/null
+TW_DAEMON_PID=""
+ck=$("$TW_BIN" audit --log "$TW_LOG" -j --event checkpoint | wc -l)
+out=$("$TW_BIN" audit --log "$TW_LOG" --verify --pubkey "$K/audit.key.pub" 2>&1)
+rc=$?
+if [[ $rc -eq 0 && $ck -ge 4 ]] && grep -q "signed: $ck checkpoints by key" <<<"$out" &&
+	grep -q "0 records after it are unsigned" <<<"$out"; then
+	ok "checkpoints at start, every 5 records and at stop ($ck): --verify --pubkey passes, nothing unsigned"
+else
+	not_ok "signed log verifies" "exit $rc, $ck checkpoints: $out"
+fi
+last=$(tail -1 "$TW_LOG")
+if python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert r["event"]=="checkpoint" and len(r["signature"])==128 and r["head"]==r["prev"] and len(r["key_id"])==16' "$last"; then
+	ok "the last record is the stop's checkpoint: head (= prev), key_id, signature"
+else
+	not_ok "stop checkpoint" "$last"
+fi
+
+# Tamper: change a denial's port, re-hash every record after it.
+cp "$TW_LOG" "$TW_WORK/orig.jsonl"
+python3 - "$TW_LOG" <<'PY'
+import hashlib, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+prev = "0" * 64
+out = []
+done = False
+for l in lines:
+    body = l[:l.rindex(',"hash":"')] + "}"
+    if not done and '"call_id":"s-1"' in body and '"port":40003' in body:
+        body = body.replace('"port":40003', '"port":40099')
+        done = True
+    body = re.sub(r'"prev":"[0-9a-f]{64}"', '"prev":"%s"' % prev, body, count=1)
+    h = hashlib.sha256(body.encode()).hexdigest()
+    out.append(body[:-1] + ',"hash":"%s"}' % h)
+    prev = h
+assert done
+open(sys.argv[1], "w").write("\n".join(out) + "\n")
+PY
+plain=$("$TW_BIN" audit --log "$TW_LOG" --verify 2>&1)
+prc=$?
+out=$("$TW_BIN" audit --log "$TW_LOG" --verify --pubkey "$K/audit.key.pub" 2>&1)
+rc=$?
+if [[ $prc -eq 0 && $rc -eq 1 ]] && grep -q "checkpoint seq [0-9]* does not verify" <<<"$out"; then
+	ok "a log altered and re-hashed: the chain alone verifies, the signed checkpoints do not"
+else
+	not_ok "re-hash detected" "plain exit $prc; keyed exit $rc: $out"
+fi
+cp "$TW_WORK/orig.jsonl" "$TW_LOG"
+
+"$TW_BIN" audit keygen --out "$K/other.key" >/dev/null 2>&1
+out=$("$TW_BIN" audit --log "$TW_LOG" --verify --pubkey "$K/other.key.pub" 2>&1)
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q "signed by key .*, not by the key given" <<<"$out"; then
+	ok "checkpoints of another key: fails, naming both keys"
+else
+	not_ok "other key" "exit $rc: $out"
+fi
+
+# A daemon without the key writes an unsigned tail: counted, not hidden.
+tw_daemon_start || { not_ok "daemon restarts"; tap_summary; exit 1; }
+expect_probe "a denial without signing" "ERR EPERM" -- twx $WS s-2 "$P" tcp 127.0.0.1 40100
+has_s2() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id s-2 --event deny | grep -q .; }
+tw_eventually has_s2
+tail_n=$(awk 'END { print NR }' "$TW_LOG")
+last_ck=$(grep -n '"event":"checkpoint"' "$TW_LOG" | tail -1 | cut -d: -f1)
+want=$((tail_n - last_ck))
+out=$("$TW_BIN" audit --log "$TW_LOG" --verify --pubkey "$K/audit.key.pub" 2>&1)
+rc=$?
+if [[ $rc -eq 0 ]] && grep -q "$want records after it are unsigned" <<<"$out"; then
+	ok "records after the last checkpoint are reported as unsigned ($want)"
+else
+	not_ok "unsigned tail" "exit $rc (want $want): $out"
+fi
+
+# An empty log is not a verified one.
+: >"$TW_WORK/empty.jsonl"
+out=$("$TW_BIN" audit --log "$TW_WORK/empty.jsonl" --verify 2>&1)
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q "no records" <<<"$out"; then
+	ok "an empty log: 'no records', exit 1 (not 'verifies')"
+else
+	not_ok "empty log" "exit $rc: $out"
+fi
+
+tap_summary
