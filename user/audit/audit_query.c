@@ -29,6 +29,8 @@ int tw_audit_parse_when(const char *s, uint64_t now_ns, uint64_t *ns)
 		*ns = now_ns;
 		return 0;
 	}
+	if (*s == '-' && s[1] >= '0' && s[1] <= '9') /* -1h: an hour ago */
+		s++;
 	if (*s >= '0' && *s <= '9' && !strchr(s, '-') && !strchr(s, ':')) {
 		errno = 0;
 		n = strtoull(s, &end, 10);

@@ -77,7 +77,50 @@ struct reader {
 	struct tw_suggest sg;
 	struct tw_verify v;
 	unsigned long damaged, skipped, printed;
+	/* Queries check the chain of what they read, as they stream: each
+	 * line's own hash, and that it follows the line before. */
+	struct {
+		bool have;
+		uint64_t seq;
+		char hash[TW_HASH_HEX + 1]; /* as the line claims it */
+	} last;
+	unsigned long not_intact;
+	/* the live file ends without a newline: its last line, partial */
+	char *tail;
+	size_t tail_len;
+	unsigned long tail_line; /* where it was read; 0: not (yet) */
 };
+
+/* The partial last line of the live file LIVE, if it has one. */
+static void find_tail(struct reader *r, const char *live)
+{
+	int fd = open(live, O_RDONLY | O_CLOEXEC);
+	char buf[65536];
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	char *nl;
+
+	if (fd < 0 || fstat(fd, &st) || !st.st_size) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	off = st.st_size > (off_t)sizeof(buf) ? st.st_size - (off_t)sizeof(buf)
+					       : 0;
+	n = pread(fd, buf, sizeof(buf), off);
+	close(fd);
+	if (n <= 0 || buf[n - 1] == '\n')
+		return;
+	nl = memrchr(buf, '\n', (size_t)n);
+	if (!nl && off > 0)
+		return; /* a line longer than any record: not a partial one */
+	nl = nl ? nl + 1 : buf;
+	r->tail_len = (size_t)(buf + n - nl);
+	r->tail = malloc(r->tail_len);
+	if (r->tail)
+		memcpy(r->tail, nl, r->tail_len);
+}
 
 static void print_header(void)
 {
@@ -130,12 +173,65 @@ static void print_record(struct reader *r, json_t *rec, const char *line,
 	       dest, count, SV(rec, "reason"));
 }
 
+/* Is this line the partial last line of the live file? */
+static bool partial_line(struct reader *r, const struct tw_seg *s,
+			 unsigned long lineno, const char *text, size_t len)
+{
+	if (!r->tail || s->index || len != r->tail_len ||
+	    memcmp(text, r->tail, len))
+		return false;
+	r->tail_line = lineno;
+	return true;
+}
+
+/*
+ * Is the record on this line intact: sealed by its own hash, and the one
+ * after the record before it? WHY says what is wrong when it is not.
+ */
+static bool intact(struct reader *r, const char *text, size_t len,
+		   char *why, size_t n)
+{
+	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
+	const char *h = len > 76 ? text + len - 76 : NULL;
+	uint64_t seq = 0;
+	bool ok = true, had = r->last.have;
+	uint64_t last_seq = r->last.seq;
+
+	if (tw_chain_check(text, len, &seq, prev, hash, NULL) != TW_LINE_OK) {
+		snprintf(why, n, "its content does not match its hash "
+				 "(altered)");
+		ok = false;
+	} else if (had && seq == last_seq + 1 && strcmp(prev, r->last.hash)) {
+		snprintf(why, n, "it does not chain to seq %llu before it (one "
+				 "of the two was altered and re-sealed)",
+			 (unsigned long long)last_seq);
+		ok = false;
+	} else if (had && seq <= last_seq) {
+		snprintf(why, n, "seq %llu after seq %llu (inserted or "
+				 "reordered)",
+			 (unsigned long long)seq, (unsigned long long)last_seq);
+		ok = false;
+	}
+	/* the next line links to the hash this one claims */
+	r->last.have = h && !strncmp(h, ",\"hash\":\"", 9);
+	if (r->last.have) {
+		memcpy(r->last.hash, h + 9, TW_HASH_HEX);
+		r->last.hash[TW_HASH_HEX] = 0;
+		r->last.seq = seq;
+	}
+	return ok;
+}
+
 static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 		   const char *text, size_t len)
 {
 	struct reader *r = arg;
+	char why[200];
 	json_t *rec;
+	bool ok;
 
+	if (partial_line(r, s, lineno, text, len) && r->verify)
+		return 0; /* not a record: reported as what it is */
 	if (r->verify) {
 		tw_verify_line(&r->v, s->path, lineno, text, len);
 		return 0;
@@ -144,12 +240,30 @@ static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 		return 0;
 	rec = json_loadb(text, len, 0, NULL);
 	if (!json_is_object(rec)) {
-		tw_warn("%s:%lu: not a JSON record, skipped", s->path, lineno);
+		if (r->tail_line == lineno && !s->index)
+			tw_warn("%s:%lu: the last line is incomplete: the "
+				"daemon stopped in the middle of writing it (a "
+				"crash or a full disk), not tampering; it is "
+				"dropped when the daemon starts",
+				s->path, lineno);
+		else
+			tw_warn("%s:%lu: not a JSON record (altered), skipped",
+				s->path, lineno);
 		r->skipped++;
+		r->last.have = false;
 		json_decref(rec);
 		return 0;
 	}
+	ok = intact(r, text, len, why, sizeof(why));
 	if (tw_audit_match(&r->f, rec)) {
+		if (!ok) {
+			fflush(stdout);
+			tw_warn("%s:%lu: the record %s is not intact: %s",
+				s->path, lineno,
+				r->summary || r->suggest ? "counted" : "below",
+				why);
+			r->not_intact++;
+		}
 		if (r->summary)
 			tw_summary_add(&r->sum, rec);
 		else if (r->suggest)
@@ -361,6 +475,21 @@ static int print_verify(struct reader *r, size_t nsegs, const char *log)
 		tw_error("audit log %s has no records: nothing to verify", log);
 		return 1;
 	}
+	if (!ret && r->tail_line) {
+		/* not tampering: what a crash mid-write leaves */
+		snprintf(r->v.kind, sizeof(r->v.kind), "truncated");
+		snprintf(r->v.where, sizeof(r->v.where), "%s:%lu", log,
+			 r->tail_line);
+		r->v.where_seq = r->v.last_seq + 1;
+		snprintf(r->v.error, sizeof(r->v.error),
+			 "%s:%lu: the last line is incomplete: the daemon "
+			 "stopped in the middle of writing it (a crash or a "
+			 "full disk), not tampering; the %llu records before "
+			 "it verify, and the daemon drops the partial line "
+			 "when it starts",
+			 log, r->tail_line, (unsigned long long)r->v.records);
+		ret = -EBADMSG;
+	}
 
 	if (ret) {
 		snprintf(file, sizeof(file), "%s", r->v.where);
@@ -401,6 +530,10 @@ static int print_verify(struct reader *r, size_t nsegs, const char *log)
 		putchar('\n');
 		json_decref(o);
 		return ret ? 1 : 0;
+	}
+	if (ret && !strcmp(r->v.kind, "truncated")) {
+		tw_error("audit log %s: %s", log, r->v.error);
+		return 1;
 	}
 	if (ret) {
 		tw_error("audit log %s does not verify: %s", log, r->v.error);
@@ -493,6 +626,22 @@ struct audit_args {
 	uint64_t now;
 };
 
+/* Every event a record can carry (SPEC's list and the daemon's own). */
+#define TW_AUDIT_EVENTS                                                        \
+	"deny, audit, exec, dns, request, lost, limit, policy, daemon, "       \
+	"rotate, checkpoint, grant, revoke, expire, quarantine, release"
+
+static bool known_event(const char *e)
+{
+	char list[] = TW_AUDIT_EVENTS, *save = NULL;
+
+	for (char *t = strtok_r(list, ", ", &save); t;
+	     t = strtok_r(NULL, ", ", &save))
+		if (!strcmp(t, e))
+			return true;
+	return false;
+}
+
 /* Fill A and R from the command line. -1: go on; else the exit status. */
 static int audit_args(int argc, char **argv, struct audit_args *a,
 		      struct reader *r)
@@ -531,7 +680,15 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 	case 'c': r->f.context = optarg; break;
 	case 'w': r->f.workspace = optarg; break;
 	case 'i': r->f.call_id = optarg; break;
-	case 'e': r->f.event = optarg; break;
+	case 'e':
+		if (!known_event(optarg)) {
+			tw_error("--event %s: not an event of the audit log "
+				 "(%s)",
+				 optarg, TW_AUDIT_EVENTS);
+			return 2;
+		}
+		r->f.event = optarg;
+		break;
 	case 'a': r->f.action = optarg; break;
 	case 'N': r->f.domain = optarg; break;
 	case 'P':
@@ -563,7 +720,14 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		break;
 	case 'f': a->follow = true; break;
 	case 'S': r->summary = true; break;
-	case 'T': a->top = strtoul(optarg, NULL, 10); break;
+	case 'T':
+		a->top = strtoul(optarg, &end, 10);
+		if (end == optarg || *end || !a->top || a->top > 100000) {
+			tw_error("--top %s: want a number of rows, 1 to 100000",
+				 optarg);
+			return 2;
+		}
+		break;
 	case 'G': r->suggest = optarg; break;
 	case 'n': a->name = optarg; break;
 	case 'V': r->verify = true; break;
@@ -721,6 +885,7 @@ int cmd_audit(int argc, char **argv)
 		ret = follow(r, a.log, r->f.since_ns != 0);
 		goto out;
 	}
+	find_tail(r, a.log);
 	ret = tw_segs_read(segs, nsegs, &cb);
 	if (ret < 0) {
 		tw_error("reading %s: %s", a.log, strerror(-ret));
@@ -746,7 +911,12 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (r->suggest && print_suggestion(r, a.name))
 		ret = 1;
-	if (r->damaged)
+	if (r->not_intact)
+		tw_warn("%lu record%s read %s not intact: run `toolwall audit "
+			"--verify` to find the first problem",
+			r->not_intact, r->not_intact == 1 ? "" : "s",
+			r->not_intact == 1 ? "is" : "are");
+	if (r->damaged || r->not_intact || r->skipped)
 		ret = 1;
 out:
 	if (r->summary)
@@ -754,6 +924,7 @@ out:
 	if (r->suggest)
 		tw_suggest_free(&r->sg);
 	tw_ckpt_key_free(&pub);
+	free(r->tail);
 	free(segs);
 	free(r);
 	return ret;
