@@ -20,6 +20,7 @@
 #include "audit_export.h"
 #include "audit_query.h"
 #include "audit_seg.h"
+#include "display.h"
 #include "cmds.h"
 #include "util.h"
 
@@ -131,11 +132,24 @@ static void print_header(void)
 
 #define SV(r, k) (json_string_value(json_object_get(r, k)) ?: "-")
 
+/* Field K of REC made inert for the terminal (display.h), or "-". */
+static const char *cell(json_t *rec, const char *k, char *buf, size_t len)
+{
+	json_t *v = json_object_get(rec, k);
+
+	if (!json_is_string(v))
+		return "-";
+	tw_display_escape(json_string_value(v), json_string_length(v), buf,
+			  len);
+	return buf;
+}
+
 static void print_record(struct reader *r, json_t *rec, const char *line,
 			 size_t len)
 {
-	char dest[300], pid[16], count[24];
-	json_t *o;
+	char dest[300], pid[16], count[24], raw[300];
+	char ts[64], ev[32], ctx[160], call[160], comm[80], act[64], why[1200];
+	json_t *o, *argv;
 
 	r->printed++;
 	if (r->fmt == FMT_JSON) {
@@ -150,7 +164,15 @@ static void print_record(struct reader *r, json_t *rec, const char *line,
 		json_decref(o);
 		return;
 	}
-	tw_audit_dest(rec, dest, sizeof(dest));
+	/* every field an agent could have chosen, made inert: no row is
+	 * ever split, recoloured or overwritten by what it holds */
+	argv = json_object_get(rec, "argv");
+	if (json_is_array(argv) && json_array_size(argv)) {
+		tw_display_argv(argv, dest, sizeof(dest));
+	} else {
+		tw_audit_dest(rec, raw, sizeof(raw));
+		tw_display_escape(raw, strlen(raw), dest, sizeof(dest));
+	}
 	if (json_is_integer(json_object_get(rec, "pid")))
 		snprintf(pid, sizeof(pid), "%lld",
 			 (long long)json_integer_value(
@@ -168,9 +190,12 @@ static void print_record(struct reader *r, json_t *rec, const char *line,
 				 "-" :
 				 "1");
 	printf("%-30s %-6s %-24s %-12s %-7s %-15s %-7s %-28s %7s %s\n",
-	       SV(rec, "ts"), SV(rec, "event"), SV(rec, "context"),
-	       SV(rec, "call_id"), pid, SV(rec, "comm"), SV(rec, "action"),
-	       dest, count, SV(rec, "reason"));
+	       cell(rec, "ts", ts, sizeof(ts)), cell(rec, "event", ev, sizeof(ev)),
+	       cell(rec, "context", ctx, sizeof(ctx)),
+	       cell(rec, "call_id", call, sizeof(call)), pid,
+	       cell(rec, "comm", comm, sizeof(comm)),
+	       cell(rec, "action", act, sizeof(act)), dest, count,
+	       cell(rec, "reason", why, sizeof(why)));
 }
 
 /* Is this line the partial last line of the live file? */
@@ -555,6 +580,7 @@ static int print_verify(struct reader *r, size_t nsegs, const char *log)
 
 static void print_groups(const char *title, json_t *groups)
 {
+	char name[600], dst[600];
 	const char *g;
 	json_t *v, *row;
 	size_t i;
@@ -563,13 +589,15 @@ static void print_groups(const char *title, json_t *groups)
 	if (!json_object_size(groups))
 		printf("  (none)\n");
 	json_object_foreach(groups, g, v) {
-		printf("  %s: %lld\n", g,
+		/* process names and destinations are the agent's choice */
+		tw_display_escape(g, strlen(g), name, sizeof(name));
+		printf("  %s: %lld\n", name,
 		       (long long)json_integer_value(json_object_get(v, "total")));
 		json_array_foreach(json_object_get(v, "top"), i, row)
 			printf("    %10lld  %s\n",
 			       (long long)json_integer_value(
 				       json_object_get(row, "count")),
-			       json_string_value(json_object_get(row, "dst")));
+			       cell(row, "dst", dst, sizeof(dst)));
 	}
 }
 

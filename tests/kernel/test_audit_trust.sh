@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Signed checkpoints of the audit log, with the daemon.
+# An audit trail a responder can trust, with the daemon: signed
+# checkpoints, queries that tell the truth, and a table that agent-chosen
+# text cannot break.
 #  - `toolwall audit keygen` writes a key pair (private 0600) and never
 #    overwrites one; `daemon --audit-key` refuses a missing, loose
 #    (group/other readable) or non-Ed25519 key at start, saying which.
@@ -14,6 +16,10 @@
 #    the record and exits 1; a partial last line (a crash mid-write) is
 #    reported as such by the query and by --verify, not as tampering; bad
 #    filter values are errors; --since takes -1h.
+#  - Safe display: a call's argv with ESC sequences, CR and newlines
+#    renders inert in the table: one row per record, no raw control byte,
+#    the escapes and the argument boundaries visible; -j is the JSON as
+#    written.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
@@ -185,6 +191,28 @@ if [[ $n_since -ge 12 ]]; then
 	ok "--since -1h: the last hour's records"
 else
 	not_ok "--since -1h" "$n_since records"
+fi
+
+# ---- safe display -------------------------------------------------------------
+twx $WS d-1 /bin/sh -c 'exit 0' sh $'\e[2J\e[H' $'ok\rFORGED ROW' $'two\nlines' 'a b' >/dev/null 2>&1
+has_d1() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | grep -q .; }
+tw_eventually has_d1
+n_rec=$("$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | wc -l)
+"$TW_BIN" audit --log "$TW_LOG" --call-id d-1 --event exec >"$Q/table" 2>/dev/null
+rows=$(($(wc -l <"$Q/table") - 1))
+if [[ $n_rec -ge 1 && $rows == "$n_rec" ]] && ! grep -q $'\e\|\r' "$Q/table" &&
+	grep -qF "sh -c 'exit 0' sh '\e[2J\e[H' 'ok\rFORGED ROW' 'two\nlines' 'a b'" "$Q/table"; then
+	ok "an argv with ESC, CR and newlines renders inert: one row per record ($rows), escapes and argument boundaries visible"
+else
+	not_ok "safe display" "$n_rec records, $rows rows: $(cat -v "$Q/table" | head -5)"
+fi
+if "$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+assert "\x1b[2J\x1b[H" in r["argv"] and "ok\rFORGED ROW" in r["argv"], r["argv"]'; then
+	ok "-j keeps the record as written (the JSON escapes, not the display ones)"
+else
+	not_ok "-j unchanged"
 fi
 
 # An empty log is not a verified one.

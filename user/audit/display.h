@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * display.h - agent-controlled text made inert for a terminal.
+ *
+ * A tool call chooses its process names, arguments, paths and the names it
+ * resolves; a responder reads them in a table at 3 a.m. Before any of it
+ * reaches a terminal, every byte that could move the cursor, clear the
+ * screen, ring, end a row or be read as another character is shown as
+ * what it is: \n \r \t \e \a \b \f \v, \\ for the backslash itself,
+ * \xNN for any other control byte, DEL, a C1 control (as its UTF-8 bytes)
+ * and every byte that is not part of valid UTF-8. Printable UTF-8 passes
+ * unchanged. The escaping is reversible: nothing else uses a backslash.
+ * Pure.
+ */
+#ifndef TW_DISPLAY_H
+#define TW_DISPLAY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Escape LEN bytes of S into OUT (always terminated; cut at a whole
+ * escape). Returns the length written. */
+size_t tw_display_escape(const char *s, size_t len, char *out, size_t outlen);
+
+/*
+ * An argv for one table cell with its boundaries visible: each argument
+ * escaped, and quoted with '...' when it is empty or holds a space, a
+ * quote or a backslash escape (a quote inside shown as \'), joined by one
+ * space. Returns the length written.
+ */
+size_t tw_display_argv(json_t *argv, char *out, size_t outlen);
+
+#endif
