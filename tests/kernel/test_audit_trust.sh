@@ -20,6 +20,9 @@
 #    renders inert in the table: one row per record, no raw control byte,
 #    the escapes and the argument boundaries visible; -j is the JSON as
 #    written.
+#  - Responders in the audit group (toolwall-audit) read, query and verify
+#    the log without root (files 0640, the directory the daemon made 0750);
+#    anyone else is refused by the file modes.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
@@ -213,6 +216,46 @@ assert "\x1b[2J\x1b[H" in r["argv"] and "ok\rFORGED ROW" in r["argv"], r["argv"]
 	ok "-j keeps the record as written (the JSON escapes, not the display ones)"
 else
 	not_ok "-j unchanged"
+fi
+
+# ---- responders read without root ------------------------------------------------
+R_USER=tw-resp-$$ O_USER=tw-other-$$ made_group=""
+if ! getent group toolwall-audit >/dev/null; then
+	groupadd --system toolwall-audit && made_group=1
+fi
+useradd --system --no-create-home --shell /usr/sbin/nologin -G toolwall-audit "$R_USER"
+useradd --system --no-create-home --shell /usr/sbin/nologin "$O_USER"
+resp_cleanup()
+{
+	userdel "$R_USER" 2>/dev/null
+	userdel "$O_USER" 2>/dev/null
+	[[ -n $made_group ]] && groupdel toolwall-audit 2>/dev/null
+	return 0
+}
+tw_at_exit resp_cleanup
+RLOG=$TW_WORK/resp/audit.jsonl
+tw_daemon_kill9
+tw_daemon_start --audit-log "$RLOG" || { not_ok "daemon starts on a new log"; tap_summary; exit 1; }
+twx $WS g-1 "$P" tcp 127.0.0.1 40200 >/dev/null 2>&1
+has_g1() { "$TW_BIN" audit --log "$RLOG" -j --call-id g-1 --event deny | grep -q .; }
+tw_eventually has_g1
+kill "$TW_DAEMON_PID" && wait "$TW_DAEMON_PID" 2>/dev/null
+TW_DAEMON_PID=""
+as() { runuser -u "$1" -- "${@:2}"; }
+perm=$(stat -c '%a %G' "$RLOG") dperm=$(stat -c '%a %G' "$(dirname "$RLOG")")
+if [[ $perm == "640 toolwall-audit" && $dperm == "750 toolwall-audit" ]] &&
+	as "$R_USER" "$TW_BIN" audit --log "$RLOG" --verify >/dev/null 2>&1 &&
+	[[ $(as "$R_USER" "$TW_BIN" audit --log "$RLOG" -j --call-id g-1 --event deny | wc -l) == 1 ]]; then
+	ok "a responder in toolwall-audit verifies and queries the log without root (file $perm, dir $dperm)"
+else
+	not_ok "responder access" "file '$perm', dir '$dperm'"
+fi
+out=$(as "$O_USER" "$TW_BIN" audit --log "$RLOG" 2>&1)
+rc=$?
+if [[ $rc -ne 0 ]] && grep -qi "permission denied" <<<"$out"; then
+	ok "a user outside the group cannot read it (exit $rc, permission denied)"
+else
+	not_ok "outsider refused" "exit $rc: $out"
 fi
 
 # An empty log is not a verified one.

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,17 +23,26 @@
 
 /* ---- opening, and continuing the chain ---------------------------------- */
 
-static int mkdir_parents(const char *path)
+/* Create the missing directories above PATH: 0700, the log's own one
+ * 0750 and of GROUP when responders share it. Existing ones are left as
+ * they are (the log may live anywhere, /tmp included). */
+static int mkdir_parents(const char *path, bool has_group, gid_t group)
 {
-	char buf[4096];
+	char buf[4096], *last;
 
 	snprintf(buf, sizeof(buf), "%s", path);
+	last = strrchr(buf, '/');
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = 0;
-		if (mkdir(buf, 0700) && errno != EEXIST)
+		if (!mkdir(buf, 0700)) {
+			if (p == last && has_group &&
+			    !chown(buf, (uid_t)-1, group))
+				chmod(buf, 0750);
+		} else if (errno != EEXIST) {
 			return -errno;
+		}
 		*p = '/';
 	}
 	return 0;
@@ -125,16 +135,35 @@ static void first_ts_of(struct tw_audit *a)
 	json_decref(rec);
 }
 
+/*
+ * Responders read the log without root when a group is set: FILE 0640,
+ * owned by that group (FD: FILE, open); else root only. Nothing in the log
+ * is a secret.
+ */
+static void share(const struct tw_audit *a, const char *file, int fd)
+{
+	mode_t fm = a->o.has_group ? 0640 : 0600;
+	gid_t g = a->o.has_group ? (gid_t)a->o.group : 0;
+
+	if (fd >= 0 ? fchown(fd, (uid_t)-1, g) : chown(file, (uid_t)-1, g))
+		return;
+	if (fd >= 0)
+		fchmod(fd, fm);
+	else
+		chmod(file, fm);
+}
+
 static int open_live(struct tw_audit *a, bool find_head)
 {
 	struct stat st;
 	char *line = NULL;
 	int fd;
 
-	mkdir_parents(a->path);
+	mkdir_parents(a->path, a->o.has_group, (gid_t)a->o.group);
 	fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
+	share(a, a->path, fd);
 	if (fstat(fd, &st)) {
 		int err = -errno;
 
@@ -552,6 +581,8 @@ static int rotate(struct tw_audit *a)
 		close(a->fd);
 	a->fd = -1;
 	ret = tw_seg_rotate(a->path, a->o.keep, &r);
+	if (!ret)
+		share(a, r.segment, -1);
 	a->rotate_err = ret;
 	if (ret)
 		a->rotate_retry_ns = now + 1000000000ull;
@@ -600,7 +631,24 @@ int tw_audit_open(struct tw_audit *a, const char *path,
 		if (ret)
 			return ret;
 	}
+	if (!a->o.has_group && !a->o.no_group) {
+		struct group *g = getgrnam(TW_AUDIT_GROUP);
+
+		a->o.has_group = g != NULL;
+		a->o.group = g ? g->gr_gid : 0;
+	}
 	ret = open_live(a, true);
+	{
+		struct tw_seg *segs = NULL;
+		size_t n = 0;
+
+		/* segments of earlier runs follow the group of this one */
+		if (!tw_segs_list(a->path, &segs, &n))
+			for (size_t i = 0; i < n; i++)
+				if (segs[i].index)
+					share(a, segs[i].path, -1);
+		free(segs);
+	}
 	if (!ret) {
 		pthread_mutex_lock(&a->lock);
 		checkpoint(a); /* the chain as this writer found it */

@@ -40,7 +40,14 @@ struct tw_audit_opts {
 	 * the defaults) when records were written since, and at close. */
 	const struct tw_ckpt_key *key;
 	uint64_t ckpt_records, ckpt_seconds;
+	/* Responders: with HAS_GROUP the log's directory is 0750 and its
+	 * files 0640, group GROUP; else root only (0700, 0600). */
+	bool has_group;
+	unsigned group; /* gid_t */
+	bool no_group;	/* root only, even when TW_AUDIT_GROUP exists */
 };
+
+#define TW_AUDIT_GROUP "toolwall-audit"
 
 #define TW_CKPT_RECORDS 1000
 #define TW_CKPT_SECONDS 60
@@ -82,7 +89,8 @@ struct tw_audit {
 };
 
 /*
- * Open (create 0600, parent 0700) and continue the chain of an existing
+ * Open (create 0600, parent 0700; 0640 and 0750 with the group, which is
+ * TW_AUDIT_GROUP when it exists and none was chosen) and continue the chain of an existing
  * log: last seq and hash, from the live file or the newest rotated
  * segment. On error (-errno) A is still usable: records are counted as
  * lost and the file is opened again at the next write or tick.

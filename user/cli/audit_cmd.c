@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +437,21 @@ int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
 		}
 		tw_error("--audit-keep %s: want a number of segments, 1 or more",
 			 val);
+	} else if (!strcmp(name, "group")) {
+		struct group *g = *val ? getgrnam(val) : NULL;
+
+		if (!*val || !strcmp(val, "none")) {
+			o->no_group = true;
+			return 0;
+		}
+		if (g) {
+			o->has_group = true;
+			o->group = g->gr_gid;
+			return 0;
+		}
+		tw_error("--audit-group %s: no such group (create it with "
+			 "`groupadd --system %s`, or say none)",
+			 val, val);
 	} else if (!strcmp(name, "key")) {
 		static struct tw_ckpt_key key; /* the daemon's, for its life */
 		char why[600];

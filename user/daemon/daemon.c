@@ -72,6 +72,9 @@ static const char daemon_usage[] =
 	"                      each rotation, every RECORDS records or\n"
 	"                      SECONDS seconds, and at stop\n"
 	"  --audit-checkpoint RECORDS/SECONDS  how often (default 1000/60)\n"
+	"  --audit-group GROUP responders in GROUP read the log without root\n"
+	"                      (files 0640, directory 0750; default\n"
+	"                      toolwall-audit when it exists; none: root only)\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- policy revisions ------------------------------------------- */
@@ -985,6 +988,7 @@ int cmd_daemon(int argc, char **argv)
 		{ "syslog", required_argument, 0, 'L' },
 		{ "audit-key", required_argument, 0, 'k' },
 		{ "audit-checkpoint", required_argument, 0, 'C' },
+		{ "audit-group", required_argument, 0, 'G' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -1018,11 +1022,13 @@ int cmd_daemon(int argc, char **argv)
 		case 'L':
 		case 'k':
 		case 'C':
+		case 'G':
 			if (tw_audit_daemon_opt(&ao, c == 'S' ? "max-size" :
 						     c == 'A' ? "max-age" :
 						     c == 'K' ? "keep" :
 						     c == 'k' ? "key" :
 						     c == 'C' ? "checkpoint" :
+						     c == 'G' ? "group" :
 								"syslog",
 						optarg))
 				return 2;
