@@ -166,6 +166,30 @@ if [[ $rc -eq 1 ]] && grep -q "alt.jsonl:$line: the record below is not intact: 
 else
 	not_ok "query of an altered log" "exit $rc (line $line): $out"
 fi
+cp "$TW_LOG" "$Q/del.jsonl"
+sed -i "${line}d" "$Q/del.jsonl"
+out=$("$TW_BIN" audit --log "$Q/del.jsonl" 2>&1 >/dev/null)
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q "del.jsonl:$line: the record below is not intact: seq [0-9]* before it is missing" <<<"$out"; then
+	ok "a plain query of a log with a record deleted: warns at the record after the hole, exit 1"
+else
+	not_ok "query of a log with a deleted record" "exit $rc: $out"
+fi
+cp "$TW_LOG" "$Q/swap.jsonl"
+python3 - "$Q/swap.jsonl" "$line" <<'PY'
+import sys
+l = open(sys.argv[1]).read().splitlines(True)
+i = int(sys.argv[2]) - 1
+l[i], l[i + 1] = l[i + 1], l[i]
+open(sys.argv[1], "w").writelines(l)
+PY
+out=$("$TW_BIN" audit --log "$Q/swap.jsonl" 2>&1 >/dev/null)
+rc=$?
+if [[ $rc -eq 1 ]] && grep -q "swap.jsonl:$((line + 1)): the record below is not intact: seq [0-9]* after seq [0-9]* (inserted or reordered)" <<<"$out"; then
+	ok "a plain query of a log with two records swapped: warns, exit 1"
+else
+	not_ok "query of a reordered log" "exit $rc: $out"
+fi
 cp "$TW_LOG" "$Q/trunc.jsonl"
 head -c 70 <(tail -1 "$TW_LOG") >>"$Q/trunc.jsonl"
 n=$(wc -l <"$Q/trunc.jsonl")

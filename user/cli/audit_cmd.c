@@ -218,7 +218,7 @@ static bool intact(struct reader *r, const char *text, size_t len,
 		   char *why, size_t n)
 {
 	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
-	const char *h = len > 76 ? text + len - 76 : NULL;
+	const char *h = len > 75 ? text + len - 75 : NULL; /* ,"hash":"H"} */
 	uint64_t seq = 0;
 	bool ok = true, had = r->last.have;
 	uint64_t last_seq = r->last.seq;
@@ -232,14 +232,26 @@ static bool intact(struct reader *r, const char *text, size_t len,
 				 "of the two was altered and re-sealed)",
 			 (unsigned long long)last_seq);
 		ok = false;
+	} else if (had && seq > last_seq + 1) {
+		if (seq == last_seq + 2)
+			snprintf(why, n, "seq %llu before it is missing (deleted "
+					 "or moved)",
+				 (unsigned long long)last_seq + 1);
+		else
+			snprintf(why, n, "seq %llu-%llu before it are missing "
+					 "(deleted or moved)",
+				 (unsigned long long)last_seq + 1,
+				 (unsigned long long)seq - 1);
+		ok = false;
 	} else if (had && seq <= last_seq) {
 		snprintf(why, n, "seq %llu after seq %llu (inserted or "
 				 "reordered)",
 			 (unsigned long long)seq, (unsigned long long)last_seq);
 		ok = false;
 	}
-	/* the next line links to the hash this one claims */
-	r->last.have = h && !strncmp(h, ",\"hash\":\"", 9);
+	/* the next line links to the hash this one claims (an unreadable
+	 * line leaves nothing to link to) */
+	r->last.have = seq && h && !strncmp(h, ",\"hash\":\"", 9);
 	if (r->last.have) {
 		memcpy(r->last.hash, h + 9, TW_HASH_HEX);
 		r->last.hash[TW_HASH_HEX] = 0;
