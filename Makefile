@@ -113,10 +113,10 @@ $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/l
 		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
 # dns.c is compiled into the harness (its upstream sockets redirected there).
-$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/learned.c \
+		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
+		user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
 
 fuzz: $(FUZZ_BINS)
 

@@ -34,6 +34,7 @@
 #include "dns.h"
 #include "fsexplain.h"
 #include "kaudit.h"
+#include "learned.h"
 #include "maps.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -102,8 +103,8 @@ static json_t *dns_status(struct tw_daemon *d)
 	json_t *learned = json_array();
 
 	tw_maps_stats(&d->ld.maps, stats);
-	for (size_t i = 0; i < d->nlearned; i++) {
-		const struct tw_learned *l = &d->learned[i];
+	for (size_t i = 0; i < tw_learned_count(&d->learned); i++) {
+		const struct tw_learned *l = tw_learned_at(&d->learned, i);
 		char a[64], ports[128];
 		int64_t left = (int64_t)(l->expires_ns -
 					 tw_now_ns(CLOCK_MONOTONIC)) /
@@ -128,8 +129,8 @@ static json_t *dns_status(struct tw_daemon *d)
 			 (json_int_t)s->rebinding, "servfail",
 			 (json_int_t)s->servfail, "tcp", (json_int_t)s->tcp,
 			 "truncated", (json_int_t)s->truncated, "learned",
-			 (json_int_t)s->learned, "expired",
-			 (json_int_t)s->expired, "redirected",
+			 (json_int_t)d->learned.learned, "expired",
+			 (json_int_t)d->learned.expired, "redirected",
 			 (json_int_t)stats[TW_STAT_DNS], "granted_by_learned",
 			 (json_int_t)stats[TW_STAT_LEARNED], "tcp_clients",
 			 "refused",

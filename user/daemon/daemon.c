@@ -38,6 +38,7 @@
 #include "dns.h"
 #include "explain.h"
 #include "kaudit.h"
+#include "learned.h"
 #include "maps.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -114,6 +115,21 @@ static void audit_policy(struct tw_daemon *d, const char *what,
 	tw_audit_write(&d->audit, rec);
 }
 
+/* The learned-address table's sink: the active slot of tw_learned. */
+static int learned_grant(void *arg, const struct tw_learn_entry *e)
+{
+	struct tw_daemon *d = arg;
+
+	return tw_maps_learn(&d->ld.maps, d->slot, e);
+}
+
+static void learned_withdraw(void *arg, const struct tw_learn_entry *e)
+{
+	struct tw_daemon *d = arg;
+
+	tw_maps_unlearn(&d->ld.maps, d->slot, e);
+}
+
 /*
  * Load, compile, create context cgroups, fill the inactive slot and flip.
  * On any error the policy in force stays and *ERRORS says why.
@@ -181,7 +197,8 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 		goto fail;
 	}
 	x.dns = targets;
-	x.learned = tw_dns_relearn(d, &nr.comp, &x.nlearned, false);
+	x.learned = tw_learned_relearn(&d->learned, &nr.comp,
+				       tw_dns_name_grants, &x.nlearned, false);
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
 	free((void *)x.learned);
@@ -190,7 +207,8 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	if (ret)
 		goto fail;
 	free(cgs);
-	free(tw_dns_relearn(d, &nr.comp, &x.nlearned, true));
+	free(tw_learned_relearn(&d->learned, &nr.comp, tw_dns_name_grants,
+				&x.nlearned, true));
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
 	if (!realpath(d->policy_path, d->policy_real))
@@ -873,7 +891,9 @@ static int run_loop(struct tw_daemon *d, int ep)
 					calls_reap(d);
 					syscall_watch_update(d);
 					tw_kaudit_tick(d);
-					tw_dns_expire(d);
+					tw_learned_expire(
+						&d->learned,
+						tw_now_ns(CLOCK_MONOTONIC));
 				}
 				pthread_mutex_unlock(&d->lock);
 				tw_control_tick(d);
@@ -991,6 +1011,10 @@ int cmd_daemon(int argc, char **argv)
 	int c, ret, lock_fd, ep = -1;
 
 	d.policy_path = tw_opts.policy;
+	tw_learned_init(&d.learned,
+			&(struct tw_learned_sink){ .grant = learned_grant,
+						   .withdraw = learned_withdraw,
+						   .arg = &d });
 	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
 	if (getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"))
 		d.kill_after_events =
