@@ -107,10 +107,10 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 # The daemon's own control.c and reader (util.c) on the example policy; the
 # harness stands in for the maps and cgroups (a parser needs no kernel, and a
 # fuzzer must not create cgroups), counting what a request would change.
-$(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+$(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/daemon/learned.c \
+		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
+		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
 # dns.c is compiled into the harness (its upstream sockets redirected there).
 $(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/learned.c \

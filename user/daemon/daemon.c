@@ -130,6 +130,22 @@ static void learned_withdraw(void *arg, const struct tw_learn_entry *e)
 	tw_maps_unlearn(&d->ld.maps, d->slot, e);
 }
 
+/* The prepared learned table is in force with the slot X filled. */
+static void learned_commit(struct tw_daemon *d, struct tw_push_extra *x)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < x->nlearned; i++)
+		failed += !x->learned_pushed[i];
+	tw_learned_commit(&d->learned, x->learned_pushed);
+	if (failed)
+		tw_warn("reload: %zu learned addresses did not reach the new "
+			"slot; each is granted again at its next answer",
+			failed);
+	free(x->learned_pushed);
+	x->learned_pushed = NULL;
+}
+
 /*
  * Load, compile, create context cgroups, fill the inactive slot and flip.
  * On any error the policy in force stays and *ERRORS says why.
@@ -141,6 +157,7 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	struct tw_cg_entry *cgs = NULL;
 	struct tw_dns_target *targets = NULL;
 	struct tw_push_extra x = {};
+	struct tw_learn_entry *learned = NULL;
 	size_t ncgs = 0;
 	char err[512];
 	uint32_t slot;
@@ -197,18 +214,27 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 		goto fail;
 	}
 	x.dns = targets;
-	x.learned = tw_learned_relearn(&d->learned, &nr.comp,
-				       tw_dns_name_grants, &x.nlearned, false);
+	/* The learned addresses the new policy still allows, within its
+	 * quotas: bounded, so they always fit the next slot. */
+	ret = tw_learned_prepare(&d->learned, &nr.comp, tw_dns_name_grants,
+				 tw_now_ns(CLOCK_MONOTONIC), &learned,
+				 &x.nlearned);
+	x.learned = learned;
+	x.learned_pushed = calloc(x.nlearned + 1, sizeof(bool));
+	if (ret || !x.learned_pushed) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
-	free((void *)x.learned);
 	free(targets);
 	targets = NULL;
 	if (ret)
 		goto fail;
 	free(cgs);
-	free(tw_learned_relearn(&d->learned, &nr.comp, tw_dns_name_grants,
-				&x.nlearned, true));
+	learned_commit(d, &x);
+	free(learned);
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
 	if (!realpath(d->policy_path, d->policy_real))
@@ -221,6 +247,9 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	tw_calls_save(d);
 	return 0;
 fail:
+	tw_learned_abort(&d->learned);
+	free(x.learned_pushed);
+	free(learned);
 	free(cgs);
 	free(targets);
 	*errors = json_pack("[{s:s}]", "message", err);

@@ -819,6 +819,36 @@ static void dns_record_write(struct tw_daemon *d, json_t *rec,
 
 /* ---- one query ----------------------------------------------------------- */
 
+/*
+ * Grant each address of the answer to X (lock held), all or none: -ENOSPC
+ * when X's learned-address quota has no room for them (learned.h).
+ */
+static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
+			const char *qname, const struct tw_learn_entry *grants,
+			int ng, const struct answer_addr *addrs, size_t naddr)
+{
+	struct tw_learn_entry want[2 * 64];
+	uint64_t exp[2 * 64], now = mono_ns();
+	size_t n = 0;
+
+	for (size_t i = 0; i < naddr && i < 64; i++) {
+		uint32_t ttl = addrs[i].ttl > 86400 ? 86400 : addrs[i].ttl;
+
+		for (int g = 0; g < ng && g < 2; g++) {
+			want[n] = grants[g];
+			want[n].family = (uint8_t)addrs[i].family;
+			memcpy(want[n].addr, addrs[i].addr, 16);
+			exp[n++] = now + (uint64_t)(ttl + TW_DNS_GRACE_S) *
+						 1000000000ull;
+		}
+	}
+	if (tw_learned_admit(&d->learned, want, n, now))
+		return -ENOSPC;
+	for (size_t k = 0; k < n; k++)
+		tw_learned_add(&d->learned, x->name, qname, &want[k], exp[k]);
+	return 0;
+}
+
 
 /*
  * Answer query Q that arrived on QC's socket. *OUT is malloc'd (caller
@@ -957,18 +987,23 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	}
 	/* Grant before release: the client can connect as soon as it has the
 	 * answer. */
-	for (size_t i = 0; i < naddr; i++) {
-		uint32_t ttl = addrs[i].ttl > 86400 ? 86400 : addrs[i].ttl;
-		uint64_t exp = mono_ns() +
-			       (uint64_t)(ttl + TW_DNS_GRACE_S) * 1000000000ull;
+	if (learn_answer(d, x, qname, grants, ng, addrs, naddr)) {
+		char why[512];
+		struct tw_learned_quota lq =
+			tw_learned_quota_of(&d->learned, (uint32_t)ci);
 
-		for (int g = 0; g < ng; g++) {
-			struct tw_learn_entry e = grants[g];
-
-			e.family = (uint8_t)addrs[i].family;
-			memcpy(e.addr, addrs[i].addr, 16);
-			tw_learned_add(&d->learned, x->name, qname, &e, exp);
-		}
+		snprintf(why, sizeof(why),
+			 "learned-address quota full: %s holds %u of its %u "
+			 "(\"dns\": {\"max_learned\"}) and none has expired; "
+			 "answered REFUSED, nothing was granted",
+			 x->name, lq.used, lq.max);
+		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why,
+				    NULL);
+		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
+		d->dns.refused++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
 	}
 	d->dns.answered++;
 	pthread_mutex_unlock(&d->lock);
