@@ -33,6 +33,8 @@ USER_HDRS := $(wildcard user/*/*.h)
 # (and the broker's judge of one request).
 PURE_DIRS := user/policy user/audit
 PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS))) user/broker/request.c
+# The daemon's pure parts: no kernel, no files; unit-tested with them.
+PURE_DAEMON := user/daemon/learned.c
 # Every other folder talks to the kernel or the outside world.
 SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*/*.c))
 
@@ -84,12 +86,12 @@ $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz:
 	$(Q)mkdir -p $@
 
 # Unit tests link only the pure modules.
-$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz -lcmocka
+$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) -ljansson -lcrypto -lz -lcmocka
 
-$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
+$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
+		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) \
 		-ljansson -lcrypto -lz -lcmocka
 
 # libFuzzer targets, one per parser of untrusted bytes; each has its seed
