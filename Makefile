@@ -33,6 +33,8 @@ USER_HDRS := $(wildcard user/*/*.h)
 # (and the broker's judge of one request).
 PURE_DIRS := user/policy user/audit
 PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS))) user/broker/request.c
+# The daemon's pure parts: no kernel, no files; unit-tested with them.
+PURE_DAEMON := user/daemon/learned.c
 # Every other folder talks to the kernel or the outside world.
 SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*/*.c))
 
@@ -92,12 +94,12 @@ $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz $(OUT)/bpftest:
 	$(Q)mkdir -p $@
 
 # Unit tests link only the pure modules.
-$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz -lcmocka
+$(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) -ljansson -lcrypto -lz -lcmocka
 
-$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
+$(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) \
+		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) \
 		-ljansson -lcrypto -lz -lcmocka
 
 # libFuzzer targets, one per parser of untrusted bytes; each has its seed
@@ -115,16 +117,16 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 # The daemon's own control.c and reader (util.c) on the example policy; the
 # harness stands in for the maps and cgroups (a parser needs no kernel, and a
 # fuzzer must not create cgroups), counting what a request would change.
-$(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+$(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/daemon/learned.c \
+		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
+		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
 # dns.c is compiled into the harness (its upstream sockets redirected there).
-$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/learned.c \
+		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
+		user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
 
 fuzz: $(FUZZ_BINS)
 

@@ -190,24 +190,22 @@ static int fake_close(int fd)
 
 /* ---- the rest of the daemon, stood in for --------------------------------- */
 
+static void learned_prime(void);
+
 static struct tw_daemon d;
 
-int tw_maps_learn(const struct tw_maps *m, uint32_t slot,
-		  const struct tw_learn_entry *e)
+/* The learned table's sink: the kernel map, stood in for. */
+static int sink_grant(void *arg, const struct tw_learn_entry *e)
 {
-	(void)m;
-	(void)slot;
+	(void)arg;
 	(void)e;
 	return 0;
 }
 
-int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
-		    const struct tw_learn_entry *e)
+static void sink_withdraw(void *arg, const struct tw_learn_entry *e)
 {
-	(void)m;
-	(void)slot;
+	(void)arg;
 	(void)e;
-	return 0;
 }
 
 int tw_socket_owner(struct tw_daemon *dd, const char *ctx_cgroup,
@@ -270,6 +268,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	r->valid = true;
 	pthread_mutex_init(&d.lock, NULL);
+	tw_learned_init(&d.learned,
+			&(struct tw_learned_sink){ .grant = sink_grant,
+						   .withdraw = sink_withdraw });
+	learned_prime();
 	up.fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (up.fd < 0 || !mkdtemp(dir))
 		abort();
@@ -330,10 +332,24 @@ static bool wire_qname(const uint8_t *m, size_t len, char *out, size_t cap)
 	return o > 0;
 }
 
+/* An empty learned table with the policy's quotas, as a daemon's load
+ * leaves it. */
+static void learned_prime(void)
+{
+	struct tw_learn_entry *none = NULL;
+	size_t n;
+
+	if (tw_learned_prepare(&d.learned, &d.rev[0].comp, tw_dns_name_grants,
+			       0, &none, &n))
+		abort();
+	tw_learned_commit(&d.learned, NULL);
+	free(none);
+}
+
 static void check_learned(size_t from)
 {
-	for (size_t i = from; i < d.nlearned; i++) {
-		const struct tw_learned *l = &d.learned[i];
+	for (size_t i = from; i < tw_learned_count(&d.learned); i++) {
+		const struct tw_learned *l = tw_learned_at(&d.learned, i);
 		const struct tw_context *x = &d.rev[0].comp.ctx[l->e.ctx];
 		struct tw_learn_entry g[2];
 
@@ -397,7 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(int)(d.dns.refused - before.refused),
 			(int)(d.dns.rebinding - before.rebinding),
 			(int)(d.dns.servfail - before.servfail),
-			(int)(d.dns.truncated - before.truncated), d.nlearned,
+			(int)(d.dns.truncated - before.truncated), tw_learned_count(&d.learned),
 			(int)(d.audit.written - written));
 	if (!ret && (!out || !olen))
 		abort();
@@ -426,18 +442,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		/* A reload of the same policy keeps every grant (dns.c
 		 * re-judges the names it stored from the wire). */
-		size_t before_n = d.nlearned, n;
-		struct tw_learn_entry *re = tw_dns_relearn(&d, c, &n, true);
+		size_t before_n = tw_learned_count(&d.learned), n;
+		struct tw_learn_entry *re = NULL;
 
-		if (!re || d.nlearned != before_n || n < before_n)
+		if (tw_learned_prepare(&d.learned, c, tw_dns_name_grants, 0,
+				       &re, &n))
+			abort();
+		tw_learned_commit(&d.learned, NULL);
+		if (tw_learned_count(&d.learned) != before_n || n != before_n)
 			abort();
 		free(re);
 	}
 
 	/* The next input starts with nothing learned and an empty log. */
-	free(d.learned);
-	d.learned = NULL;
-	d.nlearned = 0;
+	tw_learned_free(&d.learned);
+	learned_prime();
 	if (ftruncate(d.audit.fd, 0) == 0)
 		d.audit.size = 0;
 	return 0;

@@ -501,6 +501,8 @@ static void print_context_text(const struct tw_compiled *c,
 	tw_size_str(x->limits.memory, buf, sizeof(buf));
 	printf("  limits        pids %llu, memory %s (per call)\n",
 	       (unsigned long long)x->limits.pids, buf);
+	printf("  max_learned   %u addresses learned from DNS at once%s\n",
+	       x->max_learned, x->max_learned_set ? "" : " (default)");
 	printf("  bundles       ");
 	for (size_t i = 0; i < x->nheld; i++)
 		printf("%s%s (%s)", i ? ", " : "",
@@ -614,6 +616,9 @@ static json_t *context_json(const struct tw_compiled *c,
 			json_pack("{s:I,s:I}", "pids",
 				  (json_int_t)x->limits.pids, "memory",
 				  (json_int_t)x->limits.memory));
+	if (o)
+		json_object_set_new(o, "max_learned",
+				    json_integer(x->max_learned));
 	if (o)
 		json_object_update_new(o, tw_context_access_json(c, x));
 	return o;

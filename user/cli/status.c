@@ -52,7 +52,8 @@ static json_t *call_daemon(const char *op)
 static const char status_usage[] =
 	"Usage: toolwall status [-j]\n"
 	"Daemon health, kernel features in use (and the cgroup controllers\n"
-	"that hold per-call limits), policy revision, contexts\n"
+	"that hold per-call limits), policy revision, contexts (with the\n"
+	"addresses each has learned from DNS against its max_learned quota)\n"
 	"and counters (allowed, denied, audited, events lost; the resolver's;\n"
 	"the syscall audit's execs, refused syscalls and lost events, and\n"
 	"whether its sys_exit tracepoint is attached).\n";
@@ -109,10 +110,11 @@ int cmd_status(int argc, char **argv)
 		json_t *dn = json_object_get(rep, "dns");
 
 		printf("resolver:   queries %lld, answered %lld, nxdomain %lld, "
-		       "refused %lld (rebinding %lld), servfail %lld; "
-		       "%zu addresses learned now\n",
+		       "refused %lld (rebinding %lld, learned quota full "
+		       "%lld), servfail %lld; %zu addresses learned now\n",
 		       I(dn, "queries"), I(dn, "answered"), I(dn, "nxdomain"),
-		       I(dn, "refused"), I(dn, "rebinding"), I(dn, "servfail"),
+		       I(dn, "refused"), I(dn, "rebinding"),
+		       I(dn, "quota_refused"), I(dn, "servfail"),
 		       json_array_size(json_object_get(dn, "addresses")));
 	}
 	{
@@ -155,9 +157,11 @@ int cmd_status(int argc, char **argv)
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
 	json_array_foreach(ctxs, i, c)
-		printf("  %-32s %-8s rules %-4lld calls %-3lld cgroup %s\n",
+		printf("  %-32s %-8s rules %-4lld calls %-3lld learned "
+		       "%lld/%lld cgroup %s\n",
 		       S(c, "name"), S(c, "mode"), I(c, "rules"),
-		       I(c, "calls"), S(c, "cgroup"));
+		       I(c, "calls"), I(c, "learned"), I(c, "max_learned"),
+		       S(c, "cgroup"));
 	json_decref(rep);
 	return 0;
 }

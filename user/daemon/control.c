@@ -34,6 +34,7 @@
 #include "dns.h"
 #include "fsexplain.h"
 #include "kaudit.h"
+#include "learned.h"
 #include "maps.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -59,18 +60,22 @@ static json_t *do_status(struct tw_daemon *d)
 	tw_maps_state(&d->ld.maps, &st);
 	for (size_t i = 0; r->valid && i < r->comp.nctx; i++) {
 		const struct tw_context *c = &r->comp.ctx[i];
+		struct tw_learned_quota lq =
+			tw_learned_quota_of(&d->learned, (uint32_t)i);
 		size_t ncalls = 0;
 
 		for (size_t k = 0; k < d->ncalls; k++)
 			ncalls += !strcmp(d->calls[k].context, c->name);
 		json_array_append_new(
 			ctxs,
-			json_pack("{s:s,s:s,s:s,s:I,s:i,s:i}", "name", c->name,
-				  "mode",
+			json_pack("{s:s,s:s,s:s,s:I,s:i,s:i,s:I,s:I}", "name",
+				  c->name, "mode",
 				  c->mode == TW_MODE_AUDIT ? "audit" : "enforce",
 				  "cgroup", c->cgroup, "cgroup_id",
 				  (json_int_t)r->ctx_cgid[i], "rules",
-				  (int)c->nrules, "calls", (int)ncalls));
+				  (int)c->nrules, "calls", (int)ncalls,
+				  "learned", (json_int_t)lq.used,
+				  "max_learned", (json_int_t)lq.max));
 	}
 	return json_pack(
 		"{s:b,s:{s:i,s:s,s:s,s:s,s:I,s:b},s:s,s:s?,s:i,s:I,s:o,"
@@ -102,8 +107,8 @@ static json_t *dns_status(struct tw_daemon *d)
 	json_t *learned = json_array();
 
 	tw_maps_stats(&d->ld.maps, stats);
-	for (size_t i = 0; i < d->nlearned; i++) {
-		const struct tw_learned *l = &d->learned[i];
+	for (size_t i = 0; i < tw_learned_count(&d->learned); i++) {
+		const struct tw_learned *l = tw_learned_at(&d->learned, i);
 		char a[64], ports[128];
 		int64_t left = (int64_t)(l->expires_ns -
 					 tw_now_ns(CLOCK_MONOTONIC)) /
@@ -120,7 +125,7 @@ static json_t *dns_status(struct tw_daemon *d)
 				  (json_int_t)(left > 0 ? left : 0)));
 	}
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:{s:I,s:I,s:I},s:o}",
+			 "s:I,s:I,s:{s:I,s:I,s:I},s:o}",
 			 "queries", (json_int_t)s->queries, "answered",
 			 (json_int_t)s->answered, "nxdomain",
 			 (json_int_t)s->nxdomain, "refused",
@@ -128,8 +133,10 @@ static json_t *dns_status(struct tw_daemon *d)
 			 (json_int_t)s->rebinding, "servfail",
 			 (json_int_t)s->servfail, "tcp", (json_int_t)s->tcp,
 			 "truncated", (json_int_t)s->truncated, "learned",
-			 (json_int_t)s->learned, "expired",
-			 (json_int_t)s->expired, "redirected",
+			 (json_int_t)d->learned.learned, "expired",
+			 (json_int_t)d->learned.expired, "quota_refused",
+			 (json_int_t)d->learned.refused, "dropped_at_reload",
+			 (json_int_t)d->learned.dropped, "redirected",
 			 (json_int_t)stats[TW_STAT_DNS], "granted_by_learned",
 			 (json_int_t)stats[TW_STAT_LEARNED], "tcp_clients",
 			 "refused",

@@ -38,6 +38,7 @@
 #include "dns.h"
 #include "explain.h"
 #include "kaudit.h"
+#include "learned.h"
 #include "maps.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -124,6 +125,37 @@ static void audit_policy(struct tw_daemon *d, const char *what,
 	tw_audit_write(&d->audit, rec);
 }
 
+/* The learned-address table's sink: the active slot of tw_learned. */
+static int learned_grant(void *arg, const struct tw_learn_entry *e)
+{
+	struct tw_daemon *d = arg;
+
+	return tw_maps_learn(&d->ld.maps, d->slot, e);
+}
+
+static void learned_withdraw(void *arg, const struct tw_learn_entry *e)
+{
+	struct tw_daemon *d = arg;
+
+	tw_maps_unlearn(&d->ld.maps, d->slot, e);
+}
+
+/* The prepared learned table is in force with the slot X filled. */
+static void learned_commit(struct tw_daemon *d, struct tw_push_extra *x)
+{
+	size_t failed = 0;
+
+	for (size_t i = 0; i < x->nlearned; i++)
+		failed += !x->learned_pushed[i];
+	tw_learned_commit(&d->learned, x->learned_pushed);
+	if (failed)
+		tw_warn("reload: %zu learned addresses did not reach the new "
+			"slot; each is granted again at its next answer",
+			failed);
+	free(x->learned_pushed);
+	x->learned_pushed = NULL;
+}
+
 /*
  * Load, compile, create context cgroups, fill the inactive slot and flip.
  * On any error the policy in force stays and *ERRORS says why.
@@ -135,6 +167,7 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	struct tw_cg_entry *cgs = NULL;
 	struct tw_dns_target *targets = NULL;
 	struct tw_push_extra x = {};
+	struct tw_learn_entry *learned = NULL;
 	size_t ncgs = 0;
 	char err[512];
 	uint32_t slot;
@@ -191,16 +224,27 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 		goto fail;
 	}
 	x.dns = targets;
-	x.learned = tw_dns_relearn(d, &nr.comp, &x.nlearned, false);
+	/* The learned addresses the new policy still allows, within its
+	 * quotas: bounded, so they always fit the next slot. */
+	ret = tw_learned_prepare(&d->learned, &nr.comp, tw_dns_name_grants,
+				 tw_now_ns(CLOCK_MONOTONIC), &learned,
+				 &x.nlearned);
+	x.learned = learned;
+	x.learned_pushed = calloc(x.nlearned + 1, sizeof(bool));
+	if (ret || !x.learned_pushed) {
+		ret = -ENOMEM;
+		snprintf(err, sizeof(err), "out of memory");
+		goto fail;
+	}
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
-	free((void *)x.learned);
 	free(targets);
 	targets = NULL;
 	if (ret)
 		goto fail;
 	free(cgs);
-	free(tw_dns_relearn(d, &nr.comp, &x.nlearned, true));
+	learned_commit(d, &x);
+	free(learned);
 	revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
 	if (!realpath(d->policy_path, d->policy_real))
@@ -213,6 +257,9 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	tw_calls_save(d);
 	return 0;
 fail:
+	tw_learned_abort(&d->learned);
+	free(x.learned_pushed);
+	free(learned);
 	free(cgs);
 	free(targets);
 	*errors = json_pack("[{s:s}]", "message", err);
@@ -883,7 +930,9 @@ static int run_loop(struct tw_daemon *d, int ep)
 					calls_reap(d);
 					syscall_watch_update(d);
 					tw_kaudit_tick(d);
-					tw_dns_expire(d);
+					tw_learned_expire(
+						&d->learned,
+						tw_now_ns(CLOCK_MONOTONIC));
 				}
 				pthread_mutex_unlock(&d->lock);
 				tw_control_tick(d);
@@ -1004,6 +1053,10 @@ int cmd_daemon(int argc, char **argv)
 	int c, ret, lock_fd, ep = -1;
 
 	d.policy_path = tw_opts.policy;
+	tw_learned_init(&d.learned,
+			&(struct tw_learned_sink){ .grant = learned_grant,
+						   .withdraw = learned_withdraw,
+						   .arg = &d });
 	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
 	if (getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"))
 		d.kill_after_events =

@@ -35,6 +35,7 @@
 
 #include "dns.h"
 #include "explain.h"
+#include "learned.h"
 #include "state.h"
 #include "sysaudit.h"
 #include "util.h"
@@ -288,6 +289,12 @@ static int name_grants(const struct tw_context *x, const char *name,
 	return n;
 }
 
+int tw_dns_name_grants(const struct tw_context *x, const char *name,
+		       struct tw_learn_entry out[2], uint32_t ctx_idx)
+{
+	return name_grants(x, name, out, ctx_idx);
+}
+
 /* Does some IP-literal rule of X cover the address? */
 static bool literal_covers(const struct tw_context *x, int family,
 			   const uint8_t *a)
@@ -406,110 +413,6 @@ static bool rebinding(const struct tw_context *x, int family,
 static uint64_t mono_ns(void)
 {
 	return tw_now_ns(CLOCK_MONOTONIC);
-}
-
-static bool same_key(const struct tw_learned *l, const char *ctx,
-		     const struct tw_learn_entry *e)
-{
-	return l->e.proto == e->proto && l->e.family == e->family &&
-	       !memcmp(l->e.addr, e->addr, 16) && !strcmp(l->context, ctx);
-}
-
-/* Grant E (context CTX) until EXPIRES; merges with what is there. */
-static int learn(struct tw_daemon *d, const char *ctx, const char *name,
-		 const struct tw_learn_entry *e, uint64_t expires)
-{
-	struct tw_learned *l = NULL, *nl;
-	struct tw_learn_entry before = {};
-	int ret;
-
-	for (size_t i = 0; i < d->nlearned && !l; i++)
-		if (same_key(&d->learned[i], ctx, e))
-			l = &d->learned[i];
-	if (!l) {
-		nl = realloc(d->learned, (d->nlearned + 1) * sizeof(*nl));
-		if (!nl)
-			return -ENOMEM;
-		d->learned = nl;
-		l = &d->learned[d->nlearned++];
-		memset(l, 0, sizeof(*l));
-		snprintf(l->context, sizeof(l->context), "%s", ctx);
-		snprintf(l->name, sizeof(l->name), "%s", name);
-		l->e = *e;
-		d->dns.learned++;
-	} else {
-		struct tw_rule r = { .ports = (struct tw_port_range *)e->ports,
-				     .nports = e->nports };
-
-		before = l->e;
-		add_ports(&l->e, &r);
-	}
-	if (expires > l->expires_ns)
-		l->expires_ns = expires;
-	/* A repeated answer only extends the expiry when the kernel's entry
-	 * is already what it should be; a failed push is tried again. */
-	if (l->in_kernel && !memcmp(&before, &l->e, sizeof(before)))
-		return 0;
-	ret = tw_maps_learn(&d->ld.maps, d->slot, &l->e);
-	l->in_kernel = ret == 0;
-	return ret;
-}
-
-void tw_dns_expire(struct tw_daemon *d)
-{
-	uint64_t now = mono_ns();
-
-	for (size_t i = 0; i < d->nlearned;) {
-		struct tw_learned *l = &d->learned[i];
-
-		if (l->expires_ns > now) {
-			i++;
-			continue;
-		}
-		tw_maps_unlearn(&d->ld.maps, d->slot, &l->e);
-		d->dns.expired++;
-		*l = d->learned[--d->nlearned];
-	}
-}
-
-struct tw_learn_entry *tw_dns_relearn(struct tw_daemon *d,
-				      const struct tw_compiled *c, size_t *n,
-				      bool apply)
-{
-	struct tw_learn_entry *out;
-	size_t k = 0;
-
-	*n = 0;
-	out = calloc(d->nlearned + 1, sizeof(*out));
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < d->nlearned;) {
-		struct tw_learned *l = &d->learned[i];
-		int ci = tw_compiled_find(c, l->context);
-		struct tw_learn_entry g[2];
-		int ng = ci < 0 ? 0 :
-				  name_grants(&c->ctx[ci], l->name, g,
-					      (uint32_t)ci);
-		bool kept = false;
-
-		for (int j = 0; j < ng; j++) {
-			if (g[j].proto != l->e.proto)
-				continue;
-			g[j].family = l->e.family;
-			memcpy(g[j].addr, l->e.addr, 16);
-			if (apply)
-				l->e = g[j];
-			out[k++] = g[j];
-			kept = true;
-		}
-		if (!kept && apply) { /* the new policy no longer allows it */
-			*l = d->learned[--d->nlearned];
-			continue;
-		}
-		i++;
-	}
-	*n = k;
-	return out;
 }
 
 /* ---- messages ----------------------------------------------------------- */
@@ -916,6 +819,36 @@ static void dns_record_write(struct tw_daemon *d, json_t *rec,
 
 /* ---- one query ----------------------------------------------------------- */
 
+/*
+ * Grant each address of the answer to X (lock held), all or none: -ENOSPC
+ * when X's learned-address quota has no room for them (learned.h).
+ */
+static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
+			const char *qname, const struct tw_learn_entry *grants,
+			int ng, const struct answer_addr *addrs, size_t naddr)
+{
+	struct tw_learn_entry want[2 * 64];
+	uint64_t exp[2 * 64], now = mono_ns();
+	size_t n = 0;
+
+	for (size_t i = 0; i < naddr && i < 64; i++) {
+		uint32_t ttl = addrs[i].ttl > 86400 ? 86400 : addrs[i].ttl;
+
+		for (int g = 0; g < ng && g < 2; g++) {
+			want[n] = grants[g];
+			want[n].family = (uint8_t)addrs[i].family;
+			memcpy(want[n].addr, addrs[i].addr, 16);
+			exp[n++] = now + (uint64_t)(ttl + TW_DNS_GRACE_S) *
+						 1000000000ull;
+		}
+	}
+	if (tw_learned_admit(&d->learned, want, n, now))
+		return -ENOSPC;
+	for (size_t k = 0; k < n; k++)
+		tw_learned_add(&d->learned, x->name, qname, &want[k], exp[k]);
+	return 0;
+}
+
 
 /*
  * Answer query Q that arrived on QC's socket. *OUT is malloc'd (caller
@@ -1054,18 +987,23 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	}
 	/* Grant before release: the client can connect as soon as it has the
 	 * answer. */
-	for (size_t i = 0; i < naddr; i++) {
-		uint32_t ttl = addrs[i].ttl > 86400 ? 86400 : addrs[i].ttl;
-		uint64_t exp = mono_ns() +
-			       (uint64_t)(ttl + TW_DNS_GRACE_S) * 1000000000ull;
+	if (learn_answer(d, x, qname, grants, ng, addrs, naddr)) {
+		char why[512];
+		struct tw_learned_quota lq =
+			tw_learned_quota_of(&d->learned, (uint32_t)ci);
 
-		for (int g = 0; g < ng; g++) {
-			struct tw_learn_entry e = grants[g];
-
-			e.family = (uint8_t)addrs[i].family;
-			memcpy(e.addr, addrs[i].addr, 16);
-			learn(d, x->name, qname, &e, exp);
-		}
+		snprintf(why, sizeof(why),
+			 "learned-address quota full: %s holds %u of its %u "
+			 "(\"dns\": {\"max_learned\"}) and none has expired; "
+			 "answered REFUSED, nothing was granted",
+			 x->name, lq.used, lq.max);
+		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why,
+				    NULL);
+		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
+		d->dns.refused++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
+		goto done;
 	}
 	d->dns.answered++;
 	pthread_mutex_unlock(&d->lock);
@@ -1445,9 +1383,7 @@ void tw_dns_stop(struct tw_daemon *d)
 	free(d->dns_ctx);
 	d->dns_ctx = NULL;
 	d->ndns_ctx = 0;
-	free(d->learned);
-	d->learned = NULL;
-	d->nlearned = 0;
+	tw_learned_free(&d->learned);
 	free(own_addrs.v);
 	memset(&own_addrs, 0, sizeof(own_addrs));
 }

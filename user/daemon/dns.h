@@ -5,7 +5,7 @@
  * sockets (so the resolver knows the context from the socket a query
  * arrives on, not from anything the client says). It answers only names the
  * context's bundles allow, forwarding them to the workspace's upstream; the
- * answered addresses are granted to the context (tw_learned) before the
+ * answered addresses are granted to the context (learned.h) before the
  * answer is released, until their TTL runs out.
  */
 #ifndef TW_DNS_H
@@ -41,15 +41,6 @@ struct tw_compiled;
 #define TW_DNS_SWEEP_MS 250
 
 
-/* One address the resolver granted, with the name that brought it. */
-struct tw_learned {
-	char context[160];
-	char name[256];
-	struct tw_learn_entry e;
-	uint64_t expires_ns; /* CLOCK_MONOTONIC */
-	bool in_kernel;	     /* the last push of e succeeded */
-};
-
 /* Start the resolver thread. Call with no lock held. */
 int tw_dns_start(struct tw_daemon *d);
 void tw_dns_stop(struct tw_daemon *d);
@@ -63,16 +54,12 @@ int tw_dns_sync(struct tw_daemon *d, const struct tw_compiled *c,
 		struct tw_dns_target *targets);
 
 /*
- * The learned addresses re-expressed for compiled policy C (context index,
- * ports from C's rules), without the names C no longer allows. Returns a
- * malloc'd array and its length in *N. With APPLY, the daemon's table is
- * rewritten to match (once C is in force). Daemon lock held.
+ * The grants NAME earns in context X (index CTX_IDX): one template per
+ * protocol with the union of the ports of every name rule that covers it.
+ * Returns how many (0: the name is not allowed). A tw_name_grants_fn
+ * (learned.h): a reload re-judges the learned names with it.
  */
-struct tw_learn_entry *tw_dns_relearn(struct tw_daemon *d,
-				      const struct tw_compiled *c, size_t *n,
-				      bool apply);
-
-/* Withdraw expired addresses. Daemon lock held. */
-void tw_dns_expire(struct tw_daemon *d);
+int tw_dns_name_grants(const struct tw_context *x, const char *name,
+		       struct tw_learn_entry out[2], uint32_t ctx_idx);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "compile.h"
+#include "learned.h"
 #include "loader.h"
 #include "toolwall.h"
 
@@ -24,7 +25,7 @@
 #define TW_DNS_THREADS 4
 struct tw_dns_stats {
 	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
-	uint64_t tcp, truncated, learned, expired;
+	uint64_t tcp, truncated;
 	/* Updated without the daemon lock (atomics). */
 	uint64_t tcp_refused;  /* over the connection limits */
 	uint64_t tcp_timeouts; /* shut at their deadline */
@@ -32,7 +33,6 @@ struct tw_dns_stats {
 };
 
 struct tw_dns_listener;
-struct tw_learned;
 
 /* Landlock's kernel audit records (kaudit.c): The event being assembled from its records (same serial). */
 struct tw_kaudit_event {
@@ -131,8 +131,7 @@ struct tw_daemon {
 	int dns_wake[2];
 	struct tw_dns_listener **dns_ctx; /* per context name, never closed */
 	size_t ndns_ctx;
-	struct tw_learned *learned;
-	size_t nlearned;
+	struct tw_learned_table learned; /* learned.h */
 	struct tw_dns_stats dns;
 
 	/* Landlock's audit records, when the kernel audit log is on. */

@@ -19,6 +19,11 @@
 
 _Static_assert(TW_PORT_RANGES == TW_MAX_PORT_RANGES,
 	       "kernel and compiler port range limits differ");
+/* Each slot holds at most the policy's quotas, which add up to at most
+ * TW_LEARNED_MAX (compile.c): the live slot and the one a reload fills
+ * always fit tw_learned together. */
+_Static_assert(2 * TW_LEARNED_MAX <= TW_MAX_LEARNED,
+	       "learned-address quotas do not fit two slots of tw_learned");
 
 int tw_mode_abi(enum tw_mode mode)
 {
@@ -409,12 +414,10 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		}
 	}
 	for (size_t i = 0; x && i < x->nlearned; i++) {
-		ret = tw_maps_learn(m, next, &x->learned[i]);
-		if (ret) {
-			snprintf(err, len, "learned address map update: %s",
-				 strerror(-ret));
-			return ret;
-		}
+		bool ok = tw_maps_learn(m, next, &x->learned[i]) == 0;
+
+		if (x->learned_pushed)
+			x->learned_pushed[i] = ok;
 	}
 	for (size_t i = 0; i < ncgs; i++) {
 		ret = tw_maps_add_cgroup(m, next, cgs[i].cgid, cgs[i].ctx,

@@ -5,6 +5,7 @@
 #ifndef TW_MAPS_H
 #define TW_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ struct tw_push_extra {
 	const struct tw_dns_target *dns; /* per context, or NULL */
 	const struct tw_learn_entry *learned;
 	size_t nlearned;
+	bool *learned_pushed; /* per learned entry: in the slot (optional) */
 };
 
 /*
@@ -43,7 +45,9 @@ struct tw_push_extra {
  * revision before the previous one) are removed first; by then no program
  * can still be using them. Cost is one LPM insert per entry, not an RCU
  * grace period per context. Returns 0 with the new slot in *SLOT, or -errno
- * with ERR set; on error the policy in force is untouched.
+ * with ERR set; on error the policy in force is untouched. A learned
+ * address that cannot be written is left out (X->learned_pushed says
+ * which): learned state never fails a reload.
  */
 int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		 const struct tw_cg_entry *cgs, size_t ncgs,

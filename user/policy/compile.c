@@ -487,6 +487,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->mode = tw_resolve_mode(c->mode, w);
 		x->background = tw_resolve_background(c->background, w);
 		x->limits = tw_resolve_limits(&c->limits, w);
+		x->max_learned = tw_resolve_max_learned(c->dns_max_learned, w);
 		x->run_as = w->agent_user;
 		x->name = tw_str_printf("channel:%s/%s", w->name, c->name);
 		x->cgroup = tw_str_printf("%s/channels/%s", w->name, c->name);
@@ -498,6 +499,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->mode = tw_resolve_mode(d->mode, w);
 		x->background = tw_resolve_background(d->background, w);
 		x->limits = tw_resolve_limits(&d->limits, w);
+		x->max_learned = tw_resolve_max_learned(d->dns_max_learned, w);
 		x->run_as = d->run_as ? d->run_as : w->agent_user;
 		x->name = tw_str_printf("dm:%s/%s", w->name, d->name);
 		x->cgroup = tw_str_printf("%s/dms/%s", w->name, d->name);
@@ -507,6 +509,7 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 		x->mode = tw_resolve_mode(TW_MODE_UNSET, w);
 		x->background = tw_resolve_background(TW_BG_UNSET, w);
 		x->limits = tw_resolve_limits(NULL, w);
+		x->max_learned = tw_resolve_max_learned(0, w);
 		x->run_as = w->agent_user;
 		x->name = tw_str_printf("workspace:%s", w->name);
 		x->cgroup = tw_str_printf("%s/workspace", w->name);
@@ -645,6 +648,53 @@ static int check_limits(const struct tw_policy *pol,
 	return n < 0 ? (int)n : 0;
 }
 
+/*
+ * Learned-address quotas: the explicit ones must fit TW_LEARNED_MAX
+ * together, and leave every other context at least TW_LEARNED_MIN_SHARE;
+ * those get TW_LEARNED_DEFAULT or an equal share of what is left, if less.
+ * The sum is what keeps a reload from ever overflowing tw_learned.
+ */
+static int learned_quotas(const struct tw_policy *pol, struct tw_compiled *out,
+			  struct tw_diags *diags)
+{
+	const struct tw_context *at = NULL;
+	uint64_t sum = 0, share;
+	size_t ndefault = 0;
+
+	for (size_t i = 0; i < out->nctx; i++) {
+		struct tw_context *x = &out->ctx[i];
+
+		x->max_learned_set = x->max_learned != 0;
+		if (x->max_learned_set)
+			sum += x->max_learned;
+		else
+			ndefault++;
+		/* where it first went over: the location of the error */
+		if (!at && sum + ndefault * TW_LEARNED_MIN_SHARE >
+				   TW_LEARNED_MAX)
+			at = x;
+	}
+	if (at) {
+		tw_diags_add(diags, ctx_loc(pol, at),
+			     "context %s: \"dns\": {\"max_learned\"}: the "
+			     "learned-address quotas of the %zu contexts add "
+			     "up to %llu (set explicitly) + %zu x %d (the "
+			     "least share of each context without one), more "
+			     "than the resolver's table holds (%d); lower "
+			     "\"max_learned\" where it is set",
+			     at->name, out->nctx, (unsigned long long)sum,
+			     ndefault, TW_LEARNED_MIN_SHARE, TW_LEARNED_MAX);
+		return -EINVAL;
+	}
+	share = ndefault ? (TW_LEARNED_MAX - sum) / ndefault : 0;
+	if (share > TW_LEARNED_DEFAULT)
+		share = TW_LEARNED_DEFAULT;
+	for (size_t i = 0; i < out->nctx; i++)
+		if (!out->ctx[i].max_learned_set)
+			out->ctx[i].max_learned = (uint32_t)share;
+	return 0;
+}
+
 int tw_compile(const struct tw_policy *pol, struct tw_compiled *out,
 	       struct tw_diags *diags)
 {
@@ -693,6 +743,8 @@ int tw_compile(const struct tw_policy *pol, struct tw_compiled *out,
 		}
 		free(keys);
 	}
+	if (!err)
+		err = learned_quotas(pol, out, diags);
 	if (err)
 		tw_compiled_free(out);
 	return err;

@@ -228,6 +228,13 @@ bool tw_resolve_background(enum tw_background own,
 	return ws && ws->background == TW_BG_ON;
 }
 
+uint32_t tw_resolve_max_learned(uint64_t own, const struct tw_workspace *ws)
+{
+	if (own)
+		return (uint32_t)own;
+	return ws ? (uint32_t)ws->dns_max_learned : 0;
+}
+
 /* Each limit: the channel/DM's own, else the workspace's, else the
  * default. A NULL OWN resolves the workspace itself. */
 struct tw_limits tw_resolve_limits(const struct tw_limits *own,

@@ -77,6 +77,10 @@ struct tw_context {
 	struct tw_limits limits; /* resolved per key: the channel/DM's own,
 				    else the workspace's, else the default;
 				    never 0 */
+	uint32_t max_learned;	 /* learned-address quota (compile.c):
+				    explicit, else the default share; never
+				    0 once compiled */
+	bool max_learned_set;	 /* explicit (own or workspace's) */
 	struct tw_held *held; /* sorted by bundle index */
 	size_t nheld;
 	struct tw_rule *rules; /* sorted: unix, then v4, v6, names; stable */
@@ -140,5 +144,8 @@ bool tw_resolve_background(enum tw_background own,
 			   const struct tw_workspace *ws);
 struct tw_limits tw_resolve_limits(const struct tw_limits *own,
 				   const struct tw_workspace *ws);
+/* A context's explicit learned-address quota: its own ("dns":
+ * {"max_learned"}), else its workspace's; 0 when neither sets one. */
+uint32_t tw_resolve_max_learned(uint64_t own, const struct tw_workspace *ws);
 
 #endif

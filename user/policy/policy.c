@@ -206,6 +206,7 @@ enum ftype {
 	F_SKILLS,
 	F_PIDS,	     /* limits: a process count, uint64_t at .off */
 	F_SIZE,	     /* limits: bytes ("512M" or a number), uint64_t */
+	F_LEARNED,   /* dns.max_learned: a count of grants, uint64_t */
 };
 
 #define NOWHERE SIZE_MAX /* checked, then dropped (descriptions) */
@@ -247,8 +248,19 @@ static const struct schema agent_schema = SCHEMA("agent", agent_fields);
 static const struct field dns_fields[] = {
 	LIST(struct tw_workspace, "upstream", F_UPSTREAMS, dns_upstream,
 	     ndns_upstream),
+	FIELD(struct tw_workspace, "max_learned", F_LEARNED, dns_max_learned),
 };
 static const struct schema dns_schema = SCHEMA("dns", dns_fields);
+
+/* A channel or DM may set its own quota; the resolvers are the workspace's. */
+static const struct field ch_dns_fields[] = {
+	FIELD(struct tw_channel, "max_learned", F_LEARNED, dns_max_learned),
+};
+static const struct schema ch_dns_schema = SCHEMA("dns", ch_dns_fields);
+static const struct field dm_dns_fields[] = {
+	FIELD(struct tw_dm, "max_learned", F_LEARNED, dns_max_learned),
+};
+static const struct schema dm_dns_schema = SCHEMA("dns", dm_dns_fields);
 
 /* One "limits" schema per object kind: the fields land in its struct. */
 #define LIMITS_SCHEMA(name, st)                                         \
@@ -318,6 +330,7 @@ static const struct field channel_fields[] = {
 	FIELD(struct tw_channel, "mode", F_MODE, mode),
 	FIELD(struct tw_channel, "background", F_BOOL, background),
 	{ "limits", F_OBJECT, 0, 0, &ch_limits_schema },
+	{ "dns", F_OBJECT, 0, 0, &ch_dns_schema },
 };
 static const struct schema channel_schema = SCHEMA("channel", channel_fields);
 
@@ -332,6 +345,7 @@ static const struct field dm_fields[] = {
 	FIELD(struct tw_dm, "mode", F_MODE, mode),
 	FIELD(struct tw_dm, "background", F_BOOL, background),
 	{ "limits", F_OBJECT, 0, 0, &dm_limits_schema },
+	{ "dns", F_OBJECT, 0, 0, &dm_dns_schema },
 };
 static const struct schema dm_schema = SCHEMA("dm", dm_fields);
 
@@ -498,6 +512,28 @@ static void take_pids(struct pctx *c, const struct field *f, char *obj,
 	if (x < 1 || x > TW_LIMIT_PIDS_MAX) {
 		diag(c, at(c, n), "\"%s\" must be 1 to %d, not %lld", f->key,
 		     TW_LIMIT_PIDS_MAX, (long long)x);
+		return;
+	}
+	*(uint64_t *)(obj + f->off) = (uint64_t)x;
+}
+
+/* "max_learned": a whole number of learned grants, 1..TW_LEARNED_MAX. */
+static void take_learned(struct pctx *c, const struct field *f, char *obj,
+			 json_t *v, const struct tw_lnode *n)
+{
+	json_int_t x;
+
+	if (!json_is_integer(v)) {
+		diag(c, at(c, n), "\"%s\" must be a whole number of learned "
+		     "addresses, not %s", f->key,
+		     json_is_real(v) ? "a fraction" : type_name(v));
+		return;
+	}
+	x = json_integer_value(v);
+	if (x < 1 || x > TW_LEARNED_MAX) {
+		diag(c, at(c, n), "\"%s\" must be 1 to %d (the learned "
+		     "addresses one context may hold at once), not %lld",
+		     f->key, TW_LEARNED_MAX, (long long)x);
 		return;
 	}
 	*(uint64_t *)(obj + f->off) = (uint64_t)x;
@@ -901,6 +937,9 @@ static void take_value(struct pctx *c, const struct schema *s,
 		break;
 	case F_SIZE:
 		take_size(c, f, obj, v, n);
+		break;
+	case F_LEARNED:
+		take_learned(c, f, obj, v, n);
 		break;
 	case F_SKILLS: {
 		struct tw_bundle *b = (struct tw_bundle *)obj;

@@ -22,6 +22,19 @@
 #define TW_NAME_MAX 63		/* [a-z0-9][a-z0-9._-]{0,62} */
 #define TW_POLICY_MAX_BYTES (16u << 20) /* per policy file */
 
+/*
+ * The resolver's learned addresses ("dns": {"max_learned": N} on a
+ * workspace, channel or DM): how many (address, protocol) grants one
+ * context may hold at once. All contexts' quotas together fit one slot of
+ * the kernel's tw_learned map (TW_MAX_LEARNED / 2, checked in maps.c), so
+ * the two slots a reload uses always fit it. A context with no quota of
+ * its own or from its workspace gets TW_LEARNED_DEFAULT, or an equal share
+ * of what the explicit quotas leave when that is less (compile.c).
+ */
+#define TW_LEARNED_MAX 131072
+#define TW_LEARNED_DEFAULT 1024
+#define TW_LEARNED_MIN_SHARE 16 /* a default share below this is an error */
+
 
 enum tw_scope { TW_SCOPE_READ, TW_SCOPE_WRITE };
 enum tw_owner { TW_OWNER_AGENT, TW_OWNER_PERSON };
@@ -106,6 +119,7 @@ struct tw_workspace {
 	enum tw_mode mode; /* default enforce */
 	char **dns_upstream; /* "ADDR:PORT" strings, validated */
 	size_t ndns_upstream;
+	uint64_t dns_max_learned; /* 0: not set (see TW_LEARNED_MAX) */
 	char **system_paths; /* NULL/0 = documented default */
 	size_t nsystem_paths;
 	char *credentials_dir; /* agent credential store dir, or NULL */
@@ -124,6 +138,7 @@ struct tw_channel {
 	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
 	struct tw_limits limits;
+	uint64_t dns_max_learned; /* 0: the workspace's */
 };
 
 struct tw_dm {
@@ -139,6 +154,7 @@ struct tw_dm {
 	enum tw_background background; /* UNSET = inherit the workspace's */
 	struct tw_loc workspace_loc; /* of the "workspace" value */
 	struct tw_limits limits;
+	uint64_t dns_max_learned; /* 0: the workspace's */
 };
 
 struct tw_policy {

@@ -27,6 +27,18 @@ static json_t *canon_limits(const struct tw_limits *own,
 			 (json_int_t)l.memory);
 }
 
+/* The explicit learned-address quota joins the limits (absent: the default
+ * share, which the rest of the policy decides). */
+static json_t *canon_learned(json_t *limits, uint64_t own,
+			     const struct tw_workspace *ws)
+{
+	uint32_t q = tw_resolve_max_learned(own, ws);
+
+	if (limits && q)
+		json_object_set_new(limits, "max_learned", json_integer(q));
+	return limits;
+}
+
 /*
  * The revision is the SHA-256 of a canonical JSON text of the policy:
  * objects sorted by kind then name, keys sorted, no source locations,
@@ -266,7 +278,7 @@ static json_t *canon_workspace(const struct tw_workspace *w)
 			canon_strings(w->system_paths, w->nsystem_paths, true) :
 			json_null(),
 		"credentials_dir", jstr(w->credentials_dir), "limits",
-		canon_limits(NULL, w)),
+		canon_learned(canon_limits(NULL, w), 0, w)),
 		tw_resolve_background(w->background, NULL));
 }
 
@@ -284,7 +296,8 @@ static json_t *canon_channel(const struct tw_policy *pol,
 			  "workspace", jstr(c->workspace_name), "step_up",
 			  canon_refs(c->step_up, c->nstep_up), "mode",
 			  mode_str(tw_resolve_mode(c->mode, w)), "limits",
-			  canon_limits(&c->limits, w)),
+			  canon_learned(canon_limits(&c->limits, w),
+					c->dns_max_learned, w)),
 		tw_resolve_background(c->background, w));
 }
 
@@ -301,7 +314,8 @@ static json_t *canon_dm(const struct tw_policy *pol, const struct tw_dm *d)
 			  "credentials_dir", jstr(d->credentials_dir),
 			  "run_as", jstr(d->run_as), "mode",
 			  mode_str(tw_resolve_mode(d->mode, w)), "limits",
-			  canon_limits(&d->limits, w)),
+			  canon_learned(canon_limits(&d->limits, w),
+					d->dns_max_learned, w)),
 		tw_resolve_background(d->background, w));
 }
 
