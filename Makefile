@@ -112,8 +112,9 @@ $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/l
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
 		user/daemon/control.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
-# dns.c is compiled into the harness (its upstream sockets redirected there).
-$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/lib/util.c \
+# dns.c and dnsup.c are compiled into the harness (their upstream sockets
+# redirected there).
+$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/dnsup.c user/lib/util.c \
 		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
 		user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
