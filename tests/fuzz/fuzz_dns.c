@@ -326,7 +326,7 @@ static void check_learned(size_t from)
 		struct tw_learn_entry g[2];
 
 		if (l->e.ctx >= d.rev[0].comp.nctx ||
-		    rebinding(x, l->e.family, l->e.addr) ||
+		    tw_dns_rebinding(x, l->e.family, l->e.addr) ||
 		    !name_grants(x, l->name, g, l->e.ctx))
 			abort();
 	}

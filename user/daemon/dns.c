@@ -34,6 +34,8 @@
 #include <ldns/ldns.h>
 
 #include "dns.h"
+#include "dnsrebind.h"
+#include "dnstcp.h"
 #include "dnsup.h"
 #include "dnswire.h"
 #include "explain.h"
@@ -41,85 +43,7 @@
 #include "sysaudit.h"
 #include "util.h"
 
-enum { L_UDP4, L_TCP4, L_UDP6, L_TCP6, L_KINDS };
 #define MAX_MSG 65535
-
-/* What an event of the resolver's epoll set points at: the first member
- * of each of these. */
-enum ev_type { EV_WAKE = 1, EV_LISTEN, EV_CONN };
-
-struct tw_dns_listener;
-
-struct query_ctx {
-	char context[160];
-	struct tw_dns_listener *l; /* its budgets (NULL: none) */
-	bool tcp;
-	struct sockaddr_storage peer; /* the client, as our socket sees it */
-	socklen_t peerlen;
-};
-
-/* A token bucket (bucket_take). */
-struct dns_bucket {
-	double tokens;
-	uint64_t last_ns;
-};
-
-/* One listening socket of a context. */
-struct dns_sock {
-	enum ev_type type; /* EV_LISTEN */
-	int kind;
-	struct tw_dns_listener *l;
-};
-
-/*
- * A context's listeners. Allocated one by one and never freed before the
- * resolver stops, so an epoll event can point at them and a resolver
- * thread read them without any lock (context and fds never change).
- */
-struct tw_dns_listener {
-	char context[160];
-	int fd[L_KINDS];
-	uint16_t port[L_KINDS];
-	struct dns_sock sock[L_KINDS];
-	unsigned int ntcp; /* open DNS-over-TCP clients (tcp.lock) */
-	/* Its share of the resolver (dns.h): buckets under lock. */
-	pthread_mutex_t lock;
-	struct dns_bucket queries, records;
-	unsigned int inflight; /* upstream exchanges now (atomic) */
-};
-
-/*
- * One DNS-over-TCP client. Its socket is in the epoll set with
- * EPOLLONESHOT: whichever resolver thread gets the event owns the
- * connection until it re-arms it, so no two threads ever touch one.
- * Nothing it sends or withholds can hold a thread: reads and writes are
- * non-blocking, and a client that has not sent a whole query (or taken
- * its whole answer) by its deadline is shut down by the sweep.
- */
-struct dns_conn {
-	enum ev_type type; /* EV_CONN */
-	int fd;
-	struct tw_dns_listener *l;
-	struct query_ctx qc;
-	uint8_t hdr[2];
-	size_t hdr_have;
-	uint8_t *buf; /* the query (need bytes), then the answer with its
-			 2-byte length (out_len bytes) */
-	size_t need, have, out_len, out_off;
-	bool writing;
-	bool shut; /* the sweep shut it down: its deadline passed */
-	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
-	struct dns_conn *prev, *next;
-};
-
-/* Every open DNS-over-TCP client, for the limits and the sweep. This lock
- * guards only the list and the counters; it is never held over I/O. */
-static struct {
-	pthread_mutex_t lock;
-	struct dns_conn *head;
-	unsigned int n;
-	uint64_t swept_ns;
-} tcp = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct { enum ev_type type; } wake_ev = { EV_WAKE };
 
@@ -298,119 +222,6 @@ static int name_grants(const struct tw_context *x, const char *name,
 	if (tw_dname_from_text(name, &n))
 		return 0;
 	return name_grants_dn(x, &n, out, ctx_idx);
-}
-
-/* Does some IP-literal rule of X cover the address? */
-static bool literal_covers(const struct tw_context *x, int family,
-			   const uint8_t *a)
-{
-	for (size_t i = 0; i < x->nrules; i++) {
-		const struct tw_rule *r = &x->rules[i];
-
-		if (r->kind == TW_HOST_CIDR && r->family == family &&
-		    tw_prefix_contains(r->addr, r->prefixlen, a))
-			return true;
-	}
-	return false;
-}
-
-/* Loopback, private, link-local (cloud metadata), CGNAT, multicast,
- * reserved: where a rebinding attack points a public name. */
-static bool special_v4(const uint8_t *a)
-{
-	return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
-	       (a[0] == 100 && (a[1] & 0xc0) == 64) ||
-	       (a[0] == 169 && a[1] == 254) ||
-	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-	       (a[0] == 192 && a[1] == 168) || a[0] >= 224;
-}
-
-static bool special_v6(const uint8_t *a)
-{
-	static const uint8_t zero[16];
-
-	if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
-		return true; /* :: and ::1 */
-	return (a[0] & 0xfe) == 0xfc ||		     /* fc00::/7 */
-	       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
-	       a[0] == 0xff;			     /* multicast */
-}
-
-/*
- * This host's addresses, read at most once a second rather than once per
- * answered address (getifaddrs is a netlink dump). Callers hold the daemon
- * lock, which also guards this cache.
- */
-static struct {
-	struct answer_host {
-		int family;
-		uint8_t addr[16];
-	} *v;
-	size_t n;
-	uint64_t read_ns;
-} own_addrs;
-
-static void own_addrs_refresh(void)
-{
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
-	struct ifaddrs *ifs, *i;
-	size_t n = 0;
-
-	if (own_addrs.read_ns && now - own_addrs.read_ns < 1000000000ull)
-		return;
-	if (getifaddrs(&ifs))
-		return; /* keep the last list */
-	for (i = ifs; i; i = i->ifa_next)
-		n++;
-	free(own_addrs.v);
-	own_addrs.v = calloc(n + 1, sizeof(*own_addrs.v));
-	own_addrs.n = 0;
-	for (i = ifs; i && own_addrs.v; i = i->ifa_next) {
-		struct answer_host *h = &own_addrs.v[own_addrs.n];
-
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			h->family = 4;
-			memcpy(h->addr,
-			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			h->family = 6;
-			memcpy(h->addr,
-			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-			       16);
-		} else {
-			continue;
-		}
-		own_addrs.n++;
-	}
-	freeifaddrs(ifs);
-	own_addrs.read_ns = now;
-}
-
-static bool host_owns(int family, const uint8_t *a)
-{
-	own_addrs_refresh();
-	for (size_t i = 0; i < own_addrs.n; i++)
-		if (own_addrs.v[i].family == family &&
-		    !memcmp(own_addrs.v[i].addr, a, family == 4 ? 4 : 16))
-			return true;
-	return false;
-}
-
-static bool rebinding(const struct tw_context *x, int family,
-		      const uint8_t *addr)
-{
-	uint8_t a[16] = {};
-	int plen = family == 4 ? 32 : 128, fam = family;
-
-	memcpy(a, addr, family == 4 ? 4 : 16);
-	tw_fold_v4(&fam, a, &plen);
-	if (literal_covers(x, fam, a))
-		return false;
-	if (fam == 4 ? special_v4(a) : special_v6(a))
-		return true;
-	return host_owns(family, addr);
 }
 
 /* ---- learned addresses ------------------------------------------------ */
@@ -1087,7 +898,7 @@ static int release(struct tw_daemon *d, struct query *y,
 	for (size_t i = 0; i < naddr; i++) {
 		uint8_t key[16] = {};
 
-		if (!rebinding(x, addrs[i].family, addrs[i].addr))
+		if (!tw_dns_rebinding(x, addrs[i].family, addrs[i].addr))
 			continue;
 		tw_addr_str(addrs[i].family, addrs[i].addr, a, sizeof(a));
 		snprintf(why, sizeof(why),
@@ -1207,11 +1018,6 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 
 /* ---- the resolver threads -------------------------------------------- */
 
-static void stat_add(uint64_t *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
 /*
  * At most TW_DNS_UDP_BATCH queries of socket FD, then back to epoll: a
  * flooded socket cannot keep this thread from the other ready ones.
@@ -1240,255 +1046,6 @@ static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 	}
 }
 
-static void conn_close(struct tw_daemon *d, struct dns_conn *c)
-{
-	pthread_mutex_lock(&tcp.lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		tcp.head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	tcp.n--;
-	c->l->ntcp--;
-	pthread_mutex_unlock(&tcp.lock);
-	epoll_ctl(d->dns_epoll, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c->buf);
-	free(c);
-}
-
-/* Hand the connection back to the epoll set; the last thing a thread
- * does with it (another thread may own it right after). */
-static void conn_arm(struct tw_daemon *d, struct dns_conn *c, uint32_t what)
-{
-	struct epoll_event ev = { .events = what | EPOLLONESHOT | EPOLLRDHUP,
-				  .data.ptr = c };
-
-	if (epoll_ctl(d->dns_epoll, EPOLL_CTL_MOD, c->fd, &ev))
-		conn_close(d, c);
-}
-
-static void conn_deadline(struct dns_conn *c)
-{
-	c->deadline_ns = tw_now_ns(CLOCK_MONOTONIC) +
-			 (uint64_t)TW_DNS_TCP_CLIENT_MS * 1000000ull;
-}
-
-/*
- * New DNS-over-TCP clients of listener socket S: each gets a slot under
- * the per-context and global limits, or is closed at once (counted).
- */
-static void tcp_accept(struct tw_daemon *d, const struct dns_sock *s)
-{
-	struct tw_dns_listener *l = s->l;
-
-	for (int i = 0; i < 64; i++) {
-		struct dns_conn *c = calloc(1, sizeof(*c));
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT |
-						    EPOLLRDHUP };
-		bool full;
-		int fd;
-
-		if (!c)
-			return;
-		c->qc.peerlen = sizeof(c->qc.peer);
-		fd = accept4(l->fd[s->kind], (struct sockaddr *)&c->qc.peer,
-			     &c->qc.peerlen, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			free(c);
-			return; /* EAGAIN: another thread took it, or none */
-		}
-		pthread_mutex_lock(&tcp.lock);
-		full = l->ntcp >= TW_DNS_TCP_PER_CONTEXT ||
-		       tcp.n >= TW_DNS_TCP_CLIENTS;
-		if (!full) {
-			c->next = tcp.head;
-			if (tcp.head)
-				tcp.head->prev = c;
-			tcp.head = c;
-			tcp.n++;
-			l->ntcp++;
-		}
-		pthread_mutex_unlock(&tcp.lock);
-		if (full) {
-			/* A context that holds its share of connections open
-			 * waits for them to time out; other contexts do not. */
-			stat_add(&d->dns.tcp_refused);
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->type = EV_CONN;
-		c->fd = fd;
-		c->l = l;
-		snprintf(c->qc.context, sizeof(c->qc.context), "%s",
-			 l->context);
-		c->qc.l = l;
-		c->qc.tcp = true;
-		conn_deadline(c);
-		ev.data.ptr = c;
-		if (epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(d, c);
-	}
-}
-
-/*
- * Read what there is of C's query. 1: complete, 0: more to come (C is
- * re-armed), -1: C is closed.
- */
-static int conn_read(struct tw_daemon *d, struct dns_conn *c)
-{
-	for (;;) {
-		uint8_t *dst = c->hdr_have < 2 ? c->hdr + c->hdr_have :
-						 c->buf + c->have;
-		size_t want = c->hdr_have < 2 ? 2 - c->hdr_have :
-						c->need - c->have;
-		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			conn_arm(d, c, EPOLLIN);
-			return 0;
-		}
-		if (n <= 0) {
-			/* Gone before its query was whole (or between
-			 * queries): nothing to answer. */
-			if (c->hdr_have || c->have)
-				stat_add(&d->dns.tcp_dropped);
-			conn_close(d, c);
-			return -1;
-		}
-		if (c->hdr_have < 2) {
-			c->hdr_have += n;
-			if (c->hdr_have < 2)
-				continue;
-			c->need = (size_t)c->hdr[0] << 8 | c->hdr[1];
-			c->have = 0;
-			if (c->need < 12) { /* not even a DNS header */
-				stat_add(&d->dns.tcp_dropped);
-				conn_close(d, c);
-				return -1;
-			}
-			free(c->buf);
-			c->buf = malloc(c->need);
-			if (!c->buf) {
-				conn_close(d, c);
-				return -1;
-			}
-			continue;
-		}
-		c->have += n;
-		if (c->have == c->need)
-			return 1;
-	}
-}
-
-/* Send what is left of C's answer. 1: all sent, 0: C waits for room (it is
- * re-armed), -1: C is closed (the client went away: counted). */
-static int conn_write(struct tw_daemon *d, struct dns_conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->buf + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			conn_arm(d, c, EPOLLOUT);
-			return 0;
-		}
-		if (n <= 0) {
-			stat_add(&d->dns.tcp_dropped);
-			conn_close(d, c);
-			return -1;
-		}
-		c->out_off += n;
-	}
-	return 1;
-}
-
-/* An event of DNS-over-TCP client C; this thread owns C until it re-arms
- * or closes it. */
-static void tcp_event(struct tw_daemon *d, struct dns_conn *c, uint32_t ev)
-{
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	int r;
-
-	if (c->shut || tw_now_ns(CLOCK_MONOTONIC) >= c->deadline_ns) {
-		stat_add(&d->dns.tcp_timeouts);
-		conn_close(d, c);
-		return;
-	}
-	if (ev & EPOLLERR) {
-		conn_close(d, c);
-		return;
-	}
-	for (;;) {
-		if (!c->writing) {
-			r = conn_read(d, c);
-			if (r <= 0)
-				return;
-			/* The query is whole: it is judged (and recorded)
-			 * whatever the client does next. */
-			if (answer(d, &c->qc, c->buf, c->need, &out, &olen) ||
-			    olen > MAX_MSG) {
-				free(out);
-				conn_close(d, c);
-				return;
-			}
-			free(c->buf);
-			c->buf = malloc(olen + 2);
-			if (!c->buf) {
-				free(out);
-				conn_close(d, c);
-				return;
-			}
-			c->buf[0] = olen >> 8;
-			c->buf[1] = olen & 0xff;
-			memcpy(c->buf + 2, out, olen);
-			free(out);
-			out = NULL;
-			c->out_len = olen + 2;
-			c->out_off = 0;
-			c->writing = true;
-			/* Taking the answer gets a time limit of its own. */
-			conn_deadline(c);
-		}
-		r = conn_write(d, c);
-		if (r <= 0)
-			return;
-		/* RFC 7766: the client may send another query. */
-		free(c->buf);
-		c->buf = NULL;
-		c->writing = false;
-		c->hdr_have = c->have = c->need = 0;
-		conn_deadline(c);
-	}
-}
-
-/* Shut down every client past its deadline; its owner (or the event the
- * shutdown raises) closes it. At most every TW_DNS_SWEEP_MS. */
-static void tcp_sweep(void)
-{
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
-
-	pthread_mutex_lock(&tcp.lock);
-	if (now - tcp.swept_ns >= TW_DNS_SWEEP_MS * 1000000ull) {
-		tcp.swept_ns = now;
-		for (struct dns_conn *c = tcp.head; c; c = c->next) {
-			if (c->shut || now < c->deadline_ns)
-				continue;
-			c->shut = true;
-			shutdown(c->fd, SHUT_RDWR);
-		}
-	}
-	pthread_mutex_unlock(&tcp.lock);
-}
-
 static void *resolver_main(void *arg)
 {
 	struct tw_daemon *d = arg;
@@ -1505,13 +1062,14 @@ static void *resolver_main(void *arg)
 			if (*t == EV_WAKE)
 				return NULL;
 			if (*t == EV_CONN) {
-				tcp_event(d, evs[i].data.ptr, evs[i].events);
+				tw_dnstcp_event(d, evs[i].data.ptr,
+						evs[i].events, answer);
 				continue;
 			}
 			/* A listener: its context and fd never change. */
 			s = evs[i].data.ptr;
 			if (s->kind == L_TCP4 || s->kind == L_TCP6) {
-				tcp_accept(d, s);
+				tw_dnstcp_accept(d, s);
 				continue;
 			}
 			snprintf(qc.context, sizeof(qc.context), "%s",
@@ -1519,7 +1077,7 @@ static void *resolver_main(void *arg)
 			qc.l = s->l;
 			serve_udp(d, s->l->fd[s->kind], &qc);
 		}
-		tcp_sweep();
+		tw_dnstcp_sweep();
 	}
 	return NULL;
 }
@@ -1552,8 +1110,7 @@ void tw_dns_stop(struct tw_daemon *d)
 			pthread_join(d->dns_thread[i], NULL);
 		d->dns_running = 0;
 	}
-	while (tcp.head)
-		conn_close(d, tcp.head);
+	tw_dnstcp_close_all(d);
 	for (size_t i = 0; i < d->ndns_ctx; i++) {
 		for (int k = 0; k < L_KINDS; k++)
 			if (d->dns_ctx[i]->fd[k] >= 0)
@@ -1567,6 +1124,5 @@ void tw_dns_stop(struct tw_daemon *d)
 	free(d->learned);
 	d->learned = NULL;
 	d->nlearned = 0;
-	free(own_addrs.v);
-	memset(&own_addrs, 0, sizeof(own_addrs));
+	tw_dns_rebinding_free();
 }

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dnstcp.h"
 #include "maps.h"
 #include "toolwall.h"
 
@@ -51,18 +52,6 @@ struct tw_compiled;
 #define TW_DNS_INFLIGHT 3
 #define TW_DNS_UDP_BATCH 16
 
-/*
- * DNS-over-TCP clients (a client inside a call controls its connections:
- * none of them can hold a resolver thread or starve another context).
- * A client has TW_DNS_TCP_CLIENT_MS to send a whole query, and as long to
- * take its answer; a context holds at most TW_DNS_TCP_PER_CONTEXT
- * connections, the host TW_DNS_TCP_CLIENTS; more are closed at once.
- */
-#define TW_DNS_TCP_CLIENT_MS 2000
-#define TW_DNS_TCP_PER_CONTEXT 32
-#define TW_DNS_TCP_CLIENTS 256
-#define TW_DNS_TCP_BACKLOG 128
-#define TW_DNS_SWEEP_MS 250
 
 
 /* One address the resolver granted, with the name that brought it. */
