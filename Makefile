@@ -122,11 +122,14 @@ $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/d
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
 		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
-# dns.c is compiled into the harness (its upstream sockets redirected there).
-$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/learned.c \
-		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+# dns.c and dnsup.c are compiled into the harness (their upstream sockets
+# redirected there); dnstcp.c and dnsrebind.c are linked as they are.
+$(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/dnsup.c \
+		user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/learned.c user/lib/util.c \
+		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz -lldns -lpthread
+		user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) \
+		-ljansson -lcrypto -lz -lldns -lpthread
 
 fuzz: $(FUZZ_BINS)
 

@@ -2,13 +2,14 @@
 /*
  * fuzz_dns.c - libFuzzer harness for the per-context resolver (dns.c).
  *
- * dns.c is compiled into this file, so the query path is the daemon's own
- * answer(): parse the client's query, judge its name against the context's
- * bundles, forward it, read the upstream's UDP answer (and its TCP answer
- * when the UDP one is truncated), check each address for rebinding, learn
- * the grants, build the reply. The upstream socket calls of dns.c are
- * redirected below to an upstream made of the fuzzer's bytes; nothing
- * leaves the process. Input layout:
+ * dns.c and dnsup.c are compiled into this file, so the query path is the
+ * daemon's own answer(): parse the client's question, judge its name
+ * against the context's bundles, forward the query rebuilt from it, read
+ * the upstream's UDP answer (and its TCP answer when the UDP one is
+ * truncated), check each address for rebinding, learn the grants, build
+ * the reply. The upstream socket calls are redirected below to an
+ * upstream made of the fuzzer's bytes (which answers the id it was asked);
+ * nothing leaves the process. Input layout:
  *
  *   byte 0        bit 0: the client came over TCP; bits 1-7: context index
  *                 (one past the last: a socket no context owns)
@@ -17,12 +18,15 @@
  *   the rest      the upstream's TCP byte stream (length-prefixed answer)
  *
  * Checked (abort otherwise): a name the context may not resolve never
- * reaches the upstream, as the upstream reads the name (decoded here on
- * its own from the wire bytes); a refused name or a rebinding answer
- * writes its audit record; no address special to rebinding is learned
- * unless an IP literal rule covers it; a reply built here carries the
- * query's id; re-judging the learned names under the same policy (a
- * reload) keeps them all.
+ * reaches the upstream, judged on the client's wire labels; what reaches
+ * the upstream is the rebuilt query (one question of class IN, the same
+ * labels in lower case and type, opcode QUERY with RD alone, no other
+ * records but our own option-less OPT), never the client's bytes; every
+ * refusal (name, malformed, opcode, class, type, rebinding) is written
+ * to the audit log or counted into its twins' pending record; no address
+ * special to rebinding is learned unless an IP literal rule covers it;
+ * every reply carries the query's id; re-judging the learned names under
+ * the same policy (a reload) keeps them all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -44,6 +48,7 @@
 
 #include "state.h"
 #include "dns.h"
+#include "dnswire.h"
 #include "explain.h"
 #include "util.h"
 
@@ -61,6 +66,7 @@ static struct {
 	unsigned sockets, tcp_sockets;
 	const uint8_t *query; /* what the client sent */
 	size_t qlen;
+	uint8_t id[2]; /* of the query sent upstream: answers carry it */
 } up = { .fd = -1 };
 
 static int fake_socket(int domain, int type, int proto)
@@ -90,13 +96,35 @@ static int fake_getsockopt(int fd, int level, int name, void *val,
 	return 0;
 }
 
-/* The query goes upstream as the client sent it, byte for byte. */
+/*
+ * What goes upstream is the query rebuilt from the judged question, never
+ * the client's bytes: one question (the client's name, lower case; its
+ * type; class IN), opcode QUERY with RD alone, no answer or authority
+ * records, and our own OPT (payload TW_DNS_EDNS_SIZE, no options). Its id
+ * is kept to put into the answers the upstream "sends".
+ */
 static void sent_upstream(const void *buf, size_t len)
 {
+	struct tw_dns_question q, c;
+	const uint8_t *m = buf;
+
 	if (len == 2 && up.tcp_mode)
 		return; /* the TCP length prefix */
-	if (len != up.qlen || memcmp(buf, up.query, len))
+	if (tw_dns_question_parse(m, len, &q) != TW_DQ_OK ||
+	    tw_dns_question_parse(up.query, up.qlen, &c) != TW_DQ_OK)
 		abort();
+	if (m[2] != 0x01 || m[3] != 0 || q.ancount || q.nscount ||
+	    q.arcount != 1 || q.qclass != 1 || q.qtype != c.qtype ||
+	    !tw_dns_qtype_forwardable(q.qtype) || c.opcode != 0 ||
+	    c.qclass != 1 || !tw_dname_equal(&q.name, &c.name) ||
+	    len != q.end + 11 || m[q.end] != 0 || m[q.end + 1] != 0 ||
+	    m[q.end + 2] != 41 || m[q.end + 9] || m[q.end + 10])
+		abort();
+	for (size_t i = 0; i < q.name.len; i++)
+		if (q.name.wire[i] >= 'A' && q.name.wire[i] <= 'Z')
+			abort();
+	up.id[0] = m[0];
+	up.id[1] = m[1];
 }
 
 static ssize_t fake_send(int fd, const void *buf, size_t len, int flags)
@@ -132,6 +160,8 @@ static ssize_t fake_recv(int fd, void *buf, size_t len, int flags)
 	up.udp_read = true;
 	if (n)
 		memcpy(buf, up.udp, n);
+	if (n >= 2) /* an upstream answers the id it was asked */
+		memcpy(buf, up.id, 2);
 	return (ssize_t)n;
 }
 
@@ -145,6 +175,10 @@ static ssize_t fake_read(int fd, void *buf, size_t len)
 		n = len;
 	if (n)
 		memcpy(buf, up.tcp + up.tcpoff, n);
+	/* the answer's id (after its 2-byte length) is the one asked */
+	for (size_t i = 0; i < n; i++)
+		if (up.tcpoff + i == 2 || up.tcpoff + i == 3)
+			((uint8_t *)buf)[i] = up.id[up.tcpoff + i - 2];
 	up.tcpoff += n;
 	return (ssize_t)n;
 }
@@ -177,6 +211,7 @@ static int fake_close(int fd)
 #define read(...) fake_read(__VA_ARGS__)
 #define poll(...) fake_poll(__VA_ARGS__)
 #define close(...) fake_close(__VA_ARGS__)
+#include "../../user/daemon/dnsup.c"
 #include "../../user/daemon/dns.c"
 #undef socket
 #undef connect
@@ -285,53 +320,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/*
- * The question name as the upstream reads it from the wire: lowercase,
- * its labels joined by dots. False when no dotted name can say it (a dot
- * or NUL within a label) or it does not decode.
- */
-static bool wire_qname(const uint8_t *m, size_t len, char *out, size_t cap)
-{
-	size_t off = 12, o = 0;
-	int jumps = 0;
-
-	if (len < 12)
-		return false;
-	for (;;) {
-		uint8_t l;
-
-		if (off >= len)
-			return false;
-		l = m[off];
-		if ((l & 0xc0) == 0xc0) {
-			if (off + 1 >= len || ++jumps > 64)
-				return false;
-			off = (size_t)(l & 0x3f) << 8 | m[off + 1];
-			continue;
-		}
-		if (l & 0xc0)
-			return false;
-		if (!l)
-			break;
-		if (off + 1 + l > len || o + l + 2 > cap)
-			return false;
-		if (o)
-			out[o++] = '.';
-		for (size_t i = 0; i < l; i++) {
-			char c = (char)m[off + 1 + i];
-
-			if (c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			if (c == '.' || c == '\0')
-				return false; /* no dotted name says this */
-			out[o++] = c;
-		}
-		off += 1 + l;
-	}
-	out[o] = 0;
-	return o > 0;
-}
-
 /* An empty learned table with the policy's quotas, as a daemon's load
  * leaves it. */
 static void learned_prime(void)
@@ -354,7 +342,7 @@ static void check_learned(size_t from)
 		struct tw_learn_entry g[2];
 
 		if (l->e.ctx >= d.rev[0].comp.nctx ||
-		    rebinding(x, l->e.family, l->e.addr) ||
+		    tw_dns_rebinding(x, l->e.family, l->e.addr) ||
 		    !name_grants(x, l->name, g, l->e.ctx))
 			abort();
 	}
@@ -365,11 +353,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct tw_compiled *c = &d.rev[0].comp;
 	struct tw_dns_stats before = d.dns;
 	uint64_t written = d.audit.written;
+	uint64_t aggregated = d.audit.agg.aggregated;
 	struct query_ctx qc = { 0 };
 	const uint8_t *q, *p, *end = data + size;
 	uint8_t *out = NULL;
 	size_t qlen, olen = 0, ci;
-	char name[300];
 	int ret;
 
 	if (size < 3)
@@ -406,37 +394,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr,
 			"ret %d reply %zu sockets %u/%u answered %d nxdomain %d "
 			"refused %d rebinding %d servfail %d truncated %d "
-			"learned %zu records %d\n",
+			"formerr %d notimp %d learned %zu records %d\n",
 			ret, olen, up.sockets, up.tcp_sockets,
 			(int)(d.dns.answered - before.answered),
 			(int)(d.dns.nxdomain - before.nxdomain),
 			(int)(d.dns.refused - before.refused),
 			(int)(d.dns.rebinding - before.rebinding),
 			(int)(d.dns.servfail - before.servfail),
-			(int)(d.dns.truncated - before.truncated), tw_learned_count(&d.learned),
+			(int)(d.dns.truncated - before.truncated),
+			(int)(d.dns.formerr - before.formerr),
+			(int)(d.dns.notimp - before.notimp), tw_learned_count(&d.learned),
 			(int)(d.audit.written - written));
 	if (!ret && (!out || !olen))
 		abort();
-	/* A reply we build answers the query's id (a relayed TCP answer
-	 * is the upstream's own). */
-	if (!ret && qlen >= 2 && !up.tcp_sockets &&
-	    (olen < 2 || out[0] != q[0] || out[1] != q[1]))
+	/* Every reply answers the query's id (an upstream's answer too:
+	 * it answered the id toolwall chose). */
+	if (!ret && qlen >= 2 && (olen < 2 || out[0] != q[0] || out[1] != q[1]))
 		abort();
 	if (up.sockets) {
-		/* Only a name the context may resolve goes upstream. */
+		/* Only a name the context may resolve goes upstream, as the
+		 * wire carries it (not as some text says it). */
+		struct tw_dns_question cq;
 		struct tw_learn_entry g[2];
 
-		if (ci >= c->nctx || !wire_qname(q, qlen, name, sizeof(name)) ||
-		    !name_grants(&c->ctx[ci], name, g, (uint32_t)ci))
+		if (ci >= c->nctx ||
+		    tw_dns_question_parse(q, qlen, &cq) != TW_DQ_OK ||
+		    !name_grants_dn(&c->ctx[ci], &cq.name, g, (uint32_t)ci))
 			abort();
 	}
 	if (d.dns.nxdomain != before.nxdomain && up.sockets)
 		abort();
-	/* Every refusal of a name or an answer is on the record. */
-	if (d.audit.written - written !=
-	    (d.dns.nxdomain - before.nxdomain) +
-		    (d.dns.rebinding - before.rebinding))
-		abort();
+	/* Every refusal is on the record: written, or counted into the
+	 * pending record of its twins. A socket no context owns has no one
+	 * to name. */
+	{
+		uint64_t refusals = (d.dns.nxdomain - before.nxdomain) +
+				    (d.dns.rebinding - before.rebinding) +
+				    (d.dns.formerr - before.formerr) +
+				    (d.dns.notimp - before.notimp) +
+				    (d.dns.refused - before.refused);
+		uint64_t recorded = (d.audit.written - written) +
+				    (d.audit.agg.aggregated - aggregated);
+
+		if (ci < c->nctx ? recorded != refusals : recorded != 0)
+			abort();
+	}
 	check_learned(0);
 	free(out);
 	{

@@ -116,6 +116,19 @@ int cmd_status(int argc, char **argv)
 		       I(dn, "refused"), I(dn, "rebinding"),
 		       I(dn, "quota_refused"), I(dn, "servfail"),
 		       json_array_size(json_object_get(dn, "addresses")));
+		if ((dn = json_object_get(dn, "limits")))
+			printf("dns limits: per context %lld queries/s (bursts "
+			       "%lld), %lld refusal records/s (bursts %lld), "
+			       "%lld upstream lookups at once (of %lld threads), "
+			       "%lld TCP clients for %lld ms each; over them: "
+			       "%lld rate-limited, %lld busy; formerr %lld, "
+			       "notimp %lld\n",
+			       I(dn, "queries_per_s"), I(dn, "queries_burst"),
+			       I(dn, "records_per_s"), I(dn, "records_burst"),
+			       I(dn, "inflight"), I(dn, "threads"),
+			       I(dn, "tcp_per_context"), I(dn, "tcp_client_ms"),
+			       I(dn, "ratelimited"), I(dn, "busy"),
+			       I(dn, "formerr"), I(dn, "notimp"));
 	}
 	{
 		json_t *sa = json_object_get(rep, "syscall_audit");

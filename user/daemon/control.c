@@ -151,6 +151,24 @@ static json_t *dns_status(struct tw_daemon *d)
 			 "addresses", learned);
 }
 
+/* The resolver's budgets per context (dns.h) and what went over them. */
+static json_t *dns_limits(struct tw_daemon *d)
+{
+	const struct tw_dns_stats *s = &d->dns;
+
+	return json_pack(
+		"{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I}",
+		"queries_per_s", TW_DNS_QPS, "queries_burst", TW_DNS_QPS_BURST,
+		"records_per_s", TW_DNS_RECORDS_PER_S, "records_burst",
+		TW_DNS_RECORDS_BURST, "inflight", TW_DNS_INFLIGHT, "threads",
+		TW_DNS_THREADS, "tcp_per_context", TW_DNS_TCP_PER_CONTEXT,
+		"tcp_client_ms", TW_DNS_TCP_CLIENT_MS, "ratelimited",
+		(json_int_t)__atomic_load_n(&s->ratelimited, __ATOMIC_RELAXED),
+		"busy", (json_int_t)__atomic_load_n(&s->busy, __ATOMIC_RELAXED),
+		"formerr", (json_int_t)s->formerr, "notimp",
+		(json_int_t)s->notimp);
+}
+
 static json_t *syscall_audit_status(struct tw_daemon *d)
 {
 	uint64_t ps[TW_PSTAT_MAX] = {};
@@ -513,6 +531,8 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 
 	(void)req;
 	json_object_set_new(st, "dns", dns_status(d));
+	json_object_set_new(json_object_get(st, "dns"), "limits",
+			    dns_limits(d));
 	json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
 	json_object_set_new(st, "control", control_status(d));
 	json_object_set_new(st, "limits", limits_status());

@@ -34,80 +34,17 @@
 #include <ldns/ldns.h>
 
 #include "dns.h"
+#include "dnsrebind.h"
+#include "dnstcp.h"
+#include "dnsup.h"
+#include "dnswire.h"
 #include "explain.h"
 #include "learned.h"
 #include "state.h"
 #include "sysaudit.h"
 #include "util.h"
 
-enum { L_UDP4, L_TCP4, L_UDP6, L_TCP6, L_KINDS };
 #define MAX_MSG 65535
-
-/* What an event of the resolver's epoll set points at: the first member
- * of each of these. */
-enum ev_type { EV_WAKE = 1, EV_LISTEN, EV_CONN };
-
-struct query_ctx {
-	char context[160];
-	bool tcp;
-	struct sockaddr_storage peer; /* the client, as our socket sees it */
-	socklen_t peerlen;
-};
-
-struct tw_dns_listener;
-
-/* One listening socket of a context. */
-struct dns_sock {
-	enum ev_type type; /* EV_LISTEN */
-	int kind;
-	struct tw_dns_listener *l;
-};
-
-/*
- * A context's listeners. Allocated one by one and never freed before the
- * resolver stops, so an epoll event can point at them and a resolver
- * thread read them without any lock (context and fds never change).
- */
-struct tw_dns_listener {
-	char context[160];
-	int fd[L_KINDS];
-	uint16_t port[L_KINDS];
-	struct dns_sock sock[L_KINDS];
-	unsigned int ntcp; /* open DNS-over-TCP clients (tcp.lock) */
-};
-
-/*
- * One DNS-over-TCP client. Its socket is in the epoll set with
- * EPOLLONESHOT: whichever resolver thread gets the event owns the
- * connection until it re-arms it, so no two threads ever touch one.
- * Nothing it sends or withholds can hold a thread: reads and writes are
- * non-blocking, and a client that has not sent a whole query (or taken
- * its whole answer) by its deadline is shut down by the sweep.
- */
-struct dns_conn {
-	enum ev_type type; /* EV_CONN */
-	int fd;
-	struct tw_dns_listener *l;
-	struct query_ctx qc;
-	uint8_t hdr[2];
-	size_t hdr_have;
-	uint8_t *buf; /* the query (need bytes), then the answer with its
-			 2-byte length (out_len bytes) */
-	size_t need, have, out_len, out_off;
-	bool writing;
-	bool shut; /* the sweep shut it down: its deadline passed */
-	uint64_t deadline_ns; /* CLOCK_MONOTONIC */
-	struct dns_conn *prev, *next;
-};
-
-/* Every open DNS-over-TCP client, for the limits and the sweep. This lock
- * guards only the list and the counters; it is never held over I/O. */
-static struct {
-	pthread_mutex_t lock;
-	struct dns_conn *head;
-	unsigned int n;
-	uint64_t swept_ns;
-} tcp = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static struct { enum ev_type type; } wake_ev = { EV_WAKE };
 
@@ -170,6 +107,7 @@ static struct tw_dns_listener *listener_for(struct tw_daemon *d,
 	if (!l)
 		return NULL;
 	snprintf(l->context, sizeof(l->context), "%s", context);
+	pthread_mutex_init(&l->lock, NULL);
 	for (int k = 0; k < L_KINDS; k++) {
 		struct epoll_event ev = { .events = EPOLLIN };
 
@@ -210,30 +148,15 @@ int tw_dns_sync(struct tw_daemon *d, const struct tw_compiled *c,
 
 /* ---- what a context may resolve --------------------------------------- */
 
-static void lower(char *s)
+/* Does name rule R cover N (exact, or "*.x" at any depth below x)? Judged
+ * on N's labels (dnswire.h), never on text nor on a part of N. */
+static bool name_rule_covers(const struct tw_rule *r, const struct tw_dname *n)
 {
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s += 'a' - 'A';
-}
-
-/* Does name rule R cover NAME (exact, or "*.x" at any depth below x)? */
-static bool name_rule_matches(const struct tw_rule *r, const char *name)
-{
-	struct tw_dest d = { .kind = TW_HOST_NAME, .proto = r->proto };
-
 	if (r->kind != TW_HOST_NAME && r->kind != TW_HOST_WILDCARD)
 		return false;
 	if (!r->nports)
 		return false;
-	/* ldns escapes a byte no policy name holds, a dot within a label
-	 * among them ("x\.cdn.example" is one label "x.cdn" under "example",
-	 * not a name below cdn.example): such a name matches no rule. */
-	if (strchr(name, '\\'))
-		return false;
-	d.port = r->ports[0].lo;
-	snprintf(d.name, sizeof(d.name), "%s", name);
-	return tw_rule_matches(r, &d);
+	return tw_dname_covered(n, r->name, r->kind == TW_HOST_WILDCARD);
 }
 
 static void add_ports(struct tw_learn_entry *e, const struct tw_rule *r)
@@ -259,153 +182,53 @@ static void add_ports(struct tw_learn_entry *e, const struct tw_rule *r)
 }
 
 /*
- * The grants NAME earns in context X: one template per protocol with the
+ * The grants name N earns in context X: one template per protocol with the
  * union of the ports of every matching name rule. Returns how many (0: the
  * name is not allowed).
  */
-static int name_grants(const struct tw_context *x, const char *name,
-		       struct tw_learn_entry out[2], uint32_t ctx_idx)
+static int name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
+			  struct tw_learn_entry out[2], uint32_t ctx_idx)
 {
-	int n = 0;
+	int cnt = 0;
 
 	memset(out, 0, 2 * sizeof(*out));
 	for (size_t i = 0; i < x->nrules; i++) {
 		const struct tw_rule *r = &x->rules[i];
 		struct tw_learn_entry *e = NULL;
 
-		if (!name_rule_matches(r, name))
+		if (!name_rule_covers(r, n))
 			continue;
-		for (int k = 0; k < n; k++)
+		for (int k = 0; k < cnt; k++)
 			if (out[k].proto == (uint8_t)r->proto)
 				e = &out[k];
 		if (!e) {
-			e = &out[n++];
+			e = &out[cnt++];
 			e->ctx = ctx_idx;
 			e->proto = (uint8_t)r->proto;
 			e->rule = (uint32_t)i;
 		}
 		add_ports(e, r);
 	}
-	return n;
+	return cnt;
+}
+
+/* The same for a name as the learned table keeps it (presentation text,
+ * written by tw_dname_text). */
+static int name_grants(const struct tw_context *x, const char *name,
+		       struct tw_learn_entry out[2], uint32_t ctx_idx)
+{
+	struct tw_dname n;
+
+	memset(out, 0, 2 * sizeof(*out));
+	if (tw_dname_from_text(name, &n))
+		return 0;
+	return name_grants_dn(x, &n, out, ctx_idx);
 }
 
 int tw_dns_name_grants(const struct tw_context *x, const char *name,
 		       struct tw_learn_entry out[2], uint32_t ctx_idx)
 {
 	return name_grants(x, name, out, ctx_idx);
-}
-
-/* Does some IP-literal rule of X cover the address? */
-static bool literal_covers(const struct tw_context *x, int family,
-			   const uint8_t *a)
-{
-	for (size_t i = 0; i < x->nrules; i++) {
-		const struct tw_rule *r = &x->rules[i];
-
-		if (r->kind == TW_HOST_CIDR && r->family == family &&
-		    tw_prefix_contains(r->addr, r->prefixlen, a))
-			return true;
-	}
-	return false;
-}
-
-/* Loopback, private, link-local (cloud metadata), CGNAT, multicast,
- * reserved: where a rebinding attack points a public name. */
-static bool special_v4(const uint8_t *a)
-{
-	return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
-	       (a[0] == 100 && (a[1] & 0xc0) == 64) ||
-	       (a[0] == 169 && a[1] == 254) ||
-	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-	       (a[0] == 192 && a[1] == 168) || a[0] >= 224;
-}
-
-static bool special_v6(const uint8_t *a)
-{
-	static const uint8_t zero[16];
-
-	if (!memcmp(a, zero, 15) && (a[15] == 0 || a[15] == 1))
-		return true; /* :: and ::1 */
-	return (a[0] & 0xfe) == 0xfc ||		     /* fc00::/7 */
-	       (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 */
-	       a[0] == 0xff;			     /* multicast */
-}
-
-/*
- * This host's addresses, read at most once a second rather than once per
- * answered address (getifaddrs is a netlink dump). Callers hold the daemon
- * lock, which also guards this cache.
- */
-static struct {
-	struct answer_host {
-		int family;
-		uint8_t addr[16];
-	} *v;
-	size_t n;
-	uint64_t read_ns;
-} own_addrs;
-
-static void own_addrs_refresh(void)
-{
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
-	struct ifaddrs *ifs, *i;
-	size_t n = 0;
-
-	if (own_addrs.read_ns && now - own_addrs.read_ns < 1000000000ull)
-		return;
-	if (getifaddrs(&ifs))
-		return; /* keep the last list */
-	for (i = ifs; i; i = i->ifa_next)
-		n++;
-	free(own_addrs.v);
-	own_addrs.v = calloc(n + 1, sizeof(*own_addrs.v));
-	own_addrs.n = 0;
-	for (i = ifs; i && own_addrs.v; i = i->ifa_next) {
-		struct answer_host *h = &own_addrs.v[own_addrs.n];
-
-		if (!i->ifa_addr)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET) {
-			h->family = 4;
-			memcpy(h->addr,
-			       &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			h->family = 6;
-			memcpy(h->addr,
-			       &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
-			       16);
-		} else {
-			continue;
-		}
-		own_addrs.n++;
-	}
-	freeifaddrs(ifs);
-	own_addrs.read_ns = now;
-}
-
-static bool host_owns(int family, const uint8_t *a)
-{
-	own_addrs_refresh();
-	for (size_t i = 0; i < own_addrs.n; i++)
-		if (own_addrs.v[i].family == family &&
-		    !memcmp(own_addrs.v[i].addr, a, family == 4 ? 4 : 16))
-			return true;
-	return false;
-}
-
-static bool rebinding(const struct tw_context *x, int family,
-		      const uint8_t *addr)
-{
-	uint8_t a[16] = {};
-	int plen = family == 4 ? 32 : 128, fam = family;
-
-	memcpy(a, addr, family == 4 ? 4 : 16);
-	tw_fold_v4(&fam, a, &plen);
-	if (literal_covers(x, fam, a))
-		return false;
-	if (fam == 4 ? special_v4(a) : special_v6(a))
-		return true;
-	return host_owns(family, addr);
 }
 
 /* ---- learned addresses ------------------------------------------------ */
@@ -415,232 +238,7 @@ static uint64_t mono_ns(void)
 	return tw_now_ns(CLOCK_MONOTONIC);
 }
 
-/* ---- messages ----------------------------------------------------------- */
-
-/* A reply that carries only the question: NXDOMAIN, REFUSED, SERVFAIL,
- * or a truncated answer (TC) that sends the client to TCP. */
-static int reply_short(const ldns_pkt *q, int rcode, bool tc, uint8_t **out,
-		       size_t *len)
-{
-	ldns_pkt *r = ldns_pkt_new();
-	ldns_rr_list *ql = ldns_pkt_question(q);
-	ldns_status st;
-
-	if (!r)
-		return -ENOMEM;
-	ldns_pkt_set_id(r, ldns_pkt_id(q));
-	ldns_pkt_set_qr(r, true);
-	ldns_pkt_set_rd(r, ldns_pkt_rd(q));
-	ldns_pkt_set_ra(r, true);
-	ldns_pkt_set_opcode(r, ldns_pkt_get_opcode(q));
-	ldns_pkt_set_rcode(r, (uint8_t)rcode);
-	ldns_pkt_set_tc(r, tc);
-	for (size_t i = 0; ql && i < ldns_rr_list_rr_count(ql); i++)
-		ldns_pkt_push_rr(r, LDNS_SECTION_QUESTION,
-				 ldns_rr_clone(ldns_rr_list_rr(ql, i)));
-	st = ldns_pkt2wire(out, r, len);
-	ldns_pkt_free(r);
-	return st == LDNS_STATUS_OK ? 0 : -EINVAL;
-}
-
-/* FORMERR from the raw header when the query does not even parse. */
-static int reply_formerr(const uint8_t *q, size_t qlen, uint8_t **out,
-			 size_t *len)
-{
-	uint8_t *r;
-
-	if (qlen < 2)
-		return -EINVAL;
-	r = calloc(1, 12);
-	if (!r)
-		return -ENOMEM;
-	r[0] = q[0];
-	r[1] = q[1];
-	r[2] = 0x80;		 /* QR */
-	r[3] = LDNS_RCODE_FORMERR;
-	*out = r;
-	*len = 12;
-	return 0;
-}
-
-static int wait_fd(int fd, short ev, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = ev };
-	int r = poll(&p, 1, ms);
-
-	return r > 0 ? 0 : (r == 0 ? -ETIMEDOUT : -errno);
-}
-
-/*
- * Write all of BUF within MS (partial writes, EAGAIN, EINTR); never
- * raises SIGPIPE on a peer that has gone.
- */
-static int send_all(int fd, const uint8_t *buf, size_t len, int ms)
-{
-	uint64_t end = tw_now_ns(CLOCK_MONOTONIC) + (uint64_t)ms * 1000000ull;
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = send(fd, buf + off, len - off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		uint64_t now;
-		int err;
-
-		if (n > 0) {
-			off += n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			return n == 0 ? -EIO : -errno;
-		now = tw_now_ns(CLOCK_MONOTONIC);
-		if (now >= end)
-			return -ETIMEDOUT;
-		err = wait_fd(fd, POLLOUT, (int)((end - now) / 1000000ull) + 1);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int read_full(int fd, uint8_t *buf, size_t len, int ms)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n;
-		int err = wait_fd(fd, POLLIN, ms);
-
-		if (err)
-			return err;
-		n = recv(fd, buf + off, len - off, MSG_DONTWAIT);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		off += n;
-	}
-	return 0;
-}
-
-/* One exchange with one upstream over UDP or TCP; ANS is malloc'd. */
-static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
-		    const uint8_t *q, size_t qlen, bool tcp, uint8_t **ans,
-		    size_t *alen)
-{
-	uint8_t *buf = malloc(MAX_MSG + 2);
-	int fd, ret;
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = socket(ss->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
-					   SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	ret = connect(fd, (const struct sockaddr *)ss, sl);
-	if (ret && errno == EINPROGRESS)
-		ret = wait_fd(fd, POLLOUT, TW_DNS_TIMEOUT_MS);
-	else if (ret)
-		ret = -errno;
-	if (ret)
-		goto out;
-	if (tcp) {
-		uint8_t hdr[2] = { qlen >> 8, qlen & 0xff };
-		int soerr = 0;
-		socklen_t el = sizeof(soerr);
-
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &el);
-		if (soerr) {
-			ret = -soerr;
-			goto out;
-		}
-		ret = send_all(fd, hdr, 2, TW_DNS_TIMEOUT_MS);
-		if (!ret)
-			ret = send_all(fd, q, qlen, TW_DNS_TIMEOUT_MS);
-		if (ret)
-			goto out;
-		ret = read_full(fd, hdr, 2, TW_DNS_TIMEOUT_MS);
-		if (ret)
-			goto out;
-		*alen = (size_t)hdr[0] << 8 | hdr[1];
-		ret = read_full(fd, buf, *alen, TW_DNS_TIMEOUT_MS);
-	} else {
-		if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen) {
-			ret = -errno;
-			goto out;
-		}
-		for (;;) {
-			ret = wait_fd(fd, POLLIN, TW_DNS_TIMEOUT_MS);
-			if (ret)
-				goto out;
-			n = recv(fd, buf, MAX_MSG, 0);
-			if (n < 0) {
-				ret = -errno;
-				goto out;
-			}
-			/* Only the reply to our query id counts. */
-			if (n >= 12 && buf[0] == q[0] && buf[1] == q[1])
-				break;
-		}
-		*alen = n;
-	}
-out:
-	close(fd);
-	if (ret) {
-		free(buf);
-		return ret;
-	}
-	*ans = buf;
-	return 0;
-}
-
-/* Forward to the upstreams in order; TCP when the UDP answer is truncated. */
-static int forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
-		   uint8_t **ans, size_t *alen)
-{
-	int ret = -EHOSTUNREACH;
-
-	for (size_t i = 0; i < nups; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-
-		if (tw_sockaddr_parse(ups[i], &ss, &sl, false))
-			continue;
-		ret = exchange(&ss, sl, q, qlen, false, ans, alen);
-		if (!ret && *alen > 2 && ((*ans)[2] & 0x02)) { /* TC */
-			uint8_t *t;
-			size_t tl;
-
-			if (!exchange(&ss, sl, q, qlen, true, &t, &tl)) {
-				free(*ans);
-				*ans = t;
-				*alen = tl;
-			}
-		}
-		if (!ret)
-			return 0;
-	}
-	return ret;
-}
-
-static char *rdf_name(const ldns_rdf *r)
-{
-	char *s = ldns_rdf2str(r);
-	size_t n;
-
-	if (!s)
-		return NULL;
-	lower(s);
-	n = strlen(s);
-	if (n > 1 && s[n - 1] == '.')
-		s[n - 1] = 0;
-	return s;
-}
+/* ---- answers ------------------------------------------------------------ */
 
 struct answer_addr {
 	int family;
@@ -648,58 +246,59 @@ struct answer_addr {
 	uint32_t ttl;
 };
 
+/* The name an rdata or owner field holds (wire form, as ldns keeps it). */
+static bool rr_name(const ldns_rdf *r, struct tw_dname *n)
+{
+	return r && ldns_rdf_get_type(r) == LDNS_RDF_TYPE_DNAME &&
+	       !tw_dname_from_wire(ldns_rdf_data(r), ldns_rdf_size(r), n);
+}
+
+static bool in_chain(const struct tw_dname *chain, size_t n,
+		     const struct tw_dname *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tw_dname_equal(&chain[i], x))
+			return true;
+	return false;
+}
+
 /*
  * The A/AAAA addresses that answer QNAME, following CNAMEs within this
- * answer only. Returns the count (at most MAX).
+ * answer only (names compared as labels). Returns the count (at most MAX).
  */
-static size_t answer_addrs(const ldns_pkt *p, const char *qname,
+static size_t answer_addrs(const ldns_pkt *p, const struct tw_dname *qname,
 			   struct answer_addr *out, size_t max)
 {
 	ldns_rr_list *an = ldns_pkt_answer(p);
-	char chain[8][256];
+	struct tw_dname chain[8], owner, target;
 	size_t nchain = 1, n = 0, cnt = an ? ldns_rr_list_rr_count(an) : 0;
 	bool grew = true;
 
-	snprintf(chain[0], sizeof(chain[0]), "%s", qname);
+	chain[0] = *qname;
 	while (grew && nchain < 8) {
 		grew = false;
 		for (size_t i = 0; i < cnt && nchain < 8; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
-			char *owner, *target;
-			bool in = false, known = false;
 
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME)
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
+			    !rr_name(ldns_rr_owner(rr), &owner) ||
+			    !rr_name(ldns_rr_rdf(rr, 0), &target))
 				continue;
-			owner = rdf_name(ldns_rr_owner(rr));
-			target = rdf_name(ldns_rr_rdf(rr, 0));
-			for (size_t c = 0; owner && target && c < nchain; c++) {
-				in |= !strcmp(chain[c], owner);
-				known |= !strcmp(chain[c], target);
-			}
-			if (in && !known) {
-				snprintf(chain[nchain++], sizeof(chain[0]), "%s",
-					 target);
+			if (in_chain(chain, nchain, &owner) &&
+			    !in_chain(chain, nchain, &target)) {
+				chain[nchain++] = target;
 				grew = true;
 			}
-			free(owner);
-			free(target);
 		}
 	}
 	for (size_t i = 0; i < cnt && n < max; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
 		ldns_rr_type t = ldns_rr_get_type(rr);
-		ldns_rdf *rd;
-		char *owner;
-		bool in = false;
+		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
 
-		if (t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA)
-			continue;
-		owner = rdf_name(ldns_rr_owner(rr));
-		for (size_t c = 0; owner && c < nchain; c++)
-			in |= !strcmp(chain[c], owner);
-		free(owner);
-		rd = ldns_rr_rdf(rr, 0);
-		if (!in || !rd)
+		if ((t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || !rd ||
+		    !rr_name(ldns_rr_owner(rr), &owner) ||
+		    !in_chain(chain, nchain, &owner))
 			continue;
 		if ((t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) != 4) ||
 		    (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) != 16))
@@ -713,11 +312,36 @@ static size_t answer_addrs(const ldns_pkt *p, const char *qname,
 	return n;
 }
 
+/* ---- budgets ---------------------------------------------------------------- */
+
+/* Take one token of bucket B (RATE a second, BURST at most); false: none. */
+static bool bucket_take(struct dns_bucket *b, pthread_mutex_t *lock,
+			unsigned int rate, unsigned int burst)
+{
+	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	bool ok;
+
+	pthread_mutex_lock(lock);
+	if (!b->last_ns) {
+		b->tokens = burst;
+	} else {
+		b->tokens += (double)(now - b->last_ns) * rate / 1e9;
+		if (b->tokens > burst)
+			b->tokens = burst;
+	}
+	b->last_ns = now;
+	ok = b->tokens >= 1;
+	if (ok)
+		b->tokens -= 1;
+	pthread_mutex_unlock(lock);
+	return ok;
+}
+
 /* ---- audit ----------------------------------------------------------------- */
 
-/* Bundles anywhere in the policy whose name entries cover NAME, and the
+/* Bundles anywhere in the policy whose name entries cover N, and the
  * contexts that hold them: the `hint` of a DNS denial. */
-static void name_hint(const struct tw_compiled *c, const char *name,
+static void name_hint(const struct tw_compiled *c, const struct tw_dname *n,
 		      char *buf, size_t len)
 {
 	int *list = calloc(c->pol->nbundles + 1, sizeof(*list));
@@ -738,7 +362,7 @@ static void name_hint(const struct tw_compiled *c, const char *name,
 					     .ports = ep->ports,
 					     .nports = ep->nports };
 
-			hit = name_rule_matches(&r, name);
+			hit = name_rule_covers(&r, n);
 		}
 		if (hit)
 			list[ex.nbundles++] = (int)b;
@@ -747,26 +371,68 @@ static void name_hint(const struct tw_compiled *c, const char *name,
 	free(list);
 }
 
-/*
- * A refused name's record, built under d->lock; dns_record_write() adds who
- * asked and writes it, without the lock held.
- */
+/* Why a query was refused; a record's twins share all of its key. */
+enum dns_cause {
+	C_NAME = 1, /* no bundle of the context allows the name */
+	C_MALFORMED,
+	C_LONG,
+	C_OPCODE,
+	C_CLASS,
+	C_QTYPE,
+	C_REBINDING,
+	C_BUDGET,  /* over TW_DNS_QPS (the name is not in the key) */
+	C_BUSY,	   /* over TW_DNS_INFLIGHT (nor here) */
+	C_RECORDS, /* over TW_DNS_RECORDS_PER_S (nor here) */
+	C_QUOTA,   /* the context's learned-address quota is full */
+};
+
+/* What makes refusals twins (tw_audit_aggregate): zeroed, then filled. */
+struct dns_key {
+	char tag[4]; /* "dns" */
+	uint8_t cause, tcp;
+	uint16_t qtype;
+	char context[160];
+	char rev[65];
+	uint8_t addr[16]; /* a rebinding answer's address */
+	uint16_t namelen;
+	uint8_t name[TW_DNAME_MAX_WIRE];
+};
+_Static_assert(sizeof(struct dns_key) <= TW_AGG_MAX_KEY, "dns_key size");
+
+/* One query being answered. */
+struct query {
+	const struct query_ctx *qc;
+	struct tw_dns_question q;
+	size_t len; /* of the client's message */
+	enum tw_dq_err perr;
+	bool have_q; /* its question was read whole: replies echo it */
+	bool dnssec_ok;
+	size_t maxudp;
+	char name[TW_DNAME_TEXT_MAX]; /* presentation of what was read */
+	char qtype[16];
+	/* A refusal's record, written once the daemon lock is free. */
+	json_t *rec;
+	char cgroup[4096];
+	struct dns_key key;
+};
+
 static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
-			 const struct tw_context *x, const char *name,
-			 const char *qtype, const struct query_ctx *qc,
+			 const struct tw_context *x, const struct query *y,
 			 const char *reason, const char *answer)
 {
 	json_t *rec = tw_audit_record(&d->audit,
 				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
 				      0);
-	char hint[1024];
+	char hint[1024] = "";
 
-	name_hint(c, name, hint, sizeof(hint));
+	if (y->q.name.nlabels)
+		name_hint(c, &y->q.name, hint, sizeof(hint));
 	tw_record_where(rec, c->pol, x, NULL);
 	json_object_set_new(rec, "action", json_string("dns"));
-	json_object_set_new(rec, "proto", json_string(qc->tcp ? "tcp" : "udp"));
-	json_object_set_new(rec, "domain", json_string(name));
-	json_object_set_new(rec, "qtype", json_string(qtype));
+	json_object_set_new(rec, "proto",
+			    json_string(y->qc->tcp ? "tcp" : "udp"));
+	json_object_set_new(rec, "domain", json_string(y->name));
+	json_object_set_new(rec, "qtype", json_string(y->qtype));
 	if (answer)
 		json_object_set_new(rec, "answer", json_string(answer));
 	json_object_set_new(rec, "reason", json_string(reason));
@@ -775,15 +441,73 @@ static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 	return rec;
 }
 
-/*
- * Who asked: the process of the context (cgroup CTX_CGROUP) that holds the
- * client socket; the query is in flight, so it is there to find. The /proc
- * scan runs without d->lock (it must not stall the event loop or the other
- * resolver threads); the lock is taken only to find the call and write.
- */
-static void dns_record_write(struct tw_daemon *d, json_t *rec,
-			     const char *ctx_cgroup, const struct query_ctx *qc)
+static void key_fill(struct dns_key *k, const struct query *y,
+		     const struct tw_compiled *c, enum dns_cause cause,
+		     const uint8_t *addr)
 {
+	memset(k, 0, sizeof(*k));
+	memcpy(k->tag, "dns", 4);
+	k->cause = (uint8_t)cause;
+	k->tcp = y->qc->tcp;
+	snprintf(k->context, sizeof(k->context), "%s", y->qc->context);
+	snprintf(k->rev, sizeof(k->rev), "%s", c->revision);
+	if (cause == C_BUDGET || cause == C_BUSY || cause == C_RECORDS)
+		return; /* a flood of names: one record names the first */
+	k->qtype = y->q.qtype;
+	k->namelen = y->q.name.len;
+	memcpy(k->name, y->q.name.wire, y->q.name.len);
+	for (size_t i = 0; i < k->namelen; i++)
+		if (k->name[i] >= 'A' && k->name[i] <= 'Z')
+			k->name[i] += 'a' - 'A'; /* (length octets are < 64) */
+	if (addr)
+		memcpy(k->addr, addr, 16);
+}
+
+/*
+ * Refuse Y for CAUSE (WHY in words) in context X of REV; ANSWER/ADDR: a
+ * rebinding answer's address. A twin of a refusal being counted is only
+ * counted; a new kind gets a record (finished by query_record once the
+ * lock is free) while the context's record budget lasts, then one
+ * aggregated record for the rest. Daemon lock held.
+ */
+static void refuse(struct tw_daemon *d, struct query *y,
+		   const struct tw_revision *rev, const struct tw_context *x,
+		   enum dns_cause cause, const char *why, const char *answer,
+		   const uint8_t *addr)
+{
+	uint64_t now = tw_now_ns(CLOCK_REALTIME);
+	struct tw_dns_listener *l = y->qc->l;
+	char over[512];
+
+	key_fill(&y->key, y, &rev->comp, cause, addr);
+	if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
+		return;
+	if (l && cause != C_BUDGET && cause != C_BUSY &&
+	    !bucket_take(&l->records, &l->lock, TW_DNS_RECORDS_PER_S,
+			 TW_DNS_RECORDS_BURST)) {
+		key_fill(&y->key, y, &rev->comp, C_RECORDS, NULL);
+		if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
+			return;
+		snprintf(over, sizeof(over),
+			 "%s; more than %d refused queries a second in %s: "
+			 "counted in this record, which names the first",
+			 why, TW_DNS_RECORDS_PER_S, x->name);
+		why = over;
+	}
+	y->rec = audit_dns(d, &rev->comp, x, y, why, answer);
+	snprintf(y->cgroup, sizeof(y->cgroup), "%s", x->cgroup);
+}
+
+/*
+ * Finish and write Y's record: who asked is the process of the context
+ * that holds the client socket (the query is in flight, so it is there to
+ * find). The /proc scan runs without d->lock (it must not stall the event
+ * loop or the other resolver threads); the lock is taken only to find the
+ * call and write.
+ */
+static void query_record(struct tw_daemon *d, struct query *y)
+{
+	const struct query_ctx *qc = y->qc;
 	struct tw_call *call = NULL;
 	char file[64], comm[64] = "", line[256];
 	uint32_t pid = 0;
@@ -791,8 +515,10 @@ static void dns_record_write(struct tw_daemon *d, json_t *rec,
 	long uid = -1;
 	FILE *f;
 
+	if (!y->rec)
+		return;
 	if (qc->peerlen &&
-	    tw_socket_owner(d, ctx_cgroup, (const struct sockaddr *)&qc->peer,
+	    tw_socket_owner(d, y->cgroup, (const struct sockaddr *)&qc->peer,
 			    qc->tcp, &pid) == 0) {
 		snprintf(file, sizeof(file), "/proc/%u/status", pid);
 		f = fopen(file, "re");
@@ -806,18 +532,241 @@ static void dns_record_write(struct tw_daemon *d, json_t *rec,
 		if (f)
 			fclose(f);
 	}
-	json_object_set_new(rec, "pid", pid ? json_integer(pid) : json_null());
-	json_object_set_new(rec, "uid", uid >= 0 ? json_integer(uid) : json_null());
-	json_object_set_new(rec, "comm", *comm ? json_string(comm) : json_null());
+	json_object_set_new(y->rec, "pid", pid ? json_integer(pid) : json_null());
+	json_object_set_new(y->rec, "uid",
+			    uid >= 0 ? json_integer(uid) : json_null());
+	json_object_set_new(y->rec, "comm",
+			    *comm ? json_string(comm) : json_null());
 	pthread_mutex_lock(&d->lock);
 	if (pid && tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
 		call = tw_call_find(d, cgid);
-	tw_record_call(rec, call);
-	tw_audit_write(&d->audit, rec);
+	tw_record_call(y->rec, call);
+	tw_audit_write_first(&d->audit, y->rec, &y->key, sizeof(y->key), pid);
 	pthread_mutex_unlock(&d->lock);
+	y->rec = NULL;
 }
 
 /* ---- one query ----------------------------------------------------------- */
+
+/* A reply of Y's that carries only its question. -EINVAL: no reply (not
+ * even an id to answer). */
+static int reply(const struct query *y, int rcode, bool tc, uint8_t **out,
+		 size_t *olen)
+{
+	size_t cap = 12 + TW_DNAME_MAX_WIRE + 4;
+
+	if (y->len < 2)
+		return -EINVAL;
+	*out = malloc(cap);
+	if (!*out)
+		return -ENOMEM;
+	*olen = tw_dns_reply_build(&y->q, y->have_q, rcode, tc, *out, cap);
+	return 0;
+}
+
+/*
+ * Read the client's question; what it does not say is dropped here (its
+ * other sections, EDNS options, header bits): only what is judged goes on.
+ * Returns the rcode to refuse it with and its cause, or -1.
+ */
+static int query_parse(struct query *y, const uint8_t *m, size_t len,
+		       enum dns_cause *cause, const char **why)
+{
+	ldns_pkt *pkt = NULL;
+	char *t;
+
+	y->maxudp = 512;
+	y->perr = tw_dns_question_parse(m, len, &y->q);
+	tw_dname_text(&y->q.name, y->name, sizeof(y->name));
+	snprintf(y->qtype, sizeof(y->qtype), "TYPE%u", y->q.qtype);
+	t = ldns_rr_type2str((ldns_rr_type)y->q.qtype);
+	if (t) {
+		snprintf(y->qtype, sizeof(y->qtype), "%s", t);
+		free(t);
+	}
+	*why = tw_dq_strerror(y->perr);
+	if (y->perr) {
+		*cause = y->perr == TW_DQ_LONG ? C_LONG : C_MALFORMED;
+		return y->perr == TW_DQ_LONG ? LDNS_RCODE_REFUSED :
+					       LDNS_RCODE_FORMERR;
+	}
+	y->have_q = true;
+	/* The rest of the message only for its EDNS: the payload size the
+	 * client takes, and whether it wants DNSSEC records. */
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK) {
+		*cause = C_MALFORMED;
+		*why = "the message does not parse past its question";
+		return LDNS_RCODE_FORMERR;
+	}
+	if (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512)
+		y->maxudp = ldns_pkt_edns_udp_size(pkt);
+	y->dnssec_ok = ldns_pkt_edns(pkt) && ldns_pkt_edns_do(pkt);
+	ldns_pkt_free(pkt);
+	*cause = y->q.opcode != LDNS_PACKET_QUERY	 ? C_OPCODE :
+		 y->q.qclass != LDNS_RR_CLASS_IN	 ? C_CLASS :
+		 !tw_dns_qtype_forwardable(y->q.qtype) ? C_QTYPE :
+							 0;
+	*why = *cause == C_OPCODE ? "not a standard query (opcode)" :
+	       *cause == C_CLASS  ? "not of class IN" :
+	       *cause == C_QTYPE  ? "a query type toolwall does not forward "
+				    "(meta types: ANY, AXFR, IXFR...)" :
+				    NULL;
+	return *cause == C_CLASS ? LDNS_RCODE_REFUSED :
+	       *cause		 ? LDNS_RCODE_NOTIMPL :
+				   -1;
+}
+
+/* Count a refusal of RCODE under the daemon lock. */
+static void count_rcode(struct tw_daemon *d, int rcode)
+{
+	if (rcode == LDNS_RCODE_FORMERR)
+		d->dns.formerr++;
+	else if (rcode == LDNS_RCODE_NOTIMPL)
+		d->dns.notimp++;
+	else if (rcode == LDNS_RCODE_NXDOMAIN)
+		d->dns.nxdomain++;
+	else if (rcode == LDNS_RCODE_SERVFAIL)
+		d->dns.servfail++;
+	else
+		d->dns.refused++;
+}
+
+/*
+ * Judge Y (parsed: PRC is query_parse's verdict, CAUSE/WHY its reason)
+ * in its context: the rcode to refuse it with (its record made ready), or
+ * -1 with *UPS the workspace's upstreams (malloc'd, *NUPS of them).
+ */
+static int judge(struct tw_daemon *d, struct query *y, int prc,
+		 enum dns_cause cause, const char *why, char ***ups,
+		 size_t *nups)
+{
+	struct tw_learn_entry grants[2];
+	const struct tw_revision *rev;
+	const struct tw_context *x = NULL;
+	struct tw_dns_listener *l = y->qc->l;
+	char text[TW_DNAME_TEXT_MAX + 512];
+	int ci, rc = prc;
+
+	if (l && !bucket_take(&l->queries, &l->lock, TW_DNS_QPS,
+			      TW_DNS_QPS_BURST)) {
+		__atomic_fetch_add(&d->dns.ratelimited, 1, __ATOMIC_RELAXED);
+		rc = LDNS_RCODE_REFUSED;
+		cause = C_BUDGET;
+		snprintf(text, sizeof(text),
+			 "over the context's DNS budget of %d queries a "
+			 "second (bursts of %d); answered REFUSED, nothing "
+			 "was sent upstream",
+			 TW_DNS_QPS, TW_DNS_QPS_BURST);
+		why = text;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->dns.queries++;
+	d->dns.tcp += y->qc->tcp;
+	rev = &d->rev[d->slot];
+	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
+	if (ci >= 0)
+		x = &rev->comp.ctx[ci];
+	if (rc < 0 && x && !name_grants_dn(x, &y->q.name, grants, (uint32_t)ci)) {
+		rc = LDNS_RCODE_NXDOMAIN;
+		cause = C_NAME;
+		snprintf(text, sizeof(text),
+			 "no bundle of %s allows the name %s; answered "
+			 "NXDOMAIN, nothing was sent upstream",
+			 x->name, y->name);
+		why = text;
+	} else if (rc < 0 && !x) {
+		rc = LDNS_RCODE_REFUSED; /* a context gone: no one to name */
+	} else if (rc >= 0 && cause != C_BUDGET) {
+		snprintf(text, sizeof(text),
+			 "%s; answered %s, nothing was sent upstream", why,
+			 ldns_lookup_by_id(ldns_rcodes, rc)->name);
+		why = text;
+	}
+	if (rc >= 0) {
+		if (cause != C_BUDGET)
+			count_rcode(d, rc);
+		if (x)
+			refuse(d, y, rev, x, cause, why, NULL, NULL);
+		pthread_mutex_unlock(&d->lock);
+		return rc;
+	}
+	{
+		const struct tw_workspace *ws =
+			&rev->pol.workspaces[x->workspace];
+
+		*nups = 0;
+		*ups = calloc(ws->ndns_upstream + 1, sizeof(**ups));
+		for (size_t i = 0; *ups && i < ws->ndns_upstream; i++)
+			if (((*ups)[*nups] = strdup(ws->dns_upstream[i])))
+				(*nups)++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return -1;
+}
+
+/* Judge and refuse Y for CAUSE in the context in force (no record when
+ * the context is gone). Daemon lock not held. */
+static void refuse_now(struct tw_daemon *d, struct query *y,
+		       enum dns_cause cause, const char *why)
+{
+	const struct tw_revision *rev;
+	int ci;
+
+	pthread_mutex_lock(&d->lock);
+	rev = &d->rev[d->slot];
+	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
+	if (ci >= 0)
+		refuse(d, y, rev, &rev->comp.ctx[ci], cause, why, NULL, NULL);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* A slot among the context's TW_DNS_INFLIGHT upstream exchanges. */
+static bool inflight_take(struct tw_dns_listener *l)
+{
+	if (!l)
+		return true;
+	if (__atomic_add_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL) <=
+	    TW_DNS_INFLIGHT)
+		return true;
+	__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL);
+	return false;
+}
+
+static void inflight_put(struct tw_dns_listener *l)
+{
+	if (l)
+		__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL);
+}
+
+/*
+ * Send the query rebuilt from Y's judged question (a fresh id, nothing
+ * else of the client's) to UPS, and check that the answer is to that very
+ * question. 0 with *RESP and *ANS (*ALEN bytes, the client's id put back),
+ * or -errno; the caller frees *RESP and *ANS either way.
+ */
+static int upstream(const struct query *y, char **ups, size_t nups,
+		    ldns_pkt **resp, uint8_t **ans, size_t *alen)
+{
+	uint8_t q[12 + TW_DNAME_MAX_WIRE + 4 + 11];
+	size_t qlen = tw_dns_query_build(&y->q, (uint16_t)arc4random(),
+					 y->dnssec_ok, q, sizeof(q));
+	struct tw_dname n;
+	ldns_rr *rr;
+
+	if (!qlen || tw_dns_forward(ups, nups, q, qlen, ans, alen))
+		return -EIO;
+	if (ldns_wire2pkt(resp, *ans, *alen) != LDNS_STATUS_OK)
+		return -EBADMSG;
+	rr = ldns_pkt_qdcount(*resp) == 1 ?
+		     ldns_rr_list_rr(ldns_pkt_question(*resp), 0) :
+		     NULL;
+	if (!rr || ldns_rr_get_type(rr) != (ldns_rr_type)y->q.qtype ||
+	    !rr_name(ldns_rr_owner(rr), &n) || !tw_dname_equal(&n, &y->q.name))
+		return -EBADMSG;
+	(*ans)[0] = y->q.id >> 8;
+	(*ans)[1] = y->q.id & 0xff;
+	return 0;
+}
 
 /*
  * Grant each address of the answer to X (lock held), all or none: -ENOSPC
@@ -849,146 +798,55 @@ static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
 	return 0;
 }
 
-
 /*
- * Answer query Q that arrived on QC's socket. *OUT is malloc'd (caller
- * frees). Returns 0 or -errno (no reply at all).
+ * Y's answer holds ADDRS: judge the name again (a reload may have come
+ * meanwhile) and each address for rebinding, then grant them to the
+ * context before the answer is released (the client may connect as soon
+ * as it has it). Returns the rcode to refuse with, or -1.
  */
-static int answer(struct tw_daemon *d, const struct query_ctx *qc,
-		  const uint8_t *q, size_t qlen, uint8_t **out, size_t *olen)
+static int release(struct tw_daemon *d, struct query *y,
+		   const struct answer_addr *addrs, size_t naddr)
 {
 	struct tw_learn_entry grants[2];
-	struct answer_addr addrs[64];
-	char **ups = NULL, *qname = NULL, qtype[16] = "?";
-	ldns_pkt *pkt = NULL, *resp = NULL;
 	const struct tw_revision *rev;
 	const struct tw_context *x;
-	size_t nups = 0, naddr, alen = 0, maxudp = 512;
-	uint8_t *ans = NULL;
-	int ci, ng, ret = 0;
-	ldns_rr *rr;
-	json_t *refused = NULL; /* a record to finish once the lock is free */
-	char refused_cg[4096];
+	char why[TW_DNAME_TEXT_MAX + 512], a[INET6_ADDRSTRLEN];
+	int ci, ng;
 
-	if (ldns_wire2pkt(&pkt, q, qlen) != LDNS_STATUS_OK)
-		return reply_formerr(q, qlen, out, olen);
-	if (ldns_pkt_qr(pkt) || ldns_pkt_qdcount(pkt) != 1) {
-		ret = reply_short(pkt, LDNS_RCODE_FORMERR, false, out, olen);
-		goto done;
-	}
-	/* A standard query only: UPDATE, NOTIFY and the like never go
-	 * upstream, whatever name they carry. */
-	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY) {
-		ret = reply_short(pkt, LDNS_RCODE_NOTIMPL, false, out, olen);
-		goto done;
-	}
-	rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
-	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
-		goto done;
-	}
-	qname = rdf_name(ldns_rr_owner(rr));
-	if (!qname) {
-		ret = -ENOMEM;
-		goto done;
-	}
-	{
-		char *t = ldns_rr_type2str(ldns_rr_get_type(rr));
-
-		if (t) {
-			snprintf(qtype, sizeof(qtype), "%s", t);
-			free(t);
-		}
-	}
-	if (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512)
-		maxudp = ldns_pkt_edns_udp_size(pkt);
-
-	/* Is the name the context's to resolve? */
 	pthread_mutex_lock(&d->lock);
-	d->dns.queries++;
-	d->dns.tcp += qc->tcp;
 	rev = &d->rev[d->slot];
-	ci = rev->valid ? tw_compiled_find(&rev->comp, qc->context) : -1;
-	if (ci < 0) {
-		d->dns.refused++;
-		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
-		goto done;
-	}
-	x = &rev->comp.ctx[ci];
-	ng = name_grants(x, qname, grants, (uint32_t)ci);
+	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
+	x = ci >= 0 ? &rev->comp.ctx[ci] : NULL;
+	ng = x ? name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) : 0;
 	if (!ng) {
-		char why[512];
-
+		d->dns.refused++;
 		snprintf(why, sizeof(why),
-			 "no bundle of %s allows the name %s; answered "
-			 "NXDOMAIN, nothing was sent upstream",
-			 x->name, qname);
-		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why,
-				    NULL);
-		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
-		d->dns.nxdomain++;
+			 "no bundle of %s allows the name %s since a reload "
+			 "while it was asked upstream; answered REFUSED",
+			 y->qc->context, y->name);
+		if (x)
+			refuse(d, y, rev, x, C_NAME, why, NULL, NULL);
 		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_NXDOMAIN, false, out, olen);
-		goto done;
+		return LDNS_RCODE_REFUSED;
 	}
-	{
-		const struct tw_workspace *ws =
-			&rev->pol.workspaces[x->workspace];
-
-		ups = calloc(ws->ndns_upstream + 1, sizeof(*ups));
-		for (size_t i = 0; ups && i < ws->ndns_upstream; i++)
-			if ((ups[nups] = strdup(ws->dns_upstream[i])))
-				nups++;
-	}
-	pthread_mutex_unlock(&d->lock);
-
-	/* Only allowed names get this far. */
-	if (forward(ups, nups, q, qlen, &ans, &alen) ||
-	    ldns_wire2pkt(&resp, ans, alen) != LDNS_STATUS_OK) {
-		pthread_mutex_lock(&d->lock);
-		d->dns.servfail++;
-		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_SERVFAIL, false, out, olen);
-		goto done;
-	}
-	naddr = answer_addrs(resp, qname, addrs, 64);
-
-	pthread_mutex_lock(&d->lock);
-	rev = &d->rev[d->slot]; /* a reload may have happened meanwhile */
-	ci = rev->valid ? tw_compiled_find(&rev->comp, qc->context) : -1;
-	ng = ci < 0 ? 0 :
-		      name_grants(&rev->comp.ctx[ci], qname, grants,
-				  (uint32_t)ci);
-	if (!ng) {
-		d->dns.refused++;
-		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
-		goto done;
-	}
-	x = &rev->comp.ctx[ci];
 	for (size_t i = 0; i < naddr; i++) {
-		char a[INET6_ADDRSTRLEN], why[512];
+		uint8_t key[16] = {};
 
-		if (!rebinding(x, addrs[i].family, addrs[i].addr))
+		if (!tw_dns_rebinding(x, addrs[i].family, addrs[i].addr))
 			continue;
 		tw_addr_str(addrs[i].family, addrs[i].addr, a, sizeof(a));
 		snprintf(why, sizeof(why),
 			 "rebinding: %s resolved to %s (loopback, private, "
 			 "link-local, CGNAT, multicast or this host) and no "
 			 "bundle of %s lists it as an IP literal; refused",
-			 qname, a, x->name);
-		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why, a);
-		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
+			 y->name, a, x->name);
+		memcpy(key, addrs[i].addr, addrs[i].family == 4 ? 4 : 16);
+		refuse(d, y, rev, x, C_REBINDING, why, a, key);
 		d->dns.rebinding++;
 		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
-		goto done;
+		return LDNS_RCODE_REFUSED;
 	}
-	/* Grant before release: the client can connect as soon as it has the
-	 * answer. */
-	if (learn_answer(d, x, qname, grants, ng, addrs, naddr)) {
-		char why[512];
+	if (learn_answer(d, x, y->name, grants, ng, addrs, naddr)) {
 		struct tw_learned_quota lq =
 			tw_learned_quota_of(&d->learned, (uint32_t)ci);
 
@@ -997,52 +855,113 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 			 "(\"dns\": {\"max_learned\"}) and none has expired; "
 			 "answered REFUSED, nothing was granted",
 			 x->name, lq.used, lq.max);
-		refused = audit_dns(d, &rev->comp, x, qname, qtype, qc, why,
-				    NULL);
-		snprintf(refused_cg, sizeof(refused_cg), "%s", x->cgroup);
+		refuse(d, y, rev, x, C_QUOTA, why, NULL, NULL);
 		d->dns.refused++;
 		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_REFUSED, false, out, olen);
-		goto done;
+		return LDNS_RCODE_REFUSED;
 	}
 	d->dns.answered++;
 	pthread_mutex_unlock(&d->lock);
+	return -1;
+}
 
-	if (!qc->tcp && alen > maxudp) {
+/* Y is allowed: ask UPS, release the answer into *OUT (or a refusal). */
+static int resolve(struct tw_daemon *d, struct query *y, char **ups,
+		   size_t nups, uint8_t **out, size_t *olen)
+{
+	struct answer_addr addrs[64];
+	ldns_pkt *resp = NULL;
+	uint8_t *ans = NULL;
+	size_t alen = 0;
+	char why[256];
+	int ret;
+
+	if (!inflight_take(y->qc->l)) {
+		__atomic_fetch_add(&d->dns.busy, 1, __ATOMIC_RELAXED);
+		snprintf(why, sizeof(why),
+			 "the context already has %d lookups in flight "
+			 "upstream (its share of the resolver); answered "
+			 "SERVFAIL",
+			 TW_DNS_INFLIGHT);
+		refuse_now(d, y, C_BUSY, why);
+		return reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
+	}
+	ret = upstream(y, ups, nups, &resp, &ans, &alen);
+	inflight_put(y->qc->l);
+	if (ret) {
+		pthread_mutex_lock(&d->lock);
+		d->dns.servfail++;
+		pthread_mutex_unlock(&d->lock);
+		ret = reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
+		goto out;
+	}
+	ret = release(d, y, addrs, answer_addrs(resp, &y->q.name, addrs, 64));
+	if (ret >= 0) {
+		ret = reply(y, ret, false, out, olen);
+	} else if (!y->qc->tcp && alen > y->maxudp) {
 		pthread_mutex_lock(&d->lock);
 		d->dns.truncated++;
 		pthread_mutex_unlock(&d->lock);
-		ret = reply_short(pkt, LDNS_RCODE_NOERROR, true, out, olen);
-		goto done;
+		ret = reply(y, LDNS_RCODE_NOERROR, true, out, olen);
+	} else {
+		*out = ans;
+		*olen = alen;
+		ans = NULL;
+		ret = 0;
 	}
-	*out = ans;
-	*olen = alen;
-	ans = NULL;
-done:
-	if (refused) /* before the answer is sent: the client still waits */
-		dns_record_write(d, refused, refused_cg, qc);
+out:
+	free(ans);
+	ldns_pkt_free(resp);
+	return ret;
+}
+
+/*
+ * Answer message M (LEN bytes) that arrived on QC's socket. *OUT is
+ * malloc'd (caller frees). Returns 0 or -errno (no reply at all).
+ *
+ *   parse the question (dnswire.h)  malformed, over 253 octets, not a
+ *                                   QUERY of class IN for a data type:
+ *                                   FORMERR / REFUSED / NOTIMP + record
+ *   the context's budget            over it: REFUSED + aggregated record
+ *   the name allowed?               no: NXDOMAIN + record
+ *   upstream, rebuilt query         over TW_DNS_INFLIGHT: SERVFAIL
+ *   rebinding, learn, release
+ */
+static int answer(struct tw_daemon *d, const struct query_ctx *qc,
+		  const uint8_t *m, size_t len, uint8_t **out, size_t *olen)
+{
+	struct query y = { .qc = qc, .len = len };
+	enum dns_cause cause = 0;
+	const char *why = NULL;
+	char **ups = NULL;
+	size_t nups = 0;
+	int rc, ret;
+
+	rc = query_parse(&y, m, len, &cause, &why);
+	rc = judge(d, &y, rc, cause, why, &ups, &nups);
+	if (rc >= 0)
+		ret = reply(&y, rc, false, out, olen);
+	else
+		ret = resolve(d, &y, ups, nups, out, olen);
+	/* before the answer is sent: the client still waits */
+	query_record(d, &y);
 	for (size_t i = 0; i < nups; i++)
 		free(ups[i]);
 	free(ups);
-	free(ans);
-	free(qname);
-	ldns_pkt_free(pkt);
-	ldns_pkt_free(resp);
 	return ret;
 }
 
 /* ---- the resolver threads -------------------------------------------- */
 
-static void stat_add(uint64_t *c)
-{
-	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
-}
-
+/*
+ * At most TW_DNS_UDP_BATCH queries of socket FD, then back to epoll: a
+ * flooded socket cannot keep this thread from the other ready ones.
+ */
 static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 {
 	uint8_t buf[MAX_MSG];
 
-	for (;;) {
+	for (int i = 0; i < TW_DNS_UDP_BATCH; i++) {
 		struct query_ctx q = *qc;
 		uint8_t *out = NULL;
 		size_t olen = 0;
@@ -1062,254 +981,6 @@ static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
 	}
 }
 
-static void conn_close(struct tw_daemon *d, struct dns_conn *c)
-{
-	pthread_mutex_lock(&tcp.lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		tcp.head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	tcp.n--;
-	c->l->ntcp--;
-	pthread_mutex_unlock(&tcp.lock);
-	epoll_ctl(d->dns_epoll, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c->buf);
-	free(c);
-}
-
-/* Hand the connection back to the epoll set; the last thing a thread
- * does with it (another thread may own it right after). */
-static void conn_arm(struct tw_daemon *d, struct dns_conn *c, uint32_t what)
-{
-	struct epoll_event ev = { .events = what | EPOLLONESHOT | EPOLLRDHUP,
-				  .data.ptr = c };
-
-	if (epoll_ctl(d->dns_epoll, EPOLL_CTL_MOD, c->fd, &ev))
-		conn_close(d, c);
-}
-
-static void conn_deadline(struct dns_conn *c)
-{
-	c->deadline_ns = tw_now_ns(CLOCK_MONOTONIC) +
-			 (uint64_t)TW_DNS_TCP_CLIENT_MS * 1000000ull;
-}
-
-/*
- * New DNS-over-TCP clients of listener socket S: each gets a slot under
- * the per-context and global limits, or is closed at once (counted).
- */
-static void tcp_accept(struct tw_daemon *d, const struct dns_sock *s)
-{
-	struct tw_dns_listener *l = s->l;
-
-	for (int i = 0; i < 64; i++) {
-		struct dns_conn *c = calloc(1, sizeof(*c));
-		struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT |
-						    EPOLLRDHUP };
-		bool full;
-		int fd;
-
-		if (!c)
-			return;
-		c->qc.peerlen = sizeof(c->qc.peer);
-		fd = accept4(l->fd[s->kind], (struct sockaddr *)&c->qc.peer,
-			     &c->qc.peerlen, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			free(c);
-			return; /* EAGAIN: another thread took it, or none */
-		}
-		pthread_mutex_lock(&tcp.lock);
-		full = l->ntcp >= TW_DNS_TCP_PER_CONTEXT ||
-		       tcp.n >= TW_DNS_TCP_CLIENTS;
-		if (!full) {
-			c->next = tcp.head;
-			if (tcp.head)
-				tcp.head->prev = c;
-			tcp.head = c;
-			tcp.n++;
-			l->ntcp++;
-		}
-		pthread_mutex_unlock(&tcp.lock);
-		if (full) {
-			/* A context that holds its share of connections open
-			 * waits for them to time out; other contexts do not. */
-			stat_add(&d->dns.tcp_refused);
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->type = EV_CONN;
-		c->fd = fd;
-		c->l = l;
-		snprintf(c->qc.context, sizeof(c->qc.context), "%s",
-			 l->context);
-		c->qc.tcp = true;
-		conn_deadline(c);
-		ev.data.ptr = c;
-		if (epoll_ctl(d->dns_epoll, EPOLL_CTL_ADD, fd, &ev))
-			conn_close(d, c);
-	}
-}
-
-/*
- * Read what there is of C's query. 1: complete, 0: more to come (C is
- * re-armed), -1: C is closed.
- */
-static int conn_read(struct tw_daemon *d, struct dns_conn *c)
-{
-	for (;;) {
-		uint8_t *dst = c->hdr_have < 2 ? c->hdr + c->hdr_have :
-						 c->buf + c->have;
-		size_t want = c->hdr_have < 2 ? 2 - c->hdr_have :
-						c->need - c->have;
-		ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			conn_arm(d, c, EPOLLIN);
-			return 0;
-		}
-		if (n <= 0) {
-			/* Gone before its query was whole (or between
-			 * queries): nothing to answer. */
-			if (c->hdr_have || c->have)
-				stat_add(&d->dns.tcp_dropped);
-			conn_close(d, c);
-			return -1;
-		}
-		if (c->hdr_have < 2) {
-			c->hdr_have += n;
-			if (c->hdr_have < 2)
-				continue;
-			c->need = (size_t)c->hdr[0] << 8 | c->hdr[1];
-			c->have = 0;
-			if (c->need < 12) { /* not even a DNS header */
-				stat_add(&d->dns.tcp_dropped);
-				conn_close(d, c);
-				return -1;
-			}
-			free(c->buf);
-			c->buf = malloc(c->need);
-			if (!c->buf) {
-				conn_close(d, c);
-				return -1;
-			}
-			continue;
-		}
-		c->have += n;
-		if (c->have == c->need)
-			return 1;
-	}
-}
-
-/* Send what is left of C's answer. 1: all sent, 0: C waits for room (it is
- * re-armed), -1: C is closed (the client went away: counted). */
-static int conn_write(struct tw_daemon *d, struct dns_conn *c)
-{
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->buf + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			conn_arm(d, c, EPOLLOUT);
-			return 0;
-		}
-		if (n <= 0) {
-			stat_add(&d->dns.tcp_dropped);
-			conn_close(d, c);
-			return -1;
-		}
-		c->out_off += n;
-	}
-	return 1;
-}
-
-/* An event of DNS-over-TCP client C; this thread owns C until it re-arms
- * or closes it. */
-static void tcp_event(struct tw_daemon *d, struct dns_conn *c, uint32_t ev)
-{
-	uint8_t *out = NULL;
-	size_t olen = 0;
-	int r;
-
-	if (c->shut || tw_now_ns(CLOCK_MONOTONIC) >= c->deadline_ns) {
-		stat_add(&d->dns.tcp_timeouts);
-		conn_close(d, c);
-		return;
-	}
-	if (ev & EPOLLERR) {
-		conn_close(d, c);
-		return;
-	}
-	for (;;) {
-		if (!c->writing) {
-			r = conn_read(d, c);
-			if (r <= 0)
-				return;
-			/* The query is whole: it is judged (and recorded)
-			 * whatever the client does next. */
-			if (answer(d, &c->qc, c->buf, c->need, &out, &olen) ||
-			    olen > MAX_MSG) {
-				free(out);
-				conn_close(d, c);
-				return;
-			}
-			free(c->buf);
-			c->buf = malloc(olen + 2);
-			if (!c->buf) {
-				free(out);
-				conn_close(d, c);
-				return;
-			}
-			c->buf[0] = olen >> 8;
-			c->buf[1] = olen & 0xff;
-			memcpy(c->buf + 2, out, olen);
-			free(out);
-			out = NULL;
-			c->out_len = olen + 2;
-			c->out_off = 0;
-			c->writing = true;
-			/* Taking the answer gets a time limit of its own. */
-			conn_deadline(c);
-		}
-		r = conn_write(d, c);
-		if (r <= 0)
-			return;
-		/* RFC 7766: the client may send another query. */
-		free(c->buf);
-		c->buf = NULL;
-		c->writing = false;
-		c->hdr_have = c->have = c->need = 0;
-		conn_deadline(c);
-	}
-}
-
-/* Shut down every client past its deadline; its owner (or the event the
- * shutdown raises) closes it. At most every TW_DNS_SWEEP_MS. */
-static void tcp_sweep(void)
-{
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
-
-	pthread_mutex_lock(&tcp.lock);
-	if (now - tcp.swept_ns >= TW_DNS_SWEEP_MS * 1000000ull) {
-		tcp.swept_ns = now;
-		for (struct dns_conn *c = tcp.head; c; c = c->next) {
-			if (c->shut || now < c->deadline_ns)
-				continue;
-			c->shut = true;
-			shutdown(c->fd, SHUT_RDWR);
-		}
-	}
-	pthread_mutex_unlock(&tcp.lock);
-}
-
 static void *resolver_main(void *arg)
 {
 	struct tw_daemon *d = arg;
@@ -1326,20 +997,22 @@ static void *resolver_main(void *arg)
 			if (*t == EV_WAKE)
 				return NULL;
 			if (*t == EV_CONN) {
-				tcp_event(d, evs[i].data.ptr, evs[i].events);
+				tw_dnstcp_event(d, evs[i].data.ptr,
+						evs[i].events, answer);
 				continue;
 			}
 			/* A listener: its context and fd never change. */
 			s = evs[i].data.ptr;
 			if (s->kind == L_TCP4 || s->kind == L_TCP6) {
-				tcp_accept(d, s);
+				tw_dnstcp_accept(d, s);
 				continue;
 			}
 			snprintf(qc.context, sizeof(qc.context), "%s",
 				 s->l->context);
+			qc.l = s->l;
 			serve_udp(d, s->l->fd[s->kind], &qc);
 		}
-		tcp_sweep();
+		tw_dnstcp_sweep();
 	}
 	return NULL;
 }
@@ -1372,18 +1045,17 @@ void tw_dns_stop(struct tw_daemon *d)
 			pthread_join(d->dns_thread[i], NULL);
 		d->dns_running = 0;
 	}
-	while (tcp.head)
-		conn_close(d, tcp.head);
+	tw_dnstcp_close_all(d);
 	for (size_t i = 0; i < d->ndns_ctx; i++) {
 		for (int k = 0; k < L_KINDS; k++)
 			if (d->dns_ctx[i]->fd[k] >= 0)
 				close(d->dns_ctx[i]->fd[k]);
+		pthread_mutex_destroy(&d->dns_ctx[i]->lock);
 		free(d->dns_ctx[i]);
 	}
 	free(d->dns_ctx);
 	d->dns_ctx = NULL;
 	d->ndns_ctx = 0;
 	tw_learned_free(&d->learned);
-	free(own_addrs.v);
-	memset(&own_addrs, 0, sizeof(own_addrs));
+	tw_dns_rebinding_free();
 }

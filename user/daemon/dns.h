@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dnstcp.h"
 #include "maps.h"
 #include "toolwall.h"
 
@@ -23,22 +24,34 @@ struct tw_compiled;
 /* Seconds a learned address outlives its TTL (live connections are not
  * affected by expiry at all: they were judged at connect). */
 #define TW_DNS_GRACE_S 2
-/* Resolver threads: a slow upstream holds up one of them, not all. */
-/* Per upstream attempt. */
-#define TW_DNS_TIMEOUT_MS 2000
 
 /*
- * DNS-over-TCP clients (a client inside a call controls its connections:
- * none of them can hold a resolver thread or starve another context).
- * A client has TW_DNS_TCP_CLIENT_MS to send a whole query, and as long to
- * take its answer; a context holds at most TW_DNS_TCP_PER_CONTEXT
- * connections, the host TW_DNS_TCP_CLIENTS; more are closed at once.
+ * What one context may take of the resolver (a call inside it controls
+ * its queries: none of them may delay another context's answers).
+ *
+ * - Queries: a token bucket of TW_DNS_QPS a second (bursts of
+ *   TW_DNS_QPS_BURST); a query over it is answered REFUSED, counted
+ *   (`ratelimited`), and recorded in one aggregated record per window.
+ * - Records of refused queries: identical refusals (same context, name,
+ *   type, reason, revision) are aggregated into one record with an exact
+ *   count; distinct ones get records of their own at TW_DNS_RECORDS_PER_S
+ *   (bursts of TW_DNS_RECORDS_BURST), the rest are counted into one
+ *   aggregated record per window that names the first of them.
+ * - Upstream exchanges block a resolver thread (up to TW_DNS_TIMEOUT_MS per
+ *   upstream): a context has at most TW_DNS_INFLIGHT of them at once,
+ *   fewer than the TW_DNS_THREADS threads, so a flooding context always
+ *   leaves threads to the others; past it, SERVFAIL (counted `busy`).
+ * - UDP: a thread reads at most TW_DNS_UDP_BATCH datagrams of a socket
+ *   before it serves the next ready one, so a flooded socket cannot keep
+ *   a thread from the other contexts' sockets.
  */
-#define TW_DNS_TCP_CLIENT_MS 2000
-#define TW_DNS_TCP_PER_CONTEXT 32
-#define TW_DNS_TCP_CLIENTS 256
-#define TW_DNS_TCP_BACKLOG 128
-#define TW_DNS_SWEEP_MS 250
+#define TW_DNS_QPS 200
+#define TW_DNS_QPS_BURST 400
+#define TW_DNS_RECORDS_PER_S 20
+#define TW_DNS_RECORDS_BURST 50
+#define TW_DNS_INFLIGHT 3
+#define TW_DNS_UDP_BATCH 16
+
 
 
 /* Start the resolver thread. Call with no lock held. */

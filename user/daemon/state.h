@@ -21,12 +21,16 @@
 #include "loader.h"
 #include "toolwall.h"
 
-/* The resolver's counters (dns.c) and threads. */
-#define TW_DNS_THREADS 4
+/* The resolver's counters (dns.c) and threads (more than one context's
+ * TW_DNS_INFLIGHT upstream exchanges, see dns.h). */
+#define TW_DNS_THREADS 8
 struct tw_dns_stats {
 	uint64_t queries, answered, nxdomain, refused, rebinding, servfail;
 	uint64_t tcp, truncated;
+	uint64_t formerr, notimp; /* malformed; an opcode or type not served */
 	/* Updated without the daemon lock (atomics). */
+	uint64_t ratelimited; /* over a context's TW_DNS_QPS */
+	uint64_t busy;	      /* over a context's TW_DNS_INFLIGHT */
 	uint64_t tcp_refused;  /* over the connection limits */
 	uint64_t tcp_timeouts; /* shut at their deadline */
 	uint64_t tcp_dropped;  /* went away mid-query or mid-answer */

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dnsup.h - the resolver's exchanges with its upstreams. A query goes to
+ * each upstream in turn (ADDR:PORT strings) until one answers: over UDP,
+ * then over TCP when that answer is truncated. Each attempt waits at most
+ * TW_DNS_TIMEOUT_MS; the answer must carry the query's id.
+ */
+#ifndef TW_DNSUP_H
+#define TW_DNSUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per upstream attempt. */
+#define TW_DNS_TIMEOUT_MS 2000
+
+/* 0 with *ANS malloc'd (*ALEN bytes), or -errno of the last attempt. */
+int tw_dns_forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
+		   uint8_t **ans, size_t *alen);
+
+#endif
