@@ -180,16 +180,15 @@ INSTALL_FILES = $(SBINDIR)/toolwall $(MANDIR)/man8/toolwall.8 \
 	$(DATADIR)/schema/toolwall-policy.schema.json
 EXAMPLES := $(shell find policy/examples -type f -name '*.json' | sort)
 
-$(OUT)/toolwall.service: dist/toolwall.service.in Makefile | $(OUT)
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
-
-install: toolwall $(OUT)/toolwall.service
+install: toolwall
 	$(Q)install -D -m 0755 toolwall $(DESTDIR)$(SBINDIR)/toolwall
 	$(Q)install -D -m 0644 man/toolwall.8 $(DESTDIR)$(MANDIR)/man8/toolwall.8
 	$(Q)install -D -m 0644 man/toolwall-policy.5 \
 		$(DESTDIR)$(MANDIR)/man5/toolwall-policy.5
-	$(Q)install -D -m 0644 $(OUT)/toolwall.service \
-		$(DESTDIR)$(UNITDIR)/toolwall.service
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/toolwall.service.in \
+		> $(DESTDIR)$(UNITDIR)/toolwall.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/toolwall.service
 	$(Q)install -D -m 0644 dist/toolwall.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/toolwall
 	$(Q)for f in $(EXAMPLES); do \
@@ -198,14 +197,19 @@ install: toolwall $(OUT)/toolwall.service
 	$(Q)install -D -m 0644 policy/schema/toolwall-policy.schema.json \
 		$(DESTDIR)$(DATADIR)/schema/toolwall-policy.schema.json
 
-# Removes the files install put down and the directories it made that are
-# left empty (never a directory that holds anything else).
+# Removes the files install put down. Directories: into a DESTDIR (a
+# staging tree) every one left empty, up to DESTDIR; on the host only
+# toolwall's own ($(DATADIR)), never a shared one such as man/man5.
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
-	$(Q)for d in $(sort $(dir $(addprefix $(DESTDIR),$(INSTALL_FILES)))); do \
-		while [ "$$d" != "$(DESTDIR)$(PREFIX)/" ] && [ "$$d" != "/" ] && \
-		      rmdir "$$d" 2>/dev/null; do d=$$(dirname "$$d")/; done; \
-	done; true
+	$(Q)if [ -n "$(DESTDIR)" ]; then \
+		for d in $(sort $(dir $(addprefix $(DESTDIR),$(INSTALL_FILES)))); do \
+			while [ "$$d" != "$(DESTDIR)/" ] && [ "$$d" != "/" ] && \
+			      rmdir "$$d" 2>/dev/null; do d=$$(dirname "$$d")/; done; \
+		done; \
+	elif [ -d "$(DATADIR)" ]; then \
+		find "$(DATADIR)" -depth -type d -empty -delete; \
+	fi
 
 # A Debian package with dpkg-deb: PREFIX /usr, the unit where Debian 12
 # keeps packaged units, Depends computed by dpkg-shlibdeps.

@@ -59,16 +59,19 @@ tw_cg_rmtree() { find "$1" -depth -type d -exec rmdir {} + 2>/dev/null; }
 tw_at_exit cleanup
 
 # ---- the unit verifies --------------------------------------------------
-make -s -C "$TW_ROOT" install DESTDIR="$WORK/root" PREFIX=/usr >"$WORK/install.out" 2>&1
+# systemd-analyze verify checks that ExecStart's binary exists: install
+# with PREFIX inside the scratch directory, so the unit names a real file,
+# and verify it offline against the host's own targets.
+make -s -C "$TW_ROOT" install PREFIX="$WORK/root/usr" >"$WORK/install.out" 2>&1
 unit=$WORK/root/usr/lib/systemd/system/toolwall.service
 if ! command -v systemd-analyze >/dev/null; then
 	skip "systemd-analyze verify passes on toolwall.service" "no systemd-analyze (deps: test layer)"
-elif out=$(systemd-analyze verify --root="$WORK/root" --man=no "$unit" 2>&1) && [[ -z $out ]]; then
-	ok "systemd-analyze verify passes on toolwall.service (offline, --root)"
+elif out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [[ -z $out ]]; then
+	ok "systemd-analyze verify passes on toolwall.service (offline; PID 1 need not be systemd)"
 else
 	not_ok "systemd-analyze verify" "$out"
 fi
-want="Type=notify ExecReload= Restart=on-failure Delegate=yes ExecStart=/usr/sbin/toolwall"
+want="Type=notify ExecReload= Restart=on-failure Delegate=yes ExecStart=$WORK/root/usr/sbin/toolwall"
 miss=""
 for w in $want; do grep -q "^$w" "$unit" || miss+=" $w"; done
 if [[ -z $miss ]]; then ok "the unit: $want"; else not_ok "the unit lacks" "$miss"; fi
@@ -100,7 +103,7 @@ start_daemon()
 		--on-ready $(probe_cmd $PB r-ready) >"$WORK/$label.listener" 2>&1 &
 	LISTENER=$!
 	for ((i = 0; i < 50; i++)); do
-		grep -q listening "$WORK/$label.listener" && break
+		grep -qs listening "$WORK/$label.listener" && break
 		sleep 0.1
 	done
 	env "${ENV[@]}" NOTIFY_SOCKET="$addr" INVOCATION_ID="$INV" sh -c \
