@@ -18,6 +18,7 @@ trap 'rm -rf "$stage"' EXIT
 root=$stage/root
 make -s -C "$top" install DESTDIR="$root" PREFIX=/usr UNITDIR=/lib/systemd/system
 install -D -m 0644 "$here/copyright" "$root/usr/share/doc/toolwall/copyright"
+gzip -9n "$root"/usr/share/man/man*/* # Debian ships man pages compressed
 
 # dpkg-shlibdeps wants a debian/control to read; it only needs a source.
 mkdir -p "$stage/debian"
