@@ -181,6 +181,18 @@ else
 fi
 stop_pid "$LISTENER"
 LISTENER=""
+# The pins of A enforce $NAME-x: a daemon with the same pins and another
+# root must not adopt them (its root would be left unenforced).
+out=$(env TOOLWALL_PIN_ROOT=/sys/fs/bpf/$NAME-a TOOLWALL_RUN_DIR=/run/$NAME-a \
+	TOOLWALL_CGROUP_ROOT=$NAME-y timeout 20 "$TW_BIN" daemon -p "$WORK/policy.json" \
+	--audit-log "$WORK/y.audit" 2>&1)
+rc=$?
+rmdir "$CGM/$NAME-y" 2>/dev/null
+if [[ $rc -eq 1 ]] && grep -q "attached to another cgroup" <<<"$out"; then
+	ok "pins that enforce another live cgroup root are not adopted: the daemon refuses, saying why"
+else
+	not_ok "foreign pinned links" "exit $rc: $out"
+fi
 env "${A_ENV[@]}" "$TW_BIN" down --kill >/dev/null 2>&1
 
 # ---- a delegated cgroup (abstract socket) -------------------------------------
@@ -218,12 +230,36 @@ if compgen -G "$SVC/calls/svc/workspace/call-*" >/dev/null && ! compgen -G "$CGM
 else
 	not_ok "call cgroup" "$(find "$SVC" -maxdepth 4 -type d | tr '\n' ' ')"
 fi
+
+# The service fails and its manager cleans up as systemd does: every
+# process of the unit's cgroup killed, the tree removed. The pinned links
+# are severed with it; the restarted daemon replaces them and enforces.
+kill -9 "$DAEMON"
+echo 1 >"$SVC/cgroup.kill"
+wait "$DAEMON" 2>/dev/null
+wait "$long" 2>/dev/null
+DAEMON=""
+stop_pid "$LISTENER"
+wait_for grep -q '^populated 0' "$SVC/cgroup.events"
+tw_cg_rmtree "$SVC"
+mkdir "$SVC"
+python3 -c 'import os, sys
+os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$SVC"
+start_daemon b2 "@$NAME-notify2" "${B_ENV[@]}"
+wait_for ready b2
+wait_for grep -q '^ON-READY' "$WORK/b2.notify"
+if grep -q '^ON-READY rc=1 ERR EPERM' "$WORK/b2.notify" &&
+	[[ $(sed -n 's/^0:://p' "/proc/$DAEMON/cgroup" 2>/dev/null) == "/$NAME/daemon" ]]; then
+	ok "restart after the service's tree was removed: severed pinned links replaced, calls refused again"
+else
+	not_ok "restart in a fresh delegated cgroup" "$(grep ON-READY "$WORK/b2.notify"; tail -3 "$WORK/b2.daemon")"
+fi
+
 out=$(env "${B_ENV[@]}" "$TW_BIN" down --kill 2>&1)
 rc=$?
-wait "$long" 2>/dev/null
 wait "$DAEMON" 2>/dev/null
 DAEMON=""
-if [[ $rc -eq 0 && ! -e $SVC/calls && ! -e /sys/fs/bpf/$NAME-b ]] && msgs b | grep -q 'STOPPING=1 $'; then
+if [[ $rc -eq 0 && ! -e $SVC/calls && ! -e /sys/fs/bpf/$NAME-b ]] && msgs b2 | grep -q 'STOPPING=1 $'; then
 	ok "down finds the delegated tree from the recorded root and removes it; the daemon said STOPPING=1"
 else
 	not_ok "down (delegated)" "exit $rc: $out; $(ls "$SVC" 2>&1 | tr '\n' ' ')"
