@@ -43,12 +43,12 @@ cleanup()
 		[[ -d $d ]] || continue
 		while read -r p; do echo "$p" >"$CGM/cgroup.procs"; done <"$d/cgroup.procs" 2>/dev/null
 	done
-	for d in "$CGM/$NAME-x" "$SVC"; do
+	for d in "$CGM/$NAME-x" "$CGM/$NAME-y" "$SVC"; do
 		[[ -d $d ]] && tw_cg_rmtree "$d"
 	done
 	# limits on a hybrid host: what the calls made in v1 hierarchies
 	for h in $(awk '$3 == "cgroup" { print $2 }' /proc/mounts); do
-		for d in "$h/$NAME" "$h/$NAME-x"; do
+		for d in "$h/$NAME" "$h/$NAME-x" "$h/$NAME-y"; do
 			[[ -d $d ]] && tw_cg_rmtree "$d"
 		done
 	done
@@ -187,7 +187,7 @@ out=$(env TOOLWALL_PIN_ROOT=/sys/fs/bpf/$NAME-a TOOLWALL_RUN_DIR=/run/$NAME-a \
 	TOOLWALL_CGROUP_ROOT=$NAME-y timeout 20 "$TW_BIN" daemon -p "$WORK/policy.json" \
 	--audit-log "$WORK/y.audit" 2>&1)
 rc=$?
-rmdir "$CGM/$NAME-y" 2>/dev/null
+tw_cg_rmtree "$CGM/$NAME-y"
 if [[ $rc -eq 1 ]] && grep -q "attached to another cgroup" <<<"$out"; then
 	ok "pins that enforce another live cgroup root are not adopted: the daemon refuses, saying why"
 else
