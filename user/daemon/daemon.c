@@ -993,6 +993,28 @@ static void print_errors(json_t *errs)
 	}
 }
 
+/*
+ * Under a service manager: the cgroup root is the service's delegated
+ * subtree when it has one (the rule is in cgdelegate.h), and readiness is
+ * reported to it. -1 when the daemon must not start (said why).
+ */
+static int service_setup(void)
+{
+	char why[768];
+	int ret = tw_cg_delegate(why, sizeof(why));
+
+	if (ret < 0) {
+		tw_error("refusing to start: %s", why);
+		return -1;
+	}
+	if (ret != TW_CG_DEFAULT || getenv("INVOCATION_ID"))
+		tw_info("%s", why);
+	if (tw_notify_init() < 0)
+		tw_warn("NOTIFY_SOCKET is not a unix socket address (a path "
+			"or @name); readiness is not reported");
+	return 0;
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1057,19 +1079,8 @@ int cmd_daemon(int argc, char **argv)
 	lock_fd = daemon_lock();
 	if (lock_fd < 0)
 		return 1;
-	/* Under a service manager: the cgroup root is the service's delegated
-	 * subtree when it has one (the rule is in cgdelegate.h), and
-	 * readiness is reported to it. */
-	ret = tw_cg_delegate(why, sizeof(why));
-	if (ret < 0) {
-		tw_error("refusing to start: %s", why);
+	if (service_setup())
 		return 1;
-	}
-	if (ret != TW_CG_DEFAULT || getenv("INVOCATION_ID"))
-		tw_info("%s", why);
-	if (tw_notify_init() < 0)
-		tw_warn("NOTIFY_SOCKET is not a unix socket address (a path "
-			"or @name); readiness is not reported");
 	/* Signals are read from a signalfd by the event loop; block them
 	 * before any thread exists so none of them takes one. */
 	{
