@@ -218,8 +218,6 @@ fail:
 	return ret;
 }
 
-/* ---- calls ------------------------------------------------------ */
-
 /*
  * A reload as the service manager sees it (SIGHUP, `toolwall reload`):
  * RELOADING=1, then READY=1 with the policy in force, whether the new
@@ -239,6 +237,8 @@ static int daemon_reload_notify(struct tw_daemon *d, json_t **errors)
 		  d->ld.cg_root);
 	return ret;
 }
+
+/* ---- calls ------------------------------------------------------ */
 
 static void calls_load(struct tw_daemon *d)
 {
