@@ -138,6 +138,17 @@ if [[ $want == *" cli "* ]]; then
 	if python3 tests/lib/policy_doc.py; then add 1 0; else
 		failures+=("policy reference (tests/lib/policy_doc.py)"); add 0 1
 	fi
+	# scripts/deps.sh's layers are cumulative: runtime in build, build in
+	# test and in bench; the peers only in bench; an unknown layer refused.
+	lay() { bash scripts/deps.sh --list "$1"; }
+	if [[ -z $(comm -23 <(lay runtime) <(lay build)) && -z $(comm -23 <(lay build) <(lay test)) &&
+		-z $(comm -23 <(lay build) <(lay bench)) ]] && lay bench | grep -qx hyperfine &&
+		! lay test | grep -qx hyperfine && ! lay build | grep -qx libcmocka-dev &&
+		lay test | grep -qx python3-jsonschema && ! bash scripts/deps.sh nope 2>/dev/null; then
+		add 1 0
+	else
+		echo "FAIL scripts/deps.sh layers"; failures+=("deps layers"); add 0 1
+	fi
 	echo "cli: done"
 fi
 
