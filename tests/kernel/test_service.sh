@@ -38,6 +38,7 @@ cleanup()
 		rm -rf "/run/$NAME-$r" "/run/$NAME-$r-calls" "/var/tmp/$NAME-$r-calls"
 		rmdir "/sys/fs/bpf/$NAME-$r" 2>/dev/null
 	done
+	rm -rf "/run/$NAME-nopin" "/run/$NAME-c" "/run/$NAME-c-calls" "/var/tmp/$NAME-c-calls"
 	# our own process tree first leaves the cgroups we made
 	for d in "$SVC/daemon" "$SVC"; do
 		[[ -d $d ]] || continue
@@ -195,11 +196,35 @@ else
 fi
 env "${A_ENV[@]}" "$TW_BIN" down --kill >/dev/null 2>&1
 
-# ---- a delegated cgroup (abstract socket) -------------------------------------
+# ---- the rule's other cases ----------------------------------------------
+# decide INVOCATION_ID: start the daemon in $SVC with a pin root off bpffs,
+# so it stops right after deciding its cgroup root (nothing is created)
+decide()
+{
+	env TOOLWALL_PIN_ROOT=/run/$NAME-nopin TOOLWALL_RUN_DIR=/run/$NAME-c \
+		INVOCATION_ID="$1" sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" daemon -p "$3" --audit-log "$4"' \
+		sh "$SVC" "$TW_BIN" "$WORK/policy.json" "$WORK/c.audit" 2>&1
+}
+out=$(decide "$INV")
+if grep -q "$NAME is not delegated (no Delegate=yes): the cgroup root is toolwall" <<<"$out" &&
+	grep -q "not on a bpf filesystem" <<<"$out" && [[ ! -e $SVC/daemon ]]; then
+	ok "started by a service manager without a delegated cgroup: the default root, nothing moved"
+else
+	not_ok "not delegated" "$out"
+fi
 python3 -c 'import os, sys
 os.setxattr(sys.argv[1], "trusted.delegate", b"1")
 os.setxattr(sys.argv[1], "trusted.invocation_id", sys.argv[2].encode())' "$SVC" "$INV" ||
 	not_ok "mark $SVC delegated" "cannot set trusted.* xattrs on cgroupfs"
+out=$(decide "0123456789abcdef0123456789abcdef")
+if grep -q "belongs to another invocation ($INV, not \$INVOCATION_ID 0123456789abcdef0123456789abcdef): the cgroup root is toolwall" <<<"$out" &&
+	[[ ! -e $SVC/daemon ]]; then
+	ok "a delegated cgroup of another invocation (an inherited INVOCATION_ID): the default root, nothing moved"
+else
+	not_ok "other invocation" "$out"
+fi
+
+# ---- a delegated cgroup (abstract socket) -------------------------------------
 B_ENV=(TOOLWALL_PIN_ROOT=/sys/fs/bpf/$NAME-b TOOLWALL_RUN_DIR=/run/$NAME-b)
 start_daemon b "@$NAME-notify" "${B_ENV[@]}"
 if wait_for ready b; then
