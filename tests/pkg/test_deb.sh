@@ -12,9 +12,10 @@
 # uses toolwall's default roots or its agent account runs meanwhile), skips
 # when a toolwall package is installed or toolwall enforcement is in place,
 # and puts the host back as it found it whatever happens: the package is
-# purged, and an agent account that existed before is recreated with its
-# own uid, gid, home and shell (the test removes it first, so that purge's
-# removal of the accounts it created can be seen).
+# purged, and an agent account or launcher group that existed before is
+# recreated with its own ids, home, shell and members (the test sets them
+# aside first, so that purge's removal of the accounts it created can be
+# seen).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
@@ -63,6 +64,11 @@ restore()
 	if [[ -n $(installed) ]]; then
 		dpkg_run -P toolwall >/dev/null || dpkg_run --force-all -P toolwall >/dev/null
 	fi
+	if [[ -n $HAD_LAUNCHERS ]] && ! getent group toolwall >/dev/null; then
+		IFS=: read -r _ _ lgid lmembers <<<"$HAD_LAUNCHERS"
+		groupadd --system -g "$lgid" toolwall
+		[[ -n $lmembers ]] && gpasswd -M "$lmembers" toolwall >/dev/null
+	fi
 	if [[ -n $SAVED_USER ]] && ! getent passwd toolwall-agent >/dev/null; then
 		IFS=: read -r n _ uid gid gecos home shell <<<"$SAVED_USER"
 		IFS=: read -r _ _ ggid _ <<<"$SAVED_GROUP"
@@ -74,14 +80,15 @@ restore()
 	rm -rf "$WORK"
 }
 tw_at_exit restore
-if [[ -n $HAD_LAUNCHERS ]]; then
-	skip "the Debian package" "a group 'toolwall' exists and is not ours to remove"
-	tap_summary
-	exit 0
-fi
-# Calls run as the agent only under the host lock, which we hold.
+# The accounts are used only under the host lock, which we hold: set
+# aside those that exist (restored at exit with their ids and members).
 if [[ -n $SAVED_USER ]] && ! userdel toolwall-agent; then
 	not_ok "set aside the existing toolwall-agent account" "userdel failed"
+	tap_summary
+	exit 1
+fi
+if [[ -n $HAD_LAUNCHERS ]] && ! groupdel toolwall; then
+	not_ok "set aside the existing toolwall group" "groupdel failed"
 	tap_summary
 	exit 1
 fi
