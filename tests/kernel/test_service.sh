@@ -8,7 +8,9 @@
 # delegated cgroup (simulated as systemd makes one: a cgroup marked
 # trusted.delegate=1 and trusted.invocation_id, the daemon started in it
 # with INVOCATION_ID) the daemon moves into OWN/daemon and its tool calls
-# land under OWN/calls; an explicit TOOLWALL_CGROUP_ROOT wins over it.
+# land under OWN/calls; an explicit TOOLWALL_CGROUP_ROOT wins over it, and
+# a cgroup not delegated, of another invocation, or shared with another
+# process keeps the default root.
 # Every instance has its own pins, run dir and cgroups: no host lock, no
 # test hosts.
 set -uo pipefail
@@ -222,6 +224,19 @@ if grep -q "belongs to another invocation ($INV, not \$INVOCATION_ID 0123456789a
 	ok "a delegated cgroup of another invocation (an inherited INVOCATION_ID): the default root, nothing moved"
 else
 	not_ok "other invocation" "$out"
+fi
+
+sleep 60 &
+sibling=$!
+echo "$sibling" >"$SVC/cgroup.procs"
+out=$(decide "$INV")
+kill "$sibling"
+wait "$sibling" 2>/dev/null
+if grep -q "$NAME holds other processes: we are not the service's main process: the cgroup root is toolwall" <<<"$out" &&
+	[[ ! -e $SVC/daemon ]]; then
+	ok "a delegated cgroup the daemon shares with another process (an inherited environment): the default root, nothing moved"
+else
+	not_ok "shared cgroup" "$out"
 fi
 
 # ---- a delegated cgroup (abstract socket) -------------------------------------

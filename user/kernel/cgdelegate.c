@@ -99,6 +99,14 @@ static int not_delegated(const char *dir, char *why, size_t n)
 				 "$INVOCATION_ID %s)", dir, inv, want);
 		return 1;
 	}
+	/* The service's main process starts alone in the unit's cgroup (its
+	 * control processes go to .control); a process that shares it
+	 * inherited the environment, e.g. a shell of a delegated CI runner. */
+	if (tw_cg_nprocs(dir) != 1) {
+		snprintf(why, n, "%s holds other processes: we are not the "
+				 "service's main process", dir);
+		return 1;
+	}
 	snprintf(file, sizeof(file), "%s/cgroup.procs", dir);
 	if (access(file, W_OK) == 0) {
 		snprintf(file, sizeof(file), "%s/cgroup.subtree_control", dir);

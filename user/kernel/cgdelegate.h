@@ -13,8 +13,11 @@
  *     unit's cgroup with the xattr trusted.delegate (user.delegate for a
  *     user manager) = "1"; when it also carries trusted.invocation_id, it
  *     must be $INVOCATION_ID (the unit that started us, not one whose
- *     environment we inherited); and we can write its cgroup.procs and
- *     cgroup.subtree_control. If not: the default.
+ *     environment we inherited); we are its only process (a service's main
+ *     process starts alone in the unit's cgroup, its control processes go
+ *     to .control: a process beside others, e.g. a shell of a delegated CI
+ *     runner, only inherited the environment); and we can write its
+ *     cgroup.procs and cgroup.subtree_control. If not: the default.
  *  5. Delegated: the daemon moves itself into OWN/daemon (a leaf: a cgroup
  *     with processes cannot hand controllers to its children) and the
  *     toolwall root is OWN/calls, so the tool calls stay in the service's
