@@ -70,7 +70,7 @@ restore()
 		[[ -n $lmembers ]] && gpasswd -M "$lmembers" toolwall >/dev/null
 	fi
 	if [[ -n $SAVED_USER ]] && ! getent passwd toolwall-agent >/dev/null; then
-		IFS=: read -r n _ uid gid gecos home shell <<<"$SAVED_USER"
+		IFS=: read -r _ _ uid gid gecos home shell <<<"$SAVED_USER"
 		IFS=: read -r _ _ ggid _ <<<"$SAVED_GROUP"
 		[[ -n $SAVED_GROUP ]] && ! getent group toolwall-agent >/dev/null &&
 			groupadd --system -g "$ggid" toolwall-agent
