@@ -84,6 +84,12 @@ if [[ $want == *" cli "* ]]; then
 	else
 		failures+=("check policy/examples/acme"); add 0 1
 	fi
+	# Every field of the format, each set once (the schema must take it too).
+	if ./toolwall check -p tests/policy/every-field.json >/dev/null; then
+		add 1 0
+	else
+		failures+=("check tests/policy/every-field.json"); add 0 1
+	fi
 	for f in tests/malformed/*.json; do
 		exp=${f%.json}.expect
 		out=$(./toolwall check -p "$f" 2>&1)

@@ -9,6 +9,8 @@
    Schema, in an object of the same kind.
 2. Every property of the JSON Schema appears in toolwall-policy(5) as a
    term (a .B/.BR line naming it).
+3. tests/policy/every-field.json (which `check` and the schema must both
+   accept) sets every key the parser knows.
 Prints each miss as "FAIL ...", exit 1 if there is any.
 """
 import json
@@ -84,6 +86,19 @@ def main():
     for p in sorted(schema_props(schema)):
         if p not in terms:
             fails.append("schema property %r is not a term of toolwall-policy(5)" % p)
+    used = set()
+
+    def keys_of(node):
+        if isinstance(node, dict):
+            used.update(node)
+            for v in node.values():
+                keys_of(v)
+        elif isinstance(node, list):
+            for v in node:
+                keys_of(v)
+    keys_of(json.load(open(os.path.join(ROOT, "tests", "policy", "every-field.json"))))
+    for k in sorted(set().union(*tables.values()) - used):
+        fails.append("tests/policy/every-field.json does not set %r" % k)
     for f in fails:
         print("FAIL", f)
     print("policy reference: %d parser tables, %d schema properties, %d misses"

@@ -4,7 +4,9 @@
 
     policy_schema.py
 
-Every file of every example policy (policy/examples/) must be valid; every
+Every file of every example policy (policy/examples/) and of the valid
+test policies (tests/policy/: every field, each set once) must be valid;
+every
 malformed policy (tests/malformed/*.json) must be rejected (not JSON, a
 duplicate key, or a schema violation), except the cases below that only
 `toolwall check` can see, which must be accepted (so this list stays
@@ -78,6 +80,7 @@ def main():
     bad = 0
     examples = sorted(glob.glob(os.path.join(ROOT, "policy", "examples", "**", "*.json"),
                                 recursive=True))
+    examples += sorted(glob.glob(os.path.join(ROOT, "tests", "policy", "*.json")))
     if not examples:
         print("FAIL no example policy found")
         return 1
