@@ -170,9 +170,11 @@ int tw_cg_delegate(char *why, size_t n)
 	ret = tw_cg_mount(mnt, sizeof(mnt));
 	if (!ret)
 		ret = own_cgroup(own, sizeof(own));
-	if (ret) {
-		snprintf(why, n, "cannot find our cgroup v2: %s", strerror(-ret));
-		return ret;
+	if (ret) { /* no cgroup v2: the feature probes say so next */
+		snprintf(why, n, "started by a service manager, but our cgroup "
+				 "v2 is unknown (%s): the cgroup root is %s",
+			 strerror(-ret), tw_roots.cgroup);
+		return TW_CG_DEFAULT;
 	}
 	if (!strcmp(own, "/") || own[0] != '/' || !plain_rel(own + 1)) {
 		snprintf(why, n, "started by a service manager in cgroup %s, "

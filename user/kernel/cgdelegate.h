@@ -42,7 +42,8 @@ enum tw_cg_origin {
  * Decide the root (the rule above), set tw_roots.cgroup, move the daemon
  * and record the root. Returns the origin, with a sentence in WHY saying
  * what was chosen and why; or -errno with WHY naming what failed (a
- * delegated cgroup we could not move into: the caller refuses to start).
+ * delegated cgroup we could not move into, or the root not recorded: the
+ * caller refuses to start).
  */
 int tw_cg_delegate(char *why, size_t n);
 
