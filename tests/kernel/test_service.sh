@@ -204,15 +204,20 @@ env "${A_ENV[@]}" "$TW_BIN" down --kill >/dev/null 2>&1
 decide()
 {
 	env TOOLWALL_PIN_ROOT=/run/$NAME-nopin TOOLWALL_RUN_DIR=/run/$NAME-c \
-		INVOCATION_ID="$1" sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" daemon -p "$3" --audit-log "$4"' \
+		INVOCATION_ID="$1" NOTIFY_SOCKET="${2:-}" sh -c 'echo $$ > "$1/cgroup.procs" && exec "$2" daemon -p "$3" --audit-log "$4"' \
 		sh "$SVC" "$TW_BIN" "$WORK/policy.json" "$WORK/c.audit" 2>&1
 }
-out=$(decide "$INV")
+out=$(decide "$INV" relative/notify.sock)
 if grep -q "$NAME is not delegated (no Delegate=yes): the cgroup root is toolwall" <<<"$out" &&
 	grep -q "not on a bpf filesystem" <<<"$out" && [[ ! -e $SVC/daemon ]]; then
 	ok "started by a service manager without a delegated cgroup: the default root, nothing moved"
 else
 	not_ok "not delegated" "$out"
+fi
+if grep -q "NOTIFY_SOCKET is not a unix socket address (a path or @name); readiness is not reported" <<<"$out"; then
+	ok "a NOTIFY_SOCKET that is no unix address is reported, not sent to"
+else
+	not_ok "bad NOTIFY_SOCKET" "$out"
 fi
 python3 -c 'import os, sys
 os.setxattr(sys.argv[1], "trusted.delegate", b"1")
