@@ -9,9 +9,12 @@
 #   user/lib/ is the leaf every stage may use.
 #
 # make            build ./toolwall
-# make test       install deps, build, run every test (unit, ASan, fuzz, kernel)
-# make demo       install deps, build, run `toolwall demo` on the example policy
-# make bench      benchmarks (root)
+# make test       install deps (test layer), build, run every test
+# make demo       install deps (build layer), build, run `toolwall demo`
+# make bench      install deps (bench layer), benchmarks (root)
+# make install    binary, man pages, service unit, completion, example policy
+#                 under $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
+# make deb        build/toolwall_VERSION_ARCH.deb (PREFIX /usr)
 
 CC       ?= gcc
 CLANG    ?= clang
@@ -61,12 +64,14 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 # Skeletons are inputs of the user objects, not throwaway intermediates.
 .SECONDARY: $(BPF_OBJS) $(BPF_SKELS)
 
-.PHONY: all deps test unit asan fuzz ktest demo bench clean format install
+.PHONY: all deps test unit asan fuzz ktest demo bench clean format install \
+	uninstall deb
 
 all: toolwall
 
+# scripts/deps.sh installs in layers: runtime, build, test, bench.
 deps:
-	$(Q)bash scripts/deps.sh
+	$(Q)bash scripts/deps.sh test
 
 toolwall: $(PURE_OBJS) $(SYS_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -140,20 +145,84 @@ unit: $(UNIT_BINS) $(ASAN_BINS) $(FUZZ_BINS)
 ktest: toolwall $(PROBE_BINS) $(BPFT_BINS)
 
 # The README's test command: installs what it needs, builds, runs all.
-test: deps
+test:
+	$(Q)bash scripts/deps.sh test
 	$(Q)$(MAKE) --no-print-directory toolwall unit ktest
 	$(Q)bash tests/run.sh
 
-demo: deps
+demo:
+	$(Q)bash scripts/deps.sh build
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)./toolwall demo
 
 # Benchmarks side by side (root); QUICK=1 for a reduced run. See bench/README.md.
-bench: deps
+bench:
+	$(Q)bash scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
+
+# ---- install -----------------------------------------------------
+# The binary goes to sbin: the daemon, down and reload are the system
+# administrator's (toolwall(8)), and a launcher calls it by its absolute
+# path rather than trusting PATH. The unit goes where systemd looks for
+# packaged units under PREFIX (/usr/lib/systemd/system, or /usr/local/...).
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/toolwall
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+TW_VERSION := $(shell sed -n 's/^\#define TW_VERSION "\(.*\)"/\1/p' user/cli/main.c)
+
+# Every file install puts down, relative to DESTDIR (uninstall removes
+# exactly these; tests/pkg/test_install.sh checks the tree against it).
+INSTALL_FILES = $(SBINDIR)/toolwall $(MANDIR)/man8/toolwall.8 \
+	$(MANDIR)/man5/toolwall-policy.5 $(UNITDIR)/toolwall.service \
+	$(BASHCOMPDIR)/toolwall \
+	$(patsubst policy/examples/%,$(DATADIR)/examples/%,$(EXAMPLES)) \
+	$(DATADIR)/schema/toolwall-policy.schema.json
+EXAMPLES := $(shell find policy/examples -type f -name '*.json' | sort)
+
+install: toolwall
+	$(Q)install -D -m 0755 toolwall $(DESTDIR)$(SBINDIR)/toolwall
+	$(Q)install -D -m 0644 man/toolwall.8 $(DESTDIR)$(MANDIR)/man8/toolwall.8
+	$(Q)install -D -m 0644 man/toolwall-policy.5 \
+		$(DESTDIR)$(MANDIR)/man5/toolwall-policy.5
+	$(Q)install -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/toolwall.service.in \
+		> $(DESTDIR)$(UNITDIR)/toolwall.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/toolwall.service
+	$(Q)install -D -m 0644 dist/toolwall.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/toolwall
+	$(Q)for f in $(EXAMPLES); do \
+		install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/examples/$${f#policy/examples/} || exit 1; \
+	done
+	$(Q)install -D -m 0644 policy/schema/toolwall-policy.schema.json \
+		$(DESTDIR)$(DATADIR)/schema/toolwall-policy.schema.json
+
+# Removes the files install put down. Directories: into a DESTDIR (a
+# staging tree) every one left empty, up to DESTDIR; on the host only
+# toolwall's own ($(DATADIR)), never a shared one such as man/man5.
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALL_FILES))
+	$(Q)if [ -n "$(DESTDIR)" ]; then \
+		for d in $(sort $(dir $(addprefix $(DESTDIR),$(INSTALL_FILES)))); do \
+			while [ "$$d" != "$(DESTDIR)/" ] && [ "$$d" != "/" ] && \
+			      rmdir "$$d" 2>/dev/null; do d=$$(dirname "$$d")/; done; \
+		done; \
+	elif [ -d "$(DATADIR)" ]; then \
+		find "$(DATADIR)" -depth -type d -empty -delete; \
+	fi
+
+# A Debian package with dpkg-deb: PREFIX /usr, the unit where Debian 12
+# keeps packaged units, Depends computed by dpkg-shlibdeps.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB      := $(OUT)/toolwall_$(TW_VERSION)_$(DEB_ARCH).deb
+deb: toolwall
+	$(Q)TW_VERSION=$(TW_VERSION) bash dist/debian/build.sh $(DEB)
+	@echo "built $(DEB)"
 
 format:
 	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c

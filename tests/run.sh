@@ -8,6 +8,8 @@
 #   kernel   real eBPF programs, cgroups, network namespaces (root); first
 #            the programs alone in a private cgroup (tests/bpf/)
 #   escape   attacks from inside tool calls, each refused and recorded (root)
+#   pkg      make install/uninstall into a DESTDIR; the Debian package built,
+#            installed, run, removed and purged (root; restores the host)
 # TW_TESTS="unit cli" limits the run; TW_FUZZ_SECONDS sets the fuzz time
 # of each target (20 s).
 set -uo pipefail
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 passed=0 failed=0 skipped=0
 failures=()
-want=" ${TW_TESTS:-unit fuzz cli kernel escape} "
+want=" ${TW_TESTS:-unit fuzz cli kernel escape pkg} "
 
 note() { printf '\n=== %s\n' "$*"; }
 add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
@@ -82,6 +84,12 @@ if [[ $want == *" cli "* ]]; then
 	else
 		failures+=("check policy/examples/acme"); add 0 1
 	fi
+	# Every field of the format, each set once (the schema must take it too).
+	if ./toolwall check -p tests/policy/every-field.json >/dev/null; then
+		add 1 0
+	else
+		failures+=("check tests/policy/every-field.json"); add 0 1
+	fi
 	for f in tests/malformed/*.json; do
 		exp=${f%.json}.expect
 		out=$(./toolwall check -p "$f" 2>&1)
@@ -121,12 +129,39 @@ if [[ $want == *" cli "* ]]; then
 	if [[ -z $miss ]]; then add 1 0; else
 		echo "FAIL man/toolwall.8 lacks:$miss"; failures+=("man page"); add 0 1
 	fi
+	# The policy reference: the JSON Schema holds every example and
+	# rejects every malformed case it can see (Debian's python3-jsonschema,
+	# hence /usr/bin/python3); the schema keeps up with the parser's
+	# tables and toolwall-policy(5) names every field of it.
+	py=/usr/bin/python3
+	[[ -x $py ]] || py=python3
+	out=$("$py" tests/lib/policy_schema.py 2>&1)
+	rc=$?
+	grep -v '^ok ' <<<"$out"
+	if ((rc == 0)); then add 1 0; else
+		failures+=("policy schema (tests/lib/policy_schema.py)"); add 0 1
+	fi
+	if python3 tests/lib/policy_doc.py; then add 1 0; else
+		failures+=("policy reference (tests/lib/policy_doc.py)"); add 0 1
+	fi
+	# scripts/deps.sh's layers are cumulative: runtime in build, build in
+	# test and in bench; the peers only in bench; an unknown layer refused.
+	lay() { bash scripts/deps.sh --list "$1"; }
+	if [[ -z $(comm -23 <(lay runtime) <(lay build)) && -z $(comm -23 <(lay build) <(lay test)) &&
+		-z $(comm -23 <(lay build) <(lay bench)) ]] && lay bench | grep -qx hyperfine &&
+		! lay test | grep -qx hyperfine && ! lay build | grep -qx libcmocka-dev &&
+		lay test | grep -qx python3-jsonschema && ! bash scripts/deps.sh nope 2>/dev/null; then
+		add 1 0
+	else
+		echo "FAIL scripts/deps.sh layers"; failures+=("deps layers"); add 0 1
+	fi
 	echo "cli: done"
 fi
 
 kernel_files=()
 [[ $want == *" kernel "* ]] && kernel_files+=(tests/bpf/test_*.sh tests/kernel/test_*.sh)
 [[ $want == *" escape "* ]] && kernel_files+=(tests/escape/test_*.sh)
+[[ $want == *" pkg "* ]] && kernel_files+=(tests/pkg/test_*.sh)
 if ((${#kernel_files[@]})); then
 	for t in "${kernel_files[@]}"; do
 		[[ -e $t ]] || continue

@@ -29,6 +29,7 @@
 
 #include <bpf/bpf.h>
 
+#include "cgdelegate.h"
 #include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
@@ -281,6 +282,14 @@ int cmd_down(int argc, char **argv)
 	}
 	if (geteuid() != 0) {
 		tw_error("down must run as root");
+		return 1;
+	}
+	/* A daemon a service manager started keeps its tree in the
+	 * service's delegated cgroup, and recorded where. */
+	ret = tw_cg_recorded_root();
+	if (ret) {
+		tw_error("cannot read the cgroup root a delegated daemon "
+			 "recorded in %s: %s", tw_roots.run, strerror(-ret));
 		return 1;
 	}
 	have_tree = tw_cg_mount(mnt, sizeof(mnt)) == 0 &&

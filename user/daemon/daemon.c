@@ -31,6 +31,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "cgdelegate.h"
 #include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
@@ -40,6 +41,7 @@
 #include "kaudit.h"
 #include "learned.h"
 #include "maps.h"
+#include "notify.h"
 #include "state.h"
 #include "sysaudit.h"
 #include "toolwall.h"
@@ -57,6 +59,9 @@ static const char daemon_usage[] =
 	"SIGHUP or `toolwall reload` reloads the policy atomically; a policy\n"
 	"with errors is refused and the one in force stays. Stopping the\n"
 	"daemon leaves enforcement in place: only `toolwall down` removes it.\n"
+	"Under a service manager it reports readiness over $NOTIFY_SOCKET\n"
+	"once enforcing, and keeps tool calls in its delegated cgroup (see\n"
+	"SERVICE in toolwall(8)).\n"
 	"  -p, --policy PATH   policy directory or file (default "
 	TW_DEFAULT_POLICY ")\n"
 	"  --audit-log FILE    audit log (default " TW_DEFAULT_AUDIT_LOG ")\n"
@@ -266,6 +271,26 @@ fail:
 	audit_policy(d, "rejected", NULL, *errors);
 	revision_free(&nr);
 	d->reloads_failed++;
+	return ret;
+}
+
+/*
+ * A reload as the service manager sees it (SIGHUP, `toolwall reload`):
+ * RELOADING=1, then READY=1 with the policy in force, whether the new
+ * one was taken or refused.
+ */
+static int daemon_reload_notify(struct tw_daemon *d, json_t **errors)
+{
+	int ret;
+
+	tw_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		  (unsigned long long)(tw_now_ns(CLOCK_MONOTONIC) / 1000),
+		  d->policy_path);
+	ret = daemon_reload(d, errors);
+	tw_notify("READY=1\nSTATUS=%s policy %.12s (%zu contexts) on %s",
+		  ret ? "reload refused; enforcing" : "enforcing",
+		  d->rev[d->slot].comp.revision, d->rev[d->slot].comp.nctx,
+		  d->ld.cg_root);
 	return ret;
 }
 
@@ -943,7 +968,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 
 				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
 				    si.ssi_signo == SIGHUP) {
-					if (daemon_reload(d, &errs))
+					if (daemon_reload_notify(d, &errs))
 						tw_warn("reload refused; the "
 							"policy in force stays");
 					json_decref(errs);
@@ -1026,6 +1051,28 @@ static void print_errors(json_t *errs)
 	}
 }
 
+/*
+ * Under a service manager: the cgroup root is the service's delegated
+ * subtree when it has one (the rule is in cgdelegate.h), and readiness is
+ * reported to it. -1 when the daemon must not start (said why).
+ */
+static int service_setup(void)
+{
+	char why[768];
+	int ret = tw_cg_delegate(why, sizeof(why));
+
+	if (ret < 0) {
+		tw_error("refusing to start: %s", why);
+		return -1;
+	}
+	if (ret != TW_CG_DEFAULT || getenv("INVOCATION_ID"))
+		tw_info("%s", why);
+	if (tw_notify_init() < 0)
+		tw_warn("NOTIFY_SOCKET is not a unix socket address (a path "
+			"or @name); readiness is not reported");
+	return 0;
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1044,7 +1091,8 @@ int cmd_daemon(int argc, char **argv)
 	};
 	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1,
 			       .kaudit_fd = -1, .alias_slot = -1,
-			       .drain = daemon_drain, .reload = daemon_reload };
+			       .drain = daemon_drain,
+			       .reload = daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
 				    .max_age_s = TW_AUDIT_MAX_AGE,
 				    .keep = TW_AUDIT_KEEP };
@@ -1101,6 +1149,8 @@ int cmd_daemon(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	lock_fd = daemon_lock();
 	if (lock_fd < 0)
+		return 1;
+	if (service_setup())
 		return 1;
 	/* Signals are read from a signalfd by the event loop; block them
 	 * before any thread exists so none of them takes one. */
@@ -1201,7 +1251,13 @@ int cmd_daemon(int argc, char **argv)
 		d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
 		d.ld.cg_root, d.ld.adopted ? " (re-adopted pinned state)" : "",
 		d.audit_path);
+	/* Enforcement is up: programs attached, policy pushed, control
+	 * socket and resolver serving. */
+	tw_notify("READY=1\nSTATUS=enforcing policy %.12s (%zu contexts) on %s",
+		  d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
+		  d.ld.cg_root);
 	ret = run_loop(&d, ep);
+	tw_notify("STOPPING=1\nSTATUS=stopping; enforcement stays in place");
 	audit_daemon(&d, "stop");
 	unlink(tw_control_path());
 out:

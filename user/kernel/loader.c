@@ -173,6 +173,37 @@ struct attach {
 	enum bpf_attach_type type;
 };
 
+/*
+ * A pinned cgroup link holds its cgroup. When that cgroup was removed (a
+ * service manager removes a stopped service's tree, calls and all) the
+ * link is severed: true, and it is replaced. When it holds a live cgroup
+ * other than our root, adopting it would leave our root unenforced: true
+ * with ERR set (the caller refuses).
+ */
+static bool pinned_cgroup_gone(struct tw_loader *l, int fd, const char *pin,
+			       char *err, size_t len)
+{
+	struct bpf_link_info info = {};
+	__u32 ilen = sizeof(info);
+	uint64_t root_id = 0;
+
+	*err = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) ||
+	    info.type != BPF_LINK_TYPE_CGROUP)
+		return false;
+	if (!info.cgroup.cgroup_id)
+		return true;
+	if (tw_cg_id(l->cg_root, &root_id) || info.cgroup.cgroup_id == root_id)
+		return false;
+	say(err, len,
+	    "the link pinned at %s is attached to another cgroup (id %llu), "
+	    "not to %s: another toolwall root is enforced with these pins. "
+	    "Start this daemon with that instance's TOOLWALL_CGROUP_ROOT, or "
+	    "stop its calls and run `toolwall down` first",
+	    pin, (unsigned long long)info.cgroup.cgroup_id, l->cg_root);
+	return true;
+}
+
 static int attach_one(struct tw_loader *l, const struct attach *a,
 		      char *err, size_t len)
 {
@@ -185,6 +216,15 @@ static int attach_one(struct tw_loader *l, const struct attach *a,
 	pinned(prog_pin, sizeof(prog_pin), "progs", name);
 
 	fd = bpf_obj_get(link_pin);
+	if (fd >= 0 && pinned_cgroup_gone(l, fd, link_pin, err, len)) {
+		if (*err) {
+			close(fd);
+			return -EEXIST;
+		}
+		close(fd); /* its cgroup was removed: attach anew below */
+		unlink(link_pin);
+		fd = -1;
+	}
 	if (fd >= 0) {
 		/* Re-adopt: the link stays attached, only the program changes. */
 		if (bpf_link_update(fd, prog_fd, NULL)) {
