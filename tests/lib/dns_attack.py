@@ -15,9 +15,12 @@ tool call (port 53 anywhere reaches toolwall's resolver).
   dns_attack.py SERVER flood-distinct PREFIX N   the same, names PREFIX-<i>
   dns_attack.py SERVER flood-bg SECONDS PREFIX SLOW
         for SECONDS: UDP queries for distinct names PREFIX-<i>, about 2000 a
-        second (replies read and dropped), and SLOW TCP
+        second (replies read and dropped), SLOW TCP
         connections each trickling a query one byte every 100 ms (a new one
-        whenever the resolver closes one); prints JSON counts at the end
+        whenever the resolver closes one), and 20 lookups a second of
+        allowed names slow-<i>.docs-cdn.example that the upstream holds
+        for 1.5 s (each holds a resolver thread while it waits); prints
+        JSON counts at the end
 """
 import json
 import os
@@ -136,10 +139,13 @@ def flood_bg(server, seconds, prefix, slow):
     u.connect((server, 53))
     q = query(7, [b"slow", b"nx", b"example"])
     conns = [slow_conn(server, q) for _ in range(int(slow))]
-    sent = reopened = i = 0
-    tick = time.monotonic()
+    v = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    v.setblocking(False)
+    v.connect((server, 53))
+    sent = reopened = i = held = 0
+    tick = slowtick = time.monotonic()
     while time.monotonic() < end:
-        for _ in range(20):  # ~2000 queries a second: 10x a context's budget
+        for _ in range(20):  # ~2000 a second: 10x a context's budget
             try:
                 u.send(query(i & 0xffff, [("%s-%d" % (prefix, i)).encode(), b"exfil",
                                           b"example"]))
@@ -152,6 +158,16 @@ def flood_bg(server, seconds, prefix, slow):
                 u.recv(65535)
         except (BlockingIOError, ConnectionRefusedError):
             pass
+        if time.monotonic() - slowtick >= 0.05:
+            slowtick = time.monotonic()
+            try:
+                v.send(query(held & 0xffff, [("slow-%d" % held).encode(), b"docs-cdn",
+                                             b"example"]))
+                held += 1
+                while True:
+                    v.recv(65535)
+            except (BlockingIOError, ConnectionRefusedError):
+                pass
         if time.monotonic() - tick >= 0.1:
             tick = time.monotonic()
             for k, cn in enumerate(conns):
@@ -168,7 +184,7 @@ def flood_bg(server, seconds, prefix, slow):
                     conns[k] = slow_conn(server, q)
                     reopened += 1
         time.sleep(0.01)
-    print(json.dumps({"sent": sent, "reopened": reopened}))
+    print(json.dumps({"sent": sent, "reopened": reopened, "slow": held}))
 
 
 def main():

@@ -9,7 +9,8 @@ query is logged as one JSON line: "raw" (hex), "id", "flags", "qd", "an",
 "ns", "ar", "labels" (each label in hex), "name" (labels joined by dots,
 bytes outside printable ASCII as \\xNN), "qtype", "qclass", "tcp", and
 "extra" (the hex of what follows the question). Names with a label
-starting "nx" get NXDOMAIN; every other name gets A 203.0.113.10, TTL 60.
+starting "nx" get NXDOMAIN; every other name gets A 203.0.113.10, TTL 60
+(1.5 s late when a label starts "slow": an upstream that holds a lookup).
 Exits when PID does.
 """
 import json
@@ -56,11 +57,17 @@ def answer(q, tcp):
     return hdr + q[12:end] + rr
 
 
+def slow(q):
+    return b"\x04slow" in q[12:] or b"slow-" in q[12:]
+
+
 def serve_udp(s):
     while True:
         q, peer = s.recvfrom(65535)
         a = answer(q, False) if len(q) >= 12 else None
-        if a:
+        if a and slow(q):
+            threading.Timer(1.5, s.sendto, (a, peer)).start()
+        elif a:
             s.sendto(a, peer)
 
 
