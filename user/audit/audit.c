@@ -696,3 +696,10 @@ void tw_audit_secret_drop(struct tw_audit *a, uint64_t owner)
 		       tw_audit_now_ns() + TW_AUDIT_SECRET_GRACE_NS);
 	pthread_mutex_unlock(&a->lock);
 }
+
+void tw_audit_redact(struct tw_audit *a, json_t *j)
+{
+	pthread_mutex_lock(&a->lock);
+	tw_redact_json(&a->red, j);
+	pthread_mutex_unlock(&a->lock);
+}

@@ -133,6 +133,9 @@ void tw_audit_tick(struct tw_audit *a);
 int tw_audit_secret_add(struct tw_audit *a, uint64_t owner, const char *name,
 			const void *value, size_t len);
 void tw_audit_secret_drop(struct tw_audit *a, uint64_t owner);
+/* The same redaction of J, for what leaves the daemon other than as a
+ * record (a call's denial summary). */
+void tw_audit_redact(struct tw_audit *a, json_t *j);
 
 /*
  * A kernel event a record was made of: the kernel's boot-clock time of the

@@ -262,11 +262,11 @@ static void emit(struct tw_daemon *d)
 			    k->comm[0] ? tw_json_bytes(k->comm, strlen(k->comm)) :
 					 json_null());
 	json_object_set_new(rec, "action", json_string(action));
-	json_object_set_new(rec, "blockers", json_string(k->blockers));
+	json_object_set_new(rec, "blockers", tw_json_text(k->blockers));
 	if (k->path[0])
 		json_object_set_new(rec, "path",
 				    tw_json_bytes(k->path, strlen(k->path)));
-	json_object_set_new(rec, "landlock_domain", json_string(k->domain));
+	json_object_set_new(rec, "landlock_domain", tw_json_text(k->domain));
 	json_object_set_new(rec, "kernel_audit_serial",
 			    json_integer((json_int_t)k->serial));
 	json_object_set_new(

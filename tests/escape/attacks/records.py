@@ -18,7 +18,7 @@
 #   5. DNS query tw-rec-PAYLOAD.exfil.example to 127.0.0.53 (refused name)
 #   6. execve /root/tw-rec-PAYLOAD                 (refused by Landlock)
 #   7. execve SKILLDIR/tw-rec-PAYLOAD (a link to true, made by the test)
-#      with argv [tw-rec-PAYLOAD, arg-PAYLOAD]
+#      with argv [tw-rec-PAYLOAD, arg-PAYLOAD]; SKILLDIR "-": exit instead
 # Prints "DONE <step>=<errno>..." before the last exec, "ERROR ..." when a
 # refused step was not refused (the harness then has nothing to check).
 import sys
@@ -88,6 +88,8 @@ def main():
     ]
     out("DONE " + " ".join(got))
     sys.stderr.flush()
+    if skills == b"-":
+        sys.exit(0)
     os.execv(skills + b"/" + name, [name, b"arg-" + p])
 
 
