@@ -20,6 +20,21 @@ static void wipe(struct tw_redact_value *v)
 	free(v->enc);
 }
 
+static unsigned char fold(char c);
+
+static void index_first(struct tw_redactor *r)
+{
+	memset(r->first, 0, sizeof(r->first));
+	for (size_t i = 0; i < r->n; i++) {
+		unsigned char c = fold(r->v[i].value[0]);
+
+		r->first[c] = 1;
+		r->first[c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c] = 1;
+		if (r->v[i].enc)
+			r->first[(unsigned char)r->v[i].enc[0]] = 1;
+	}
+}
+
 int tw_redact_add(struct tw_redactor *r, uint64_t owner, const char *name,
 		  const void *value, size_t len)
 {
@@ -51,6 +66,7 @@ int tw_redact_add(struct tw_redactor *r, uint64_t owner, const char *name,
 	}
 	r->v = t;
 	r->v[r->n++] = nv;
+	index_first(r);
 	return 0;
 }
 
@@ -72,6 +88,7 @@ void tw_redact_expire(struct tw_redactor *r, uint64_t now_ns)
 			r->v[o++] = r->v[i];
 	}
 	r->n = o;
+	index_first(r);
 }
 
 void tw_redact_free(struct tw_redactor *r)
@@ -82,6 +99,7 @@ void tw_redact_free(struct tw_redactor *r)
 	free(r->v);
 	r->v = NULL;
 	r->n = 0;
+	memset(r->first, 0, sizeof(r->first));
 }
 
 static unsigned char fold(char c)
@@ -166,9 +184,10 @@ char *tw_redact_str(const struct tw_redactor *r, const char *s, size_t n,
 	if (!r->n)
 		return NULL;
 	for (size_t i = 0; i < n;) {
-		size_t got = best_at(r, s, n, i, &name), add;
+		size_t got, add;
 
-		if (!got) {
+		if (!r->first[(unsigned char)s[i]] ||
+		    !(got = best_at(r, s, n, i, &name))) {
 			i++;
 			continue;
 		}

@@ -41,6 +41,9 @@ struct tw_redact_value {
 struct tw_redactor {
 	struct tw_redact_value *v;
 	size_t n;
+	/* first[c]: some value starts with byte c (either case). A record is
+	 * redacted on every write: most positions are passed over here. */
+	uint8_t first[256];
 };
 
 /* Register VALUE (LEN bytes, LEN >= 1) of credential NAME for OWNER.
