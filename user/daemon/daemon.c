@@ -444,6 +444,19 @@ struct judged {
 	bool missing; /* a unix path that does not exist on the host */
 };
 
+/* A unix destination: the agent's bytes (any but NUL, after an abstract
+ * name's '@'), encoded for the record (record.h). */
+static void unix_dest(const struct tw_event *e, struct judged *j)
+{
+	char raw[sizeof(e->path) + 1];
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(e->path), e->path);
+	tw_bytes_encode(raw, strlen(raw), j->dst, sizeof(j->dst));
+	snprintf(j->what, sizeof(j->what), "%s unix:%s", action_name(e),
+		 j->dst);
+	j->missing = raw[0] == '/' && access(raw, F_OK) != 0;
+}
+
 static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			struct judged *j)
 {
@@ -457,15 +470,7 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 		j->ctx = &j->rev->comp.ctx[j->ctx_idx];
 	if (e->action == TW_ACT_UNIX_CONNECT ||
 	    e->action == TW_ACT_UNIX_SENDMSG) {
-		char raw[sizeof(e->path) + 1];
-
-		/* the agent's bytes: any, but NUL, after an abstract '@' */
-		snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(e->path),
-			 e->path);
-		tw_bytes_encode(raw, strlen(raw), j->dst, sizeof(j->dst));
-		snprintf(j->what, sizeof(j->what), "%s unix:%s",
-			 action_name(e), j->dst);
-		j->missing = raw[0] == '/' && access(raw, F_OK) != 0;
+		unix_dest(e, j);
 	} else if (e->action == TW_ACT_SOCKET) {
 		snprintf(j->what, sizeof(j->what), "socket(%s, %s, %u)",
 			 family_name(e->sock_family),
@@ -1112,10 +1117,7 @@ int cmd_daemon(int argc, char **argv)
 		    !strcmp(hex, d.rev[d.slot].comp.revision))
 			d.alias_slot = (int)(prev.slot & 1);
 	}
-	/* Calls adopted from a killed daemon: their credential values are
-	 * kept out of records from their first event on. */
-	for (size_t i = 0; i < d.ncalls; i++)
-		tw_call_secrets_load(&d, &d.calls[i]);
+	tw_calls_secrets_load(&d); /* adopted calls' values out of records */
 	daemon_drain(&d);
 	/* Landlock's own records: a second source, where the kernel has an
 	 * audit log (its absence is reported in status, not fatal). */

@@ -146,6 +146,12 @@ void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 	}
 }
 
+void tw_calls_secrets_load(struct tw_daemon *d)
+{
+	for (size_t i = 0; i < d->ncalls; i++)
+		tw_call_secrets_load(d, &d->calls[i]);
+}
+
 /* ---- the records ------------------------------------------------- */
 
 /* Who, where, when: the fields every syscall audit record carries. */
