@@ -17,7 +17,8 @@
 #                            case and split across labels in DNS names): no
 #                            record, and no syslog copy, holds the value or
 #                            its first 8 bytes; each record names the
-#                            credential instead
+#                            credential instead; also for a call a restarted
+#                            daemon adopted
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
@@ -121,6 +122,32 @@ for f in "$TW_LOG" "$SL_OUT"; do
 done
 [[ -s $SL_OUT && -z $leak ]] && ok "no record and no syslog copy holds the value or its first 8 bytes (any case)" ||
 	not_ok "credential value in the log or its syslog copy" "${leak:-the syslog copy is empty}"
+
+# ---- a call adopted by a restarted daemon ----------------------------------------------
+# Its first event after the restart is a network one (no exec, which would
+# have made the daemon read the call's values on the way).
+GO=$TW_WORK/shared/adopt.go
+twx $DATA rec-adopt $PY -c '
+import os, socket, sys, time
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.05)
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(b"/tmp/tw-rec-" + os.environb[b"WAREHOUSE_TOKEN"])
+except OSError:
+    pass
+' "$GO" >/dev/null 2>&1 &
+adopt=$!
+tw_eventually $PY "$HERE/../lib/audit_check.py" "$TW_LOG" rec-adopt event=exec >/dev/null 2>&1
+tw_daemon_kill9
+tw_daemon_start --syslog "unix:$SL_SOCK" || { not_ok "daemon restarts"; tap_summary; exit 1; }
+touch "$GO"
+wait $adopt
+tw_eventually $PY "$HERE/../lib/audit_check.py" "$TW_LOG" rec-adopt event=deny \
+	"path=/tmp/tw-rec-[credential warehouse-reader]" >"$TW_WORK/c.out" 2>&1 &&
+	! grep -qF -- "$V" "$TW_LOG" &&
+	ok "a call adopted by a restarted daemon: its value is redacted from its first event on" ||
+	not_ok "adopted call's value" "$(sed "s/$V/<VALUE>/g" "$TW_WORK/c.out" | head -c 1500)"
 "$TW_BIN" audit --verify >"$TW_WORK/v.out" 2>&1 &&
 	ok "toolwall audit --verify passes over redacted records" ||
 	not_ok "verify after redaction" "$(tail -3 "$TW_WORK/v.out")"
