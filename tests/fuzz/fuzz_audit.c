@@ -8,7 +8,11 @@
  * through the query path (filters, table, OCSF and syslog forms, summary,
  * suggest). A line the chain accepts must re-seal to itself byte for byte
  * (else abort): the check and the writer must agree on the canonical form.
+ * Each line's bytes also go through record.h's encoding (it must be valid
+ * UTF-8 and decode back to them exactly) and the redactor (no registered
+ * value may remain; a redacted record must still serialise).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +25,14 @@
 #include "audit_export.h"
 #include "audit_query.h"
 #include "audit_seg.h"
+#include "record.h"
+#include "redact.h"
 
 #define NFILTERS 5
 
 static struct tw_audit_filter filters[NFILTERS];
+static struct tw_redactor red;
+#define FUZZ_VALUE "whs-0123456789abcdef"
 static struct tw_seg seg;
 static int memfd = -1;
 
@@ -87,6 +95,58 @@ static void query_line(struct reader *r, const char *text, size_t len)
 	json_decref(rec);
 }
 
+/* Does any string value in J (keys are the writer's) hold the value? */
+static bool holds_value(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_string(j))
+		return memmem(json_string_value(j), json_string_length(j),
+			      FUZZ_VALUE, strlen(FUZZ_VALUE)) != NULL;
+	json_object_foreach (j, k, v)
+		if (holds_value(v))
+			return true;
+	json_array_foreach (j, i, v)
+		if (holds_value(v))
+			return true;
+	return false;
+}
+
+/* The encoding round-trips any bytes; the redactor leaves no value. */
+static void bytes_line(const char *text, size_t len)
+{
+	size_t need = tw_bytes_encode(text, len, NULL, 0), rl = 0;
+	char *enc = malloc(need + 1), *back = malloc(len + 1), *r;
+	json_t *rec;
+
+	if (!enc || !back)
+		goto out;
+	if (tw_bytes_encode(text, len, enc, need + 1) != need ||
+	    strlen(enc) != need || !tw_utf8_valid(enc, need) ||
+	    tw_bytes_decode(enc, back, len + 1) != (long)len ||
+	    memcmp(back, text, len))
+		abort();
+	r = tw_redact_str(&red, text, len, &rl);
+	if (r && (strlen(r) != rl || memmem(r, rl, FUZZ_VALUE,
+					    strlen(FUZZ_VALUE))))
+		abort();
+	free(r);
+	rec = json_loadb(text, len, 0, NULL);
+	if (rec) {
+		tw_redact_json(&red, rec);
+		r = json_dumps(rec, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!r || holds_value(rec))
+			abort();
+		free(r);
+		json_decref(rec);
+	}
+out:
+	free(enc);
+	free(back);
+}
+
 /* A line the chain accepts is canonical ,"hash":"<64 hex>"} */
 static void reseal(const char *text, size_t len)
 {
@@ -120,6 +180,7 @@ static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 	r->lines++;
 	tw_verify_line(&r->v, s->path, lineno, text, len);
 	reseal(text, len);
+	bytes_line(text, len);
 	query_line(r, text, len);
 	return 0;
 }
@@ -160,6 +221,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(seg.path, sizeof(seg.path), "/proc/self/fd/%d", memfd);
 	filters_init();
+	if (tw_redact_add(&red, 1, "warehouse-reader", FUZZ_VALUE,
+			  strlen(FUZZ_VALUE)) ||
+	    tw_redact_add(&red, 2, "odd", "k\\\xffz-secret", 11))
+		abort();
 	return 0;
 }
 

@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +27,8 @@
 #include "audit_chain.h"
 #include "audit_seg.h"
 #include "checkpoint.h"
+#include "record.h"
+#include "redact.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -811,6 +815,252 @@ static void test_checkpoints_anchor_the_chain(void **state)
 	tw_ckpt_key_free(&other);
 }
 
+/* ---- agent bytes in records (record.h) ------------------------------ */
+
+static const struct {
+	const char *in;
+	size_t len;
+	const char *enc;
+} enc_cases[] = {
+	{ "plain /usr/bin/x", 16, "plain /usr/bin/x" },
+	{ "a\\b", 3, "a\\\\b" },		      /* the escape char itself */
+	{ "\\x41", 4, "\\\\x41" },		      /* text that looks escaped */
+	{ "\xff", 1, "\\xff" },			      /* never valid */
+	{ "caf\xc3\xa9", 5, "caf\xc3\xa9" },	      /* valid UTF-8 stays */
+	{ "\xc3", 1, "\\xc3" },			      /* a cut sequence */
+	{ "\xc0\x80", 2, "\\xc0\\x80" },	      /* overlong NUL */
+	{ "\xe0\x80\xaf", 3, "\\xe0\\x80\\xaf" },     /* overlong '/' */
+	{ "\xed\xa0\x80", 3, "\\xed\\xa0\\x80" },     /* a surrogate */
+	{ "\xf4\x90\x80\x80", 4, "\\xf4\\x90\\x80\\x80" }, /* > U+10FFFF */
+	{ "\xf0\x9f\x99\x82", 4, "\xf0\x9f\x99\x82" }, /* 4 bytes, valid */
+	{ "a\0b", 3, "a\\x00b" },		      /* NUL */
+	{ "\n\t\x7f", 3, "\n\t\x7f" },		      /* controls are UTF-8 */
+	{ "x\x80\\", 3, "x\\x80\\\\" },
+};
+
+static void test_bytes_encoding_is_valid_and_reversible(void **state)
+{
+	unsigned char raw[64], back[64];
+	char enc[300], *dump;
+	json_t *j;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(enc_cases); i++) {
+		size_t n = tw_bytes_encode(enc_cases[i].in, enc_cases[i].len,
+					   enc, sizeof(enc));
+
+		assert_string_equal(enc, enc_cases[i].enc);
+		assert_int_equal(n, strlen(enc_cases[i].enc));
+		assert_int_equal(tw_bytes_decode(enc, back, sizeof(back)),
+				 enc_cases[i].len);
+		assert_memory_equal(back, enc_cases[i].in, enc_cases[i].len);
+		j = tw_json_bytes(enc_cases[i].in, enc_cases[i].len);
+		assert_non_null(j);
+		dump = json_dumps(j, JSON_ENCODE_ANY);
+		assert_non_null(dump);
+		free(dump);
+		json_decref(j);
+	}
+	/* every byte string round-trips and always makes a JSON string */
+	srand(7);
+	for (int t = 0; t < 2000; t++) {
+		size_t n = (size_t)(rand() % (int)sizeof(raw));
+
+		for (size_t k = 0; k < n; k++)
+			raw[k] = (unsigned char)(t & 1 ? rand() : "\\\xc3\xa9\x80" "a"[rand() % 5]);
+		tw_bytes_encode(raw, n, enc, sizeof(enc));
+		assert_true(tw_utf8_valid(enc, strlen(enc)));
+		assert_int_equal(tw_bytes_decode(enc, back, sizeof(back)), n);
+		assert_memory_equal(back, raw, n);
+		j = tw_json_bytes(raw, n);
+		assert_non_null(j);
+		json_decref(j);
+	}
+	/* not an encoding */
+	assert_int_equal(tw_bytes_decode("a\\qb", back, sizeof(back)), -EINVAL);
+	assert_int_equal(tw_bytes_decode("a\\x4", back, sizeof(back)), -EINVAL);
+	assert_int_equal(tw_bytes_decode("abc", back, 2), -ENOSPC);
+	/* cut short, never inside a character or an escape */
+	assert_int_equal(tw_bytes_encode("\xff\xff", 2, enc, 6), 8);
+	assert_string_equal(enc, "\\xff");
+	assert_int_equal(tw_bytes_encode("a\xc3\xa9", 3, enc, 3), 3);
+	assert_string_equal(enc, "a");
+	/* a sentence keeps its backslashes, escapes only what is invalid */
+	j = tw_json_text("no rule allows C:\\x \xff");
+	assert_string_equal(json_string_value(j), "no rule allows C:\\x \\xff");
+	json_decref(j);
+}
+
+#define VALUE "whs-0123456789abcdef"
+#define MARK "[credential warehouse-reader]"
+
+static void redacts(const struct tw_redactor *r, const char *in,
+		    const char *want)
+{
+	size_t n = 0;
+	char *out = tw_redact_str(r, in, strlen(in), &n);
+
+	if (!want) {
+		if (out)
+			fail_msg("'%s' became '%s'", in, out);
+		return;
+	}
+	if (!out)
+		fail_msg("'%s' was not redacted", in);
+	assert_string_equal(out, want);
+	assert_int_equal(n, strlen(want));
+	free(out);
+}
+
+static void test_redactor_covers_every_form(void **state)
+{
+	struct tw_redactor r = {};
+
+	(void)state;
+	redacts(&r, VALUE, NULL); /* nothing registered */
+	assert_int_equal(tw_redact_add(&r, 7, "warehouse-reader", VALUE,
+				       strlen(VALUE)), 0);
+	assert_int_equal(tw_redact_add(&r, 8, "odd", "k\\\xffz-secret", 11),
+			 0);
+	assert_int_equal(tw_redact_add(&r, 8, "x", "", 0), -EINVAL);
+	/* anywhere in a string, as often as it comes */
+	redacts(&r, "--token=" VALUE, "--token=" MARK);
+	redacts(&r, VALUE "/" VALUE, MARK "/" MARK);
+	/* a process name: cut to 15 bytes, at the start or after others */
+	redacts(&r, "whs-0123456789a", MARK);
+	redacts(&r, "ab" "whs-0123456789", "ab" MARK);
+	/* the shortest start that counts, and one byte less */
+	redacts(&r, "sh whs-0123", "sh " MARK);
+	redacts(&r, "sh whs-012", NULL);
+	/* a start of it that does not end the string is not cut */
+	redacts(&r, "whs-0123456789 more", NULL);
+	/* a DNS name: any case, as a label, split across labels */
+	redacts(&r, "WHS-0123456789ABCDEF.exfil.example",
+		MARK ".exfil.example");
+	redacts(&r, "whs-01234.56789abcdef.exfil.example",
+		MARK ".exfil.example");
+	redacts(&r, "x.whs-0123456", "x." MARK);
+	/* a unix socket path, abstract or not */
+	redacts(&r, "@" VALUE, "@" MARK);
+	redacts(&r, "/tmp/" VALUE ".sock", "/tmp/" MARK ".sock");
+	/* a value with bytes that are not UTF-8: raw, and as encoded */
+	redacts(&r, "a k\\\xffz-secret b", "a [credential odd] b");
+	redacts(&r, "a k\\\\\\xffz-secret b", "a [credential odd] b");
+	/* dropped: still redacted until its time is over, then wiped */
+	tw_redact_drop(&r, 7, 100);
+	tw_redact_expire(&r, 99);
+	redacts(&r, VALUE, MARK);
+	tw_redact_expire(&r, 100);
+	redacts(&r, VALUE, NULL);
+	assert_int_equal(r.n, 1);
+	tw_redact_free(&r);
+	assert_int_equal(r.n, 0);
+}
+
+static void test_redact_json_walks_every_string(void **state)
+{
+	struct tw_redactor r = {};
+	json_t *rec;
+	char *s;
+
+	(void)state;
+	assert_int_equal(tw_redact_add(&r, 1, "warehouse-reader", VALUE,
+				       strlen(VALUE)), 0);
+	rec = json_pack("{s:s,s:[s,s],s:{s:s,s:[{s:s}]},s:i}", "comm",
+			"whs-0123456789a", "argv", "env", "x" VALUE, "socket",
+			"path", "@" VALUE, "deep", "domain", VALUE ".zone",
+			"pid", 4);
+	json_object_set_new(rec, "bad", json_stringn_nocheck("a\xff", 2));
+	assert_int_equal(tw_redact_json(&r, rec), 4);
+	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(s); /* the invalid string no longer stops it */
+	assert_null(strstr(s, "0123456"));
+	assert_string_equal(
+		s, "{\"comm\":\"" MARK "\",\"argv\":[\"env\",\"x" MARK
+		   "\"],\"socket\":{\"path\":\"@" MARK
+		   "\",\"deep\":[{\"domain\":\"" MARK
+		   ".zone\"}]},\"pid\":4,\"bad\":\"a\\\\xff\"}");
+	free(s);
+	json_decref(rec);
+	tw_redact_free(&r);
+}
+
+/* Everything grep can find of the value in a file: its first 8 bytes. */
+static bool file_has(const char *path, const char *needle)
+{
+	char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return strstr(buf, needle) != NULL;
+}
+
+static void test_writer_redacts_every_record_and_its_syslog_copy(void **state)
+{
+	struct tw_audit_opts o = {};
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char spec[300], msg[65536];
+	struct tw_audit a;
+	struct vctx c;
+	ssize_t n;
+	json_t *rec;
+	int fd;
+	uint64_t key = 42;
+
+	(void)state;
+	reset();
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s/sl.sock", dir);
+	unlink(un.sun_path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	snprintf(spec, sizeof(spec), "unix:%s", un.sun_path);
+	o.syslog = spec;
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	assert_int_equal(tw_audit_secret_add(&a, 9, "warehouse-reader", VALUE,
+					     strlen(VALUE)), 0);
+	/* a record of every shape, and one that is not UTF-8 */
+	rec = tw_audit_record(&a, "deny", 0);
+	json_object_set_new(rec, "comm", json_string("whs-0123456789a"));
+	json_object_set_new(rec, "path", json_string("@" VALUE));
+	json_object_set_new(rec, "dst", json_string(VALUE ".exfil.example"));
+	json_object_set_new(rec, "argv", json_pack("[s,s]", "x", VALUE));
+	json_object_set_new(rec, "reason",
+			    json_stringn_nocheck("bytes \xff" VALUE, 27));
+	assert_int_equal(tw_audit_write(&a, rec), 0);
+	n = recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+	assert_true(n > 0);
+	msg[n] = 0;
+	assert_null(strstr(msg, "0123456"));
+	assert_non_null(strstr(msg, MARK));
+	/* an aggregate written after the call's values were wiped */
+	rec = tw_audit_record(&a, "deny", 0);
+	json_object_set_new(rec, "path", json_string("/tmp/" VALUE));
+	assert_false(tw_audit_aggregate(&a, &key, sizeof(key), tw_audit_now_ns()));
+	assert_int_equal(tw_audit_write_first(&a, rec, &key, sizeof(key), 1), 0);
+	assert_true(tw_audit_aggregate(&a, &key, sizeof(key), tw_audit_now_ns()));
+	tw_audit_secret_drop(&a, 9);
+	tw_redact_expire(&a.red, ~0ull);
+	assert_int_equal(a.red.n, 0);
+	tw_audit_flush(&a, TW_AGG_ALL);
+	assert_int_equal(a.failed, 0);
+	assert_int_equal(a.written, 3);
+	tw_audit_close(&a);
+	close(fd);
+	unlink(un.sun_path);
+	assert_false(file_has(logp, "0123456"));
+	assert_true(file_has(logp, "\"comm\":\"" MARK "\""));
+	assert_true(file_has(logp, "\"reason\":\"bytes \\\\xff" MARK "\""));
+	/* the aggregate's own record (its one repeat) was written last */
+	assert_true(file_has(logp, "\"path\":\"/tmp/" MARK "\""));
+	assert_int_equal(verify_log(&c), 0);
+	assert_int_equal(c.lines, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +1076,11 @@ int main(void)
 		cmocka_unit_test(
 			test_recent_kernel_events_are_found_after_restart),
 		cmocka_unit_test(test_checkpoints_anchor_the_chain),
+		cmocka_unit_test(test_bytes_encoding_is_valid_and_reversible),
+		cmocka_unit_test(test_redactor_covers_every_form),
+		cmocka_unit_test(test_redact_json_walks_every_string),
+		cmocka_unit_test(
+			test_writer_redacts_every_record_and_its_syslog_copy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

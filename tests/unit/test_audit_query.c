@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "audit_export.h"
 #include "audit_query.h"
+#include "record.h"
 #include "compile.h"
 #include "explain.h"
 #include "policy.h"
@@ -437,6 +438,28 @@ static void test_ocsf(void **state)
 	json_decref(r);
 }
 
+/* --dst unix:PATH finds a path of bytes that are not UTF-8 whether it is
+ * given as the log writes it or as its bytes. */
+static void test_dst_on_encoded_path(void **state)
+{
+	struct tw_audit_filter f = { 0 }, g = { 0 }, h = { 0 };
+	char enc[128];
+	json_t *rec;
+
+	(void)state;
+	tw_bytes_encode("/tmp/a\\\xff.sock", 13, enc, sizeof(enc));
+	assert_string_equal(enc, "/tmp/a\\\\\\xff.sock");
+	rec = json_pack("{s:s,s:o}", "event", "deny", "path",
+			tw_json_bytes("/tmp/a\\\xff.sock", 13));
+	assert_int_equal(tw_audit_parse_dst(&f, "unix:/tmp/a\\\xff.sock"), 0);
+	assert_true(tw_audit_match(&f, rec)); /* the bytes */
+	assert_int_equal(tw_audit_parse_dst(&g, enc), 0);
+	assert_true(tw_audit_match(&g, rec)); /* as logged */
+	assert_int_equal(tw_audit_parse_dst(&h, "unix:/tmp/a\\\\xff.sock"), 0);
+	assert_false(tw_audit_match(&h, rec)); /* other bytes */
+	json_decref(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_ocsf_syscall_audit),
 		cmocka_unit_test(test_syslog_rfc5424),
 		cmocka_unit_test(test_ocsf),
+		cmocka_unit_test(test_dst_on_encoded_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

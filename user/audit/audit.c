@@ -452,6 +452,9 @@ static int write_sealed(struct tw_audit *a, json_t *rec)
 		if (ret)
 			goto out;
 	}
+	/* The one place every record passes: no credential value, and no
+	 * string that is not UTF-8 (it would make the record unwritable). */
+	tw_redact_json(&a->red, rec);
 	json_object_set_new(rec, "seq", json_integer((json_int_t)a->seq + 1));
 	json_object_set_new(rec, "prev", json_string(a->prev));
 	s = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -671,6 +674,7 @@ void tw_audit_close(struct tw_audit *a)
 	if (a->since_ckpt)
 		checkpoint(a);
 	tw_agg_free(&a->agg);
+	tw_redact_free(&a->red);
 	json_decref(a->gap.by_event);
 	a->gap.by_event = NULL;
 	if (a->fd >= 0)
@@ -728,6 +732,9 @@ int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
 	pthread_mutex_lock(&a->lock);
 	tw_audit_ts_parse(json_string_value(json_object_get(rec, "ts")) ?: "",
 			  &ts);
+	/* the copy the aggregate keeps is written later, maybe after the
+	 * call's values were dropped: it holds none */
+	tw_redact_json(&a->red, rec);
 	tw_agg_add(&a->agg, key, klen, pid, json_deep_copy(rec), ts);
 	ret = write_locked(a, rec);
 	pthread_mutex_unlock(&a->lock);
@@ -765,6 +772,7 @@ void tw_audit_tick(struct tw_audit *a)
 	if (a->gap.records && a->fd >= 0)
 		write_gap(a);
 	tw_agg_flush(&a->agg, TW_AGG_DUE, now, pid_alive, emit_cb, a);
+	tw_redact_expire(&a->red, tw_audit_now_ns());
 	if (a->o.max_age_s && a->seg_has_data && a->seg_start_ns &&
 	    now >= a->seg_start_ns + a->o.max_age_s * 1000000000ull)
 		rotate(a);
@@ -774,5 +782,31 @@ void tw_audit_tick(struct tw_audit *a)
 	    now >= a->ckpt_ns + (a->o.ckpt_seconds ?: TW_CKPT_SECONDS) *
 					1000000000ull)
 		checkpoint(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+int tw_audit_secret_add(struct tw_audit *a, uint64_t owner, const char *name,
+			const void *value, size_t len)
+{
+	int ret;
+
+	pthread_mutex_lock(&a->lock);
+	ret = tw_redact_add(&a->red, owner, name, value, len);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+void tw_audit_secret_drop(struct tw_audit *a, uint64_t owner)
+{
+	pthread_mutex_lock(&a->lock);
+	tw_redact_drop(&a->red, owner,
+		       tw_audit_now_ns() + TW_AUDIT_SECRET_GRACE_NS);
+	pthread_mutex_unlock(&a->lock);
+}
+
+void tw_audit_redact(struct tw_audit *a, json_t *j)
+{
+	pthread_mutex_lock(&a->lock);
+	tw_redact_json(&a->red, j);
 	pthread_mutex_unlock(&a->lock);
 }

@@ -24,6 +24,7 @@
 #include "audit_chain.h"
 #include "checkpoint.h"
 #include "record.h"
+#include "redact.h"
 
 #define TW_AUDIT_MAX_SIZE (64ull << 20) /* bytes per live segment */
 #define TW_AUDIT_MAX_AGE (24ull * 3600) /* seconds */
@@ -85,6 +86,7 @@ struct tw_audit {
 	uint64_t sl_sent, sl_failed;
 	/* checkpoints */
 	uint64_t since_ckpt, ckpt_ns, checkpoints;
+	struct tw_redactor red; /* credential values of live calls */
 	pthread_mutex_t lock;
 };
 
@@ -136,6 +138,23 @@ int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
 void tw_audit_flush(struct tw_audit *a, enum tw_agg_flush how);
 /* Once a second: due aggregates, age rotation, reopen, report a gap. */
 void tw_audit_tick(struct tw_audit *a);
+
+/*
+ * Credential values never reach the log (or its syslog copy): every record
+ * is run through redact.h before it is sealed (and before an aggregate
+ * keeps its copy), whoever wrote it. The daemon registers the values a
+ * call holds (OWNER: the call's cgroup id) when the call starts and drops
+ * them when it is forgotten; they are kept TW_AUDIT_SECRET_GRACE_NS longer
+ * for records of its last events that come late (Landlock's, from the
+ * kernel audit log), then wiped. 0 or -errno.
+ */
+#define TW_AUDIT_SECRET_GRACE_NS (10ull * 1000000000ull)
+int tw_audit_secret_add(struct tw_audit *a, uint64_t owner, const char *name,
+			const void *value, size_t len);
+void tw_audit_secret_drop(struct tw_audit *a, uint64_t owner);
+/* The same redaction of J, for what leaves the daemon other than as a
+ * record (a call's denial summary). */
+void tw_audit_redact(struct tw_audit *a, json_t *j);
 
 /*
  * A kernel event a record was made of: the kernel's boot-clock time of the

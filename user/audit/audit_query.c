@@ -130,8 +130,15 @@ static bool dst_match(const struct tw_audit_filter *f, json_t *rec)
 	uint8_t addr[16] = {};
 	int fam;
 
-	if (f->dst_unix)
-		return S(rec, "path") && !strcmp(S(rec, "path"), f->dst_path);
+	if (f->dst_unix) {
+		const char *p = S(rec, "path");
+		char enc[4 * sizeof(f->dst_path)];
+
+		/* as the log writes it, or its bytes (record.h) */
+		tw_bytes_encode(f->dst_path, strlen(f->dst_path), enc,
+				sizeof(enc));
+		return p && (!strcmp(p, f->dst_path) || !strcmp(p, enc));
+	}
 	if (!d || parse_addr(d, &fam, addr) || fam != f->dst_family)
 		return false;
 	if (!tw_prefix_contains(f->dst_addr, f->dst_plen, addr))

@@ -24,7 +24,7 @@ struct tw_audit_filter {
 	 * path (unix:/run/x.sock or /run/x.sock) */
 	bool has_dst;
 	bool dst_unix;
-	char dst_path[128];
+	char dst_path[512]; /* raw bytes, or as the log writes them */
 	int dst_family; /* 4 or 6 */
 	uint8_t dst_addr[16];
 	int dst_plen;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -154,4 +155,175 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 	} else {
 		snprintf(buf, len, "-");
 	}
+}
+
+/* ---- agent-controlled bytes --------------------------------------------- */
+
+/* The length of the well-formed UTF-8 sequence at S (N bytes left), or 0
+ * when S[0] does not start one (RFC 3629, table 3-7 of Unicode). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c >= 0x01 && c <= 0x7f)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0; /* NUL, continuation bytes, 0xc0, 0xc1, 0xf5.. */
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+bool tw_utf8_valid(const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	for (size_t i = 0, l; i < n; i += l)
+		if (!(l = utf8_seq(p + i, n - i)))
+			return false;
+	return true;
+}
+
+/* Encode S into OUT; BACKSLASH: double backslashes (bytes) or not
+ * (sentences). */
+static size_t encode(const void *s, size_t n, char *out, size_t cap,
+		     bool backslash)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = s;
+	size_t o = 0, end = 0;
+	bool full = false;
+
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq(p + i, n - i);
+		char esc[4];
+		const char *add = (const char *)p + i;
+		size_t alen = l;
+
+		if (!l) {
+			esc[0] = '\\';
+			esc[1] = 'x';
+			esc[2] = hex[p[i] >> 4];
+			esc[3] = hex[p[i] & 15];
+			add = esc;
+			alen = 4;
+			l = 1;
+		} else if (backslash && p[i] == '\\') {
+			add = "\\\\";
+			alen = 2;
+		}
+		/* whole characters and escapes only: a cut one is invalid */
+		if (!full && o + alen < cap)
+			memcpy(out + o, add, alen);
+		else
+			full = true;
+		if (!full)
+			end = o + alen;
+		o += alen;
+		i += l;
+	}
+	if (cap)
+		out[end] = '\0';
+	return o;
+}
+
+size_t tw_bytes_encode(const void *s, size_t n, char *out, size_t cap)
+{
+	return encode(s, n, out, cap, true);
+}
+
+size_t tw_text_encode(const void *s, size_t n, char *out, size_t cap)
+{
+	return encode(s, n, out, cap, false);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long tw_bytes_decode(const char *s, void *out, size_t cap)
+{
+	unsigned char *o = out;
+	size_t n = 0;
+
+	for (; *s; n++) {
+		int c = (unsigned char)*s++;
+
+		if (c == '\\') {
+			if (*s == '\\') {
+				s++;
+			} else if (*s == 'x' && hexval(s[1]) >= 0 &&
+				   hexval(s[2]) >= 0) {
+				c = hexval(s[1]) << 4 | hexval(s[2]);
+				s += 3;
+			} else {
+				return -EINVAL;
+			}
+		}
+		if (n >= cap)
+			return -ENOSPC;
+		o[n] = (unsigned char)c;
+	}
+	if (n < cap)
+		o[n] = 0;
+	return (long)n;
+}
+
+static json_t *encoded(const void *s, size_t n, bool backslash)
+{
+	char buf[512], *p = buf;
+	size_t need = encode(s, n, buf, sizeof(buf), backslash);
+	json_t *j;
+
+	if (need >= sizeof(buf)) {
+		p = malloc(need + 1);
+		if (!p)
+			return NULL;
+		encode(s, n, p, need + 1, backslash);
+	}
+	j = json_stringn(p, need);
+	if (p != buf)
+		free(p);
+	return j;
+}
+
+json_t *tw_json_bytes(const void *s, size_t n)
+{
+	return encoded(s ? s : "", s ? n : 0, true);
+}
+
+json_t *tw_json_text(const char *s)
+{
+	s = s ? s : "";
+	return encoded(s, strlen(s), false);
+}
+
+json_t *tw_json_textn(const void *s, size_t n)
+{
+	return encoded(s ? s : "", s ? n : 0, false);
 }

@@ -11,6 +11,7 @@
 #define TW_RECORD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,41 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len);
  * Returns the length written.
  */
 size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len);
+
+/*
+ * Byte strings the agent controls (comm, argv, paths, unix socket names)
+ * in records. The kernel hands over bytes, not text; JSON holds only valid
+ * UTF-8. So such a field holds its bytes this way, reversibly:
+ *   - each backslash is written as two: "\\"
+ *   - each byte that does not belong to well-formed UTF-8 (RFC 3629: no
+ *     overlong forms, no surrogates, nothing above U+10FFFF), and NUL, is
+ *     written "\xNN" (two lowercase hex digits)
+ *   - every other byte as it is (control characters too: JSON escapes
+ *     them, display is the reader's business)
+ * Valid UTF-8 without a backslash, the usual case, reads as it was.
+ */
+/* Encode N bytes of S into OUT (CAP bytes, NUL-terminated when CAP > 0).
+ * Returns the length the whole encoding needs (at most 4 * N), like
+ * snprintf. */
+size_t tw_bytes_encode(const void *s, size_t n, char *out, size_t cap);
+/* The reverse: the bytes of encoded S into OUT (CAP bytes, NUL-terminated
+ * when room). Returns the number of bytes, or -EINVAL when S is not an
+ * encoding (a lone backslash or a bad \x escape), -ENOSPC when OUT is
+ * too small. */
+long tw_bytes_decode(const char *s, void *out, size_t cap);
+/* A JSON string of N bytes of S, encoded as above; NULL only without
+ * memory. */
+json_t *tw_json_bytes(const void *s, size_t n);
+/* A sentence for people (reason, hint) that may quote such bytes: valid
+ * UTF-8 stays as it is, each invalid byte becomes "\xNN" (backslashes are
+ * not doubled: the exact bytes are in the fields the sentence quotes).
+ * NULL only without memory. */
+json_t *tw_json_text(const char *s);
+/* The same, of N bytes (NUL bytes become "\x00"). */
+json_t *tw_json_textn(const void *s, size_t n);
+/* The same into OUT, like tw_bytes_encode. */
+size_t tw_text_encode(const void *s, size_t n, char *out, size_t cap);
+/* Are these N bytes well-formed UTF-8 without NUL? */
+bool tw_utf8_valid(const void *s, size_t n);
 
 #endif

@@ -494,6 +494,8 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 						     "hint", x->hint, "count",
 						     (json_int_t)x->count));
 	}
+	/* what the call is told goes to transcripts: no values there either */
+	tw_audit_redact(&d->audit, den);
 	c->ended = true;
 	left = tw_cg_nprocs(c->cgroup);
 	json_t *rep = json_pack("{s:b,s:s,s:o,s:i,s:o}", "ok", 1, "call_id",

@@ -118,7 +118,8 @@ static void audit_policy(struct tw_daemon *d, const char *what,
 	json_t *rec = tw_audit_record(&d->audit, "policy", 0);
 
 	json_object_set_new(rec, "action", json_string(what));
-	json_object_set_new(rec, "path", json_string(d->policy_path));
+	json_object_set_new(rec, "path", tw_json_bytes(d->policy_path,
+						       strlen(d->policy_path)));
 	if (rev)
 		json_object_set_new(rec, "policy_rev", json_string(rev));
 	if (d->rev[d->slot].valid && strcmp(what, "load"))
@@ -518,12 +519,25 @@ struct judged {
 	const struct tw_revision *rev;
 	const struct tw_context *ctx;
 	int ctx_idx;
-	char dst[300]; /* "10.0.0.1" or unix path */
+	char dst[440]; /* "10.0.0.1", or a unix path encoded (record.h) */
 	char what[384];
 	char reason[512];
 	char hint[1024];
 	bool missing; /* a unix path that does not exist on the host */
 };
+
+/* A unix destination: the agent's bytes (any but NUL, after an abstract
+ * name's '@'), encoded for the record (record.h). */
+static void unix_dest(const struct tw_event *e, struct judged *j)
+{
+	char raw[sizeof(e->path) + 1];
+
+	snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(e->path), e->path);
+	tw_bytes_encode(raw, strlen(raw), j->dst, sizeof(j->dst));
+	snprintf(j->what, sizeof(j->what), "%s unix:%s", action_name(e),
+		 j->dst);
+	j->missing = raw[0] == '/' && access(raw, F_OK) != 0;
+}
 
 static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			struct judged *j)
@@ -538,11 +552,7 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 		j->ctx = &j->rev->comp.ctx[j->ctx_idx];
 	if (e->action == TW_ACT_UNIX_CONNECT ||
 	    e->action == TW_ACT_UNIX_SENDMSG) {
-		snprintf(j->dst, sizeof(j->dst), "%.*s", (int)sizeof(e->path),
-			 e->path);
-		snprintf(j->what, sizeof(j->what), "%s unix:%s",
-			 action_name(e), j->dst);
-		j->missing = j->dst[0] == '/' && access(j->dst, F_OK) != 0;
+		unix_dest(e, j);
 	} else if (e->action == TW_ACT_SOCKET) {
 		snprintf(j->what, sizeof(j->what), "socket(%s, %s, %u)",
 			 family_name(e->sock_family),
@@ -822,11 +832,11 @@ static int handle_event(void *ctx, void *data, size_t size)
 			json_object_set_new(rec, "dst_embedded_in_ipv6",
 					    json_true());
 	}
-	json_object_set_new(rec, "reason", json_string(j.reason));
+	json_object_set_new(rec, "reason", tw_json_text(j.reason));
 	json_object_set_new(rec, "policy_rev",
 			    j.rev ? json_string(j.rev->comp.revision) :
 				    json_null());
-	json_object_set_new(rec, "hint", json_string(j.hint));
+	json_object_set_new(rec, "hint", tw_json_text(j.hint));
 	json_object_set_new(rec, "cgroup_id", json_integer((json_int_t)e->cgid));
 	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
 	/* The fault tests' way to die at the worst moment: recorded, but
@@ -1229,6 +1239,7 @@ int cmd_daemon(int argc, char **argv)
 		    !strcmp(hex, d.rev[d.slot].comp.revision))
 			d.alias_slot = (int)(prev.slot & 1);
 	}
+	tw_calls_secrets_load(&d); /* adopted calls' values out of records */
 	daemon_drain(&d);
 	/* Landlock's own records: a second source, where the kernel has an
 	 * audit log (its absence is reported in status, not fatal). */

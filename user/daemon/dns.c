@@ -431,13 +431,14 @@ static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
 	json_object_set_new(rec, "action", json_string("dns"));
 	json_object_set_new(rec, "proto",
 			    json_string(y->qc->tcp ? "tcp" : "udp"));
-	json_object_set_new(rec, "domain", json_string(y->name));
+	/* DNS presentation form (RFC 1035: other bytes as \DDD): ASCII */
+	json_object_set_new(rec, "domain", tw_json_text(y->name));
 	json_object_set_new(rec, "qtype", json_string(y->qtype));
 	if (answer)
 		json_object_set_new(rec, "answer", json_string(answer));
-	json_object_set_new(rec, "reason", json_string(reason));
+	json_object_set_new(rec, "reason", tw_json_text(reason));
 	json_object_set_new(rec, "policy_rev", json_string(c->revision));
-	json_object_set_new(rec, "hint", json_string(hint));
+	json_object_set_new(rec, "hint", tw_json_text(hint));
 	return rec;
 }
 
@@ -513,7 +514,9 @@ static void query_record(struct tw_daemon *d, struct query *y)
 	uint32_t pid = 0;
 	uint64_t cgid;
 	long uid = -1;
+	ssize_t cl = 0;
 	FILE *f;
+	int fd;
 
 	if (!y->rec)
 		return;
@@ -522,21 +525,24 @@ static void query_record(struct tw_daemon *d, struct query *y)
 			    qc->tcp, &pid) == 0) {
 		snprintf(file, sizeof(file), "/proc/%u/status", pid);
 		f = fopen(file, "re");
-		while (f && fgets(line, sizeof(line), f)) {
-			if (!strncmp(line, "Name:\t", 6))
-				snprintf(comm, sizeof(comm), "%.*s",
-					 (int)strcspn(line + 6, "\n"), line + 6);
-			else if (!strncmp(line, "Uid:\t", 5))
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Uid:\t", 5))
 				uid = strtol(line + 5, NULL, 10);
-		}
 		if (f)
 			fclose(f);
+		/* the name's own bytes (status escapes some, not all) */
+		snprintf(file, sizeof(file), "/proc/%u/comm", pid);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+		cl = fd >= 0 ? read(fd, comm, sizeof(comm)) : 0;
+		if (fd >= 0)
+			close(fd);
+		cl = cl > 0 && comm[cl - 1] == '\n' ? cl - 1 : cl > 0 ? cl : 0;
 	}
 	json_object_set_new(y->rec, "pid", pid ? json_integer(pid) : json_null());
 	json_object_set_new(y->rec, "uid",
 			    uid >= 0 ? json_integer(uid) : json_null());
 	json_object_set_new(y->rec, "comm",
-			    *comm ? json_string(comm) : json_null());
+			    cl ? tw_json_bytes(comm, (size_t)cl) : json_null());
 	pthread_mutex_lock(&d->lock);
 	if (pid && tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
 		call = tw_call_find(d, cgid);

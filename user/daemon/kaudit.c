@@ -259,19 +259,21 @@ static void emit(struct tw_daemon *d)
 	json_object_set_new(rec, "pid",
 			    k->pid ? json_integer(k->pid) : json_null());
 	json_object_set_new(rec, "comm",
-			    k->comm[0] ? json_string(k->comm) : json_null());
+			    k->comm[0] ? tw_json_bytes(k->comm, strlen(k->comm)) :
+					 json_null());
 	json_object_set_new(rec, "action", json_string(action));
-	json_object_set_new(rec, "blockers", json_string(k->blockers));
+	json_object_set_new(rec, "blockers", tw_json_text(k->blockers));
 	if (k->path[0])
-		json_object_set_new(rec, "path", json_string(k->path));
-	json_object_set_new(rec, "landlock_domain", json_string(k->domain));
+		json_object_set_new(rec, "path",
+				    tw_json_bytes(k->path, strlen(k->path)));
+	json_object_set_new(rec, "landlock_domain", tw_json_text(k->domain));
 	json_object_set_new(rec, "kernel_audit_serial",
 			    json_integer((json_int_t)k->serial));
 	json_object_set_new(
 		rec, "reason",
-		json_string(v.reason[0] ? v.reason :
-					  "Landlock refused it (kernel audit)"));
-	json_object_set_new(rec, "hint", json_string(v.hint));
+		tw_json_text(v.reason[0] ? v.reason :
+					   "Landlock refused it (kernel audit)"));
+	json_object_set_new(rec, "hint", tw_json_text(v.hint));
 	json_object_set_new(rec, "policy_rev",
 			    rev ? json_string(rev->comp.revision) :
 				  json_null());

@@ -37,11 +37,7 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 
 	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
 	free(c->denials);
-	for (size_t k = 0; k < c->nsecrets; k++) {
-		explicit_bzero(c->secrets[k].value, c->secrets[k].len);
-		free(c->secrets[k].value);
-	}
-	free(c->secrets);
+	tw_audit_secret_drop(&d->audit, c->cgid);
 	memmove(&d->calls[i], &d->calls[i + 1],
 		(d->ncalls - i - 1) * sizeof(*c));
 	d->ncalls--;
@@ -98,9 +94,11 @@ void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
 	nd = &c->denials[c->ndenials++];
 	memset(nd, 0, sizeof(*nd));
 	nd->key = key;
-	snprintf(nd->what, sizeof(nd->what), "%s", what);
-	snprintf(nd->reason, sizeof(nd->reason), "%s", reason);
-	snprintf(nd->hint, sizeof(nd->hint), "%s", hint ? hint : "");
+	/* the call's summary is JSON too (call-end): valid UTF-8 only */
+	tw_text_encode(what, strlen(what), nd->what, sizeof(nd->what));
+	tw_text_encode(reason, strlen(reason), nd->reason, sizeof(nd->reason));
+	tw_text_encode(hint ? hint : "", hint ? strlen(hint) : 0, nd->hint,
+		       sizeof(nd->hint));
 	nd->count = 1;
 }
 
@@ -136,7 +134,7 @@ void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint64_t kernel_ns,
 				    json_integer((json_int_t)kernel_ns));
 	json_object_set_new(rec, "uid", json_integer(uid));
 	json_object_set_new(rec, "comm",
-			    json_stringn_nocheck(comm, strnlen(comm, commlen)));
+			    tw_json_bytes(comm, strnlen(comm, commlen)));
 }
 
 bool tw_daemon_recorded(struct tw_daemon *d, int ring, uint64_t kernel_ns,

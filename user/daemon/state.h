@@ -61,13 +61,6 @@ struct tw_call_denial {
 	uint64_t count;
 };
 
-/* A credential value of a call, kept only to keep it out of the log. */
-struct tw_secret {
-	char name[128];
-	char *value; /* wiped when the call is forgotten */
-	size_t len;
-};
-
 struct tw_call {
 	uint64_t cgid;
 	char cgroup[4096]; /* absolute path */
@@ -78,9 +71,8 @@ struct tw_call {
 	bool ended; /* exec returned; the cgroup goes when empty */
 	struct tw_call_denial *denials;
 	size_t ndenials;
-	struct tw_secret *secrets; /* read at its first syscall audit event */
-	size_t nsecrets;
-	bool secrets_loaded;
+	bool secrets_loaded; /* its credential values are registered with
+				the audit writer, to keep them out of records */
 };
 
 /* A compiled policy in force in one slot, and what the daemon made of it. */
@@ -168,7 +160,7 @@ const struct tw_revision *tw_daemon_context(struct tw_daemon *d,
 /* call_id and requester of a record (null when there is no call). */
 void tw_record_call(json_t *rec, const struct tw_call *call);
 /* pid, tid, kernel_ns (the event's boot-clock time; 0: none), uid and
- * comm (COMMLEN bytes at most) of a record. */
+ * comm (COMMLEN bytes at most, encoded as record.h says) of a record. */
 void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint64_t kernel_ns,
 		   uint32_t uid, const char *comm, size_t commlen);
 /*

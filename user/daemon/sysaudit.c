@@ -127,11 +127,7 @@ void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 		return; /* not yet: the next event tries again */
 	x = &r->comp.ctx[ci];
 	c->secrets_loaded = true;
-	if (!x->ncreds)
-		return;
-	c->secrets = calloc(x->ncreds, sizeof(*c->secrets));
-	if (!c->secrets)
-		return;
+	/* The audit writer keeps them out of every record (redact.h). */
 	for (size_t i = 0; i < x->ncreds; i++) {
 		struct tw_cred cr = { .name = x->creds[i].cred->name,
 				      .source = x->creds[i].source };
@@ -139,72 +135,21 @@ void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 
 		if (!cr.source || tw_cred_read(&cr))
 			continue;
-		if (!tw_cred_env_value(&cr, &v) && v && *v) {
-			struct tw_secret *s = &c->secrets[c->nsecrets++];
-
-			snprintf(s->name, sizeof(s->name), "%s", cr.name);
-			s->value = v;
-			s->len = strlen(v);
-		} else {
+		if (!tw_cred_env_value(&cr, &v) && v && *v)
+			tw_audit_secret_add(&d->audit, c->cgid, cr.name, v,
+					    strlen(v));
+		if (v) {
+			explicit_bzero(v, strlen(v));
 			free(v);
 		}
 		tw_cred_wipe(&cr);
 	}
 }
 
-/* S with every credential value of C replaced by "[credential NAME]". */
-static char *redact(const struct tw_call *c, const char *s, size_t n)
+void tw_calls_secrets_load(struct tw_daemon *d)
 {
-	size_t cap = n + 1, off = 0;
-	char *out = malloc(cap);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n;) {
-		const struct tw_secret *hit = NULL;
-
-		for (size_t k = 0; c && k < c->nsecrets; k++) {
-			size_t vl = c->secrets[k].len;
-
-			if (vl <= n - i && !memcmp(s + i, c->secrets[k].value, vl)) {
-				hit = &c->secrets[k];
-				break;
-			}
-		}
-		char rep[96];
-		size_t add;
-
-		if (hit)
-			add = (size_t)snprintf(rep, sizeof(rep),
-					       "[credential %s]", hit->name);
-		else
-			rep[0] = s[i], add = 1;
-		if (off + add + 1 > cap) {
-			char *t;
-
-			cap = (off + add + 1) * 2;
-			t = realloc(out, cap);
-			if (!t) {
-				free(out);
-				return NULL;
-			}
-			out = t;
-		}
-		memcpy(out + off, rep, add);
-		off += add;
-		i += hit ? hit->len : 1;
-	}
-	out[off] = '\0';
-	return out;
-}
-
-static json_t *redacted_str(const struct tw_call *c, const char *s, size_t n)
-{
-	char *r = redact(c, s, n);
-	json_t *j = r ? json_stringn_nocheck(r, strlen(r)) : json_null();
-
-	free(r);
-	return j;
+	for (size_t i = 0; i < d->ncalls; i++)
+		tw_call_secrets_load(d, &d->calls[i]);
 }
 
 /* ---- the records ------------------------------------------------- */
@@ -246,12 +191,12 @@ static void exec_record(struct tw_daemon *d, const struct tw_proc_event *e,
 
 	json_object_set_new(rec, "action", json_string("exec"));
 	json_object_set_new(rec, "path",
-			    redacted_str(call, e->path,
-					 strnlen(e->path, sizeof(e->path))));
+			    tw_json_bytes(e->path,
+					  strnlen(e->path, sizeof(e->path))));
 	for (size_t i = 0; i < n;) {
 		size_t l = strnlen(e->argv + i, n - i);
 
-		json_array_append_new(argv, redacted_str(call, e->argv + i, l));
+		json_array_append_new(argv, tw_json_bytes(e->argv + i, l));
 		i += l + 1;
 	}
 	json_object_set_new(rec, "argv", argv);
@@ -267,7 +212,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 {
 	const struct tw_sysaudit *s = tw_sysaudit_find(e->sysnr);
 	struct tw_fs_verdict v = {};
-	char path[4096] = "", what[512], flags[128] = "";
+	char path[4096] = "", what[1200], flags[128] = "", shown[1100];
 	enum tw_fs_want want = TW_WANT_READ;
 	bool file = s && (s->path_arg >= 0 || s->fd_argn);
 	json_t *rec;
@@ -304,9 +249,11 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 	/* The agent's summary names the path as the program wrote it. */
 	if (file) {
 		want = wanted(s, e);
-		snprintf(what, sizeof(what), "%s %.*s (%s)",
-			 tw_sysaudit_action(s), (int)sizeof(e->path),
-			 e->path[0] ? e->path : "(fd)", tw_fs_want_name(want));
+		tw_bytes_encode(e->path, strnlen(e->path, sizeof(e->path)),
+				shown, sizeof(shown));
+		snprintf(what, sizeof(what), "%s %s (%s)",
+			 tw_sysaudit_action(s), shown[0] ? shown : "(fd)",
+			 tw_fs_want_name(want));
 	} else {
 		snprintf(what, sizeof(what), "%s()", s->name);
 	}
@@ -356,7 +303,7 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 							   "E?"));
 	if (file) {
 		json_object_set_new(rec, "path",
-				    redacted_str(call, path, strlen(path)));
+				    tw_json_bytes(path, strlen(path)));
 		json_object_set_new(rec, "access",
 				    json_string(tw_fs_want_name(want)));
 		if (*flags)
@@ -375,8 +322,8 @@ static void deny_record(struct tw_daemon *d, const struct tw_proc_event *e,
 				    json_integer((json_int_t)(int)e->args[
 					    e->sysnr == SYS_ptrace ? 1 : 0]));
 	}
-	json_object_set_new(rec, "reason", json_string(v.reason));
-	json_object_set_new(rec, "hint", json_string(v.hint));
+	json_object_set_new(rec, "reason", tw_json_text(v.reason));
+	json_object_set_new(rec, "hint", tw_json_text(v.hint));
 	record_end(rec, e, rev);
 	tw_audit_write_first(&d->audit, rec, &key, sizeof(key), e->pid);
 	if (call)

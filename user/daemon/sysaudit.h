@@ -31,11 +31,14 @@ int tw_sysaudit_event(void *ctx, void *data, size_t size);
 void tw_sysaudit_account_loss(struct tw_daemon *d);
 
 /*
- * read the values of call C's credentials (its context's, in
- * the policy in force), only to keep them out of the log. Once per call;
- * at call-start, in the window the launcher reads them.
+ * Read the values of call C's credentials (its context's, in the policy in
+ * force) and register them with the audit writer, which keeps them out of
+ * every record (redact.h). Once per call; at call-start, before the
+ * launcher hands them to the call.
  */
 void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c);
+/* The same for every call (those a restarted daemon adopted). */
+void tw_calls_secrets_load(struct tw_daemon *d);
 
 /* The cgroup of PID (live, or seen exec'ing). 0 or -ENOENT. */
 int tw_sysaudit_pid_cgid(struct tw_daemon *d, uint32_t pid, uint64_t *cgid);
