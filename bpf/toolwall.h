@@ -188,6 +188,39 @@ struct tw_state {
 	__u8 revision[32]; /* SHA-256 of the policy in force */
 };
 
+/*
+ * tw_budget: each context's budget of denial events (an ARRAY, mmapped by
+ * the daemon). Entry TW_BUDGET_IDX(ctx key): slot * TW_BUDGET_CTX +
+ * context index; TW_BUDGET_NONE for cgroups with no context. A token
+ * bucket: RATE events a second, BURST at most at once. An event the
+ * bucket has no token for is not written to the ring buffer: SUPPRESSED
+ * (or SUPPRESSED_AUDIT, for audit-mode would-be denials) counts it
+ * exactly (atomic add), and the daemon takes the count (atomic exchange
+ * with 0) into a `lost` record naming the context. So one
+ * flooding context fills neither the ring nor the log for the others, and
+ * loses only its own records, counted. The verdict never depends on it.
+ * RATE 0: no budget. Only user space writes RATE and BURST, and only for
+ * the inactive slot (before the flip) or TW_BUDGET_NONE.
+ */
+#define TW_BUDGET_CTX 4096 /* contexts per slot (TW_MAX_CONTEXTS) */
+#define TW_BUDGET_NONE (2 * TW_BUDGET_CTX)
+#define TW_BUDGET_ENTRIES (2 * TW_BUDGET_CTX + 1)
+#define TW_BUDGET_IDX(key)                                                  \
+	((key) == TW_CTX_NONE ? TW_BUDGET_NONE :                            \
+				TW_CTX_SLOT(key) * TW_BUDGET_CTX + TW_CTX_IDX(key))
+#define TW_BUDGET_RATE 200    /* default: events a second per context */
+#define TW_BUDGET_BURST 1000  /* default: events at once per context */
+#define TW_BUDGET_MAX_RATE 1000000
+
+struct tw_budget {
+	__u64 suppressed; /* denials not written (BPF adds, user space takes) */
+	__u64 suppressed_audit; /* audit-mode would-be denials, likewise */
+	__u64 last_ns;	  /* bpf_ktime_get_ns() of the last refill */
+	__u64 tokens;	  /* events that may be written now */
+	__u32 rate;	  /* events a second; 0: unlimited */
+	__u32 burst;	  /* most tokens held */
+};
+
 /* Per-CPU counters in tw_stats. */
 enum tw_stat {
 	TW_STAT_ALLOWED = 0,
@@ -350,6 +383,7 @@ _Static_assert(sizeof(struct tw_unix_key) == 112, "tw_unix_key layout");
 _Static_assert(sizeof(struct tw_cg_key) == 16, "tw_cg_key layout");
 _Static_assert(sizeof(struct tw_cg_val) == 8, "tw_cg_val layout");
 _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
+_Static_assert(sizeof(struct tw_budget) == 40, "tw_budget layout");
 _Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
 _Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");

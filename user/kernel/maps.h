@@ -34,6 +34,9 @@ struct tw_push_extra {
 	const struct tw_dns_target *dns; /* per context, or NULL */
 	const struct tw_learn_entry *learned;
 	size_t nlearned;
+	/* each context's budget of denial events (tw_budget), or NULL */
+	struct tw_budgets *budget;
+	uint32_t budget_rate, budget_burst;
 };
 
 /*
