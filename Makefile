@@ -141,6 +141,7 @@ bench: deps
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
+	$(Q)bash bench/flood_bench.sh $(if $(QUICK),3,10)
 
 format:
 	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/kernel/*.c

@@ -1,48 +1,21 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Traffic for the flood tests (tests/kernel/test_flood.sh), run inside
-tool calls.
+"""Traffic beside the flood of tests/kernel/test_flood.sh (the flood itself
+is `twprobe tcp-sweep`), run inside tool calls.
 
-  flood.py flood HOST SECONDS      connect() as fast as it can to HOST on
-                                   every port in turn (1..65535, so no two
-                                   events in a row are alike and the
-                                   daemon's aggregation cannot fold them);
-                                   prints "EPERM <n> OTHER <n>"
   flood.py deny HOST PORT0 N       N connects to HOST ports PORT0.., one each;
                                    prints "EPERM <n> OTHER <n>"
   flood.py hold HOST PORT SECONDS OUT
                                    a new TCP connection to HOST:PORT every
-                                   20 ms for SECONDS; appends
-                                   "<unix time> ok|eperm|<errno>" per try to OUT
+                                   20 ms, for SECONDS or until OUT.stop
+                                   exists; appends "<unix time>
+                                   ok|eperm|<errno>" per try to OUT
 """
 import errno
+import os
 import socket
 import sys
 import time
-
-
-def flood(host, seconds):
-    n_eperm = n_other = 0
-    port = 1
-    end = time.monotonic() + seconds
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    while True:
-        for _ in range(1000):
-            try:
-                s.connect((host, port))
-                n_other += 1
-                s.close()
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            except PermissionError:
-                n_eperm += 1
-            except OSError:
-                n_other += 1
-                s.close()
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            port = port % 65535 + 1
-        if time.monotonic() >= end:
-            break
-    print("EPERM %d OTHER %d" % (n_eperm, n_other))
 
 
 def deny(host, port0, n):
@@ -63,7 +36,7 @@ def deny(host, port0, n):
 def hold(host, port, seconds, out):
     end = time.monotonic() + seconds
     with open(out, "a", buffering=1) as f:
-        while time.monotonic() < end:
+        while time.monotonic() < end and not os.path.exists(out + ".stop"):
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.settimeout(2)
             try:
@@ -80,9 +53,7 @@ def hold(host, port, seconds, out):
 
 def main():
     a = sys.argv[1:]
-    if len(a) == 3 and a[0] == "flood":
-        flood(a[1], float(a[2]))
-    elif len(a) == 4 and a[0] == "deny":
+    if len(a) == 4 and a[0] == "deny":
         deny(a[1], int(a[2]), int(a[3]))
     elif len(a) == 5 and a[0] == "hold":
         hold(a[1], int(a[2]), float(a[3]), a[4])
