@@ -57,11 +57,13 @@ struct {
 /*
  * May context CTX write one more denial event? Takes a token from its
  * bucket (refilled at its rate since the last refill); with none left the
- * event is counted as suppressed (AUDIT: an audit-mode would-be denial)
- * and false returned. Concurrent CPUs may each take the last token: the
+ * event is counted as suppressed (by KIND: a denial, an audit-mode
+ * would-be denial, a refused syscall) and false returned. Concurrent CPUs may each take the last token: the
  * budget is approximate, the count of what was not written is exact.
  */
-static __always_inline bool tw_budget_take(__u32 ctx, bool audit)
+enum tw_budget_kind { TW_BUDGET_DENY, TW_BUDGET_AUDIT, TW_BUDGET_SYS };
+
+static __always_inline bool tw_budget_take(__u32 ctx, int kind)
 {
 	__u32 i = TW_BUDGET_IDX(ctx);
 	struct tw_budget *b;
@@ -96,8 +98,10 @@ static __always_inline bool tw_budget_take(__u32 ctx, bool audit)
 		return true;
 	}
 	b->tokens = 0;
-	if (audit)
+	if (kind == TW_BUDGET_AUDIT)
 		__sync_fetch_and_add(&b->suppressed_audit, 1);
+	else if (kind == TW_BUDGET_SYS)
+		__sync_fetch_and_add(&b->suppressed_sys, 1);
 	else
 		__sync_fetch_and_add(&b->suppressed, 1);
 	return false;

@@ -276,7 +276,8 @@ event_open(const struct decision *d, __u8 action, __u64 cgid)
 	struct tw_event *e;
 	__u64 id;
 
-	if (!tw_budget_take(d->ctx, event_verdict(d) == TW_VERDICT_AUDIT))
+	if (!tw_budget_take(d->ctx, event_verdict(d) == TW_VERDICT_AUDIT ?
+					    TW_BUDGET_AUDIT : TW_BUDGET_DENY))
 		return 0;
 	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
 	if (!e) {

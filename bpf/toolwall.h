@@ -194,7 +194,8 @@ struct tw_state {
  * context index; TW_BUDGET_NONE for cgroups with no context. A token
  * bucket: RATE events a second, BURST at most at once. An event the
  * bucket has no token for is not written to the ring buffer: SUPPRESSED
- * (or SUPPRESSED_AUDIT, for audit-mode would-be denials) counts it
+ * (SUPPRESSED_AUDIT for audit-mode would-be denials, SUPPRESSED_SYS for
+ * the syscall audit's refused syscalls: one bucket for all three) counts it
  * exactly (atomic add), and the daemon takes the count (atomic exchange
  * with 0) into a `lost` record naming the context. So one
  * flooding context fills neither the ring nor the log for the others, and
@@ -215,6 +216,7 @@ struct tw_state {
 struct tw_budget {
 	__u64 suppressed; /* denials not written (BPF adds, user space takes) */
 	__u64 suppressed_audit; /* audit-mode would-be denials, likewise */
+	__u64 suppressed_sys;	/* refused syscalls (proc.bpf.c), likewise */
 	__u64 last_ns;	  /* bpf_ktime_get_ns() of the last refill */
 	__u64 tokens;	  /* events that may be written now */
 	__u32 rate;	  /* events a second; 0: unlimited */
@@ -342,7 +344,7 @@ struct tw_sys_watch {
 /* Per-CPU counters in tw_proc_stats. */
 enum tw_proc_stat {
 	TW_PSTAT_EXEC = 0,
-	TW_PSTAT_DENIED,
+	TW_PSTAT_DENIED, /* refusals seen (recorded, or over budget: tw_budget) */
 	TW_PSTAT_LOST, /* events that did not fit in the ring buffer */
 	TW_PSTAT_MAX,
 };
@@ -383,7 +385,7 @@ _Static_assert(sizeof(struct tw_unix_key) == 112, "tw_unix_key layout");
 _Static_assert(sizeof(struct tw_cg_key) == 16, "tw_cg_key layout");
 _Static_assert(sizeof(struct tw_cg_val) == 8, "tw_cg_val layout");
 _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
-_Static_assert(sizeof(struct tw_budget) == 40, "tw_budget layout");
+_Static_assert(sizeof(struct tw_budget) == 48, "tw_budget layout");
 _Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
 _Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");

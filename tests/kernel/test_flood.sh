@@ -16,7 +16,8 @@
 #       record (exactly), no `lost` record names data-team, the flooder's
 #       suppressed events are in `lost` records naming channel:acme/general
 #       (cause "rate"), and deny counts + lost counts == the kernel's
-#       denied counter, exactly;
+#       denied counter, exactly; the same for a third call of the flooding
+#       context that is refused chroot() as fast as it can (syscall audit);
 #   (c) at default rotation, the records from before the flood and the
 #       other contexts' records of it are still in the log afterwards;
 #   (d) `toolwall exec` in workspace:acme launches within 2x its idle
@@ -35,7 +36,8 @@ source "$HERE/../lib/toolwall.sh"
 FLOOD_SECONDS=${TW_FLOOD_SECONDS:-60}
 FLOODERS=${TW_FLOODERS:-2} # processes of the flooding call's context
 TAP_TIMEOUT=$((FLOOD_SECONDS + 60))
-SUMS="python3 $HERE/../lib/audit_sums.py"
+# SUMS: the log's accounts, socket hooks and syscall audit apart
+SUMS="python3 $HERE/../lib/flood_sums.py"
 FL="/usr/bin/python3 $HERE/../lib/flood.py"
 P=$TW_PROBE
 WS=workspace:acme
@@ -49,7 +51,8 @@ tw_daemon_start ${TW_FLOOD_DAEMON_ARGS:-} || { not_ok "daemon starts"; tap_summa
 ok "daemon starts (default rotation${TW_FLOOD_DAEMON_ARGS:+, $TW_FLOOD_DAEMON_ARGS})"
 
 aj() { "$TW_BIN" audit --log "$TW_LOG" "$@"; }
-status_counter() { "$TW_BIN" status -j | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"; }
+# kernel: the kernel's counts, socket denials and syscall refusals apart
+kernel() { "$TW_BIN" status -j | python3 -c "import json,sys; s=json.load(sys.stdin); a=s['syscall_audit']; print(json.dumps({'net': s['counters']['denied'], 'sys': a['denied'] + a['lost']}))"; }
 now() { date +%s.%N; }
 
 # launch_ms TAG: the median of 5 launches of a call that does nothing, in ms
@@ -82,7 +85,7 @@ idle_deny_ms=$(deny_ms b-idle 30000)
 twx $WS pre-1 "$P" tcp 10.50.1.10 7 >/dev/null 2>&1
 tw_eventually bash -c "[[ \$('$TW_BIN' audit --log '$TW_LOG' -j --call-id pre-1 --event deny | wc -l) == 1 ]]" ||
 	not_ok "the record from before the flood is written"
-d0=$(status_counter denied)
+k0=$(kernel)
 before=$(aj -j | $SUMS)
 
 # ---- the flood ----------------------------------------------------------------------
@@ -90,6 +93,8 @@ HOLD=$TW_WORK/shared/hold.log
 twx $B b-hold $FL hold 10.30.1.10 5439 $((FLOOD_SECONDS + 60)) "$HOLD" >/dev/null 2>&1 &
 hold_pid=$!
 flood_pids=()
+twx $A a-sys $FL refuse "$FLOOD_SECONDS" >"$TW_WORK/sys.out" 2>&1 &
+flood_pids+=($!)
 for i in $(seq "$FLOODERS"); do
 	twx $A "a-flood-$i" "$P" tcp-sweep 10.50.1.10 $((i * 10000)) "$FLOOD_SECONDS" >"$TW_WORK/flood-$i.out" 2>&1 &
 	flood_pids+=($!)
@@ -163,30 +168,27 @@ done
 echo "# flood: $a_eperm denied connects in $(python3 -c "print('%.1f' % ($t_end - $t_flood))") s ($a_other other)"
 
 # ---- (b) exact accounting ---------------------------------------------------------------
+balanced()
+{
+	python3 - "$before" "$(aj -j | $SUMS)" "$k0" "$(kernel)" <<'PY'
+import json, sys
+b, a, k0, k1 = (json.loads(x) for x in sys.argv[1:5])
+net = (a["net_denied"] - b["net_denied"], a["net_lost"] - b["net_lost"], k1["net"] - k0["net"])
+sys_ = (a["sys_denied"] - b["sys_denied"], a["sys_lost"] - b["sys_lost"], k1["sys"] - k0["sys"])
+print("sockets: deny counts %d + lost %d, kernel %d; syscalls: deny counts %d + lost %d, kernel %d"
+      % (net + sys_))
+sys.exit(0 if net[0] + net[1] == net[2] and sys_[0] + sys_[1] == sys_[2] else 1)
+PY
+}
 want=""
 for _ in $(seq 50); do
-	d1=$(status_counter denied)
-	after=$(aj -j | $SUMS)
-	if python3 - "$before" "$after" "$d0" "$d1" <<'PY'
-import json, sys
-b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-delta = int(sys.argv[4]) - int(sys.argv[3])
-sys.exit(0 if (a["denied"] - b["denied"]) + (a["lost"] - b["lost"]) == delta else 1)
-PY
-	then want=1; break; fi
+	balanced >"$TW_WORK/bal.out" && { want=1; break; }
 	sleep 0.2
 done
-summary=$(python3 - "$before" "$after" "$d0" "$d1" <<'PY'
-import json, sys
-b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print("kernel denied %d; deny counts %d + lost %d (records %d)" % (
-    int(sys.argv[4]) - int(sys.argv[3]), a["denied"] - b["denied"],
-    a["lost"] - b["lost"], a["records"] - b["records"]))
-PY
-)
+summary=$(tail -1 "$TW_WORK/bal.out")
 echo "# accounting: $summary"
 if [[ -n $want ]] && ((a_eperm > 0)); then
-	ok "(b) deny counts + lost counts == the kernel's denied counter, exactly"
+	ok "(b) deny counts + lost counts == the kernel's counters, exactly (socket denials, and the syscall audit's refusals)"
 else
 	not_ok "(b) exact accounting" "$summary"
 fi
@@ -199,12 +201,15 @@ bd = sum(r.get("count", 1) for r in recs if r.get("call_id") == "b-deny" and r["
 assert n == 300 and bd == n, ("b-deny records", bd, "EPERMs", n)
 lost = [r for r in recs if r["event"] == "lost"]
 mine = [r for r in lost if r.get("context") == A and r.get("cause") == "rate"]
-assert mine and all(r["count"] > 0 and r["source"] == "kernel" for r in mine), lost[:3]
-others = [r for r in lost if r.get("context") != A and r.get("source") == "kernel"]
+net = [r for r in mine if r["source"] == "kernel"]
+sysc = [r for r in mine if r["source"] == "kernel-syscall-audit"]
+assert net and sysc and all(r["count"] > 0 for r in mine), lost[:3]
+others = [r for r in lost if r not in mine and r.get("source", "").startswith("kernel")]
 assert not others, others[:3]
-print("# lost records naming %s: %d, %d events" % (A, len(mine), sum(r["count"] for r in mine)))
+print("# lost records naming %s: %d of socket denials (%d events), %d of refused syscalls (%d events)" % (
+      A, len(net), sum(r["count"] for r in net), len(sysc), sum(r["count"] for r in sysc)))
 ' "$A" "$B" "$WS" "${b_eperm:-0}"; then
-	ok "(b) every denial of data-team during the flood has its record; the flooder's suppressed events are lost records naming it"
+	ok "(b) every denial of data-team during the flood has its record; the flooder's suppressed events (socket and syscall) are lost records naming it, no other loss"
 else
 	not_ok "(b) the other context's records, the flooder's lost records"
 fi

@@ -313,7 +313,7 @@ static int do_tcp_loop(const struct target *t, unsigned int seconds,
 	const struct sockaddr *sa = (const struct sockaddr *)&tt.ss;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct timespec now, end;
-	int fd, err;
+	int fd = -1, err;
 	uint16_t port = ntohs(tt.ss.ss_family == AF_INET6 ?
 				      ((struct sockaddr_in6 *)&tt.ss)->sin6_port :
 				      ((struct sockaddr_in *)&tt.ss)->sin_port);
@@ -334,13 +334,20 @@ static int do_tcp_loop(const struct target *t, unsigned int seconds,
 				((struct sockaddr_in *)&tt.ss)->sin_port =
 					htons(port);
 		}
-		fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			err = errno;
 		} else {
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			err = connect_timeout(fd, sa, t->len);
-			close(fd);
+			/* A socket refused by the hook is as new: a sweep
+			 * tries the next port on it (a flood at syscall
+			 * speed, not socket() speed). */
+			if (!sweep || err != EPERM) {
+				close(fd);
+				fd = -1;
+			}
 		}
 		if (!err)
 			n_ok++;
@@ -349,6 +356,8 @@ static int do_tcp_loop(const struct target *t, unsigned int seconds,
 		else
 			n_other++;
 	}
+	if (fd >= 0)
+		close(fd);
 	printf("OK %lu %lu %lu\n", n_ok, n_eperm, n_other);
 	return 0;
 }

@@ -5,6 +5,10 @@ is `twprobe tcp-sweep`), run inside tool calls.
 
   flood.py deny HOST PORT0 N       N connects to HOST ports PORT0.., one each;
                                    prints "EPERM <n> OTHER <n>"
+  flood.py refuse SECONDS          chroot("/") as fast as it can: each
+                                   EPERM is an event of the syscall audit
+                                   (and nothing for Landlock's own log);
+                                   prints "REFUSED <n> OTHER <n>"
   flood.py hold HOST PORT SECONDS OUT
                                    a new TCP connection to HOST:PORT every
                                    20 ms, for SECONDS or until OUT.stop
@@ -33,6 +37,21 @@ def deny(host, port0, n):
     print("EPERM %d OTHER %d" % (n_eperm, n_other))
 
 
+def refuse(seconds):
+    n_refused = n_other = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for _ in range(1000):
+            try:
+                os.chroot("/")
+                n_other += 1
+            except PermissionError:
+                n_refused += 1
+            except OSError:
+                n_other += 1
+    print("REFUSED %d OTHER %d" % (n_refused, n_other))
+
+
 def hold(host, port, seconds, out):
     end = time.monotonic() + seconds
     with open(out, "a", buffering=1) as f:
@@ -53,7 +72,9 @@ def hold(host, port, seconds, out):
 
 def main():
     a = sys.argv[1:]
-    if len(a) == 4 and a[0] == "deny":
+    if len(a) == 2 and a[0] == "refuse":
+        refuse(float(a[1]))
+    elif len(a) == 4 and a[0] == "deny":
         deny(a[1], int(a[2]), int(a[3]))
     elif len(a) == 5 and a[0] == "hold":
         hold(a[1], int(a[2]), float(a[3]), a[4])

@@ -762,13 +762,15 @@ bool tw_daemon_drain_batch(struct tw_daemon *d)
 
 /* ---- loss ---------------------------------------------------------- */
 
-/* A `lost` record of COUNT events of context key CTX over its budget. */
+/* A `lost` record of COUNT events of context key CTX over its budget;
+ * VERDICT: "deny", "audit" or "syscall" (refusals of the syscall audit). */
 static void budget_lost(struct tw_daemon *d, uint32_t ctx, uint64_t count,
 			const char *verdict)
 {
 	json_t *rec = tw_audit_record(&d->audit, "lost", 0);
 	const struct tw_revision *rev;
 	const struct tw_context *x = NULL;
+	bool sys = !strcmp(verdict, "syscall");
 	char why[512];
 	int idx;
 
@@ -777,9 +779,12 @@ static void budget_lost(struct tw_daemon *d, uint32_t ctx, uint64_t count,
 		x = &rev->comp.ctx[idx];
 	tw_record_where(rec, rev ? &rev->pol : NULL, x, NULL);
 	json_object_set_new(rec, "count", json_integer((json_int_t)count));
-	json_object_set_new(rec, "source", json_string("kernel"));
+	/* the sources of the ring-full `lost` records of the same events */
+	json_object_set_new(rec, "source",
+			    json_string(sys ? "kernel-syscall-audit" : "kernel"));
 	json_object_set_new(rec, "cause", json_string("rate"));
-	json_object_set_new(rec, "verdict", json_string(verdict));
+	if (!sys)
+		json_object_set_new(rec, "verdict", json_string(verdict));
 	json_object_set_new(rec, "budget",
 			    json_pack("{s:i,s:i}", "rate", d->budget_rate,
 				      "burst", d->budget_burst));
@@ -789,9 +794,11 @@ static void budget_lost(struct tw_daemon *d, uint32_t ctx, uint64_t count,
 		 x ? x->name :
 		 ctx == TW_CTX_NONE ? "a cgroup with no context" :
 				      "a context of an earlier policy",
+		 sys ? "was refused syscalls" :
 		 strcmp(verdict, "audit") ? "was denied" :
 					    "had would-be denials",
 		 d->budget_rate, d->budget_burst,
+		 sys ? "refused" :
 		 strcmp(verdict, "audit") ? "enforced" : "let through");
 	json_object_set_new(rec, "reason", json_string(why));
 	json_object_set_new(rec, "policy_rev",
@@ -812,17 +819,19 @@ static void account_budgets(struct tw_daemon *d, int slot)
 				       TW_CTX_NONE :
 				       TW_CTX_KEY(i / TW_BUDGET_CTX,
 						  i % TW_BUDGET_CTX);
-		uint64_t deny, audit;
+		struct tw_budget_counts c;
 
 		if (slot >= 0 && i != TW_BUDGET_NONE &&
 		    i / TW_BUDGET_CTX != (uint32_t)slot)
 			continue;
-		if (!tw_budget_take(&d->ld.budget, i, &deny, &audit))
+		if (!tw_budget_take(&d->ld.budget, i, &c))
 			continue;
-		if (deny)
-			budget_lost(d, key, deny, "deny");
-		if (audit)
-			budget_lost(d, key, audit, "audit");
+		if (c.deny)
+			budget_lost(d, key, c.deny, "deny");
+		if (c.audit)
+			budget_lost(d, key, c.audit, "audit");
+		if (c.sys)
+			budget_lost(d, key, c.sys, "syscall");
 	}
 }
 

@@ -75,21 +75,26 @@ void tw_budget_arm(struct tw_budgets *b, uint32_t slot, size_t n,
 		arm_one(none, rate, burst, now);
 }
 
-uint64_t tw_budget_take(struct tw_budgets *b, uint32_t idx, uint64_t *deny,
-			uint64_t *audit)
+/* Take *P, leaving 0. A plain read first: most entries have nothing to
+ * take, and an exchange would dirty their cache lines for nothing. */
+static uint64_t take(__u64 *p)
+{
+	if (!__atomic_load_n(p, __ATOMIC_RELAXED))
+		return 0;
+	return __atomic_exchange_n(p, 0, __ATOMIC_ACQ_REL);
+}
+
+uint64_t tw_budget_take(struct tw_budgets *b, uint32_t idx,
+			struct tw_budget_counts *c)
 {
 	struct tw_budget *e;
 
-	*deny = *audit = 0;
+	memset(c, 0, sizeof(*c));
 	if (!b->len || idx >= TW_BUDGET_ENTRIES)
 		return 0;
 	e = &b->v[idx];
-	/* A plain read first: most entries have nothing to take, and an
-	 * exchange would dirty their cache lines for nothing. */
-	if (__atomic_load_n(&e->suppressed, __ATOMIC_RELAXED))
-		*deny = __atomic_exchange_n(&e->suppressed, 0, __ATOMIC_ACQ_REL);
-	if (__atomic_load_n(&e->suppressed_audit, __ATOMIC_RELAXED))
-		*audit = __atomic_exchange_n(&e->suppressed_audit, 0,
-					     __ATOMIC_ACQ_REL);
-	return *deny + *audit;
+	c->deny = take(&e->suppressed);
+	c->audit = take(&e->suppressed_audit);
+	c->sys = take(&e->suppressed_sys);
+	return c->deny + c->audit + c->sys;
 }

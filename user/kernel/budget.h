@@ -32,12 +32,19 @@ void tw_budget_unmap(struct tw_budgets *b);
 void tw_budget_arm(struct tw_budgets *b, uint32_t slot, size_t n,
 		   uint32_t rate, uint32_t burst);
 
+/* What the kernel did not write for one context, by kind. */
+struct tw_budget_counts {
+	uint64_t deny;	/* socket denials */
+	uint64_t audit; /* audit-mode would-be denials */
+	uint64_t sys;	/* refused syscalls (the syscall audit) */
+};
+
 /*
- * Take entry IDX's counts of suppressed denials and audit-mode would-be
- * denials, leaving 0 (atomic: an event the kernel counts meanwhile is
- * taken now or next time, never twice, never lost). Returns their sum.
+ * Take entry IDX's counts of suppressed events into *C, leaving 0 (atomic:
+ * an event the kernel counts meanwhile is taken now or next time, never
+ * twice, never lost). Returns their sum.
  */
-uint64_t tw_budget_take(struct tw_budgets *b, uint32_t idx, uint64_t *deny,
-			uint64_t *audit);
+uint64_t tw_budget_take(struct tw_budgets *b, uint32_t idx,
+			struct tw_budget_counts *c);
 
 #endif
