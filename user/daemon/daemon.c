@@ -736,11 +736,21 @@ static bool consume(struct tw_daemon *d, struct ring_buffer *rb,
 	return ret == -EAGAIN;
 }
 
+/*
+ * As many events as a ring buffer can hold: a drain that takes this many
+ * has taken every event that was queued when it began (the ring is FIFO),
+ * and ends even while a flood keeps queueing more.
+ */
+#define RING_MAX_EVENTS (TW_RINGBUF_SIZE / (TW_EVENT_SIZE + 8) + 1)
+_Static_assert(TW_PROC_RINGBUF_SIZE <= TW_RINGBUF_SIZE &&
+		       TW_PROC_DENIED_SIZE >= TW_EVENT_SIZE,
+	       "RING_MAX_EVENTS bounds the syscall audit's ring too");
+
 void tw_daemon_drain(struct tw_daemon *d)
 {
 	tw_boot_to_real_ns = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
-	consume(d, d->rb, 0);
-	consume(d, d->rb_ev, 0);
+	consume(d, d->rb, RING_MAX_EVENTS);
+	consume(d, d->rb_ev, RING_MAX_EVENTS);
 	/* Aggregates of exited processes too: a call's records are complete
 	 * when call-end answers. */
 	tw_audit_flush(&d->audit, TW_AGG_DUE);

@@ -26,7 +26,8 @@ void tw_revision_free(struct tw_revision *r);
 /* Open both ring buffers (d->rb, d->rb_ev). Returns 0 or -errno. */
 int tw_daemon_rings_open(struct tw_daemon *d);
 void tw_daemon_rings_close(struct tw_daemon *d);
-/* Everything the ring buffers hold, into records (d->lock held). */
+/* Every event the ring buffers hold now, into records (d->lock held);
+ * bounded: what a flood queues meanwhile waits for the loop's batches. */
 void tw_daemon_drain(struct tw_daemon *d);
 /*
  * One batch: at most TW_DRAIN_BATCH events of each ring buffer, taking
