@@ -109,12 +109,14 @@ PY
 }
 
 rows=()
-rows+=("$(phase idle)") || exit 1
-rows+=("$(phase budget)") || exit 1
-rows+=("$(phase no-budget --audit-budget 0)") || exit 1
-printf '%s\n' "${rows[@]}" | python3 - "$OUT" "$SECS" "$PROBES" <<'PY'
+for p in idle budget no-budget; do
+	row=$(phase "$p" $([[ $p == no-budget ]] && echo --audit-budget 0)) || exit 1
+	rows+=("$row")
+done
+printf '%s\n' "${rows[@]}" >"$TW_WORK/rows.jsonl"
+python3 - "$OUT" "$SECS" "$PROBES" "$TW_WORK/rows.jsonl" <<'PY'
 import json, sys
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
+rows = [json.loads(l) for l in open(sys.argv[4]) if l.strip()]
 cols = ["denials_per_s", "records_per_s", "lost_per_s", "unaccounted", "log_bytes_per_s", "daemon_cpu", "reload_ms"]
 print("%-10s" % "phase" + "".join("%17s" % c for c in cols))
 for r in rows:
