@@ -18,8 +18,9 @@
 #       (cause "rate"), and deny counts + lost counts == the kernel's
 #       denied counter, exactly; the same for a third call of the flooding
 #       context that is refused chroot() as fast as it can (syscall audit);
-#   (c) at default rotation, the records from before the flood and the
-#       other contexts' records of it are still in the log afterwards;
+#   (c) the flooding context writes no more records than its budget, and at
+#       default rotation the records from before the flood and the other
+#       contexts' records of it are still in the log afterwards;
 #   (d) `toolwall exec` in workspace:acme launches within 2x its idle
 #       launch time (median of 5, measured in this run, +100 ms), and the
 #       data-team call of (b) runs start to end (its denial summary needs
@@ -215,6 +216,21 @@ else
 fi
 
 # ---- (c) evidence survives ----------------------------------------------------------------
+# The flooding context writes no more than its budget: a full bucket at the
+# start and one more at the reload (a new slot), then RATE a second.
+if aj -j --context "$A" --event deny | python3 -c '
+import json, sys
+secs = float(sys.argv[1])
+n = sum(1 for _ in sys.stdin)
+bound = 2 * 1000 + 200 * (secs + 2)
+print("# records of %s during the flood: %d (budget allows %d)" % (sys.argv[2], n, bound))
+sys.exit(0 if n <= bound else 1)
+' "$(python3 -c "print($t_end - $t_flood)")" "$A"; then
+	ok "(c) the flooding context wrote no more records than its budget (default 200/s, 1000 at once)"
+else
+	not_ok "(c) the flooding context's records are bounded by its budget"
+fi
+
 if [[ $(aj -j --call-id pre-1 --event deny | wc -l) == 1 ]] &&
 	[[ $(aj -j --call-id b-hold --event exec | wc -l) -ge 1 ]] &&
 	[[ $(aj -j --call-id l-flood-1 --event exec | wc -l) -ge 1 ]]; then
