@@ -57,7 +57,7 @@ PROBE_BINS := $(patsubst tests/kernel/%.c,$(OUT)/probes/%,$(PROBE_SRCS))
 # selftests do: the skeleton, the maps code and the pure stages.
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(OUT)/bpftest/%,$(BPFT_SRCS))
-BPFT_OBJS := $(PURE_OBJS) $(OUT)/kernel/maps.o $(OUT)/kernel/cgroups.o $(OUT)/lib/util.o
+BPFT_OBJS := $(PURE_OBJS) $(OUT)/kernel/maps.o $(OUT)/kernel/budget.o $(OUT)/kernel/cgroups.o $(OUT)/lib/util.o
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
@@ -162,6 +162,7 @@ bench:
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
+	$(Q)bash bench/flood_bench.sh $(if $(QUICK),3,10)
 
 # ---- install -----------------------------------------------------
 # The binary goes to sbin: the daemon, down and reload are the system

@@ -39,6 +39,74 @@ static __always_inline struct tw_cg_val *tw_context_of(__u64 cgid)
 	return bpf_map_lookup_elem(&tw_cgroups, &key);
 }
 
+/*
+ * Each context's budget of denial events (see toolwall.h): mmapped by the
+ * daemon, which sets the rates and takes the counts of suppressed events.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TW_BUDGET_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct tw_budget);
+} tw_budget SEC(".maps");
+
+#define TW_NSEC 1000000000ull
+#define TW_BUDGET_IDLE (1000 * TW_NSEC) /* a bucket idle this long is full */
+
+/*
+ * May context CTX write one more denial event? Takes a token from its
+ * bucket (refilled at its rate since the last refill); with none left the
+ * event is counted as suppressed (by KIND: a denial, an audit-mode
+ * would-be denial, a refused syscall) and false returned. Concurrent CPUs may each take the last token: the
+ * budget is approximate, the count of what was not written is exact.
+ */
+enum tw_budget_kind { TW_BUDGET_DENY, TW_BUDGET_AUDIT, TW_BUDGET_SYS };
+
+static __always_inline bool tw_budget_take(__u32 ctx, int kind)
+{
+	__u32 i = TW_BUDGET_IDX(ctx);
+	struct tw_budget *b;
+	__u64 now, elapsed, add, t;
+
+	if (ctx != TW_CTX_NONE && TW_CTX_IDX(ctx) >= TW_BUDGET_CTX)
+		return true;
+	b = bpf_map_lookup_elem(&tw_budget, &i);
+	if (!b || !b->rate)
+		return true;
+	now = bpf_ktime_get_ns();
+	t = b->tokens;
+	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	if (elapsed >= TW_BUDGET_IDLE) {
+		t = b->burst;
+		b->last_ns = now;
+	} else {
+		add = elapsed * b->rate / TW_NSEC;
+		if (add) {
+			t += add;
+			if (t >= b->burst) {
+				t = b->burst;
+				b->last_ns = now;
+			} else {
+				/* keep the fraction of a token for later */
+				b->last_ns += add * TW_NSEC / b->rate;
+			}
+		}
+	}
+	if (t) {
+		b->tokens = t - 1;
+		return true;
+	}
+	b->tokens = 0;
+	if (kind == TW_BUDGET_AUDIT)
+		__sync_fetch_and_add(&b->suppressed_audit, 1);
+	else if (kind == TW_BUDGET_SYS)
+		__sync_fetch_and_add(&b->suppressed_sys, 1);
+	else
+		__sync_fetch_and_add(&b->suppressed, 1);
+	return false;
+}
+
 /* Bump entry KEY of a per-CPU counter array. */
 static __always_inline void tw_count(void *counters, __u32 key)
 {

@@ -196,6 +196,13 @@ int tw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		if (fam == AF_INET || fam == AF_INET6)
 			return 0; /* sock_create recorded it */
 	}
+	/* A storm of refusals costs its own context its records, counted,
+	 * not the others' exec records and refusals (tw_budget). Still a
+	 * refusal seen: records + lost records add up to DENIED + LOST. */
+	if (!tw_budget_take(cx, TW_BUDGET_SYS)) {
+		pcount(TW_PSTAT_DENIED);
+		return 0;
+	}
 	e = start(TW_PROC_DENIED, cx, cgid);
 	if (!e)
 		return 0;

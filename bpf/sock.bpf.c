@@ -256,17 +256,30 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 	return m;
 }
 
+/* Audit mode reports and lets go; with no context it is a denial. */
+static __always_inline __u8 event_verdict(const struct decision *d)
+{
+	return d->mode == TW_MODE_ABI_AUDIT && d->reason != TW_REASON_NO_CONTEXT ?
+		       TW_VERDICT_AUDIT : TW_VERDICT_DENY;
+}
+
 /*
  * Reserve an event and fill what every hook's event carries: when, who
  * (pid, tid, uid, comm), where (cgroup, context), the action and the
- * decision. NULL, counted as lost, when the ring buffer is full.
+ * decision. NULL when the context is over its budget of events (counted
+ * in tw_budget) or the ring buffer is full (counted as lost). The verdict
+ * is decided before and does not depend on it.
  */
 static __always_inline struct tw_event *
 event_open(const struct decision *d, __u8 action, __u64 cgid)
 {
-	struct tw_event *e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	struct tw_event *e;
 	__u64 id;
 
+	if (!tw_budget_take(d->ctx, event_verdict(d) == TW_VERDICT_AUDIT ?
+					    TW_BUDGET_AUDIT : TW_BUDGET_DENY))
+		return 0;
+	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
 	if (!e) {
 		count(TW_STAT_LOST);
 		return 0;
@@ -284,13 +297,6 @@ event_open(const struct decision *d, __u8 action, __u64 cgid)
 	e->reason = d->reason;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	return e;
-}
-
-/* Audit mode reports and lets go; with no context it is a denial. */
-static __always_inline __u8 event_verdict(const struct decision *d)
-{
-	return d->mode == TW_MODE_ABI_AUDIT && d->reason != TW_REASON_NO_CONTEXT ?
-		       TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 }
 
 /* Reserve, fill and submit the event of an address decision. */

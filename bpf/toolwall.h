@@ -188,6 +188,41 @@ struct tw_state {
 	__u8 revision[32]; /* SHA-256 of the policy in force */
 };
 
+/*
+ * tw_budget: each context's budget of denial events (an ARRAY, mmapped by
+ * the daemon). Entry TW_BUDGET_IDX(ctx key): slot * TW_BUDGET_CTX +
+ * context index; TW_BUDGET_NONE for cgroups with no context. A token
+ * bucket: RATE events a second, BURST at most at once. An event the
+ * bucket has no token for is not written to the ring buffer: SUPPRESSED
+ * (SUPPRESSED_AUDIT for audit-mode would-be denials, SUPPRESSED_SYS for
+ * the syscall audit's refused syscalls: one bucket for all three) counts it
+ * exactly (atomic add), and the daemon takes the count (atomic exchange
+ * with 0) into a `lost` record naming the context. So one
+ * flooding context fills neither the ring nor the log for the others, and
+ * loses only its own records, counted. The verdict never depends on it.
+ * RATE 0: no budget. Only user space writes RATE and BURST, and only for
+ * the inactive slot (before the flip) or TW_BUDGET_NONE.
+ */
+#define TW_BUDGET_CTX 4096 /* contexts per slot (TW_MAX_CONTEXTS) */
+#define TW_BUDGET_NONE (2 * TW_BUDGET_CTX)
+#define TW_BUDGET_ENTRIES (2 * TW_BUDGET_CTX + 1)
+#define TW_BUDGET_IDX(key)                                                  \
+	((key) == TW_CTX_NONE ? TW_BUDGET_NONE :                            \
+				TW_CTX_SLOT(key) * TW_BUDGET_CTX + TW_CTX_IDX(key))
+#define TW_BUDGET_RATE 200    /* default: events a second per context */
+#define TW_BUDGET_BURST 1000  /* default: events at once per context */
+#define TW_BUDGET_MAX_RATE 1000000
+
+struct tw_budget {
+	__u64 suppressed; /* denials not written (BPF adds, user space takes) */
+	__u64 suppressed_audit; /* audit-mode would-be denials, likewise */
+	__u64 suppressed_sys;	/* refused syscalls (proc.bpf.c), likewise */
+	__u64 last_ns;	  /* bpf_ktime_get_ns() of the last refill */
+	__u64 tokens;	  /* events that may be written now */
+	__u32 rate;	  /* events a second; 0: unlimited */
+	__u32 burst;	  /* most tokens held */
+};
+
 /* Per-CPU counters in tw_stats. */
 enum tw_stat {
 	TW_STAT_ALLOWED = 0,
@@ -309,7 +344,7 @@ struct tw_sys_watch {
 /* Per-CPU counters in tw_proc_stats. */
 enum tw_proc_stat {
 	TW_PSTAT_EXEC = 0,
-	TW_PSTAT_DENIED,
+	TW_PSTAT_DENIED, /* refusals seen (recorded, or over budget: tw_budget) */
 	TW_PSTAT_LOST, /* events that did not fit in the ring buffer */
 	TW_PSTAT_MAX,
 };
@@ -350,6 +385,7 @@ _Static_assert(sizeof(struct tw_unix_key) == 112, "tw_unix_key layout");
 _Static_assert(sizeof(struct tw_cg_key) == 16, "tw_cg_key layout");
 _Static_assert(sizeof(struct tw_cg_val) == 8, "tw_cg_val layout");
 _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
+_Static_assert(sizeof(struct tw_budget) == 48, "tw_budget layout");
 _Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
 _Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");

@@ -300,14 +300,23 @@ static int do_tcp_fastopen_connect(const struct target *t)
 	return err;
 }
 
-/* connect+close as fast as possible; RST on close so no TIME_WAIT piles up. */
-static int do_tcp_loop(const struct target *t, unsigned int seconds)
+/*
+ * connect+close as fast as possible; RST on close so no TIME_WAIT piles up.
+ * SWEEP: the port moves on at every try (1..65535 in turn), so no two
+ * events in a row are alike.
+ */
+static int do_tcp_loop(const struct target *t, unsigned int seconds,
+		       bool sweep)
 {
 	unsigned long n_ok = 0, n_eperm = 0, n_other = 0;
-	const struct sockaddr *sa = (const struct sockaddr *)&t->ss;
+	struct target tt = *t;
+	const struct sockaddr *sa = (const struct sockaddr *)&tt.ss;
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 	struct timespec now, end;
-	int fd, err;
+	int fd = -1, err;
+	uint16_t port = ntohs(tt.ss.ss_family == AF_INET6 ?
+				      ((struct sockaddr_in6 *)&tt.ss)->sin6_port :
+				      ((struct sockaddr_in *)&tt.ss)->sin_port);
 
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += seconds;
@@ -316,13 +325,29 @@ static int do_tcp_loop(const struct target *t, unsigned int seconds)
 		if (now.tv_sec > end.tv_sec ||
 		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
 			break;
-		fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (sweep) {
+			port = port == 65535 ? 1 : port + 1;
+			if (tt.ss.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&tt.ss)->sin6_port =
+					htons(port);
+			else
+				((struct sockaddr_in *)&tt.ss)->sin_port =
+					htons(port);
+		}
+		if (fd < 0)
+			fd = socket(t->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			err = errno;
 		} else {
 			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 			err = connect_timeout(fd, sa, t->len);
-			close(fd);
+			/* A socket refused by the hook is as new: a sweep
+			 * tries the next port on it (a flood at syscall
+			 * speed, not socket() speed). */
+			if (!sweep || err != EPERM) {
+				close(fd);
+				fd = -1;
+			}
 		}
 		if (!err)
 			n_ok++;
@@ -331,6 +356,8 @@ static int do_tcp_loop(const struct target *t, unsigned int seconds)
 		else
 			n_other++;
 	}
+	if (fd >= 0)
+		close(fd);
 	printf("OK %lu %lu %lu\n", n_ok, n_eperm, n_other);
 	return 0;
 }
@@ -763,6 +790,7 @@ static void usage(void)
 	    "  unix|unix-dgram PATH    unix-abstract NAME\n"
 	    "  fork-tcp HOST PORT      daemon-tcp HOST PORT OUTFILE\n"
 	    "  tcp-loop HOST PORT SECONDS\n"
+	    "  tcp-sweep HOST PORT SECONDS   (tcp-loop, the port moving on)\n"
 	    "HOST is a numeric IPv4 or IPv6 address (IPv6 optionally in []).\n"
 	    "Prints OK or ERR <ERRNAME>; exit 0, 1, or 2 for usage.\n");
 	exit(2);
@@ -812,14 +840,14 @@ static int run(int argc, char **argv)
 			usage();
 		return do_daemon_tcp(&t, argv[4]);
 	}
-	if (!strcmp(mode, "tcp-loop")) {
+	if (!strcmp(mode, "tcp-loop") || !strcmp(mode, "tcp-sweep")) {
 		char *end;
 		unsigned long secs = argc == 5 ? strtoul(argv[4], &end, 10) : 0;
 
 		if (argc != 5 || !*argv[4] || *end || secs == 0 || secs > 3600)
 			usage();
 		arm_alarm(secs + ALARM_S);
-		return do_tcp_loop(&t, secs);
+		return do_tcp_loop(&t, secs, !strcmp(mode, "tcp-sweep"));
 	}
 	if (argc != 4)
 		usage();
@@ -857,7 +885,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	arm_alarm(ALARM_S);
 	err = run(argc, argv);
-	if (!strcmp(argv[1], "tcp-loop"))
+	if (!strcmp(argv[1], "tcp-loop") || !strcmp(argv[1], "tcp-sweep"))
 		return 0; /* already printed its counters */
 	format_result(err, line, sizeof(line));
 	fputs(line, stdout);

@@ -107,6 +107,18 @@ int cmd_status(int argc, char **argv)
 	       I(ct, "records_written"), I(ct, "records_failed"),
 	       I(ct, "reloads"), I(ct, "reloads_refused"));
 	{
+		json_t *bg = json_object_get(rep, "event_budget");
+
+		if (bg && I(bg, "rate"))
+			printf("budget:     %lld denial events a second per "
+			       "context (%lld at once); %lld over it, in "
+			       "`lost` records\n",
+			       I(bg, "rate"), I(bg, "burst"),
+			       I(bg, "over_budget"));
+		else if (bg)
+			printf("budget:     none (--audit-budget 0)\n");
+	}
+	{
 		json_t *dn = json_object_get(rep, "dns");
 
 		printf("resolver:   queries %lld, answered %lld, nxdomain %lld, "

@@ -100,6 +100,16 @@ static json_t *do_status(struct tw_daemon *d)
 		"reloads_refused", (json_int_t)d->reloads_failed);
 }
 
+/* Each context's budget of denial events, and what went over it. */
+static void budget_status(struct tw_daemon *d, json_t *rep)
+{
+	json_object_set_new(rep, "event_budget",
+			    json_pack("{s:i,s:i,s:I}", "rate",
+				      (int)d->budget_rate, "burst",
+				      (int)d->budget_burst, "over_budget",
+				      (json_int_t)d->budget_lost));
+}
+
 static json_t *dns_status(struct tw_daemon *d)
 {
 	const struct tw_dns_stats *s = &d->dns;
@@ -538,6 +548,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 	json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
 	json_object_set_new(st, "control", control_status(d));
 	json_object_set_new(st, "limits", limits_status());
+	budget_status(d, st);
 	return st;
 }
 

@@ -1,44 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon.c - `toolwall daemon`: bring enforcement up (or re-adopt it),
- * push the policy, and turn kernel events into audit records.
+ * daemon.c - the daemon's work on the policy and the kernel's events:
+ * reload the policy (compile, push into the inactive slot, flip), and turn
+ * kernel events into audit records. loop.c runs it.
  *
  *   policy --compile--> maps (slot flip) --kernel verdict--> ring buffer
  *          --handle_event--> audit record (+ the call's denial summary)
  *
- * One thread, one epoll loop: ring buffers (socket hooks, syscall audit),
- * control socket, the kernel audit log (Landlock's records), signals, a
- * 100 ms drain timer with 1 s housekeeping (loss accounting, call cleanup,
- * attaching the sys_exit tracepoint only while calls may run).
+ * A context over its budget of events (tw_budget, in the kernel) loses
+ * only its own records, and each of them is counted in a `lost` record
+ * that names it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/file.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
 
-#include "cgdelegate.h"
-#include "cglimits.h"
+#include "budget.h"
 #include "cgroups.h"
-#include "cmds.h"
-#include "control.h"
+#include "daemon.h"
 #include "dns.h"
 #include "explain.h"
-#include "kaudit.h"
 #include "learned.h"
 #include "maps.h"
 #include "notify.h"
@@ -47,45 +35,9 @@
 #include "toolwall.h"
 #include "util.h"
 
-static const char daemon_usage[] =
-	"Usage: toolwall daemon [-p POLICY] [--audit-log FILE] [-d]\n"
-	"Load and pin the eBPF programs on the toolwall cgroup tree, create a\n"
-	"cgroup per context, push the policy, write the audit log and serve\n"
-	"the control socket (/run/toolwall/control.sock; see ENVIRONMENT in\n"
-	"toolwall(8) for moving the roots).\n"
-	"The audit log also gets what tool calls ran (exec records, with argv)\n"
-	"and every file or escape syscall they were refused (raw tracepoints;\n"
-	"plus Landlock's own records when the kernel audit log is enabled).\n"
-	"SIGHUP or `toolwall reload` reloads the policy atomically; a policy\n"
-	"with errors is refused and the one in force stays. Stopping the\n"
-	"daemon leaves enforcement in place: only `toolwall down` removes it.\n"
-	"Under a service manager it reports readiness over $NOTIFY_SOCKET\n"
-	"once enforcing, and keeps tool calls in its delegated cgroup (see\n"
-	"SERVICE in toolwall(8)).\n"
-	"  -p, --policy PATH   policy directory or file (default "
-	TW_DEFAULT_POLICY ")\n"
-	"  --audit-log FILE    audit log (default " TW_DEFAULT_AUDIT_LOG ")\n"
-	"  --audit-max-size BYTES  rotate the audit log once it reaches BYTES\n"
-	"                      (K, M, G suffixes; default 64M; 0: never)\n"
-	"  --audit-max-age SECONDS rotate it once its first record is older\n"
-	"                      (default 86400; 0: never)\n"
-	"  --audit-keep N      rotated segments kept, gzip'd (default 10)\n"
-	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
-	"                      udp://HOST:PORT or unix:PATH (datagram)\n"
-	"  --audit-key FILE    sign checkpoints of the log's hash chain with\n"
-	"                      this Ed25519 key (root only, 0600; `toolwall\n"
-	"                      audit keygen` makes one): at start, before\n"
-	"                      each rotation, every RECORDS records or\n"
-	"                      SECONDS seconds, and at stop\n"
-	"  --audit-checkpoint RECORDS/SECONDS  how often (default 1000/60)\n"
-	"  --audit-group GROUP responders in GROUP read the log without root\n"
-	"                      (files 0640, directory 0750; default\n"
-	"                      toolwall-audit when it exists; none: root only)\n"
-	"  -d, --debug         libbpf and verifier output\n";
-
 /* ---- policy revisions ------------------------------------------- */
 
-static void revision_free(struct tw_revision *r)
+void tw_revision_free(struct tw_revision *r)
 {
 	if (!r->valid)
 		return;
@@ -131,6 +83,8 @@ static void audit_policy(struct tw_daemon *d, const char *what,
 	tw_audit_write(&d->audit, rec);
 }
 
+static void account_budgets(struct tw_daemon *d, int slot);
+
 /* The learned-address table's sink: the active slot of tw_learned. */
 static int learned_grant(void *arg, const struct tw_learn_entry *e)
 {
@@ -144,6 +98,14 @@ static void learned_withdraw(void *arg, const struct tw_learn_entry *e)
 	struct tw_daemon *d = arg;
 
 	tw_maps_unlearn(&d->ld.maps, d->slot, e);
+}
+
+void tw_daemon_learned_init(struct tw_daemon *d)
+{
+	tw_learned_init(&d->learned,
+			&(struct tw_learned_sink){ .grant = learned_grant,
+						   .withdraw = learned_withdraw,
+						   .arg = d });
 }
 
 /* The prepared learned table is in force with the slot X filled. */
@@ -162,11 +124,7 @@ static void learned_commit(struct tw_daemon *d, struct tw_push_extra *x)
 	x->learned_pushed = NULL;
 }
 
-/*
- * Load, compile, create context cgroups, fill the inactive slot and flip.
- * On any error the policy in force stays and *ERRORS says why.
- */
-static int daemon_reload(struct tw_daemon *d, json_t **errors)
+int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 {
 	struct tw_revision nr = {};
 	struct tw_diags dg = {};
@@ -230,6 +188,11 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 		goto fail;
 	}
 	x.dns = targets;
+	x.budget = &d->ld.budget;
+	x.budget_rate = d->budget_rate;
+	x.budget_burst = d->budget_burst;
+	/* What the slot to be refilled counted is its revision's to report. */
+	account_budgets(d, (int)(d->slot ^ 1));
 	/* The learned addresses the new policy still allows, within its
 	 * quotas: bounded, so they always fit the next slot. */
 	ret = tw_learned_prepare(&d->learned, &nr.comp, tw_dns_name_grants,
@@ -251,7 +214,7 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	free(cgs);
 	learned_commit(d, &x);
 	free(learned);
-	revision_free(&d->rev[slot]);
+	tw_revision_free(&d->rev[slot]);
 	d->rev[slot] = nr;
 	if (!realpath(d->policy_path, d->policy_real))
 		d->policy_real[0] = '\0';
@@ -270,107 +233,27 @@ fail:
 	free(targets);
 	*errors = json_pack("[{s:s}]", "message", err);
 	audit_policy(d, "rejected", NULL, *errors);
-	revision_free(&nr);
+	tw_revision_free(&nr);
 	d->reloads_failed++;
 	return ret;
 }
 
-/*
- * A reload as the service manager sees it (SIGHUP, `toolwall reload`):
- * RELOADING=1, then READY=1 with the policy in force, whether the new
- * one was taken or refused.
- */
-static int daemon_reload_notify(struct tw_daemon *d, json_t **errors)
+/* ---- events -> audit records ------------------------------------ */
+
+int tw_daemon_reload_notify(struct tw_daemon *d, json_t **errors)
 {
 	int ret;
 
 	tw_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
 		  (unsigned long long)(tw_now_ns(CLOCK_MONOTONIC) / 1000),
 		  d->policy_path);
-	ret = daemon_reload(d, errors);
+	ret = tw_daemon_reload(d, errors);
 	tw_notify("READY=1\nSTATUS=%s policy %.12s (%zu contexts) on %s",
 		  ret ? "reload refused; enforcing" : "enforcing",
 		  d->rev[d->slot].comp.revision, d->rev[d->slot].comp.nctx,
 		  d->ld.cg_root);
 	return ret;
 }
-
-/* ---- calls ------------------------------------------------------ */
-
-static void calls_load(struct tw_daemon *d)
-{
-	json_t *st = json_load_file(tw_roots.state, 0, NULL), *c;
-	size_t i;
-
-	if (!st)
-		return;
-	d->next_call = json_integer_value(json_object_get(st, "next_call"));
-	json_array_foreach(json_object_get(st, "calls"), i, c)
-	{
-		struct tw_call call = {};
-		uint64_t id;
-		const char *cg = json_string_value(json_object_get(c, "cgroup"));
-
-		if (!cg || tw_cg_id(cg, &id))
-			continue; /* the cgroup is gone: nothing to adopt */
-		call.cgid = id;
-		snprintf(call.cgroup, sizeof(call.cgroup), "%s", cg);
-		snprintf(call.context, sizeof(call.context), "%s",
-			 json_string_value(json_object_get(c, "context")) ?: "");
-		snprintf(call.call_id, sizeof(call.call_id), "%s",
-			 json_string_value(json_object_get(c, "call_id")) ?: "");
-		snprintf(call.requester, sizeof(call.requester), "%s",
-			 json_string_value(json_object_get(c, "requester")) ?: "");
-		call.started_ns =
-			json_integer_value(json_object_get(c, "started_ns"));
-		call.ended = json_is_true(json_object_get(c, "ended"));
-		struct tw_call *nc = realloc(d->calls,
-					     (d->ncalls + 1) * sizeof(*nc));
-		if (!nc)
-			break;
-		d->calls = nc;
-		d->calls[d->ncalls++] = call;
-	}
-	json_decref(st);
-}
-
-/* Ended calls whose last process has gone: remove their cgroups. */
-static void calls_reap(struct tw_daemon *d)
-{
-	for (size_t i = 0; i < d->ncalls;) {
-		struct tw_call *c = &d->calls[i];
-
-		if (c->ended && tw_cg_nprocs(c->cgroup) <= 0 &&
-		    tw_cg_remove_tree(c->cgroup, NULL) == 0) {
-			tw_call_forget(d, c);
-			continue;
-		}
-		i++;
-	}
-}
-
-/*
- * Keep the syscall-denial tracepoint attached only while tool calls may
- * run (it costs every syscall of the host): while a call is open or any
- * process is in the toolwall tree. call-start attaches it synchronously.
- */
-static void syscall_watch_update(struct tw_daemon *d)
-{
-	bool open_call = false;
-	char why[512];
-	int pop;
-
-	for (size_t i = 0; i < d->ncalls && !open_call; i++)
-		open_call = !d->calls[i].ended;
-	pop = tw_cg_populated(d->ld.cg_root);
-	if (pop < 0)
-		pop = 1; /* cannot tell: keep watching */
-	if (tw_loader_watch_syscalls(&d->ld, open_call || pop, why,
-				     sizeof(why)))
-		tw_warn("syscall audit: %s", why);
-}
-
-/* ---- events -> audit records ------------------------------------ */
 
 static const char *action_name(const struct tw_event *e)
 {
@@ -539,17 +422,11 @@ static void unix_dest(const struct tw_event *e, struct judged *j)
 	j->missing = raw[0] == '/' && access(raw, F_OK) != 0;
 }
 
-static void judge_event(struct tw_daemon *d, const struct tw_event *e,
-			struct judged *j)
+/* What the event tried, in words, and its destination (J->what, J->dst). */
+static void judge_what(const struct tw_event *e, struct judged *j)
 {
-	struct tw_dest dst;
-	char addr[INET6_ADDRSTRLEN], sock[128];
+	char addr[INET6_ADDRSTRLEN];
 
-	memset(j, 0, sizeof(*j));
-	j->ctx_idx = -1;
-	j->rev = tw_daemon_context(d, e->ctx, &j->ctx_idx);
-	if (j->rev)
-		j->ctx = &j->rev->comp.ctx[j->ctx_idx];
 	if (e->action == TW_ACT_UNIX_CONNECT ||
 	    e->action == TW_ACT_UNIX_SENDMSG) {
 		unix_dest(e, j);
@@ -584,6 +461,12 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			 e->family == 6 ? "%s %s [%s]:%u" : "%s %s %s:%u",
 			 action_name(e), proto_name(e) ?: "ip", addr, e->dport);
 	}
+}
+
+/* Why the kernel said no, in words (J->reason). */
+static void judge_reason(const struct tw_event *e, struct judged *j)
+{
+	char sock[128];
 
 	switch (e->reason) {
 	case TW_REASON_NO_RULE:
@@ -673,6 +556,12 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 	default:
 		snprintf(j->reason, sizeof(j->reason), "reason %u", e->reason);
 	}
+}
+
+/* The bundles and contexts that would have allowed it (J->hint). */
+static void judge_hint(const struct tw_event *e, struct judged *j)
+{
+	struct tw_dest dst;
 
 	if (j->rev && (e->action == TW_ACT_BIND || e->action == TW_ACT_ACCEPT) &&
 	    e->reason != TW_REASON_NO_CONTEXT) {
@@ -713,6 +602,19 @@ static void judge_event(struct tw_daemon *d, const struct tw_event *e,
 			tw_explain_free(&ex);
 		}
 	}
+}
+
+static void judge_event(struct tw_daemon *d, const struct tw_event *e,
+			struct judged *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->ctx_idx = -1;
+	j->rev = tw_daemon_context(d, e->ctx, &j->ctx_idx);
+	if (j->rev)
+		j->ctx = &j->rev->comp.ctx[j->ctx_idx];
+	judge_what(e, j);
+	judge_reason(e, j);
+	judge_hint(e, j);
 }
 
 /* What an event denied, whoever in the call did it and whenever. */
@@ -849,18 +751,182 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void daemon_drain(struct tw_daemon *d)
+/* ---- ring buffers -> records, in batches -------------------------- */
+
+/*
+ * The end of an event's callback: with a batch bound set, the batch ends
+ * once it has taken its share. libbpf moves the ring's consumer past each
+ * event before it calls back for the next one, and past this one too when
+ * the callback returns < 0: an event is let go only after its record was
+ * written, and a batch stops between two events, never inside one (which
+ * is what lets a restarted daemon skip the one event it may see again,
+ * tw_daemon_recorded).
+ */
+static int batch_step(struct tw_daemon *d)
+{
+	if (d->batch_left && --d->batch_left == 0)
+		return -EAGAIN;
+	return 0;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	handle_event(ctx, data, size);
+	return batch_step(ctx);
+}
+
+static int on_proc_event(void *ctx, void *data, size_t size)
+{
+	tw_sysaudit_event(ctx, data, size);
+	return batch_step(ctx);
+}
+
+int tw_daemon_rings_open(struct tw_daemon *d)
+{
+	/* What a call ran, then what it was refused on the network: execs
+	 * are drained first, so a program's exec record precedes the
+	 * records of what it did. */
+	d->rb = ring_buffer__new(d->ld.maps.proc_events, on_proc_event, d,
+				 NULL);
+	if (!d->rb)
+		return -errno;
+	d->rb_ev = ring_buffer__new(d->ld.maps.events, on_event, d, NULL);
+	if (!d->rb_ev)
+		return -errno;
+	return 0;
+}
+
+void tw_daemon_rings_close(struct tw_daemon *d)
+{
+	ring_buffer__free(d->rb);
+	ring_buffer__free(d->rb_ev);
+	d->rb = d->rb_ev = NULL;
+}
+
+/* Up to LIMIT events of RB (0: all). True when it stopped at the limit. */
+static bool consume(struct tw_daemon *d, struct ring_buffer *rb,
+		    unsigned int limit)
+{
+	int ret;
+
+	if (!rb)
+		return false;
+	d->batch_left = limit;
+	ret = ring_buffer__consume(rb);
+	d->batch_left = 0;
+	return ret == -EAGAIN;
+}
+
+/*
+ * As many events as a ring buffer can hold: a drain that takes this many
+ * has taken every event that was queued when it began (the ring is FIFO),
+ * and ends even while a flood keeps queueing more.
+ */
+#define RING_MAX_EVENTS (TW_RINGBUF_SIZE / (TW_EVENT_SIZE + 8) + 1)
+_Static_assert(TW_PROC_RINGBUF_SIZE <= TW_RINGBUF_SIZE &&
+		       TW_PROC_DENIED_SIZE >= TW_EVENT_SIZE,
+	       "RING_MAX_EVENTS bounds the syscall audit's ring too");
+
+void tw_daemon_drain(struct tw_daemon *d)
 {
 	tw_boot_to_real_ns = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
-	if (d->rb)
-		ring_buffer__consume(d->rb);
+	consume(d, d->rb, RING_MAX_EVENTS);
+	consume(d, d->rb_ev, RING_MAX_EVENTS);
 	/* Aggregates of exited processes too: a call's records are complete
 	 * when call-end answers. */
 	tw_audit_flush(&d->audit, TW_AGG_DUE);
 }
 
-/* Events the kernel could not queue become `lost` records: never silent. */
-static void account_loss(struct tw_daemon *d)
+bool tw_daemon_drain_batch(struct tw_daemon *d)
+{
+	bool more;
+
+	pthread_mutex_lock(&d->lock);
+	tw_boot_to_real_ns = tw_now_ns(CLOCK_REALTIME) - tw_now_ns(CLOCK_BOOTTIME);
+	more = consume(d, d->rb, TW_DRAIN_BATCH);
+	more |= consume(d, d->rb_ev, TW_DRAIN_BATCH);
+	if (!more)
+		tw_audit_flush(&d->audit, TW_AGG_DUE);
+	pthread_mutex_unlock(&d->lock);
+	return more;
+}
+
+/* ---- loss ---------------------------------------------------------- */
+
+/* A `lost` record of COUNT events of context key CTX over its budget;
+ * VERDICT: "deny", "audit" or "syscall" (refusals of the syscall audit). */
+static void budget_lost(struct tw_daemon *d, uint32_t ctx, uint64_t count,
+			const char *verdict)
+{
+	json_t *rec = tw_audit_record(&d->audit, "lost", 0);
+	const struct tw_revision *rev;
+	const struct tw_context *x = NULL;
+	bool sys = !strcmp(verdict, "syscall");
+	char why[512];
+	int idx;
+
+	rev = tw_daemon_context(d, ctx, &idx);
+	if (rev)
+		x = &rev->comp.ctx[idx];
+	tw_record_where(rec, rev ? &rev->pol : NULL, x, NULL);
+	json_object_set_new(rec, "count", json_integer((json_int_t)count));
+	/* the sources of the ring-full `lost` records of the same events */
+	json_object_set_new(rec, "source",
+			    json_string(sys ? "kernel-syscall-audit" : "kernel"));
+	json_object_set_new(rec, "cause", json_string("rate"));
+	if (!sys)
+		json_object_set_new(rec, "verdict", json_string(verdict));
+	json_object_set_new(rec, "budget",
+			    json_pack("{s:i,s:i}", "rate", d->budget_rate,
+				      "burst", d->budget_burst));
+	snprintf(why, sizeof(why),
+		 "%s %s faster than its budget of %u events a second (%u at "
+		 "once): these were %s but not recorded one by one",
+		 x ? x->name :
+		 ctx == TW_CTX_NONE ? "a cgroup with no context" :
+				      "a context of an earlier policy",
+		 sys ? "was refused syscalls" :
+		 strcmp(verdict, "audit") ? "was denied" :
+					    "had would-be denials",
+		 d->budget_rate, d->budget_burst,
+		 sys ? "refused" :
+		 strcmp(verdict, "audit") ? "enforced" : "let through");
+	json_object_set_new(rec, "reason", json_string(why));
+	json_object_set_new(rec, "policy_rev",
+			    rev ? json_string(rev->comp.revision) : json_null());
+	tw_audit_write(&d->audit, rec);
+	d->budget_lost += count;
+}
+
+/*
+ * What the kernel counted as over budget, per context: of SLOT's contexts
+ * (0 or 1; -1: every entry). Named with the revision of the slot they
+ * were counted in.
+ */
+static void account_budgets(struct tw_daemon *d, int slot)
+{
+	for (uint32_t i = 0; i < TW_BUDGET_ENTRIES; i++) {
+		uint32_t key = i == TW_BUDGET_NONE ?
+				       TW_CTX_NONE :
+				       TW_CTX_KEY(i / TW_BUDGET_CTX,
+						  i % TW_BUDGET_CTX);
+		struct tw_budget_counts c;
+
+		if (slot >= 0 && i != TW_BUDGET_NONE &&
+		    i / TW_BUDGET_CTX != (uint32_t)slot)
+			continue;
+		if (!tw_budget_take(&d->ld.budget, i, &c))
+			continue;
+		if (c.deny)
+			budget_lost(d, key, c.deny, "deny");
+		if (c.audit)
+			budget_lost(d, key, c.audit, "audit");
+		if (c.sys)
+			budget_lost(d, key, c.sys, "syscall");
+	}
+}
+
+void tw_daemon_account_loss(struct tw_daemon *d)
 {
 	uint64_t stats[TW_STAT_MAX];
 	struct tw_state st;
@@ -871,6 +937,7 @@ static void account_loss(struct tw_daemon *d)
 	if (d->stop)
 		tw_audit_flush(&d->audit, TW_AGG_ALL);
 	tw_sysaudit_account_loss(d);
+	account_budgets(d, -1);
 	if (tw_maps_stats(&d->ld.maps, stats) || tw_maps_state(&d->ld.maps, &st))
 		return;
 	if (stats[TW_STAT_LOST] <= st.lost_seen)
@@ -879,415 +946,4 @@ static void account_loss(struct tw_daemon *d)
 		       "the kernel ring buffer was full; these denials were "
 		       "enforced but not recorded");
 	tw_maps_set_lost_seen(&d->ld.maps, stats[TW_STAT_LOST]);
-}
-
-/* ---- main ------------------------------------------------------- */
-
-static void audit_daemon(struct tw_daemon *d, const char *what)
-{
-	json_t *rec = tw_audit_record(&d->audit, "daemon", 0);
-
-	json_object_set_new(rec, "action", json_string(what));
-	json_object_set_new(rec, "pid", json_integer(getpid()));
-	json_object_set_new(rec, "adopted", json_boolean(d->ld.adopted));
-	json_object_set_new(rec, "policy_rev",
-			    d->rev[d->slot].valid ?
-				    json_string(d->rev[d->slot].comp.revision) :
-				    json_null());
-	tw_audit_write(&d->audit, rec);
-}
-
-static void epoll_add(int ep, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
-
-	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/*
- * The event loop. d->lock is taken per event and never while waiting on
- * a client: control clients are read and answered by tw_control_event,
- * which takes the lock only to run a parsed request.
- */
-static int run_loop(struct tw_daemon *d, int ep)
-{
-	/* Events come without wakeups (TW_WAKEUP_BYTES): drain them every
-	 * TW_DRAIN_MS; the rest of the housekeeping runs once a second. */
-	struct itimerspec its = {
-		.it_interval = { 0, TW_DRAIN_MS * 1000000L },
-		.it_value = { 0, TW_DRAIN_MS * 1000000L },
-	};
-	unsigned int ticks = 0;
-	struct epoll_event evs[16];
-	sigset_t mask;
-	int sfd, tfd, rbfd;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	timerfd_settime(tfd, 0, &its, NULL);
-	rbfd = ring_buffer__epoll_fd(d->rb);
-	epoll_add(ep, sfd);
-	epoll_add(ep, tfd);
-	epoll_add(ep, rbfd);
-	if (d->kaudit_fd >= 0)
-		epoll_add(ep, d->kaudit_fd);
-
-	while (!d->stop) {
-		int n = epoll_wait(ep, evs, 16, 1000);
-
-		for (int i = 0; i < n && !d->stop; i++) {
-			uint64_t tag = evs[i].data.u64;
-			int fd = (int)tag;
-
-			if (tag & TW_CTL_TAG) {
-				tw_control_event(d, tag, evs[i].events);
-				continue;
-			}
-			pthread_mutex_lock(&d->lock);
-			if (fd == rbfd) {
-				daemon_drain(d);
-			} else if (fd == d->kaudit_fd) {
-				tw_kaudit_read(d);
-			} else if (fd == tfd) {
-				uint64_t x;
-
-				if (read(tfd, &x, sizeof(x)) < 0) {
-					pthread_mutex_unlock(&d->lock);
-					continue;
-				}
-				daemon_drain(d);
-				if (++ticks % (1000 / TW_DRAIN_MS) == 0) {
-					account_loss(d);
-					calls_reap(d);
-					syscall_watch_update(d);
-					tw_kaudit_tick(d);
-					tw_learned_expire(
-						&d->learned,
-						tw_now_ns(CLOCK_MONOTONIC));
-				}
-				pthread_mutex_unlock(&d->lock);
-				tw_control_tick(d);
-				continue;
-			} else if (fd == sfd) {
-				struct signalfd_siginfo si = {};
-				json_t *errs = NULL;
-
-				if (read(sfd, &si, sizeof(si)) == sizeof(si) &&
-				    si.ssi_signo == SIGHUP) {
-					if (daemon_reload_notify(d, &errs))
-						tw_warn("reload refused; the "
-							"policy in force stays");
-					json_decref(errs);
-				} else if (si.ssi_signo) {
-					d->stop = true;
-				}
-			}
-			pthread_mutex_unlock(&d->lock);
-		}
-	}
-	pthread_mutex_lock(&d->lock);
-	daemon_drain(d);
-	account_loss(d);
-	pthread_mutex_unlock(&d->lock);
-	close(sfd);
-	close(tfd);
-	return 0;
-}
-
-/*
- * One daemon at a time: an flock on the run dir's daemon.lock, held for the daemon's
- * life (the kernel drops it when the process dies, however it dies, so a
- * killed daemon never blocks its successor). The file holds the pid of
- * the holder, for the message of a daemon that is refused.
- */
-static int daemon_lock(void)
-{
-	char buf[32] = "";
-	int fd, n;
-
-	tw_mkdir_p(tw_roots.run, 0700);
-	mkdir(tw_roots.run, 0700);
-	fd = open(tw_roots.lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0) {
-		tw_error("cannot open %s: %s", tw_roots.lock, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int err = errno;
-
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = 0;
-		buf[strcspn(buf, "\n")] = 0;
-		if (err == EWOULDBLOCK)
-			tw_error("another toolwall daemon (pid %s) is running: "
-				 "it holds %s; stop it first (toolwall down, "
-				 "or kill %s)",
-				 *buf ? buf : "unknown", tw_roots.lock,
-				 *buf ? buf : "it");
-		else
-			tw_error("cannot lock %s: %s", tw_roots.lock,
-				 strerror(err));
-		close(fd);
-		return -1;
-	}
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, n, 0) != n)
-		tw_warn("cannot write the daemon's pid to %s", tw_roots.lock);
-	return fd;
-}
-
-static void print_errors(json_t *errs)
-{
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(errs, i, e)
-	{
-		const char *file = json_string_value(json_object_get(e, "file"));
-
-		if (file)
-			fprintf(stderr, "%s:%lld:%lld: error: %s\n", file,
-				json_integer_value(json_object_get(e, "line")),
-				json_integer_value(json_object_get(e, "col")),
-				json_string_value(json_object_get(e, "message")));
-		else
-			fprintf(stderr, "Error: %s\n",
-				json_string_value(json_object_get(e, "message")));
-	}
-}
-
-/*
- * Under a service manager: the cgroup root is the service's delegated
- * subtree when it has one (the rule is in cgdelegate.h), and readiness is
- * reported to it. -1 when the daemon must not start (said why).
- */
-static int service_setup(void)
-{
-	char why[768];
-	int ret = tw_cg_delegate(why, sizeof(why));
-
-	if (ret < 0) {
-		tw_error("refusing to start: %s", why);
-		return -1;
-	}
-	if (ret != TW_CG_DEFAULT || getenv("INVOCATION_ID"))
-		tw_info("%s", why);
-	if (tw_notify_init() < 0)
-		tw_warn("NOTIFY_SOCKET is not a unix socket address (a path "
-			"or @name); readiness is not reported");
-	return 0;
-}
-
-int cmd_daemon(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "policy", required_argument, 0, 'p' },
-		{ "audit-log", required_argument, 0, 'a' },
-		{ "audit-max-size", required_argument, 0, 'S' },
-		{ "audit-max-age", required_argument, 0, 'A' },
-		{ "audit-keep", required_argument, 0, 'K' },
-		{ "syslog", required_argument, 0, 'L' },
-		{ "audit-key", required_argument, 0, 'k' },
-		{ "audit-checkpoint", required_argument, 0, 'C' },
-		{ "audit-group", required_argument, 0, 'G' },
-		{ "debug", no_argument, 0, 'd' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0 },
-	};
-	struct tw_daemon d = { .listen_fd = -1, .dns_epoll = -1,
-			       .kaudit_fd = -1, .alias_slot = -1,
-			       .drain = daemon_drain,
-			       .reload = daemon_reload_notify };
-	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
-				    .max_age_s = TW_AUDIT_MAX_AGE,
-				    .keep = TW_AUDIT_KEEP };
-	char why[512];
-	json_t *errs = NULL;
-	int c, ret, lock_fd, ep = -1;
-
-	d.policy_path = tw_opts.policy;
-	tw_learned_init(&d.learned,
-			&(struct tw_learned_sink){ .grant = learned_grant,
-						   .withdraw = learned_withdraw,
-						   .arg = &d });
-	d.audit_path = getenv("TOOLWALL_AUDIT_LOG");
-	if (getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"))
-		d.kill_after_events =
-			strtoull(getenv("TOOLWALL_TEST_KILL_AFTER_EVENTS"), NULL, 10);
-	if (!d.audit_path || !*d.audit_path)
-		d.audit_path = TW_DEFAULT_AUDIT_LOG;
-	d.debug = tw_opts.debug;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:dh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p': d.policy_path = optarg; break;
-		case 'a': d.audit_path = optarg; break;
-		case 'S':
-		case 'A':
-		case 'K':
-		case 'L':
-		case 'k':
-		case 'C':
-		case 'G':
-			if (tw_audit_daemon_opt(&ao, c == 'S' ? "max-size" :
-						     c == 'A' ? "max-age" :
-						     c == 'K' ? "keep" :
-						     c == 'k' ? "key" :
-						     c == 'C' ? "checkpoint" :
-						     c == 'G' ? "group" :
-								"syslog",
-						optarg))
-				return 2;
-			break;
-		case 'd': d.debug = true; break;
-		case 'h': fputs(daemon_usage, stdout); return 0;
-		default: fputs(daemon_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fputs(daemon_usage, stderr);
-		return 2;
-	}
-
-	/* A client that goes away before its answer must not kill us: every
-	 * socket write also passes MSG_NOSIGNAL and is checked. */
-	signal(SIGPIPE, SIG_IGN);
-	lock_fd = daemon_lock();
-	if (lock_fd < 0)
-		return 1;
-	if (service_setup())
-		return 1;
-	/* Signals are read from a signalfd by the event loop; block them
-	 * before any thread exists so none of them takes one. */
-	{
-		sigset_t mask;
-
-		sigemptyset(&mask);
-		sigaddset(&mask, SIGHUP);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGINT);
-		pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	}
-	ret = tw_probe_features(why, sizeof(why));
-	if (ret) {
-		tw_error("refusing to start: %s", why);
-		return 1;
-	}
-	/* A log that cannot be written does not stop enforcement: its
-	 * records are counted and reported once it can be. */
-	ret = tw_audit_open(&d.audit, d.audit_path, &ao);
-	if (ret)
-		tw_warn("cannot open audit log %s: %s; records are counted as "
-			"lost until it can be written",
-			d.audit_path, strerror(-ret));
-	ret = tw_loader_up(&d.ld, d.debug, why, sizeof(why));
-	if (ret) {
-		tw_error("refusing to start: %s", why);
-		goto out;
-	}
-	/* Rings a killed daemon left: their head may be an event it had
-	 * recorded already. */
-	if (d.ld.adopted)
-		d.nrecorded = tw_audit_recent_kevents(
-			&d.audit, d.recorded,
-			sizeof(d.recorded) / sizeof(d.recorded[0]));
-	d.started_ns = tw_now_ns(CLOCK_REALTIME);
-	pthread_mutex_init(&d.lock, NULL);
-	d.dns_epoll = epoll_create1(EPOLL_CLOEXEC);
-	tw_mkdir_p(tw_roots.run, 0700);
-	calls_load(&d);
-	syscall_watch_update(&d);
-	/* What a call ran, then what it was refused on the network: execs
-	 * are drained first, so a program's exec record precedes the
-	 * records of what it did. */
-	d.rb = ring_buffer__new(d.ld.maps.proc_events, tw_sysaudit_event, &d,
-				NULL);
-	if (!d.rb || ring_buffer__add(d.rb, d.ld.maps.events, handle_event,
-				      &d)) {
-		tw_error("cannot open the event ring buffers: %s",
-			 strerror(errno));
-		ret = -errno;
-		goto out;
-	}
-	struct tw_state prev = {};
-	bool had_prev = d.ld.adopted && !tw_maps_state(&d.ld.maps, &prev);
-
-	if (had_prev)
-		d.slot = prev.slot & 1;
-	ret = daemon_reload(&d, &errs);
-	if (ret) {
-		tw_error("policy %s not loaded:", d.policy_path);
-		print_errors(errs);
-		if (d.ld.adopted)
-			tw_error("the enforcement already in force stays");
-		json_decref(errs);
-		goto out;
-	}
-	/* Events queued while no daemon ran carry the previous daemon's slot:
-	 * when it held the revision now in force, they are named with it. */
-	if (had_prev && d.rev[d.slot].valid) {
-		char hex[65];
-
-		for (int k = 0; k < 32; k++)
-			snprintf(hex + 2 * k, 3, "%02x", prev.revision[k]);
-		if ((prev.slot & 1) != d.slot &&
-		    !strcmp(hex, d.rev[d.slot].comp.revision))
-			d.alias_slot = (int)(prev.slot & 1);
-	}
-	tw_calls_secrets_load(&d); /* adopted calls' values out of records */
-	daemon_drain(&d);
-	/* Landlock's own records: a second source, where the kernel has an
-	 * audit log (its absence is reported in status, not fatal). */
-	d.kaudit_fd = tw_kaudit_open(d.kaudit_why, sizeof(d.kaudit_why));
-	d.kaudit_enabled = d.kaudit_fd >= 0 ? tw_kaudit_enabled() : -1;
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	ret = ep < 0 ? -errno : tw_control_open(&d, ep);
-	if (ret) {
-		tw_error("cannot listen on %s: %s", tw_control_path(),
-			 strerror(-ret));
-		goto out;
-	}
-	ret = tw_dns_start(&d);
-	if (ret) {
-		tw_error("cannot start the resolver: %s", strerror(-ret));
-		goto out;
-	}
-	audit_daemon(&d, d.ld.adopted ? "adopt" : "start");
-	tw_info("enforcing policy %.12s (%zu contexts) on %s%s; audit log %s",
-		d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
-		d.ld.cg_root, d.ld.adopted ? " (re-adopted pinned state)" : "",
-		d.audit_path);
-	/* Enforcement is up: programs attached, policy pushed, control
-	 * socket and resolver serving. */
-	tw_notify("READY=1\nSTATUS=enforcing policy %.12s (%zu contexts) on %s",
-		  d.rev[d.slot].comp.revision, d.rev[d.slot].comp.nctx,
-		  d.ld.cg_root);
-	ret = run_loop(&d, ep);
-	tw_notify("STOPPING=1\nSTATUS=stopping; enforcement stays in place");
-	audit_daemon(&d, "stop");
-	unlink(tw_control_path());
-out:
-	tw_control_close(&d);
-	if (ep >= 0)
-		close(ep);
-	tw_dns_stop(&d);
-	if (d.dns_epoll >= 0)
-		close(d.dns_epoll);
-	if (d.kaudit_fd >= 0)
-		close(d.kaudit_fd);
-	if (d.listen_fd >= 0)
-		close(d.listen_fd);
-	ring_buffer__free(d.rb);
-	tw_loader_close(&d.ld);
-	for (int s = 0; s < 2; s++)
-		revision_free(&d.rev[s]);
-	free(d.calls);
-	tw_audit_close(&d.audit);
-	close(lock_fd); /* the next daemon may start */
-	return ret ? 1 : 0;
 }

@@ -98,7 +98,17 @@ struct tw_daemon {
 	struct tw_call *calls;
 	size_t ncalls;
 	uint64_t next_call;
-	struct ring_buffer *rb;
+	/* Two ring buffers, drained in turn in bounded batches: the syscall
+	 * audit's (execs first: a program's exec record precedes what it
+	 * did) and the socket hooks'. */
+	struct ring_buffer *rb;	   /* tw_proc_events */
+	struct ring_buffer *rb_ev; /* tw_events */
+	unsigned int batch_left; /* events this batch may still take; 0:
+				    no bound (a full drain) */
+	/* Each context's budget of denial events in the kernel (tw_budget):
+	 * events a second and at once; 0: none. */
+	uint32_t budget_rate, budget_burst;
+	uint64_t budget_lost; /* events over budget, reported as lost */
 	/* The kernel events last recorded before this daemon started, and
 	 * per ring (0: events, 1: proc_events) whether its first event since
 	 * start was checked against them. */

@@ -533,12 +533,18 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		 "trie allowlists with slot flip; DNS redirect to a "
 		 "per-context resolver; ring buffer events; pinned bpf links; "
 		 "syscall audit (raw tracepoints sched_process_exec, "
-		 "sys_exit)");
-	return tw_maps_open(&l->maps);
+		 "sys_exit); per-context budgets of denial events");
+	ret = tw_maps_open(&l->maps);
+	if (!ret && l->maps.budget >= 0)
+		ret = tw_budget_map(&l->budget, l->maps.budget);
+	if (ret)
+		say(err, len, "cannot open the pinned maps: %s", strerror(-ret));
+	return ret;
 }
 
 void tw_loader_close(struct tw_loader *l)
 {
+	tw_budget_unmap(&l->budget);
 	tw_maps_close(&l->maps);
 	if (l->skel)
 		tw_sock__destroy(l->skel); /* links are pinned: they stay */
@@ -558,18 +564,20 @@ int tw_maps_open(struct tw_maps *m)
 		"tw_unix",	   "tw_events",	    "tw_stats",
 		"tw_dns",	   "tw_learned",    "tw_proc_events",
 		"tw_proc_stats", "tw_proc_state", "tw_sys_watch",
-		"tw_dns_ports"};
+		"tw_dns_ports",  "tw_budget"};
 	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
 		      &m->unix_,       &m->events,     &m->stats,
 		      &m->dns,	       &m->learned,    &m->proc_events,
 		      &m->proc_stats,  &m->proc_state, &m->sys_watch,
-		      &m->dns_ports};
+		      &m->dns_ports,   &m->budget};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
 
 		pinned(path, sizeof(path), "maps", names[i]);
 		*fds[i] = bpf_obj_get(path);
+		if (*fds[i] < 0 && fds[i] == &m->budget)
+			continue; /* pinned by an older toolwall: no budgets */
 		if (*fds[i] < 0) {
 			int err = -errno;
 
@@ -586,7 +594,7 @@ void tw_maps_close(struct tw_maps *m)
 		      &m->unix_,      &m->events,      &m->stats,
 		      &m->dns,	      &m->learned,     &m->proc_events,
 		      &m->proc_stats, &m->proc_state, &m->sys_watch,
-		      &m->dns_ports};
+		      &m->dns_ports,  &m->budget};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

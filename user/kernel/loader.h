@@ -12,18 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
+
 /* File descriptors of the pinned maps (owned by the struct). */
 struct tw_maps {
 	int state, cgroups, rules, unix_, events, stats, dns, learned;
 	int dns_ports; /* resolver ports no call may bind */
 	/* syscall audit (proc.bpf.c) */
 	int proc_events, proc_stats, proc_state, sys_watch;
+	int budget; /* each context's budget of events; -1: not pinned
+		       (state of an older toolwall) */
 };
 
 struct tw_loader {
 	struct tw_sock *skel;
 	struct tw_proc *proc; /* syscall audit */
 	struct tw_maps maps;
+	struct tw_budgets budget; /* tw_budget, mmapped */
 	int cg_root_fd;
 	char cg_mount[PATH_MAX]; /* the cgroup2 mount */
 	char cg_root[PATH_MAX];	 /* cg_mount/toolwall */

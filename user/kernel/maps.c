@@ -429,6 +429,10 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		}
 	}
 
+	if (x && x->budget)
+		tw_budget_arm(x->budget, next, c->nctx, x->budget_rate,
+			      x->budget_burst);
+
 	/* The switch: one array element, read once per decision. */
 	st.slot = next;
 	st.abi = TW_ABI_VERSION;

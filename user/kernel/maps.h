@@ -36,6 +36,9 @@ struct tw_push_extra {
 	const struct tw_learn_entry *learned;
 	size_t nlearned;
 	bool *learned_pushed; /* per learned entry: in the slot (optional) */
+	/* each context's budget of denial events (tw_budget), or NULL */
+	struct tw_budgets *budget;
+	uint32_t budget_rate, budget_burst;
 };
 
 /*
