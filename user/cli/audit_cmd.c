@@ -698,39 +698,40 @@ static bool known_event(const char *e)
 	return false;
 }
 
+static const struct option audit_opts[] = {
+	{ "log", required_argument, 0, 'l' },
+	{ "context", required_argument, 0, 'c' },
+	{ "workspace", required_argument, 0, 'w' },
+	{ "call-id", required_argument, 0, 'i' },
+	{ "pid", required_argument, 0, 'P' },
+	{ "event", required_argument, 0, 'e' },
+	{ "action", required_argument, 0, 'a' },
+	{ "dst", required_argument, 0, 'D' },
+	{ "domain", required_argument, 0, 'N' },
+	{ "since", required_argument, 0, 's' },
+	{ "until", required_argument, 0, 'u' },
+	{ "follow", no_argument, 0, 'f' },
+	{ "summary", no_argument, 0, 'S' },
+	{ "top", required_argument, 0, 'T' },
+	{ "suggest", required_argument, 0, 'G' },
+	{ "name", required_argument, 0, 'n' },
+	{ "verify", no_argument, 0, 'V' },
+	{ "pubkey", required_argument, 0, 'K' },
+	{ "format", required_argument, 0, 'F' },
+	{ "json", no_argument, 0, 'j' },
+	{ "help", no_argument, 0, 'h' },
+	{ 0 },
+};
+
 /* Fill A and R from the command line. -1: go on; else the exit status. */
 static int audit_args(int argc, char **argv, struct audit_args *a,
 		      struct reader *r)
 {
-	static const struct option opts[] = {
-		{ "log", required_argument, 0, 'l' },
-		{ "context", required_argument, 0, 'c' },
-		{ "workspace", required_argument, 0, 'w' },
-		{ "call-id", required_argument, 0, 'i' },
-		{ "pid", required_argument, 0, 'P' },
-		{ "event", required_argument, 0, 'e' },
-		{ "action", required_argument, 0, 'a' },
-		{ "dst", required_argument, 0, 'D' },
-		{ "domain", required_argument, 0, 'N' },
-		{ "since", required_argument, 0, 's' },
-		{ "until", required_argument, 0, 'u' },
-		{ "follow", no_argument, 0, 'f' },
-		{ "summary", no_argument, 0, 'S' },
-		{ "top", required_argument, 0, 'T' },
-		{ "suggest", required_argument, 0, 'G' },
-		{ "name", required_argument, 0, 'n' },
-		{ "verify", no_argument, 0, 'V' },
-		{ "pubkey", required_argument, 0, 'K' },
-		{ "format", required_argument, 0, 'F' },
-		{ "json", no_argument, 0, 'j' },
-		{ "help", no_argument, 0, 'h' },
-		{ 0 },
-	};
 	char *end;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "fjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fjh", audit_opts, NULL)) != -1) {
 	switch (c) {
 	case 'l': a->log = optarg; break;
 	case 'c': r->f.context = optarg; break;
