@@ -306,7 +306,7 @@ struct snippet {
 	const char *name;
 	const char *text;
 	bool link;
-	const char *expect[4]; /* NULL-terminated */
+	const char *expect[6]; /* NULL-terminated */
 };
 
 static const struct snippet snippets[] = {
@@ -322,7 +322,7 @@ static const struct snippet snippets[] = {
 	  "\"scope\":\"read\",\"file\":\"/f\",\"secret\":\"x\"}]}",
 	  false, {
 		"t.json:1:69: unknown key \"secret\" in credential (allowed: "
-		"name, scope, owner, env, file)",
+		"name, scope, owner, env, file, services, header, deliver)",
 		NULL } },
 	{ "unknown key in agent",
 	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
@@ -825,6 +825,53 @@ static const struct snippet snippets[] = {
 	  true, {
 		"t.json:3:7: dm alice needs \"credentials_dir\": personal "
 		"bundle p has person-owned credentials",
+		NULL } },
+	{ "brokered credential: bad service, header, deliver",
+	  "{\"bundle\":\"b\",\"connect\":[\"api.x.example:443\"],"
+	  "\"credentials\":[{\"name\":\"c\",\"scope\":\"read\",\"file\":\"/f\","
+	  "\"services\":[\"ftp://api.x.example\",\"https://api.x.example/v1\","
+	  "\"https://api.x.example:0\"],"
+	  "\"header\":\"Authorization Bearer\",\"deliver\":\"mail\"}]}",
+	  false, {
+		"t.json:1:113: invalid service \"ftp://api.x.example\": must start with https:// or http:// (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:135: invalid service \"https://api.x.example/v1\": an origin has no path, query or user (https://HOST[:PORT]) (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:162: invalid service \"https://api.x.example:0\": the port must be 1-65535 (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:198: \"header\" must be \"Name: text {} text\" with exactly one {} standing for the value (e.g. \"Authorization: Bearer {}\"), not \"Authorization Bearer\"",
+		"t.json:1:231: \"deliver\" must be \"broker\" or \"plain\", not \"mail\"",
+		NULL } },
+	{ "brokered credential: header and deliver",
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\","
+	  "\"file\":\"/f\",\"header\":\"X: {} {}\",\"deliver\":\"broker\"}]}",
+	  false, {
+		"t.json:1:69: credential \"c\" has \"header\" but no \"services\": the header is injected only at its services",
+		"t.json:1:78: \"header\" must be \"Name: text {} text\" with exactly one {} standing for the value (e.g. \"Authorization: Bearer {}\"), not \"X: {} {}\"",
+		"t.json:1:99: credential \"c\": \"deliver\": \"broker\" needs \"services\" (where the broker injects it)",
+		NULL } },
+	{ "brokered credential: header without services",
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\","
+	  "\"file\":\"/f\",\"header\":\"X-Key: {}\"}]}",
+	  false, {
+		"t.json:1:69: credential \"c\" has \"header\" but no \"services\": the header is injected only at its services",
+		NULL } },
+	{ "brokered service outside the bundle's connect entries",
+	  "{\"bundle\":\"b\",\"connect\":[\"api.x.example:443\",\"10.0.0.0/8:8080\","
+	  "\"*.cdn.example:443\"],"
+	  "\"credentials\":[{\"name\":\"c\",\"scope\":\"write\",\"file\":\"/f\","
+	  "\"services\":[\"https://api.x.example\",\"http://api.x.example\","
+	  "\"http://10.1.2.3:8080\",\"https://10.1.2.3\",\"https://a.cdn.example\","
+	  "\"https://cdn.example\",\"https://[2001:db8::1]\"]}]}",
+	  false, {
+		"t.json:1:176: service \"http://api.x.example\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"api.x.example:80\")",
+		"t.json:1:222: service \"https://10.1.2.3\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"10.1.2.3:443\")",
+		"t.json:1:265: service \"https://cdn.example\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"cdn.example:443\")",
+		"t.json:1:287: service \"https://[2001:db8::1]\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"[2001:db8::1]:443\")",
+		NULL } },
+	{ "broker.upstream_ca is a path",
+	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\",\"user\":\"u\"},"
+	  "\"broker\":{\"upstream_ca\":\"ca.pem\",\"port\":1}}",
+	  false, {
+		"t.json:1:74: \"upstream_ca\" must be an absolute path: \"ca.pem\"",
+		"t.json:1:83: unknown key \"port\" in broker (allowed: upstream_ca)",
 		NULL } },
 };
 

@@ -321,6 +321,48 @@ static void bundles_text(const struct tw_compiled *c, const int *b, size_t n,
 
 /* ---- check -------------------------------------------------------------- */
 
+/*
+ * Warnings: valid, but worth a second look. A credential that could be
+ * brokered but is delivered plain puts its value in every call's reach.
+ * Printed on stderr (text) or returned as an array (JSON); never an error.
+ */
+static json_t *check_warnings(const struct loaded *l, const char *path,
+			      bool print)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; l->compiled && i < l->pol.nbundles; i++) {
+		const struct tw_bundle *b = &l->pol.bundles[i];
+
+		for (size_t k = 0; k < b->ncreds; k++) {
+			const struct tw_credential *cr = &b->creds[k];
+			const char *f = cr->deliver_loc.file ?
+				cr->deliver_loc.file : path;
+			char msg[512];
+
+			if (cr->deliver != TW_DELIVER_PLAIN ||
+			    !cr->deliver_loc.line)
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "credential %s of bundle %s is delivered "
+				 "plain: every tool call of its contexts holds "
+				 "its value and can send it anywhere they may "
+				 "reach (give it \"services\" to broker it)",
+				 cr->name, b->name);
+			if (print)
+				fprintf(stderr, "%s:%d:%d: warning: %s\n", f,
+					cr->deliver_loc.line,
+					cr->deliver_loc.col, msg);
+			json_array_append_new(
+				out, json_pack("{s:s,s:i,s:i,s:s}", "file", f,
+					       "line", cr->deliver_loc.line,
+					       "col", cr->deliver_loc.col,
+					       "message", msg));
+		}
+	}
+	return out;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct cmd_args a;
@@ -370,11 +412,15 @@ int cmd_check(int argc, char **argv)
 			json_object_set_new(o, "contexts",
 					    json_integer((json_int_t)l.comp.nctx));
 		}
+		if (o)
+			json_object_set_new(o, "warnings",
+					    check_warnings(&l, a.policy, false));
 		print_json(o);
 		json_decref(o);
 	} else if (ret) {
 		report_invalid(&l, a.policy, true);
 	} else {
+		json_decref(check_warnings(&l, a.policy, true));
 		printf("policy OK: %zu workspaces, %zu bundles, %zu channels, %zu DMs, %zu contexts, revision %.12s\n",
 		       l.pol.nworkspaces, l.pol.nbundles, l.pol.nchannels,
 		       l.pol.ndms, l.comp.nctx, l.comp.revision);
