@@ -31,6 +31,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "brokerd.h"
 #include "cglimits.h"
 #include "cgroups.h"
 #include "cmds.h"
@@ -182,9 +183,12 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	}
 	x.dns = targets;
 	x.learned = tw_dns_relearn(d, &nr.comp, &x.nlearned, false);
+	x.brokered = tw_brokerd_entries(d, &nr.comp, &x.nbrokered);
+	x.broker_port = d->broker ? d->broker->port : 0;
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
 	free((void *)x.learned);
+	free((void *)x.brokered);
 	free(targets);
 	targets = NULL;
 	if (ret)
@@ -812,6 +816,15 @@ static void epoll_add(int ep, int fd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The broker's control socket changes when it is restarted (a closed one
+ * left the epoll set by itself; adding one already there is EEXIST). */
+static void broker_watch(struct tw_daemon *d, int ep, int *watched)
+{
+	*watched = tw_brokerd_fd(d);
+	if (*watched >= 0)
+		epoll_add(ep, *watched);
+}
+
 /*
  * The event loop. d->lock is taken per event and never while waiting on
  * a client: control clients are read and answered by tw_control_event,
@@ -828,7 +841,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 	unsigned int ticks = 0;
 	struct epoll_event evs[16];
 	sigset_t mask;
-	int sfd, tfd, rbfd;
+	int sfd, tfd, rbfd, broker_fd = -1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -843,6 +856,7 @@ static int run_loop(struct tw_daemon *d, int ep)
 	epoll_add(ep, rbfd);
 	if (d->kaudit_fd >= 0)
 		epoll_add(ep, d->kaudit_fd);
+	broker_watch(d, ep, &broker_fd);
 
 	while (!d->stop) {
 		int n = epoll_wait(ep, evs, 16, 1000);
@@ -860,6 +874,8 @@ static int run_loop(struct tw_daemon *d, int ep)
 				daemon_drain(d);
 			} else if (fd == d->kaudit_fd) {
 				tw_kaudit_read(d);
+			} else if (fd == broker_fd) {
+				tw_brokerd_read(d);
 			} else if (fd == tfd) {
 				uint64_t x;
 
@@ -874,6 +890,8 @@ static int run_loop(struct tw_daemon *d, int ep)
 					syscall_watch_update(d);
 					tw_kaudit_tick(d);
 					tw_dns_expire(d);
+					tw_brokerd_tick(d);
+					broker_watch(d, ep, &broker_fd);
 				}
 				pthread_mutex_unlock(&d->lock);
 				tw_control_tick(d);
@@ -1058,6 +1076,9 @@ int cmd_daemon(int argc, char **argv)
 		tw_error("refusing to start: %s", why);
 		goto out;
 	}
+	/* Before the first push: brokered services redirect to its port. */
+	d.learned_hook = tw_brokerd_learned;
+	tw_brokerd_open(&d);
 	/* Rings a killed daemon left: their head may be an event it had
 	 * recorded already. */
 	if (d.ld.adopted)
@@ -1137,6 +1158,7 @@ out:
 	if (ep >= 0)
 		close(ep);
 	tw_dns_stop(&d);
+	tw_brokerd_close(&d);
 	if (d.dns_epoll >= 0)
 		close(d.dns_epoll);
 	if (d.kaudit_fd >= 0)

@@ -452,6 +452,8 @@ static int learn(struct tw_daemon *d, const char *ctx, const char *name,
 		return 0;
 	ret = tw_maps_learn(&d->ld.maps, d->slot, &l->e);
 	l->in_kernel = ret == 0;
+	if (!ret && d->learned_hook)
+		d->learned_hook(d, ctx, name, &l->e, true);
 	return ret;
 }
 
@@ -467,6 +469,8 @@ void tw_dns_expire(struct tw_daemon *d)
 			continue;
 		}
 		tw_maps_unlearn(&d->ld.maps, d->slot, &l->e);
+		if (d->learned_hook)
+			d->learned_hook(d, l->context, l->name, &l->e, false);
 		d->dns.expired++;
 		*l = d->learned[--d->nlearned];
 	}

@@ -42,6 +42,7 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 		free(c->secrets[k].value);
 	}
 	free(c->secrets);
+	json_decref(c->brokered);
 	memmove(&d->calls[i], &d->calls[i + 1],
 		(d->ncalls - i - 1) * sizeof(*c));
 	d->ncalls--;
