@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "compile.h"
 #include "explain.h"
+#include "service.h"
 #include "policy.h"
 #include "util.h"
 
@@ -751,6 +752,9 @@ static void unknown_context(const struct tw_compiled *c, const char *name)
 	free(list);
 }
 
+static json_t *brokered_at(const struct tw_context *x,
+			   const struct tw_dest *d);
+
 static void explain_json(const struct tw_compiled *c, int ctx,
 			 const char *dest, const struct tw_dest *d,
 			 const struct tw_explain *e)
@@ -781,6 +785,10 @@ static void explain_json(const struct tw_compiled *c, int ctx,
 				    json_string(d->port ? "loopback" :
 							  "port 0 (ephemeral)"));
 	}
+	if (o)
+		json_object_set_new(o, "brokered",
+				    e->allowed ? brokered_at(x, d) :
+						 json_array());
 	print_json(o);
 	json_decref(o);
 }
@@ -844,6 +852,78 @@ static void explain_text(const struct tw_compiled *c, int ctx,
 	if (x->mode == TW_MODE_AUDIT)
 		printf("note: %s is in audit mode: the call would be logged, not blocked\n",
 		       x->name);
+}
+
+/*
+ * The brokered credentials whose services D is (TCP, same port, same
+ * address or name): the kernel sends such connections to the broker,
+ * which adds the credential to requests its scope allows.
+ */
+static json_t *brokered_at(const struct tw_context *x, const struct tw_dest *d)
+{
+	json_t *out = json_array();
+
+	for (size_t k = 0; out && d->proto == TW_PROTO_TCP && !d->listen &&
+			   k < x->ncreds;
+	     k++) {
+		const struct tw_credential *cr = x->creds[k].cred;
+
+		for (size_t i = 0; tw_credential_brokered(cr) &&
+				   i < cr->nservices;
+		     i++) {
+			struct tw_service sv;
+			char err[128];
+			int fam;
+
+			if (tw_service_parse(cr->services[i], &sv, err,
+					     sizeof(err)) ||
+			    sv.port != d->port)
+				continue;
+			fam = sv.family;
+			if (fam) {
+				int plen = fam == 4 ? 32 : 128;
+
+				tw_fold_v4(&fam, sv.addr, &plen);
+			}
+			if (fam ? d->kind != TW_HOST_CIDR || d->family != fam ||
+					  memcmp(d->addr, sv.addr,
+						 fam == 4 ? 4 : 16) :
+				  d->kind != TW_HOST_NAME ||
+					  strcmp(d->name, sv.host))
+				continue;
+			json_array_append_new(
+				out,
+				json_pack("{s:s,s:s,s:s,s:s}", "credential",
+					  cr->name, "scope",
+					  cr->scope == TW_SCOPE_WRITE ? "write" :
+									"read",
+					  "header",
+					  cr->header ? cr->header :
+						       TW_HEADER_DEFAULT,
+					  "service", cr->services[i]));
+		}
+	}
+	return out;
+}
+
+static void brokered_text(json_t *bk)
+{
+	size_t i;
+	json_t *b;
+
+	json_array_foreach(bk, i, b)
+		printf("brokered: the kernel sends these connections to the "
+		       "credential broker; credential %s (scope %s: %s) is "
+		       "added as \"%s\" on requests to %s; the call holds "
+		       "only a placeholder\n",
+		       json_string_value(json_object_get(b, "credential")),
+		       json_string_value(json_object_get(b, "scope")),
+		       !strcmp(json_string_value(json_object_get(b, "scope")),
+			       "write") ?
+			       "any method" :
+			       "GET, HEAD, OPTIONS; other methods get a 403",
+		       json_string_value(json_object_get(b, "header")),
+		       json_string_value(json_object_get(b, "service")));
 }
 
 /* The standing instructions a tool call in X receives. */
@@ -936,6 +1016,12 @@ int cmd_explain(int argc, char **argv)
 		explain_json(&l.comp, ctx, a.args[1], &d, &e);
 	} else {
 		explain_text(&l.comp, ctx, a.args[1], &d, &e);
+		if (e.allowed) {
+			json_t *bk = brokered_at(&l.comp.ctx[ctx], &d);
+
+			brokered_text(bk);
+			json_decref(bk);
+		}
 		print_instructions(&l.comp, &l.comp.ctx[ctx]);
 	}
 	ret = e.allowed ? 0 : 1;

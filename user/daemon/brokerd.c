@@ -175,8 +175,8 @@ static int start(struct tw_daemon *d)
 
 	b->last_start_ns = tw_now_ns(CLOCK_MONOTONIC);
 	snprintf(pub, sizeof(pub), "%s", env && *env ? env : TW_BROKER_PUBLIC);
-	if (env && *env)
-		snprintf(pub, sizeof(pub), "%s/public", env);
+	if (env && *env) /* beside it: the CA's directory is root's alone */
+		snprintf(pub, sizeof(pub), "%s-public", env);
 	ret = listeners(b, fds);
 	if (ret)
 		return ret;
@@ -610,6 +610,12 @@ void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 	each_service(d->broker, &r->comp.ctx[ci], learned_one, &a, &grew);
 	if (grew)
 		send_origins(d->broker);
+}
+
+void tw_brokerd_policy(struct tw_daemon *d)
+{
+	if (d->broker && d->broker->fd >= 0)
+		send_config(d);
 }
 
 json_t *tw_brokerd_status(struct tw_daemon *d)

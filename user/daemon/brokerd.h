@@ -31,8 +31,8 @@
 #include "state.h"
 
 /* Where the broker keeps its CA (0700, key 0600) and the public bundle
- * (system CAs + its CA) tool calls trust. TOOLWALL_BROKER_DIR moves both
- * (tests). */
+ * (system CAs + its CA) tool calls trust. TOOLWALL_BROKER_DIR=D moves
+ * them to D and D-public (tests). */
 #define TW_BROKER_DIR "/var/lib/toolwall/broker"
 #define TW_BROKER_PUBLIC "/run/toolwall-broker"
 
@@ -80,6 +80,9 @@ struct tw_bk_entry *tw_brokerd_entries(struct tw_daemon *d,
 void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 			const char *name, const struct tw_learn_entry *e,
 			bool add);
+
+/* A policy is in force: the broker's upstream CAs follow it. */
+void tw_brokerd_policy(struct tw_daemon *d);
 
 json_t *tw_brokerd_status(struct tw_daemon *d);
 

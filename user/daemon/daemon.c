@@ -205,6 +205,7 @@ static int daemon_reload(struct tw_daemon *d, json_t **errors)
 	d->slot = slot;
 	d->reloads++;
 	tw_calls_save(d);
+	tw_brokerd_policy(d);
 	return 0;
 fail:
 	free(cgs);
