@@ -152,11 +152,17 @@ static void child(int ctl, const int fds[2], int map_fd, const char *dir,
 			       (char *)pub, NULL };
 	sigset_t none;
 
-	/* Fixed descriptors: 3 control, 4 and 5 the listeners, 6 the map. */
-	if (dup2(ctl, 3) < 0 || dup2(fds[0], 4) < 0 || dup2(fds[1], 5) < 0 ||
-	    dup2(map_fd, 6) < 0)
-		_exit(127);
-	for (int fd = 7; fd < 1024; fd++)
+	int src[4] = { ctl, fds[0], fds[1], map_fd };
+
+	/* Fixed descriptors: 3 control, 4 and 5 the listeners, 6 the map;
+	 * moved out of the way first, one of them may be 3 to 6 already. */
+	for (int i = 0; i < 4; i++)
+		if ((src[i] = fcntl(src[i], F_DUPFD, 1024)) < 0)
+			_exit(127);
+	for (int i = 0; i < 4; i++)
+		if (dup2(src[i], 3 + i) < 0)
+			_exit(127);
+	for (int fd = 7; fd < 1028; fd++)
 		close(fd);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
