@@ -238,10 +238,10 @@ wait $A
 	not_ok "cross context" "$(svc_hdr svc $((n + 1)) authorization)"
 # an ended call's placeholder is worthless, even in its own context
 n=$(svc_n svc)
-twx $WS b-late sh -c "curl -sS --max-time 10 -H \"Authorization: Bearer $ph_env\" https://$SVC4:$PORT/late" >/dev/null 2>&1
+twx $WS b-late sh -c "curl -sS --max-time 10 -H \"Authorization: Bearer $ph_env\" https://$SVC4:$PORT/late" >"$T/late.out" 2>&1
 [[ $(svc_hdr svc $((n + 1)) authorization) == "Bearer $ph_env" ]] &&
 	ok "the placeholder of an ended call stays a placeholder" ||
-	not_ok "ended call" "$(svc_hdr svc $((n + 1)) authorization 2>&1) $(rec_of /late)"
+	not_ok "ended call" "$(svc_hdr svc $((n + 1)) authorization 2>&1) $(rec_of /late) $(head -c 300 "$T/late.out") $(grep -E '"broker-' "$TW_LOG") $(status | grep -o '"broker".*')"
 
 # ---- 8. the broker killed: brokered connects refused, others fine, restarted ---
 old=$(bk pid)

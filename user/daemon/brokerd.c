@@ -517,6 +517,7 @@ struct collect {
 	const char *ctx_name;
 	const char *name; /* learned: the name; NULL: every literal */
 	const struct tw_learn_entry *learned;
+	bool literals; /* this pass: literal addresses (else names) */
 };
 
 static void collect_one(const struct tw_service *sv, uint32_t origin,
@@ -534,13 +535,17 @@ static void collect_one(const struct tw_service *sv, uint32_t origin,
 		x.family = c->learned->family;
 		memcpy(x.addr, c->learned->addr, 16);
 	} else if (sv->family) {
-		int fam = sv->family, plen = sv->family == 4 ? 32 : 128;
+		int fam, plen;
 
+		if (!c->literals)
+			return;
+		fam = sv->family;
+		plen = fam == 4 ? 32 : 128;
 		memcpy(x.addr, sv->addr, 16);
 		tw_fold_v4(&fam, x.addr, &plen);
 		x.family = (uint8_t)fam;
 	} else {
-		for (size_t i = 0; i < c->d->nlearned; i++) {
+		for (size_t i = 0; !c->literals && i < c->d->nlearned; i++) {
 			const struct tw_learned *l = &c->d->learned[i];
 			struct collect sub = *c;
 
@@ -565,11 +570,18 @@ struct tw_bk_entry *tw_brokerd_entries(struct tw_daemon *d,
 	*n = 0;
 	if (!d->broker)
 		return NULL;
-	for (size_t i = 0; i < c->nctx; i++) {
-		struct collect col = { .d = d, .e = &e, .ctx = (uint32_t)i,
-				       .ctx_name = c->ctx[i].name };
+	/* Names first, literal addresses last: pushed in order, a literal
+	 * service's origin wins an address both stand for. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < c->nctx; i++) {
+			struct collect col = { .d = d, .e = &e,
+					       .ctx = (uint32_t)i,
+					       .ctx_name = c->ctx[i].name,
+					       .literals = pass == 1 };
 
-		each_service(d->broker, &c->ctx[i], collect_one, &col, &grew);
+			each_service(d->broker, &c->ctx[i], collect_one, &col,
+				     &grew);
+		}
 	}
 	if (grew)
 		send_origins(d->broker);
@@ -583,7 +595,46 @@ struct learned_arg {
 	const char *name;
 	const struct tw_learn_entry *e;
 	bool add;
+	const struct tw_context *x;
 };
+
+struct wanted_arg {
+	struct tw_daemon *d;
+	const char *ctx_name;
+	const char *except; /* the name whose address is going */
+	const struct tw_bk_entry *want;
+	bool found;
+};
+
+static void wanted_one(const struct tw_service *sv, uint32_t origin,
+		       void *arg)
+{
+	struct wanted_arg *w = arg;
+
+	(void)origin;
+	if (w->found || sv->port != w->want->port)
+		return;
+	if (sv->family) {
+		uint8_t a[16];
+		int fam = sv->family, plen = fam == 4 ? 32 : 128;
+
+		memcpy(a, sv->addr, 16);
+		tw_fold_v4(&fam, a, &plen);
+		w->found = fam == w->want->family &&
+			   !memcmp(a, w->want->addr, fam == 4 ? 4 : 16);
+		return;
+	}
+	for (size_t i = 0; i < w->d->nlearned && !w->found; i++) {
+		const struct tw_learned *l = &w->d->learned[i];
+
+		w->found = !strcmp(l->context, w->ctx_name) &&
+			   !strcmp(l->name, sv->host) &&
+			   strcmp(l->name, w->except) &&
+			   l->e.proto == TW_PROTO_TCP &&
+			   l->e.family == w->want->family &&
+			   !memcmp(l->e.addr, w->want->addr, 16);
+	}
+}
 
 static void learned_one(const struct tw_service *sv, uint32_t origin,
 			void *arg)
@@ -597,6 +648,17 @@ static void learned_one(const struct tw_service *sv, uint32_t origin,
 	    a->e->proto != TW_PROTO_TCP)
 		return;
 	memcpy(x.addr, a->e->addr, 16);
+	/*
+	 * The same address may be a literal service, or another service
+	 * name's: it stays redirected when this name's goes, and keeps the
+	 * origin it has (one origin per address and port: a limit).
+	 */
+	struct wanted_arg w = { a->d, a->x->name, a->name, &x, false };
+	bool grew = false;
+
+	each_service(a->d->broker, a->x, wanted_one, &w, &grew);
+	if (w.found)
+		return;
 	tw_maps_broker(&a->d->ld.maps, a->d->slot, &x, a->add);
 }
 
@@ -605,7 +667,7 @@ void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 			bool add)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
-	struct learned_arg a = { d, 0, name, e, add };
+	struct learned_arg a = { d, 0, name, e, add, NULL };
 	bool grew = false;
 	int ci;
 
@@ -613,6 +675,7 @@ void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 	    (ci = tw_compiled_find(&r->comp, ctx)) < 0)
 		return;
 	a.ctx = (uint32_t)ci;
+	a.x = &r->comp.ctx[ci];
 	each_service(d->broker, &r->comp.ctx[ci], learned_one, &a, &grew);
 	if (grew)
 		send_origins(d->broker);
