@@ -63,7 +63,7 @@ start_svc $PORT svc && start_svc 8444 plain ||
 # ---- DNS: the reference policy's upstream, for the name test -----------------
 nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	--bind-interfaces --listen-address=198.51.100.53 --port=53 --user=root \
-	--local-ttl=30 --pid-file= --address=/api.tracker.example/$SVC4 \
+	--local-ttl=30 --pid-file= --address=/api.tracker.example/203.0.113.10 \
 	>"$T/dnsmasq.out" 2>&1 &
 DNSMASQ=$!
 stop_dnsmasq() { kill "$DNSMASQ" 2>/dev/null; wait "$DNSMASQ" 2>/dev/null; }
@@ -77,6 +77,8 @@ pol, ca = sys.argv[1:]
 f = os.path.join(pol, "bundles", "issue-tracker.json")
 t = open(f).read()
 t = t.replace('"api.tracker.example:443",', '"api.tracker.example:443", "api.tracker.example:8443", "[fd00:10:10:1::10]:8443",')
+# (the name answers 203.0.113.10, an address of its own: one origin per
+# address and port is what the redirect knows)
 t = re.sub(r'"services": \[[^]]*\]', '"services": ["https://10.20.1.10:8443", "https://[fd00:10:10:1::10]:8443", "https://api.tracker.example:8443"]', t)
 open(f, "w").write(t)
 f = os.path.join(pol, "bundles", "warehouse-read.json")
@@ -243,10 +245,58 @@ twx $WS b-late sh -c "curl -sS --max-time 10 -H \"Authorization: Bearer $ph_env\
 	ok "the placeholder of an ended call stays a placeholder" ||
 	not_ok "ended call" "$(svc_hdr svc $((n + 1)) authorization 2>&1) $(rec_of /late) $(head -c 300 "$T/late.out") $(grep -E '"broker-' "$TW_LOG") $(status | grep -o '"broker".*')"
 
+# ---- 8b. keep-alive, concurrency, smuggling ----------------------------------
+n=$(svc_n svc)
+out=$(twx $WS b-keep sh -c "curl -sS --max-time 60 -o /dev/null -w '%{num_connects}\n' -H \"Authorization: Bearer \$TRACKER_TOKEN\" 'https://$SVC4:$PORT/k[1-100]' | sort | uniq -c | tr '\n' ' '" 2>&1)
+got=$($PY - "$T/svc.log" "$n" "$TW_SECRET_TRACKER" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])][int(sys.argv[2]):]
+print(sum(1 for r in recs if r["path"].startswith("/k") and ["Authorization", "Bearer " + sys.argv[3]] in r["headers"]))
+PY
+)
+[[ $got == 100 && $out == *"1 1 "*"99 0 "* ]] &&
+	ok "keep-alive: 100 requests on one connection, each carries the value" ||
+	not_ok "keep-alive 100" "got $got; curl connects: $out"
+n=$(svc_n svc)
+out=$(twx $WS b-par sh -c "seq 64 | xargs -P 64 -I{} curl -sS --max-time 30 -o /dev/null -w '%{http_code}\n' -H \"Authorization: Bearer \$TRACKER_TOKEN\" https://$SVC4:$PORT/p{} | sort | uniq -c | tr -s ' '" 2>&1)
+[[ $out == " 64 200" && $(( $(svc_n svc) - n )) == 64 ]] &&
+	ok "64 concurrent connections through the broker: 64 answers" || not_ok "64 concurrent" "$out"
+cat >"$T/shared/raw.py" <<'PY'
+import os, socket, ssl, sys
+ctx = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+s = ctx.wrap_socket(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10),
+                    server_hostname=sys.argv[1])
+tok = os.environ["TRACKER_TOKEN"]
+reqs = {
+    "smuggle": "POST /smuggle HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
+               "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" % (sys.argv[1], sys.argv[2], tok),
+    "garbage": "\x16\x03 not http at all\r\n\r\n",
+    "big": "GET /big HTTP/1.1\r\nHost: %s:%s\r\nX-Pad: %s\r\n\r\n" % (sys.argv[1], sys.argv[2], "a" * 70000),
+}
+s.sendall(reqs[sys.argv[3]].encode())
+print(s.recv(200).decode(errors="replace").split("\r\n")[0])
+PY
+chmod 0644 "$T/shared/raw.py"
+n=$(svc_n svc)
+for c in smuggle:400 garbage:400 big:431; do
+	out=$(twx $WS b-raw-${c%%:*} $PY "$T/shared/raw.py" $SVC4 $PORT ${c%%:*} 2>&1)
+	[[ $out == "HTTP/1.1 ${c##*:} "* ]] && ok "malformed (${c%%:*}): ${c##*:}, nothing forwarded" ||
+		not_ok "malformed ${c%%:*}" "$out"
+done
+[[ $(svc_n svc) == "$n" ]] && ok "no malformed request reached the service" || not_ok "malformed reached"
+
 # ---- 8. the broker killed: brokered connects refused, others fine, restarted ---
+# The call is running before the kill and connects within milliseconds of
+# it: the daemon notices a death at its next one-second tick.
 old=$(bk pid)
+rm -f "$T/shared/go" "$T/shared/ready"
+twx $WS b-down sh -c "touch $T/shared/ready; while [ ! -e $T/shared/go ]; do sleep 0.005; done; $PY $T/shared/cli.py x peer $SVC4 $PORT; curl -sS --max-time 5 --cacert $T/shared/testca.pem https://$SVC4:8444/up >/dev/null; echo rc=\$?" >"$T/down.out" 2>&1 &
+DOWN=$!
+tw_eventually test -e "$T/shared/ready"
 kill -9 "$old"
-out=$(twx $WS b-down sh -c "$PY $T/shared/cli.py x peer $SVC4 $PORT; curl -sS --max-time 5 --cacert $T/shared/testca.pem https://$SVC4:8444/up >/dev/null; echo rc=\$?" 2>&1)
+touch "$T/shared/go"
+wait $DOWN
+out=$(cat "$T/down.out")
 [[ $out == *ConnectionRefusedError*"rc=0"* ]] &&
 	ok "broker SIGKILLed: a brokered connect is refused (ECONNREFUSED), never direct; others unaffected" ||
 	not_ok "broker down" "$out"

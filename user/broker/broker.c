@@ -69,6 +69,8 @@ struct conn {
 	/* the request head being parsed */
 	char url[8192];
 	size_t url_len, head_bytes;
+	size_t head_len; /* bytes of the head being parsed (HEAD_MAX) */
+	bool head_big;
 	struct tw_bk_header h[HEADERS_MAX];
 	size_t nh;
 	bool in_value;
@@ -238,6 +240,7 @@ static void head_reset(struct conn *c)
 	c->url_len = 0;
 	c->url[0] = 0;
 	c->head_bytes = 0;
+	c->head_len = 0;
 	c->in_value = false;
 }
 
@@ -266,10 +269,22 @@ static int on_url(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/* A head over HEAD_MAX stops the parser: 431, nothing forwarded. */
+static bool head_grow(struct conn *c, size_t n)
+{
+	c->head_len += n;
+	if (c->head_len <= HEAD_MAX)
+		return true;
+	c->head_big = true;
+	return false;
+}
+
 static int on_hfield(http_parser *p, const char *at, size_t n)
 {
 	struct conn *c = of(p);
 
+	if (!head_grow(c, n))
+		return -1;
 	if (c->in_value || !c->nh) {
 		if (c->nh == HEADERS_MAX)
 			return -1;
@@ -287,6 +302,8 @@ static int on_hvalue(http_parser *p, const char *at, size_t n)
 {
 	struct conn *c = of(p);
 
+	if (!head_grow(c, n))
+		return -1;
 	if (!c->nh)
 		return -1;
 	c->in_value = true;
@@ -640,7 +657,8 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 	}
 	if (HTTP_PARSER_ERRNO(&c->req) != HPE_OK || used != n) {
 		enum http_errno e = HTTP_PARSER_ERRNO(&c->req);
-		bool big = e == HPE_HEADER_OVERFLOW || c->nh == HEADERS_MAX;
+		bool big = e == HPE_HEADER_OVERFLOW || c->nh == HEADERS_MAX ||
+			   c->head_big;
 
 		c->refuse_status = big ? 431 : 400;
 		snprintf(c->refuse_reason, sizeof(c->refuse_reason),
