@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "locate.h"
+#include "service.h"
 
 /* ------------------------------------------------------------------ */
 /* Connect entries that parse, and what they parse to                  */
@@ -1424,6 +1425,79 @@ static void add(const char *name, CMUnitTestFunction fn, const void *row)
 	for (i = 0; i < UNIT_ARRAY_SIZE(table); i++)        \
 		add(table[i].field, fn, &table[i])
 
+/* Brokered origins as the broker and the kernel redirect read them. */
+struct svc_case {
+	const char *text;
+	int ret;
+	bool tls;
+	const char *host;
+	unsigned port;
+	int family;
+	const char *str; /* tw_service_str */
+};
+
+static const struct svc_case svc_cases[] = {
+	{ "https://API.Tracker.example", 0, true, "api.tracker.example", 443, 0,
+	  "https://api.tracker.example" },
+	{ "http://10.20.1.10:8080/", 0, false, "10.20.1.10", 8080, 4,
+	  "http://10.20.1.10:8080" },
+	{ "https://[2001:db8::1]:8443", 0, true, "2001:db8::1", 8443, 6,
+	  "https://[2001:db8::1]:8443" },
+	{ "https://[::ffff:10.0.0.1]", 0, true, "::ffff:10.0.0.1", 443, 6,
+	  "https://[::ffff:10.0.0.1]" },
+	{ "https://a.example:443", 0, true, "a.example", 443, 0,
+	  "https://a.example" },
+	{ "ftp://a.example", -EINVAL },
+	{ "https://", -EINVAL },
+	{ "https://a.example:", -EINVAL },
+	{ "https://a.example:65536", -EINVAL },
+	{ "https://a.example:+1", -EINVAL },
+	{ "https://user@a.example", -EINVAL },
+	{ "https://a.example/path", -EINVAL },
+	{ "https://a..example", -EINVAL },
+	{ "https://a_b.example", -EINVAL },
+	{ "https://[2001:db8::1", -EINVAL },
+	{ "https://[2001:db8::1]x", -EINVAL },
+};
+
+static void test_service(void **state)
+{
+	const struct svc_case *t = *state;
+	struct tw_service sv;
+	char err[128], str[300];
+	int ret = tw_service_parse(t->text, &sv, err, sizeof(err));
+
+	assert_int_equal(ret, t->ret);
+	if (ret) {
+		assert_true(err[0]);
+		return;
+	}
+	assert_int_equal(sv.tls, t->tls);
+	assert_string_equal(sv.host, t->host);
+	assert_int_equal(sv.port, t->port);
+	assert_int_equal(sv.family, t->family);
+	tw_service_str(&sv, str, sizeof(str));
+	assert_string_equal(str, t->str);
+}
+
+static void test_header_template(void **state)
+{
+	static const char *const good[] = { "Authorization: Bearer {}",
+					    "X-Api-Key: {}", "Cookie: s={}; x=1",
+					    "PRIVATE-TOKEN:{}" };
+	static const char *const bad[] = { "Authorization Bearer {}", ": {}",
+					   "X: none", "X: {} {}", "X Y: {}",
+					   "X: {}\r\nEvil: 1", "X: {}\n" };
+
+	(void)state;
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(good); i++)
+		if (!tw_header_valid(good[i]))
+			fail_msg("%s should be a valid template", good[i]);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(bad); i++)
+		if (tw_header_valid(bad[i]))
+			fail_msg("%s should be refused", bad[i]);
+}
+
 int main(void)
 {
 	size_t i;
@@ -1432,6 +1506,8 @@ int main(void)
 	ROWS(ep_bad, text, test_endpoint_bad);
 	ROWS(ports_cases, in, test_ports);
 	ROWS(snippets, name, test_snippet);
+	ROWS(svc_cases, text, test_service);
+	add("header templates", test_header_template, NULL);
 	add("unix path limit", test_unix_path_limit, NULL);
 	add("dns name limits", test_dns_name_limits, NULL);
 	add("names", test_names, NULL);
