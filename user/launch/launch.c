@@ -417,7 +417,7 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	const char **pv = NULL, **srcs = NULL;
 	struct tw_account agent;
 	char *instr_text = NULL, **xs = NULL;
-	size_t ncred = json_array_size(creds), ng = 0, nxs = 0, nsrc = 0, i;
+	size_t ncred = json_array_size(creds), ng = 0, nxs = 0, i;
 	json_t *x;
 	int err = -EINVAL;
 	long bad;
@@ -437,7 +437,7 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 			json_string_value(json_object_get(x, "placeholder"));
 		/* A brokered store is read by the broker alone, but it too
 		 * must be out of the agent account's reach. */
-		srcs[nsrc++] = cv[i].source;
+		srcs[i] = cv[i].source;
 		if (!cv[i].source) {
 			tw_error(
 			    "exec: credential %s (bundle %s) of %s has no "
@@ -449,13 +449,13 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 			goto out;
 		}
 	}
-	if (nsrc) {
+	if (ncred) {
 		if (tw_account_get(agent_user, &agent)) {
 			tw_error("exec: the agent account '%s' does not exist",
 				 agent_user ? agent_user : "");
 			goto out;
 		}
-		err = tw_readable_by(&agent, srcs, nsrc, &bad);
+		err = tw_readable_by(&agent, srcs, ncred, &bad);
 		if (err) {
 			tw_error(
 			    "exec: cannot check that the credential stores "
@@ -465,10 +465,11 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		}
 		err = -EINVAL;
 		if (bad >= 0) {
-			tw_error("exec: credential store %s is readable by "
-				 "the agent account %s; make it readable by "
-				 "root only (chmod 0600, in a 0700 directory)",
-				 srcs[bad], agent.name);
+			tw_error("exec: credential store %s (credential %s) is "
+				 "readable by the agent account %s; make it "
+				 "readable by root only (chmod 0600, in a 0700 "
+				 "directory)",
+				 cv[bad].source, cv[bad].name, agent.name);
 			goto out;
 		}
 	}
