@@ -72,7 +72,8 @@ import os, re, sys
 pol, ca = sys.argv[1:]
 def edit(name, fn):
     f = os.path.join(pol, name)
-    open(f, "w").write(fn(open(f).read()))
+    text = fn(open(f).read())
+    open(f, "w").write(text)
 edit("bundles/issue-tracker.json", lambda t: re.sub(r'"services": \[[^]]*\]',
      '"services": ["https://api.tracker.example", "https://10.20.1.10:8443"]', t))
 edit("bundles/warehouse-read.json", lambda t: t.replace('"10.30.0.0/16:5439",',
