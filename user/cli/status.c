@@ -162,6 +162,9 @@ int cmd_status(int argc, char **argv)
 			       I(bk, "pid"), I(bk, "port"), I(bk, "requests"),
 			       I(bk, "refused"), I(bk, "failed"),
 			       I(bk, "deaths"), S(bk, "ca_sha256"));
+		else if (json_is_true(json_object_get(bk, "running")))
+			printf("broker:     starting, pid %lld, port %lld\n",
+			       I(bk, "pid"), I(bk, "port"));
 		else if (bk)
 			printf("broker:     DOWN (restarted by the daemon; "
 			       "brokered connections are refused meanwhile)\n");
