@@ -8,8 +8,10 @@
  *   tw_sendmsg4/6    unconnected UDP sendto/sendmsg/sendmmsg
  *   tw_unix_conn     connect() of unix sockets   (BPF_CGROUP_UNIX_CONNECT)
  *   tw_unix_send     sendto() of unix datagrams  (BPF_CGROUP_UNIX_SENDMSG)
+ *                    (port 53 -> the resolver; a brokered service -> the
+ *                    credential broker)
  *   tw_recvmsg4/6    DNS replies show the server the client asked
- *   tw_peername4/6   getpeername() likewise
+ *   tw_peername4/6   getpeername() likewise, and for brokered connections
  *   tw_bind4/6       bind(): loopback, or what a `listen` entry holds; never
  *                    a DNS resolver's port
  *   tw_setsockopt    multicast group joins refused
@@ -90,6 +92,25 @@ struct {
 	__type(value, struct tw_rule_val);
 } tw_learned SEC(".maps");
 
+/* (context, address, port) -> broker: brokered services (toolwall.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_BROKERED);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_bk_key);
+	__type(value, struct tw_bk_dst);
+} tw_bk_dst SEC(".maps");
+
+/* Client end -> original destination of a redirected connection, read
+ * (and removed) by the broker when it accepts; LRU: a connection the
+ * broker never accepts is forgotten, not leaked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TW_MAX_BK_CONN);
+	__type(key, struct tw_bk_conn_key);
+	__type(value, struct tw_bk_conn);
+} tw_bk_conn SEC(".maps");
+
 /* Denials and would-be denials, drained by the daemon into the audit log. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -119,7 +140,8 @@ struct tw_sk_mark {
 	__u8 orig[16];	/* DNS: the server the client asked for, as it wrote
 			   it (IPv4 in the first 4 bytes for AF_INET) */
 	__u16 orig_port;
-	__u8 dns;	/* 1: daddr is our resolver, orig the asked server */
+	__u8 dns;	/* 1: daddr is our resolver, orig the asked server;
+			   2: daddr is the broker, orig the service */
 	__u8 pad;
 	__u64 gen;	/* tw_state.generation when judged */
 };
@@ -442,6 +464,65 @@ static __always_inline int redirect_dns6(struct bpf_sock_addr *ctx,
 	return SYS_PROCEED;
 }
 
+#define TW_REDIR_DNS 1
+#define TW_REDIR_BROKER 2
+
+/* The brokered service at (FAMILY, ADDR, PORT) of context D, or NULL. */
+static __always_inline struct tw_bk_dst *
+brokered(const struct decision *d, __u8 family, const __u8 *addr, __u16 port)
+{
+	struct tw_bk_key key = {
+		.ctx = d->ctx,
+		.family = family,
+		.port = port,
+	};
+
+	__builtin_memcpy(key.addr, addr, 16);
+	return bpf_map_lookup_elem(&tw_bk_dst, &key);
+}
+
+/*
+ * A granted TCP connect to a brokered service goes to the broker instead:
+ * 127.0.0.1 for an IPv4 socket, ::1 for IPv6, ::ffff:127.0.0.1 for an
+ * IPv6 socket to an IPv4-mapped address (the flow is IPv4 either way).
+ * The socket keeps where it was going (getpeername shows it, the SYN
+ * tells the broker).
+ */
+static __always_inline void redirect_broker(struct bpf_sock_addr *ctx,
+					    const struct tw_bk_dst *b,
+					    __u8 sock_family, __u8 embedded,
+					    const __u8 *asked, __u16 port)
+{
+	__u8 to[16] = {};
+	struct tw_sk_mark *m;
+
+	if (sock_family == 4) {
+		to[0] = 127;
+		to[3] = 1;
+		ctx->user_ip4 = bpf_htonl(0x7f000001);
+	} else {
+		if (embedded) {
+			to[10] = to[11] = 0xff;
+			to[12] = 127;
+			to[15] = 1;
+		} else {
+			to[15] = 1;
+		}
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = embedded ? bpf_htonl(0x0000ffff) : 0;
+		ctx->user_ip6[3] = embedded ? bpf_htonl(0x7f000001) :
+					      bpf_htonl(1);
+	}
+	ctx->user_port = bpf_htons(b->port);
+	m = mark_socket(ctx->sk, sock_family, to, b->port);
+	if (m) {
+		__builtin_memcpy(m->orig, asked, 16);
+		m->orig_port = port;
+		m->dns = TW_REDIR_BROKER;
+	}
+}
+
 static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 {
 	struct decision d = {};
@@ -462,6 +543,12 @@ static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 	ret = verdict(&d, action, proto, 4, 0, addr, port, 0, cgid);
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, 4, addr, port);
+	if (ret == SYS_PROCEED && proto == IPPROTO_TCP && !d.reason) {
+		struct tw_bk_dst *b = brokered(&d, 4, addr, port);
+
+		if (b)
+			redirect_broker(ctx, b, 4, 0, addr, port);
+	}
 	return ret;
 }
 
@@ -495,6 +582,13 @@ static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
 	ret = verdict(&d, action, proto, family, embedded, addr, port, 0, cgid);
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, family, addr, port);
+	if (ret == SYS_PROCEED && proto == IPPROTO_TCP && !d.reason) {
+		struct tw_bk_dst *b = brokered(&d, family, addr, port);
+
+		if (b)
+			redirect_broker(ctx, b, 6, embedded, (const __u8 *)a,
+					port);
+	}
 	return ret;
 }
 
@@ -1066,6 +1160,38 @@ static __always_inline int rejudge(struct pkt *p, struct decision *d,
 	return SYS_PROCEED;
 }
 
+/*
+ * The SYN of a connection redirected to the broker: tell the broker, under
+ * the client end it will accept, where the connection was going.
+ */
+static __always_inline void broker_handoff(const struct decision *d,
+					   const struct pkt *p,
+					   const struct tw_sk_mark *m,
+					   __u64 cgid)
+{
+	struct tw_bk_conn_key k = { .family = p->family, .port = p->sport };
+	struct tw_bk_conn v = { .cgid = cgid, .port = m->orig_port,
+				.origin = ~0u };
+	struct tw_bk_dst *b;
+
+	__u32 orig[4];
+
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	__builtin_memcpy(orig, m->orig, 16);
+	if (m->family == 6 && embedded_v4(orig, v.addr))
+		v.family = 4;
+	else if (m->family == 6)
+		v.family = 6;
+	else
+		v.family = 4;
+	if (v.family == 6 || m->family == 4)
+		__builtin_memcpy(v.addr, m->orig, 16);
+	b = brokered(d, v.family, v.addr, v.port);
+	if (b)
+		v.origin = b->origin;
+	bpf_map_update_elem(&tw_bk_conn, &k, &v, BPF_ANY);
+}
+
 SEC("cgroup_skb/egress")
 int tw_egress(struct __sk_buff *skb)
 {
@@ -1120,6 +1246,8 @@ int tw_egress(struct __sk_buff *skb)
 			return rejudge(&p, &d, m, sk, gen, cgid);
 		if (m && m->judged == 1 && m->dns) {
 			m->gen = gen;
+			if (m->dns == TW_REDIR_BROKER)
+				broker_handoff(&d, &p, m, cgid);
 			return SYS_PROCEED;
 		}
 		judge_out(&d, &p);

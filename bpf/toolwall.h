@@ -76,6 +76,8 @@
 #define TW_MAX_LEARNED 262144	/* learned DNS addresses, both slots */
 #define TW_MAX_DNS 8192		/* resolver targets, both slots */
 #define TW_MAX_DNS_PORTS 16384	/* resolver ports no call may bind */
+#define TW_MAX_BROKERED 65536	/* brokered service addresses, both slots */
+#define TW_MAX_BK_CONN 16384	/* redirected connections not yet accepted */
 #define TW_RINGBUF_SIZE (4 << 20)
 /*
  * Events are submitted without waking the daemon (a wakeup per event costs
@@ -177,6 +179,47 @@ struct tw_learn_key {
 	__u8 family;
 	__u8 pad[2];
 	__u8 addr[16];
+};
+
+/*
+ * Brokered credentials. A TCP connect of a context to an address and port
+ * in tw_bk_dst (a `services` origin of one of its brokered credentials,
+ * granted by its rules) is redirected to the broker's listener on loopback
+ * (127.0.0.1, ::1, or ::ffff:127.0.0.1 for an IPv4-mapped destination);
+ * getpeername() shows the original destination. The connection's first
+ * packet (its SYN) leaves, in tw_bk_conn under the client's address and
+ * port as the broker will see them, where it was going, for which origin,
+ * from which cgroup. Nothing else is redirected. With the broker down the
+ * listener is closed: the connect fails with ECONNREFUSED, never direct.
+ */
+struct tw_bk_key {
+	__u32 ctx;	/* context key (slot bit | index) */
+	__u8 family;	/* 4 or 6, as judged (IPv4-mapped: 4) */
+	__u8 pad;
+	__u16 port;	/* host order */
+	__u8 addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+struct tw_bk_dst {
+	__u32 origin;	/* the daemon's index of the origin */
+	__u16 port;	/* the broker's listener port, host order */
+	__u16 pad;
+};
+
+struct tw_bk_conn_key {
+	__u8 family;	/* of the client end: 4 or 6 */
+	__u8 pad;
+	__u16 port;	/* client port, host order */
+	__u8 addr[16];	/* client address, network order */
+};
+
+struct tw_bk_conn {
+	__u64 cgid;	/* cgroup of the socket (the tool call's) */
+	__u32 origin;	/* as in tw_bk_dst; ~0: unknown (a reload between) */
+	__u16 port;	/* original destination port, host order */
+	__u8 family;	/* original destination, as judged: 4 or 6 */
+	__u8 pad;
+	__u8 addr[16];	/* original destination, network order */
 };
 
 /* tw_state[0]: the active slot, flipped by user space. */
@@ -388,6 +431,10 @@ _Static_assert(sizeof(struct tw_state) == 56, "tw_state layout");
 _Static_assert(sizeof(struct tw_budget) == 48, "tw_budget layout");
 _Static_assert(sizeof(struct tw_dns_target) == 28, "tw_dns_target layout");
 _Static_assert(sizeof(struct tw_learn_key) == 24, "tw_learn_key layout");
+_Static_assert(sizeof(struct tw_bk_key) == 24, "tw_bk_key layout");
+_Static_assert(sizeof(struct tw_bk_dst) == 8, "tw_bk_dst layout");
+_Static_assert(sizeof(struct tw_bk_conn_key) == 20, "tw_bk_conn_key layout");
+_Static_assert(sizeof(struct tw_bk_conn) == 32, "tw_bk_conn layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
 _Static_assert(sizeof(struct tw_proc_event) == TW_PROC_EVENT_SIZE,
 	       "tw_proc_event layout");

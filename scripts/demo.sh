@@ -53,7 +53,55 @@ if ! tw_setup_host; then
 	exit 1
 fi
 
+# The brokered services of the tour: one HTTPS echo in the test namespace
+# ([::]:8443) with a test CA the broker is told to trust.
+demo_broker_setup()
+{
+	local d=$TW_WORK
+	{
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$d/testca.key" -out "$d/testca.pem" -days 2 -subj /CN=demo-ca &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+				-keyout "$d/svc.key" -out "$d/svc.csr" -subj /CN=tracker &&
+			printf 'subjectAltName=IP:10.20.1.10,IP:10.30.1.10\n' >"$d/ext" &&
+			openssl x509 -req -in "$d/svc.csr" -CA "$d/testca.pem" -CAkey "$d/testca.key" \
+				-CAcreateserial -out "$d/svc.pem" -days 2 -extfile "$d/ext"
+	} >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; return 1; }
+	python3 - "$TW_POLICY" "$d/testca.pem" <<'PY'
+import os, re, sys
+pol, ca = sys.argv[1:]
+def edit(name, fn):
+    f = os.path.join(pol, name)
+    text = fn(open(f).read())
+    open(f, "w").write(text)
+edit("bundles/issue-tracker.json", lambda t: re.sub(r'"services": \[[^]]*\]',
+     '"services": ["https://api.tracker.example", "https://10.20.1.10:8443"]', t))
+edit("bundles/warehouse-read.json", lambda t: t.replace('"10.30.0.0/16:5439",',
+     '"10.30.0.0/16:5439", "10.30.1.10:8443",').replace('"file": ',
+     '"services": ["https://10.30.1.10:8443"], "header": "X-Api-Key: {}", "file": '))
+edit("workspace.json", lambda t: t.replace('"mode": "enforce",',
+     '"mode": "enforce", "broker": {"upstream_ca": "%s"},' % ca))
+PY
+}
+demo_broker()
+{
+	nsenter --net="$TW_NETNS_PATH" -- python3 "$ROOT/tests/lib/https_echo.py" --addr :: \
+		--port 8443 --port-file "$TW_WORK/svc.port" --log "$TW_WORK/svc.log" \
+		--cert "$TW_WORK/svc.pem" --key "$TW_WORK/svc.key" 2>"$TW_WORK/svc.err" &
+	DEMO_SVC=$!
+	tw_at_exit demo_broker_stop
+	tw_eventually test -s "$TW_WORK/svc.port"
+}
+demo_broker_stop() { kill "$DEMO_SVC" 2>/dev/null; wait "$DEMO_SVC" 2>/dev/null; }
+demo_svc_header()
+{
+	python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().splitlines()[-1]); print("; ".join(k+": "+v for k,v in r["headers"] if k.lower()==sys.argv[2]))' \
+		"$TW_WORK/svc.log" "$1"
+}
+
 step "Start the daemon: eBPF programs pinned on the toolwall cgroup tree"
+demo_broker_setup || exit 1
+export TOOLWALL_BROKER_DIR=$TW_WORK/broker
 tw_daemon_start || exit 1
 run "$TW_BIN" status
 
@@ -73,6 +121,20 @@ call channel:acme/general "nc 10.30.1.10 5439 from #general" nc -z -w 2 10.30.1.
 step "A DM with alice adds her personal recruiting bundle, and nothing else sees it"
 call dm:acme/alice "nc 10.40.2.2 443 (her ATS)" nc -z -w 2 10.40.2.2 443
 call channel:acme/data-team "the same from #data-team" nc -z -w 2 10.40.2.2 443
+
+step "Brokered credentials: the call holds a placeholder, the service gets the value"
+say "tracker-agent (scope write) and warehouse-reader (scope read) are brokered for"
+say "https://10.20.1.10:8443 and https://10.30.1.10:8443: an HTTPS test service with"
+say "its own CA, which records every header it receives"
+demo_broker || exit 1
+run "$TW_BIN" exec workspace:acme -- sh -c 'echo "TRACKER_TOKEN=$TRACKER_TOKEN"'
+call workspace:acme "curl -H 'Authorization: Bearer \$TRACKER_TOKEN' https://10.20.1.10:8443/issues" \
+	sh -c 'curl -sSf -m 5 -H "Authorization: Bearer $TRACKER_TOKEN" https://10.20.1.10:8443/issues'
+say "the service received: $(demo_svc_header authorization | sed "s/$TW_SECRET_TRACKER/<the real value from the store>/")"
+call channel:acme/data-team "curl -X POST with the read-scoped \$WAREHOUSE_TOKEN" \
+	sh -c 'curl -sSf -m 5 -X POST -d x=1 -H "X-Api-Key: $WAREHOUSE_TOKEN" https://10.30.1.10:8443/rows'
+say "(refused by the broker with a 403; the service never saw it)"
+run "$TW_BIN" explain -p "$TW_POLICY" workspace:acme 10.20.1.10:8443
 
 step "What no tool call may do anywhere"
 # Let every group open ping sockets for the tour, so that it is toolwall and

@@ -5,7 +5,9 @@ TLS when given a certificate, that appends every request it receives
 (method, path, headers, body length and SHA-256) as one JSON line to LOG,
 and answers with the same JSON less the header values. GET /big?n=BYTES answers BYTES bytes.
 
-  https_echo.py --addr 127.0.0.1 --port-file F --log LOG [--cert C --key K]
+  https_echo.py --addr 127.0.0.1 [--port P] --port-file F --log LOG [--cert C --key K]
+
+--addr :: listens on IPv6 and IPv4 alike.
 """
 import argparse
 import hashlib
@@ -92,13 +94,14 @@ class S(http.server.ThreadingHTTPServer):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--cert")
     ap.add_argument("--key")
     a = ap.parse_args()
     S.address_family = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
-    srv = S((a.addr, 0), H)
+    srv = S((a.addr, a.port), H)
     srv.log = a.log
     if a.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "locate.h"
+#include "service.h"
 
 /* ------------------------------------------------------------------ */
 /* Connect entries that parse, and what they parse to                  */
@@ -306,7 +307,7 @@ struct snippet {
 	const char *name;
 	const char *text;
 	bool link;
-	const char *expect[4]; /* NULL-terminated */
+	const char *expect[6]; /* NULL-terminated */
 };
 
 static const struct snippet snippets[] = {
@@ -322,7 +323,7 @@ static const struct snippet snippets[] = {
 	  "\"scope\":\"read\",\"file\":\"/f\",\"secret\":\"x\"}]}",
 	  false, {
 		"t.json:1:69: unknown key \"secret\" in credential (allowed: "
-		"name, scope, owner, env, file)",
+		"name, scope, owner, env, file, services, header, deliver)",
 		NULL } },
 	{ "unknown key in agent",
 	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
@@ -825,6 +826,53 @@ static const struct snippet snippets[] = {
 	  true, {
 		"t.json:3:7: dm alice needs \"credentials_dir\": personal "
 		"bundle p has person-owned credentials",
+		NULL } },
+	{ "brokered credential: bad service, header, deliver",
+	  "{\"bundle\":\"b\",\"connect\":[\"api.x.example:443\"],"
+	  "\"credentials\":[{\"name\":\"c\",\"scope\":\"read\",\"file\":\"/f\","
+	  "\"services\":[\"ftp://api.x.example\",\"https://api.x.example/v1\","
+	  "\"https://api.x.example:0\"],"
+	  "\"header\":\"Authorization Bearer\",\"deliver\":\"mail\"}]}",
+	  false, {
+		"t.json:1:113: invalid service \"ftp://api.x.example\": must start with https:// or http:// (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:135: invalid service \"https://api.x.example/v1\": an origin has no path, query or user (https://HOST[:PORT]) (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:162: invalid service \"https://api.x.example:0\": the port must be 1-65535 (use https://HOST[:PORT] or http://HOST[:PORT])",
+		"t.json:1:198: \"header\" must be \"Name: text {} text\" with exactly one {} standing for the value (e.g. \"Authorization: Bearer {}\"), not \"Authorization Bearer\"",
+		"t.json:1:231: \"deliver\" must be \"broker\" or \"plain\", not \"mail\"",
+		NULL } },
+	{ "brokered credential: header and deliver",
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\","
+	  "\"file\":\"/f\",\"header\":\"X: {} {}\",\"deliver\":\"broker\"}]}",
+	  false, {
+		"t.json:1:69: credential \"c\" has \"header\" but no \"services\": the header is injected only at its services",
+		"t.json:1:78: \"header\" must be \"Name: text {} text\" with exactly one {} standing for the value (e.g. \"Authorization: Bearer {}\"), not \"X: {} {}\"",
+		"t.json:1:99: credential \"c\": \"deliver\": \"broker\" needs \"services\" (where the broker injects it)",
+		NULL } },
+	{ "brokered credential: header without services",
+	  "{\"bundle\":\"b\",\"credentials\":[{\"name\":\"c\",\"scope\":\"read\","
+	  "\"file\":\"/f\",\"header\":\"X-Key: {}\"}]}",
+	  false, {
+		"t.json:1:69: credential \"c\" has \"header\" but no \"services\": the header is injected only at its services",
+		NULL } },
+	{ "brokered service outside the bundle's connect entries",
+	  "{\"bundle\":\"b\",\"connect\":[\"api.x.example:443\",\"10.0.0.0/8:8080\","
+	  "\"*.cdn.example:443\"],"
+	  "\"credentials\":[{\"name\":\"c\",\"scope\":\"write\",\"file\":\"/f\","
+	  "\"services\":[\"https://api.x.example\",\"http://api.x.example\","
+	  "\"http://10.1.2.3:8080\",\"https://10.1.2.3\",\"https://a.cdn.example\","
+	  "\"https://cdn.example\",\"https://[2001:db8::1]\"]}]}",
+	  false, {
+		"t.json:1:176: service \"http://api.x.example\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"api.x.example:80\")",
+		"t.json:1:222: service \"https://10.1.2.3\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"10.1.2.3:443\")",
+		"t.json:1:265: service \"https://cdn.example\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"cdn.example:443\")",
+		"t.json:1:287: service \"https://[2001:db8::1]\" of credential \"c\" is not reachable under any \"connect\" entry of bundle b (add \"[2001:db8::1]:443\")",
+		NULL } },
+	{ "broker.upstream_ca is a path",
+	  "{\"workspace\":\"w\",\"agent\":{\"name\":\"a\",\"user\":\"u\"},"
+	  "\"broker\":{\"upstream_ca\":\"ca.pem\",\"port\":1}}",
+	  false, {
+		"t.json:1:74: \"upstream_ca\" must be an absolute path: \"ca.pem\"",
+		"t.json:1:83: unknown key \"port\" in broker (allowed: upstream_ca)",
 		NULL } },
 };
 
@@ -1377,6 +1425,79 @@ static void add(const char *name, CMUnitTestFunction fn, const void *row)
 	for (i = 0; i < UNIT_ARRAY_SIZE(table); i++)        \
 		add(table[i].field, fn, &table[i])
 
+/* Brokered origins as the broker and the kernel redirect read them. */
+struct svc_case {
+	const char *text;
+	int ret;
+	bool tls;
+	const char *host;
+	unsigned port;
+	int family;
+	const char *str; /* tw_service_str */
+};
+
+static const struct svc_case svc_cases[] = {
+	{ "https://API.Tracker.example", 0, true, "api.tracker.example", 443, 0,
+	  "https://api.tracker.example" },
+	{ "http://10.20.1.10:8080/", 0, false, "10.20.1.10", 8080, 4,
+	  "http://10.20.1.10:8080" },
+	{ "https://[2001:db8::1]:8443", 0, true, "2001:db8::1", 8443, 6,
+	  "https://[2001:db8::1]:8443" },
+	{ "https://[::ffff:10.0.0.1]", 0, true, "::ffff:10.0.0.1", 443, 6,
+	  "https://[::ffff:10.0.0.1]" },
+	{ "https://a.example:443", 0, true, "a.example", 443, 0,
+	  "https://a.example" },
+	{ "ftp://a.example", -EINVAL },
+	{ "https://", -EINVAL },
+	{ "https://a.example:", -EINVAL },
+	{ "https://a.example:65536", -EINVAL },
+	{ "https://a.example:+1", -EINVAL },
+	{ "https://user@a.example", -EINVAL },
+	{ "https://a.example/path", -EINVAL },
+	{ "https://a..example", -EINVAL },
+	{ "https://a_b.example", -EINVAL },
+	{ "https://[2001:db8::1", -EINVAL },
+	{ "https://[2001:db8::1]x", -EINVAL },
+};
+
+static void test_service(void **state)
+{
+	const struct svc_case *t = *state;
+	struct tw_service sv;
+	char err[128], str[300];
+	int ret = tw_service_parse(t->text, &sv, err, sizeof(err));
+
+	assert_int_equal(ret, t->ret);
+	if (ret) {
+		assert_true(err[0]);
+		return;
+	}
+	assert_int_equal(sv.tls, t->tls);
+	assert_string_equal(sv.host, t->host);
+	assert_int_equal(sv.port, t->port);
+	assert_int_equal(sv.family, t->family);
+	tw_service_str(&sv, str, sizeof(str));
+	assert_string_equal(str, t->str);
+}
+
+static void test_header_template(void **state)
+{
+	static const char *const good[] = { "Authorization: Bearer {}",
+					    "X-Api-Key: {}", "Cookie: s={}; x=1",
+					    "PRIVATE-TOKEN:{}" };
+	static const char *const bad[] = { "Authorization Bearer {}", ": {}",
+					   "X: none", "X: {} {}", "X Y: {}",
+					   "X: {}\r\nEvil: 1", "X: {}\n" };
+
+	(void)state;
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(good); i++)
+		if (!tw_header_valid(good[i]))
+			fail_msg("%s should be a valid template", good[i]);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(bad); i++)
+		if (tw_header_valid(bad[i]))
+			fail_msg("%s should be refused", bad[i]);
+}
+
 int main(void)
 {
 	size_t i;
@@ -1385,6 +1506,8 @@ int main(void)
 	ROWS(ep_bad, text, test_endpoint_bad);
 	ROWS(ports_cases, in, test_ports);
 	ROWS(snippets, name, test_snippet);
+	ROWS(svc_cases, text, test_service);
+	add("header templates", test_header_template, NULL);
 	add("unix path limit", test_unix_path_limit, NULL);
 	add("dns name limits", test_dns_name_limits, NULL);
 	add("names", test_names, NULL);

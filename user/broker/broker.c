@@ -22,12 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "bkctl.h"
 #include "broker.h"
+#include "toolwall.h"
 
 #define BUF_CAP (256 * 1024) /* per direction; reads stop above it */
 #define READ_CHUNK (16 * 1024)
@@ -52,6 +55,10 @@ struct pending {
 struct conn {
 	struct tw_broker *b;
 	const struct tw_bk_route *route;
+	/* daemon mode: where the kernel says it was going, and whose */
+	struct tw_bk_route own;
+	struct tw_bk_call *call; /* NULL: no live call (placeholders stay) */
+	uint64_t cgid;
 	int cfd, ufd;
 	SSL *cssl, *ussl;
 	bool chs_done, uhs_done, uconnecting, uconnected;
@@ -62,6 +69,8 @@ struct conn {
 	/* the request head being parsed */
 	char url[8192];
 	size_t url_len, head_bytes;
+	size_t head_len; /* bytes of the head being parsed (HEAD_MAX) */
+	bool head_big;
 	struct tw_bk_header h[HEADERS_MAX];
 	size_t nh;
 	bool in_value;
@@ -107,7 +116,7 @@ static void record(struct conn *c, const struct pending *p, int status,
 	json_t *r;
 	char *line;
 
-	if (!c->b->records)
+	if (!c->b->records && c->b->ctl_fd < 0)
 		return;
 	rfc3339(ts, sizeof(ts));
 	r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:I, s:I, "
@@ -122,6 +131,12 @@ static void record(struct conn *c, const struct pending *p, int status,
 		      reason, "hint", hint && *hint ? hint : NULL);
 	if (!r)
 		return;
+	if (c->b->ctl_fd >= 0) { /* the daemon writes it, chained */
+		json_object_set_new(r, "op", json_string("request"));
+		json_object_set_new(r, "cgid", json_integer((json_int_t)c->cgid));
+		tw_broker_send(c->b, r);
+		return;
+	}
 	line = json_dumps(r, JSON_COMPACT);
 	if (line) {
 		fprintf(c->b->records, "%s\n", line);
@@ -225,6 +240,7 @@ static void head_reset(struct conn *c)
 	c->url_len = 0;
 	c->url[0] = 0;
 	c->head_bytes = 0;
+	c->head_len = 0;
 	c->in_value = false;
 }
 
@@ -253,10 +269,22 @@ static int on_url(http_parser *p, const char *at, size_t n)
 	return 0;
 }
 
+/* A head over HEAD_MAX stops the parser: 431, nothing forwarded. */
+static bool head_grow(struct conn *c, size_t n)
+{
+	c->head_len += n;
+	if (c->head_len <= HEAD_MAX)
+		return true;
+	c->head_big = true;
+	return false;
+}
+
 static int on_hfield(http_parser *p, const char *at, size_t n)
 {
 	struct conn *c = of(p);
 
+	if (!head_grow(c, n))
+		return -1;
 	if (c->in_value || !c->nh) {
 		if (c->nh == HEADERS_MAX)
 			return -1;
@@ -274,6 +302,8 @@ static int on_hvalue(http_parser *p, const char *at, size_t n)
 {
 	struct conn *c = of(p);
 
+	if (!head_grow(c, n))
+		return -1;
 	if (!c->nh)
 		return -1;
 	c->in_value = true;
@@ -295,6 +325,13 @@ static int on_headers_complete(http_parser *p)
 	struct conn *c = of(p);
 	struct tw_bk_table t = { c->b->creds, c->b->ncreds, c->b->ph,
 				 c->b->nph };
+
+	/* Daemon mode: only the placeholders of the connection's own call. */
+	if (c->b->ctl_fd >= 0)
+		t = c->call ? (struct tw_bk_table){ c->call->creds,
+						    c->call->ncreds,
+						    c->call->ph, c->call->nph } :
+			      (struct tw_bk_table){ 0 };
 	struct tw_bk_request r = {
 		.method = http_method_str(p->method),
 		.sni = c->route->origin.tls ? c->sni : NULL,
@@ -572,6 +609,8 @@ int tw_broker_sni_cb(SSL *ssl, int *al, void *arg)
 static void conn_free(struct conn *c)
 {
 	head_reset(c);
+	if (c->call)
+		tw_broker_call_put(c->b, c->call);
 	if (c->cssl)
 		SSL_free(c->cssl);
 	if (c->ussl)
@@ -618,7 +657,8 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 	}
 	if (HTTP_PARSER_ERRNO(&c->req) != HPE_OK || used != n) {
 		enum http_errno e = HTTP_PARSER_ERRNO(&c->req);
-		bool big = e == HPE_HEADER_OVERFLOW || c->nh == HEADERS_MAX;
+		bool big = e == HPE_HEADER_OVERFLOW || c->nh == HEADERS_MAX ||
+			   c->head_big;
 
 		c->refuse_status = big ? 431 : 400;
 		snprintf(c->refuse_reason, sizeof(c->refuse_reason),
@@ -776,6 +816,67 @@ static void interest(struct conn *c)
 	}
 }
 
+/*
+ * Daemon mode: what the kernel recorded for this connection (by its client
+ * end) when it redirected it: the service, the original address, the
+ * cgroup. A connection the kernel did not redirect here is closed.
+ */
+static int conn_origin(struct conn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct tw_bk_conn_key k = {};
+	struct tw_bk_conn v;
+	struct tw_bk_route *r = &c->own;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		k.family = 4;
+		k.port = ntohs(a->sin_port);
+		memcpy(k.addr, &a->sin_addr, 4);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		k.family = 6;
+		k.port = ntohs(a->sin6_port);
+		memcpy(k.addr, &a->sin6_addr, 16);
+	}
+	if (bpf_map_lookup_elem(c->b->conn_map, &k, &v))
+		return -ENOENT;
+	bpf_map_delete_elem(c->b->conn_map, &k);
+	if (v.origin >= c->b->norigins || !c->b->origins[v.origin].port)
+		return -ENOENT;
+	r->origin = c->b->origins[v.origin];
+	memset(&r->upstream, 0, sizeof(r->upstream));
+	if (v.family == 4) {
+		struct sockaddr_in *u = (struct sockaddr_in *)&r->upstream;
+
+		u->sin_family = AF_INET;
+		u->sin_port = htons(v.port);
+		memcpy(&u->sin_addr, v.addr, 4);
+		r->upstream_len = sizeof(*u);
+	} else {
+		struct sockaddr_in6 *u = (struct sockaddr_in6 *)&r->upstream;
+
+		u->sin6_family = AF_INET6;
+		u->sin6_port = htons(v.port);
+		memcpy(&u->sin6_addr, v.addr, 16);
+		r->upstream_len = sizeof(*u);
+	}
+	r->fd = -1;
+	c->cgid = v.cgid;
+	c->call = tw_broker_call(c->b, v.cgid);
+	if (c->call)
+		c->call->refs++;
+	snprintf(r->context, sizeof(r->context), "%s",
+		 c->call ? c->call->context : "");
+	c->route = r;
+	return 0;
+}
+
 static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 {
 	int fd = accept4(rt->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -791,12 +892,18 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 	}
 	c->b = b;
 	c->route = rt;
+	if (b->ctl_fd >= 0 && conn_origin(c, fd)) {
+		b->unknown++;
+		close(fd);
+		free(c);
+		return;
+	}
 	c->cfd = fd;
 	c->ufd = -1;
 	http_parser_init(&c->req, HTTP_REQUEST);
 	http_parser_init(&c->resp, HTTP_RESPONSE);
 	c->req.data = c->resp.data = c;
-	if (rt->origin.tls) {
+	if (c->route->origin.tls) {
 		c->cssl = SSL_new(b->server);
 		if (!c->cssl) {
 			conn_free(c);
@@ -835,6 +942,12 @@ int tw_broker_run(struct tw_broker *b, volatile int *stop)
 		 * apart by address range (routes live in one array). */
 		epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->routes[i].fd, &ev);
 	}
+	if (b->ctl_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &b->ctl_fd };
+
+		epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->ctl_fd, &ev);
+	}
 	while (!*stop) {
 		int n = epoll_wait(b->epfd, evs, 64, 500);
 
@@ -844,6 +957,11 @@ int tw_broker_run(struct tw_broker *b, volatile int *stop)
 
 			if (!p)
 				continue; /* its connection ended this batch */
+			if (p == (char *)&b->ctl_fd) {
+				if (tw_broker_control(b))
+					*stop = 1;
+				continue;
+			}
 			if (p >= (char *)b->routes &&
 			    p < (char *)(b->routes + b->nroutes)) {
 				accept_one(b, (struct tw_bk_route *)p);

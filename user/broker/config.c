@@ -17,54 +17,11 @@
 #include <jansson.h>
 #include <openssl/err.h>
 
+#include "bkctl.h"
 #include "broker.h"
 #include "cmds.h"
 #include "util.h"
 
-#define VALUE_MAX (64 * 1024)
-
-/* Read a credential store: root-owned file, at most 64 KiB, trailing
- * newlines removed (as the env variable always was). */
-static int read_value(const char *path, unsigned char **out, size_t *len,
-		      char *err, size_t elen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	unsigned char *v;
-	struct stat st;
-	ssize_t n;
-
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_size > VALUE_MAX) {
-		snprintf(err, elen, "%s: %s", path,
-			 fd < 0 ? strerror(errno) :
-				  "not a regular file of at most 64 KiB");
-		if (fd >= 0)
-			close(fd);
-		return -EINVAL;
-	}
-	v = malloc(st.st_size + 1);
-	n = v ? read(fd, v, st.st_size) : -1;
-	close(fd);
-	if (n < 0) {
-		free(v);
-		snprintf(err, elen, "%s: cannot read", path);
-		return -EIO;
-	}
-	while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
-		n--;
-	if (memchr(v, '\n', n) || memchr(v, '\r', n) || memchr(v, 0, n)) {
-		OPENSSL_cleanse(v, n);
-		free(v);
-		snprintf(err, elen,
-			 "%s: a brokered value may not hold a line break or "
-			 "NUL (it goes into an HTTP header)",
-			 path);
-		return -EINVAL;
-	}
-	*out = v;
-	*len = n;
-	return 0;
-}
 
 static int load_creds(struct tw_broker *b, json_t *arr, char *err,
 		      size_t len)
@@ -110,7 +67,8 @@ static int load_creds(struct tw_broker *b, json_t *arr, char *err,
 				 name);
 			return -EINVAL;
 		}
-		ret = read_value(file, &b->values[i], &cr->vlen, err, len);
+		ret = tw_broker_read_value(file, &b->values[i], &cr->vlen, err,
+					   len);
 		if (ret)
 			return ret;
 		cr->value = b->values[i];
@@ -241,23 +199,17 @@ static int load_routes(struct tw_broker *b, json_t *arr, char *err,
 
 static int make_tls(struct tw_broker *b, char *err, size_t len)
 {
+	char *ca = b->upstream_ca;
+	int ret = tw_broker_make_client(b, &ca, b->upstream_ca[0] ? 1 : 0,
+					err, len);
+
+	if (ret)
+		return ret;
 	b->server = SSL_CTX_new(TLS_server_method());
-	b->client = SSL_CTX_new(TLS_client_method());
-	if (!b->server || !b->client ||
-	    !SSL_CTX_set_min_proto_version(b->client, TLS1_2_VERSION) ||
-	    SSL_CTX_set_default_verify_paths(b->client) != 1) {
+	if (!b->server) {
 		snprintf(err, len, "cannot make TLS contexts");
 		return -EIO;
 	}
-	if (b->upstream_ca[0] &&
-	    SSL_CTX_load_verify_locations(b->client, b->upstream_ca, NULL) !=
-		    1) {
-		snprintf(err, len, "broker.upstream_ca %s: cannot load",
-			 b->upstream_ca);
-		return -EINVAL;
-	}
-	SSL_CTX_set_mode(b->client, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_tlsext_servername_callback(b->server, tw_broker_sni_cb);
 	return 0;
 }
@@ -272,6 +224,7 @@ int tw_broker_load(struct tw_broker *b, const char *path, char *err,
 
 	memset(b, 0, sizeof(*b));
 	b->epfd = -1;
+	b->ctl_fd = b->conn_map = -1;
 	if (!root) {
 		snprintf(err, len, "%s:%d:%d: %s", path, je.line, je.column,
 			 je.text);
@@ -325,6 +278,10 @@ void tw_broker_free(struct tw_broker *b)
 	free(b->services);
 	free(b->ph);
 	free(b->routes);
+	for (struct tw_bk_call *c = b->calls; c; c = c->next)
+		c->ended = true, c->refs = 0;
+	tw_broker_call_put(b, NULL);
+	free(b->origins);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -339,7 +296,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: toolwall broker --config FILE\n\n"
+		"Usage: toolwall broker --config FILE\n"
+		"       toolwall broker --daemon --ca-dir DIR --public DIR\n\n"
 		"The credential broker: terminates TLS for brokered services "
 		"with a leaf\n"
 		"certificate of its own CA, swaps a call's placeholders for "
@@ -358,7 +316,12 @@ static void usage(FILE *f)
 		"  routes        [{listen, origin, context, upstream}]\n"
 		"Once listening it prints one JSON line on stdout: the routes' "
 		"addresses\n"
-		"and the CA's certificate and fingerprint.\n");
+		"and the CA's certificate and fingerprint.\n\n"
+		"--daemon: started by `toolwall daemon` (never by hand): its "
+		"control socket\n"
+		"on fd 3, listeners on 4 and 5, the kernel's map of redirected\n"
+		"connections on 6; CA in --ca-dir, the bundle calls trust in "
+		"--public.\n");
 }
 
 static void announce(const struct tw_broker *b, FILE *f)
@@ -396,10 +359,14 @@ int cmd_broker(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "daemon", no_argument, NULL, 'D' },
+		{ "ca-dir", required_argument, NULL, 'C' },
+		{ "public", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *config = NULL;
+	const char *config = NULL, *ca_dir = NULL, *pub = NULL;
+	bool daemon = false;
 	struct tw_broker b;
 	char err[512];
 	int o, ret;
@@ -409,6 +376,15 @@ int cmd_broker(int argc, char **argv)
 		case 'c':
 			config = optarg;
 			break;
+		case 'D':
+			daemon = true;
+			break;
+		case 'C':
+			ca_dir = optarg;
+			break;
+		case 'P':
+			pub = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -417,13 +393,28 @@ int cmd_broker(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!config || optind != argc) {
+	if ((!config == !daemon) || (daemon && (!ca_dir || !pub)) ||
+	    optind != argc) {
 		usage(stderr);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	if (daemon) {
+		ret = tw_broker_daemon_setup(&b, ca_dir, pub, err, sizeof(err));
+		if (!ret && !(b.server = SSL_CTX_new(TLS_server_method())))
+			ret = -EIO;
+		if (!ret) {
+			SSL_CTX_set_tlsext_servername_callback(b.server,
+							       tw_broker_sni_cb);
+			ret = tw_broker_run(&b, &stop);
+		}
+		else
+			tw_error("broker: %s", err);
+		tw_broker_free(&b);
+		return ret ? 1 : 0;
+	}
 	if (tw_broker_load(&b, config, err, sizeof(err))) {
 		tw_error("broker: %s", err);
 		tw_broker_free(&b);

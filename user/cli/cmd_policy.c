@@ -16,6 +16,7 @@
 #include "cmds.h"
 #include "compile.h"
 #include "explain.h"
+#include "service.h"
 #include "policy.h"
 #include "util.h"
 
@@ -321,6 +322,48 @@ static void bundles_text(const struct tw_compiled *c, const int *b, size_t n,
 
 /* ---- check -------------------------------------------------------------- */
 
+/*
+ * Warnings: valid, but worth a second look. A credential that could be
+ * brokered but is delivered plain puts its value in every call's reach.
+ * Printed on stderr (text) or returned as an array (JSON); never an error.
+ */
+static json_t *check_warnings(const struct loaded *l, const char *path,
+			      bool print)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; l->compiled && i < l->pol.nbundles; i++) {
+		const struct tw_bundle *b = &l->pol.bundles[i];
+
+		for (size_t k = 0; k < b->ncreds; k++) {
+			const struct tw_credential *cr = &b->creds[k];
+			const char *f = cr->deliver_loc.file ?
+				cr->deliver_loc.file : path;
+			char msg[512];
+
+			if (cr->deliver != TW_DELIVER_PLAIN ||
+			    !cr->deliver_loc.line)
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "credential %s of bundle %s is delivered "
+				 "plain: every tool call of its contexts holds "
+				 "its value and can send it anywhere they may "
+				 "reach (give it \"services\" to broker it)",
+				 cr->name, b->name);
+			if (print)
+				fprintf(stderr, "%s:%d:%d: warning: %s\n", f,
+					cr->deliver_loc.line,
+					cr->deliver_loc.col, msg);
+			json_array_append_new(
+				out, json_pack("{s:s,s:i,s:i,s:s}", "file", f,
+					       "line", cr->deliver_loc.line,
+					       "col", cr->deliver_loc.col,
+					       "message", msg));
+		}
+	}
+	return out;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct cmd_args a;
@@ -370,11 +413,15 @@ int cmd_check(int argc, char **argv)
 			json_object_set_new(o, "contexts",
 					    json_integer((json_int_t)l.comp.nctx));
 		}
+		if (o)
+			json_object_set_new(o, "warnings",
+					    check_warnings(&l, a.policy, false));
 		print_json(o);
 		json_decref(o);
 	} else if (ret) {
 		report_invalid(&l, a.policy, true);
 	} else {
+		json_decref(check_warnings(&l, a.policy, true));
 		printf("policy OK: %zu workspaces, %zu bundles, %zu channels, %zu DMs, %zu contexts, revision %.12s\n",
 		       l.pol.nworkspaces, l.pol.nbundles, l.pol.nchannels,
 		       l.pol.ndms, l.comp.nctx, l.comp.revision);
@@ -710,6 +757,9 @@ static void unknown_context(const struct tw_compiled *c, const char *name)
 	free(list);
 }
 
+static json_t *brokered_at(const struct tw_context *x,
+			   const struct tw_dest *d);
+
 static void explain_json(const struct tw_compiled *c, int ctx,
 			 const char *dest, const struct tw_dest *d,
 			 const struct tw_explain *e)
@@ -740,6 +790,10 @@ static void explain_json(const struct tw_compiled *c, int ctx,
 				    json_string(d->port ? "loopback" :
 							  "port 0 (ephemeral)"));
 	}
+	if (o)
+		json_object_set_new(o, "brokered",
+				    e->allowed ? brokered_at(x, d) :
+						 json_array());
 	print_json(o);
 	json_decref(o);
 }
@@ -803,6 +857,78 @@ static void explain_text(const struct tw_compiled *c, int ctx,
 	if (x->mode == TW_MODE_AUDIT)
 		printf("note: %s is in audit mode: the call would be logged, not blocked\n",
 		       x->name);
+}
+
+/*
+ * The brokered credentials whose services D is (TCP, same port, same
+ * address or name): the kernel sends such connections to the broker,
+ * which adds the credential to requests its scope allows.
+ */
+static json_t *brokered_at(const struct tw_context *x, const struct tw_dest *d)
+{
+	json_t *out = json_array();
+
+	for (size_t k = 0; out && d->proto == TW_PROTO_TCP && !d->listen &&
+			   k < x->ncreds;
+	     k++) {
+		const struct tw_credential *cr = x->creds[k].cred;
+
+		for (size_t i = 0; tw_credential_brokered(cr) &&
+				   i < cr->nservices;
+		     i++) {
+			struct tw_service sv;
+			char err[128];
+			int fam;
+
+			if (tw_service_parse(cr->services[i], &sv, err,
+					     sizeof(err)) ||
+			    sv.port != d->port)
+				continue;
+			fam = sv.family;
+			if (fam) {
+				int plen = fam == 4 ? 32 : 128;
+
+				tw_fold_v4(&fam, sv.addr, &plen);
+			}
+			if (fam ? d->kind != TW_HOST_CIDR || d->family != fam ||
+					  memcmp(d->addr, sv.addr,
+						 fam == 4 ? 4 : 16) :
+				  d->kind != TW_HOST_NAME ||
+					  strcmp(d->name, sv.host))
+				continue;
+			json_array_append_new(
+				out,
+				json_pack("{s:s,s:s,s:s,s:s}", "credential",
+					  cr->name, "scope",
+					  cr->scope == TW_SCOPE_WRITE ? "write" :
+									"read",
+					  "header",
+					  cr->header ? cr->header :
+						       TW_HEADER_DEFAULT,
+					  "service", cr->services[i]));
+		}
+	}
+	return out;
+}
+
+static void brokered_text(json_t *bk)
+{
+	size_t i;
+	json_t *b;
+
+	json_array_foreach(bk, i, b)
+		printf("brokered: the kernel sends these connections to the "
+		       "credential broker; credential %s (scope %s: %s) is "
+		       "added as \"%s\" on requests to %s; the call holds "
+		       "only a placeholder\n",
+		       json_string_value(json_object_get(b, "credential")),
+		       json_string_value(json_object_get(b, "scope")),
+		       !strcmp(json_string_value(json_object_get(b, "scope")),
+			       "write") ?
+			       "any method" :
+			       "GET, HEAD, OPTIONS; other methods get a 403",
+		       json_string_value(json_object_get(b, "header")),
+		       json_string_value(json_object_get(b, "service")));
 }
 
 /* The standing instructions a tool call in X receives. */
@@ -895,6 +1021,12 @@ int cmd_explain(int argc, char **argv)
 		explain_json(&l.comp, ctx, a.args[1], &d, &e);
 	} else {
 		explain_text(&l.comp, ctx, a.args[1], &d, &e);
+		if (e.allowed) {
+			json_t *bk = brokered_at(&l.comp.ctx[ctx], &d);
+
+			brokered_text(bk);
+			json_decref(bk);
+		}
 		print_instructions(&l.comp, &l.comp.ctx[ctx]);
 	}
 	ret = e.allowed ? 0 : 1;

@@ -32,7 +32,7 @@ static const struct cmd {
 	{ "audit", cmd_audit, "read the audit log" },
 	{ "down", cmd_down, "remove enforcement" },
 	{ "demo", cmd_demo, "a self-contained tour on the example policy" },
-	{ "broker", cmd_broker, "the credential broker, on a JSON configuration" },
+	{ "broker", cmd_broker, "the credential broker (run by the daemon; alone on a JSON configuration)" },
 };
 
 static void usage(FILE *f)

@@ -179,6 +179,23 @@ int cmd_status(int argc, char **argv)
 		       I(cl, "clients"), I(cl, "served"), I(cl, "timeouts"),
 		       I(cl, "evicted"), I(tc, "refused"), I(tc, "timeouts"));
 	}
+	{
+		json_t *bk = json_object_get(rep, "broker");
+
+		if (json_is_true(json_object_get(bk, "ready")))
+			printf("broker:     up, pid %lld, port %lld; requests "
+			       "%lld, refused %lld, upstream failures %lld; "
+			       "restarts %lld; CA sha256 %s\n",
+			       I(bk, "pid"), I(bk, "port"), I(bk, "requests"),
+			       I(bk, "refused"), I(bk, "failed"),
+			       I(bk, "deaths"), S(bk, "ca_sha256"));
+		else if (json_is_true(json_object_get(bk, "running")))
+			printf("broker:     starting, pid %lld, port %lld\n",
+			       I(bk, "pid"), I(bk, "port"));
+		else if (bk)
+			printf("broker:     DOWN (restarted by the daemon; "
+			       "brokered connections are refused meanwhile)\n");
+	}
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
 	json_array_foreach(ctxs, i, c)

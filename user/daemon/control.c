@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "brokerd.h"
 #include "cglimits.h"
 #include "cgroups.h"
 #include "control.h"
@@ -480,6 +481,16 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 		json_decref(ljoin);
 	if (rep)
 		json_object_update_missing_new(rep, call_access(d, r, c));
+	nc = &d->calls[d->ncalls - 1];
+	if (rep && tw_brokerd_call_start(d, nc,
+					 json_object_get(rep, "credentials"))) {
+		json_decref(rep);
+		return fail("%s", "cannot make the call's placeholders");
+	}
+	/* Brokered: the call trusts the broker's CA (plus the system's). */
+	if (rep && nc->brokered && d->broker && d->broker->bundle[0])
+		json_object_set_new(rep, "ca_bundle",
+				    json_string(d->broker->bundle));
 	return rep;
 }
 
@@ -507,6 +518,7 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 	/* what the call is told goes to transcripts: no values there either */
 	tw_audit_redact(&d->audit, den);
 	c->ended = true;
+	tw_brokerd_call_end(d, c); /* its placeholders die with it */
 	left = tw_cg_nprocs(c->cgroup);
 	json_t *rep = json_pack("{s:b,s:s,s:o,s:i,s:o}", "ok", 1, "call_id",
 				c->call_id, "denials", den, "lingering",
@@ -549,6 +561,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 	json_object_set_new(st, "control", control_status(d));
 	json_object_set_new(st, "limits", limits_status());
 	budget_status(d, st);
+	json_object_set_new(st, "broker", tw_brokerd_status(d));
 	return st;
 }
 

@@ -22,6 +22,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "brokerd.h"
 #include "budget.h"
 #include "cgroups.h"
 #include "daemon.h"
@@ -93,6 +94,15 @@ static int learned_grant(void *arg, const struct tw_learn_entry *e)
 	return tw_maps_learn(&d->ld.maps, d->slot, e);
 }
 
+/* The broker follows the addresses brokered names stand for. */
+static void learned_changed(void *arg, const struct tw_learned *l, bool add)
+{
+	struct tw_daemon *d = arg;
+
+	if (d->learned_hook)
+		d->learned_hook(d, l->context, l->name, &l->e, add);
+}
+
 static void learned_withdraw(void *arg, const struct tw_learn_entry *e)
 {
 	struct tw_daemon *d = arg;
@@ -105,6 +115,7 @@ void tw_daemon_learned_init(struct tw_daemon *d)
 	tw_learned_init(&d->learned,
 			&(struct tw_learned_sink){ .grant = learned_grant,
 						   .withdraw = learned_withdraw,
+						   .changed = learned_changed,
 						   .arg = d });
 }
 
@@ -205,8 +216,11 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
+	x.brokered = tw_brokerd_entries(d, &nr.comp, &x.nbrokered);
+	x.broker_port = d->broker ? d->broker->port : 0;
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
+	free((void *)x.brokered);
 	free(targets);
 	targets = NULL;
 	if (ret)
@@ -224,6 +238,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	d->slot = slot;
 	d->reloads++;
 	tw_calls_save(d);
+	tw_brokerd_policy(d);
 	return 0;
 fail:
 	tw_learned_abort(&d->learned);

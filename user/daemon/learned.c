@@ -315,6 +315,8 @@ int tw_learned_add(struct tw_learned_table *t, const char *ctx,
 		return 0;
 	ret = t->sink.grant(t->sink.arg, &l->e);
 	l->in_kernel = ret == 0;
+	if (!ret && t->sink.changed)
+		t->sink.changed(t->sink.arg, l, true);
 	return ret;
 }
 
@@ -334,6 +336,8 @@ size_t tw_learned_expire(struct tw_learned_table *t, uint64_t now)
 		uint32_t i = t->heap[0];
 
 		t->sink.withdraw(t->sink.arg, &t->v[i].e);
+		if (t->sink.changed)
+			t->sink.changed(t->sink.arg, &t->v[i], false);
 		remove_at(t, i);
 		t->expired++;
 		gone++;

@@ -46,6 +46,9 @@ struct tw_learned {
 struct tw_learned_sink {
 	int (*grant)(void *arg, const struct tw_learn_entry *e); /* -errno */
 	void (*withdraw)(void *arg, const struct tw_learn_entry *e);
+	/* optional: an entry was granted (ADD) or expired, with its context
+	 * and name */
+	void (*changed)(void *arg, const struct tw_learned *l, bool add);
 	void *arg;
 };
 

@@ -32,6 +32,7 @@
 
 #include "cgdelegate.h"
 #include "cgroups.h"
+#include "brokerd.h"
 #include "cmds.h"
 #include "control.h"
 #include "daemon.h"
@@ -189,9 +190,19 @@ static void epoll_add(int ep, int fd)
 struct loop {
 	int ep, sfd, tfd;
 	int rbfd[2]; /* the ring buffers' epoll fds */
+	int broker_fd; /* the broker's control socket (new at each restart) */
 	unsigned int ticks;
 	bool more; /* a ring buffer may hold events: drain, do not wait */
 };
+
+/* The broker's control socket changes when it is restarted (a closed one
+ * left the epoll set by itself; adding one already there is EEXIST). */
+static void broker_watch(struct tw_daemon *d, struct loop *l)
+{
+	l->broker_fd = tw_brokerd_fd(d);
+	if (l->broker_fd >= 0)
+		epoll_add(l->ep, l->broker_fd);
+}
 
 static int loop_open(struct tw_daemon *d, struct loop *l, int ep)
 {
@@ -205,6 +216,7 @@ static int loop_open(struct tw_daemon *d, struct loop *l, int ep)
 
 	memset(l, 0, sizeof(*l));
 	l->ep = ep;
+	l->broker_fd = -1;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
@@ -222,6 +234,7 @@ static int loop_open(struct tw_daemon *d, struct loop *l, int ep)
 	epoll_add(ep, l->rbfd[1]);
 	if (d->kaudit_fd >= 0)
 		epoll_add(ep, d->kaudit_fd);
+	broker_watch(d, l);
 	l->more = true;
 	return 0;
 }
@@ -241,6 +254,8 @@ static void on_tick(struct tw_daemon *d, struct loop *l)
 		syscall_watch_update(d);
 		tw_kaudit_tick(d);
 		tw_learned_expire(&d->learned, tw_now_ns(CLOCK_MONOTONIC));
+		tw_brokerd_tick(d);
+		broker_watch(d, l);
 		pthread_mutex_unlock(&d->lock);
 	}
 	tw_control_tick(d);
@@ -294,6 +309,10 @@ static int run_loop(struct tw_daemon *d, int ep)
 			} else if (fd == d->kaudit_fd) {
 				pthread_mutex_lock(&d->lock);
 				tw_kaudit_read(d);
+				pthread_mutex_unlock(&d->lock);
+			} else if (fd == l.broker_fd) {
+				pthread_mutex_lock(&d->lock);
+				tw_brokerd_read(d);
 				pthread_mutex_unlock(&d->lock);
 			} else if (fd == l.tfd) {
 				on_tick(d, &l);
@@ -494,6 +513,9 @@ static int daemon_up(struct tw_daemon *d)
 		tw_error("refusing to start: %s", why);
 		return ret;
 	}
+	/* Before the first push: brokered services redirect to its port. */
+	d->learned_hook = tw_brokerd_learned;
+	tw_brokerd_open(d);
 	/* Rings a killed daemon left: their head may be an event it had
 	 * recorded already. */
 	if (d->ld.adopted)
@@ -558,6 +580,7 @@ static void daemon_close(struct tw_daemon *d, int ep)
 	if (ep >= 0)
 		close(ep);
 	tw_dns_stop(d);
+	tw_brokerd_close(d);
 	if (d->dns_epoll >= 0)
 		close(d->dns_epoll);
 	if (d->kaudit_fd >= 0)

@@ -38,6 +38,7 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 	tw_maps_del_cgroup(&d->ld.maps, c->cgid);
 	free(c->denials);
 	tw_audit_secret_drop(&d->audit, c->cgid);
+	json_decref(c->brokered);
 	memmove(&d->calls[i], &d->calls[i + 1],
 		(d->ncalls - i - 1) * sizeof(*c));
 	d->ncalls--;

@@ -37,6 +37,8 @@ struct tw_dns_stats {
 };
 
 struct tw_dns_listener;
+struct tw_brokerd;
+struct tw_learn_entry;
 
 /* Landlock's kernel audit records (kaudit.c): The event being assembled from its records (same serial). */
 struct tw_kaudit_event {
@@ -73,6 +75,10 @@ struct tw_call {
 	size_t ndenials;
 	bool secrets_loaded; /* its credential values are registered with
 				the audit writer, to keep them out of records */
+	/* Its brokered credentials: [{token, name, ...}] as the broker got
+	 * them (placeholders, store paths; never a value). */
+	json_t *brokered;
+	uint64_t broker_refused; /* requests the broker refused */
 };
 
 /* A compiled policy in force in one slot, and what the daemon made of it. */
@@ -138,6 +144,12 @@ struct tw_daemon {
 	struct tw_dns_listener **dns_ctx; /* per context name, never closed */
 	size_t ndns_ctx;
 	struct tw_learned_table learned; /* learned.h */
+	struct tw_brokerd *broker; /* brokerd.h */
+	/* The resolver learned (ADD) or forgot an address of NAME for CTX:
+	 * the broker redirects brokered services' addresses too. NULL: none. */
+	void (*learned_hook)(struct tw_daemon *d, const char *ctx,
+			     const char *name, const struct tw_learn_entry *e,
+			     bool add);
 	struct tw_dns_stats dns;
 
 	/* Landlock's audit records, when the kernel audit log is on. */

@@ -564,12 +564,12 @@ int tw_maps_open(struct tw_maps *m)
 		"tw_unix",	   "tw_events",	    "tw_stats",
 		"tw_dns",	   "tw_learned",    "tw_proc_events",
 		"tw_proc_stats", "tw_proc_state", "tw_sys_watch",
-		"tw_dns_ports",  "tw_budget"};
+		"tw_dns_ports",  "tw_budget",	  "tw_bk_dst",	  "tw_bk_conn"};
 	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
 		      &m->unix_,       &m->events,     &m->stats,
 		      &m->dns,	       &m->learned,    &m->proc_events,
 		      &m->proc_stats,  &m->proc_state, &m->sys_watch,
-		      &m->dns_ports,   &m->budget};
+		      &m->dns_ports,   &m->budget,     &m->bk_dst,     &m->bk_conn};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
@@ -594,7 +594,7 @@ void tw_maps_close(struct tw_maps *m)
 		      &m->unix_,      &m->events,      &m->stats,
 		      &m->dns,	      &m->learned,     &m->proc_events,
 		      &m->proc_stats, &m->proc_state, &m->sys_watch,
-		      &m->dns_ports,  &m->budget};
+		      &m->dns_ports,  &m->budget,      &m->bk_dst,      &m->bk_conn};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

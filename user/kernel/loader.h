@@ -18,6 +18,7 @@
 struct tw_maps {
 	int state, cgroups, rules, unix_, events, stats, dns, learned;
 	int dns_ports; /* resolver ports no call may bind */
+	int bk_dst, bk_conn; /* brokered services, redirected connections */
 	/* syscall audit (proc.bpf.c) */
 	int proc_events, proc_stats, proc_state, sys_watch;
 	int budget; /* each context's budget of events; -1: not pinned

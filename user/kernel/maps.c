@@ -181,6 +181,35 @@ int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
 	return 0;
 }
 
+static int bk_in_slot(const void *key, uint32_t slot)
+{
+	return TW_CTX_SLOT(((const struct tw_bk_key *)key)->ctx) == slot;
+}
+
+int tw_maps_broker(const struct tw_maps *m, uint32_t slot,
+		   const struct tw_bk_entry *e, bool add)
+{
+	struct tw_bk_key k = { .ctx = TW_CTX_KEY(slot, e->ctx),
+			       .family = e->family, .port = e->port };
+	struct tw_bk_dst v = { .origin = e->origin, .port = e->broker_port };
+
+	memcpy(k.addr, e->addr, 16);
+	if (add)
+		return bpf_map_update_elem(m->bk_dst, &k, &v, BPF_ANY) ? -errno :
+									 0;
+	if (bpf_map_delete_elem(m->bk_dst, &k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int tw_maps_reserve_port(const struct tw_maps *m, uint16_t port)
+{
+	__u32 key = port, one = 1;
+
+	return bpf_map_update_elem(m->dns_ports, &key, &one, BPF_ANY) ? -errno :
+									0;
+}
+
 static int cg_in_slot(const void *key, uint32_t slot)
 {
 	return ((const struct tw_cg_key *)key)->slot == slot;
@@ -312,8 +341,11 @@ static int settle(const struct tw_state *st)
  * no call may bind. Not per slot (the listeners outlive reloads); ports no
  * target names any more are removed after the new ones are in.
  */
-static bool dns_port_used(const struct tw_dns_target *t, size_t n, __u32 port)
+static bool dns_port_used(const struct tw_dns_target *t, size_t n, __u32 port,
+			  uint16_t keep)
 {
+	if (keep && port == keep)
+		return true;
 	for (size_t i = 0; i < n; i++)
 		if (t[i].udp4 == port || t[i].tcp4 == port ||
 		    t[i].udp6 == port || t[i].tcp6 == port)
@@ -322,7 +354,8 @@ static bool dns_port_used(const struct tw_dns_target *t, size_t n, __u32 port)
 }
 
 static int push_dns_ports(const struct tw_maps *m,
-			  const struct tw_dns_target *t, size_t n)
+			  const struct tw_dns_target *t, size_t n,
+			  uint16_t keep)
 {
 	__u32 key, next, one = 1;
 	__u32 stale[256];
@@ -344,7 +377,7 @@ static int push_dns_ports(const struct tw_maps *m,
 				     &next)) {
 		first = false;
 		key = next;
-		if (!dns_port_used(t, n, key) && nstale < 256)
+		if (!dns_port_used(t, n, key, keep) && nstale < 256)
 			stale[nstale++] = key;
 	}
 	for (size_t i = 0; i < nstale; i++)
@@ -383,6 +416,8 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 	    (ret = clear_slot(m->dns, sizeof(__u32), dns_in_slot, next)) ||
 	    (ret = clear_slot(m->learned, sizeof(struct tw_learn_key),
 			      learn_in_slot, next)) ||
+	    (ret = clear_slot(m->bk_dst, sizeof(struct tw_bk_key), bk_in_slot,
+			      next)) ||
 	    (ret = clear_slot(m->cgroups, sizeof(struct tw_cg_key), cg_in_slot,
 			      next))) {
 		snprintf(err, len, "cannot clear slot %u: %s", next,
@@ -406,7 +441,7 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		}
 	}
 	if (x && x->dns) {
-		ret = push_dns_ports(m, x->dns, c->nctx);
+		ret = push_dns_ports(m, x->dns, c->nctx, x->broker_port);
 		if (ret) {
 			snprintf(err, len, "resolver port map update: %s",
 				 strerror(-ret));
@@ -418,6 +453,14 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 
 		if (x->learned_pushed)
 			x->learned_pushed[i] = ok;
+	}
+	for (size_t i = 0; x && i < x->nbrokered; i++) {
+		ret = tw_maps_broker(m, next, &x->brokered[i], true);
+		if (ret) {
+			snprintf(err, len, "brokered service map update: %s",
+				 strerror(-ret));
+			return ret;
+		}
 	}
 	for (size_t i = 0; i < ncgs; i++) {
 		ret = tw_maps_add_cgroup(m, next, cgs[i].cgid, cgs[i].ctx,

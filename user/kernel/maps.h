@@ -30,6 +30,16 @@ struct tw_learn_entry {
 	uint32_t rule;
 };
 
+/* A brokered service address of a context (see tw_bk_dst in toolwall.h). */
+struct tw_bk_entry {
+	uint32_t ctx; /* index into the compiled contexts */
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t origin;
+	uint16_t broker_port; /* the broker's listener */
+};
+
 /* What else goes into a slot besides the compiled rules. */
 struct tw_push_extra {
 	const struct tw_dns_target *dns; /* per context, or NULL */
@@ -39,6 +49,9 @@ struct tw_push_extra {
 	/* each context's budget of denial events (tw_budget), or NULL */
 	struct tw_budgets *budget;
 	uint32_t budget_rate, budget_burst;
+	const struct tw_bk_entry *brokered;
+	size_t nbrokered;
+	uint16_t broker_port; /* kept in tw_dns_ports: no call may bind it */
 };
 
 /*
@@ -62,6 +75,12 @@ int tw_maps_learn(const struct tw_maps *m, uint32_t slot,
 		  const struct tw_learn_entry *e);
 int tw_maps_unlearn(const struct tw_maps *m, uint32_t slot,
 		    const struct tw_learn_entry *e);
+
+/* Redirect (or stop redirecting) one brokered service address in SLOT. */
+int tw_maps_broker(const struct tw_maps *m, uint32_t slot,
+		   const struct tw_bk_entry *e, bool add);
+/* Keep PORT (the broker's) out of every call's bind(). */
+int tw_maps_reserve_port(const struct tw_maps *m, uint16_t port);
 
 /* Map one more cgroup in the active slot (a new tool call). */
 int tw_maps_add_cgroup(const struct tw_maps *m, uint32_t slot, uint64_t cgid,

@@ -82,6 +82,13 @@ out:
 	return err;
 }
 
+int tw_cred_placeholder(struct tw_cred *c)
+{
+	c->value = strdup(c->placeholder);
+	c->len = c->value ? strlen(c->value) : 0;
+	return c->value ? 0 : -ENOMEM;
+}
+
 void tw_cred_wipe(struct tw_cred *c)
 {
 	if (c->value) {

@@ -3,8 +3,9 @@
  * creds.h - credentials of one tool call: read from their store (by root,
  * the launcher) and checked to be out of the agent account's reach.
  *
- * A credential VALUE lives only in the launcher's memory, in the call's
- * private directory (calldir.h) and in the call's environment. Nothing here
+ * A plain credential's VALUE lives only in the launcher's memory, in the
+ * call's private directory (calldir.h) and in the call's environment; a
+ * brokered one's never leaves the broker (the call holds a placeholder). Nothing here
  * prints, and no error carries a value: only names and store paths.
  */
 #ifndef TW_CREDS_H
@@ -32,6 +33,7 @@ struct tw_cred {
 	const char *name;   /* credential name: the file name in the call dir */
 	const char *env;    /* env var, or NULL */
 	const char *source; /* store file */
+	const char *placeholder; /* brokered: what the call gets instead */
 	char *value;	    /* secret; tw_cred_wipe() */
 	size_t len;
 };
@@ -42,6 +44,10 @@ struct tw_cred {
  * -EINVAL (not a regular file), -EFBIG, or another -errno.
  */
 int tw_cred_read(struct tw_cred *c);
+
+/* A brokered credential: the call's value is its placeholder (the
+ * broker alone reads the store). 0 or -ENOMEM. */
+int tw_cred_placeholder(struct tw_cred *c);
 
 /* Overwrite and free the value. */
 void tw_cred_wipe(struct tw_cred *c);

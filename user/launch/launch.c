@@ -433,6 +433,10 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		cv[i].name = json_string_value(json_object_get(x, "name"));
 		cv[i].env = json_string_value(json_object_get(x, "env"));
 		cv[i].source = json_string_value(json_object_get(x, "source"));
+		cv[i].placeholder =
+			json_string_value(json_object_get(x, "placeholder"));
+		/* A brokered store is read by the broker alone, but it too
+		 * must be out of the agent account's reach. */
 		srcs[i] = cv[i].source;
 		if (!cv[i].source) {
 			tw_error(
@@ -470,7 +474,8 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 		}
 	}
 	for (i = 0; i < ncred; i++) {
-		err = tw_cred_read(&cv[i]);
+		err = cv[i].placeholder ? tw_cred_placeholder(&cv[i]) :
+					  tw_cred_read(&cv[i]);
 		if (err) {
 			tw_error(
 			    "exec: cannot read credential %s from its store "
@@ -603,8 +608,22 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 			goto out;
 	}
 
+	/* Brokered credentials: TLS to their services ends at the broker,
+	 * whose CA the call trusts (with the system's) through the usual
+	 * variables. */
+	const char *bundle =
+		json_string_value(json_object_get(rep, "ca_bundle"));
+	static const char *const trust_vars[] = {
+		"SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
+		"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO" };
+
+	for (i = 0; bundle && i < sizeof(trust_vars) / sizeof(*trust_vars);
+	     i++)
+		if ((err = env_add(l, trust_vars[i], bundle)))
+			goto out;
+
 	/* Landlock grants. */
-	size_t nfixed = 3; /* scratch, credentials, instructions */
+	size_t nfixed = 4; /* scratch, credentials, instructions, CA bundle */
 
 	for (i = 0; ro[i]; i++)
 		nfixed++;
@@ -640,6 +659,8 @@ static int launch_prepare(struct launch *l, json_t *rep, char **envs,
 	g[ng++] = (struct tw_fs_grant){cd->scratch, TW_FS_WRITE, true};
 	g[ng++] = (struct tw_fs_grant){cd->creds, TW_FS_READ, true};
 	g[ng++] = (struct tw_fs_grant){cd->instructions, TW_FS_READ, true};
+	if (bundle)
+		g[ng++] = (struct tw_fs_grant){bundle, TW_FS_READ, false};
 	json_array_foreach (prot, i, x)
 		pv[i] = json_string_value(x);
 	/* The call starts where the launcher is when a grant covers it (a

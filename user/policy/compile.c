@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "compile.h"
+#include "service.h"
 
 /* ---- port sets and bundle sets ------------------------------------------ */
 
@@ -775,10 +776,16 @@ json_t *tw_context_access_json(const struct tw_compiled *c,
 
 	for (size_t i = 0; creds && i < x->ncreds; i++) {
 		const struct tw_cred_grant *g = &x->creds[i];
+		json_t *svc = NULL, *o;
 
-		json_array_append_new(
-			creds,
-			json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?}", "name",
+		/* Brokered: the call gets a placeholder; the broker, these. */
+		if (tw_credential_brokered(g->cred)) {
+			svc = json_array();
+			for (size_t k = 0; svc && k < g->cred->nservices; k++)
+				json_array_append_new(
+					svc, json_string(g->cred->services[k]));
+		}
+		o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s?}", "name",
 				  g->cred->name, "scope",
 				  g->cred->scope == TW_SCOPE_WRITE ? "write" :
 								     "read",
@@ -787,7 +794,17 @@ json_t *tw_context_access_json(const struct tw_compiled *c,
 								      "agent",
 				  "env", g->cred->env, "bundle",
 				  pol->bundles[g->bundle].name, "source",
-				  g->source));
+				  g->source);
+		if (o && svc) {
+			json_object_set_new(o, "services", svc);
+			json_object_set_new(
+				o, "header",
+				json_string(g->cred->header ? g->cred->header :
+							      TW_HEADER_DEFAULT));
+		} else {
+			json_decref(svc);
+		}
+		json_array_append_new(creds, o);
 	}
 	for (size_t i = 0; repos && i < x->nrepos; i++)
 		json_array_append_new(

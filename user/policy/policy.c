@@ -22,6 +22,7 @@
 
 #include "locate.h"
 #include "policy.h"
+#include "service.h"
 #include "text.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -195,6 +196,9 @@ enum ftype {
 	F_SCOPE,
 	F_OWNER,
 	F_ACCESS,
+	F_DELIVER,   /* "broker" or "plain" */
+	F_HEADER,    /* a header template with one {} */
+	F_SERVICES,  /* brokered origins: char * array, locs, count */
 	F_REFS,	     /* bundle names: tw_ref array, count at .aux */
 	F_PATHS,     /* absolute paths: char * array, count at .aux */
 	F_UPSTREAMS, /* DNS resolvers: char * array, count at .aux */
@@ -235,6 +239,7 @@ struct schema {
 
 _Static_assert(sizeof(enum tw_mode) == sizeof(int) &&
 		       sizeof(enum tw_scope) == sizeof(int) &&
+		       sizeof(enum tw_deliver) == sizeof(int) &&
 		       sizeof(enum tw_owner) == sizeof(int) &&
 		       sizeof(enum tw_access) == sizeof(int),
 	       "enum members are written through int *");
@@ -261,6 +266,10 @@ static const struct field dm_dns_fields[] = {
 	FIELD(struct tw_dm, "max_learned", F_LEARNED, dns_max_learned),
 };
 static const struct schema dm_dns_schema = SCHEMA("dns", dm_dns_fields);
+static const struct field broker_fields[] = {
+	FIELD(struct tw_workspace, "upstream_ca", F_PATH, broker_upstream_ca),
+};
+static const struct schema broker_schema = SCHEMA("broker", broker_fields);
 
 /* One "limits" schema per object kind: the fields land in its struct. */
 #define LIMITS_SCHEMA(name, st)                                         \
@@ -282,6 +291,7 @@ static const struct field workspace_fields[] = {
 	LIST(struct tw_workspace, "baseline", F_REFS, baseline, nbaseline),
 	FIELD(struct tw_workspace, "mode", F_MODE, mode),
 	{ "dns", F_OBJECT, 0, 0, &dns_schema },
+	{ "broker", F_OBJECT, 0, 0, &broker_schema },
 	LIST(struct tw_workspace, "system_paths", F_PATHS, system_paths,
 	     nsystem_paths),
 	FIELD(struct tw_workspace, "credentials_dir", F_PATH,
@@ -298,6 +308,10 @@ static const struct field credential_fields[] = {
 	FIELD(struct tw_credential, "owner", F_OWNER, owner),
 	FIELD(struct tw_credential, "env", F_ENV, env),
 	FIELD(struct tw_credential, "file", F_PATH, file),
+	LIST(struct tw_credential, "services", F_SERVICES, services,
+	     nservices),
+	FIELD(struct tw_credential, "header", F_HEADER, header),
+	FIELD(struct tw_credential, "deliver", F_DELIVER, deliver),
 };
 static const struct schema credential_schema =
 	SCHEMA("credential", credential_fields);
@@ -362,6 +376,8 @@ static const struct choice owners[] = { { "agent", TW_OWNER_AGENT },
 					{ "person", TW_OWNER_PERSON } };
 static const struct choice accesses[] = { { "read", TW_ACCESS_READ },
 					  { "write", TW_ACCESS_WRITE } };
+static const struct choice delivers[] = { { "broker", TW_DELIVER_BROKER },
+					  { "plain", TW_DELIVER_PLAIN } };
 
 static const struct choice *choices(enum ftype t)
 {
@@ -372,6 +388,8 @@ static const struct choice *choices(enum ftype t)
 		return scopes;
 	case F_OWNER:
 		return owners;
+	case F_DELIVER:
+		return delivers;
 	default:
 		return accesses;
 	}
@@ -431,6 +449,15 @@ static char *string_value(struct pctx *c, const struct schema *s,
 			diag(c, loc, "\"%s\" is not a valid environment "
 			     "variable name: %s (use [A-Za-z_][A-Za-z0-9_]*)",
 			     f->key, Q(v));
+			return NULL;
+		}
+		break;
+	case F_HEADER:
+		if (!tw_header_valid(v)) {
+			diag(c, loc, "\"%s\" must be \"Name: text {} text\" "
+			     "with exactly one {} standing for the value "
+			     "(e.g. \"%s\"), not %s", f->key,
+			     TW_HEADER_DEFAULT, Q(v));
 			return NULL;
 		}
 		break;
@@ -663,6 +690,8 @@ static size_t take_strings(struct pctx *c, const struct field *f,
 			   struct tw_loc **locs)
 {
 	const char *of = f->type == F_UPSTREAMS ? "\"ADDR:PORT\" strings" :
+			 f->type == F_SERVICES ?
+						  "origin strings" :
 						  "absolute paths";
 	size_t i, cnt = 0;
 	json_t *e;
@@ -685,6 +714,16 @@ static size_t take_strings(struct pctx *c, const struct field *f,
 		if (!s) {
 			diag(c, at(c, en), "entries of \"%s\" must be %s, not "
 			     "%s", f->key, of, type_name(e));
+		} else if (f->type == F_SERVICES) {
+			struct tw_service sv;
+			char why2[128];
+
+			if (tw_service_parse(s, &sv, why2, sizeof(why2)) == 0)
+				val = xstrdup(c, s);
+			else
+				diag(c, at(c, en), "invalid service %s: %s "
+				     "(use https://HOST[:PORT] or "
+				     "http://HOST[:PORT])", Q(s), why2);
 		} else if (f->type == F_UPSTREAMS) {
 			if (tw_upstream_valid(s))
 				val = xstrdup(c, s);
@@ -795,6 +834,21 @@ static void check_credential(struct pctx *c, struct tw_credential *cr,
 	if (json_object_get(o, "owner") && (!owner ||
 	    (strcmp(owner, "agent") && strcmp(owner, "person"))))
 		return;
+	if (!json_object_get(o, "services")) {
+		if (json_object_get(o, "header"))
+			diag(c, at_key(c, tw_lnode_member(n, "header", 0)),
+			     "credential %s has \"header\" but no "
+			     "\"services\": the header is injected only at "
+			     "its services", Q(nm));
+		if (cr->deliver == TW_DELIVER_BROKER)
+			diag(c, cr->deliver_loc,
+			     "credential %s: \"deliver\": \"broker\" needs "
+			     "\"services\" (where the broker injects it)",
+			     Q(nm));
+	}
+	if (cr->deliver == TW_DELIVER_UNSET)
+		cr->deliver = cr->nservices ? TW_DELIVER_BROKER :
+					      TW_DELIVER_PLAIN;
 	person = owner && !strcmp(owner, "person");
 	if (!person && !json_object_get(o, "file"))
 		diag(c, cr->loc, "agent-owned credential %s needs \"file\" "
@@ -806,11 +860,16 @@ static void check_credential(struct pctx *c, struct tw_credential *cr,
 		     Q(nm));
 }
 
+static void strv_free(char **v, size_t n);
+
 static void credential_clear(struct tw_credential *cr)
 {
 	free(cr->name);
 	free(cr->env);
 	free(cr->file);
+	strv_free(cr->services, cr->nservices);
+	free(cr->service_locs);
+	free(cr->header);
 }
 
 static void take_creds(struct pctx *c, struct tw_bundle *b, json_t *v,
@@ -890,6 +949,7 @@ static void take_value(struct pctx *c, const struct schema *s,
 	case F_NAME:
 	case F_STRING:
 	case F_PATH:
+	case F_HEADER:
 	case F_USER:
 	case F_ENV:
 	case F_WSREF:
@@ -902,11 +962,21 @@ static void take_value(struct pctx *c, const struct schema *s,
 	case F_SCOPE:
 	case F_OWNER:
 	case F_ACCESS:
+	case F_DELIVER:
+		if (f->type == F_DELIVER)
+			((struct tw_credential *)obj)->deliver_loc = at(c, n);
 		take_choice(c, f, obj, v, n);
 		break;
 	case F_REFS:
 		take_refs(c, f, obj, v, n);
 		break;
+	case F_SERVICES: {
+		struct tw_credential *cr = (struct tw_credential *)obj;
+
+		cr->nservices = take_strings(c, f, v, n, &cr->services,
+					     &cr->service_locs);
+		break;
+	}
 	case F_PATHS:
 	case F_UPSTREAMS:
 		*(size_t *)(obj + f->aux) =
@@ -1040,6 +1110,7 @@ static void workspace_clear(struct tw_workspace *w)
 	strv_free(w->dns_upstream, w->ndns_upstream);
 	strv_free(w->system_paths, w->nsystem_paths);
 	free(w->credentials_dir);
+	free(w->broker_upstream_ca);
 }
 
 static void channel_clear(struct tw_channel *ch)
@@ -1112,12 +1183,39 @@ static void parse_workspace(struct pctx *c, json_t *o,
 	KEEP(c, c->pol->workspaces, c->pol->nworkspaces, w, workspace_clear);
 }
 
+/* Each service of a brokered credential must be reachable under a connect
+ * entry of its own bundle: the kernel redirects only what it lets through. */
+static void check_services(struct pctx *c, const struct tw_bundle *b)
+{
+	for (size_t i = 0; i < b->ncreds; i++) {
+		const struct tw_credential *cr = &b->creds[i];
+
+		for (size_t k = 0; k < cr->nservices; k++) {
+			struct tw_service sv;
+			char why[128];
+
+			if (tw_service_parse(cr->services[k], &sv, why,
+					     sizeof(why)) ||
+			    tw_service_reachable(&sv, b->connect, b->nconnect))
+				continue;
+			diag(c, cr->service_locs[k],
+			     "service %s of credential %s is not reachable "
+			     "under any \"connect\" entry of bundle %s (add "
+			     "\"%s%s%s:%u\")",
+			     Q(cr->services[k]), Q(cr->name), NM(b->name),
+			     sv.family == 6 ? "[" : "", sv.host,
+			     sv.family == 6 ? "]" : "", (unsigned)sv.port);
+		}
+	}
+}
+
 static void parse_bundle(struct pctx *c, json_t *o, const struct tw_lnode *n)
 {
 	struct tw_bundle b = { 0 };
 
 	walk(c, &bundle_schema, &b, o, n);
 	b.loc = at(c, tw_lnode_member(n, "bundle", 0));
+	check_services(c, &b);
 	KEEP(c, c->pol->bundles, c->pol->nbundles, b, bundle_clear);
 }
 

@@ -38,6 +38,8 @@
 
 enum tw_scope { TW_SCOPE_READ, TW_SCOPE_WRITE };
 enum tw_owner { TW_OWNER_AGENT, TW_OWNER_PERSON };
+/* "deliver": UNSET resolves to BROKER when "services" is set, else PLAIN. */
+enum tw_deliver { TW_DELIVER_UNSET = 0, TW_DELIVER_BROKER, TW_DELIVER_PLAIN };
 
 struct tw_credential {
 	struct tw_loc loc;
@@ -46,7 +48,21 @@ struct tw_credential {
 	enum tw_owner owner; /* "owner": "agent" (default) or "person" */
 	char *env;   /* env var to set, or NULL */
 	char *file;  /* agent store file, or NULL (person: looked up by name) */
+	/* Brokering (SPEC "Brokered credentials"): origins where the value is
+	 * injected, the header template, and how the value is delivered. */
+	char **services; /* "https://HOST[:PORT]" as written, validated */
+	struct tw_loc *service_locs;
+	size_t nservices;
+	char *header;		 /* template with {}, or NULL: the default */
+	enum tw_deliver deliver; /* never UNSET after parsing */
+	struct tw_loc deliver_loc;
 };
+
+/* Is CR brokered (tool calls get a placeholder, never its value)? */
+static inline int tw_credential_brokered(const struct tw_credential *cr)
+{
+	return cr->nservices && cr->deliver == TW_DELIVER_BROKER;
+}
 
 enum tw_access { TW_ACCESS_READ, TW_ACCESS_WRITE };
 
@@ -123,6 +139,7 @@ struct tw_workspace {
 	char **system_paths; /* NULL/0 = documented default */
 	size_t nsystem_paths;
 	char *credentials_dir; /* agent credential store dir, or NULL */
+	char *broker_upstream_ca; /* broker.upstream_ca: extra CA, or NULL */
 	enum tw_background background; /* default off */
 	struct tw_limits limits;
 };
