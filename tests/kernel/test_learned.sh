@@ -9,6 +9,14 @@
 # 1100 names of 64 addresses each from a hosts file; the clients are dig
 # (each process resolving a hundred names, as a crawler would) and the
 # probe. TW_LEARNED_NAMES sets the number of names.
+#
+# Before the table was bounded (commit 4370b70 and earlier) this failed:
+# the flood learned 140802 entries in 271 s (a linear scan per address),
+# the reload was refused with "learned address map update: Argument list
+# too long" (the copy into the second slot filled tw_learned, 262144
+# entries, and stayed full), so the revoked name kept connecting, and
+# another context's fresh answer was answered but its address denied
+# (nothing more fit the map); no over-quota answer was ever refused.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
