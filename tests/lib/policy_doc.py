@@ -38,6 +38,7 @@ TABLE_TO_DEF = {
     "workspace": "workspace", "bundle": "bundle", "channel": "channel",
     "dm": "dm", "credential": "credential", "repository": "repository",
     "agent": ("workspace", "agent"), "dns": ("workspace", "dns"),
+    "ch_dns": ("channel", "dns"), "dm_dns": ("dm", "dns"),
     "name": "limits",  # LIMITS_SCHEMA(name, st): name##_fields
 }
 
