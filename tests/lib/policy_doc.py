@@ -39,6 +39,7 @@ TABLE_TO_DEF = {
     "dm": "dm", "credential": "credential", "repository": "repository",
     "agent": ("workspace", "agent"), "dns": ("workspace", "dns"),
     "ch_dns": ("channel", "dns"), "dm_dns": ("dm", "dns"),
+    "broker": ("workspace", "broker"),
     "name": "limits",  # LIMITS_SCHEMA(name, st): name##_fields
 }
 
