@@ -61,6 +61,91 @@ static const char status_usage[] =
 #define I(o, k) ((long long)json_integer_value(json_object_get(o, k)))
 #define S(o, k) (json_string_value(json_object_get(o, k)) ?: "-")
 
+/* The resolver: its counters and per-context limits. */
+static void print_dns(json_t *dn)
+{
+	printf("resolver:   queries %lld, answered %lld, nxdomain %lld, "
+	       "refused %lld (rebinding %lld, learned quota full "
+	       "%lld), servfail %lld; %zu addresses learned now\n",
+	       I(dn, "queries"), I(dn, "answered"), I(dn, "nxdomain"),
+	       I(dn, "refused"), I(dn, "rebinding"),
+	       I(dn, "quota_refused"), I(dn, "servfail"),
+	       json_array_size(json_object_get(dn, "addresses")));
+	if ((dn = json_object_get(dn, "limits")))
+		printf("dns limits: per context %lld queries/s (bursts "
+		       "%lld), %lld refusal records/s (bursts %lld), "
+		       "%lld upstream lookups at once (of %lld threads), "
+		       "%lld TCP clients for %lld ms each; over them: "
+		       "%lld rate-limited, %lld busy; formerr %lld, "
+		       "notimp %lld\n",
+		       I(dn, "queries_per_s"), I(dn, "queries_burst"),
+		       I(dn, "records_per_s"), I(dn, "records_burst"),
+		       I(dn, "inflight"), I(dn, "threads"),
+		       I(dn, "tcp_per_context"), I(dn, "tcp_client_ms"),
+		       I(dn, "ratelimited"), I(dn, "busy"),
+		       I(dn, "formerr"), I(dn, "notimp"));
+
+}
+
+/* The syscall audit, Landlock's records, the clients, the broker. */
+static void print_sources(json_t *rep)
+{
+	{
+		json_t *sa = json_object_get(rep, "syscall_audit");
+
+		json_t *la = json_object_get(sa, "landlock_audit");
+		json_t *on = json_object_get(la, "kernel_audit_enabled");
+
+		printf("syscalls:   execs %lld, refused %lld, events lost %lld; "
+		       "sys_exit tracepoint %s\n",
+		       I(sa, "execs"), I(sa, "denied"), I(sa, "lost"),
+		       json_is_true(json_object_get(sa, "watching")) ?
+			       "attached (calls may run)" :
+			       "detached (no call running)");
+		if (!json_is_true(json_object_get(la, "listening")))
+			printf("landlock:   no second source: %s\n",
+			       S(la, "unavailable"));
+		else
+			printf("landlock:   %lld records from the kernel audit "
+			       "log (%s)\n",
+			       I(la, "records"),
+			       json_is_true(on) ? "enabled" :
+			       json_is_false(on) ?
+						  "disabled: enable it, e.g. with "
+						  "auditd, for Landlock's own "
+						  "records" :
+						  "state unknown");
+	}
+	{
+		json_t *cl = json_object_get(rep, "control");
+		json_t *tc = json_object_get(json_object_get(rep, "dns"),
+					     "tcp_clients");
+
+		printf("clients:    control %lld open, %lld served, %lld timed "
+		       "out, %lld dropped for room; DNS-over-TCP %lld refused "
+		       "(limits), %lld timed out\n",
+		       I(cl, "clients"), I(cl, "served"), I(cl, "timeouts"),
+		       I(cl, "evicted"), I(tc, "refused"), I(tc, "timeouts"));
+	}
+	{
+		json_t *bk = json_object_get(rep, "broker");
+
+		if (json_is_true(json_object_get(bk, "ready")))
+			printf("broker:     up, pid %lld, port %lld; requests "
+			       "%lld, refused %lld, upstream failures %lld; "
+			       "restarts %lld; CA sha256 %s\n",
+			       I(bk, "pid"), I(bk, "port"), I(bk, "requests"),
+			       I(bk, "refused"), I(bk, "failed"),
+			       I(bk, "deaths"), S(bk, "ca_sha256"));
+		else if (json_is_true(json_object_get(bk, "running")))
+			printf("broker:     starting, pid %lld, port %lld\n",
+			       I(bk, "pid"), I(bk, "port"));
+		else if (bk)
+			printf("broker:     DOWN (restarted by the daemon; "
+			       "brokered connections are refused meanwhile)\n");
+	}
+}
+
 int cmd_status(int argc, char **argv)
 {
 	int ret = simple_opts(argc, argv, status_usage);
@@ -118,84 +203,8 @@ int cmd_status(int argc, char **argv)
 		else if (bg)
 			printf("budget:     none (--audit-budget 0)\n");
 	}
-	{
-		json_t *dn = json_object_get(rep, "dns");
-
-		printf("resolver:   queries %lld, answered %lld, nxdomain %lld, "
-		       "refused %lld (rebinding %lld, learned quota full "
-		       "%lld), servfail %lld; %zu addresses learned now\n",
-		       I(dn, "queries"), I(dn, "answered"), I(dn, "nxdomain"),
-		       I(dn, "refused"), I(dn, "rebinding"),
-		       I(dn, "quota_refused"), I(dn, "servfail"),
-		       json_array_size(json_object_get(dn, "addresses")));
-		if ((dn = json_object_get(dn, "limits")))
-			printf("dns limits: per context %lld queries/s (bursts "
-			       "%lld), %lld refusal records/s (bursts %lld), "
-			       "%lld upstream lookups at once (of %lld threads), "
-			       "%lld TCP clients for %lld ms each; over them: "
-			       "%lld rate-limited, %lld busy; formerr %lld, "
-			       "notimp %lld\n",
-			       I(dn, "queries_per_s"), I(dn, "queries_burst"),
-			       I(dn, "records_per_s"), I(dn, "records_burst"),
-			       I(dn, "inflight"), I(dn, "threads"),
-			       I(dn, "tcp_per_context"), I(dn, "tcp_client_ms"),
-			       I(dn, "ratelimited"), I(dn, "busy"),
-			       I(dn, "formerr"), I(dn, "notimp"));
-	}
-	{
-		json_t *sa = json_object_get(rep, "syscall_audit");
-
-		json_t *la = json_object_get(sa, "landlock_audit");
-		json_t *on = json_object_get(la, "kernel_audit_enabled");
-
-		printf("syscalls:   execs %lld, refused %lld, events lost %lld; "
-		       "sys_exit tracepoint %s\n",
-		       I(sa, "execs"), I(sa, "denied"), I(sa, "lost"),
-		       json_is_true(json_object_get(sa, "watching")) ?
-			       "attached (calls may run)" :
-			       "detached (no call running)");
-		if (!json_is_true(json_object_get(la, "listening")))
-			printf("landlock:   no second source: %s\n",
-			       S(la, "unavailable"));
-		else
-			printf("landlock:   %lld records from the kernel audit "
-			       "log (%s)\n",
-			       I(la, "records"),
-			       json_is_true(on) ? "enabled" :
-			       json_is_false(on) ?
-						  "disabled: enable it, e.g. with "
-						  "auditd, for Landlock's own "
-						  "records" :
-						  "state unknown");
-	}
-	{
-		json_t *cl = json_object_get(rep, "control");
-		json_t *tc = json_object_get(json_object_get(rep, "dns"),
-					     "tcp_clients");
-
-		printf("clients:    control %lld open, %lld served, %lld timed "
-		       "out, %lld dropped for room; DNS-over-TCP %lld refused "
-		       "(limits), %lld timed out\n",
-		       I(cl, "clients"), I(cl, "served"), I(cl, "timeouts"),
-		       I(cl, "evicted"), I(tc, "refused"), I(tc, "timeouts"));
-	}
-	{
-		json_t *bk = json_object_get(rep, "broker");
-
-		if (json_is_true(json_object_get(bk, "ready")))
-			printf("broker:     up, pid %lld, port %lld; requests "
-			       "%lld, refused %lld, upstream failures %lld; "
-			       "restarts %lld; CA sha256 %s\n",
-			       I(bk, "pid"), I(bk, "port"), I(bk, "requests"),
-			       I(bk, "refused"), I(bk, "failed"),
-			       I(bk, "deaths"), S(bk, "ca_sha256"));
-		else if (json_is_true(json_object_get(bk, "running")))
-			printf("broker:     starting, pid %lld, port %lld\n",
-			       I(bk, "pid"), I(bk, "port"));
-		else if (bk)
-			printf("broker:     DOWN (restarted by the daemon; "
-			       "brokered connections are refused meanwhile)\n");
-	}
+	print_dns(json_object_get(rep, "dns"));
+	print_sources(rep);
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
 	json_array_foreach(ctxs, i, c)

@@ -30,6 +30,7 @@
 #include "cgroups.h"
 #include "cmds.h"
 #include "creds.h"
+#include "prepare.h"
 #include "pty.h"
 #include "sandbox.h"
 #include "util.h"
@@ -41,8 +42,6 @@
 #define EXIT_TOOLWALL	 125 /* toolwall itself failed; the command never ran */
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND	 127
-
-#define MAX_ENV 512
 
 static const char exec_usage[] =
     "Usage: toolwall exec CONTEXT [--call-id ID] [--requester WHO] "
@@ -73,23 +72,6 @@ static const char exec_usage[] =
     "  --env NAME=VALUE   set a variable in the call's environment\n"
     "  -q, --quiet        no summary on stderr\n";
 
-/* Everything the child needs, prepared by the parent (as root). */
-struct launch {
-	const char *ctx;
-	const char *cgroup;
-	struct tw_account acct;
-	struct tw_sandbox sb;
-	char **env; /* NULL-terminated; holds credential values */
-	size_t nenv;
-	char *path; /* the call's PATH, for the command lookup */
-	char **cmd;
-	char *cwd; /* where the call starts: NULL keeps the launcher's */
-	struct tw_callns ns;
-	const char **noexec; /* what the call may write: mounted noexec */
-	bool background;     /* leftovers run on when the command ends */
-	struct tw_pty pty; /* its own terminal, if the user has one */
-	struct tw_limit_join lj; /* v1 cgroups holding its limits */
-};
 
 static void env_free(struct launch *l);
 
@@ -274,30 +256,6 @@ static int call_wait(pid_t init, int status_fd, bool background, int reaped,
 	return n == sizeof(status) ? status : istatus;
 }
 
-static int env_add(struct launch *l, const char *name, const char *value)
-{
-	char *kv;
-
-	for (size_t i = 0; i < l->nenv; i++) {
-		size_t n = strcspn(l->env[i], "=");
-
-		if (strlen(name) == n && !strncmp(l->env[i], name, n)) {
-			explicit_bzero(l->env[i], strlen(l->env[i]));
-			free(l->env[i]);
-			l->env[i] = l->env[--l->nenv];
-			l->env[l->nenv] = NULL;
-			break;
-		}
-	}
-	if (l->nenv + 1 >= MAX_ENV)
-		return -E2BIG;
-	if (asprintf(&kv, "%s=%s", name, value) < 0)
-		return -ENOMEM;
-	l->env[l->nenv++] = kv;
-	l->env[l->nenv] = NULL;
-	return 0;
-}
-
 static void env_free(struct launch *l)
 {
 	for (size_t i = 0; l->env && i < l->nenv; i++) {
@@ -307,19 +265,6 @@ static void env_free(struct launch *l)
 	free(l->env);
 	l->env = NULL;
 	l->nenv = 0;
-}
-
-/* What passes from the launcher's environment: presentation only. */
-static bool env_passes(const char *kv)
-{
-	static const char *const keep[] = {
-	    "TERM=",	 "LANG=",    "LANGUAGE=", "TZ=", "COLORTERM=",
-	    "NO_COLOR=", "COLUMNS=", "LINES=",	  NULL};
-
-	for (int i = 0; keep[i]; i++)
-		if (!strncmp(kv, keep[i], strlen(keep[i])))
-			return true;
-	return !strncmp(kv, "LC_", 3);
 }
 
 static bool reserved_env(const char *name, json_t *creds)
@@ -341,377 +286,6 @@ static bool reserved_env(const char *name, json_t *creds)
 			return true;
 	}
 	return false;
-}
-
-static bool under_any(const char *dir, char *const *xs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tw_path_under(dir, xs[i]))
-			return true;
-	return false;
-}
-
-/*
- * PATH: the usual program directories that the call may execute from,
- * then the skills' directories.
- */
-static char *call_path(char *const *xs, size_t nxs, json_t *skills)
-{
-	static const char *const std[] = {
-	    "/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin",
-	    "/usr/sbin",      "/sbin",	  NULL};
-	char *out = calloc(1, 1), *tmp;
-	json_t *x;
-	size_t i;
-
-	for (i = 0; out && std[i]; i++) {
-		if (!under_any(std[i], xs, nxs))
-			continue;
-		if (asprintf(&tmp, "%s%s%s", out, *out ? ":" : "", std[i]) < 0)
-			tmp = NULL;
-		free(out);
-		out = tmp;
-	}
-	json_array_foreach (skills, i, x) {
-		const char *p = json_string_value(json_object_get(x, "path"));
-		char dir[PATH_MAX], *slash, *have, probe[PATH_MAX + 2];
-		struct stat st;
-
-		if (!out || !p || stat(p, &st))
-			continue; /* a missing skill adds nothing */
-		snprintf(dir, sizeof(dir), "%s", p);
-		if (!S_ISDIR(st.st_mode) && (slash = strrchr(dir, '/')))
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		snprintf(probe, sizeof(probe), ":%s:", dir);
-		if (asprintf(&have, ":%s:", out) < 0)
-			break;
-		if (strstr(have, probe)) {
-			free(have);
-			continue;
-		}
-		free(have);
-		if (asprintf(&tmp, "%s%s%s", out, *out ? ":" : "", dir) < 0)
-			tmp = NULL;
-		free(out);
-		out = tmp;
-	}
-	return out;
-}
-
-static int launch_prepare(struct launch *l, json_t *rep, char **envs,
-			  size_t nenvs, struct tw_calldir *cd,
-			  const char *call_id)
-{
-	json_t *creds = json_object_get(rep, "credentials");
-	json_t *repos = json_object_get(rep, "repositories");
-	json_t *skills = json_object_get(rep, "skills");
-	json_t *instr = json_object_get(rep, "instructions");
-	json_t *sys = json_object_get(rep, "system_paths");
-	json_t *prot = json_object_get(rep, "protected");
-	const char *agent_user =
-	    json_string_value(json_object_get(rep, "agent_user"));
-	const char *const *dev = tw_fs_fixed_dev, *const *ro = tw_fs_fixed_read;
-	char cwd[PATH_MAX];
-	struct tw_cred *cv = NULL;
-	struct tw_fs_grant *g = NULL;
-	const char **pv = NULL, **srcs = NULL;
-	struct tw_account agent;
-	char *instr_text = NULL, **xs = NULL;
-	size_t ncred = json_array_size(creds), ng = 0, nxs = 0, i;
-	json_t *x;
-	int err = -EINVAL;
-	long bad;
-
-	/* The stores: named, present, and out of the agent account's reach. */
-	cv = calloc(ncred + 1, sizeof(*cv));
-	srcs = calloc(ncred + 1, sizeof(*srcs));
-	if (!cv || !srcs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach (creds, i, x) {
-		cv[i].name = json_string_value(json_object_get(x, "name"));
-		cv[i].env = json_string_value(json_object_get(x, "env"));
-		cv[i].source = json_string_value(json_object_get(x, "source"));
-		cv[i].placeholder =
-			json_string_value(json_object_get(x, "placeholder"));
-		/* A brokered store is read by the broker alone, but it too
-		 * must be out of the agent account's reach. */
-		srcs[i] = cv[i].source;
-		if (!cv[i].source) {
-			tw_error(
-			    "exec: credential %s (bundle %s) of %s has no "
-			    "store: set the credential's \"file\", the "
-			    "workspace's or the DM's \"credentials_dir\"",
-			    cv[i].name,
-			    json_string_value(json_object_get(x, "bundle")),
-			    l->ctx);
-			goto out;
-		}
-	}
-	if (ncred) {
-		if (tw_account_get(agent_user, &agent)) {
-			tw_error("exec: the agent account '%s' does not exist",
-				 agent_user ? agent_user : "");
-			goto out;
-		}
-		err = tw_readable_by(&agent, srcs, ncred, &bad);
-		if (err) {
-			tw_error(
-			    "exec: cannot check that the credential stores "
-			    "are out of %s's reach: %s",
-			    agent.name, strerror(-err));
-			goto out;
-		}
-		err = -EINVAL;
-		if (bad >= 0) {
-			tw_error("exec: credential store %s (credential %s) is "
-				 "readable by the agent account %s; make it "
-				 "readable by root only (chmod 0600, in a 0700 "
-				 "directory)",
-				 cv[bad].source, cv[bad].name, agent.name);
-			goto out;
-		}
-	}
-	for (i = 0; i < ncred; i++) {
-		err = cv[i].placeholder ? tw_cred_placeholder(&cv[i]) :
-					  tw_cred_read(&cv[i]);
-		if (err) {
-			tw_error(
-			    "exec: cannot read credential %s from its store "
-			    "%s: %s",
-			    cv[i].name, cv[i].source,
-			    err == -ELOOP    ? "it is a symlink"
-			    : err == -EINVAL ? "not a regular file"
-			    : err == -EFBIG  ? "larger than 64 KiB"
-					     : strerror(-err));
-			goto out;
-		}
-	}
-
-	/* The call's directories and what goes in them. */
-	err = tw_calldir_create(cd, l->acct.uid, l->acct.gid);
-	if (err) {
-		tw_error("exec: %s", cd->err);
-		goto out;
-	}
-	for (i = 0; i < ncred; i++) {
-		err = tw_calldir_put_cred(cd, cv[i].name, cv[i].value,
-					  cv[i].len, l->acct.uid, l->acct.gid);
-		if (err) {
-			tw_error("exec: credential %s: %s", cv[i].name,
-				 cd->err);
-			goto out;
-		}
-	}
-	err = tw_calldir_seal(cd, l->acct.uid, l->acct.gid);
-	if (err) {
-		tw_error("exec: %s", cd->err);
-		goto out;
-	}
-	instr_text = calloc(1, 1);
-	json_array_foreach (instr, i, x) {
-		char *tmp;
-
-		if (!instr_text ||
-		    asprintf(&tmp, "%s%s: %s\n", instr_text,
-			     json_string_value(json_object_get(x, "bundle")),
-			     json_string_value(json_object_get(x, "text"))) <
-			0) {
-			err = -ENOMEM;
-			goto out;
-		}
-		free(instr_text);
-		instr_text = tmp;
-	}
-	if (!instr_text) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = tw_calldir_put_instructions(cd, instr_text);
-	if (err) {
-		tw_error("exec: %s", cd->err);
-		goto out;
-	}
-
-	/* The environment, built from nothing. */
-	l->env = calloc(MAX_ENV, sizeof(*l->env));
-	if (!l->env) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (char **e = environ; *e; e++) {
-		if (!env_passes(*e) || l->nenv + 1 >= MAX_ENV)
-			continue;
-		if (!(l->env[l->nenv] = strdup(*e))) {
-			err = -ENOMEM;
-			goto out;
-		}
-		l->nenv++;
-	}
-	for (i = 0; i < nenvs; i++) {
-		char *eq = strchr(envs[i], '=');
-
-		*eq = '\0';
-		err = env_add(l, envs[i], eq + 1);
-		*eq = '=';
-		if (err)
-			goto out;
-	}
-
-	/* Executable: system paths and skills. */
-	xs = calloc(json_array_size(sys) + 1, sizeof(*xs));
-	if (!xs) {
-		err = -ENOMEM;
-		goto out;
-	}
-	json_array_foreach (sys, i, x)
-		xs[nxs++] = (char *)json_string_value(x);
-	l->path = call_path(xs, nxs, skills);
-	if (!l->path) {
-		err = -ENOMEM;
-		goto out;
-	}
-	/* the file has one line per bundle; the variable, no final newline */
-	if (*instr_text)
-		instr_text[strlen(instr_text) - 1] = '\0';
-	if ((err = env_add(l, "HOME", cd->scratch)) ||
-	    (err = env_add(l, "TMPDIR", cd->scratch)) ||
-	    (err = env_add(l, "PATH", l->path)) ||
-	    (err = env_add(l, "USER", l->acct.name)) ||
-	    (err = env_add(l, "LOGNAME", l->acct.name)) ||
-	    (err = env_add(l, "TOOLWALL_CONTEXT", l->ctx)) ||
-	    (err = env_add(l, "TOOLWALL_CALL_ID", call_id)) ||
-	    (err = env_add(l, "TOOLWALL_CREDENTIALS_DIR", cd->creds)) ||
-	    (err = env_add(l, "TOOLWALL_INSTRUCTIONS", instr_text)) ||
-	    (err = env_add(l, "TOOLWALL_INSTRUCTIONS_FILE", cd->instructions)))
-		goto out;
-	for (i = 0; i < ncred; i++) {
-		char *v;
-
-		if (!cv[i].env)
-			continue;
-		err = tw_cred_env_value(&cv[i], &v);
-		if (err == -EINVAL) {
-			tw_error("exec: credential %s holds a NUL byte and "
-				 "cannot be passed in %s; read it from "
-				 "$TOOLWALL_CREDENTIALS_DIR/%s",
-				 cv[i].name, cv[i].env, cv[i].name);
-			goto out;
-		}
-		if (!err)
-			err = env_add(l, cv[i].env, v);
-		if (v)
-			explicit_bzero(v, strlen(v));
-		free(v);
-		if (err)
-			goto out;
-	}
-
-	/* Brokered credentials: TLS to their services ends at the broker,
-	 * whose CA the call trusts (with the system's) through the usual
-	 * variables. */
-	const char *bundle =
-		json_string_value(json_object_get(rep, "ca_bundle"));
-	static const char *const trust_vars[] = {
-		"SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
-		"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO" };
-
-	for (i = 0; bundle && i < sizeof(trust_vars) / sizeof(*trust_vars);
-	     i++)
-		if ((err = env_add(l, trust_vars[i], bundle)))
-			goto out;
-
-	/* Landlock grants. */
-	size_t nfixed = 4; /* scratch, credentials, instructions, CA bundle */
-
-	for (i = 0; ro[i]; i++)
-		nfixed++;
-	for (i = 0; dev[i]; i++)
-		nfixed++;
-	g = calloc(nxs + json_array_size(skills) + json_array_size(repos) +
-			   nfixed,
-		   sizeof(*g));
-	pv = calloc(json_array_size(prot) + 1, sizeof(*pv));
-	if (!g || !pv) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; ro[i]; i++)
-		g[ng++] = (struct tw_fs_grant){ro[i], TW_FS_READ, false};
-	for (i = 0; dev[i]; i++)
-		g[ng++] = (struct tw_fs_grant){dev[i], TW_FS_DEV, false};
-	for (i = 0; i < nxs; i++)
-		g[ng++] = (struct tw_fs_grant){xs[i], TW_FS_EXEC, false};
-	json_array_foreach (skills, i, x)
-		g[ng++] = (struct tw_fs_grant){
-		    json_string_value(json_object_get(x, "path")), TW_FS_EXEC,
-		    false};
-	json_array_foreach (repos, i, x) {
-		const char *acc =
-		    json_string_value(json_object_get(x, "access"));
-
-		g[ng++] = (struct tw_fs_grant){
-		    json_string_value(json_object_get(x, "path")),
-		    acc && !strcmp(acc, "write") ? TW_FS_WRITE : TW_FS_READ,
-		    false};
-	}
-	g[ng++] = (struct tw_fs_grant){cd->scratch, TW_FS_WRITE, true};
-	g[ng++] = (struct tw_fs_grant){cd->creds, TW_FS_READ, true};
-	g[ng++] = (struct tw_fs_grant){cd->instructions, TW_FS_READ, true};
-	if (bundle)
-		g[ng++] = (struct tw_fs_grant){bundle, TW_FS_READ, false};
-	json_array_foreach (prot, i, x)
-		pv[i] = json_string_value(x);
-	/* The call starts where the launcher is when a grant covers it (a
-	 * repository, say), else in its HOME: a working directory it could
-	 * not read would only make programs stumble (and fill the audit log
-	 * with their refused probes of it). */
-	if (getcwd(cwd, sizeof(cwd))) {
-		bool reach = false;
-
-		for (i = 0; i < ng && !reach; i++)
-			reach = g[i].access != TW_FS_DEV &&
-				tw_path_under(cwd, g[i].path);
-		for (i = 0; reach && i < json_array_size(prot); i++)
-			reach = !tw_path_under(cwd, pv[i]);
-		if (!reach && !(l->cwd = strdup(cd->scratch))) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	/* What the call may write is never executable, not even through the
-	 * dynamic loader's mmap(PROT_EXEC): mounted noexec for the call. */
-	l->noexec = calloc(ng + 1, sizeof(*l->noexec));
-	if (!l->noexec) {
-		err = -ENOMEM;
-		goto out;
-	}
-	l->noexec[l->ns.nnoexec++] = cd->run;
-	for (i = 0; i < ng; i++)
-		if (g[i].access == TW_FS_WRITE)
-			l->noexec[l->ns.nnoexec++] = g[i].path;
-	l->ns.noexec = l->noexec;
-	err = tw_sandbox_prepare(&l->sb, g, ng, pv, json_array_size(prot));
-	if (err) {
-		tw_error("exec: %s; the tool call was not started", l->sb.err);
-		goto out;
-	}
-	err = 0;
-out:
-	for (i = 0; cv && i < ncred; i++)
-		tw_cred_wipe(&cv[i]);
-	free(cv);
-	free(srcs);
-	free(g);
-	free(pv);
-	free(xs);
-	free(instr_text);
-	if (err == -ENOMEM || err == -E2BIG)
-		tw_error("exec: %s while preparing the tool call",
-			 err == -ENOMEM ? "out of memory"
-					: "too many environment variables");
-	return err;
 }
 
 /* The v1 cgroups the call's first process joins for its limits. */
@@ -785,81 +359,60 @@ static void summarise(json_t *rep, const char *ctx)
 			lingering == 1 ? "s" : "", ctx);
 }
 
-int cmd_exec(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"call-id", required_argument, 0, 'i'},
-	    {"requester", required_argument, 0, 'r'},
-	    {"env", required_argument, 0, 'e'},
-	    {"quiet", no_argument, 0, 'q'},
-	    {"help", no_argument, 0, 'h'},
-	    {0},
-	};
-	const char *call_id = NULL, *requester = NULL, *ctx;
-	const char *run_as, *real_id;
-	struct launch l = {};
-	struct tw_calldir cd = {};
-	char **envs = calloc(argc + 1, sizeof(*envs));
-	size_t nenvs = 0;
-	json_t *req, *rep = NULL, *end;
-	bool quiet = false;
-	int c, status = 0, code, abi, sfd[2] = {-1, -1}, told = -1;
-	json_int_t cgid;
-	pid_t pid;
+/* What the command line of `exec` says. */
+struct exec_args {
+	const char *call_id, *requester, *ctx;
+	char **envs; /* NAME=VALUE, nenvs of them */
+	size_t nenvs;
+	bool quiet;
+	char **cmd;
+};
 
-	l.sb.ruleset_fd = -1;
-	l.pty.master = l.pty.slave = -1;
-	if (!envs) {
-		tw_error("exec: out of memory");
-		return EXIT_TOOLWALL;
-	}
+static const struct option exec_opts[] = {
+	{"call-id", required_argument, 0, 'i'},
+	{"requester", required_argument, 0, 'r'},
+	{"env", required_argument, 0, 'e'},
+	{"quiet", no_argument, 0, 'q'},
+	{"help", no_argument, 0, 'h'},
+	{0},
+};
+
+/* Parse the command line into A. -1: go on; else the exit status. */
+static int exec_args(int argc, char **argv, struct exec_args *a)
+{
+	int c;
+
 	/* CONTEXT comes first (SPEC order), options may precede it too. */
 	if (argc > 1 && argv[1][0] != '-') {
-		ctx = argv[1];
+		a->ctx = argv[1];
 		argv[1] = argv[0];
 		argv++;
 		argc--;
-	} else {
-		ctx = NULL;
 	}
 	optind = 1;
 	/* "+": stop at the first non-option, CMD's options are its own. */
-	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+qh", exec_opts, NULL)) != -1) {
 		switch (c) {
-		case 'i':
-			call_id = optarg;
-			break;
-		case 'r':
-			requester = optarg;
-			break;
+		case 'i': a->call_id = optarg; break;
+		case 'r': a->requester = optarg; break;
 		case 'e':
 			if (!strchr(optarg, '=') || optarg[0] == '=') {
 				tw_error(
 				    "exec: --env takes NAME=VALUE, not '%s'",
 				    optarg);
-				free(envs);
 				return 2;
 			}
-			envs[nenvs++] = optarg;
+			a->envs[a->nenvs++] = optarg;
 			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'h':
-			fputs(exec_usage, stdout);
-			free(envs);
-			return 0;
-		default:
-			fputs(exec_usage, stderr);
-			free(envs);
-			return 2;
+		case 'q': a->quiet = true; break;
+		case 'h': fputs(exec_usage, stdout); return 0;
+		default: fputs(exec_usage, stderr); return 2;
 		}
 	}
-	if (!ctx && optind < argc && strcmp(argv[optind], "--"))
-		ctx = argv[optind++];
-	if (!ctx) {
+	if (!a->ctx && optind < argc && strcmp(argv[optind], "--"))
+		a->ctx = argv[optind++];
+	if (!a->ctx) {
 		fputs(exec_usage, stderr);
-		free(envs);
 		return 2;
 	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
@@ -867,13 +420,21 @@ int cmd_exec(int argc, char **argv)
 	if (optind >= argc) {
 		tw_error("exec: no command given after the context");
 		fputs(exec_usage, stderr);
-		free(envs);
 		return 2;
 	}
+	a->cmd = argv + optind;
+	return -1;
+}
+
+/* Root, Landlock, and a call-start the daemon granted (*REP). */
+static int exec_start(const struct exec_args *a, json_t **rep)
+{
+	json_t *req;
+	int abi;
+
 	if (geteuid() != 0) {
 		tw_error("exec: must run as root to place the call in its "
 			 "context and drop to the agent account");
-		free(envs);
 		return EXIT_TOOLWALL;
 	}
 	abi = tw_landlock_abi();
@@ -883,112 +444,144 @@ int cmd_exec(int argc, char **argv)
 		    "toolwall runs no tool call without filesystem "
 		    "confinement (CONFIG_SECURITY_LANDLOCK, lsm=...,landlock)",
 		    strerror(-abi));
-		free(envs);
 		return EXIT_TOOLWALL;
 	}
-	l.ctx = ctx;
-	l.cmd = argv + optind;
-
-	req = json_pack("{s:s,s:s,s:s,s:s}", "op", "call-start", "context", ctx,
-			"call_id", call_id ? call_id : "", "requester",
-			requester ? requester : "");
-	rep = tw_control_call(req);
+	req = json_pack("{s:s,s:s,s:s,s:s}", "op", "call-start", "context",
+			a->ctx, "call_id", a->call_id ? a->call_id : "",
+			"requester", a->requester ? a->requester : "");
+	*rep = tw_control_call(req);
 	json_decref(req);
-	if (!rep) {
+	if (!*rep) {
 		tw_error("exec: toolwall daemon not reachable at %s (%s); the "
 			 "tool call was not started",
 			 tw_control_path(), strerror(errno));
-		free(envs);
 		return EXIT_TOOLWALL;
 	}
-	if (!json_is_true(json_object_get(rep, "ok"))) {
+	if (!json_is_true(json_object_get(*rep, "ok"))) {
 		tw_error("exec: %s",
-			 json_string_value(json_object_get(rep, "error")));
-		json_decref(rep);
-		free(envs);
+			 json_string_value(json_object_get(*rep, "error")));
 		return EXIT_TOOLWALL;
 	}
-	l.cgroup = json_string_value(json_object_get(rep, "cgroup"));
-	run_as = json_string_value(json_object_get(rep, "run_as"));
-	real_id = json_string_value(json_object_get(rep, "call_id"));
-	cgid = json_integer_value(json_object_get(rep, "cgid"));
+	return -1;
+}
 
-	/*
-	 * Resolve the account before the child joins the context: name
-	 * service lookups (nscd, sssd sockets) from inside it would be
-	 * denials of our own making.
-	 */
-	code = tw_account_get(run_as, &l.acct);
-	if (code || l.acct.uid == 0) {
+/*
+ * The account and what --env may set, checked before the child joins the
+ * context (name service lookups from inside it, nscd or sssd sockets,
+ * would be denials of our own making). 0 or EXIT_TOOLWALL.
+ */
+static int exec_account(struct launch *l, const struct exec_args *a,
+			json_t *rep)
+{
+	const char *run_as = json_string_value(json_object_get(rep, "run_as"));
+	int code = tw_account_get(run_as, &l->acct);
+
+	if (code || l->acct.uid == 0) {
 		tw_error("exec: the agent account '%s' of %s %s; create it "
 			 "(useradd --system --no-create-home %s)",
-			 run_as ? run_as : "", ctx,
+			 run_as ? run_as : "", a->ctx,
 			 code == -E2BIG ? "is in too many groups"
 			 : code		? "does not exist"
 					: "is root, which toolwall refuses",
 			 run_as && *run_as ? run_as : "USER");
-		code = EXIT_TOOLWALL;
-		goto end;
+		return EXIT_TOOLWALL;
 	}
-	for (size_t i = 0; i < nenvs; i++) {
+	for (size_t i = 0; i < a->nenvs; i++) {
 		char name[256];
 
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(envs[i], "="),
-			 envs[i]);
+		snprintf(name, sizeof(name), "%.*s",
+			 (int)strcspn(a->envs[i], "="), a->envs[i]);
 		if (reserved_env(name, json_object_get(rep, "credentials"))) {
 			tw_error("exec: --env %s: toolwall sets this variable "
 				 "itself",
 				 name);
-			code = EXIT_TOOLWALL;
-			goto end;
+			return EXIT_TOOLWALL;
 		}
 	}
-	tw_calldir_sweep();
-	if (launch_prepare(&l, rep, envs, nenvs, &cd, real_id)) {
-		code = EXIT_TOOLWALL;
-		goto end;
-	}
-	if (launch_limits(&l, rep) || launch_pty(&l)) {
-		code = EXIT_TOOLWALL;
-		goto end;
-	}
+	return 0;
+}
+
+/* Fork the call's init and relay until the call ends: its exit status
+ * (128 + signal when killed), or EXIT_TOOLWALL. */
+static int exec_run(struct launch *l, int sfd[2])
+{
+	int status, told = -1;
+	pid_t pid;
 
 	/* until the relay forwards them to the call's process group */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	l.background = json_is_true(json_object_get(rep, "background"));
 	if (pipe2(sfd, O_CLOEXEC)) {
 		tw_error("exec: pipe: %s", strerror(errno));
-		code = EXIT_TOOLWALL;
-		goto end;
+		return EXIT_TOOLWALL;
 	}
-	if (tw_callns_unshare_pid(&l.ns)) {
-		tw_error("exec: %s; the tool call was not started", l.ns.err);
-		code = EXIT_TOOLWALL;
-		goto end;
+	if (tw_callns_unshare_pid(&l->ns)) {
+		tw_error("exec: %s; the tool call was not started", l->ns.err);
+		return EXIT_TOOLWALL;
 	}
 	pid = fork();
 	if (pid < 0) {
 		tw_error("exec: fork: %s", strerror(errno));
-		code = EXIT_TOOLWALL;
-		goto end;
+		return EXIT_TOOLWALL;
 	}
 	if (pid == 0) {
 		close(sfd[0]);
-		call_init(&l, sfd[1]);
+		call_init(l, sfd[1]);
 	}
 	close(sfd[1]);
 	sfd[1] = -1;
 	/* The child has its copy: the values leave our memory now. */
-	env_free(&l);
-	tw_sandbox_free(&l.sb);
+	env_free(l);
+	tw_sandbox_free(&l->sb);
 	/* the terminal relayed, and SIGTERM, SIGHUP, SIGUSR1/2 forwarded to
 	 * init (which passes them on to the command), until init tells the
 	 * command's end */
-	status = tw_pty_relay(&l.pty, pid, sfd[0], &told);
-	status = call_wait(pid, sfd[0], l.background, status, told);
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-end:
+	status = tw_pty_relay(&l->pty, pid, sfd[0], &told);
+	status = call_wait(pid, sfd[0], l->background, status, told);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct exec_args a = { .envs = calloc(argc + 1, sizeof(char *)) };
+	struct launch l = {};
+	struct tw_calldir cd = {};
+	const char *real_id = NULL;
+	json_t *req, *rep = NULL, *end;
+	int code, sfd[2] = {-1, -1};
+	json_int_t cgid = 0;
+
+	l.sb.ruleset_fd = -1;
+	l.pty.master = l.pty.slave = -1;
+	if (!a.envs) {
+		tw_error("exec: out of memory");
+		return EXIT_TOOLWALL;
+	}
+	code = exec_args(argc, argv, &a);
+	if (code < 0)
+		code = exec_start(&a, &rep);
+	if (code >= 0) {
+		json_decref(rep);
+		free(a.envs);
+		return code;
+	}
+	l.ctx = a.ctx;
+	l.cmd = a.cmd;
+	l.cgroup = json_string_value(json_object_get(rep, "cgroup"));
+	real_id = json_string_value(json_object_get(rep, "call_id"));
+	cgid = json_integer_value(json_object_get(rep, "cgid"));
+	l.background = json_is_true(json_object_get(rep, "background"));
+
+	code = exec_account(&l, &a, rep);
+	if (!code) {
+		tw_calldir_sweep();
+		if (tw_launch_prepare(&l, rep, a.envs, a.nenvs, &cd, real_id) ||
+		    launch_limits(&l, rep) || launch_pty(&l))
+			code = EXIT_TOOLWALL;
+		else
+			code = exec_run(&l, sfd);
+	}
+
 	tw_pty_close(&l.pty);
 	for (int i = 0; i < 2; i++)
 		if (sfd[i] >= 0)
@@ -1007,10 +600,10 @@ end:
 		tw_warn("exec: daemon unreachable at the end of the call; see "
 			"the audit log for call %s",
 			real_id);
-	else if (!quiet)
-		summarise(end, ctx);
+	else if (!a.quiet)
+		summarise(end, a.ctx);
 	json_decref(end);
 	json_decref(rep);
-	free(envs);
+	free(a.envs);
 	return code;
 }
