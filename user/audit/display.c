@@ -7,39 +7,15 @@
 #include <string.h>
 
 #include "display.h"
+#include "record.h"
 
-/* Length of the valid UTF-8 sequence at S (at most LEN bytes), else 0. */
+/* A printable sequence at S: well-formed UTF-8 (record.h) that is not a
+ * C1 control (U+0080..U+009F, which terminals act on too). */
 static size_t utf8_len(const unsigned char *s, size_t len)
 {
-	unsigned c = s[0];
-	size_t n;
-	unsigned cp;
+	size_t n = tw_utf8_seq(s, len);
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	/* C1 controls (U+0080..U+009F) act on terminals too */
-	if (cp >= 0x80 && cp <= 0x9f)
-		return 0;
-	return n;
+	return n == 2 && s[0] == 0xc2 && s[1] <= 0x9f ? 0 : n;
 }
 
 size_t tw_display_escape(const char *s, size_t len, char *out, size_t outlen)

@@ -161,8 +161,9 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 
 /* The length of the well-formed UTF-8 sequence at S (N bytes left), or 0
  * when S[0] does not start one (RFC 3629, table 3-7 of Unicode). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t tw_utf8_seq(const void *p, size_t n)
 {
+	const unsigned char *s = p;
 	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
 	size_t len;
 
@@ -197,7 +198,7 @@ bool tw_utf8_valid(const void *s, size_t n)
 	const unsigned char *p = s;
 
 	for (size_t i = 0, l; i < n; i += l)
-		if (!(l = utf8_seq(p + i, n - i)))
+		if (!(l = tw_utf8_seq(p + i, n - i)))
 			return false;
 	return true;
 }
@@ -213,7 +214,7 @@ static size_t encode(const void *s, size_t n, char *out, size_t cap,
 	bool full = false;
 
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = tw_utf8_seq(p + i, n - i);
 		char esc[4];
 		const char *add = (const char *)p + i;
 		size_t alen = l;

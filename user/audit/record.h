@@ -71,5 +71,8 @@ json_t *tw_json_textn(const void *s, size_t n);
 size_t tw_text_encode(const void *s, size_t n, char *out, size_t cap);
 /* Are these N bytes well-formed UTF-8 without NUL? */
 bool tw_utf8_valid(const void *s, size_t n);
+/* The length of the well-formed UTF-8 sequence at S (N bytes left), or 0
+ * when S does not start one (NUL included). */
+size_t tw_utf8_seq(const void *s, size_t n);
 
 #endif
