@@ -9,7 +9,10 @@
 #     unwritable (dropped, or a `lost` record in their place);
 #   - the data-team credential it holds, to carry the value out through the
 #     records (the log, its syslog copy, or a SIEM reading them) and through
-#     its own denial summary.
+#     its own denial summary;
+#   - terminal controls (ESC sequences, CR, newlines) in its process name and
+#     in a refused path, to forge or hide rows in the table a responder reads
+#     (README: "none of it can break the table").
 # No bare run: the target is toolwall's own log. Field by field, with an
 # exec'd program's path and argv too, the same is proven in
 # tests/kernel/test_records.sh.
@@ -51,5 +54,29 @@ for t in "action=connect;path=/tmp/$M" "action=connect;path=@$M" \
 done
 # in the log, in what the call printed and in its denial summary (stderr)
 no_secret "credential in every field"
+
+# ---- forge rows in the responder's table ----------------------------------------------
+FORGE='import ctypes
+ctypes.CDLL(None).prctl(15, b"\x1b[2J\rX\n", 0, 0, 0)
+for p in ("/root/\x1b[H\x1b[2Jok", "/root/a\r2026-01-01T00:00:00Z deny FORGED", "/root/b\nFORGED row"):
+    try:
+        open(p)
+    except OSError:
+        pass
+print("DONE")'
+attempt "forge rows with ESC, CR and newlines in comm and paths" $ESC_GEN "DONE" -- \
+	python3 -c "$FORGE"
+has_forge() { [[ $("$TW_BIN" audit --log "$TW_LOG" -j --call-id "$ESC_ID" --action open | wc -l) -ge 3 ]]; }
+tw_eventually has_forge
+n_rec=$("$TW_BIN" audit --log "$TW_LOG" -j --call-id "$ESC_ID" --action open | wc -l)
+"$TW_BIN" audit --log "$TW_LOG" --call-id "$ESC_ID" --action open >"$TW_WORK/forge.table" 2>/dev/null
+rows=$(($(wc -l <"$TW_WORK/forge.table") - 1))
+if [[ $n_rec -ge 3 && $rows == "$n_rec" ]] && ! grep -q $'\e\|\r' "$TW_WORK/forge.table" &&
+	! grep -q "^2026-01-01T00:00:00Z\|^FORGED" "$TW_WORK/forge.table" &&
+	grep -qF '\e[2J\rX\n' "$TW_WORK/forge.table" && grep -qF '/root/b\nFORGED row' "$TW_WORK/forge.table"; then
+	ok "the table shows them inert: one row per record ($rows), no raw control byte, no forged row"
+else
+	not_ok "forged rows" "$n_rec records, $rows rows: $(cat -v "$TW_WORK/forge.table" | head -6 | tr '\n' '|')"
+fi
 
 tap_summary
