@@ -128,12 +128,13 @@ $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/d
 		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
 
 # dns.c and dnsup.c are compiled into the harness (their upstream sockets
-# redirected there); dnstcp.c and dnsrebind.c are linked as they are.
+# redirected there); the resolver's other files are linked as they are.
+DNS_LINKED := user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/dnsallow.c \
+	      user/daemon/dnsrefuse.c user/daemon/learned.c user/lib/util.c
 $(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/dnsup.c \
-		user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/learned.c user/lib/util.c \
-		$(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
+		$(DNS_LINKED) $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) \
+		$(DNS_LINKED) $(PURE_SRCS) \
 		-ljansson -lcrypto -lz -lldns -lpthread
 
 fuzz: $(FUZZ_BINS)

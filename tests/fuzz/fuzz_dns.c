@@ -48,6 +48,7 @@
 
 #include "state.h"
 #include "dns.h"
+#include "dnsallow.h"
 #include "dnswire.h"
 #include "explain.h"
 #include "util.h"
@@ -343,7 +344,7 @@ static void check_learned(size_t from)
 
 		if (l->e.ctx >= d.rev[0].comp.nctx ||
 		    tw_dns_rebinding(x, l->e.family, l->e.addr) ||
-		    !name_grants(x, l->name, g, l->e.ctx))
+		    !tw_dns_name_grants(x, l->name, g, l->e.ctx))
 			abort();
 	}
 }
@@ -419,7 +420,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ci >= c->nctx ||
 		    tw_dns_question_parse(q, qlen, &cq) != TW_DQ_OK ||
-		    !name_grants_dn(&c->ctx[ci], &cq.name, g, (uint32_t)ci))
+		    !tw_dns_name_grants_dn(&c->ctx[ci], &cq.name, g, (uint32_t)ci))
 			abort();
 	}
 	if (d.dns.nxdomain != before.nxdomain && up.sockets)

@@ -27,6 +27,7 @@
 #include "cgroups.h"
 #include "daemon.h"
 #include "dns.h"
+#include "dnsallow.h"
 #include "explain.h"
 #include "learned.h"
 #include "maps.h"

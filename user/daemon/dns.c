@@ -34,7 +34,9 @@
 #include <ldns/ldns.h>
 
 #include "dns.h"
+#include "dnsallow.h"
 #include "dnsrebind.h"
+#include "dnsrefuse.h"
 #include "dnstcp.h"
 #include "dnsup.h"
 #include "dnswire.h"
@@ -146,411 +148,11 @@ int tw_dns_sync(struct tw_daemon *d, const struct tw_compiled *c,
 	return 0;
 }
 
-/* ---- what a context may resolve --------------------------------------- */
-
-/* Does name rule R cover N (exact, or "*.x" at any depth below x)? Judged
- * on N's labels (dnswire.h), never on text nor on a part of N. */
-static bool name_rule_covers(const struct tw_rule *r, const struct tw_dname *n)
-{
-	if (r->kind != TW_HOST_NAME && r->kind != TW_HOST_WILDCARD)
-		return false;
-	if (!r->nports)
-		return false;
-	return tw_dname_covered(n, r->name, r->kind == TW_HOST_WILDCARD);
-}
-
-static void add_ports(struct tw_learn_entry *e, const struct tw_rule *r)
-{
-	for (size_t i = 0; i < r->nports; i++) {
-		bool merged = false;
-
-		for (size_t k = 0; k < e->nports && !merged; k++) {
-			struct tw_port_range *p = &e->ports[k];
-
-			if (r->ports[i].lo <= p->hi + 1u &&
-			    r->ports[i].hi + 1u >= p->lo) {
-				if (r->ports[i].lo < p->lo)
-					p->lo = r->ports[i].lo;
-				if (r->ports[i].hi > p->hi)
-					p->hi = r->ports[i].hi;
-				merged = true;
-			}
-		}
-		if (!merged && e->nports < TW_MAX_PORT_RANGES)
-			e->ports[e->nports++] = r->ports[i];
-	}
-}
-
-/*
- * The grants name N earns in context X: one template per protocol with the
- * union of the ports of every matching name rule. Returns how many (0: the
- * name is not allowed).
- */
-static int name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
-			  struct tw_learn_entry out[2], uint32_t ctx_idx)
-{
-	int cnt = 0;
-
-	memset(out, 0, 2 * sizeof(*out));
-	for (size_t i = 0; i < x->nrules; i++) {
-		const struct tw_rule *r = &x->rules[i];
-		struct tw_learn_entry *e = NULL;
-
-		if (!name_rule_covers(r, n))
-			continue;
-		for (int k = 0; k < cnt; k++)
-			if (out[k].proto == (uint8_t)r->proto)
-				e = &out[k];
-		if (!e) {
-			e = &out[cnt++];
-			e->ctx = ctx_idx;
-			e->proto = (uint8_t)r->proto;
-			e->rule = (uint32_t)i;
-		}
-		add_ports(e, r);
-	}
-	return cnt;
-}
-
-/* The same for a name as the learned table keeps it (presentation text,
- * written by tw_dname_text). */
-static int name_grants(const struct tw_context *x, const char *name,
-		       struct tw_learn_entry out[2], uint32_t ctx_idx)
-{
-	struct tw_dname n;
-
-	memset(out, 0, 2 * sizeof(*out));
-	if (tw_dname_from_text(name, &n))
-		return 0;
-	return name_grants_dn(x, &n, out, ctx_idx);
-}
-
-int tw_dns_name_grants(const struct tw_context *x, const char *name,
-		       struct tw_learn_entry out[2], uint32_t ctx_idx)
-{
-	return name_grants(x, name, out, ctx_idx);
-}
-
-/* ---- learned addresses ------------------------------------------------ */
-
 static uint64_t mono_ns(void)
 {
 	return tw_now_ns(CLOCK_MONOTONIC);
 }
 
-/* ---- answers ------------------------------------------------------------ */
-
-struct answer_addr {
-	int family;
-	uint8_t addr[16];
-	uint32_t ttl;
-};
-
-/* The name an rdata or owner field holds (wire form, as ldns keeps it). */
-static bool rr_name(const ldns_rdf *r, struct tw_dname *n)
-{
-	return r && ldns_rdf_get_type(r) == LDNS_RDF_TYPE_DNAME &&
-	       !tw_dname_from_wire(ldns_rdf_data(r), ldns_rdf_size(r), n);
-}
-
-static bool in_chain(const struct tw_dname *chain, size_t n,
-		     const struct tw_dname *x)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tw_dname_equal(&chain[i], x))
-			return true;
-	return false;
-}
-
-/*
- * The A/AAAA addresses that answer QNAME, following CNAMEs within this
- * answer only (names compared as labels). Returns the count (at most MAX).
- */
-static size_t answer_addrs(const ldns_pkt *p, const struct tw_dname *qname,
-			   struct answer_addr *out, size_t max)
-{
-	ldns_rr_list *an = ldns_pkt_answer(p);
-	struct tw_dname chain[8], owner, target;
-	size_t nchain = 1, n = 0, cnt = an ? ldns_rr_list_rr_count(an) : 0;
-	bool grew = true;
-
-	chain[0] = *qname;
-	while (grew && nchain < 8) {
-		grew = false;
-		for (size_t i = 0; i < cnt && nchain < 8; i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
-			    !rr_name(ldns_rr_owner(rr), &owner) ||
-			    !rr_name(ldns_rr_rdf(rr, 0), &target))
-				continue;
-			if (in_chain(chain, nchain, &owner) &&
-			    !in_chain(chain, nchain, &target)) {
-				chain[nchain++] = target;
-				grew = true;
-			}
-		}
-	}
-	for (size_t i = 0; i < cnt && n < max; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		ldns_rr_type t = ldns_rr_get_type(rr);
-		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
-
-		if ((t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || !rd ||
-		    !rr_name(ldns_rr_owner(rr), &owner) ||
-		    !in_chain(chain, nchain, &owner))
-			continue;
-		if ((t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) != 4) ||
-		    (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) != 16))
-			continue;
-		memset(&out[n], 0, sizeof(out[n]));
-		out[n].family = t == LDNS_RR_TYPE_A ? 4 : 6;
-		memcpy(out[n].addr, ldns_rdf_data(rd), ldns_rdf_size(rd));
-		out[n].ttl = ldns_rr_ttl(rr);
-		n++;
-	}
-	return n;
-}
-
-/* ---- budgets ---------------------------------------------------------------- */
-
-/* Take one token of bucket B (RATE a second, BURST at most); false: none. */
-static bool bucket_take(struct dns_bucket *b, pthread_mutex_t *lock,
-			unsigned int rate, unsigned int burst)
-{
-	uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
-	bool ok;
-
-	pthread_mutex_lock(lock);
-	if (!b->last_ns) {
-		b->tokens = burst;
-	} else {
-		b->tokens += (double)(now - b->last_ns) * rate / 1e9;
-		if (b->tokens > burst)
-			b->tokens = burst;
-	}
-	b->last_ns = now;
-	ok = b->tokens >= 1;
-	if (ok)
-		b->tokens -= 1;
-	pthread_mutex_unlock(lock);
-	return ok;
-}
-
-/* ---- audit ----------------------------------------------------------------- */
-
-/* Bundles anywhere in the policy whose name entries cover N, and the
- * contexts that hold them: the `hint` of a DNS denial. */
-static void name_hint(const struct tw_compiled *c, const struct tw_dname *n,
-		      char *buf, size_t len)
-{
-	int *list = calloc(c->pol->nbundles + 1, sizeof(*list));
-	struct tw_explain ex = {.bundles = list};
-
-	buf[0] = 0;
-	if (!list)
-		return;
-	for (size_t b = 0; b < c->pol->nbundles; b++) {
-		const struct tw_bundle *bu = &c->pol->bundles[b];
-		bool hit = false;
-
-		for (size_t i = 0; i < bu->nconnect && !hit; i++) {
-			const struct tw_endpoint *ep = &bu->connect[i];
-			struct tw_rule r = { .proto = ep->proto,
-					     .kind = ep->kind,
-					     .name = ep->name,
-					     .ports = ep->ports,
-					     .nports = ep->nports };
-
-			hit = name_rule_covers(&r, n);
-		}
-		if (hit)
-			list[ex.nbundles++] = (int)b;
-	}
-	tw_explain_hint(c, &ex, buf, len);
-	free(list);
-}
-
-/* Why a query was refused; a record's twins share all of its key. */
-enum dns_cause {
-	C_NAME = 1, /* no bundle of the context allows the name */
-	C_MALFORMED,
-	C_LONG,
-	C_OPCODE,
-	C_CLASS,
-	C_QTYPE,
-	C_REBINDING,
-	C_BUDGET,  /* over TW_DNS_QPS (the name is not in the key) */
-	C_BUSY,	   /* over TW_DNS_INFLIGHT (nor here) */
-	C_RECORDS, /* over TW_DNS_RECORDS_PER_S (nor here) */
-	C_QUOTA,   /* the context's learned-address quota is full */
-};
-
-/* What makes refusals twins (tw_audit_aggregate): zeroed, then filled. */
-struct dns_key {
-	char tag[4]; /* "dns" */
-	uint8_t cause, tcp;
-	uint16_t qtype;
-	char context[160];
-	char rev[65];
-	uint8_t addr[16]; /* a rebinding answer's address */
-	uint16_t namelen;
-	uint8_t name[TW_DNAME_MAX_WIRE];
-};
-_Static_assert(sizeof(struct dns_key) <= TW_AGG_MAX_KEY, "dns_key size");
-
-/* One query being answered. */
-struct query {
-	const struct query_ctx *qc;
-	struct tw_dns_question q;
-	size_t len; /* of the client's message */
-	enum tw_dq_err perr;
-	bool have_q; /* its question was read whole: replies echo it */
-	bool dnssec_ok;
-	size_t maxudp;
-	char name[TW_DNAME_TEXT_MAX]; /* presentation of what was read */
-	char qtype[16];
-	/* A refusal's record, written once the daemon lock is free. */
-	json_t *rec;
-	char cgroup[4096];
-	struct dns_key key;
-};
-
-static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,
-			 const struct tw_context *x, const struct query *y,
-			 const char *reason, const char *answer)
-{
-	json_t *rec = tw_audit_record(&d->audit,
-				      x->mode == TW_MODE_AUDIT ? "audit" : "deny",
-				      0);
-	char hint[1024] = "";
-
-	if (y->q.name.nlabels)
-		name_hint(c, &y->q.name, hint, sizeof(hint));
-	tw_record_where(rec, c->pol, x, NULL);
-	json_object_set_new(rec, "action", json_string("dns"));
-	json_object_set_new(rec, "proto",
-			    json_string(y->qc->tcp ? "tcp" : "udp"));
-	/* DNS presentation form (RFC 1035: other bytes as \DDD): ASCII */
-	json_object_set_new(rec, "domain", tw_json_text(y->name));
-	json_object_set_new(rec, "qtype", json_string(y->qtype));
-	if (answer)
-		json_object_set_new(rec, "answer", json_string(answer));
-	json_object_set_new(rec, "reason", tw_json_text(reason));
-	json_object_set_new(rec, "policy_rev", json_string(c->revision));
-	json_object_set_new(rec, "hint", tw_json_text(hint));
-	return rec;
-}
-
-static void key_fill(struct dns_key *k, const struct query *y,
-		     const struct tw_compiled *c, enum dns_cause cause,
-		     const uint8_t *addr)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->tag, "dns", 4);
-	k->cause = (uint8_t)cause;
-	k->tcp = y->qc->tcp;
-	snprintf(k->context, sizeof(k->context), "%s", y->qc->context);
-	snprintf(k->rev, sizeof(k->rev), "%s", c->revision);
-	if (cause == C_BUDGET || cause == C_BUSY || cause == C_RECORDS)
-		return; /* a flood of names: one record names the first */
-	k->qtype = y->q.qtype;
-	k->namelen = y->q.name.len;
-	memcpy(k->name, y->q.name.wire, y->q.name.len);
-	for (size_t i = 0; i < k->namelen; i++)
-		if (k->name[i] >= 'A' && k->name[i] <= 'Z')
-			k->name[i] += 'a' - 'A'; /* (length octets are < 64) */
-	if (addr)
-		memcpy(k->addr, addr, 16);
-}
-
-/*
- * Refuse Y for CAUSE (WHY in words) in context X of REV; ANSWER/ADDR: a
- * rebinding answer's address. A twin of a refusal being counted is only
- * counted; a new kind gets a record (finished by query_record once the
- * lock is free) while the context's record budget lasts, then one
- * aggregated record for the rest. Daemon lock held.
- */
-static void refuse(struct tw_daemon *d, struct query *y,
-		   const struct tw_revision *rev, const struct tw_context *x,
-		   enum dns_cause cause, const char *why, const char *answer,
-		   const uint8_t *addr)
-{
-	uint64_t now = tw_now_ns(CLOCK_REALTIME);
-	struct tw_dns_listener *l = y->qc->l;
-	char over[512];
-
-	key_fill(&y->key, y, &rev->comp, cause, addr);
-	if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
-		return;
-	if (l && cause != C_BUDGET && cause != C_BUSY &&
-	    !bucket_take(&l->records, &l->lock, TW_DNS_RECORDS_PER_S,
-			 TW_DNS_RECORDS_BURST)) {
-		key_fill(&y->key, y, &rev->comp, C_RECORDS, NULL);
-		if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
-			return;
-		snprintf(over, sizeof(over),
-			 "%s; more than %d refused queries a second in %s: "
-			 "counted in this record, which names the first",
-			 why, TW_DNS_RECORDS_PER_S, x->name);
-		why = over;
-	}
-	y->rec = audit_dns(d, &rev->comp, x, y, why, answer);
-	snprintf(y->cgroup, sizeof(y->cgroup), "%s", x->cgroup);
-}
-
-/*
- * Finish and write Y's record: who asked is the process of the context
- * that holds the client socket (the query is in flight, so it is there to
- * find). The /proc scan runs without d->lock (it must not stall the event
- * loop or the other resolver threads); the lock is taken only to find the
- * call and write.
- */
-static void query_record(struct tw_daemon *d, struct query *y)
-{
-	const struct query_ctx *qc = y->qc;
-	struct tw_call *call = NULL;
-	char file[64], comm[64] = "", line[256];
-	uint32_t pid = 0;
-	uint64_t cgid;
-	long uid = -1;
-	ssize_t cl = 0;
-	FILE *f;
-	int fd;
-
-	if (!y->rec)
-		return;
-	if (qc->peerlen &&
-	    tw_socket_owner(d, y->cgroup, (const struct sockaddr *)&qc->peer,
-			    qc->tcp, &pid) == 0) {
-		snprintf(file, sizeof(file), "/proc/%u/status", pid);
-		f = fopen(file, "re");
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "Uid:\t", 5))
-				uid = strtol(line + 5, NULL, 10);
-		if (f)
-			fclose(f);
-		/* the name's own bytes (status escapes some, not all) */
-		snprintf(file, sizeof(file), "/proc/%u/comm", pid);
-		fd = open(file, O_RDONLY | O_CLOEXEC);
-		cl = fd >= 0 ? read(fd, comm, sizeof(comm)) : 0;
-		if (fd >= 0)
-			close(fd);
-		cl = cl > 0 && comm[cl - 1] == '\n' ? cl - 1 : cl > 0 ? cl : 0;
-	}
-	json_object_set_new(y->rec, "pid", pid ? json_integer(pid) : json_null());
-	json_object_set_new(y->rec, "uid",
-			    uid >= 0 ? json_integer(uid) : json_null());
-	json_object_set_new(y->rec, "comm",
-			    cl ? tw_json_bytes(comm, (size_t)cl) : json_null());
-	pthread_mutex_lock(&d->lock);
-	if (pid && tw_sysaudit_pid_cgid(d, pid, &cgid) == 0)
-		call = tw_call_find(d, cgid);
-	tw_record_call(y->rec, call);
-	tw_audit_write_first(&d->audit, y->rec, &y->key, sizeof(y->key), pid);
-	pthread_mutex_unlock(&d->lock);
-	y->rec = NULL;
-}
 
 /* ---- one query ----------------------------------------------------------- */
 
@@ -653,7 +255,7 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	char text[TW_DNAME_TEXT_MAX + 512];
 	int ci, rc = prc;
 
-	if (l && !bucket_take(&l->queries, &l->lock, TW_DNS_QPS,
+	if (l && !tw_dns_bucket_take(&l->queries, &l->lock, TW_DNS_QPS,
 			      TW_DNS_QPS_BURST)) {
 		__atomic_fetch_add(&d->dns.ratelimited, 1, __ATOMIC_RELAXED);
 		rc = LDNS_RCODE_REFUSED;
@@ -672,7 +274,7 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	if (ci >= 0)
 		x = &rev->comp.ctx[ci];
-	if (rc < 0 && x && !name_grants_dn(x, &y->q.name, grants, (uint32_t)ci)) {
+	if (rc < 0 && x && !tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci)) {
 		rc = LDNS_RCODE_NXDOMAIN;
 		cause = C_NAME;
 		snprintf(text, sizeof(text),
@@ -692,7 +294,7 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 		if (cause != C_BUDGET)
 			count_rcode(d, rc);
 		if (x)
-			refuse(d, y, rev, x, cause, why, NULL, NULL);
+			tw_dns_refuse(d, y, rev, x, cause, why, NULL, NULL);
 		pthread_mutex_unlock(&d->lock);
 		return rc;
 	}
@@ -722,7 +324,7 @@ static void refuse_now(struct tw_daemon *d, struct query *y,
 	rev = &d->rev[d->slot];
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	if (ci >= 0)
-		refuse(d, y, rev, &rev->comp.ctx[ci], cause, why, NULL, NULL);
+		tw_dns_refuse(d, y, rev, &rev->comp.ctx[ci], cause, why, NULL, NULL);
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -767,7 +369,7 @@ static int upstream(const struct query *y, char **ups, size_t nups,
 		     ldns_rr_list_rr(ldns_pkt_question(*resp), 0) :
 		     NULL;
 	if (!rr || ldns_rr_get_type(rr) != (ldns_rr_type)y->q.qtype ||
-	    !rr_name(ldns_rr_owner(rr), &n) || !tw_dname_equal(&n, &y->q.name))
+	    !tw_dns_rr_name(ldns_rr_owner(rr), &n) || !tw_dname_equal(&n, &y->q.name))
 		return -EBADMSG;
 	(*ans)[0] = y->q.id >> 8;
 	(*ans)[1] = y->q.id & 0xff;
@@ -780,7 +382,7 @@ static int upstream(const struct query *y, char **ups, size_t nups,
  */
 static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
 			const char *qname, const struct tw_learn_entry *grants,
-			int ng, const struct answer_addr *addrs, size_t naddr)
+			int ng, const struct tw_answer_addr *addrs, size_t naddr)
 {
 	struct tw_learn_entry want[2 * 64];
 	uint64_t exp[2 * 64], now = mono_ns();
@@ -811,7 +413,7 @@ static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
  * as it has it). Returns the rcode to refuse with, or -1.
  */
 static int release(struct tw_daemon *d, struct query *y,
-		   const struct answer_addr *addrs, size_t naddr)
+		   const struct tw_answer_addr *addrs, size_t naddr)
 {
 	struct tw_learn_entry grants[2];
 	const struct tw_revision *rev;
@@ -823,7 +425,7 @@ static int release(struct tw_daemon *d, struct query *y,
 	rev = &d->rev[d->slot];
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	x = ci >= 0 ? &rev->comp.ctx[ci] : NULL;
-	ng = x ? name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) : 0;
+	ng = x ? tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) : 0;
 	if (!ng) {
 		d->dns.refused++;
 		snprintf(why, sizeof(why),
@@ -831,7 +433,7 @@ static int release(struct tw_daemon *d, struct query *y,
 			 "while it was asked upstream; answered REFUSED",
 			 y->qc->context, y->name);
 		if (x)
-			refuse(d, y, rev, x, C_NAME, why, NULL, NULL);
+			tw_dns_refuse(d, y, rev, x, C_NAME, why, NULL, NULL);
 		pthread_mutex_unlock(&d->lock);
 		return LDNS_RCODE_REFUSED;
 	}
@@ -847,7 +449,7 @@ static int release(struct tw_daemon *d, struct query *y,
 			 "bundle of %s lists it as an IP literal; refused",
 			 y->name, a, x->name);
 		memcpy(key, addrs[i].addr, addrs[i].family == 4 ? 4 : 16);
-		refuse(d, y, rev, x, C_REBINDING, why, a, key);
+		tw_dns_refuse(d, y, rev, x, C_REBINDING, why, a, key);
 		d->dns.rebinding++;
 		pthread_mutex_unlock(&d->lock);
 		return LDNS_RCODE_REFUSED;
@@ -861,7 +463,7 @@ static int release(struct tw_daemon *d, struct query *y,
 			 "(\"dns\": {\"max_learned\"}) and none has expired; "
 			 "answered REFUSED, nothing was granted",
 			 x->name, lq.used, lq.max);
-		refuse(d, y, rev, x, C_QUOTA, why, NULL, NULL);
+		tw_dns_refuse(d, y, rev, x, C_QUOTA, why, NULL, NULL);
 		d->dns.refused++;
 		pthread_mutex_unlock(&d->lock);
 		return LDNS_RCODE_REFUSED;
@@ -875,7 +477,7 @@ static int release(struct tw_daemon *d, struct query *y,
 static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 		   size_t nups, uint8_t **out, size_t *olen)
 {
-	struct answer_addr addrs[64];
+	struct tw_answer_addr addrs[64];
 	ldns_pkt *resp = NULL;
 	uint8_t *ans = NULL;
 	size_t alen = 0;
@@ -901,7 +503,7 @@ static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 		ret = reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
 		goto out;
 	}
-	ret = release(d, y, addrs, answer_addrs(resp, &y->q.name, addrs, 64));
+	ret = release(d, y, addrs, tw_dns_answer_addrs(resp, &y->q.name, addrs, 64));
 	if (ret >= 0) {
 		ret = reply(y, ret, false, out, olen);
 	} else if (!y->qc->tcp && alen > y->maxudp) {
@@ -950,7 +552,7 @@ static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 	else
 		ret = resolve(d, &y, ups, nups, out, olen);
 	/* before the answer is sent: the client still waits */
-	query_record(d, &y);
+	tw_dns_query_record(d, &y);
 	for (size_t i = 0; i < nups; i++)
 		free(ups[i]);
 	free(ups);
