@@ -4,8 +4,8 @@
 
     policy_doc.py
 
-1. Every key the parser knows (the schema tables of user/policy/policy.c:
-   FIELD, LIST, TEXT and nested-object rows) is a property of the JSON
+1. Every key the parser knows (the schema tables of user/policy/*.[ch]:
+   FIELD, LIST, TEXT, TAKE and nested-object rows) is a property of the JSON
    Schema, in an object of the same kind.
 2. Every property of the JSON Schema appears in toolwall-policy(5) as a
    term (a .B/.BR line naming it).
@@ -13,6 +13,7 @@
    accept) sets every key the parser knows.
 Prints each miss as "FAIL ...", exit 1 if there is any.
 """
+import glob
 import json
 import os
 import re
@@ -22,11 +23,12 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
 def parser_keys():
-    """{table name: {keys}} from policy.c's `static const struct field X_fields[]`."""
-    src = open(os.path.join(ROOT, "user", "policy", "policy.c")).read()
+    """{table name: {keys}} from the parser's `static const struct tw_field X_fields[]`."""
+    src = "\n".join(open(p).read() for p in sorted(
+        glob.glob(os.path.join(ROOT, "user", "policy", "*.[ch]"))))
     tables = {}
     for m in re.finditer(r"(\w+)(?:##)?_fields\[\] = \{(.*?)\n\s*\};", src, re.S):
-        keys = set(re.findall(r'(?:FIELD|LIST)\([^,]+,\s*"(\w+)"', m.group(2)))
+        keys = set(re.findall(r'(?:FIELD|LIST|TAKE)\([^,]+,\s*"(\w+)"', m.group(2)))
         keys |= set(re.findall(r'TEXT\("(\w+)"\)', m.group(2)))
         keys |= set(re.findall(r'\{\s*"(\w+)",\s*F_\w+', m.group(2)))
         tables[m.group(1)] = keys
@@ -67,18 +69,18 @@ def main():
     fails = []
     tables = parser_keys()
     if len(tables) < 8:
-        fails.append("found only %d schema tables in policy.c" % len(tables))
+        fails.append("found only %d schema tables in user/policy/" % len(tables))
     for table, keys in tables.items():
         where = TABLE_TO_DEF.get(table)
         if where is None:
-            fails.append("policy.c table %s_fields has no counterpart in the schema "
+            fails.append("parser table %s_fields has no counterpart in the schema "
                          "(add it to TABLE_TO_DEF)" % table)
             continue
         node = defs[where] if isinstance(where, str) else \
             defs[where[0]]["properties"][where[1]]
         have = set(node.get("properties", {}))
         for k in sorted(keys - have):
-            fails.append("key %r of policy.c's %s table is not in the schema's %s"
+            fails.append("key %r of the parser's %s table is not in the schema's %s"
                          % (k, table, where))
     man = open(os.path.join(ROOT, "man", "toolwall-policy.5")).read()
     terms = set()

@@ -20,9 +20,9 @@ extern struct tw_opts tw_opts;
 
 #define TW_DEFAULT_POLICY "/etc/toolwall/policy"
 
-int cmd_check(int argc, char **argv);	/* cmd_policy.c */
-int cmd_compile(int argc, char **argv); /* cmd_policy.c */
-int cmd_explain(int argc, char **argv); /* cmd_policy.c */
+int cmd_check(int argc, char **argv);	/* cmd_check.c */
+int cmd_compile(int argc, char **argv); /* cmd_compile.c */
+int cmd_explain(int argc, char **argv); /* cmd_explain.c */
 int cmd_daemon(int argc, char **argv);	/* daemon.c */
 int cmd_exec(int argc, char **argv);	/* launch.c */
 int cmd_status(int argc, char **argv);	/* status.c */

@@ -5,8 +5,10 @@
  *
  * Pure: the parser takes bytes (plus the file name they came from, for
  * messages) and returns data or diagnostics. It knows nothing of BPF,
- * cgroups or logging. Loading a directory or file from disk lives in
- * policy_load.c, which feeds the bytes in here.
+ * cgroups or logging. The text stage is parse.c; each kind of object has
+ * its own file (workspace.c, bundle.c, credential.c, context.c) and they
+ * share the table walker of fields.c. Loading a directory or file from
+ * disk lives in policy_load.c, which feeds the bytes in here.
  */
 #ifndef TW_POLICY_H
 #define TW_POLICY_H
