@@ -146,11 +146,17 @@ if [[ $want == *" cli "* ]]; then
 	fi
 	# scripts/deps.sh's layers are cumulative: runtime in build, build in
 	# test and in bench; the peers only in bench; an unknown layer refused.
+	# (Each list is read whole first: `grep -q` in a pipe under pipefail
+	# would fail the check whenever it closed the pipe before deps.sh ended.)
 	lay() { bash scripts/deps.sh --list "$1"; }
-	if [[ -z $(comm -23 <(lay runtime) <(lay build)) && -z $(comm -23 <(lay build) <(lay test)) &&
-		-z $(comm -23 <(lay build) <(lay bench)) ]] && lay bench | grep -qx hyperfine &&
-		! lay test | grep -qx hyperfine && ! lay build | grep -qx libcmocka-dev &&
-		lay test | grep -qx python3-jsonschema && ! bash scripts/deps.sh nope 2>/dev/null; then
+	has() { grep -qx "$2" <<<"$1"; }
+	l_run=$(lay runtime) l_build=$(lay build) l_test=$(lay test) l_bench=$(lay bench)
+	if [[ -z $(comm -23 <(echo "$l_run") <(echo "$l_build")) &&
+		-z $(comm -23 <(echo "$l_build") <(echo "$l_test")) &&
+		-z $(comm -23 <(echo "$l_build") <(echo "$l_bench")) ]] &&
+		has "$l_bench" hyperfine && ! has "$l_test" hyperfine &&
+		! has "$l_build" libcmocka-dev && has "$l_test" python3-jsonschema &&
+		! bash scripts/deps.sh nope 2>/dev/null; then
 		add 1 0
 	else
 		echo "FAIL scripts/deps.sh layers"; failures+=("deps layers"); add 0 1
