@@ -254,13 +254,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	if (strcmp(method, MHD_HTTP_METHOD_GET))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, not_allowed,
 			     sizeof(not_allowed) - 1, false, "GET");
-	tw_metrics_scrape(m->d, &p);
+	tw_scrape_text(m->d, &m->scrape, &p);
 	if (p.oom || !p.buf) {
 		free(p.buf);
 		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, no_memory,
 			     sizeof(no_memory) - 1, false, NULL);
 	}
-	__atomic_add_fetch(&m->scrapes, 1, __ATOMIC_RELAXED);
 	return reply(c, MHD_HTTP_OK, p.buf, p.len, true, NULL);
 }
 
@@ -272,8 +271,7 @@ int tw_metrics_start(struct tw_daemon *d, char *err, size_t len)
 		return 0;
 	m->d = d;
 	pthread_mutex_lock(&d->lock);
-	tw_metrics_zero(d);
-	m->started = true;
+	tw_scrape_zero(d, &m->scrape);
 	pthread_mutex_unlock(&d->lock);
 	/* Signals stay blocked in its thread (they are the event loop's). */
 	m->mhd = MHD_start_daemon(
@@ -312,7 +310,13 @@ void tw_metrics_close(struct tw_daemon *d)
 		    st.st_ino == m->ino)
 			unlink(path);
 	}
-	free(m->taken);
+	tw_scrape_free(&m->scrape);
 	free(m);
 	d->metrics = NULL;
+}
+
+void tw_metrics_refill(struct tw_daemon *d, int slot)
+{
+	if (d->metrics)
+		tw_scrape_refill(d, &d->metrics->scrape, slot);
 }

@@ -8,14 +8,8 @@
  * Life: tw_metrics_new (option parsing: syntax only), tw_metrics_listen
  * (before enforcement changes: a busy port or path refuses the start),
  * tw_metrics_start (once enforcing: counters from 0, the server's thread),
- * tw_metrics_close. The server reads the daemon under d->lock only to copy
- * a snapshot (scrape.c), and formats it after letting the lock go: a
- * scrape never holds the event loop or the resolver longer than that copy.
- *
- * Counters start at 0 when the daemon starts (a restart is a counter reset
- * to Prometheus; toolwall_start_time_seconds tells it) and never go down
- * while it runs: per-context counts of a slot are taken into the
- * context's totals (by name) before the slot is refilled at a reload.
+ * tw_metrics_close. What a scrape answers, and how counters stay
+ * monotonic across reloads, is scrape.h's.
  */
 #ifndef TW_METRICS_H
 #define TW_METRICS_H
@@ -26,8 +20,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "promtext.h"
-#include "toolwall.h"
+#include "scrape.h"
 
 struct tw_daemon;
 
@@ -39,12 +32,6 @@ struct tw_daemon;
  * when it does not exist. */
 #define TW_METRICS_GROUP "toolwall-audit"
 
-/* A context's decisions so far, in every revision that had it. */
-struct tw_metrics_ctx {
-	char name[160];
-	uint64_t allowed, denied, audited;
-};
-
 struct tw_metrics {
 	char addr[160]; /* as given */
 	struct sockaddr_storage ss;
@@ -54,14 +41,7 @@ struct tw_metrics {
 	ino_t ino;
 	struct MHD_Daemon *mhd;
 	struct tw_daemon *d;
-	bool started;
-	/* The rest is read and written with d->lock held. */
-	struct tw_metrics_ctx *taken; /* counts taken from refilled slots */
-	size_t ntaken;
-	uint64_t base_stats[TW_STAT_MAX]; /* the kernel's at start */
-	uint64_t base_pstats[TW_PSTAT_MAX];
-	uint64_t base_calls, base_reloads, base_refused;
-	uint64_t scrapes; /* answered (atomic) */
+	struct tw_scrape scrape; /* with d->lock held (scrape.h) */
 };
 
 /* Parse ADDR. NULL with a sentence in ERR when it is not one of the forms. */
@@ -76,10 +56,5 @@ void tw_metrics_close(struct tw_daemon *d);
 /* d->lock held: SLOT is about to be refilled; take what its contexts
  * counted into their totals. No-op without --metrics. */
 void tw_metrics_refill(struct tw_daemon *d, int slot);
-
-/* scrape.c: d->lock held for the copy only. The exposition text into P. */
-void tw_metrics_scrape(struct tw_daemon *d, struct tw_prom *p);
-/* d->lock held: the kernel's counters now are zero. */
-void tw_metrics_zero(struct tw_daemon *d);
 
 #endif

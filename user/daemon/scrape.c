@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * scrape.c - what GET /metrics answers (metrics.h): a snapshot of the
- * daemon copied with d->lock held (numbers and names, and each context's
- * kernel counters: a reload takes those under the same lock), then sorted,
- * merged by context name and written in the text format without it.
+ * scrape.c - what GET /metrics answers (scrape.h).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -13,7 +10,7 @@
 #include "brokerd.h"
 #include "ctxstats.h"
 #include "maps.h"
-#include "metrics.h"
+#include "scrape.h"
 #include "state.h"
 #include "util.h"
 
@@ -109,7 +106,7 @@ static void slot_rows(struct tw_daemon *d, int slot, struct snap *s,
 	}
 }
 
-static void taken_rows(const struct tw_metrics *m, struct snap *s)
+static void taken_rows(const struct tw_scrape *m, struct snap *s)
 {
 	for (size_t i = 0; i < m->ntaken; i++) {
 		struct snap_ctx *row = snap_row(s, m->taken[i].name);
@@ -122,13 +119,12 @@ static void taken_rows(const struct tw_metrics *m, struct snap *s)
 	}
 }
 
-void tw_metrics_refill(struct tw_daemon *d, int slot)
+void tw_scrape_refill(struct tw_daemon *d, struct tw_scrape *m, int slot)
 {
-	struct tw_metrics *m = d->metrics;
 	struct snap s = {};
-	struct tw_metrics_ctx *v;
+	struct tw_scrape_ctx *v;
 
-	if (!m || !m->started || !d->rev[slot].valid)
+	if (!m->started || !d->rev[slot].valid)
 		return;
 	taken_rows(m, &s);
 	slot_rows(d, slot, &s, true);
@@ -148,10 +144,8 @@ void tw_metrics_refill(struct tw_daemon *d, int slot)
 	free(s.ctx);
 }
 
-void tw_metrics_zero(struct tw_daemon *d)
+void tw_scrape_zero(struct tw_daemon *d, struct tw_scrape *m)
 {
-	struct tw_metrics *m = d->metrics;
-
 	tw_maps_stats(&d->ld.maps, m->base_stats);
 	tw_maps_percpu_sum(d->ld.maps.proc_stats, m->base_pstats,
 			   TW_PSTAT_MAX);
@@ -162,6 +156,14 @@ void tw_metrics_zero(struct tw_daemon *d)
 	m->base_calls = d->next_call;
 	m->base_reloads = d->reloads;
 	m->base_refused = d->reloads_failed;
+	m->started = true;
+}
+
+void tw_scrape_free(struct tw_scrape *s)
+{
+	free(s->taken);
+	s->taken = NULL;
+	s->ntaken = 0;
 }
 
 static uint64_t atomic_u64(const uint64_t *v)
@@ -170,9 +172,9 @@ static uint64_t atomic_u64(const uint64_t *v)
 }
 
 /* What the daemon holds (not the kernel's counters). d->lock held. */
-static void snap_daemon(struct tw_daemon *d, struct snap *s)
+static void snap_daemon(struct tw_daemon *d, const struct tw_scrape *m,
+			struct snap *s)
 {
-	const struct tw_metrics *m = d->metrics;
 	const struct tw_revision *r = &d->rev[d->slot];
 	struct tw_state st = {};
 
@@ -215,12 +217,11 @@ static void snap_daemon(struct tw_daemon *d, struct snap *s)
 	}
 }
 
-static void snap_take(struct tw_daemon *d, struct snap *s)
+static void snap_take(struct tw_daemon *d, struct tw_scrape *m,
+		      struct snap *s)
 {
-	struct tw_metrics *m = d->metrics;
-
 	pthread_mutex_lock(&d->lock);
-	snap_daemon(d, s);
+	snap_daemon(d, m, s);
 	taken_rows(m, s);
 	for (int slot = 0; slot < 2; slot++)
 		slot_rows(d, slot, s, false);
@@ -232,7 +233,7 @@ static void snap_take(struct tw_daemon *d, struct snap *s)
 		s->stats[k] -= m->base_stats[k];
 	for (int k = 0; k < TW_PSTAT_MAX; k++)
 		s->pstats[k] -= m->base_pstats[k];
-	s->scrapes = atomic_u64(&m->scrapes) + 1;
+	s->scrapes = __atomic_add_fetch(&m->scrapes, 1, __ATOMIC_RELAXED);
 	snap_merge(s);
 }
 
@@ -436,11 +437,12 @@ static void write_events(struct tw_prom *p, const struct snap *s)
 	    "GET /metrics answered, this one included.", s->scrapes);
 }
 
-void tw_metrics_scrape(struct tw_daemon *d, struct tw_prom *p)
+void tw_scrape_text(struct tw_daemon *d, struct tw_scrape *m,
+		    struct tw_prom *p)
 {
 	struct snap s = {};
 
-	snap_take(d, &s);
+	snap_take(d, m, &s);
 	write_daemon(p, &s);
 	write_contexts(p, &s);
 	write_events(p, &s);
