@@ -287,7 +287,7 @@ int tw_metrics_start(struct tw_daemon *d, char *err, size_t len)
 		return -EIO;
 	}
 	m->fd = -1; /* libmicrohttpd's now: it closes it when it stops */
-	tw_info("metrics at http://%s/metrics", m->addr);
+	tw_info("serving metrics: GET /metrics on %s", m->addr);
 	return 0;
 }
 

@@ -166,6 +166,41 @@ void tw_scrape_free(struct tw_scrape *s)
 	s->ntaken = 0;
 }
 
+#define DNS(f) offsetof(struct tw_dns_stats, f)
+static const struct {
+	const char *name, *help;
+	size_t off;
+} dns_counters[] = {
+	{ "queries", "Queries the resolver received (UDP and TCP).",
+	  DNS(queries) },
+	{ "answered", "Queries answered with the upstream's answer.",
+	  DNS(answered) },
+	{ "nxdomain", "Queries answered NXDOMAIN.", DNS(nxdomain) },
+	{ "refused", "Queries refused (a name the context may not resolve, "
+		     "or an answer refused).", DNS(refused) },
+	{ "rebinding_refused", "Answers refused because they pointed a "
+			       "public name at a private address.",
+	  DNS(rebinding) },
+	{ "servfail", "Queries answered SERVFAIL: the upstream failed or "
+		      "did not answer in time.", DNS(servfail) },
+	{ "formerr", "Malformed queries (FORMERR).", DNS(formerr) },
+	{ "notimp", "Queries of an opcode or type not served (NOTIMP).",
+	  DNS(notimp) },
+	{ "tcp_queries", "Queries over TCP.", DNS(tcp) },
+	{ "truncated", "UDP answers sent truncated (the client retries over "
+		       "TCP).", DNS(truncated) },
+	{ "ratelimited", "Queries over a context's query rate.",
+	  DNS(ratelimited) },
+	{ "busy", "Queries over a context's upstream lookups at once.",
+	  DNS(busy) },
+	{ "tcp_clients_refused", "TCP clients refused over the connection "
+				 "limits.", DNS(tcp_refused) },
+	{ "tcp_clients_timed_out", "TCP clients closed at their deadline.",
+	  DNS(tcp_timeouts) },
+	{ "tcp_clients_dropped", "TCP clients that went away mid-query or "
+				 "mid-answer.", DNS(tcp_dropped) },
+};
+
 static uint64_t atomic_u64(const uint64_t *v)
 {
 	return __atomic_load_n(v, __ATOMIC_RELAXED);
@@ -178,8 +213,12 @@ static void snap_daemon(struct tw_daemon *d, const struct tw_scrape *m,
 	const struct tw_revision *r = &d->rev[d->slot];
 	struct tw_state st = {};
 
-	for (size_t i = 0; i < sizeof(s->dns) / sizeof(uint64_t); i++)
-		((uint64_t *)&s->dns)[i] = atomic_u64((uint64_t *)&d->dns + i);
+	/* Some are counted without the lock: every one is read atomically. */
+	for (size_t i = 0; i < sizeof(dns_counters) / sizeof(dns_counters[0]);
+	     i++)
+		*(uint64_t *)((char *)&s->dns + dns_counters[i].off) =
+			atomic_u64((const uint64_t *)((const char *)&d->dns +
+						      dns_counters[i].off));
 	s->learned = d->learned.learned;
 	s->expired = d->learned.expired;
 	s->quota_refused = d->learned.refused;
@@ -245,41 +284,6 @@ static void one(struct tw_prom *p, const char *name, const char *type,
 	tw_prom_family(p, name, type, help);
 	tw_prom_u64(p, name, NULL, v);
 }
-
-#define DNS(f) offsetof(struct tw_dns_stats, f)
-static const struct {
-	const char *name, *help;
-	size_t off;
-} dns_counters[] = {
-	{ "queries", "Queries the resolver received (UDP and TCP).",
-	  DNS(queries) },
-	{ "answered", "Queries answered with the upstream's answer.",
-	  DNS(answered) },
-	{ "nxdomain", "Queries answered NXDOMAIN.", DNS(nxdomain) },
-	{ "refused", "Queries refused (a name the context may not resolve, "
-		     "or an answer refused).", DNS(refused) },
-	{ "rebinding_refused", "Answers refused because they pointed a "
-			       "public name at a private address.",
-	  DNS(rebinding) },
-	{ "servfail", "Queries answered SERVFAIL: the upstream failed or "
-		      "did not answer in time.", DNS(servfail) },
-	{ "formerr", "Malformed queries (FORMERR).", DNS(formerr) },
-	{ "notimp", "Queries of an opcode or type not served (NOTIMP).",
-	  DNS(notimp) },
-	{ "tcp_queries", "Queries over TCP.", DNS(tcp) },
-	{ "truncated", "UDP answers sent truncated (the client retries over "
-		       "TCP).", DNS(truncated) },
-	{ "ratelimited", "Queries over a context's query rate.",
-	  DNS(ratelimited) },
-	{ "busy", "Queries over a context's upstream lookups at once.",
-	  DNS(busy) },
-	{ "tcp_clients_refused", "TCP clients refused over the connection "
-				 "limits.", DNS(tcp_refused) },
-	{ "tcp_clients_timed_out", "TCP clients closed at their deadline.",
-	  DNS(tcp_timeouts) },
-	{ "tcp_clients_dropped", "TCP clients that went away mid-query or "
-				 "mid-answer.", DNS(tcp_dropped) },
-};
 
 static void write_dns(struct tw_prom *p, const struct snap *s)
 {
