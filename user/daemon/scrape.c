@@ -28,7 +28,8 @@ struct snap {
 	uint64_t stats[TW_STAT_MAX], pstats[TW_PSTAT_MAX];
 	struct tw_dns_stats dns;
 	uint64_t learned, expired, quota_refused, dropped, learned_now;
-	bool broker, broker_up;
+	bool broker;
+	uint64_t broker_up;
 	uint64_t bk_starts, bk_requests, bk_refused, bk_failed, bk_deaths;
 	uint64_t reloads, refused, reloaded_ns, started_ns, over_budget;
 	uint64_t written, failed, calls_started, scrapes;
@@ -285,6 +286,61 @@ static void one(struct tw_prom *p, const char *name, const char *type,
 	tw_prom_u64(p, name, NULL, v);
 }
 
+/* Families of one sample, read at OFF in struct snap. */
+struct plain {
+	const char *name, *type, *help;
+	size_t off;
+};
+#define SNAP(f) offsetof(struct snap, f)
+
+static const struct plain dns_more[] = {
+	{ "toolwall_dns_learned_total", "counter",
+	  "Addresses learned from answers (each a grant until its TTL).",
+	  SNAP(learned) },
+	{ "toolwall_dns_learned_expired_total", "counter",
+	  "Learned addresses withdrawn at the end of their TTL.",
+	  SNAP(expired) },
+	{ "toolwall_dns_learned_quota_refused_total", "counter",
+	  "Answers refused because the context's max_learned was full.",
+	  SNAP(quota_refused) },
+	{ "toolwall_dns_learned_dropped_total", "counter",
+	  "Learned addresses a reload dropped (no longer allowed).",
+	  SNAP(dropped) },
+	{ "toolwall_dns_learned_addresses", "gauge",
+	  "Learned addresses in force now.", SNAP(learned_now) },
+	{ "toolwall_dns_redirected_total", "counter",
+	  "DNS packets and connections of tool calls redirected to the "
+	  "resolver by the kernel.", SNAP(stats[TW_STAT_DNS]) },
+	{ "toolwall_learned_grants_total", "counter",
+	  "Decisions granted by a learned address.",
+	  SNAP(stats[TW_STAT_LEARNED]) },
+};
+
+static const struct plain broker_families[] = {
+	{ "toolwall_broker_up", "gauge",
+	  "1 when the credential broker is running and ready.",
+	  SNAP(broker_up) },
+	{ "toolwall_broker_starts_total", "counter",
+	  "Times the daemon started the credential broker.", SNAP(bk_starts) },
+	{ "toolwall_broker_restarts_total", "counter",
+	  "Times the credential broker died (and was started again).",
+	  SNAP(bk_deaths) },
+	{ "toolwall_broker_requests_total", "counter",
+	  "Requests the credential broker served.", SNAP(bk_requests) },
+	{ "toolwall_broker_refused_total", "counter",
+	  "Requests the credential broker refused.", SNAP(bk_refused) },
+	{ "toolwall_broker_upstream_failures_total", "counter",
+	  "Brokered requests whose upstream failed.", SNAP(bk_failed) },
+};
+
+static void write_plain(struct tw_prom *p, const struct snap *s,
+			const struct plain *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		one(p, f[i].name, f[i].type, f[i].help,
+		    *(const uint64_t *)((const char *)s + f[i].off));
+}
+
 static void write_dns(struct tw_prom *p, const struct snap *s)
 {
 	char name[96];
@@ -297,46 +353,14 @@ static void write_dns(struct tw_prom *p, const struct snap *s)
 		    *(const uint64_t *)((const char *)&s->dns +
 					dns_counters[i].off));
 	}
-	one(p, "toolwall_dns_learned_total", "counter",
-	    "Addresses learned from answers (each a grant until its TTL).",
-	    s->learned);
-	one(p, "toolwall_dns_learned_expired_total", "counter",
-	    "Learned addresses withdrawn at the end of their TTL.",
-	    s->expired);
-	one(p, "toolwall_dns_learned_quota_refused_total", "counter",
-	    "Answers refused because the context's max_learned was full.",
-	    s->quota_refused);
-	one(p, "toolwall_dns_learned_dropped_total", "counter",
-	    "Learned addresses a reload dropped (no longer allowed).",
-	    s->dropped);
-	one(p, "toolwall_dns_learned_addresses", "gauge",
-	    "Learned addresses in force now.", s->learned_now);
-	one(p, "toolwall_dns_redirected_total", "counter",
-	    "DNS packets and connections of tool calls redirected to the "
-	    "resolver by the kernel.", s->stats[TW_STAT_DNS]);
-	one(p, "toolwall_learned_grants_total", "counter",
-	    "Decisions granted by a learned address.",
-	    s->stats[TW_STAT_LEARNED]);
+	write_plain(p, s, dns_more, sizeof(dns_more) / sizeof(dns_more[0]));
 }
 
 static void write_broker(struct tw_prom *p, const struct snap *s)
 {
-	if (!s->broker)
-		return;
-	one(p, "toolwall_broker_up", "gauge",
-	    "1 when the credential broker is running and ready.",
-	    s->broker_up);
-	one(p, "toolwall_broker_starts_total", "counter",
-	    "Times the daemon started the credential broker.", s->bk_starts);
-	one(p, "toolwall_broker_restarts_total", "counter",
-	    "Times the credential broker died (and was started again).",
-	    s->bk_deaths);
-	one(p, "toolwall_broker_requests_total", "counter",
-	    "Requests the credential broker served.", s->bk_requests);
-	one(p, "toolwall_broker_refused_total", "counter",
-	    "Requests the credential broker refused.", s->bk_refused);
-	one(p, "toolwall_broker_upstream_failures_total", "counter",
-	    "Brokered requests whose upstream failed.", s->bk_failed);
+	if (s->broker)
+		write_plain(p, s, broker_families,
+			    sizeof(broker_families) / sizeof(broker_families[0]));
 }
 
 static void write_daemon(struct tw_prom *p, const struct snap *s)
