@@ -291,19 +291,48 @@ else
 fi
 
 # ---- over a unix socket; counters start from 0 at each daemon start ---------
-tw_down
 SOCK=$TW_WORK/metrics.sock
-tw_daemon_start --metrics "unix:$SOCK" || { not_ok "daemon starts with unix:PATH"; tap_summary; exit 1; }
-if getent group toolwall-audit >/dev/null; then want="660 root toolwall-audit"; else want="600 root root"; fi
-got=$(stat -c '%a %U %G' "$SOCK")
-if [[ -S $SOCK && $got == "$want" ]]; then
-	ok "unix:PATH socket is mode $want"
-else
-	not_ok "unix socket mode" "got '$got' want '$want'"
+uscrape() { curl -sS -m 10 --unix-socket "$SOCK" http://localhost/metrics; }
+tw_down
+if ! getent group toolwall-audit >/dev/null; then
+	# Without the group the socket is root's alone.
+	tw_daemon_start --metrics "unix:$SOCK" || { not_ok "daemon starts with unix:PATH"; tap_summary; exit 1; }
+	got=$(stat -c '%a %U %G' "$SOCK")
+	if [[ -S $SOCK && $got == "600 root root" ]] && uscrape | grep -q '^toolwall_build_info'; then
+		ok "unix:PATH without a toolwall-audit group: 0600 root root, curl --unix-socket scrapes"
+	else
+		not_ok "unix socket mode without the group" "got '$got'"
+	fi
+	tw_down
 fi
-curl -sS -m 10 --unix-socket "$SOCK" http://localhost/metrics >"$TW_WORK/u0"
+# With it: 0660 root:toolwall-audit; a member scrapes without root, others
+# (the agent account) cannot connect. A stale socket file is replaced.
+M_USER=tw-mon-$$ made_group=""
+if ! getent group toolwall-audit >/dev/null; then
+	groupadd --system toolwall-audit && made_group=1
+fi
+useradd --system --no-create-home --shell /usr/sbin/nologin -G toolwall-audit "$M_USER"
+mon_cleanup()
+{
+	userdel "$M_USER" 2>/dev/null
+	[[ -n $made_group ]] && groupdel toolwall-audit 2>/dev/null
+	return 0
+}
+tw_at_exit mon_cleanup
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SOCK" # stale
+tw_daemon_start --metrics "unix:$SOCK" || { not_ok "daemon starts with unix:PATH"; tap_summary; exit 1; }
+got=$(stat -c '%a %U %G' "$SOCK")
+member=$(runuser -u "$M_USER" -- curl -s -m 10 -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" http://localhost/metrics)
+runuser -u "$TW_AGENT" -- curl -s -m 10 -o /dev/null --unix-socket "$SOCK" http://localhost/metrics
+other=$?
+if [[ $got == "660 root toolwall-audit" && $member == 200 && $other == 7 ]]; then
+	ok "unix:PATH (over a stale socket file): 0660 root:toolwall-audit; a member scrapes without root (200), the agent cannot connect"
+else
+	not_ok "unix socket group" "mode '$got'; member $member; agent curl exit $other"
+fi
+uscrape >"$TW_WORK/u0"
 probe $GEN m-unix-deny 10.50.1.10 80 >/dev/null
-curl -sS -m 10 --unix-socket "$SOCK" http://localhost/metrics >"$TW_WORK/u1"
+uscrape >"$TW_WORK/u1"
 if [[ $(val "$TW_WORK/u0" "$(dec $GEN denied)") == 0 && $(val "$TW_WORK/u1" "$(dec $GEN denied)") == 1 &&
 	$(val "$TW_WORK/u0" "$(dec $WS allowed)") == 0 ]] && promtool check metrics <"$TW_WORK/u1" >/dev/null 2>&1; then
 	ok "curl --unix-socket: counters start from 0 after a restart, then move (+1 denied); promtool passes"
