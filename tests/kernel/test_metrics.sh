@@ -153,13 +153,17 @@ wait "$SLEEPER" 2>/dev/null
 tw_eventually running 0 || not_ok "calls running back to 0" "$(scrape | grep calls_running)"
 
 # ---- reloads: counted, the revision follows, counters never go back --------
-scrape >"$TW_WORK/r0"
+DT=channel:acme/data-team
 probe $DM m-dm-deny2 10.50.1.10 80 >/dev/null
 probe $WS m-ws-deny2 10.50.1.10 80 >/dev/null
+dt=$(probe $DT m-dt-ok 10.30.1.10 5439)
 scrape >"$TW_WORK/r1"
-cp -a "$TW_POLICY/bundles/docs-search.json" "$TW_WORK/docs-search.orig"
+# The new policy drops data-team (the contexts after it move up a place in
+# the kernel's arrays) and alice's DM, and lets 10.10.1.10:8000 through.
+cp -a "$TW_POLICY" "$TW_WORK/policy.orig"
 sed -i 's|"10.10.1.0/24:80,443"|"10.10.1.0/24:80,443,8000"|' "$TW_POLICY/bundles/docs-search.json"
-mv "$TW_POLICY/dms.json" "$TW_WORK/dms.json.orig" # dm:acme/alice goes away
+rm "$TW_POLICY/dms.json"
+echo '[ { "channel": "general", "workspace": "acme", "step_up": [] } ]' >"$TW_POLICY/channels.json"
 "$TW_BIN" reload >/dev/null 2>&1
 scrape >"$TW_WORK/r2"
 rev2=$("$TW_BIN" status -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["policy_rev"])')
@@ -175,19 +179,20 @@ if [[ $rev2 != "$rev" && $(val "$TW_WORK/r2" "toolwall_policy_info{revision=\"$r
 else
 	not_ok "reload counters" "rev $rev -> $rev2; applied $(applied r1) $(applied r2) $(applied r3); $(grep policy_info "$TW_WORK/r2")"
 fi
-same=yes
+same=""
 for f in r2 r3; do
-	for c in $WS $GEN $DM; do
+	for c in $WS $GEN $DM $DT; do
 		for v in allowed denied audited; do
-			[[ $(val "$TW_WORK/$f" "$(dec "$c" "$v")") == "$(val "$TW_WORK/r1" "$(dec "$c" "$v")")" ]] ||
-				same="no: $c $v in $f $(val "$TW_WORK/$f" "$(dec "$c" "$v")") vs $(val "$TW_WORK/r1" "$(dec "$c" "$v")")"
+			a=$(val "$TW_WORK/$f" "$(dec "$c" "$v")") b=$(val "$TW_WORK/r1" "$(dec "$c" "$v")")
+			[[ $a == "$b" ]] || same+="$c $v in $f: $a, was $b; "
 		done
 	done
 done
-if [[ $same == yes && $(val "$TW_WORK/r3" "$(dec $DM denied)") -ge 1 ]]; then
-	ok "three reloads (one drops $DM): every context's counters stay as they were, none goes back"
+if [[ -z $same && $dt == OK && $(val "$TW_WORK/r3" "$(dec $DM denied)") -ge 1 &&
+	$(val "$TW_WORK/r3" "$(dec $DT allowed)") -ge 2 ]]; then
+	ok "three reloads (dropping $DT and $DM): every context keeps its counts, none goes back or moves to another"
 else
-	not_ok "counters across reloads" "$same"
+	not_ok "counters across reloads" "${same:-data-team probe '$dt'}"
 fi
 probe $WS m-ws-8000 10.10.1.10 8000 >/dev/null
 probe $WS m-ws-deny3 10.50.1.10 80 >/dev/null
@@ -197,11 +202,9 @@ if [[ $(delta $WS allowed r3 r4) == 3 && $(delta $WS denied r3 r4) == 1 ]]; then
 else
 	not_ok "counters after reloads" "allowed +$(delta $WS allowed r3 r4), denied +$(delta $WS denied r3 r4) (want +3, +1)"
 fi
-echo '{ "broken": ' >"$TW_POLICY/channels.json.tmp" && cp "$TW_POLICY/channels.json" "$TW_WORK/channels.orig" &&
-	mv "$TW_POLICY/channels.json.tmp" "$TW_POLICY/channels.json"
+echo '{ "broken": ' >"$TW_POLICY/channels.json"
 "$TW_BIN" reload >/dev/null 2>&1
 scrape >"$TW_WORK/r5"
-cp "$TW_WORK/channels.orig" "$TW_POLICY/channels.json"
 refused() { val "$TW_WORK/$1" 'toolwall_reloads_total{result="refused"}'; }
 if [[ $(($(refused r5) - $(refused r4))) == 1 && $(applied r5) == $(applied r4) &&
 	$(val "$TW_WORK/r5" "toolwall_policy_info{revision=\"$rev2\"}") == 1 ]]; then
@@ -209,8 +212,7 @@ if [[ $(($(refused r5) - $(refused r4))) == 1 && $(applied r5) == $(applied r4) 
 else
 	not_ok "refused reload" "refused $(refused r4) -> $(refused r5), applied $(applied r4) -> $(applied r5)"
 fi
-cp "$TW_WORK/docs-search.orig" "$TW_POLICY/bundles/docs-search.json"
-mv "$TW_WORK/dms.json.orig" "$TW_POLICY/dms.json"
+rm -rf "$TW_POLICY" && cp -a "$TW_WORK/policy.orig" "$TW_POLICY"
 "$TW_BIN" reload >/dev/null 2>&1
 if promtool check metrics < <(scrape) >"$TW_WORK/promtool.out" 2>&1; then
 	ok "promtool check metrics passes after the reloads"
@@ -253,7 +255,7 @@ for i in $(seq 300); do echo "docs.acme.example A"; done >"$TW_WORK/shared/queri
 chmod 0644 "$TW_WORK/shared/queries"
 # 12 clients at once (under the 16-connection bound), 40 scrapes each.
 scrapers() {
-	seq 480 | xargs -P 12 -I{} curl -s -m 20 -o /dev/null -w '%{http_code}\n' "$URL" >"$TW_WORK/codes"
+	seq 480 | xargs -P 12 -I{} curl -s -m 20 -o /dev/null -w '%{http_code} %{time_total}\n' "$URL" >"$TW_WORK/codes"
 }
 scrapers &
 SCR=$!
@@ -261,7 +263,10 @@ twx $WS m-dns-load dig +time=3 +tries=2 @198.51.100.53 +short -f "$TW_WORK/share
 	>"$TW_WORK/dig.out" 2>&1
 wait "$SCR"
 answered=$(grep -cx 10.10.1.10 "$TW_WORK/dig.out")
-codes=$(sort "$TW_WORK/codes" | uniq -c | tr -s ' ' | paste -sd, -)
+codes=$(awk '{ print $1 }' "$TW_WORK/codes" | sort | uniq -c | tr -s ' ' | paste -sd, -)
+# A figure, not an assertion: what a scrape took meanwhile.
+echo "# scrapes during the DNS load: $(awk '{ print $2 * 1000 }' "$TW_WORK/codes" | sort -g |
+	awk '{ a[NR] = $1 } END { printf "median %.1f ms, max %.1f ms", a[int((NR + 1) / 2)], a[NR] }')"
 q1=$(scrape | awk '$1 == "toolwall_dns_queries_total" { print $2 }')
 if [[ $answered == 300 && $codes == " 480 200" ]] && ((q1 - q0 >= 300)); then
 	ok "480 scrapes by 12 clients at once while a call sends 300 queries: every query answered, every scrape 200"
