@@ -25,7 +25,8 @@ Q        := $(if $(V),,@)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT)
-LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lpthread
+LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lpthread \
+	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 # One folder per stage of the data flow; every folder's headers are public.
 USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.[ch]))))
@@ -37,7 +38,7 @@ USER_HDRS := $(wildcard user/*/*.h)
 PURE_DIRS := user/policy user/audit
 PURE_SRCS := $(wildcard $(addsuffix /*.c,$(PURE_DIRS))) user/broker/request.c
 # The daemon's pure parts: no kernel, no files; unit-tested with them.
-PURE_DAEMON := user/daemon/learned.c
+PURE_DAEMON := user/daemon/learned.c user/daemon/promtext.c
 # Every other folder talks to the kernel or the outside world.
 SYS_SRCS  := $(filter-out $(PURE_SRCS),$(wildcard user/*/*.c))
 
@@ -91,6 +92,9 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinu
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
+
+# The metrics' toolwall_build_info names the version main.c prints.
+$(OUT)/daemon/scrape.o: CFLAGS += -DTW_VERSION='"$(TW_VERSION)"'
 
 $(OUT)/bpftest/%: tests/bpf/%.c $(BPFT_OBJS) $(BPF_SKELS) | $(OUT)/bpftest
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BPFT_OBJS) $(LDLIBS)

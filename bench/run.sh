@@ -261,8 +261,10 @@ echo "make bench: RULES='$RULES' MS=$MS ROUNDS=$ROUNDS MULTI='$MULTI'${QUICK:+ (
 echo "make bench: iptables is $(iptables -V), nft $(nft -v | awk '{ print $2 }')"
 
 python3 bench/gen.py policy "$TW_POLICY" 10 "$PORT,$SINK" $UPORT || exit 1
-# shellcheck disable=SC2119 # the daemon takes no extra arguments here
-tw_daemon_start || exit 1
+# The metrics endpoint is served all along (idle, it costs nothing); its
+# scrape is timed in section 4, with many contexts.
+MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tw_daemon_start --metrics "127.0.0.1:$MPORT" || exit 1
 [[ -d $TWCG ]] || { echo "make bench: no context cgroup $TWCG" >&2; exit 1; }
 header
 
@@ -406,6 +408,15 @@ emit compile_push_multi toolwall "$((mctx * mrules))" "$(printf '%s\n' "${r[@]}"
 	"$mctx contexts x $mrules rules; first load (creates cgroups) $first ms; reloads ${r[*]} ms"
 emit daemon_rss_multi toolwall "$((mctx * mrules))" "$(rss VmRSS)" KiB null "peak $(rss VmHWM) KiB"
 emit map_memory_multi toolwall "$((mctx * mrules))" "$(map_bytes)" bytes null "both slots"
+# One GET /metrics with every context of the many-context policy (curl's
+# own time, connection included); the daemon's lock is held for the copy.
+scr=()
+for ((i = 0; i < 21; i++)); do
+	scr+=("$(curl -s -m 10 -o "$TW_WORK/scrape.txt" -w '%{time_total}' "http://127.0.0.1:$MPORT/metrics" |
+		awk '{ printf "%.2f", $1 * 1000 }')")
+done
+emit metrics_scrape toolwall "$((mctx * mrules))" "$(printf '%s\n' "${scr[@]}" | median)" ms null \
+	"$mctx contexts; $(wc -c <"$TW_WORK/scrape.txt") bytes; $(printf '%s\n' "${scr[@]}" | minmax) ms"
 
 # Reload gap: a tight loop of connect() to an allowed destination in a
 # context while the policy is reloaded GAP_RELOADS times (alternating

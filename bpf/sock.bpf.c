@@ -161,7 +161,36 @@ struct decision {
 	__u8 reason; /* 0: granted */
 };
 
+/* Each context's decisions (see toolwall.h), for the metrics endpoint. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TW_BUDGET_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct tw_ctx_stat);
+} tw_ctx_stats SEC(".maps");
+
 #define count(stat) tw_count(&tw_stats, (stat))
+
+/* A decision (TW_STAT_ALLOWED, _DENIED or _AUDITED) of context D->ctx:
+ * counted overall and for the context. */
+static __always_inline void count_ctx(const struct decision *d, __u32 stat)
+{
+	__u32 i = TW_BUDGET_IDX(d->ctx);
+	struct tw_ctx_stat *s;
+
+	count(stat);
+	if (d->ctx == TW_CTX_NONE || TW_CTX_IDX(d->ctx) >= TW_BUDGET_CTX)
+		return;
+	s = bpf_map_lookup_elem(&tw_ctx_stats, &i);
+	if (!s)
+		return;
+	if (stat == TW_STAT_ALLOWED)
+		s->allowed++;
+	else if (stat == TW_STAT_DENIED)
+		s->denied++;
+	else if (stat == TW_STAT_AUDITED)
+		s->audited++;
+}
 
 /* Look up the context of the current task. Returns 0 or -ENOENT. */
 static __always_inline int current_context(__u64 cgid, struct decision *d)
@@ -368,18 +397,18 @@ static __always_inline int verdict_peer(struct decision *d, __u8 action,
 					__u64 cgid)
 {
 	if (!d->reason) {
-		count(TW_STAT_ALLOWED);
+		count_ctx(d, TW_STAT_ALLOWED);
 		return SYS_PROCEED;
 	}
 	if (d->reason == TW_REASON_NO_CONTEXT) {
 		count(TW_STAT_NOCTX);
 	} else if (d->mode == TW_MODE_ABI_AUDIT) {
-		count(TW_STAT_AUDITED);
+		count_ctx(d, TW_STAT_AUDITED);
 		emit(d, action, TW_VERDICT_AUDIT, proto, family, embedded,
 		     addr, port, path, peer, peer_port, sk_uid, cgid);
 		return SYS_PROCEED;
 	}
-	count(TW_STAT_DENIED);
+	count_ctx(d, TW_STAT_DENIED);
 	emit(d, action, TW_VERDICT_DENY, proto, family, embedded, addr, port,
 	     path, peer, peer_port, sk_uid, cgid);
 	return SYS_REJECT;
@@ -973,10 +1002,10 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 	if (ctx->sk)
 		family = ctx->sk->family;
 	if (d.reason != TW_REASON_NO_CONTEXT && d.mode == TW_MODE_ABI_AUDIT)
-		count(TW_STAT_AUDITED);
+		count_ctx(&d, TW_STAT_AUDITED);
 	else
-		count(d.reason == TW_REASON_NO_CONTEXT ? TW_STAT_NOCTX :
-							 TW_STAT_DENIED);
+		count_ctx(&d, d.reason == TW_REASON_NO_CONTEXT ?
+				      TW_STAT_NOCTX : TW_STAT_DENIED);
 	e = event_open(&d, TW_ACT_SETSOCKOPT, cgid);
 	if (e) {
 		e->family = level == SOL_IPV6 ? 6 : 4;
@@ -1010,13 +1039,14 @@ int tw_sock_create(struct bpf_sock *sk)
 	else if (!ok)
 		d.reason = TW_REASON_SOCKET_TYPE;
 	if (!d.reason) {
-		count(TW_STAT_ALLOWED);
+		count_ctx(&d, TW_STAT_ALLOWED);
 		return SYS_PROCEED;
 	}
 	if (d.reason == TW_REASON_NO_CONTEXT)
 		count(TW_STAT_NOCTX);
-	count(d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT ?
-		      TW_STAT_AUDITED : TW_STAT_DENIED);
+	count_ctx(&d, d.mode == TW_MODE_ABI_AUDIT &&
+				      d.reason != TW_REASON_NO_CONTEXT ?
+			      TW_STAT_AUDITED : TW_STAT_DENIED);
 
 	e = event_open(&d, TW_ACT_SOCKET, cgid);
 	if (e) {

@@ -278,6 +278,19 @@ enum tw_stat {
 	TW_STAT_MAX,
 };
 
+/*
+ * tw_ctx_stats: each context's decisions (a per-CPU ARRAY), entry
+ * TW_BUDGET_IDX(ctx key) as in tw_budget, for `--metrics`. A slot's
+ * entries count for the revision in it; user space takes them (and zeroes
+ * them) before it refills the slot, so no count moves to another context.
+ * Decisions in a cgroup with no context are only in tw_stats.
+ */
+struct tw_ctx_stat {
+	__u64 allowed;
+	__u64 denied;
+	__u64 audited; /* audit-mode would-be denials, let through */
+};
+
 enum tw_action {
 	TW_ACT_CONNECT = 1, /* connect(), TFO sendto, io_uring connect */
 	TW_ACT_SENDMSG,	    /* unconnected UDP sendto/sendmsg/sendmmsg */

@@ -9,7 +9,7 @@
 #   build    runtime + compilers, bpftool, headers, dpkg-dev (`make deb`)
 #   test     build + what the tests run: cmocka, libFuzzer's runtime, real
 #            clients and servers (dig, dnsmasq, rsyslog, git, strace),
-#            python3-jsonschema, systemd-analyze, man
+#            python3-jsonschema, systemd-analyze, man, promtool (prometheus)
 #   bench    build + the peers it is measured against (nftables, iptables,
 #            bubblewrap, socat, ripgrep), hyperfine, gnuplot, dig, dnsmasq
 #
@@ -20,14 +20,14 @@ set -euo pipefail
 
 RUNTIME=(
 	libbpf1 libelf1 zlib1g libjansson4 libssl3 libseccomp2 liburing2
-	libldns3 libhttp-parser2.9
+	libldns3 libhttp-parser2.9 libmicrohttpd12
 	iproute2 procps util-linux passwd
 	curl netcat-openbsd python3
 )
 BUILD=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libssl-dev libseccomp-dev liburing-dev libldns-dev
-	libhttp-parser-dev linux-libc-dev
+	libhttp-parser-dev libmicrohttpd-dev linux-libc-dev
 	# make deb: dpkg-shlibdeps computes the package's Depends
 	dpkg-dev
 )
@@ -40,6 +40,8 @@ TEST=(
 	rsyslog
 	# the policy's JSON Schema, the service unit, the installed man pages
 	python3-jsonschema systemd man-db
+	# the metrics endpoint's scrape is checked with promtool
+	prometheus
 )
 BENCH=(
 	# the peers: nftables, iptables, and what @anthropic-ai/sandbox-runtime

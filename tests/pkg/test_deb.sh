@@ -104,7 +104,8 @@ else
 fi
 deps=$(dpkg-deb -f "$deb" Depends)
 listing=$(dpkg-deb -c "$deb")
-if [[ $deps == *libbpf1* && $deps == *libjansson4* && $deps == *libssl3* && $deps == *passwd* ]] &&
+if [[ $deps == *libbpf1* && $deps == *libjansson4* && $deps == *libssl3* && $deps == *libmicrohttpd12* &&
+	$deps == *passwd* ]] &&
 	grep -q ' ./usr/sbin/toolwall$' <<<"$listing" &&
 	grep -q ' ./lib/systemd/system/toolwall.service$' <<<"$listing"; then
 	ok "Depends from dpkg-shlibdeps ($deps); /usr/sbin/toolwall and the unit inside"

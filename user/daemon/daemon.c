@@ -31,6 +31,7 @@
 #include "explain.h"
 #include "learned.h"
 #include "maps.h"
+#include "metrics.h"
 #include "notify.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -205,6 +206,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	x.budget_burst = d->budget_burst;
 	/* What the slot to be refilled counted is its revision's to report. */
 	account_budgets(d, (int)(d->slot ^ 1));
+	tw_metrics_refill(d, (int)(d->slot ^ 1));
 	/* The learned addresses the new policy still allows, within its
 	 * quotas: bounded, so they always fit the next slot. */
 	ret = tw_learned_prepare(&d->learned, &nr.comp, tw_dns_name_grants,
@@ -238,6 +240,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	audit_policy(d, d->reloads ? "reload" : "load", nr.comp.revision, NULL);
 	d->slot = slot;
 	d->reloads++;
+	d->reloaded_ns = tw_now_ns(CLOCK_REALTIME);
 	tw_calls_save(d);
 	tw_brokerd_policy(d);
 	return 0;

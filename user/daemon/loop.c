@@ -40,6 +40,7 @@
 #include "kaudit.h"
 #include "learned.h"
 #include "maps.h"
+#include "metrics.h"
 #include "notify.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -86,6 +87,11 @@ static const char daemon_usage[] =
 	"  --audit-group GROUP responders in GROUP read the log without root\n"
 	"                      (files 0640, directory 0750; default\n"
 	"                      toolwall-audit when it exists; none: root only)\n"
+	"  --metrics ADDR      serve Prometheus metrics at GET /metrics on\n"
+	"                      IPv4:PORT (127.0.0.1:9464), [IPv6]:PORT or\n"
+	"                      unix:PATH (0660 root:toolwall-audit when that\n"
+	"                      group exists, else 0600); counters from 0 at\n"
+	"                      each start (see METRICS in toolwall(8))\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- calls ------------------------------------------------------ */
@@ -421,6 +427,19 @@ static int budget_opt(struct tw_daemon *d, const char *arg)
 	return 0;
 }
 
+/* --metrics ADDR: its syntax now; it is bound before enforcement. */
+static int metrics_opt(struct tw_daemon *d, const char *arg)
+{
+	char why[512];
+
+	if (d->metrics)
+		tw_metrics_close(d); /* the last one given counts */
+	d->metrics = tw_metrics_new(arg, why, sizeof(why));
+	if (!d->metrics)
+		tw_error("%s", why);
+	return d->metrics ? 0 : -1;
+}
+
 /* The daemon's options into D and AO. Returns -1 to go on, or an exit
  * status (0: --help; 2: a usage error). */
 static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
@@ -437,6 +456,7 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		{ "audit-key", required_argument, 0, 'k' },
 		{ "audit-checkpoint", required_argument, 0, 'C' },
 		{ "audit-group", required_argument, 0, 'G' },
+		{ "metrics", required_argument, 0, 'M' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -467,6 +487,10 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'B':
 			if (budget_opt(d, optarg))
+				return 2;
+			break;
+		case 'M':
+			if (metrics_opt(d, optarg))
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -576,6 +600,7 @@ static int daemon_serve(struct tw_daemon *d, int *ep)
 
 static void daemon_close(struct tw_daemon *d, int ep)
 {
+	tw_metrics_close(d); /* its thread reads what follows */
 	tw_control_close(d);
 	if (ep >= 0)
 		close(ep);
@@ -655,6 +680,13 @@ int cmd_daemon(int argc, char **argv)
 		close(lock_fd);
 		return 1;
 	}
+	/* A busy port or path refuses the start before enforcement changes. */
+	if (d.metrics && tw_metrics_listen(d.metrics, why, sizeof(why))) {
+		tw_error("refusing to start: %s", why);
+		tw_metrics_close(&d);
+		close(lock_fd);
+		return 1;
+	}
 	/* Signals are read from a signalfd by the event loop; block them
 	 * before any thread exists so none of them takes one. */
 	sigemptyset(&mask);
@@ -665,6 +697,7 @@ int cmd_daemon(int argc, char **argv)
 	ret = tw_probe_features(why, sizeof(why));
 	if (ret) {
 		tw_error("refusing to start: %s", why);
+		tw_metrics_close(&d);
 		close(lock_fd);
 		return 1;
 	}
@@ -679,6 +712,8 @@ int cmd_daemon(int argc, char **argv)
 	ret = daemon_up(&d);
 	if (!ret)
 		ret = daemon_serve(&d, &ep);
+	if (!ret && (ret = tw_metrics_start(&d, why, sizeof(why))))
+		tw_error("%s", why);
 	if (!ret) {
 		audit_daemon(&d, d.ld.adopted ? "adopt" : "start");
 		tw_info("enforcing policy %.12s (%zu contexts) on %s%s; audit "

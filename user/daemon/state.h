@@ -39,6 +39,7 @@ struct tw_dns_stats {
 struct tw_dns_listener;
 struct tw_brokerd;
 struct tw_learn_entry;
+struct tw_metrics;
 
 /* Landlock's kernel audit records (kaudit.c): The event being assembled from its records (same serial). */
 struct tw_kaudit_event {
@@ -125,6 +126,8 @@ struct tw_daemon {
 	struct tw_control *ctl;
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events, proc_events;
+	uint64_t reloaded_ns; /* CLOCK_REALTIME: the policy in force taken */
+	struct tw_metrics *metrics; /* --metrics (metrics.h), or NULL */
 	uint64_t kill_after_events; /* tests: SIGKILL once this many are
 				       recorded (TOOLWALL_TEST_KILL_AFTER_EVENTS) */
 	bool stop;
