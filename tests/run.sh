@@ -4,7 +4,8 @@
 #   unit     cmocka tests of parser, compiler, explain (plain and ASan+UBSan)
 #   fuzz     every parser of untrusted bytes under libFuzzer, a bounded time
 #            each (policy, audit log, DNS messages, control requests)
-#   cli      toolwall check on the reference policy and the malformed corpus
+#   cli      toolwall check on the reference policy and the malformed corpus;
+#            the command line (tests/cli/)
 #   kernel   real eBPF programs, cgroups, network namespaces (root); first
 #            the programs alone in a private cgroup (tests/bpf/)
 #   escape   attacks from inside tool calls, each refused and recorded (root)
@@ -79,7 +80,8 @@ fi
 
 if [[ $want == *" cli "* ]]; then
 	note "toolwall check on the reference policy and the malformed corpus"
-	if ./toolwall check -p policy/examples/acme >/dev/null; then
+	# --portable: the example's agent account need not exist on this host
+	if ./toolwall check --portable -p policy/examples/acme >/dev/null; then
 		add 1 0
 	else
 		failures+=("check policy/examples/acme"); add 0 1
@@ -155,6 +157,20 @@ if [[ $want == *" cli "* ]]; then
 	else
 		echo "FAIL scripts/deps.sh layers"; failures+=("deps layers"); add 0 1
 	fi
+	# The command line: global options, help, version, -j errors, check's
+	# host checks and warnings (tests/cli/, TAP files as the kernel's are).
+	for t in tests/cli/test_*.sh; do
+		note "$t"
+		out=$(bash "$t" 2>&1 </dev/null)
+		printf '%s\n' "$out" | grep -v '^RESULT '
+		res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
+		if [[ -z $res ]]; then
+			failures+=("$t (no result)"); add 0 1; continue
+		fi
+		read -r p f s <<<"$res"
+		((f)) && failures+=("$t")
+		add "$p" "$f" "$s"
+	done
 	echo "cli: done"
 fi
 

@@ -1088,6 +1088,40 @@ static void test_diags(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/*
+ * A JSON syntax error comes first, before problems in files sorted ahead
+ * of it: they may stem from it (here the bundle it kept from being read
+ * is "unknown" in a.json). A duplicate key stops jansson the same way.
+ */
+static void test_syntax_error_first(void **state)
+{
+	static const char a[] =
+		"{\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
+		"\"user\":\"u\"},\"baseline\":[\"b\"]}";
+	static const char b[] = "{\"bundle\":\"b\",,}";
+	static const char c[] = "{\"bundle\":\"c\",\"bundle\":\"d\"}";
+	struct tw_policy pol = { 0 };
+	struct tw_diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(tw_policy_parse(&pol, "a.json", a, strlen(a), &d), 0);
+	assert_int_equal(tw_policy_parse(&pol, "b.json", b, strlen(b), &d),
+			 -EINVAL);
+	assert_int_equal(tw_policy_parse(&pol, "c.json", c, strlen(c), &d),
+			 -EINVAL);
+	assert_int_equal(tw_policy_link(&pol, &d), -EINVAL);
+	tw_diags_sort(&d);
+	assert_int_equal(d.n, 3);
+	assert_true(d.v[0].syntax);
+	assert_true(unit_diag_matches(&d.v[0], "b.json:1:15: invalid JSON"));
+	assert_true(d.v[1].syntax);
+	assert_true(unit_diag_matches(&d.v[1], "c.json:1:15: duplicate key"));
+	assert_false(d.v[2].syntax);
+	assert_true(unit_diag_matches(&d.v[2], "a.json:1:62: unknown bundle"));
+	tw_policy_free(&pol);
+	tw_diags_free(&d);
+}
+
 /* jansson skips some NUL bytes, which would shift every location after. */
 static void test_nul_byte(void **state)
 {
@@ -1514,6 +1548,7 @@ int main(void)
 	add("spec example", test_spec_example, NULL);
 	add("array and two files", test_array_and_files, NULL);
 	add("diagnostics", test_diags, NULL);
+	add("a JSON syntax error first", test_syntax_error_first, NULL);
 	add("NUL byte", test_nul_byte, NULL);
 	add("malformed corpus", test_malformed_corpus, NULL);
 	add("reference policy", test_reference_policy, NULL);
