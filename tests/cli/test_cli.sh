@@ -139,6 +139,34 @@ if [[ -z $out ]]; then ok "without -j, errors stay off stdout"; else
 	not_ok "errors on stdout without -j" "$out"
 fi
 
+# --- one destination syntax --------------------------------------------------
+# what the audit table prints is a DEST for explain and for audit --dst
+out=$("$TW" explain -p "$ACME" channel:acme/data-team 10.30.1.10:5439/tcp)
+rc=$?
+if ((rc == 0)) && [[ $out == allowed:* ]]; then
+	ok "explain takes the table's 10.30.1.10:5439/tcp"
+else
+	not_ok "explain ADDR:PORT/tcp" "exit $rc: $out"
+fi
+out=$("$TW" explain -p "$ACME" channel:acme/data-team 10.30.0.0/16:5439 2>&1)
+rc=$?
+if ((rc == 2)) && [[ $out == *"is a network: ask about one address"* ]]; then
+	ok "explain of a network: exit 2, says to ask about one address"
+else
+	not_ok "explain CIDR" "exit $rc: $out"
+fi
+: >"$WORK/empty.jsonl"
+for d in 10.30.1.10:5439/tcp '[fd00:30::5]:53/udp' api.tracker.example:443 \
+	'*.tracker.example' 10.30.0.0/16:5000-6000 unix:/run/x.sock; do
+	if ! "$TW" audit --log "$WORK/empty.jsonl" --dst "$d" >/dev/null 2>"$WORK/err"; then
+		not_ok "audit --dst $d" "$(cat "$WORK/err")"
+		continue
+	fi
+	ok "audit --dst takes $d"
+done
+json_error "audit -j --dst, unbracketed IPv6: where is --dst" "--dst" -- \
+	"$TW" audit -j --log "$WORK/empty.jsonl" --dst fd00::1
+
 # --- a JSON syntax error first ---------------------------------------------------
 "$TW" check --portable -p "$WORK/bad" 2>"$WORK/err" >/dev/null
 first=$(head -1 "$WORK/err")

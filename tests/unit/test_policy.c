@@ -70,6 +70,14 @@ static const struct ep_ok ep_ok[] = {
 	  "x.example", "53" },
 	{ "10.10.1.0/24:80,443", TCP, TW_HOST_CIDR, 4, "10.10.1.0", 24, NULL,
 	  "80,443" },
+	/* the protocol as the audit table prints it, after the ports */
+	{ "10.0.0.1:53/udp", UDP, TW_HOST_CIDR, 4, "10.0.0.1", 32, NULL, "53" },
+	{ "[fd00::1]:443/tcp", TCP, TW_HOST_CIDR, 6, "fd00::1", 128, NULL,
+	  "443" },
+	{ "10.0.0.0/8/UDP", UDP, TW_HOST_CIDR, 4, "10.0.0.0", 8, NULL,
+	  "0-65535" },
+	{ "udp://api.example:53/udp", UDP, TW_HOST_NAME, 0, NULL, 0,
+	  "api.example", "53" },
 	{ "a.example:8000-8999,443,8443-8450,80", TCP, TW_HOST_NAME, 0, NULL,
 	  0, "a.example", "80,443,8000-8999" },
 	{ "a.example:80,81,82-90,79", TCP, TW_HOST_NAME, 0, NULL, 0,
@@ -170,6 +178,9 @@ static const struct ep_bad ep_bad[] = {
 	{ "a.example:80;90", "invalid port list" },
 	{ "a.example:80-", "empty port in port list" },
 	{ "a.example:0-100", "port 0 is not a valid port" },
+	{ "udp://a.example:53/tcp", "two protocols: udp and /tcp" },
+	{ "a.example:53/sctp", "invalid port list" },
+	{ "a.example/udp/udp", "invalid character in DNS name" },
 	{ "a.example:99999999999999999999", "is out of range (1-65535)" },
 };
 
