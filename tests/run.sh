@@ -23,6 +23,21 @@ want=" ${TW_TESTS:-unit fuzz cli kernel escape pkg} "
 note() { printf '\n=== %s\n' "$*"; }
 add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
 
+# run_tap FILE: a TAP file of tests/lib/tap.sh; counts its RESULT line.
+run_tap() {
+	local t=$1 out rc res p f s
+	out=$(bash "$t" 2>&1 </dev/null)
+	rc=$?
+	printf '%s\n' "$out" | grep -v '^RESULT '
+	res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
+	if [[ -z $res ]]; then
+		failures+=("$t (exit $rc, no result)"); add 0 1; return
+	fi
+	read -r p f s <<<"$res"
+	((f)) && failures+=("$t")
+	add "$p" "$f" "$s"
+}
+
 run_cmocka() {
 	local bin=$1 out p f
 	out=$("$bin" 2>&1)
@@ -148,11 +163,13 @@ if [[ $want == *" cli "* ]]; then
 	fi
 	# scripts/deps.sh's layers are cumulative: runtime in build, build in
 	# test and in bench; the peers only in bench; an unknown layer refused.
+	# (grep without -q: with pipefail, a reader that stops early fails the
+	# pipe when the writer gets SIGPIPE.)
 	lay() { bash scripts/deps.sh --list "$1"; }
 	if [[ -z $(comm -23 <(lay runtime) <(lay build)) && -z $(comm -23 <(lay build) <(lay test)) &&
-		-z $(comm -23 <(lay build) <(lay bench)) ]] && lay bench | grep -qx hyperfine &&
-		! lay test | grep -qx hyperfine && ! lay build | grep -qx libcmocka-dev &&
-		lay test | grep -qx python3-jsonschema && ! bash scripts/deps.sh nope 2>/dev/null; then
+		-z $(comm -23 <(lay build) <(lay bench)) ]] && lay bench | grep -x hyperfine >/dev/null &&
+		! lay test | grep -x hyperfine >/dev/null && ! lay build | grep -x libcmocka-dev >/dev/null &&
+		lay test | grep -x python3-jsonschema >/dev/null && ! bash scripts/deps.sh nope 2>/dev/null; then
 		add 1 0
 	else
 		echo "FAIL scripts/deps.sh layers"; failures+=("deps layers"); add 0 1
@@ -161,15 +178,7 @@ if [[ $want == *" cli "* ]]; then
 	# host checks and warnings (tests/cli/, TAP files as the kernel's are).
 	for t in tests/cli/test_*.sh; do
 		note "$t"
-		out=$(bash "$t" 2>&1 </dev/null)
-		printf '%s\n' "$out" | grep -v '^RESULT '
-		res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
-		if [[ -z $res ]]; then
-			failures+=("$t (no result)"); add 0 1; continue
-		fi
-		read -r p f s <<<"$res"
-		((f)) && failures+=("$t")
-		add "$p" "$f" "$s"
+		run_tap "$t"
 	done
 	echo "cli: done"
 fi
@@ -185,16 +194,7 @@ if ((${#kernel_files[@]})); then
 		if [[ $(id -u) -ne 0 ]]; then
 			echo "skipped: kernel tests need root"; add 0 0 1; continue
 		fi
-		out=$(bash "$t" 2>&1 </dev/null)
-		rc=$?
-		printf '%s\n' "$out" | grep -v '^RESULT '
-		res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
-		if [[ -z $res ]]; then
-			failures+=("$t (exit $rc, no result)"); add 0 1; continue
-		fi
-		read -r p f s <<<"$res"
-		((f)) && failures+=("$t")
-		add "$p" "$f" "$s"
+		run_tap "$t"
 	done
 fi
 

@@ -288,6 +288,50 @@ static void test_ports(void **state)
 	free(r);
 }
 
+/* Names of workspaces, channels and persons: chat forms too (SPEC). */
+static void test_cnames(void)
+{
+	static const char *const good[] = {
+		"acme", "C024BE91L", "alice@acme.example", "a@", "Data-Team",
+		"U_1.x", "cgroupx", "memory", "io-team", "cpu", "pids_team",
+		"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+		"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL",
+	};
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+		{ "", "names match" }, { "-a", "names match" },
+		{ "@alice", "names match" },
+		{ ".a", "names match" }, { "..", "names match" },
+		{ "_a", "names match" }, { "a b", "names match" },
+		{ "a/b", "names match" }, { "#general", "names match" },
+		{ "é", "names match" }, { "a:b", "names match" },
+		{ "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+		  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL",
+		  "names match" },
+		{ "cgroup.procs", "the kernel gives its own files" },
+		{ "cgroup.x", "the kernel gives its own files" },
+		{ "memory.max", "the kernel gives its own files" },
+		{ "io.stat", "the kernel gives its own files" },
+		{ "perf_event.x", "the kernel gives its own files" },
+	};
+	const char *why;
+
+	assert_int_equal(strlen(good[11]), TW_CNAME_MAX);
+	assert_int_equal(strlen(bad[11].name), TW_CNAME_MAX + 1);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(good); i++)
+		if (!tw_cname_valid(good[i], &why))
+			fail_msg("\"%s\" should be a valid name: %s", good[i],
+				 why);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		if (tw_cname_valid(bad[i].name, &why) || !why ||
+		    !strstr(why, bad[i].why))
+			fail_msg("\"%s\" should be invalid (%s), not %s",
+				 bad[i].name, bad[i].why, why ? why : "-");
+	}
+}
+
 static void test_names(void **state)
 {
 	static const char *const good[] = {
@@ -302,6 +346,7 @@ static void test_names(void **state)
 
 	(void)state;
 	assert_int_equal(strlen(good[6]), TW_NAME_MAX);
+	test_cnames();
 	for (i = 0; i < UNIT_ARRAY_SIZE(good); i++)
 		if (!tw_name_valid(good[i]))
 			fail_msg("\"%s\" should be a valid name", good[i]);

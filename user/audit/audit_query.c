@@ -155,7 +155,7 @@ json_t *tw_hint_bundles(const char *hint)
 
 	while (p && (p = strstr(p, "bundle "))) {
 		const char *start = p + 7, *end = start;
-		char name[128];
+		char name[TW_NAME_MAX + 1];
 
 		while (*end && *end != ' ' && *end != ';' && *end != ',')
 			end++;
