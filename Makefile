@@ -16,6 +16,10 @@
 #                 under $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall
 # make deb        build/toolwall_VERSION_ARCH.deb (PREFIX /usr)
 
+# The version, in this one place: --version, `toolwall version`, the man
+# pages' headers (as installed) and the Debian package take it from here.
+TW_VERSION := 0.1.0
+
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -24,7 +28,7 @@ Q        := $(if $(V),,@)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
-	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT)
+	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) -DTW_VERSION='"$(TW_VERSION)"'
 LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lpthread \
 	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
@@ -77,6 +81,9 @@ deps:
 toolwall: $(PURE_OBJS) $(SYS_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# main.c prints the version the Makefile sets.
+$(OUT)/cli/main.o: Makefile
+
 $(OUT)/%.o: user/%.c $(USER_HDRS) bpf/toolwall.h $(BPF_SKELS) | $(OUT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
@@ -94,7 +101,6 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
 
 # The metrics' toolwall_build_info names the version main.c prints.
-$(OUT)/daemon/scrape.o: CFLAGS += -DTW_VERSION='"$(TW_VERSION)"'
 
 $(OUT)/bpftest/%: tests/bpf/%.c $(BPFT_OBJS) $(BPF_SKELS) | $(OUT)/bpftest
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BPFT_OBJS) $(LDLIBS)
@@ -180,7 +186,6 @@ MANDIR     ?= $(PREFIX)/share/man
 DATADIR    ?= $(PREFIX)/share/toolwall
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-TW_VERSION := $(shell sed -n 's/^\#define TW_VERSION "\(.*\)"/\1/p' user/cli/main.c)
 
 # Every file install puts down, relative to DESTDIR (uninstall removes
 # exactly these; tests/pkg/test_install.sh checks the tree against it).
@@ -193,9 +198,12 @@ EXAMPLES := $(shell find policy/examples -type f -name '*.json' | sort)
 
 install: toolwall
 	$(Q)install -D -m 0755 toolwall $(DESTDIR)$(SBINDIR)/toolwall
-	$(Q)install -D -m 0644 man/toolwall.8 $(DESTDIR)$(MANDIR)/man8/toolwall.8
-	$(Q)install -D -m 0644 man/toolwall-policy.5 \
-		$(DESTDIR)$(MANDIR)/man5/toolwall-policy.5
+	$(Q)for m in man8/toolwall.8 man5/toolwall-policy.5; do \
+		install -d $(DESTDIR)$(MANDIR)/$$(dirname $$m) && \
+		sed '1,5s/"toolwall [0-9][^"]*"/"toolwall $(TW_VERSION)"/' \
+			man/$$(basename $$m) > $(DESTDIR)$(MANDIR)/$$m && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/$$m || exit 1; \
+	done
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/toolwall.service.in \
 		> $(DESTDIR)$(UNITDIR)/toolwall.service

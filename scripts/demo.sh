@@ -42,6 +42,9 @@ ncall=0
 
 step "The policy: workspace acme, channels data-team and general, a DM with alice"
 TW_TEST_TAKEOVER=${TW_TEST_TAKEOVER:-}
+# check wants the example's agent account to exist (tw_setup makes it too)
+id "$TW_AGENT" >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin "$TW_AGENT"
 run "$TW_BIN" check -p "$ROOT/policy/examples/acme"
 
 step "Test hosts in a private network namespace (nothing leaves this machine)"

@@ -45,10 +45,10 @@ else
 fi
 bin=$D/usr/local/sbin/toolwall
 if [[ $("$bin" --version) == "toolwall "* ]] &&
-	"$bin" check -p "$D/usr/local/share/toolwall/examples/acme" >/dev/null; then
+	"$bin" check --portable -p "$D/usr/local/share/toolwall/examples/acme" >/dev/null; then
 	ok "the installed binary runs; toolwall check passes on the installed example policy"
 else
-	not_ok "installed binary" "$("$bin" check -p "$D/usr/local/share/toolwall/examples/acme" 2>&1 | head -3)"
+	not_ok "installed binary" "$("$bin" check --portable -p "$D/usr/local/share/toolwall/examples/acme" 2>&1 | head -3)"
 fi
 if grep -qx 'ExecStart=/usr/local/sbin/toolwall daemon $TOOLWALL_DAEMON_ARGS' "$D/usr/local/lib/systemd/system/toolwall.service" &&
 	grep -qx 'ExecReload=/usr/local/sbin/toolwall reload' "$D/usr/local/lib/systemd/system/toolwall.service"; then

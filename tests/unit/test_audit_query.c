@@ -83,18 +83,30 @@ static void test_filters(void **state)
 {
 	static const struct {
 		const char *dst;
-		bool v4, v6, unix_;
+		bool v4, v6, unix_, dom;
 	} rows[] = {
-		{ "10.30.1.10", true, false, false },
-		{ "10.30.0.0/16", true, false, false },
-		{ "10.31.0.0/16", false, false, false },
-		{ "10.30.1.10:5439", true, false, false },
-		{ "10.30.1.10:5432", false, false, false },
-		{ "fd00:30::5", false, true, false },
-		{ "[fd00:30::/32]:5439", false, true, false },
-		{ "[fd00:30::5]:443", false, false, false },
-		{ "unix:/run/x.sock", false, false, true },
-		{ "/run/x.sock", false, false, true },
+		{ "10.30.1.10", true, false, false, false },
+		{ "10.30.0.0/16", true, false, false, false },
+		{ "10.31.0.0/16", false, false, false, false },
+		{ "10.30.1.10:5439", true, false, false, false },
+		{ "10.30.1.10:5432", false, false, false, false },
+		{ "[fd00:30::5]", false, true, false, false },
+		{ "[fd00:30::/32]:5439", false, true, false, false },
+		{ "[fd00:30::5]:443", false, false, false, false },
+		{ "unix:/run/x.sock", false, false, true, false },
+		/* the syntax of the table and of the policy's entries */
+		{ "10.30.1.10:5439/tcp", true, false, false, false },
+		{ "10.30.1.10:5439/udp", false, false, false, false },
+		{ "udp://10.30.0.0/16", false, false, false, false },
+		{ "tcp://10.30.0.0/16:5000-6000", true, false, false, false },
+		{ "10.30.1.10:80,443", false, false, false, false },
+		{ "10.30.1.10:443,5439", true, false, false, false },
+		{ "[fd00:30::5]:5439/tcp", false, false, false, false },
+		{ "api.tracker.example", false, false, false, true },
+		{ "API.Tracker.Example.", false, false, false, true },
+		{ "*.tracker.example", false, false, false, true },
+		{ "*.api.tracker.example", false, false, false, false },
+		{ "api.tracker.example:443", false, false, false, false },
 	};
 	json_t *v4 = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"context\":\"workspace:acme\",\"workspace\":\"acme\",\"pid\":42,\"action\":\"connect\",\"proto\":\"tcp\",\"dst\":\"10.30.1.10\",\"port\":5439}");
 	json_t *v6 = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"dst\":\"fd00:30::5\",\"port\":5439}");
@@ -108,12 +120,35 @@ static void test_filters(void **state)
 		assert_int_equal(tw_audit_parse_dst(&f, rows[i].dst), 0);
 		if (tw_audit_match(&f, v4) != rows[i].v4 ||
 		    tw_audit_match(&f, v6) != rows[i].v6 ||
-		    tw_audit_match(&f, ux) != rows[i].unix_)
+		    tw_audit_match(&f, ux) != rows[i].unix_ ||
+		    tw_audit_match(&f, agg) != rows[i].dom)
 			fail_msg("--dst %s", rows[i].dst);
 	}
-	memset(&f, 0, sizeof(f));
-	assert_int_equal(tw_audit_parse_dst(&f, "10.0.0.1/33"), -EINVAL);
-	assert_int_equal(tw_audit_parse_dst(&f, "nonsense"), -EINVAL);
+	/* each error says what is wrong */
+	{
+		static const struct {
+			const char *dst, *says;
+		} bad[] = {
+			{ "10.0.0.1/33", "invalid prefix length" },
+			{ "10.0.0.1/8", "host bits set" },
+			{ "non sense", "invalid character in DNS name" },
+			{ "/run/x.sock", "invalid character in DNS name" },
+			{ "10.0.0.1:99999", "out of range" },
+			{ "udp://10.0.0.1:53/tcp", "two protocols" },
+			{ "fd00::1:443", "IPv6 addresses go in brackets" },
+			{ "fd00:30::5", "IPv6 addresses go in brackets" },
+			{ "unix:", "unix socket path must be" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+			memset(&f, 0, sizeof(f));
+			assert_int_equal(tw_audit_parse_dst(&f, bad[i].dst),
+					 -EINVAL);
+			if (!strstr(f.dst.err, bad[i].says))
+				fail_msg("--dst %s: '%s' does not say '%s'",
+					 bad[i].dst, f.dst.err, bad[i].says);
+		}
+	}
 
 	memset(&f, 0, sizeof(f));
 	f.context = "workspace:acme";
@@ -438,12 +473,56 @@ static void test_ocsf(void **state)
 	json_decref(r);
 }
 
+/*
+ * One destination syntax: what the table prints for a record (its
+ * DESTINATION column) is taken back by --dst and picks that record, is a
+ * valid connect entry of a policy, and, naming one port, a DEST for
+ * explain.
+ */
+static void test_dst_round_trip(void **state)
+{
+	static const char *const recs[] = {
+		"{\"event\":\"deny\",\"proto\":\"tcp\",\"dst\":\"10.30.1.10\",\"port\":5439}",
+		"{\"event\":\"deny\",\"proto\":\"udp\",\"dst\":\"fd00:30::5\",\"port\":53}",
+		"{\"event\":\"deny\",\"dst\":\"fd00:30::5\",\"port\":5439}",
+		"{\"event\":\"deny\",\"path\":\"/run/x.sock\"}",
+		"{\"event\":\"deny\",\"domain\":\"api.tracker.example\"}",
+		"{\"event\":\"deny\",\"domain\":\"api.tracker.example\",\"port\":443}",
+	};
+	static const char *const printed[] = {
+		"10.30.1.10:5439/tcp", "[fd00:30::5]:53/udp", "[fd00:30::5]:5439",
+		"unix:/run/x.sock", "api.tracker.example",
+		"api.tracker.example:443",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(recs); i++) {
+		json_t *r = rec(recs[i]);
+		struct tw_audit_filter f = { 0 };
+		struct tw_endpoint ep;
+		struct tw_dest d;
+		char dest[300], err[256];
+
+		tw_audit_dest(r, dest, sizeof(dest));
+		assert_string_equal(dest, printed[i]);
+		if (tw_audit_parse_dst(&f, dest) || !tw_audit_match(&f, r))
+			fail_msg("--dst %s: %s", dest, f.dst.err);
+		if (tw_endpoint_parse(dest, &ep, err, sizeof(err)))
+			fail_msg("connect entry %s: %s", dest, err);
+		tw_endpoint_free(&ep);
+		if (strchr(dest + 1, ':') && !strstr(dest, "unix:") &&
+		    tw_dest_parse(dest, &d, err, sizeof(err)))
+			fail_msg("explain %s: %s", dest, err);
+		json_decref(r);
+	}
+}
+
 /* --dst unix:PATH finds a path of bytes that are not UTF-8 whether it is
  * given as the log writes it or as its bytes. */
 static void test_dst_on_encoded_path(void **state)
 {
 	struct tw_audit_filter f = { 0 }, g = { 0 }, h = { 0 };
-	char enc[128];
+	char enc[128], arg[140];
 	json_t *rec;
 
 	(void)state;
@@ -453,7 +532,8 @@ static void test_dst_on_encoded_path(void **state)
 			tw_json_bytes("/tmp/a\\\xff.sock", 13));
 	assert_int_equal(tw_audit_parse_dst(&f, "unix:/tmp/a\\\xff.sock"), 0);
 	assert_true(tw_audit_match(&f, rec)); /* the bytes */
-	assert_int_equal(tw_audit_parse_dst(&g, enc), 0);
+	snprintf(arg, sizeof(arg), "unix:%s", enc);
+	assert_int_equal(tw_audit_parse_dst(&g, arg), 0);
 	assert_true(tw_audit_match(&g, rec)); /* as logged */
 	assert_int_equal(tw_audit_parse_dst(&h, "unix:/tmp/a\\\\xff.sock"), 0);
 	assert_false(tw_audit_match(&h, rec)); /* other bytes */
@@ -468,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_summary_weights_counts),
 		cmocka_unit_test(test_suggest_is_a_working_bundle),
 		cmocka_unit_test(test_dest_column),
+		cmocka_unit_test(test_dst_round_trip),
 		cmocka_unit_test(test_ocsf_syscall_audit),
 		cmocka_unit_test(test_syslog_rfc5424),
 		cmocka_unit_test(test_ocsf),

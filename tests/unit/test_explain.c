@@ -129,7 +129,65 @@ static const struct dest_case dest_cases[] = {
 	{ "bad_host!:443", -EINVAL },
 	{ "a..b:443", -EINVAL },
 	{ "unix:", -EINVAL },
+	/* the syntax policy entries and the audit table share */
+	{ "10.20.1.10:53/UDP", 0, TW_PROTO_UDP, TW_HOST_CIDR, "10.20.1.10", 53,
+	  "10.20.1.10:53/udp" },
+	{ "[fd00:30::1]:5439/tcp", 0, TW_PROTO_TCP, TW_HOST_CIDR, "fd00:30::1",
+	  5439, "[fd00:30::1]:5439" },
+	{ "udp://10.20.1.10:53/udp", 0, TW_PROTO_UDP, TW_HOST_CIDR,
+	  "10.20.1.10", 53, "10.20.1.10:53/udp" },
+	{ "10.20.1.10/32:443", 0, TW_PROTO_TCP, TW_HOST_CIDR, "10.20.1.10", 443,
+	  "10.20.1.10:443" },
+	{ "[fd00::1/128]:443", 0, TW_PROTO_TCP, TW_HOST_CIDR, "fd00::1", 443,
+	  "[fd00::1]:443" },
+	{ "tcp://api.example:443", 0, TW_PROTO_TCP, TW_HOST_NAME, "api.example",
+	  443, "api.example:443" },
+	{ "listen:0.0.0.0:0", 0, TW_PROTO_TCP, TW_HOST_CIDR, "0.0.0.0", 0,
+	  "listen:0.0.0.0:0" },
+	{ "listen:[::]:0/udp", 0, TW_PROTO_UDP, TW_HOST_CIDR, "::", 0,
+	  "listen:[::]:0/udp" },
+	/* more than one destination, or two protocols: errors */
+	{ "udp://10.20.1.10:53/tcp", -EINVAL },
+	{ "10.0.0.0/8:443", -EINVAL },
+	{ "[fd00::/64]:443", -EINVAL },
+	{ "*.example:443", -EINVAL },
+	{ "10.20.1.10:80-90", -EINVAL },
+	{ "10.20.1.10:80,443", -EINVAL },
+	{ "api.example", -EINVAL },
+	{ "ftp://api.example:21", -EINVAL },
+	{ "unix:relative.sock", -EINVAL },
 };
+
+/* The message of each error names what is wrong. */
+static const struct {
+	const char *in, *says;
+} dest_errors[] = {
+	{ "udp://10.20.1.10:53/tcp", "two protocols" },
+	{ "10.0.0.0/8:443", "is a network" },
+	{ "*.example:443", "every name under example" },
+	{ "10.20.1.10:80-90", "several ports" },
+	{ "api.example", "missing port" },
+	{ "10.20.1.10:65536", "out of range" },
+	{ "fd00::1:443", "in brackets" },
+	{ "listen:api.example:80", "listen: takes an IP address" },
+};
+
+static void test_dest_errors(void **state)
+{
+	struct tw_dest d;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dest_errors) / sizeof(dest_errors[0]);
+	     i++) {
+		err[0] = '\0';
+		assert_int_equal(tw_dest_parse(dest_errors[i].in, &d, err,
+					       sizeof(err)), -EINVAL);
+		if (!strstr(err, dest_errors[i].says))
+			fail_msg("%s: '%s' does not say '%s'", dest_errors[i].in,
+				 err, dest_errors[i].says);
+	}
+}
 
 static void test_dest_parse(void **state)
 {
@@ -485,7 +543,7 @@ static const char *explain_label(const struct explain_case *c)
 
 int main(void)
 {
-	static struct CMUnitTest t[160];
+	static struct CMUnitTest t[200];
 	size_t n = 0;
 
 	ROWS(test_dest_parse, dest_cases, dest_label, t, n);
@@ -494,6 +552,7 @@ int main(void)
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(
 		test_explain_most_specific_rule);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_explain_hint_many);
+	t[n++] = (struct CMUnitTest)cmocka_unit_test(test_dest_errors);
 	t[n++] = (struct CMUnitTest)cmocka_unit_test(
 		test_explain_unknown_context);
 	return _cmocka_run_group_tests("explain", t, n, ref_setup, ref_teardown);

@@ -70,6 +70,14 @@ static const struct ep_ok ep_ok[] = {
 	  "x.example", "53" },
 	{ "10.10.1.0/24:80,443", TCP, TW_HOST_CIDR, 4, "10.10.1.0", 24, NULL,
 	  "80,443" },
+	/* the protocol as the audit table prints it, after the ports */
+	{ "10.0.0.1:53/udp", UDP, TW_HOST_CIDR, 4, "10.0.0.1", 32, NULL, "53" },
+	{ "[fd00::1]:443/tcp", TCP, TW_HOST_CIDR, 6, "fd00::1", 128, NULL,
+	  "443" },
+	{ "10.0.0.0/8/UDP", UDP, TW_HOST_CIDR, 4, "10.0.0.0", 8, NULL,
+	  "0-65535" },
+	{ "udp://api.example:53/udp", UDP, TW_HOST_NAME, 0, NULL, 0,
+	  "api.example", "53" },
 	{ "a.example:8000-8999,443,8443-8450,80", TCP, TW_HOST_NAME, 0, NULL,
 	  0, "a.example", "80,443,8000-8999" },
 	{ "a.example:80,81,82-90,79", TCP, TW_HOST_NAME, 0, NULL, 0,
@@ -170,6 +178,9 @@ static const struct ep_bad ep_bad[] = {
 	{ "a.example:80;90", "invalid port list" },
 	{ "a.example:80-", "empty port in port list" },
 	{ "a.example:0-100", "port 0 is not a valid port" },
+	{ "udp://a.example:53/tcp", "two protocols: udp and /tcp" },
+	{ "a.example:53/sctp", "invalid port list" },
+	{ "a.example/udp/udp", "invalid character in DNS name" },
 	{ "a.example:99999999999999999999", "is out of range (1-65535)" },
 };
 
@@ -277,6 +288,50 @@ static void test_ports(void **state)
 	free(r);
 }
 
+/* Names of workspaces, channels and persons: chat forms too (SPEC). */
+static void test_cnames(void)
+{
+	static const char *const good[] = {
+		"acme", "C024BE91L", "alice@acme.example", "a@", "Data-Team",
+		"U_1.x", "cgroupx", "memory", "io-team", "cpu", "pids_team",
+		"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+		"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL",
+	};
+	static const struct {
+		const char *name, *why;
+	} bad[] = {
+		{ "", "names match" }, { "-a", "names match" },
+		{ "@alice", "names match" },
+		{ ".a", "names match" }, { "..", "names match" },
+		{ "_a", "names match" }, { "a b", "names match" },
+		{ "a/b", "names match" }, { "#general", "names match" },
+		{ "é", "names match" }, { "a:b", "names match" },
+		{ "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+		  "LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL",
+		  "names match" },
+		{ "cgroup.procs", "the kernel gives its own files" },
+		{ "cgroup.x", "the kernel gives its own files" },
+		{ "memory.max", "the kernel gives its own files" },
+		{ "io.stat", "the kernel gives its own files" },
+		{ "perf_event.x", "the kernel gives its own files" },
+	};
+	const char *why;
+
+	assert_int_equal(strlen(good[11]), TW_CNAME_MAX);
+	assert_int_equal(strlen(bad[11].name), TW_CNAME_MAX + 1);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(good); i++)
+		if (!tw_cname_valid(good[i], &why))
+			fail_msg("\"%s\" should be a valid name: %s", good[i],
+				 why);
+	for (size_t i = 0; i < UNIT_ARRAY_SIZE(bad); i++) {
+		why = NULL;
+		if (tw_cname_valid(bad[i].name, &why) || !why ||
+		    !strstr(why, bad[i].why))
+			fail_msg("\"%s\" should be invalid (%s), not %s",
+				 bad[i].name, bad[i].why, why ? why : "-");
+	}
+}
+
 static void test_names(void **state)
 {
 	static const char *const good[] = {
@@ -291,6 +346,7 @@ static void test_names(void **state)
 
 	(void)state;
 	assert_int_equal(strlen(good[6]), TW_NAME_MAX);
+	test_cnames();
 	for (i = 0; i < UNIT_ARRAY_SIZE(good); i++)
 		if (!tw_name_valid(good[i]))
 			fail_msg("\"%s\" should be a valid name", good[i]);
@@ -1088,6 +1144,40 @@ static void test_diags(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/*
+ * A JSON syntax error comes first, before problems in files sorted ahead
+ * of it: they may stem from it (here the bundle it kept from being read
+ * is "unknown" in a.json). A duplicate key stops jansson the same way.
+ */
+static void test_syntax_error_first(void **state)
+{
+	static const char a[] =
+		"{\"workspace\":\"w\",\"agent\":{\"name\":\"a\","
+		"\"user\":\"u\"},\"baseline\":[\"b\"]}";
+	static const char b[] = "{\"bundle\":\"b\",,}";
+	static const char c[] = "{\"bundle\":\"c\",\"bundle\":\"d\"}";
+	struct tw_policy pol = { 0 };
+	struct tw_diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(tw_policy_parse(&pol, "a.json", a, strlen(a), &d), 0);
+	assert_int_equal(tw_policy_parse(&pol, "b.json", b, strlen(b), &d),
+			 -EINVAL);
+	assert_int_equal(tw_policy_parse(&pol, "c.json", c, strlen(c), &d),
+			 -EINVAL);
+	assert_int_equal(tw_policy_link(&pol, &d), -EINVAL);
+	tw_diags_sort(&d);
+	assert_int_equal(d.n, 3);
+	assert_true(d.v[0].syntax);
+	assert_true(unit_diag_matches(&d.v[0], "b.json:1:15: invalid JSON"));
+	assert_true(d.v[1].syntax);
+	assert_true(unit_diag_matches(&d.v[1], "c.json:1:15: duplicate key"));
+	assert_false(d.v[2].syntax);
+	assert_true(unit_diag_matches(&d.v[2], "a.json:1:62: unknown bundle"));
+	tw_policy_free(&pol);
+	tw_diags_free(&d);
+}
+
 /* jansson skips some NUL bytes, which would shift every location after. */
 static void test_nul_byte(void **state)
 {
@@ -1514,6 +1604,7 @@ int main(void)
 	add("spec example", test_spec_example, NULL);
 	add("array and two files", test_array_and_files, NULL);
 	add("diagnostics", test_diags, NULL);
+	add("a JSON syntax error first", test_syntax_error_first, NULL);
 	add("NUL byte", test_nul_byte, NULL);
 	add("malformed corpus", test_malformed_corpus, NULL);
 	add("reference policy", test_reference_policy, NULL);

@@ -49,102 +49,10 @@ int tw_audit_parse_when(const char *s, uint64_t now_ns, uint64_t *ns)
 	return tw_audit_ts_parse(s, ns);
 }
 
-static int parse_addr(const char *s, int *family, uint8_t *addr)
-{
-	if (inet_pton(AF_INET, s, addr) == 1) {
-		*family = 4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1) {
-		*family = 6;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int tw_audit_parse_dst(struct tw_audit_filter *f, const char *s)
 {
-	char host[128], *p, *end;
-	long v;
-
 	f->has_dst = true;
-	f->dst_port = -1;
-	if (!strncmp(s, "unix:", 5) || s[0] == '/' || s[0] == '@') {
-		const char *path = strncmp(s, "unix:", 5) ? s : s + 5;
-
-		if (!*path || strlen(path) >= sizeof(f->dst_path))
-			return -EINVAL;
-		f->dst_unix = true;
-		snprintf(f->dst_path, sizeof(f->dst_path), "%s", path);
-		return 0;
-	}
-	if (strlen(s) >= sizeof(host))
-		return -EINVAL;
-	if (s[0] == '[') {
-		snprintf(host, sizeof(host), "%s", s + 1);
-		p = strchr(host, ']');
-		if (!p)
-			return -EINVAL;
-		*p++ = 0;
-		if (*p == ':') {
-			v = strtol(p + 1, &end, 10);
-			if (end == p + 1 || *end || v < 0 || v > 65535)
-				return -EINVAL;
-			f->dst_port = (int)v;
-		} else if (*p) {
-			return -EINVAL;
-		}
-	} else {
-		snprintf(host, sizeof(host), "%s", s);
-		p = strchr(host, ':');
-		if (p && !strchr(p + 1, ':')) { /* IPv4 with a port */
-			*p++ = 0;
-			v = strtol(p, &end, 10);
-			if (end == p || *end || v < 0 || v > 65535)
-				return -EINVAL;
-			f->dst_port = (int)v;
-		}
-	}
-	p = strchr(host, '/');
-	if (p) {
-		*p++ = 0;
-		v = strtol(p, &end, 10);
-		if (end == p || *end || v < 0)
-			return -EINVAL;
-		f->dst_plen = (int)v;
-	} else {
-		f->dst_plen = -1;
-	}
-	if (parse_addr(host, &f->dst_family, f->dst_addr))
-		return -EINVAL;
-	if (f->dst_plen < 0)
-		f->dst_plen = f->dst_family == 4 ? 32 : 128;
-	if (f->dst_plen > (f->dst_family == 4 ? 32 : 128))
-		return -EINVAL;
-	return 0;
-}
-
-static bool dst_match(const struct tw_audit_filter *f, json_t *rec)
-{
-	const char *d = S(rec, "dst");
-	uint8_t addr[16] = {};
-	int fam;
-
-	if (f->dst_unix) {
-		const char *p = S(rec, "path");
-		char enc[4 * sizeof(f->dst_path)];
-
-		/* as the log writes it, or its bytes (record.h) */
-		tw_bytes_encode(f->dst_path, strlen(f->dst_path), enc,
-				sizeof(enc));
-		return p && (!strcmp(p, f->dst_path) || !strcmp(p, enc));
-	}
-	if (!d || parse_addr(d, &fam, addr) || fam != f->dst_family)
-		return false;
-	if (!tw_prefix_contains(f->dst_addr, f->dst_plen, addr))
-		return false;
-	return f->dst_port < 0 ||
-	       json_integer_value(json_object_get(rec, "port")) == f->dst_port;
+	return tw_dst_filter_parse(&f->dst, s);
 }
 
 static bool domain_match(const char *want, const char *have)
@@ -183,7 +91,7 @@ bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec)
 		return false;
 	if (f->domain && !domain_match(f->domain, S(rec, "domain")))
 		return false;
-	if (f->has_dst && !dst_match(f, rec))
+	if (f->has_dst && !tw_dst_filter_match(&f->dst, rec))
 		return false;
 	if (f->since_ns || f->until_ns) {
 		if (tw_audit_ts_parse(S(rec, "first_ts") ?: S(rec, "ts") ?: "",
@@ -247,7 +155,7 @@ json_t *tw_hint_bundles(const char *hint)
 
 	while (p && (p = strstr(p, "bundle "))) {
 		const char *start = p + 7, *end = start;
-		char name[128];
+		char name[TW_NAME_MAX + 1];
 
 		while (*end && *end != ' ' && *end != ';' && *end != ',')
 			end++;

@@ -13,22 +13,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "dst_filter.h"
+
 struct tw_audit_filter {
 	uint64_t since_ns, until_ns; /* 0: open */
 	const char *context, *workspace, *call_id, *action, *event;
 	const char *domain; /* exact, or *.suffix */
 	bool has_pid;
 	long long pid;
-	/* --dst: an address or CIDR, with an optional port
-	 * (10.0.0.1, 10.0.0.0/8, 10.0.0.1:443, [fd00::1]:443), or a unix
-	 * path (unix:/run/x.sock or /run/x.sock) */
 	bool has_dst;
-	bool dst_unix;
-	char dst_path[512]; /* raw bytes, or as the log writes them */
-	int dst_family; /* 4 or 6 */
-	uint8_t dst_addr[16];
-	int dst_plen;
-	int dst_port; /* -1: any */
+	struct tw_dst_filter dst; /* --dst DEST (dst_filter.h) */
 };
 
 /*
@@ -36,7 +30,7 @@ struct tw_audit_filter {
  * a date (2024-05-01), "now", or an age before NOW_NS: 90s, 10m, 2h, 7d.
  */
 int tw_audit_parse_when(const char *s, uint64_t now_ns, uint64_t *ns);
-/* Fill the --dst part of F. 0 or -EINVAL. */
+/* Fill the --dst part of F. 0, or -EINVAL with F->dst.err saying why. */
 int tw_audit_parse_dst(struct tw_audit_filter *f, const char *s);
 /* Does REC match every filter that is set? An aggregated record matches
  * the time window when [first_ts, last_ts] meets it. */

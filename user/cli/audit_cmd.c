@@ -46,8 +46,10 @@ static const char audit_usage[] =
 	"  --workspace WS    --call-id ID   --pid PID\n"
 	"  --action ACTION   connect, sendmsg, socket, egress, dns...\n"
 	"  --event EVENT     deny, audit, lost, policy, daemon, rotate...\n"
-	"  --dst DEST        10.0.0.1, 10.0.0.0/8, 10.0.0.1:443,\n"
-	"                    [fd00::1]:443, unix:/run/x.sock\n"
+	"  --dst DEST        as the table prints it and the policy's\n"
+	"                    connect entries write it: 10.0.0.1,\n"
+	"                    10.0.0.0/8:443, 10.0.0.1:53/udp, [fd00::1]:443,\n"
+	"                    api.example:80,443, *.example, unix:/run/x.sock\n"
 	"  --domain NAME     a DNS name, or *.suffix\n"
 	"Output:\n"
 	"  (default)         a table\n"
@@ -758,9 +760,10 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		break;
 	case 'D':
 		if (tw_audit_parse_dst(&r->f, optarg)) {
-			tw_error("--dst %s: want an address, CIDR, "
-				 "ADDR:PORT, [V6]:PORT or unix:PATH",
-				 optarg);
+			tw_error_at("--dst", "%s: %s (write it as the "
+				    "table prints it: 10.0.0.0/8:443, "
+				    "[fd00::1]:53/udp, api.example:443, "
+				    "unix:PATH)", optarg, r->f.dst.err);
 			return 2;
 		}
 		break;

@@ -23,6 +23,7 @@ static const struct option policy_opts[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "portable", no_argument, NULL, 'P' }, /* where SYNOPSIS has it */
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -44,6 +45,7 @@ int tw_cmd_args_parse(int argc, char **argv, void (*usage)(FILE *),
 	const char *env = getenv("TOOLWALL_POLICY");
 	int c;
 
+	memset(a, 0, sizeof(*a));
 	a->json = tw_opts.json;
 	a->policy = tw_opts.policy ? tw_opts.policy :
 		    env && *env	   ? env :
@@ -61,6 +63,13 @@ int tw_cmd_args_parse(int argc, char **argv, void (*usage)(FILE *),
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'P':
+			if (strstr(synopsis, "--portable")) {
+				a->portable = true;
+				break;
+			}
+			optopt = 0; /* not this command's: unknown */
+			__attribute__((fallthrough));
 		default:
 			if (optopt && strchr("p", optopt))
 				tw_error("%s: option -%c needs an argument",
@@ -109,18 +118,25 @@ const char *tw_diag_file(const struct tw_diag *d, const char *path)
 	return d->loc.file ? d->loc.file : path;
 }
 
+/* Each diagnostic as FILE:LINE:COL: error: MESSAGE (with -j: a JSON
+ * error whose "where" is FILE:LINE:COL). */
 static void print_diags(const struct tw_loaded *l, const char *path)
 {
 	for (size_t i = 0; i < l->diags.n; i++) {
 		const struct tw_diag *d = &l->diags.v[i];
+		char where[4200];
 
 		if (d->loc.line > 0)
-			fprintf(stderr, "%s:%d:%d: error: %s\n",
-				tw_diag_file(d, path), d->loc.line, d->loc.col,
-				d->msg);
+			snprintf(where, sizeof(where), "%s:%d:%d",
+				 tw_diag_file(d, path), d->loc.line,
+				 d->loc.col);
 		else
-			fprintf(stderr, "%s: error: %s\n",
-				tw_diag_file(d, path), d->msg);
+			snprintf(where, sizeof(where), "%s",
+				 tw_diag_file(d, path));
+		if (tw_error_json_on())
+			tw_error_at(where, "%s", d->msg);
+		else
+			fprintf(stderr, "%s: error: %s\n", where, d->msg);
 	}
 }
 
@@ -132,9 +148,13 @@ void tw_report_invalid(const struct tw_loaded *l, const char *path,
 	if (l->err)
 		tw_error("cannot load policy %s: %s", path, strerror(-l->err));
 	else
-		tw_error("policy %s has %zu error%s%s", path, l->diags.n,
+		tw_error("policy %s has %zu error%s%s%s", path, l->diags.n,
 			 l->diags.n == 1 ? "" : "s",
-			 from_check ? "" : "; nothing was compiled");
+			 from_check ? "" : "; nothing was compiled",
+			 l->diags.n > 1 && l->diags.v[0].syntax ?
+				 " (the first is a JSON syntax error: fix it "
+				 "first, the others may stem from it)" :
+				 "");
 }
 
 void tw_print_json(json_t *o)

@@ -19,6 +19,7 @@
 struct tw_cmd_args {
 	const char *policy;
 	bool json;
+	bool portable; /* check --portable: no checks against this host */
 	int nargs; /* positional arguments left */
 	char **args;
 };

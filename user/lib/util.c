@@ -28,12 +28,95 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
+/* ---- with -j, errors as JSON on stdout ---------------------------------- */
+
+static const char *dflt_where; /* NULL: not collecting */
+static json_t *errors;
+
+void tw_error_json(const char *where)
+{
+	dflt_where = where;
+}
+
+bool tw_error_json_on(void)
+{
+	return dflt_where != NULL;
+}
+
+bool tw_error_json_add(const char *where, const char *msg)
+{
+	json_t *e;
+
+	if (!dflt_where)
+		return false;
+	if (!errors)
+		errors = json_array();
+	e = json_pack("{s:s,s:s}", "error", msg, "where",
+		      where ? where : dflt_where);
+	/* out of memory: say it on stderr rather than lose it */
+	if (!errors || !e || json_array_append_new(errors, e)) {
+		fprintf(stderr, "Error: %s: %s\n", where ? where : dflt_where,
+			msg);
+		return true;
+	}
+	return true;
+}
+
+int tw_error_flush(int status)
+{
+	json_t *first = json_array_get(errors, 0), *o;
+	char *s;
+
+	if (!first)
+		return status;
+	o = json_pack("{s:b,s:O,s:O,s:O}", "ok", 0, "error",
+		      json_object_get(first, "error"), "where",
+		      json_object_get(first, "where"), "errors", errors);
+	s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (s)
+		puts(s);
+	else
+		fputs("{\"ok\":false,\"error\":\"out of memory\"}\n", stdout);
+	fflush(stdout);
+	free(s);
+	json_decref(o);
+	json_decref(errors);
+	errors = NULL;
+	return status ? status : 1;
+}
+
+/* With -j, to the command's JSON errors; else on stderr. */
+static void verror(const char *where, const char *fmt, va_list ap)
+{
+	char msg[2048];
+
+	if (tw_error_json_on()) {
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		tw_error_json_add(where, msg);
+		return;
+	}
+	fputs("Error: ", stderr);
+	if (where)
+		fprintf(stderr, "%s: ", where);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void tw_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vmsg("Error: ", fmt, ap);
+	verror(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void tw_error_at(const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(where, fmt, ap);
 	va_end(ap);
 }
 

@@ -14,8 +14,28 @@
 
 #include "paths.h"
 
-/* "Error: ..." on stderr, bpftool style. */
+/*
+ * With -j, a command's errors are JSON on stdout: one object
+ * {"ok":false,"error":FIRST,"where":WHERE,"errors":[{"error","where"}...]}
+ * printed when the command returns, and the exit status is never 0 then.
+ */
+/* Collect errors from now on; WHERE (the command) is their default place.
+ * NULL: stop collecting (errors go to stderr again). */
+void tw_error_json(const char *where);
+bool tw_error_json_on(void);
+/* Collect MSG at WHERE (NULL: the default). false when not collecting. */
+bool tw_error_json_add(const char *where, const char *msg);
+/*
+ * Print what was collected, if anything, and return the exit status:
+ * STATUS, or 1 when errors were collected and STATUS was 0.
+ */
+int tw_error_flush(int status);
+
+/* "Error: ..." on stderr, bpftool style (with -j: collected, see above). */
 void tw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same about WHERE ("FILE:LINE:COL", "--dst"): "Error: WHERE: ...". */
+void tw_error_at(const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool tw_quiet;

@@ -25,7 +25,7 @@ LIMITS_SCHEMA(ch_limits, struct tw_channel);
 LIMITS_SCHEMA(dm_limits, struct tw_dm);
 
 static const struct tw_field channel_fields[] = {
-	FIELD(struct tw_channel, "channel", F_NAME, name),
+	FIELD(struct tw_channel, "channel", F_CNAME, name),
 	TEXT("description"),
 	LIST(struct tw_channel, "workspace", F_WSREF, workspace_name,
 	     workspace_loc),
@@ -39,7 +39,7 @@ static const struct tw_schema channel_schema =
     SCHEMA("channel", channel_fields);
 
 static const struct tw_field dm_fields[] = {
-	FIELD(struct tw_dm, "dm", F_NAME, name),
+	FIELD(struct tw_dm, "dm", F_CNAME, name),
 	TEXT("description"),
 	LIST(struct tw_dm, "workspace", F_WSREF, workspace_name,
 	     workspace_loc),

@@ -52,6 +52,7 @@ void tw_diags_vadd(struct tw_diags *d, struct tw_loc loc, const char *fmt,
 	loc.file = msg + mlen + 1;
 	d->v[d->n].loc = loc;
 	d->v[d->n].msg = msg;
+	d->v[d->n].syntax = false;
 	d->n++;
 }
 
@@ -85,6 +86,10 @@ static int diag_cmp(const void *pa, const void *pb)
 	const struct diag_ix *a = pa, *b = pb;
 	int r = strcmp(a->d.loc.file, b->d.loc.file);
 
+	/* a JSON syntax error first: what follows may stem from it (an
+	 * object it kept from being read is "unknown" elsewhere) */
+	if (a->d.syntax != b->d.syntax)
+		return a->d.syntax ? -1 : 1;
 	if (r)
 		return r;
 	if (a->d.loc.line != b->d.loc.line)

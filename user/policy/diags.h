@@ -6,6 +6,7 @@
 #define TW_DIAGS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A place in a policy file: 1-based line and column (column counts bytes). */
@@ -19,6 +20,7 @@ struct tw_loc {
 struct tw_diag {
 	struct tw_loc loc;
 	char *msg;
+	bool syntax; /* the JSON text itself is broken: sorted first */
 };
 
 struct tw_diags {
@@ -32,7 +34,8 @@ void tw_diags_add(struct tw_diags *d, struct tw_loc loc, const char *fmt, ...)
 void tw_diags_vadd(struct tw_diags *d, struct tw_loc loc, const char *fmt,
 		   va_list ap);
 void tw_diags_free(struct tw_diags *d);
-/* Sort by file, line, column (stable) so output order is deterministic. */
+/* Sort by file, line, column (stable) so output order is deterministic;
+ * JSON syntax errors first, as the others may stem from them. */
 void tw_diags_sort(struct tw_diags *d);
 
 #endif

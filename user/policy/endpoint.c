@@ -386,6 +386,50 @@ static int parse_inet(const char *s, struct tw_endpoint *ep, char *err,
 	return 0;
 }
 
+/*
+ * The protocol as the audit table writes it, after the ports: "/tcp" or
+ * "/udp" (either case). 0 when TEXT has none, else the protocol and *LEN
+ * shortened to leave it out.
+ */
+static enum tw_proto proto_suffix(const char *text, size_t *len)
+{
+	if (*len < 5 || text[*len - 4] != '/')
+		return 0;
+	if (!strcasecmp(text + *len - 3, "tcp")) {
+		*len -= 4;
+		return TW_PROTO_TCP;
+	}
+	if (!strcasecmp(text + *len - 3, "udp")) {
+		*len -= 4;
+		return TW_PROTO_UDP;
+	}
+	return 0;
+}
+
+static int parse_suffixed(const char *text, struct tw_endpoint *ep,
+			  char *err, size_t errlen)
+{
+	size_t len = strlen(text);
+	enum tw_proto suffix = proto_suffix(text, &len);
+	char *bare = strndup(text, len);
+	int ret;
+
+	if (!bare)
+		return -ENOMEM;
+	ret = parse_inet(bare, ep, err, errlen);
+	ep->proto_given = suffix || strstr(bare, "://");
+	if (!ret && suffix && strstr(bare, "://") && suffix != ep->proto) {
+		tw_seterr(err, errlen, "two protocols: %.*s and /%s (write "
+			  "one)", (int)(strstr(bare, "://") - bare), bare,
+			  text + len + 1);
+		ret = -EINVAL;
+	}
+	if (suffix)
+		ep->proto = suffix;
+	free(bare);
+	return ret;
+}
+
 int tw_endpoint_parse(const char *text, struct tw_endpoint *ep, char *err,
 		      size_t errlen)
 {
@@ -402,7 +446,7 @@ int tw_endpoint_parse(const char *text, struct tw_endpoint *ep, char *err,
 	if (!strncmp(text, "unix:", 5))
 		ret = parse_unix(text + 5, ep, err, errlen);
 	else
-		ret = parse_inet(text, ep, err, errlen);
+		ret = parse_suffixed(text, ep, err, errlen);
 	if (ret)
 		tw_endpoint_free(ep);
 	return ret;

@@ -33,11 +33,21 @@ struct tw_port_range {
 	uint16_t lo, hi; /* inclusive, host byte order; 0-65535 = every port */
 };
 
-/* One "connect" entry of a bundle. */
+/*
+ * One destination as it is written everywhere: a
+ * bundle's connect and listen entries, `explain`'s DEST and `audit --dst`
+ * all take it, and the audit table prints it (toolwall-policy(5)):
+ *   unix:PATH
+ *   [tcp://|udp://]HOST[:PORTS][/tcp|/udp]
+ * HOST an IPv4 address or CIDR, [IPv6] or [IPv6/LEN], a DNS name, or
+ * *.NAME; PORTS 443, 8000-8999, 80,443 (none: every port); the protocol
+ * TCP unless a scheme or the suffix says otherwise.
+ */
 struct tw_endpoint {
 	struct tw_loc loc;
 	char *text;	     /* the entry as written, for messages */
 	enum tw_proto proto; /* tcp, udp or unix */
+	bool proto_given;    /* by a scheme or a suffix (else TCP by default) */
 	enum tw_host_kind kind;
 	/*
 	 * TW_HOST_CIDR: family 4 or 6, addr in network byte order (IPv4 in the
@@ -53,8 +63,9 @@ struct tw_endpoint {
 };
 
 /*
- * Parse a connect entry ("tcp://10.0.0.0/8:443", "unix:/run/x.sock", ...).
- * On error returns -EINVAL and writes a message (no location) to ERR.
+ * Parse a destination ("tcp://10.0.0.0/8:443", "10.0.0.1:53/udp",
+ * "unix:/run/x.sock", ...). On error returns -EINVAL and writes a message
+ * (no location) to ERR.
  */
 int tw_endpoint_parse(const char *text, struct tw_endpoint *ep, char *err,
 		      size_t errlen);

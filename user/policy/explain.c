@@ -16,88 +16,75 @@
 
 /* ---- destinations ------------------------------------------------------- */
 
-static bool name_char_ok(char c)
+/*
+ * Port 0 (an ephemeral-port bind, "listen:0.0.0.0:0") is a question
+ * `explain` answers though no entry may name it: TEXT without its ":0"
+ * (the protocol suffix kept) into BUF, or NULL when its port is not 0.
+ */
+static const char *port0(const char *text, char *buf, size_t len)
 {
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-	       c == '.' || c == '_';
+	const char *sfx = strrchr(text, '/'), *end;
+
+	if (!sfx || (strcasecmp(sfx, "/tcp") && strcasecmp(sfx, "/udp")))
+		sfx = text + strlen(text);
+	end = sfx;
+	if (end - text < 3 || strncmp(end - 2, ":0", 2) ||
+	    (size_t)(end - text) + strlen(sfx) >= len)
+		return NULL;
+	snprintf(buf, len, "%.*s%s", (int)(end - text - 2), text, sfx);
+	return buf;
 }
 
-/* Lower-case and validate a DNS name into D->name (trailing dot dropped). */
-static int parse_name(const char *s, size_t len, struct tw_dest *d, char *err,
-		      size_t errlen)
+/* One destination from an entry of the shared syntax (endpoint.h). */
+static int dest_from(const struct tw_endpoint *ep, bool any_port,
+		     struct tw_dest *d, char *err, size_t errlen)
 {
-	if (len && s[len - 1] == '.')
-		len--;
-	if (!len || len > 253) {
-		snprintf(err, errlen, "bad host name '%.*s'", (int)len, s);
+	int plen;
+
+	d->proto = ep->proto;
+	d->kind = ep->kind;
+	if (ep->kind == TW_HOST_UNIX || ep->kind == TW_HOST_NAME) {
+		snprintf(d->name, sizeof(d->name), "%s", ep->name);
+	} else if (ep->kind == TW_HOST_WILDCARD) {
+		snprintf(err, errlen, "'%s' is every name under %s: ask about "
+			 "one name", ep->text, ep->name);
+		return -EINVAL;
+	} else if (ep->prefixlen != (ep->family == 4 ? 32 : 128)) {
+		snprintf(err, errlen, "'%s' is a network: ask about one "
+			 "address", ep->text);
+		return -EINVAL;
+	} else {
+		d->family = ep->family;
+		memcpy(d->addr, ep->addr, sizeof(d->addr));
+		plen = ep->prefixlen;
+		tw_fold_v4(&d->family, d->addr, &plen);
+	}
+	if (ep->kind == TW_HOST_UNIX || any_port)
+		return 0;
+	if (ep->nports != 1 || ep->ports[0].lo != ep->ports[0].hi) {
+		snprintf(err, errlen, ep->nports == 1 && !ep->ports[0].lo &&
+				      ep->ports[0].hi == 65535 ?
+				      "missing port in '%s' (HOST:PORT)" :
+				      "'%s' names several ports: ask about one",
+			 ep->text);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (!name_char_ok(c) || (c == '.' && (i == 0 || s[i - 1] == '.'))) {
-			snprintf(err, errlen, "bad host name '%.*s'", (int)len,
-				 s);
-			return -EINVAL;
-		}
-		d->name[i] = c;
-	}
-	d->name[len] = '\0';
-	d->kind = TW_HOST_NAME;
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
-{
-	unsigned long v = 0;
-
-	if (!*s) {
-		snprintf(err, errlen, "missing port (HOST:PORT)");
-		return -EINVAL;
-	}
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || v > 65535) {
-			snprintf(err, errlen, "bad port '%s'", s);
-			return -EINVAL;
-		}
-		v = v * 10 + (unsigned long)(*p - '0');
-	}
-	if (v > 65535) {
-		snprintf(err, errlen, "port %s out of range (0-65535)", s);
-		return -EINVAL;
-	}
-	*port = (uint16_t)v;
+	d->port = ep->ports[0].lo;
 	return 0;
 }
 
 int tw_dest_parse(const char *s, struct tw_dest *d, char *err, size_t errlen)
 {
-	char buf[512], *host, *port, *slash;
-	int plen;
+	struct tw_endpoint ep;
+	const char *text = s;
+	char buf[600];
+	int ret;
 
 	memset(d, 0, sizeof(*d));
 	if (errlen)
 		err[0] = '\0';
-	if (!strncmp(s, "unix:", 5)) {
-		const char *path = s + 5;
-		size_t len = strlen(path);
-
-		if (!len || len > TW_UNIX_PATH_MAX) {
-			snprintf(err, errlen,
-				 "unix socket path must be 1 to %d bytes",
-				 TW_UNIX_PATH_MAX);
-			return -EINVAL;
-		}
-		d->proto = TW_PROTO_UNIX;
-		d->kind = TW_HOST_UNIX;
-		memcpy(d->name, path, len + 1);
-		return 0;
-	}
 	if (!strncmp(s, "listen:", 7)) {
-		int ret = tw_dest_parse(s + 7, d, err, errlen);
-
+		ret = tw_dest_parse(s + 7, d, err, errlen);
 		if (!ret && d->kind != TW_HOST_CIDR) {
 			snprintf(err, errlen, "listen: takes an IP address "
 				 "(listen:0.0.0.0:8080, listen:[::1]:8080)");
@@ -106,74 +93,16 @@ int tw_dest_parse(const char *s, struct tw_dest *d, char *err, size_t errlen)
 		d->listen = !ret;
 		return ret;
 	}
-	if (strlen(s) >= sizeof(buf)) {
-		snprintf(err, errlen, "destination too long");
+	if (strncmp(s, "unix:", 5) && port0(s, buf, sizeof(buf)))
+		text = buf;
+	ret = tw_endpoint_parse(text, &ep, err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (ret)
 		return -EINVAL;
-	}
-	strcpy(buf, s);
-	host = buf;
-	d->proto = TW_PROTO_TCP;
-	/* the connect-entry spelling is accepted too */
-	if (!strncmp(host, "tcp://", 6)) {
-		host += 6;
-	} else if (!strncmp(host, "udp://", 6)) {
-		d->proto = TW_PROTO_UDP;
-		host += 6;
-	}
-	slash = strrchr(host, '/');
-	if (slash) {
-		if (!strcasecmp(slash + 1, "udp")) {
-			d->proto = TW_PROTO_UDP;
-		} else if (!strcasecmp(slash + 1, "tcp")) {
-			d->proto = TW_PROTO_TCP;
-		} else {
-			snprintf(err, errlen,
-				 "bad protocol suffix '/%s' (use /tcp or /udp)",
-				 slash + 1);
-			return -EINVAL;
-		}
-		*slash = '\0';
-	}
-
-	if (*host == '[') {
-		char *end = strchr(host, ']');
-
-		if (!end || end[1] != ':') {
-			snprintf(err, errlen,
-				 "IPv6 destinations are written [ADDR]:PORT");
-			return -EINVAL;
-		}
-		*end = '\0';
-		port = end + 2;
-		if (inet_pton(AF_INET6, host + 1, d->addr) != 1) {
-			snprintf(err, errlen, "bad IPv6 address '%s'", host + 1);
-			return -EINVAL;
-		}
-		d->kind = TW_HOST_CIDR;
-		d->family = 6;
-		plen = 128;
-		tw_fold_v4(&d->family, d->addr, &plen);
-		return parse_port(port, &d->port, err, errlen);
-	}
-
-	port = strrchr(host, ':');
-	if (!port) {
-		snprintf(err, errlen, "missing port in '%s' (HOST:PORT)", s);
-		return -EINVAL;
-	}
-	*port++ = '\0';
-	if (strchr(host, ':')) {
-		snprintf(err, errlen,
-			 "IPv6 destinations are written [ADDR]:PORT");
-		return -EINVAL;
-	}
-	if (inet_pton(AF_INET, host, d->addr) == 1) {
-		d->kind = TW_HOST_CIDR;
-		d->family = 4;
-	} else if (parse_name(host, strlen(host), d, err, errlen)) {
-		return -EINVAL;
-	}
-	return parse_port(port, &d->port, err, errlen);
+	ret = dest_from(&ep, text != s, d, err, errlen);
+	tw_endpoint_free(&ep);
+	return ret;
 }
 
 void tw_dest_format(const struct tw_dest *d, char *buf, size_t len)

@@ -23,10 +23,14 @@ struct tw_dest {
 };
 
 /*
- * Parse "host:port[/udp]", "ip:port[/tcp|/udp]", "[v6]:port[/udp]",
- * "unix:PATH", or "listen:ip:port[/udp]" / "listen:[v6]:port[/udp]" (may a
- * call bind and accept there: loopback always, else a listen entry). Addresses are folded (tw_fold_v4) so ::ffff:10.0.0.1 is
- * judged as 10.0.0.1. Returns 0 or -EINVAL with a message in ERR.
+ * Parse one destination in the syntax every command shares (endpoint.h:
+ * "api.example:443", "10.0.0.1:53/udp", "udp://10.0.0.1:53",
+ * "[fd00::1]:443", "unix:PATH"), naming one host and one port, or
+ * "listen:ADDR:PORT[/udp]" (may a call bind and accept there: loopback
+ * always, else a listen entry). Addresses are folded (tw_fold_v4) so
+ * ::ffff:10.0.0.1 is judged as 10.0.0.1. Returns 0 or -EINVAL with a
+ * message in ERR (a network, a wildcard or several ports ask about more
+ * than one destination).
  */
 int tw_dest_parse(const char *s, struct tw_dest *d, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
  * failures come back through c->err.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -32,6 +33,43 @@ bool tw_name_valid(const char *s)
 			return false;
 		if (!tw_is_lower_digit(s[n]) && !strchr("._-", s[n]))
 			return false;
+	}
+	return true;
+}
+
+/* The prefixes of the files the kernel puts in every cgroup directory. */
+static const char *const cgroup_files[] = {
+	"cgroup",  "cpu",     "cpuset",	    "cpuacct", "io",	  "blkio",
+	"memory",  "pids",    "rdma",	    "hugetlb", "misc",	  "devices",
+	"freezer", "net_cls", "net_prio",   "perf_event",
+};
+
+bool tw_cname_valid(const char *s, const char **why)
+{
+	const char *dot;
+	size_t n;
+
+	if (why)
+		*why = "names match [A-Za-z0-9][A-Za-z0-9._@-]{0,127}";
+	if (!s || !isalnum((unsigned char)*s))
+		return false;
+	for (n = 1; s[n]; n++) {
+		if (n >= TW_CNAME_MAX)
+			return false;
+		if (!isalnum((unsigned char)s[n]) && !strchr("@._-", s[n]))
+			return false;
+	}
+	dot = strchr(s, '.');
+	for (n = 0; dot && n < ARRAY_SIZE(cgroup_files); n++) {
+		if ((size_t)(dot - s) == strlen(cgroup_files[n]) &&
+		    !strncmp(s, cgroup_files[n], (size_t)(dot - s))) {
+			if (why)
+				*why = "a name the kernel gives its own files in "
+				       "every cgroup directory (cgroup.*, "
+				       "memory.*, ...): a context's name is a "
+				       "directory there";
+			return false;
+		}
 	}
 	return true;
 }
@@ -177,6 +215,12 @@ static char *string_value(struct tw_pctx *c, const struct tw_schema *s,
 	char *out;
 
 	switch (f->type) {
+	case F_CNAME:
+		/* kept even when invalid, so references to it still resolve */
+		if (!tw_cname_valid(v, &why))
+			tw_pdiag(c, loc, "invalid %s name %s (%s)", label, Q(v),
+				 why);
+		break;
 	case F_NAME:
 		/* kept even when invalid, so references to it still resolve */
 		if (!tw_name_valid(v))
@@ -527,6 +571,7 @@ static void take_value(struct tw_pctx *c, const struct tw_schema *s,
 	}
 	switch (f->type) {
 	case F_NAME:
+	case F_CNAME:
 	case F_STRING:
 	case F_PATH:
 	case F_HEADER:

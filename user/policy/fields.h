@@ -26,7 +26,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* An object's own name in prose: bare when valid, quoted otherwise. */
-#define NM(s) ((s) && tw_name_valid(s) ? (s) : Q((s) ? (s) : ""))
+#define NM(s) ((s) && tw_cname_valid(s, NULL) ? (s) : Q((s) ? (s) : ""))
 
 /* One tw_policy_parse() call. */
 struct tw_pctx {
@@ -97,6 +97,7 @@ const char *tw_json_type(const json_t *v);
 
 enum tw_ftype {
 	F_NAME,	     /* a name, [a-z0-9][a-z0-9._-]{0,62} */
+	F_CNAME,     /* a workspace's, channel's or DM's (tw_cname_valid) */
 	F_STRING,    /* any string */
 	F_PATH,	     /* an absolute path, normalised */
 	F_USER,	     /* a Unix user name */

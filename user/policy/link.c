@@ -14,7 +14,7 @@
 #include "text.h"
 
 /* An object's own name in prose: bare when valid, quoted otherwise. */
-#define NM(s) ((s) && tw_name_valid(s) ? (s) : Q((s) ? (s) : ""))
+#define NM(s) ((s) && tw_cname_valid(s, NULL) ? (s) : Q((s) ? (s) : ""))
 
 /* ------------------------------------------------------------------ */
 /* Linking                                                             */
@@ -224,6 +224,22 @@ static void context_dups(struct lctx *c)
 	free(v);
 }
 
+/* A context's full name ("channel:WS/NAME") fits what the daemon holds. */
+static void context_name_len(struct lctx *c, const char *kind,
+			     const char *ws, const char *name,
+			     struct tw_loc loc)
+{
+	size_t n;
+
+	if (!ws || !name)
+		return;
+	n = strlen(kind) + 1 + strlen(ws) + 1 + strlen(name);
+	if (n > TW_CONTEXT_NAME_MAX)
+		ldiag(c, loc, "context %s:%s/%s is %zu bytes long, more than "
+		      "%d: shorten the %s or the workspace name", kind,
+		      NM(ws), NM(name), n, TW_CONTEXT_NAME_MAX, kind);
+}
+
 int tw_policy_link(struct tw_policy *pol, struct tw_diags *diags)
 {
 	struct lctx c = { .pol = pol, .diags = diags };
@@ -240,9 +256,14 @@ int tw_policy_link(struct tw_policy *pol, struct tw_diags *diags)
 		ch->workspace = link_workspace_ref(&c, ch->workspace_name,
 						   ch->workspace_loc);
 		link_refs(&c, ch->step_up, ch->nstep_up, "step_up", false);
+		context_name_len(&c, "channel", ch->workspace_name, ch->name,
+				 ch->loc);
 	}
-	for (i = 0; i < pol->ndms; i++)
+	for (i = 0; i < pol->ndms; i++) {
 		link_dm(&c, &pol->dms[i]);
+		context_name_len(&c, "dm", pol->dms[i].workspace_name,
+				 pol->dms[i].name, pol->dms[i].loc);
+	}
 	if (!pol->nworkspaces) {
 		struct tw_loc loc = { pol->nfiles ? pol->files[0] : "(policy)",
 				      1, 1 };

@@ -187,16 +187,21 @@ static void json_error(struct tw_pctx *c, const char *text, size_t len,
 	struct tw_loc loc = c->here;
 	size_t end = off + (je->position > 0 ? (size_t)je->position : 0);
 	char msg[JSON_ERROR_TEXT_LENGTH * 4];
+	size_t n = c->diags->n;
 
 	if (end > len)
 		end = len;
 	/* jansson points after the last byte it read: report that byte */
 	advance(text, off, end > off ? end - 1 : off, &loc.line, &loc.col);
-	if (json_error_code(je) == json_error_duplicate_key &&
-	    dup_key(c, text, off, end, loc))
-		return;
-	json_text(je->text, msg, sizeof(msg));
-	tw_pdiag(c, loc, "invalid JSON: %s", msg);
+	if (json_error_code(je) != json_error_duplicate_key ||
+	    !dup_key(c, text, off, end, loc)) {
+		json_text(je->text, msg, sizeof(msg));
+		tw_pdiag(c, loc, "invalid JSON: %s", msg);
+	}
+	/* reported first: the rest may stem from it (what it kept from
+	 * being read is "unknown" where it is referred to) */
+	for (; n < c->diags->n; n++)
+		c->diags->v[n].syntax = true;
 }
 
 /* One top-level JSON value: an object or an array of objects. */

@@ -22,6 +22,18 @@
 
 /* Limits shared with the compiler; exceeded limits are check errors. */
 #define TW_NAME_MAX 63		/* [a-z0-9][a-z0-9._-]{0,62} */
+/*
+ * Names of workspaces, channels and DMs (persons) may also take the forms
+ * chat systems give channels and people (SPEC): [A-Za-z0-9][A-Za-z0-9._@-]
+ * {0,127}, upper case kept (names are compared exactly), never a name the
+ * kernel gives its own files in a cgroup directory (cgroup.*, memory.*,
+ * ...): a context's name is a component of its cgroup path. A context's
+ * full name ("channel:WS/NAME") is at most TW_CONTEXT_NAME_MAX bytes, what
+ * the daemon's records and resolver hold. Bundle, agent and credential
+ * names stay TW_NAME_MAX.
+ */
+#define TW_CNAME_MAX 128
+#define TW_CONTEXT_NAME_MAX 159
 #define TW_POLICY_MAX_BYTES (16u << 20) /* per policy file */
 
 /*
@@ -216,6 +228,9 @@ void tw_policy_free(struct tw_policy *pol);
 
 /* Parse helpers exposed for the compiler, explain and their tests. */
 bool tw_name_valid(const char *s);
+/* A workspace, channel or DM name (TW_CNAME_MAX): true, or false with
+ * *WHY saying what is wrong (when WHY is not NULL). */
+bool tw_cname_valid(const char *s, const char **why);
 /* Load a policy from a directory (every *.json below it, sorted) or a file. */
 int tw_policy_load(const char *path, struct tw_policy *pol,
 		   struct tw_diags *diags);

@@ -32,7 +32,7 @@ static const struct tw_schema broker_schema = SCHEMA("broker", broker_fields);
 LIMITS_SCHEMA(ws_limits, struct tw_workspace);
 
 static const struct tw_field workspace_fields[] = {
-	FIELD(struct tw_workspace, "workspace", F_NAME, name),
+	FIELD(struct tw_workspace, "workspace", F_CNAME, name),
 	TEXT("description"),
 	{ "agent", F_OBJECT, 0, 0, &agent_schema },
 	LIST(struct tw_workspace, "baseline", F_REFS, baseline, nbaseline),
