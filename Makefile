@@ -100,7 +100,6 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/toolwall.h $(wildcard bpf/*.bpf.h) $(OUT)/vmlinu
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name tw_$* > $@.tmp && mv $@.tmp $@
 
-# The metrics' toolwall_build_info names the version main.c prints.
 
 $(OUT)/bpftest/%: tests/bpf/%.c $(BPFT_OBJS) $(BPF_SKELS) | $(OUT)/bpftest
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BPFT_OBJS) $(LDLIBS)
