@@ -165,6 +165,11 @@ bench:
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
 	$(Q)bash bench/flood_bench.sh $(if $(QUICK),3,10)
+	$(Q)bash bench/ckpt_bench.sh $(if $(QUICK),5000 3,20000 5)
+
+# The audit writer alone, without and with signed checkpoints.
+$(OUT)/ckpt_bench: bench/ckpt_bench.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
 # ---- install -----------------------------------------------------
 # The binary goes to sbin: the daemon, down and reload are the system
