@@ -63,7 +63,8 @@ static const char audit_usage[] =
 	"  --pubkey FILE     with --verify: every checkpoint must be signed by\n"
 	"                    this key (the daemon's --audit-key), so a log\n"
 	"                    rewritten and re-hashed fails; say how many records\n"
-	"                    follow the last checkpoint unsigned\n"
+	"                    follow the last checkpoint unsigned. With a query:\n"
+	"                    warn and exit 1 at a checkpoint that does not verify\n"
 	"keygen --out FILE   write an Ed25519 key pair for the daemon's\n"
 	"                    --audit-key: FILE (private, 0600) and FILE.pub\n";
 
@@ -85,7 +86,11 @@ struct reader {
 		bool have;
 		uint64_t seq;
 		char hash[TW_HASH_HEX + 1]; /* as the line claims it */
+		char path[4096];	    /* its segment */
 	} last;
+	/* with --pubkey: checkpoints seen, and those that verify */
+	const struct tw_ckpt_key *key;
+	unsigned long checkpoints, ckpt_bad;
 	unsigned long not_intact;
 	/* the live file ends without a newline: its last line, partial */
 	char *tail;
@@ -233,7 +238,15 @@ static bool partial_line(struct reader *r, const struct tw_seg *s,
  * Is the record on this line intact: sealed by its own hash, and the one
  * after the record before it? WHY says what is wrong when it is not.
  */
-static bool intact(struct reader *r, const char *text, size_t len,
+/* Is the line a chain's first of a segment after another one's? */
+static bool seg_start(struct reader *r, const struct tw_seg *s,
+		      unsigned long lineno)
+{
+	return lineno == 1 && r->last.have && strcmp(r->last.path, s->path);
+}
+
+static bool intact(struct reader *r, const struct tw_seg *s,
+		   unsigned long lineno, const char *text, size_t len,
 		   char *why, size_t n)
 {
 	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
@@ -251,6 +264,12 @@ static bool intact(struct reader *r, const char *text, size_t len,
 				 "of the two was altered and re-sealed)",
 			 (unsigned long long)last_seq);
 		ok = false;
+	} else if (had && seq > last_seq + 1 && seg_start(r, s, lineno)) {
+		snprintf(why, n, "seq %llu-%llu are missing between segments "
+				 "%s and %s (a segment deleted)",
+			 (unsigned long long)last_seq + 1,
+			 (unsigned long long)seq - 1, r->last.path, s->path);
+		ok = false;
 	} else if (had && seq > last_seq + 1) {
 		if (seq == last_seq + 2)
 			snprintf(why, n, "seq %llu before it is missing (deleted "
@@ -261,6 +280,12 @@ static bool intact(struct reader *r, const char *text, size_t len,
 					 "(deleted or moved)",
 				 (unsigned long long)last_seq + 1,
 				 (unsigned long long)seq - 1);
+		ok = false;
+	} else if (had && seq <= last_seq && seg_start(r, s, lineno)) {
+		snprintf(why, n, "segment %s starts at seq %llu, after seq %llu "
+				 "in %s (segments swapped or renamed)",
+			 s->path, (unsigned long long)seq,
+			 (unsigned long long)last_seq, r->last.path);
 		ok = false;
 	} else if (had && seq <= last_seq) {
 		snprintf(why, n, "seq %llu after seq %llu (inserted or "
@@ -275,8 +300,35 @@ static bool intact(struct reader *r, const char *text, size_t len,
 		memcpy(r->last.hash, h + 9, TW_HASH_HEX);
 		r->last.hash[TW_HASH_HEX] = 0;
 		r->last.seq = seq;
+		snprintf(r->last.path, sizeof(r->last.path), "%s", s->path);
 	}
 	return ok;
+}
+
+/*
+ * With --pubkey, a query checks each checkpoint it reads as --verify does:
+ * one that does not verify says that the records before it are not the
+ * daemon's (a log re-hashed from start to end), whatever the filters.
+ */
+static void ckpt_check(struct reader *r, const struct tw_seg *s,
+		       unsigned long lineno, const char *text, size_t len,
+		       json_t *rec)
+{
+	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1], why[400];
+	uint64_t seq = 0;
+
+	if (!r->key || strcmp(json_string_value(json_object_get(rec, "event")) ?:
+				      "",
+			      "checkpoint"))
+		return;
+	r->checkpoints++;
+	if (tw_chain_check(text, len, &seq, prev, hash, NULL) != TW_LINE_OK ||
+	    !tw_ckpt_check_record(r->key, rec, seq, prev, why, sizeof(why)))
+		return; /* intact() says what is wrong with the line itself */
+	table_flush(r);
+	tw_warn("%s:%lu: %s; the records read before it are not proven",
+		s->path, lineno, why);
+	r->ckpt_bad++;
 }
 
 static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
@@ -311,7 +363,8 @@ static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 		json_decref(rec);
 		return 0;
 	}
-	ok = intact(r, text, len, why, sizeof(why));
+	ckpt_check(r, s, lineno, text, len, rec);
+	ok = intact(r, s, lineno, text, len, why, sizeof(why));
 	if (tw_audit_match(&r->f, rec)) {
 		if (!ok) {
 			table_flush(r); /* the warning comes right above it */
@@ -739,8 +792,9 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		fputs(audit_usage, stderr);
 		return 2;
 	}
-	if (a->pubkey && !r->verify) {
-		tw_error("--pubkey goes with --verify");
+	if (a->pubkey && (r->summary || r->suggest || a->follow)) {
+		tw_error("--pubkey goes with --verify or a query's table or "
+			 "-j");
 		return 2;
 	}
 	return -1;
@@ -848,6 +902,7 @@ int cmd_audit(int argc, char **argv)
 			goto out;
 		}
 		r->v.key = &pub;
+		r->key = &pub;
 	}
 	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify) {
 		r->tab = tw_table_new(columns,
@@ -895,12 +950,17 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (r->suggest && print_suggestion(r, a.name))
 		ret = 1;
+	if (r->key && !r->checkpoints)
+		tw_warn("no checkpoint signed by key %s was read: nothing "
+			"proves these records are the ones the daemon wrote",
+			r->key->id);
 	if (r->not_intact)
 		tw_warn("%lu record%s read %s not intact: run `toolwall audit "
 			"--verify` to find the first problem",
 			r->not_intact, r->not_intact == 1 ? "" : "s",
 			r->not_intact == 1 ? "is" : "are");
-	if (r->damaged || r->not_intact || r->skipped)
+	if (r->damaged || r->not_intact || r->skipped || r->ckpt_bad ||
+	    (r->key && !r->checkpoints))
 		ret = 1;
 out:
 	if (r->summary)
