@@ -293,12 +293,68 @@ static bool check_checkpoint(struct tw_verify *v, json_t *rec, uint64_t seq,
 	return true;
 }
 
+/* A record whose seq comes too late (reordered, inserted, a segment out
+ * of its place): fail and say which. */
+static bool out_of_order(struct tw_verify *v, const char *file,
+			 unsigned long line, uint64_t seq, const char *hash)
+{
+	struct tw_verify_loc *old;
+
+	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi && line == 1 &&
+	    v->gap_after.line == 1) {
+		fail(v, "segments", file, line, seq,
+		     "%s: segments out of order: it starts at seq %llu, which "
+		     "belongs before %s (seq %llu) (segments swapped or "
+		     "renamed)",
+		     file, (unsigned long long)seq, v->gap_after.file,
+		     (unsigned long long)v->gap_after.seq);
+		return true;
+	}
+	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi) {
+		fail(v, "reordered", file, line, seq,
+		     "%s:%lu: reordered: seq %llu belongs between %s:%lu "
+		     "(seq %llu) and %s:%lu (seq %llu)",
+		     file, line, (unsigned long long)seq, v->gap_before.file,
+		     v->gap_before.line, (unsigned long long)v->gap_before.seq,
+		     v->gap_after.file, v->gap_after.line,
+		     (unsigned long long)v->gap_after.seq);
+		return true;
+	}
+	if (v->records && seq <= v->last_seq) {
+		old = &v->recent[seq % TW_VERIFY_RECENT];
+		if (old->seq == seq && !strcmp(old->hash, hash))
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted: a copy of %s:%lu (seq %llu)",
+			     file, line, old->file, old->line,
+			     (unsigned long long)seq);
+		else if (old->seq == seq)
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted: seq %llu again, already at "
+			     "%s:%lu",
+			     file, line, (unsigned long long)seq, old->file,
+			     old->line);
+		else if (line == 1)
+			fail(v, "segments", file, line, seq,
+			     "%s: segments out of order: it starts at seq %llu, "
+			     "after seq %llu (segments swapped or renamed)",
+			     file, (unsigned long long)seq,
+			     (unsigned long long)v->last_seq);
+		else
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted or reordered: seq %llu after "
+			     "seq %llu",
+			     file, line, (unsigned long long)seq,
+			     (unsigned long long)v->last_seq);
+		return true;
+	}
+	return false;
+}
+
 bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 		    const char *text, size_t len)
 {
 	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
 	enum tw_line_state st;
-	struct tw_verify_loc *old;
 	uint64_t seq = 0;
 	json_t *rec = NULL;
 
@@ -330,53 +386,8 @@ bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 	}
 
 	/* A gap is missing records unless they turn up later: reordered. */
-	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi && line == 1 &&
-	    v->gap_after.line == 1) {
-		fail(v, "segments", file, line, seq,
-		     "%s: segments out of order: it starts at seq %llu, which "
-		     "belongs before %s (seq %llu) (segments swapped or "
-		     "renamed)",
-		     file, (unsigned long long)seq, v->gap_after.file,
-		     (unsigned long long)v->gap_after.seq);
+	if (out_of_order(v, file, line, seq, hash))
 		goto out;
-	}
-	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi) {
-		fail(v, "reordered", file, line, seq,
-		     "%s:%lu: reordered: seq %llu belongs between %s:%lu "
-		     "(seq %llu) and %s:%lu (seq %llu)",
-		     file, line, (unsigned long long)seq, v->gap_before.file,
-		     v->gap_before.line, (unsigned long long)v->gap_before.seq,
-		     v->gap_after.file, v->gap_after.line,
-		     (unsigned long long)v->gap_after.seq);
-		goto out;
-	}
-	if (v->records && seq <= v->last_seq) {
-		old = &v->recent[seq % TW_VERIFY_RECENT];
-		if (old->seq == seq && !strcmp(old->hash, hash))
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted: a copy of %s:%lu (seq %llu)",
-			     file, line, old->file, old->line,
-			     (unsigned long long)seq);
-		else if (old->seq == seq)
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted: seq %llu again, already at "
-			     "%s:%lu",
-			     file, line, (unsigned long long)seq, old->file,
-			     old->line);
-		else if (line == 1)
-			fail(v, "segments", file, line, seq,
-			     "%s: segments out of order: it starts at seq %llu, "
-			     "after seq %llu (segments swapped or renamed)",
-			     file, (unsigned long long)seq,
-			     (unsigned long long)v->last_seq);
-		else
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted or reordered: seq %llu after "
-			     "seq %llu",
-			     file, line, (unsigned long long)seq,
-			     (unsigned long long)v->last_seq);
-		goto out;
-	}
 	if (v->gap) {
 		/* Records after a gap: keep checking them for the missing ones,
 		 * nothing else can be the first problem any more. */
