@@ -176,11 +176,19 @@ else
 	not_ok "tls:// records" "$(python3 "$CHECK" "$TLS_OUT" "$TW_LOG" toolwall@32473 2>&1 | tail -c 400) $(grep syslog "$TW_WORK/daemon.out" | tail -3) $(tail -c 300 "$TLS_OUT")"
 fi
 
+# outage CALL FIRST N: the TLS collector stops; once the daemon has seen
+# it go, N denials while it is away
+disconnected() { [[ $(sl connected) == False ]]; }
+outage()
+{
+	tw_rsyslog_halt tls
+	poll disconnected
+	denials "$1" "$2" "$3"
+	poll has_n "$1" "$3"
+}
+
 # The collector goes away mid-stream and comes back: nothing is lost.
-tw_rsyslog_halt tls
-poll test "$(sl connected)" = False
-denials s-2 42100 3
-poll has_n s-2 3
+outage s-2 42100 3
 queued=$(sl queued)
 tw_rsyslog_resume tls
 if poll arrived "$TLS_OUT" "$TW_LOG" toolwall@32473 && [[ $(sl lost) == 0 && $(sl connects) -ge 2 ]] &&
@@ -191,10 +199,7 @@ else
 fi
 
 # Away for longer than the queue (40) holds: drops become `lost` records.
-tw_rsyslog_halt tls
-poll test "$(sl connected)" = False
-denials s-3 42200 60
-poll has_n s-3 60
+outage s-3 42200 60
 lost_st=$(sl lost)
 tw_rsyslog_resume tls
 accounted() { python3 "$CHECK" "$TLS_OUT" "$TW_LOG" toolwall@32473 accounted >/dev/null 2>&1; }

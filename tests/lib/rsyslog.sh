@@ -21,7 +21,7 @@ _TW_RSYSLOG_DIR=""
 
 tw_rsyslog_start()
 {
-	local port=$1 out=$2 i
+	local port=$1 out=$2
 	command -v rsyslogd >/dev/null || return 1
 	_TW_RSYSLOG_DIR=$(mktemp -d /tmp/twsyslog.XXXXXX) || return 1
 	cat >"$_TW_RSYSLOG_DIR/rsyslog.conf" <<CONF
@@ -36,12 +36,20 @@ CONF
 		-i "$_TW_RSYSLOG_DIR/rsyslogd.pid" >"$_TW_RSYSLOG_DIR/log" 2>&1 &
 	TW_RSYSLOG_PID=$!
 	tw_at_exit tw_rsyslog_stop
-	for ((i = 0; i < 50; i++)); do
-		ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && return 0
-		kill -0 "$TW_RSYSLOG_PID" 2>/dev/null || break
+	_tw_rsyslog_listens "$TW_RSYSLOG_PID" -Hlun "$port" "$_TW_RSYSLOG_DIR/log"
+}
+
+# _tw_rsyslog_listens PID SS-FLAGS PORT LOG: wait up to 10 s for rsyslogd
+# PID to listen on PORT; else say why (its LOG) and fail
+_tw_rsyslog_listens()
+{
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ss "$2" "sport = :$3" 2>/dev/null | grep -q . && return 0
+		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$_TW_RSYSLOG_DIR/log" >&2
+	cat "$4" >&2
 	return 1
 }
 
@@ -100,16 +108,10 @@ CONF
 
 tw_rsyslog_resume()
 {
-	local name=$1 dir=${_TW_RSL_DIR[$1]} port=${_TW_RSL_PORT[$1]} i
+	local name=$1 dir=${_TW_RSL_DIR[$1]} port=${_TW_RSL_PORT[$1]}
 	rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" >>"$dir/log" 2>&1 &
 	_TW_RSL_PID[$name]=$!
-	for ((i = 0; i < 100; i++)); do
-		ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
-		kill -0 "${_TW_RSL_PID[$name]}" 2>/dev/null || break
-		sleep 0.1
-	done
-	cat "$dir/log" >&2
-	return 1
+	_tw_rsyslog_listens "${_TW_RSL_PID[$name]}" -Hltn "$port" "$dir/log"
 }
 
 tw_rsyslog_halt()
