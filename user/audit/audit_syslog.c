@@ -249,8 +249,10 @@ void tw_syslog_send(struct tw_syslog *s, json_t *rec, const char *line,
 		if (n >= 0)
 			snprintf(s->last_error, sizeof(s->last_error),
 				 "cannot send: %s", strerror(errno));
+		s->connected = false;
 		drop(s, seq);
 	} else {
+		s->connected = true; /* it takes messages: say what it missed */
 		s->sent++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -436,6 +438,7 @@ int tw_syslog_open(struct tw_syslog **out, const struct tw_syslog_opts *o)
 	if (s->tr < TR_TCP) {
 		s->fd = socket(s->addr.ss_family,
 			       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		s->connected = s->fd >= 0; /* until a send fails */
 		return s->fd < 0 ? -errno : 0;
 	}
 	if (s->tr == TR_TLS) {
@@ -530,8 +533,9 @@ bool tw_syslog_take_loss(struct tw_syslog *s, bool force,
 	pthread_mutex_lock(&s->lock);
 	/* said once the queue takes messages again, so that the `lost`
 	 * record itself reaches the collector */
-	some = s->loss.records && (force || s->tr < TR_TCP ||
-				   (s->connected && s->qlen < s->qmax / 2));
+	some = s->loss.records &&
+	       (force || (s->connected && (s->tr < TR_TCP ||
+					   s->qlen < s->qmax / 2)));
 	if (some) {
 		*l = s->loss;
 		memset(&s->loss, 0, sizeof(s->loss));
@@ -549,7 +553,7 @@ json_t *tw_syslog_status(struct tw_syslog *s)
 	pthread_mutex_lock(&s->lock);
 	j = json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "dest",
 		      s->dest, "transport", tr_name[s->tr], "connected",
-		      s->tr < TR_TCP || s->connected, "sent",
+		      s->connected, "sent",
 		      (json_int_t)s->sent, "queued", (json_int_t)s->qlen,
 		      "queue_max", (json_int_t)s->qmax, "lost",
 		      (json_int_t)s->lost, "connects",
