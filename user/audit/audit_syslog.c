@@ -400,6 +400,32 @@ static void *sender(void *arg)
 
 /* ---- open, stop, report ------------------------------------------------------- */
 
+/* The socket of a datagram copy, or the queue and sender of a stream. */
+static int start(struct tw_syslog *s, const struct tw_syslog_opts *o)
+{
+	char why[256];
+
+	if (s->tr < TR_TCP) {
+		s->fd = socket(s->addr.ss_family,
+			       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		s->connected = s->fd >= 0; /* until a send fails */
+		return s->fd < 0 ? -errno : 0;
+	}
+	if (s->tr == TR_TLS) {
+		s->tls = tw_sl_tls_ctx(o->ca, why, sizeof(why));
+		if (!s->tls)
+			return -EINVAL;
+	}
+	s->qmax = o->queue ?: TW_SYSLOG_QUEUE;
+	s->q = calloc(s->qmax, sizeof(*s->q));
+	s->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!s->q || s->abort_fd < 0)
+		return -ENOMEM;
+	s->conn.abort_fd = s->abort_fd;
+	s->started = !pthread_create(&s->thread, NULL, sender, s);
+	return s->started ? 0 : -EAGAIN;
+}
+
 int tw_syslog_open(struct tw_syslog **out, const struct tw_syslog_opts *o)
 {
 	struct tw_syslog *s = calloc(1, sizeof(*s));
@@ -434,27 +460,11 @@ int tw_syslog_open(struct tw_syslog **out, const struct tw_syslog_opts *o)
 	pthread_cond_init(&s->wake, &ca);
 	pthread_cond_init(&s->idle, &ca);
 	pthread_condattr_destroy(&ca);
-	*out = s;
-	if (s->tr < TR_TCP) {
-		s->fd = socket(s->addr.ss_family,
-			       SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		s->connected = s->fd >= 0; /* until a send fails */
-		return s->fd < 0 ? -errno : 0;
-	}
-	if (s->tr == TR_TLS) {
-		s->tls = tw_sl_tls_ctx(o->ca, s->last_error,
-				       sizeof(s->last_error));
-		if (!s->tls)
-			return -EINVAL;
-	}
-	s->qmax = o->queue ?: TW_SYSLOG_QUEUE;
-	s->q = calloc(s->qmax, sizeof(*s->q));
-	s->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!s->q || s->abort_fd < 0)
-		return -ENOMEM;
-	s->conn.abort_fd = s->abort_fd;
-	ret = -pthread_create(&s->thread, NULL, sender, s);
-	s->started = !ret;
+	ret = start(s, o);
+	if (ret)
+		tw_syslog_free(s);
+	else
+		*out = s;
 	return ret;
 }
 
