@@ -29,8 +29,10 @@ Q        := $(if $(V),,@)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) -DTW_VERSION='"$(TW_VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lpthread \
+LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lsmartcols -lpthread \
 	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+# What the pure stages link (unit tests and fuzzers link only them).
+PURE_LIBS := -ljansson -lssl -lcrypto -lz -lsmartcols -lpthread
 
 # One folder per stage of the data flow; every folder's headers are public.
 USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.[ch]))))
@@ -109,12 +111,12 @@ $(OUT) $(OUT)/unit $(OUT)/asan $(OUT)/probes $(OUT)/fuzz $(OUT)/bpftest:
 
 # Unit tests link only the pure modules.
 $(OUT)/unit/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/unit
-	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) -ljansson -lcrypto -lz -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) $(PURE_LIBS) -lcmocka
 
 $(OUT)/asan/%: tests/unit/%.c $(PURE_SRCS) $(PURE_DAEMON) $(USER_HDRS) tests/unit/unit.h | $(OUT)/asan
 	$(Q)$(CC) $(CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -Itests/unit -o $@ $< $(PURE_SRCS) $(PURE_DAEMON) \
-		-ljansson -lcrypto -lz -lcmocka
+		$(PURE_LIBS) -lcmocka
 
 # libFuzzer targets, one per parser of untrusted bytes; each has its seed
 # corpus in tests/fuzz/corpus/<target>/ (tests/run.sh runs each briefly).
@@ -123,10 +125,10 @@ FUZZ_CC   := $(CLANG) -g -O1 -std=gnu11 -D_GNU_SOURCE $(USER_INC) -Ibpf \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(OUT)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
-	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
+	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
 $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)/fuzz
-	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) -ljansson -lcrypto -lz
+	$(Q)$(FUZZ_CC) -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
 # The daemon's own control.c and reader (util.c) on the example policy; the
 # harness stands in for the maps and cgroups (a parser needs no kernel, and a
@@ -134,7 +136,7 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c user/daemon/control.c user/daemon/learned.c \
 		user/lib/util.c $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) -ljansson -lcrypto -lz
+		user/daemon/control.c user/daemon/learned.c user/lib/util.c $(PURE_SRCS) $(PURE_LIBS)
 
 # dns.c and dnsup.c are compiled into the harness (their upstream sockets
 # redirected there); the resolver's other files are linked as they are.
@@ -143,8 +145,7 @@ DNS_LINKED := user/daemon/dnstcp.c user/daemon/dnsrebind.c user/daemon/dnsallow.
 $(OUT)/fuzz/fuzz_dns: tests/fuzz/fuzz_dns.c user/daemon/dns.c user/daemon/dnsup.c \
 		$(DNS_LINKED) $(PURE_SRCS) $(USER_HDRS) bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		$(DNS_LINKED) $(PURE_SRCS) \
-		-ljansson -lcrypto -lz -lldns -lpthread
+		$(DNS_LINKED) $(PURE_SRCS) $(PURE_LIBS) -lldns
 
 fuzz: $(FUZZ_BINS)
 
@@ -173,6 +174,11 @@ bench:
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
 	$(Q)bash bench/flood_bench.sh $(if $(QUICK),3,10)
+	$(Q)bash bench/ckpt_bench.sh $(if $(QUICK),5000 3,20000 5)
+
+# The audit writer alone, without and with signed checkpoints.
+$(OUT)/ckpt_bench: bench/ckpt_bench.c $(PURE_SRCS) $(USER_HDRS) | $(OUT)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 
 # ---- install -----------------------------------------------------
 # The binary goes to sbin: the daemon, down and reload are the system

@@ -20,14 +20,14 @@ set -euo pipefail
 
 RUNTIME=(
 	libbpf1 libelf1 zlib1g libjansson4 libssl3 libseccomp2 liburing2
-	libldns3 libhttp-parser2.9 libmicrohttpd12
+	libldns3 libhttp-parser2.9 libmicrohttpd12 libsmartcols1
 	iproute2 procps util-linux passwd
 	curl netcat-openbsd python3
 )
 BUILD=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libjansson-dev libssl-dev libseccomp-dev liburing-dev libldns-dev
-	libhttp-parser-dev libmicrohttpd-dev linux-libc-dev
+	libhttp-parser-dev libmicrohttpd-dev libsmartcols-dev linux-libc-dev
 	# make deb: dpkg-shlibdeps computes the package's Depends
 	dpkg-dev
 )
@@ -36,8 +36,8 @@ TEST=(
 	libcmocka-dev libclang-rt-14-dev
 	# real clients and servers in the kernel and escape tests
 	dnsutils dnsmasq-base git strace
-	# audit tests: a real RFC 5424 syslog collector
-	rsyslog
+	# audit tests: a real RFC 5424 syslog collector, over TLS too (GnuTLS)
+	rsyslog rsyslog-gnutls openssl
 	# the policy's JSON Schema, the service unit, the installed man pages
 	python3-jsonschema systemd man-db
 	# the metrics endpoint's scrape is checked with promtool

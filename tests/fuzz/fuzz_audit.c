@@ -90,8 +90,9 @@ static void query_line(struct reader *r, const char *text, size_t len)
 	o = tw_ocsf_from_record(rec);
 	free(json_dumps(o, JSON_COMPACT));
 	json_decref(o);
-	tw_syslog_format(rec, text, len, "host", 1, msg, sizeof(msg));
-	tw_syslog_format(rec, text, len, "host", 1, msg, 64);
+	tw_syslog_format(rec, text, len, "host", 1, "toolwall@32473", msg,
+			 sizeof(msg));
+	tw_syslog_format(rec, text, len, "host", 1, NULL, msg, 64);
 	json_decref(rec);
 }
 

@@ -31,7 +31,7 @@ if tw_rsyslog_start "$SYSLOG_PORT" "$SYSLOG_OUT"; then
 else
 	have_rsyslog=""
 fi
-DAEMON_ARGS=(--audit-max-size 48K --audit-keep 4 --syslog "udp://127.0.0.1:$SYSLOG_PORT")
+DAEMON_ARGS=(--audit-max-size 48K --audit-keep 4 --syslog "udp://127.0.0.1:$SYSLOG_PORT" --syslog-sd-id toolwall@32473)
 tw_daemon_start "${DAEMON_ARGS[@]}" || { not_ok "daemon starts"; tap_summary; exit 1; }
 ok "daemon starts with rotation and a syslog sink"
 

@@ -6,7 +6,9 @@
 
 Prints one JSON object: "denied" (deny records, each weighing its count or
 1), "audited", "lost" (the counts of lost records), "lost_kernel",
-"lost_daemon", "records" (all records), and with --call, "call_records" and
+"lost_daemon", "lost_syslog_records" (records the syslog collector missed,
+which are in the log), "records" (all records), and with --call,
+"call_records" and
 "call_denied" (the deny records of that call, and their weight).
 """
 import json
@@ -32,6 +34,10 @@ def main():
             out["denied"] += n
         elif ev == "audit":
             out["audited"] += n
+        elif ev == "lost" and r.get("source") == "syslog":
+            # records the syslog collector missed: all in this log, no
+            # event lost
+            out["lost_syslog_records"] = out.get("lost_syslog_records", 0) + r["records"]
         elif ev == "lost":
             out["lost"] += r["count"]
             k = "lost_" + r.get("source", "kernel")

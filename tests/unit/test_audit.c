@@ -1061,6 +1061,80 @@ static void test_writer_redacts_every_record_and_its_syslog_copy(void **state)
 	assert_int_equal(c.lines, 3);
 }
 
+
+/*
+ * A datagram collector that is away: what it missed is counted, said once
+ * it takes messages again (one `lost` record, source syslog, the seq
+ * range), not while it is away (a lost record it cannot get would be one
+ * more to count, every second).
+ */
+static void test_syslog_datagram_loss_is_one_lost_record(void **state)
+{
+	struct tw_audit_opts o = {};
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	char spec[300], msg[65536];
+	struct tw_audit a;
+	struct vctx c;
+	size_t n;
+	char **v;
+	json_t *st, *r;
+	int fd, lost = 0;
+
+	(void)state;
+	reset();
+	snprintf(un.sun_path, sizeof(un.sun_path), "%s/away.sock", dir);
+	unlink(un.sun_path);
+	snprintf(spec, sizeof(spec), "unix:%s", un.sun_path);
+	o.syslog = spec;
+	assert_int_equal(tw_audit_open(&a, logp, &o), 0);
+	write_n(&a, 4, "deny"); /* seq 1-4: nobody listens */
+	tw_audit_tick(&a);
+	tw_audit_tick(&a);
+	st = tw_syslog_status(a.sl);
+	assert_int_equal(json_integer_value(json_object_get(st, "lost")), 4);
+	assert_true(json_is_false(json_object_get(st, "connected")));
+	json_decref(st);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&un, sizeof(un)), 0);
+	write_n(&a, 1, "deny"); /* seq 5: it is back */
+	tw_audit_tick(&a);
+	tw_audit_tick(&a);
+	/* the collector got seq 5, then the lost record */
+	assert_true(recv(fd, msg, sizeof(msg), MSG_DONTWAIT) > 0);
+	assert_true(recv(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT) > 0);
+	assert_non_null(strstr(msg, "\"source\":\"syslog\""));
+	tw_audit_close(&a);
+	close(fd);
+	unlink(un.sun_path);
+	v = read_lines(logp, &n);
+	for (size_t i = 0; i < n; i++) {
+		r = json_loads(v[i], 0, NULL);
+		if (!strcmp(json_string_value(json_object_get(r, "event")),
+			    "lost")) {
+			lost++;
+			assert_string_equal(
+				json_string_value(json_object_get(r, "source")),
+				"syslog");
+			assert_int_equal(json_integer_value(
+						 json_object_get(r, "records")),
+					 4);
+			assert_int_equal(json_integer_value(json_object_get(
+						 r, "first_seq")),
+					 1);
+			assert_int_equal(json_integer_value(json_object_get(
+						 r, "last_seq")),
+					 4);
+			assert_null(json_object_get(r, "count"));
+		}
+		json_decref(r);
+		free(v[i]);
+	}
+	free(v);
+	assert_int_equal(lost, 1);
+	assert_int_equal(verify_log(&c), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1081,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(test_redact_json_walks_every_string),
 		cmocka_unit_test(
 			test_writer_redacts_every_record_and_its_syslog_copy),
+		cmocka_unit_test(test_syslog_datagram_loss_is_one_lost_record),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "audit_export.h"
+#include "audit_syslog.h"
 #include "audit_query.h"
 #include "record.h"
 #include "compile.h"
@@ -428,7 +429,8 @@ static void test_syslog_rfc5424(void **state)
 	int n;
 
 	(void)state;
-	n = tw_syslog_format(r, line, strlen(line), "host1", 99, buf, sizeof(buf));
+	n = tw_syslog_format(r, line, strlen(line), "host1", 99,
+			     "toolwall@32473", buf, sizeof(buf));
 	assert_true(n > 0);
 	buf[n] = 0;
 	assert_int_equal(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0);
@@ -437,8 +439,45 @@ static void test_syslog_rfc5424(void **state)
 	regfree(&rx);
 	/* the record travels whole, so the collector can verify it */
 	assert_string_equal(strstr(buf, "] {") + 2, line);
-	assert_int_equal(tw_syslog_format(r, line, strlen(line), "h", 1, buf, 40), -ENOSPC);
+	assert_int_equal(tw_syslog_format(r, line, strlen(line), "h", 1,
+					  "toolwall@32473", buf, 40), -ENOSPC);
+	/* no SD-ID of the operator's: no structured data, all of it in MSG */
+	n = tw_syslog_format(r, line, strlen(line), "host1", 99, NULL, buf,
+			     sizeof(buf));
+	assert_true(n > 0);
+	buf[n] = 0;
+	assert_non_null(strstr(buf, " toolwall 99 deny - {"));
+	assert_string_equal(strstr(buf, " - {") + 3, line);
 	json_decref(r);
+}
+
+/* SD-IDs: NAME@PEN only (RFC 5424 6.3.2: names without @ are IANA's). */
+static void test_syslog_sd_id(void **state)
+{
+	static const char *const good[] = { "toolwall@32473", "tw@1",
+					     "audit.acme@123456" };
+	static const char *const bad[] = { "toolwall", "toolwall@", "@32473",
+					   "tool wall@1", "tool]@1", "tw@12a",
+					   "tool\"wall@1", "t=w@1",
+					   "abcdefghijklmnopqrstuvwxyz@123456" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(tw_syslog_sd_id_check(good[i]), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tw_syslog_sd_id_check(bad[i]) != -EINVAL)
+			fail_msg("SD-ID %s taken", bad[i]);
+	assert_int_equal(tw_syslog_check("tls://collector.example:6514"), 0);
+	assert_int_equal(tw_syslog_check("tcp://[::1]:514"), 0);
+	assert_int_equal(tw_syslog_check("udp://127.0.0.1:514"), 0);
+	assert_int_equal(tw_syslog_check("unix:/dev/log"), 0);
+	assert_int_equal(tw_syslog_check("tls://host"), -EINVAL);
+	assert_int_equal(tw_syslog_check("tls://host:0"), -EINVAL);
+	assert_int_equal(tw_syslog_check("tls://host:65536"), -EINVAL);
+	assert_int_equal(tw_syslog_check("tcp://:514"), -EINVAL);
+	assert_int_equal(tw_syslog_check("tcp://a@b:514"), -EINVAL);
+	assert_int_equal(tw_syslog_check("relp://host:514"), -EINVAL);
+	assert_int_equal(tw_syslog_check("unix:"), -EINVAL);
 }
 
 static void test_ocsf(void **state)
@@ -551,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_dst_round_trip),
 		cmocka_unit_test(test_ocsf_syscall_audit),
 		cmocka_unit_test(test_syslog_rfc5424),
+		cmocka_unit_test(test_syslog_sd_id),
 		cmocka_unit_test(test_ocsf),
 		cmocka_unit_test(test_dst_on_encoded_path),
 	};

@@ -7,13 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,88 +295,6 @@ size_t tw_audit_recent_kevents(struct tw_audit *a, struct tw_kevent *ids,
 	return k.n;
 }
 
-/* ---- syslog copy ---------------------------------------------------------- */
-
-static int syslog_open(struct tw_audit *a, const char *spec)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *res = NULL;
-	char host[256], *colon;
-	const char *port;
-	int fd, ret;
-
-	if (!strncmp(spec, "unix:", 5)) {
-		struct sockaddr_un *un = (struct sockaddr_un *)&a->sl_addr;
-
-		if (strlen(spec + 5) >= sizeof(un->sun_path) || !spec[5])
-			return -EINVAL;
-		un->sun_family = AF_UNIX;
-		strcpy(un->sun_path, spec + 5);
-		a->sl_len = sizeof(*un);
-	} else if (!strncmp(spec, "udp://", 6)) {
-		snprintf(host, sizeof(host), "%s", spec + 6);
-		colon = strrchr(host, ':');
-		if (!colon || colon == host)
-			return -EINVAL;
-		*colon = 0;
-		port = colon + 1;
-		if (host[0] == '[' && colon[-1] == ']') {
-			colon[-1] = 0;
-			memmove(host, host + 1, strlen(host));
-		}
-		hints.ai_flags = AI_NUMERICSERV;
-		if (getaddrinfo(host, port, &hints, &res) || !res)
-			return -EINVAL;
-		memcpy(&a->sl_addr, res->ai_addr, res->ai_addrlen);
-		a->sl_len = res->ai_addrlen;
-		freeaddrinfo(res);
-	} else {
-		return -EINVAL;
-	}
-	fd = socket(a->sl_addr.ss_family,
-		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = 0;
-	a->sl_fd = fd;
-	gethostname(a->sl_host, sizeof(a->sl_host) - 1);
-	a->sl_pid = getpid();
-	return ret;
-}
-
-int tw_audit_syslog_check(const char *spec)
-{
-	struct tw_audit *a = calloc(1, sizeof(*a));
-	int ret;
-
-	if (!a)
-		return -ENOMEM;
-	a->sl_fd = -1;
-	ret = syslog_open(a, spec);
-	if (a->sl_fd >= 0)
-		close(a->sl_fd);
-	free(a);
-	return ret;
-}
-
-/* Never blocks, never fails the record: a collector that is down costs
- * a counter. */
-static void syslog_send(struct tw_audit *a, json_t *rec, const char *line,
-			size_t len)
-{
-	char msg[65000];
-	int n;
-
-	if (a->sl_fd < 0)
-		return;
-	n = tw_syslog_format(rec, line, len, a->sl_host, a->sl_pid, msg,
-			     sizeof(msg));
-	if (n < 0 || sendto(a->sl_fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL,
-			    (struct sockaddr *)&a->sl_addr, a->sl_len) != n)
-		a->sl_failed++;
-	else
-		a->sl_sent++;
-}
-
 /* ---- writing ------------------------------------------------------------- */
 
 static void gap_add(struct tw_audit *a, json_t *rec, int err)
@@ -485,7 +401,7 @@ static int write_sealed(struct tw_audit *a, json_t *rec)
 	if (!a->seg_start_ns)
 		a->seg_start_ns = tw_audit_now_ns();
 	json_object_set_new(rec, "hash", json_string(hash));
-	syslog_send(a, rec, line, linelen - 1);
+	tw_syslog_send(a->sl, rec, line, linelen - 1);
 out:
 	free(s);
 	free(line);
@@ -609,6 +525,46 @@ static int rotate(struct tw_audit *a)
 	return 0;
 }
 
+/* A `lost` record of the syslog copy's drops from SL (records that are in
+ * this log, but not at the collector), when there were some. Lock held. */
+static bool syslog_loss_of(struct tw_audit *a, struct tw_syslog *sl,
+			   bool force)
+{
+	struct tw_syslog_loss l;
+	char ts[64], why[600];
+	json_t *rec;
+
+	if (!tw_syslog_take_loss(sl, force, &l))
+		return false;
+	rec = tw_audit_record(a, "lost", 0);
+	/* no "count": every event of these records is in this log */
+	json_object_set_new(rec, "records", json_integer((json_int_t)l.records));
+	json_object_set_new(rec, "first_seq",
+			    json_integer((json_int_t)l.first_seq));
+	json_object_set_new(rec, "last_seq",
+			    json_integer((json_int_t)l.last_seq));
+	tw_audit_ts_format(l.first_ns, ts, sizeof(ts));
+	json_object_set_new(rec, "first_ts", json_string(ts));
+	tw_audit_ts_format(l.last_ns, ts, sizeof(ts));
+	json_object_set_new(rec, "last_ts", json_string(ts));
+	json_object_set_new(rec, "source", json_string("syslog"));
+	json_object_set_new(rec, "collector", json_string(a->o.syslog));
+	snprintf(why, sizeof(why),
+		 "the syslog collector did not get %llu record%s between seq "
+		 "%llu and %llu (%s); they are in this log",
+		 (unsigned long long)l.records, l.records == 1 ? "" : "s",
+		 (unsigned long long)l.first_seq,
+		 (unsigned long long)l.last_seq, l.why);
+	json_object_set_new(rec, "reason", json_string(why));
+	write_locked(a, rec);
+	return true;
+}
+
+static bool syslog_loss(struct tw_audit *a, bool force)
+{
+	return a->sl && syslog_loss_of(a, a->sl, force);
+}
+
 int tw_audit_open(struct tw_audit *a, const char *path,
 		  const struct tw_audit_opts *o)
 {
@@ -617,7 +573,6 @@ int tw_audit_open(struct tw_audit *a, const char *path,
 
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
-	a->sl_fd = -1;
 	if (o)
 		a->o = *o;
 	if (!a->o.keep)
@@ -630,7 +585,12 @@ int tw_audit_open(struct tw_audit *a, const char *path,
 	pthread_mutexattr_destroy(&at);
 	tw_agg_init(&a->agg, a->o.window_ns);
 	if (a->o.syslog) {
-		ret = syslog_open(a, a->o.syslog);
+		struct tw_syslog_opts so = { .dest = a->o.syslog,
+					     .ca = a->o.syslog_ca,
+					     .sd_id = a->o.syslog_sd_id,
+					     .queue = a->o.syslog_queue };
+
+		ret = tw_syslog_open(&a->sl, &so);
 		if (ret)
 			return ret;
 	}
@@ -671,8 +631,21 @@ void tw_audit_close(struct tw_audit *a)
 	tw_agg_flush(&a->agg, TW_AGG_ALL, tw_audit_now_ns(), NULL, emit_cb, a);
 	if (a->gap.records)
 		write_gap(a);
+	/* the collector gets the log up to the stop's checkpoint, or is
+	 * told in the log what it did not get */
+	tw_syslog_drain(a->sl, TW_SYSLOG_DRAIN_MS);
+	syslog_loss(a, true);
 	if (a->since_ckpt)
 		checkpoint(a);
+	if (a->sl) {
+		struct tw_syslog *sl = a->sl;
+
+		tw_syslog_stop(sl, TW_SYSLOG_DRAIN_MS);
+		a->sl = NULL; /* what follows is the local log's only */
+		if (syslog_loss_of(a, sl, true))
+			checkpoint(a);
+		tw_syslog_free(sl);
+	}
 	tw_agg_free(&a->agg);
 	tw_redact_free(&a->red);
 	json_decref(a->gap.by_event);
@@ -680,9 +653,6 @@ void tw_audit_close(struct tw_audit *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	a->fd = -1;
-	if (a->sl_fd >= 0)
-		close(a->sl_fd);
-	a->sl_fd = -1;
 	pthread_mutex_unlock(&a->lock);
 	pthread_mutex_destroy(&a->lock);
 }
@@ -771,6 +741,7 @@ void tw_audit_tick(struct tw_audit *a)
 		open_live(a, false);
 	if (a->gap.records && a->fd >= 0)
 		write_gap(a);
+	syslog_loss(a, false);
 	tw_agg_flush(&a->agg, TW_AGG_DUE, now, pid_alive, emit_cb, a);
 	tw_redact_expire(&a->red, tw_audit_now_ns());
 	if (a->o.max_age_s && a->seg_has_data && a->seg_start_ns &&

@@ -22,6 +22,7 @@
 
 #include "audit_agg.h"
 #include "audit_chain.h"
+#include "audit_syslog.h"
 #include "checkpoint.h"
 #include "record.h"
 #include "redact.h"
@@ -34,7 +35,10 @@ struct tw_audit_opts {
 	uint64_t max_size;  /* rotate once the live file reaches it; 0: never */
 	uint64_t max_age_s; /* rotate once its first record is older; 0: never */
 	unsigned keep;	    /* rotated segments kept (>= 1) */
-	const char *syslog; /* NULL, udp://HOST:PORT or unix:PATH */
+	/* the syslog copy (audit_syslog.h): NULL, or udp://, tcp://, tls://
+	 * HOST:PORT or unix:PATH; a CA file for tls; an SD-ID; a queue */
+	const char *syslog, *syslog_ca, *syslog_sd_id;
+	unsigned syslog_queue;
 	uint64_t window_ns; /* aggregation window; 0: TW_AGG_WINDOW_NS */
 	/* Signed checkpoints (checkpoint.h): with KEY, at open, before each
 	 * rotation, every CKPT_RECORDS records or CKPT_SECONDS seconds (0:
@@ -77,13 +81,7 @@ struct tw_audit {
 	struct tw_audit_opts o;
 	struct tw_audit_gap gap;
 	struct tw_agg agg;
-	/* syslog copy */
-	int sl_fd;
-	struct sockaddr_storage sl_addr;
-	socklen_t sl_len;
-	char sl_host[256];
-	int sl_pid;
-	uint64_t sl_sent, sl_failed;
+	struct tw_syslog *sl; /* the syslog copy, or NULL */
 	/* checkpoints */
 	uint64_t since_ckpt, ckpt_ns, checkpoints;
 	struct tw_redactor red; /* credential values of live calls */
@@ -99,16 +97,9 @@ struct tw_audit {
  */
 int tw_audit_open(struct tw_audit *a, const char *path,
 		  const struct tw_audit_opts *o);
-/* Is SPEC a syslog destination tw_audit_open takes? 0 or -EINVAL. */
-int tw_audit_syslog_check(const char *spec);
-/*
- * `toolwall daemon --audit-NAME VALUE` (audit_cmd.c): max-size (BYTES, K/M/G
- * suffixes), max-age (SECONDS, s/m/h/d suffixes), keep (N >= 1), syslog
- * (DEST). Prints "Error: ..." and returns -EINVAL on a bad value.
- */
-int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
-			const char *val);
-/* Write every pending aggregate, then close. */
+/* Write every pending aggregate, then close (the syslog copy drains for
+ * at most 2 x TW_SYSLOG_DRAIN_MS; what it could not send is a `lost`
+ * record, signed when a key is set). */
 void tw_audit_close(struct tw_audit *a);
 
 /*

@@ -195,7 +195,18 @@ static void resolve_gap(struct tw_verify *v)
 	if (!v->gap)
 		return;
 	v->gap = false;
-	if (v->gap_lo == v->gap_hi)
+	if (v->gap_after.line == 1 && strcmp(v->gap_after.file,
+					     v->gap_before.file))
+		fail(v, "segment", v->gap_after.file, v->gap_after.line,
+		     v->gap_lo,
+		     "records seq %llu-%llu are missing between two segments: "
+		     "%s ends at seq %llu and %s starts at seq %llu (a segment "
+		     "deleted)",
+		     (unsigned long long)v->gap_lo,
+		     (unsigned long long)v->gap_hi, v->gap_before.file,
+		     (unsigned long long)v->gap_before.seq, v->gap_after.file,
+		     (unsigned long long)v->gap_after.seq);
+	else if (v->gap_lo == v->gap_hi)
 		fail(v, "missing", v->gap_after.file, v->gap_after.line,
 		     v->gap_lo,
 		     "record seq %llu is missing: %s:%lu (seq %llu) is followed "
@@ -221,41 +232,57 @@ static void resolve_gap(struct tw_verify *v)
  * (its prev), this key's id and a signature of both with its seq and ts;
  * any other record counts as one after the last checkpoint.
  */
-static bool check_checkpoint(struct tw_verify *v, json_t *rec, uint64_t seq,
-			     const char *prev, const char *file,
-			     unsigned long line)
+int tw_ckpt_check_record(const struct tw_ckpt_key *k, json_t *rec,
+			 uint64_t seq, const char *prev, char *why, size_t n)
 {
-	const char *ev = json_string_value(json_object_get(rec, "event"));
 	const char *head = json_string_value(json_object_get(rec, "head"));
 	const char *kid = json_string_value(json_object_get(rec, "key_id"));
 	const char *sig = json_string_value(json_object_get(rec, "signature"));
 	const char *ts = json_string_value(json_object_get(rec, "ts"));
 	json_t *every = json_object_get(rec, "every");
+	char msg[512];
+
+	if (!kid || strcmp(kid, k->id)) {
+		snprintf(why, n,
+			 "checkpoint seq %llu is signed by key %s, not by the "
+			 "key given (%s)",
+			 (unsigned long long)seq, kid ? kid : "(none)", k->id);
+		return -EKEYREJECTED;
+	}
+	tw_ckpt_message(kid, seq, ts ? ts : "", head ? head : "",
+			json_integer_value(json_object_get(every, "records")),
+			json_integer_value(json_object_get(every, "seconds")),
+			msg, sizeof(msg));
+	if (!head || strcmp(head, prev) || !sig ||
+	    !tw_ckpt_verify(k, msg, sig)) {
+		snprintf(why, n,
+			 "checkpoint seq %llu does not verify with key %s: the "
+			 "records before it are not the ones the daemon signed "
+			 "(altered and re-hashed) or the checkpoint itself was "
+			 "forged",
+			 (unsigned long long)seq, k->id);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static bool check_checkpoint(struct tw_verify *v, json_t *rec, uint64_t seq,
+			     const char *prev, const char *file,
+			     unsigned long line)
+{
+	const char *ev = json_string_value(json_object_get(rec, "event"));
+	json_t *every = json_object_get(rec, "every");
 	uint64_t er = json_integer_value(json_object_get(every, "records"));
 	uint64_t es = json_integer_value(json_object_get(every, "seconds"));
-	char msg[512];
+	char why[512];
 
 	if (!ev || strcmp(ev, "checkpoint")) {
 		v->after_ckpt++;
 		return true;
 	}
-	if (!kid || strcmp(kid, v->key->id)) {
-		fail(v, "forged", file, line, seq,
-		     "%s:%lu: checkpoint seq %llu is signed by key %s, not by "
-		     "the key given (%s)",
-		     file, line, (unsigned long long)seq, kid ? kid : "(none)",
-		     v->key->id);
-		return false;
-	}
-	tw_ckpt_message(kid, seq, ts ? ts : "", head ? head : "", er, es, msg,
-			sizeof(msg));
-	if (!head || strcmp(head, prev) || !tw_ckpt_verify(v->key, msg, sig)) {
-		fail(v, "forged", file, line, seq,
-		     "%s:%lu: checkpoint seq %llu does not verify with key %s: "
-		     "the records before it are not the ones the daemon "
-		     "signed (altered and re-hashed) or the checkpoint itself "
-		     "was forged",
-		     file, line, (unsigned long long)seq, v->key->id);
+	if (tw_ckpt_check_record(v->key, rec, seq, prev, why, sizeof(why))) {
+		fail(v, "forged", file, line, seq, "%s:%lu: %s", file, line,
+		     why);
 		return false;
 	}
 	v->checkpoints++;
@@ -266,12 +293,68 @@ static bool check_checkpoint(struct tw_verify *v, json_t *rec, uint64_t seq,
 	return true;
 }
 
+/* A record whose seq comes too late (reordered, inserted, a segment out
+ * of its place): fail and say which. */
+static bool out_of_order(struct tw_verify *v, const char *file,
+			 unsigned long line, uint64_t seq, const char *hash)
+{
+	struct tw_verify_loc *old;
+
+	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi && line == 1 &&
+	    v->gap_after.line == 1) {
+		fail(v, "segments", file, line, seq,
+		     "%s: segments out of order: it starts at seq %llu, which "
+		     "belongs before %s (seq %llu) (segments swapped or "
+		     "renamed)",
+		     file, (unsigned long long)seq, v->gap_after.file,
+		     (unsigned long long)v->gap_after.seq);
+		return true;
+	}
+	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi) {
+		fail(v, "reordered", file, line, seq,
+		     "%s:%lu: reordered: seq %llu belongs between %s:%lu "
+		     "(seq %llu) and %s:%lu (seq %llu)",
+		     file, line, (unsigned long long)seq, v->gap_before.file,
+		     v->gap_before.line, (unsigned long long)v->gap_before.seq,
+		     v->gap_after.file, v->gap_after.line,
+		     (unsigned long long)v->gap_after.seq);
+		return true;
+	}
+	if (v->records && seq <= v->last_seq) {
+		old = &v->recent[seq % TW_VERIFY_RECENT];
+		if (old->seq == seq && !strcmp(old->hash, hash))
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted: a copy of %s:%lu (seq %llu)",
+			     file, line, old->file, old->line,
+			     (unsigned long long)seq);
+		else if (old->seq == seq)
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted: seq %llu again, already at "
+			     "%s:%lu",
+			     file, line, (unsigned long long)seq, old->file,
+			     old->line);
+		else if (line == 1)
+			fail(v, "segments", file, line, seq,
+			     "%s: segments out of order: it starts at seq %llu, "
+			     "after seq %llu (segments swapped or renamed)",
+			     file, (unsigned long long)seq,
+			     (unsigned long long)v->last_seq);
+		else
+			fail(v, "inserted", file, line, seq,
+			     "%s:%lu: inserted or reordered: seq %llu after "
+			     "seq %llu",
+			     file, line, (unsigned long long)seq,
+			     (unsigned long long)v->last_seq);
+		return true;
+	}
+	return false;
+}
+
 bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 		    const char *text, size_t len)
 {
 	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
 	enum tw_line_state st;
-	struct tw_verify_loc *old;
 	uint64_t seq = 0;
 	json_t *rec = NULL;
 
@@ -303,37 +386,8 @@ bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 	}
 
 	/* A gap is missing records unless they turn up later: reordered. */
-	if (v->gap && seq >= v->gap_lo && seq <= v->gap_hi) {
-		fail(v, "reordered", file, line, seq,
-		     "%s:%lu: reordered: seq %llu belongs between %s:%lu "
-		     "(seq %llu) and %s:%lu (seq %llu)",
-		     file, line, (unsigned long long)seq, v->gap_before.file,
-		     v->gap_before.line, (unsigned long long)v->gap_before.seq,
-		     v->gap_after.file, v->gap_after.line,
-		     (unsigned long long)v->gap_after.seq);
+	if (out_of_order(v, file, line, seq, hash))
 		goto out;
-	}
-	if (v->records && seq <= v->last_seq) {
-		old = &v->recent[seq % TW_VERIFY_RECENT];
-		if (old->seq == seq && !strcmp(old->hash, hash))
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted: a copy of %s:%lu (seq %llu)",
-			     file, line, old->file, old->line,
-			     (unsigned long long)seq);
-		else if (old->seq == seq)
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted: seq %llu again, already at "
-			     "%s:%lu",
-			     file, line, (unsigned long long)seq, old->file,
-			     old->line);
-		else
-			fail(v, "inserted", file, line, seq,
-			     "%s:%lu: inserted or reordered: seq %llu after "
-			     "seq %llu",
-			     file, line, (unsigned long long)seq,
-			     (unsigned long long)v->last_seq);
-		goto out;
-	}
 	if (v->gap) {
 		/* Records after a gap: keep checking them for the missing ones,
 		 * nothing else can be the first problem any more. */

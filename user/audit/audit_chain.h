@@ -93,6 +93,15 @@ struct tw_verify {
 };
 
 void tw_verify_init(struct tw_verify *v);
+
+/*
+ * Is REC (seq SEQ, chained to PREV) a checkpoint signed by K over the chain
+ * head it follows? 0, or -EKEYREJECTED (another key's) or -EBADMSG (does
+ * not verify), with a sentence in WHY. For queries, which check as they
+ * stream; --verify does the same.
+ */
+int tw_ckpt_check_record(const struct tw_ckpt_key *k, json_t *rec,
+			 uint64_t seq, const char *prev, char *why, size_t n);
 /* Feed one line. Returns false once the log has failed (stop feeding). */
 bool tw_verify_line(struct tw_verify *v, const char *file, unsigned long line,
 		    const char *text, size_t len);

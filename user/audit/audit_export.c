@@ -77,13 +77,42 @@ static void put_param(struct out *o, const char *name, const char *val)
 	puts_(o, "\"");
 }
 
+/* The structured data element SD_ID: seq, the key fields, hash. */
+static void put_sd(struct out *o, json_t *rec, const char *sd_id)
+{
+	char tmp[64];
+	json_t *v;
+
+	puts_(o, "[");
+	puts_(o, sd_id);
+	v = json_object_get(rec, "seq");
+	snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+	put_param(o, "seq", tmp);
+	put_param(o, "context", S(rec, "context"));
+	put_param(o, "call_id", S(rec, "call_id"));
+	put_param(o, "action", S(rec, "action"));
+	put_param(o, "dst", S(rec, "dst") ?: S(rec, "path") ?: S(rec, "domain"));
+	if (json_is_integer(v = json_object_get(rec, "port"))) {
+		snprintf(tmp, sizeof(tmp), "%lld",
+			 (long long)json_integer_value(v));
+		put_param(o, "port", tmp);
+	}
+	if (json_is_integer(v = json_object_get(rec, "count"))) {
+		snprintf(tmp, sizeof(tmp), "%lld",
+			 (long long)json_integer_value(v));
+		put_param(o, "count", tmp);
+	}
+	put_param(o, "hash", S(rec, "hash"));
+	puts_(o, "]");
+}
+
 int tw_syslog_format(json_t *rec, const char *line, size_t linelen,
-		     const char *host, int pid, char *buf, size_t len)
+		     const char *host, int pid, const char *sd_id, char *buf,
+		     size_t len)
 {
 	struct out o = { buf, len, 0, false };
 	const char *ev = S(rec, "event") ?: "-", *ts = S(rec, "ts") ?: "";
 	char tmp[128];
-	json_t *v;
 
 	snprintf(tmp, sizeof(tmp), "<%d>1 ",
 		 TW_SYSLOG_FACILITY * 8 + severity(ev));
@@ -105,26 +134,12 @@ int tw_syslog_format(json_t *rec, const char *line, size_t linelen,
 	snprintf(tmp, sizeof(tmp), "%d ", pid);
 	puts_(&o, tmp);
 	put_token(&o, ev, 32);
-	puts_(&o, " [" TW_SYSLOG_SDID);
-	v = json_object_get(rec, "seq");
-	snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
-	put_param(&o, "seq", tmp);
-	put_param(&o, "context", S(rec, "context"));
-	put_param(&o, "call_id", S(rec, "call_id"));
-	put_param(&o, "action", S(rec, "action"));
-	put_param(&o, "dst", S(rec, "dst") ?: S(rec, "path") ?: S(rec, "domain"));
-	if (json_is_integer(v = json_object_get(rec, "port"))) {
-		snprintf(tmp, sizeof(tmp), "%lld",
-			 (long long)json_integer_value(v));
-		put_param(&o, "port", tmp);
-	}
-	if (json_is_integer(v = json_object_get(rec, "count"))) {
-		snprintf(tmp, sizeof(tmp), "%lld",
-			 (long long)json_integer_value(v));
-		put_param(&o, "count", tmp);
-	}
-	put_param(&o, "hash", S(rec, "hash"));
-	puts_(&o, "] ");
+	puts_(&o, " ");
+	if (sd_id)
+		put_sd(&o, rec, sd_id);
+	else
+		puts_(&o, "-");
+	puts_(&o, " ");
 	put(&o, line, linelen);
 	return o.full ? -ENOSPC : (int)o.off;
 }

@@ -11,20 +11,21 @@
 
 /* RFC 5424: facility 13 (log audit); severity by event. */
 #define TW_SYSLOG_FACILITY 13
-/* SD-ID of toolwall's structured data (32473: the enterprise number RFC
- * 5612 reserves for documentation and examples). */
-#define TW_SYSLOG_SDID "toolwall@32473"
 
 /*
  * One RFC 5424 message for record REC, whose sealed JSON line (without
  * '\n') is LINE: the header (PRI, version 1, the record's ts to the
- * microsecond, HOST, "toolwall", PID, MSGID = the event), structured data
- * with seq, hash and the record's key fields, and the line itself as MSG,
- * so that a collector can verify the chain on its own. Returns the length
- * written to BUF (not NUL-terminated beyond it) or -ENOSPC.
+ * microsecond, HOST, "toolwall", PID, MSGID = the event), and the line
+ * itself as MSG, so that a collector can verify the chain on its own.
+ * Structured data: with SD_ID (NAME@PEN: an SD-ID needs an enterprise
+ * number IANA gave, and toolwall has none of its own, so the operator's)
+ * one element with seq, hash and the record's key fields; without, none
+ * ("-": every field is in MSG). Returns the length written to BUF (not
+ * NUL-terminated beyond it) or -ENOSPC.
  */
 int tw_syslog_format(json_t *rec, const char *line, size_t linelen,
-		     const char *host, int pid, char *buf, size_t len);
+		     const char *host, int pid, const char *sd_id, char *buf,
+		     size_t len);
 
 /*
  * The record as an OCSF 1.1 event: Network Activity (4001) for socket

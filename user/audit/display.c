@@ -2,9 +2,13 @@
 /*
  * display.c - agent-controlled text made inert for a terminal (display.h).
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <libsmartcols/libsmartcols.h>
 
 #include "display.h"
 #include "record.h"
@@ -86,4 +90,88 @@ size_t tw_display_argv(json_t *argv, char *out, size_t outlen)
 				      q);
 	}
 	return o;
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+struct tw_table {
+	struct libscols_table *tb;
+	size_t ncols, pending;
+	bool header_done;
+};
+
+struct tw_table *tw_table_new(const struct tw_table_col *cols, size_t n)
+{
+	struct tw_table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ncols = n;
+	t->tb = scols_new_table();
+	if (!t->tb)
+		goto fail;
+	/* laid out for the cells, never for the terminal's width */
+	scols_table_set_termforce(t->tb, SCOLS_TERMFORCE_NEVER);
+	for (size_t i = 0; i < n; i++)
+		if (!scols_table_new_column(t->tb, cols[i].name, 0,
+					    cols[i].right ? SCOLS_FL_RIGHT : 0))
+			goto fail;
+	return t;
+fail:
+	tw_table_free(t);
+	return NULL;
+}
+
+int tw_table_row(struct tw_table *t, const char *const *cells)
+{
+	struct libscols_line *ln = scols_table_new_line(t->tb, NULL);
+
+	if (!ln)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (scols_line_set_data(ln, i, cells[i] ?: "-"))
+			return -ENOMEM;
+	t->pending++;
+	return 0;
+}
+
+size_t tw_table_pending(const struct tw_table *t)
+{
+	return t ? t->pending : 0;
+}
+
+int tw_table_flush(struct tw_table *t, FILE *out)
+{
+	int ret = 0;
+
+	if (!t || (t->header_done && !t->pending))
+		return 0;
+	scols_table_enable_noheadings(t->tb, t->header_done);
+	scols_table_set_stream(t->tb, out);
+	if (t->pending)
+		ret = scols_print_table(t->tb);
+	/* no line at all still prints the header (libsmartcols prints
+	 * nothing for an empty table) */
+	if (!t->pending && !t->header_done) {
+		for (size_t i = 0; i < t->ncols; i++) {
+			struct libscols_column *c =
+				scols_table_get_column(t->tb, i);
+
+			fprintf(out, "%s%s", i ? " " : "",
+				scols_cell_get_data(scols_column_get_header(c)));
+		}
+		fputc('\n', out);
+	}
+	scols_table_remove_lines(t->tb);
+	t->pending = 0;
+	t->header_done = true;
+	return ret;
+}
+
+void tw_table_free(struct tw_table *t)
+{
+	if (!t)
+		return;
+	scols_unref_table(t->tb);
+	free(t);
 }

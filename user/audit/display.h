@@ -16,7 +16,9 @@
 #define TW_DISPLAY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Escape LEN bytes of S into OUT (always terminated; cut at a whole
  * escape). Returns the length written. */
@@ -29,5 +31,29 @@ size_t tw_display_escape(const char *s, size_t len, char *out, size_t outlen);
  * space. Returns the length written.
  */
 size_t tw_display_argv(json_t *argv, char *out, size_t outlen);
+
+/*
+ * A table of escaped cells, laid out by libsmartcols (column widths from
+ * the cells, multibyte text measured as the terminal shows it), printed
+ * in batches as rows come: tw_table_flush prints the rows added since the
+ * last flush (the header before the first), aligned among themselves, and
+ * forgets them, so a stream of any length takes bounded memory. The same
+ * layout on a terminal as in a pipe: no column is cut or wrapped.
+ * Cells must already be inert (tw_display_escape).
+ */
+struct tw_table;
+
+struct tw_table_col {
+	const char *name;
+	bool right; /* numbers */
+};
+
+struct tw_table *tw_table_new(const struct tw_table_col *cols, size_t n);
+/* Add a row of N cells (N as in tw_table_new). 0 or -errno. */
+int tw_table_row(struct tw_table *t, const char *const *cells);
+/* Rows waiting to be printed. */
+size_t tw_table_pending(const struct tw_table *t);
+int tw_table_flush(struct tw_table *t, FILE *out);
+void tw_table_free(struct tw_table *t);
 
 #endif

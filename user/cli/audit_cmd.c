@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +65,8 @@ static const char audit_usage[] =
 	"  --pubkey FILE     with --verify: every checkpoint must be signed by\n"
 	"                    this key (the daemon's --audit-key), so a log\n"
 	"                    rewritten and re-hashed fails; say how many records\n"
-	"                    follow the last checkpoint unsigned\n"
+	"                    follow the last checkpoint unsigned. With a query:\n"
+	"                    warn and exit 1 at a checkpoint that does not verify\n"
 	"keygen --out FILE   write an Ed25519 key pair for the daemon's\n"
 	"                    --audit-key: FILE (private, 0600) and FILE.pub\n";
 
@@ -81,13 +81,18 @@ struct reader {
 	struct tw_suggest sg;
 	struct tw_verify v;
 	unsigned long damaged, skipped, printed;
+	struct tw_table *tab; /* the table, when it is one */
 	/* Queries check the chain of what they read, as they stream: each
 	 * line's own hash, and that it follows the line before. */
 	struct {
 		bool have;
 		uint64_t seq;
 		char hash[TW_HASH_HEX + 1]; /* as the line claims it */
+		char path[4096];	    /* its segment */
 	} last;
+	/* with --pubkey: checkpoints seen, and those that verify */
+	const struct tw_ckpt_key *key;
+	unsigned long checkpoints, ckpt_bad;
 	unsigned long not_intact;
 	/* the live file ends without a newline: its last line, partial */
 	char *tail;
@@ -126,11 +131,19 @@ static void find_tail(struct reader *r, const char *live)
 		memcpy(r->tail, nl, r->tail_len);
 }
 
-static void print_header(void)
+static const struct tw_table_col columns[] = {
+	{ "TIME" },   { "EVENT" },  { "CONTEXT" },	   { "CALL" },
+	{ "PID", true }, { "COMM" }, { "ACTION" }, { "DESTINATION" },
+	{ "COUNT", true }, { "REASON" },
+};
+
+/* Rows are printed in batches of at most this many, aligned within each. */
+#define TABLE_BATCH 1000
+
+static void table_flush(struct reader *r)
 {
-	printf("%-30s %-6s %-24s %-12s %-7s %-15s %-7s %-28s %7s %s\n", "TIME",
-	       "EVENT", "CONTEXT", "CALL", "PID", "COMM", "ACTION",
-	       "DESTINATION", "COUNT", "REASON");
+	tw_table_flush(r->tab, stdout);
+	fflush(stdout);
 }
 
 #define SV(r, k) (json_string_value(json_object_get(r, k)) ?: "-")
@@ -192,13 +205,24 @@ static void print_record(struct reader *r, json_t *rec, const char *line,
 					 strcmp(SV(rec, "event"), "audit") ?
 				 "-" :
 				 "1");
-	printf("%-30s %-6s %-24s %-12s %-7s %-15s %-7s %-28s %7s %s\n",
-	       cell(rec, "ts", ts, sizeof(ts)), cell(rec, "event", ev, sizeof(ev)),
-	       cell(rec, "context", ctx, sizeof(ctx)),
-	       cell(rec, "call_id", call, sizeof(call)), pid,
-	       cell(rec, "comm", comm, sizeof(comm)),
-	       cell(rec, "action", act, sizeof(act)), dest, count,
-	       cell(rec, "reason", why, sizeof(why)));
+	{
+		const char *cells[] = {
+			cell(rec, "ts", ts, sizeof(ts)),
+			cell(rec, "event", ev, sizeof(ev)),
+			cell(rec, "context", ctx, sizeof(ctx)),
+			cell(rec, "call_id", call, sizeof(call)),
+			pid,
+			cell(rec, "comm", comm, sizeof(comm)),
+			cell(rec, "action", act, sizeof(act)),
+			dest,
+			count,
+			cell(rec, "reason", why, sizeof(why)),
+		};
+
+		tw_table_row(r->tab, cells);
+	}
+	if (tw_table_pending(r->tab) >= TABLE_BATCH)
+		table_flush(r);
 }
 
 /* Is this line the partial last line of the live file? */
@@ -216,7 +240,15 @@ static bool partial_line(struct reader *r, const struct tw_seg *s,
  * Is the record on this line intact: sealed by its own hash, and the one
  * after the record before it? WHY says what is wrong when it is not.
  */
-static bool intact(struct reader *r, const char *text, size_t len,
+/* Is the line a chain's first of a segment after another one's? */
+static bool seg_start(struct reader *r, const struct tw_seg *s,
+		      unsigned long lineno)
+{
+	return lineno == 1 && r->last.have && strcmp(r->last.path, s->path);
+}
+
+static bool intact(struct reader *r, const struct tw_seg *s,
+		   unsigned long lineno, const char *text, size_t len,
 		   char *why, size_t n)
 {
 	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1];
@@ -234,6 +266,12 @@ static bool intact(struct reader *r, const char *text, size_t len,
 				 "of the two was altered and re-sealed)",
 			 (unsigned long long)last_seq);
 		ok = false;
+	} else if (had && seq > last_seq + 1 && seg_start(r, s, lineno)) {
+		snprintf(why, n, "seq %llu-%llu are missing between segments "
+				 "%s and %s (a segment deleted)",
+			 (unsigned long long)last_seq + 1,
+			 (unsigned long long)seq - 1, r->last.path, s->path);
+		ok = false;
 	} else if (had && seq > last_seq + 1) {
 		if (seq == last_seq + 2)
 			snprintf(why, n, "seq %llu before it is missing (deleted "
@@ -244,6 +282,12 @@ static bool intact(struct reader *r, const char *text, size_t len,
 					 "(deleted or moved)",
 				 (unsigned long long)last_seq + 1,
 				 (unsigned long long)seq - 1);
+		ok = false;
+	} else if (had && seq <= last_seq && seg_start(r, s, lineno)) {
+		snprintf(why, n, "segment %s starts at seq %llu, after seq %llu "
+				 "in %s (segments swapped or renamed)",
+			 s->path, (unsigned long long)seq,
+			 (unsigned long long)last_seq, r->last.path);
 		ok = false;
 	} else if (had && seq <= last_seq) {
 		snprintf(why, n, "seq %llu after seq %llu (inserted or "
@@ -258,8 +302,35 @@ static bool intact(struct reader *r, const char *text, size_t len,
 		memcpy(r->last.hash, h + 9, TW_HASH_HEX);
 		r->last.hash[TW_HASH_HEX] = 0;
 		r->last.seq = seq;
+		snprintf(r->last.path, sizeof(r->last.path), "%s", s->path);
 	}
 	return ok;
+}
+
+/*
+ * With --pubkey, a query checks each checkpoint it reads as --verify does:
+ * one that does not verify says that the records before it are not the
+ * daemon's (a log re-hashed from start to end), whatever the filters.
+ */
+static void ckpt_check(struct reader *r, const struct tw_seg *s,
+		       unsigned long lineno, const char *text, size_t len,
+		       json_t *rec)
+{
+	char prev[TW_HASH_HEX + 1], hash[TW_HASH_HEX + 1], why[400];
+	uint64_t seq = 0;
+
+	if (!r->key || strcmp(json_string_value(json_object_get(rec, "event")) ?:
+				      "",
+			      "checkpoint"))
+		return;
+	r->checkpoints++;
+	if (tw_chain_check(text, len, &seq, prev, hash, NULL) != TW_LINE_OK ||
+	    !tw_ckpt_check_record(r->key, rec, seq, prev, why, sizeof(why)))
+		return; /* intact() says what is wrong with the line itself */
+	table_flush(r);
+	tw_warn("%s:%lu: %s; the records read before it are not proven",
+		s->path, lineno, why);
+	r->ckpt_bad++;
 }
 
 static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
@@ -294,10 +365,11 @@ static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 		json_decref(rec);
 		return 0;
 	}
-	ok = intact(r, text, len, why, sizeof(why));
+	ckpt_check(r, s, lineno, text, len, rec);
+	ok = intact(r, s, lineno, text, len, why, sizeof(why));
 	if (tw_audit_match(&r->f, rec)) {
 		if (!ok) {
-			fflush(stdout);
+			table_flush(r); /* the warning comes right above it */
 			tw_warn("%s:%lu: the record %s is not intact: %s",
 				s->path, lineno,
 				r->summary || r->suggest ? "counted" : "below",
@@ -310,6 +382,8 @@ static int on_line(void *arg, const struct tw_seg *s, unsigned long lineno,
 			tw_suggest_add(&r->sg, rec);
 		else
 			print_record(r, rec, text, len);
+		if (!ok)
+			table_flush(r);
 	}
 	json_decref(rec);
 	return 0;
@@ -389,115 +463,13 @@ static int follow(struct reader *r, const char *live, bool from_start)
 			fd = -1;
 			continue;
 		}
+		table_flush(r); /* what came, before waiting for more */
 		usleep(200000);
 	}
 	free(buf);
 	if (fd >= 0)
 		close(fd);
 	return 1;
-}
-
-/* ---- daemon options ------------------------------------------------------ */
-
-static int parse_scaled(const char *val, const char *units,
-			const uint64_t *mult, uint64_t *out)
-{
-	unsigned long long n;
-	const char *u;
-	char *end;
-
-	if (*val < '0' || *val > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtoull(val, &end, 10);
-	if (errno)
-		return -EINVAL;
-	if (*end) {
-		u = strchr(units, *end);
-		if (!u || end[1])
-			return -EINVAL;
-		if (n > UINT64_MAX / mult[u - units])
-			return -ERANGE;
-		n *= mult[u - units];
-	}
-	*out = n;
-	return 0;
-}
-
-int tw_audit_daemon_opt(struct tw_audit_opts *o, const char *name,
-			const char *val)
-{
-	static const uint64_t bytes[] = { 1, 1, 1ull << 10, 1ull << 10,
-					  1ull << 20, 1ull << 20, 1ull << 30,
-					  1ull << 30 };
-	static const uint64_t secs[] = { 1, 60, 3600, 86400 };
-	uint64_t v;
-
-	if (!strcmp(name, "max-size")) {
-		if (!parse_scaled(val, "bBkKmMgG", bytes, &o->max_size))
-			return 0;
-		tw_error("--audit-max-size %s: want BYTES (K, M, G suffixes)",
-			 val);
-	} else if (!strcmp(name, "max-age")) {
-		if (!parse_scaled(val, "smhd", secs, &o->max_age_s))
-			return 0;
-		tw_error("--audit-max-age %s: want SECONDS (s, m, h, d "
-			 "suffixes)",
-			 val);
-	} else if (!strcmp(name, "keep")) {
-		if (!parse_scaled(val, "", secs, &v) && v >= 1 && v <= 100000) {
-			o->keep = (unsigned)v;
-			return 0;
-		}
-		tw_error("--audit-keep %s: want a number of segments, 1 or more",
-			 val);
-	} else if (!strcmp(name, "group")) {
-		struct group *g = *val ? getgrnam(val) : NULL;
-
-		if (!*val || !strcmp(val, "none")) {
-			o->no_group = true;
-			return 0;
-		}
-		if (g) {
-			o->has_group = true;
-			o->group = g->gr_gid;
-			return 0;
-		}
-		tw_error("--audit-group %s: no such group (create it with "
-			 "`groupadd --system %s`, or say none)",
-			 val, val);
-	} else if (!strcmp(name, "key")) {
-		static struct tw_ckpt_key key; /* the daemon's, for its life */
-		char why[600];
-
-		if (!tw_ckpt_load_private(val, &key, why, sizeof(why))) {
-			o->key = &key;
-			return 0;
-		}
-		tw_error("--audit-key: %s", why);
-	} else if (!strcmp(name, "checkpoint")) {
-		char *end;
-		unsigned long long n = strtoull(val, &end, 10), t;
-
-		if (end != val && *end == '/' && n >= 1) {
-			t = strtoull(end + 1, &end, 10);
-			if (!*end && t >= 1) {
-				o->ckpt_records = n;
-				o->ckpt_seconds = t;
-				return 0;
-			}
-		}
-		tw_error("--audit-checkpoint %s: want RECORDS/SECONDS, both 1 "
-			 "or more (default %d/%d)",
-			 val, TW_CKPT_RECORDS, TW_CKPT_SECONDS);
-	} else if (!strcmp(name, "syslog")) {
-		if (!tw_audit_syslog_check(val)) {
-			o->syslog = val;
-			return 0;
-		}
-		tw_error("--syslog %s: want udp://HOST:PORT or unix:PATH", val);
-	}
-	return -EINVAL;
 }
 
 /* ---- the command -------------------------------------------------------- */
@@ -823,8 +795,9 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		fputs(audit_usage, stderr);
 		return 2;
 	}
-	if (a->pubkey && !r->verify) {
-		tw_error("--pubkey goes with --verify");
+	if (a->pubkey && (r->summary || r->suggest || a->follow)) {
+		tw_error("--pubkey goes with --verify or a query's table or "
+			 "-j");
 		return 2;
 	}
 	return -1;
@@ -932,16 +905,24 @@ int cmd_audit(int argc, char **argv)
 			goto out;
 		}
 		r->v.key = &pub;
+		r->key = &pub;
 	}
-	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify)
-		print_header();
+	if (r->fmt == FMT_TABLE && !r->summary && !r->suggest && !r->verify) {
+		r->tab = tw_table_new(columns,
+				      sizeof(columns) / sizeof(columns[0]));
+		if (!r->tab) {
+			tw_error("out of memory");
+			ret = 1;
+			goto out;
+		}
+	}
 
 	if (a.follow) {
 		/* History only when asked for with --since. */
 		if (r->f.since_ns)
 			tw_segs_read(segs, nsegs - (segs[nsegs - 1].index == 0),
 				     &cb);
-		fflush(stdout);
+		table_flush(r);
 		ret = follow(r, a.log, r->f.since_ns != 0);
 		goto out;
 	}
@@ -953,6 +934,7 @@ int cmd_audit(int argc, char **argv)
 		goto out;
 	}
 	ret = 0;
+	table_flush(r);
 	if (r->verify) {
 		ret = print_verify(r, nsegs, a.log);
 		goto out;
@@ -971,12 +953,17 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (r->suggest && print_suggestion(r, a.name))
 		ret = 1;
+	if (r->key && !r->checkpoints)
+		tw_warn("no checkpoint signed by key %s was read: nothing "
+			"proves these records are the ones the daemon wrote",
+			r->key->id);
 	if (r->not_intact)
 		tw_warn("%lu record%s read %s not intact: run `toolwall audit "
 			"--verify` to find the first problem",
 			r->not_intact, r->not_intact == 1 ? "" : "s",
 			r->not_intact == 1 ? "is" : "are");
-	if (r->damaged || r->not_intact || r->skipped)
+	if (r->damaged || r->not_intact || r->skipped || r->ckpt_bad ||
+	    (r->key && !r->checkpoints))
 		ret = 1;
 out:
 	if (r->summary)
@@ -984,6 +971,7 @@ out:
 	if (r->suggest)
 		tw_suggest_free(&r->sg);
 	tw_ckpt_key_free(&pub);
+	tw_table_free(r->tab);
 	free(r->tail);
 	free(segs);
 	free(r);

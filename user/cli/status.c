@@ -87,6 +87,26 @@ static void print_dns(json_t *dn)
 
 }
 
+/* The syslog copy: where, whether it is connected, what it sent and lost. */
+static void print_syslog(json_t *sl)
+{
+	if (!json_is_object(sl)) {
+		printf("syslog:     off\n");
+		return;
+	}
+	printf("syslog:     %s %s; %lld sent, %lld queued (of %lld), %lld "
+	       "lost (in `lost` records); %lld connects, %lld failed, %lld "
+	       "certificates refused%s%s\n",
+	       S(sl, "dest"),
+	       json_is_true(json_object_get(sl, "connected")) ? "connected" :
+								 "not connected",
+	       I(sl, "sent"), I(sl, "queued"), I(sl, "queue_max"),
+	       I(sl, "lost"), I(sl, "connects"), I(sl, "failures"),
+	       I(sl, "certs_refused"),
+	       json_object_get(sl, "last_error") ? "; last error: " : "",
+	       json_object_get(sl, "last_error") ? S(sl, "last_error") : "");
+}
+
 /* The syscall audit, Landlock's records, the clients, the broker. */
 static void print_sources(json_t *rep)
 {
@@ -205,6 +225,7 @@ int cmd_status(int argc, char **argv)
 	}
 	print_dns(json_object_get(rep, "dns"));
 	print_sources(rep);
+	print_syslog(json_object_get(rep, "syslog"));
 	ctxs = json_object_get(rep, "contexts");
 	printf("contexts:   %zu\n", json_array_size(ctxs));
 	json_array_foreach(ctxs, i, c)

@@ -562,6 +562,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 	json_object_set_new(st, "limits", limits_status());
 	budget_status(d, st);
 	json_object_set_new(st, "broker", tw_brokerd_status(d));
+	json_object_set_new(st, "syslog", tw_syslog_status(d->audit.sl));
 	return st;
 }
 

@@ -37,6 +37,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "dns.h"
+#include "audit_opts.h"
 #include "kaudit.h"
 #include "learned.h"
 #include "maps.h"
@@ -77,7 +78,19 @@ static const char daemon_usage[] =
 	"                      it are enforced, counted exactly and reported\n"
 	"                      in `lost` records naming the context\n"
 	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
-	"                      udp://HOST:PORT or unix:PATH (datagram)\n"
+	"                      udp://HOST:PORT, unix:PATH (datagram),\n"
+	"                      tcp://HOST:PORT (RFC 6587 octet counting) or\n"
+	"                      tls://HOST:PORT (RFC 5425; the server's\n"
+	"                      certificate must name HOST); a stream\n"
+	"                      reconnects with backoff, its queue's drops are\n"
+	"                      `lost` records (source syslog)\n"
+	"  --syslog-ca FILE    trust these PEM CA certificates for tls://\n"
+	"                      (default: the system's store)\n"
+	"  --syslog-sd-id NAME@PEN  structured data [NAME@PEN seq=.. hash=..]\n"
+	"                      with your IANA enterprise number (default:\n"
+	"                      none, every field is in the JSON message)\n"
+	"  --syslog-queue N    messages a stream keeps while the collector is\n"
+	"                      away (default 4096)\n"
 	"  --audit-key FILE    sign checkpoints of the log's hash chain with\n"
 	"                      this Ed25519 key (root only, 0600; `toolwall\n"
 	"                      audit keygen` makes one): at start, before\n"
@@ -254,6 +267,11 @@ static void on_tick(struct tw_daemon *d, struct loop *l)
 		return;
 	l->more = true;
 	if (++l->ticks % (1000 / TW_DRAIN_MS) == 0) {
+		char news[400];
+
+		/* the syslog copy's state changes, said once each */
+		if (tw_syslog_news(d->audit.sl, news, sizeof(news)))
+			tw_info("syslog %s", news);
 		pthread_mutex_lock(&d->lock);
 		tw_daemon_account_loss(d);
 		calls_reap(d);
@@ -445,44 +463,40 @@ static int metrics_opt(struct tw_daemon *d, const char *arg)
 static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		       struct tw_audit_opts *ao)
 {
+	/* 'O': an option of the audit log or its syslog copy (audit_opts.h),
+	 * named as there without "audit-" */
 	static const struct option opts[] = {
 		{ "policy", required_argument, 0, 'p' },
 		{ "audit-log", required_argument, 0, 'a' },
-		{ "audit-max-size", required_argument, 0, 'S' },
-		{ "audit-max-age", required_argument, 0, 'A' },
-		{ "audit-keep", required_argument, 0, 'K' },
+		{ "audit-max-size", required_argument, 0, 'O' },
+		{ "audit-max-age", required_argument, 0, 'O' },
+		{ "audit-keep", required_argument, 0, 'O' },
 		{ "audit-budget", required_argument, 0, 'B' },
-		{ "syslog", required_argument, 0, 'L' },
-		{ "audit-key", required_argument, 0, 'k' },
-		{ "audit-checkpoint", required_argument, 0, 'C' },
-		{ "audit-group", required_argument, 0, 'G' },
+		{ "syslog", required_argument, 0, 'O' },
+		{ "syslog-ca", required_argument, 0, 'O' },
+		{ "syslog-sd-id", required_argument, 0, 'O' },
+		{ "syslog-queue", required_argument, 0, 'O' },
+		{ "audit-key", required_argument, 0, 'O' },
+		{ "audit-checkpoint", required_argument, 0, 'O' },
+		{ "audit-group", required_argument, 0, 'O' },
 		{ "metrics", required_argument, 0, 'M' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	int c;
+	const char *name;
+	int c, idx = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:dh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:dh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'p': d->policy_path = optarg; break;
 		case 'a': d->audit_path = optarg; break;
-		case 'S':
-		case 'A':
-		case 'K':
-		case 'L':
-		case 'k':
-		case 'C':
-		case 'G':
-			if (tw_audit_daemon_opt(ao, c == 'S' ? "max-size" :
-						    c == 'A' ? "max-age" :
-						    c == 'K' ? "keep" :
-						    c == 'k' ? "key" :
-						    c == 'C' ? "checkpoint" :
-						    c == 'G' ? "group" :
-							       "syslog",
-						optarg))
+		case 'O':
+			name = opts[idx].name;
+			if (!strncmp(name, "audit-", 6))
+				name += 6;
+			if (tw_audit_daemon_opt(ao, name, optarg))
 				return 2;
 			break;
 		case 'B':
@@ -502,7 +516,7 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		fputs(daemon_usage, stderr);
 		return 2;
 	}
-	return -1;
+	return tw_audit_daemon_opts_done(ao) ? 2 : -1;
 }
 
 /*
