@@ -33,6 +33,8 @@ static const struct cmd {
 	{ "down", cmd_down, "remove enforcement" },
 	{ "demo", cmd_demo, "a self-contained tour on the example policy" },
 	{ "broker", cmd_broker, "the credential broker (run by the daemon; alone on a JSON configuration)" },
+	/* internal, not listed: the daemon's supervisor of one launched call */
+	{ "supervise", cmd_supervise, NULL },
 };
 
 static void usage(FILE *f)
@@ -44,7 +46,8 @@ static void usage(FILE *f)
 		"A kernel-enforced tool-call firewall for AI agents.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+		if (cmds[i].help)
+			fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 		"\nGlobal options:\n"
 		"  -j, --json          JSON output\n"

@@ -38,6 +38,7 @@
 #include "daemon.h"
 #include "dns.h"
 #include "kaudit.h"
+#include "launchsock.h"
 #include "learned.h"
 #include "maps.h"
 #include "notify.h"
@@ -86,6 +87,13 @@ static const char daemon_usage[] =
 	"  --audit-group GROUP responders in GROUP read the log without root\n"
 	"                      (files 0640, directory 0750; default\n"
 	"                      toolwall-audit when it exists; none: root only)\n"
+	"  --launch-group GROUP  members of GROUP (and root) may launch tool\n"
+	"                      calls with `toolwall exec` through the launch\n"
+	"                      socket (default " TW_LAUNCH_GROUP "; when it does not\n"
+	"                      exist, root only)\n"
+	"  --launch-max N      tool calls launched through it that may run at\n"
+	"                      once (default 64); beyond, a launcher is told to\n"
+	"                      try again\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- calls ------------------------------------------------------ */
@@ -116,6 +124,11 @@ static void calls_load(struct tw_daemon *d)
 			 json_string_value(json_object_get(c, "requester")) ?: "");
 		call.started_ns =
 			json_integer_value(json_object_get(c, "started_ns"));
+		call.launcher_uid =
+			json_is_integer(json_object_get(c, "launcher_uid")) ?
+				json_integer_value(
+					json_object_get(c, "launcher_uid")) :
+				-1;
 		call.ended = json_is_true(json_object_get(c, "ended"));
 		struct tw_call *nc = realloc(d->calls,
 					     (d->ncalls + 1) * sizeof(*nc));
@@ -304,6 +317,8 @@ static int run_loop(struct tw_daemon *d, int ep)
 
 			if (tag & TW_CTL_TAG) {
 				tw_control_event(d, tag, evs[i].events);
+			} else if (tag & TW_LAUNCH_TAG) {
+				tw_launch_event(d, tag);
 			} else if (fd == l.rbfd[0] || fd == l.rbfd[1]) {
 				l.more = true;
 			} else if (fd == d->kaudit_fd) {
@@ -421,6 +436,23 @@ static int budget_opt(struct tw_daemon *d, const char *arg)
 	return 0;
 }
 
+/* --launch-max N: 1 to TW_LAUNCH_MAX_LIMIT. */
+static int launch_max_opt(struct tw_daemon *d, const char *arg)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > TW_LAUNCH_MAX_LIMIT) {
+		tw_error("--launch-max %s: want 1 to %d tool calls", arg,
+			 TW_LAUNCH_MAX_LIMIT);
+		return -1;
+	}
+	d->launch_max = (unsigned int)n;
+	return 0;
+}
+
 /* The daemon's options into D and AO. Returns -1 to go on, or an exit
  * status (0: --help; 2: a usage error). */
 static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
@@ -437,6 +469,8 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		{ "audit-key", required_argument, 0, 'k' },
 		{ "audit-checkpoint", required_argument, 0, 'C' },
 		{ "audit-group", required_argument, 0, 'G' },
+		{ "launch-group", required_argument, 0, 'g' },
+		{ "launch-max", required_argument, 0, 'M' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -467,6 +501,14 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'B':
 			if (budget_opt(d, optarg))
+				return 2;
+			break;
+		case 'g':
+			d->launch_group = optarg;
+			d->launch_group_set = true;
+			break;
+		case 'M':
+			if (launch_max_opt(d, optarg))
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -568,6 +610,9 @@ static int daemon_serve(struct tw_daemon *d, int *ep)
 			 strerror(-ret));
 		return ret;
 	}
+	ret = tw_launch_open(d, *ep);
+	if (ret)
+		return ret;
 	ret = tw_dns_start(d);
 	if (ret)
 		tw_error("cannot start the resolver: %s", strerror(-ret));
@@ -576,6 +621,7 @@ static int daemon_serve(struct tw_daemon *d, int *ep)
 
 static void daemon_close(struct tw_daemon *d, int ep)
 {
+	tw_launch_close(d);
 	tw_control_close(d);
 	if (ep >= 0)
 		close(ep);
@@ -623,6 +669,8 @@ int cmd_daemon(int argc, char **argv)
 			       .kaudit_fd = -1, .alias_slot = -1,
 			       .budget_rate = TW_BUDGET_RATE,
 			       .budget_burst = TW_BUDGET_BURST,
+			       .launch_group = TW_LAUNCH_GROUP,
+			       .launch_max = TW_LAUNCH_MAX,
 			       .drain = tw_daemon_drain,
 			       .reload = tw_daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,

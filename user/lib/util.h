@@ -20,6 +20,10 @@ void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool tw_quiet;
 
+/* The version of the control and launch protocols, "v" in every message
+ * (toolwall-protocol(7)). */
+#define TW_CTL_VERSION 1
+
 /* The socket path, overridable with TOOLWALL_CONTROL for tests. */
 const char *tw_control_path(void);
 
