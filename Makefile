@@ -180,7 +180,8 @@ TW_VERSION := $(shell sed -n 's/^\#define TW_VERSION "\(.*\)"/\1/p' user/cli/mai
 # Every file install puts down, relative to DESTDIR (uninstall removes
 # exactly these; tests/pkg/test_install.sh checks the tree against it).
 INSTALL_FILES = $(SBINDIR)/toolwall $(MANDIR)/man8/toolwall.8 \
-	$(MANDIR)/man5/toolwall-policy.5 $(UNITDIR)/toolwall.service \
+	$(MANDIR)/man5/toolwall-policy.5 $(MANDIR)/man7/toolwall-protocol.7 \
+	$(UNITDIR)/toolwall.service \
 	$(BASHCOMPDIR)/toolwall \
 	$(patsubst policy/examples/%,$(DATADIR)/examples/%,$(EXAMPLES)) \
 	$(DATADIR)/schema/toolwall-policy.schema.json
@@ -191,6 +192,8 @@ install: toolwall
 	$(Q)install -D -m 0644 man/toolwall.8 $(DESTDIR)$(MANDIR)/man8/toolwall.8
 	$(Q)install -D -m 0644 man/toolwall-policy.5 \
 		$(DESTDIR)$(MANDIR)/man5/toolwall-policy.5
+	$(Q)install -D -m 0644 man/toolwall-protocol.7 \
+		$(DESTDIR)$(MANDIR)/man7/toolwall-protocol.7
 	$(Q)install -d $(DESTDIR)$(UNITDIR)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' dist/toolwall.service.in \
 		> $(DESTDIR)$(UNITDIR)/toolwall.service
