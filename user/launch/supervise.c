@@ -190,6 +190,11 @@ static int parse_request(json_t *req, struct exec_args *a, char ***environ_v)
 	int ret = -1;
 	const char *key, *op = json_string_value(json_object_get(req, "op"));
 
+	if (!op || strcmp(op, "exec")) {
+		reply_error("the first request must be \"exec\", not \"%s\"",
+			    op ? op : "(none)");
+		goto out;
+	}
 	json_object_foreach (req, key, x) {
 		size_t k = 0;
 
@@ -205,11 +210,6 @@ static int parse_request(json_t *req, struct exec_args *a, char ***environ_v)
 	if (v && json_integer_value(v) != TW_CTL_VERSION) {
 		reply_error("%s", "protocol version not supported (this "
 				  "daemon speaks \"v\": 1)");
-		goto out;
-	}
-	if (!op || strcmp(op, "exec")) {
-		reply_error("the first request must be \"exec\", not \"%s\"",
-			    op ? op : "(none)");
 		goto out;
 	}
 	a->ctx = json_string_value(json_object_get(req, "context"));
