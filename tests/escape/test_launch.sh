@@ -15,22 +15,10 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
-LG=twe-grp-$$
-MEMBER=twe-mem-$$
-OTHER=twe-oth-$$
-_esc_launch_cleanup()
-{
-	userdel "$MEMBER" 2>/dev/null
-	userdel "$OTHER" 2>/dev/null
-	groupdel "$LG" 2>/dev/null
-}
-groupadd --system "$LG" &&
-	useradd --system --no-create-home --shell /usr/sbin/nologin -G "$LG" "$MEMBER" &&
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$OTHER" ||
-	{ not_ok "test users and group"; _esc_launch_cleanup; tap_summary; exit 1; }
+tw_launchers twe || { not_ok "test users and group"; tap_summary; exit 1; }
+LG=$TW_LG MEMBER=$TW_MEMBER OTHER=$TW_OTHER
 ESC_NO_HOSTS=1
 esc_setup --launch-group "$LG"
-tw_at_exit _esc_launch_cleanup
 MUID=$(id -u "$MEMBER") OUID=$(id -u "$OTHER")
 SOCK=/run/toolwall-launch/launch.sock
 export ESC_SHARED=$TW_WORK/shared

@@ -23,23 +23,9 @@ source "$HERE/../lib/toolwall.sh"
 
 PY=/usr/bin/python3
 WS=workspace:acme
-LG=twl-grp-$$
-MEMBER=twl-mem-$$
-OTHER=twl-oth-$$
-
-_launch_users_cleanup()
-{
-	userdel "$MEMBER" 2>/dev/null
-	userdel "$OTHER" 2>/dev/null
-	groupdel "$LG" 2>/dev/null
-}
-
 tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
-tw_at_exit _launch_users_cleanup
-groupadd --system "$LG" &&
-	useradd --system --no-create-home --shell /usr/sbin/nologin -G "$LG" "$MEMBER" &&
-	useradd --system --no-create-home --shell /usr/sbin/nologin "$OTHER" ||
-	{ not_ok "test users and group"; tap_summary; exit 1; }
+tw_launchers twl || { not_ok "test users and group"; tap_summary; exit 1; }
+LG=$TW_LG MEMBER=$TW_MEMBER OTHER=$TW_OTHER
 MUID=$(id -u "$MEMBER") OUID=$(id -u "$OTHER")
 # At most 2 launched calls at once: the bound is tested below.
 tw_daemon_start --launch-group "$LG" --launch-max 2 ||

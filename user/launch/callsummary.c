@@ -3,11 +3,9 @@
  * callsummary.c - a tool call's denial summary, in prose and in JSON (see
  * callsummary.h).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "callsummary.h"
 #include "util.h"
@@ -74,29 +72,4 @@ json_t *tw_call_summary_json(json_t *end, const char *ctx, const char *call_id,
 				    "log only"));
 	json_object_set_new(s, "exit_status", json_integer(exit_status));
 	return s;
-}
-
-int tw_call_summary_write(int fd, json_t *summary)
-{
-	char *txt = json_dumps(summary, JSON_COMPACT);
-	size_t len, off = 0;
-	int ret = 0;
-
-	if (!txt)
-		return -ENOMEM;
-	len = strlen(txt);
-	txt[len++] = '\n'; /* json_dumps leaves room: the NUL */
-	while (off < len) {
-		ssize_t n = write(fd, txt + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	free(txt);
-	return ret;
 }

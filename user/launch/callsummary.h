@@ -12,13 +12,11 @@
 /* The prose, from the daemon's call-end reply END, on stderr. */
 void tw_call_summary_print(json_t *end, const char *ctx);
 /*
- * The JSON summary: END's call_id, context, denials, limits_hit and
+ * The JSON summary (written as one line with tw_send_json): END's call_id, context, denials, limits_hit and
  * lingering (END NULL: the daemon was unreachable at the call's end, said
  * in "error"), with "v" and the call's EXIT status. A new reference.
  */
 json_t *tw_call_summary_json(json_t *end, const char *ctx, const char *call_id,
 			int exit_status);
-/* SUMMARY as one line on FD (blocking). 0 or -errno. */
-int tw_call_summary_write(int fd, json_t *summary);
 
 #endif

@@ -128,8 +128,9 @@ static int launch_connect(void)
 
 /* One message of the daemon's: the end (the exit status, >= 0), a
  * refusal (TW_EXIT_TOOLWALL), or -1 to go on. */
-static int on_message(const struct exec_args *a, json_t *m)
+static int on_message(json_t *m, void *arg)
 {
+	const struct exec_args *a = arg;
 	json_t *st = json_object_get(m, "status"), *sum;
 	int err;
 
@@ -143,7 +144,7 @@ static int on_message(const struct exec_args *a, json_t *m)
 		return -1; /* a message a later version may send */
 	sum = json_object_get(m, "summary");
 	if (a->summary_fd >= 0 && json_is_object(sum)) {
-		err = tw_call_summary_write(a->summary_fd, sum);
+		err = tw_send_json(a->summary_fd, sum);
 		if (err)
 			tw_warn("exec: cannot write the summary to descriptor "
 				"%d: %s",
@@ -178,8 +179,8 @@ static int wait_end(const struct exec_args *a, int sock, int sfd)
 	for (;;) {
 		struct pollfd pf[2] = { { .fd = sock, .events = POLLIN },
 					{ .fd = sfd, .events = POLLIN } };
-		char *nl;
 		ssize_t n;
+		int code;
 
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -196,16 +197,9 @@ static int wait_end(const struct exec_args *a, int sock, int sfd)
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		while ((nl = memchr(buf, '\n', len))) {
-			json_t *m = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
-			int code = m ? on_message(a, m) : -1;
-
-			json_decref(m);
-			if (code >= 0)
-				return code;
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
+		code = tw_json_lines(buf, &len, on_message, (void *)a);
+		if (code >= 0)
+			return code;
 		if (len == sizeof(buf) - 1)
 			break; /* no line this long is ours */
 	}

@@ -622,7 +622,8 @@ int cmd_exec(int argc, char **argv)
 		sum = a.summary_fd >= 0 ? tw_call_summary_json(end, a.ctx, call_id,
 							  code) :
 					  NULL;
-		err = sum ? tw_call_summary_write(a.summary_fd, sum) : 0;
+		signal(SIGPIPE, SIG_IGN); /* a reader gone: said, not fatal */
+		err = sum ? tw_send_json(a.summary_fd, sum) : 0;
 		if (err)
 			tw_warn("exec: cannot write the summary to descriptor "
 				"%d: %s",

@@ -333,6 +333,22 @@ static void send_sig(int sig)
 		sigaddset(&sv.queued, sig);
 }
 
+/* {"op":"signal","signal":NAME}: one of sv_signals, for the call. */
+static int on_message(json_t *m, void *arg)
+{
+	const char *s = json_string_value(json_object_get(m, "signal"));
+
+	(void)arg;
+	for (size_t i = 0; s && i < sizeof(sv_signals) / sizeof(sv_signals[0]);
+	     i++)
+		if (!strcmp(s, sv_signals[i].name)) {
+			pthread_mutex_lock(&sv.mu);
+			send_sig(sv_signals[i].sig);
+			pthread_mutex_unlock(&sv.mu);
+		}
+	return -1;
+}
+
 /* The launcher's messages: signals for the call; its end kills the call
  * (unless the context runs leftovers on, as root's exec killed would). */
 static void *reader(void *arg)
@@ -343,30 +359,13 @@ static void *reader(void *arg)
 	(void)arg;
 	for (;;) {
 		ssize_t n = recv(SV_FD, buf + len, sizeof(buf) - 1 - len, 0);
-		char *nl;
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
-		while ((nl = memchr(buf, '\n', len))) {
-			json_t *m = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
-			const char *s = json_string_value(
-				json_object_get(m, "signal"));
-
-			for (size_t i = 0; s && i < sizeof(sv_signals) /
-							    sizeof(sv_signals[0]);
-			     i++)
-				if (!strcmp(s, sv_signals[i].name)) {
-					pthread_mutex_lock(&sv.mu);
-					send_sig(sv_signals[i].sig);
-					pthread_mutex_unlock(&sv.mu);
-				}
-			json_decref(m);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len);
-		}
+		tw_json_lines(buf, &len, on_message, NULL);
 		if (len == sizeof(buf) - 1)
 			len = 0; /* no message of ours is this long */
 	}
