@@ -195,7 +195,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # Every file install puts down, relative to DESTDIR (uninstall removes
 # exactly these; tests/pkg/test_install.sh checks the tree against it).
 INSTALL_FILES = $(SBINDIR)/toolwall $(MANDIR)/man8/toolwall.8 \
-	$(MANDIR)/man5/toolwall-policy.5 $(UNITDIR)/toolwall.service \
+	$(MANDIR)/man5/toolwall-policy.5 $(MANDIR)/man7/toolwall-protocol.7 \
+	$(UNITDIR)/toolwall.service \
 	$(BASHCOMPDIR)/toolwall \
 	$(patsubst policy/examples/%,$(DATADIR)/examples/%,$(EXAMPLES)) \
 	$(DATADIR)/schema/toolwall-policy.schema.json
@@ -203,7 +204,7 @@ EXAMPLES := $(shell find policy/examples -type f -name '*.json' | sort)
 
 install: toolwall
 	$(Q)install -D -m 0755 toolwall $(DESTDIR)$(SBINDIR)/toolwall
-	$(Q)for m in man8/toolwall.8 man5/toolwall-policy.5; do \
+	$(Q)for m in man8/toolwall.8 man5/toolwall-policy.5 man7/toolwall-protocol.7; do \
 		install -d $(DESTDIR)$(MANDIR)/$$(dirname $$m) && \
 		sed '1,5s/"toolwall [0-9][^"]*"/"toolwall $(TW_VERSION)"/' \
 			man/$$(basename $$m) > $(DESTDIR)$(MANDIR)/$$m && \

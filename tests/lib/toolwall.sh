@@ -20,6 +20,9 @@
 #   tw_down                 `toolwall down --kill` (also registered at exit)
 #   twx CTX ID CMD...       toolwall exec CTX --call-id ID -- CMD...
 #   tw_eventually CMD...    retry CMD for up to 5 s
+#   tw_launchers TAG        a launcher group TW_LG with a member TW_MEMBER and
+#                           a user outside it TW_OTHER (system accounts named
+#                           after TAG and our pid; removed at exit)
 #
 # Variables: TW_BIN (./toolwall), TW_PROBE (build/probes/twprobe), TW_WORK.
 
@@ -182,6 +185,22 @@ tw_eventually()
 		sleep 0.1
 	done
 	return 1
+}
+
+tw_launchers()
+{
+	TW_LG=$1-grp-$$ TW_MEMBER=$1-mem-$$ TW_OTHER=$1-oth-$$
+	tw_at_exit _tw_launchers_cleanup
+	groupadd --system "$TW_LG" &&
+		useradd --system --no-create-home --shell /usr/sbin/nologin -G "$TW_LG" "$TW_MEMBER" &&
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$TW_OTHER"
+}
+
+_tw_launchers_cleanup()
+{
+	userdel "$TW_MEMBER" 2>/dev/null
+	userdel "$TW_OTHER" 2>/dev/null
+	groupdel "$TW_LG" 2>/dev/null
 }
 
 twx()

@@ -144,12 +144,14 @@ if [[ $v == "toolwall "* && $rc -eq 0 ]]; then
 else
 	not_ok "installed binary" "version '$v'; check exit $rc: $chk"
 fi
-m5=$(man -w toolwall-policy 2>&1) m8=$(man -w 8 toolwall 2>&1)
-if [[ $m5 == /usr/share/man/man5/toolwall-policy.5.gz && $m8 == /usr/share/man/man8/toolwall.8.gz ]] &&
-	man 5 toolwall-policy 2>/dev/null | grep -q 'credentials_dir'; then
-	ok "man -w toolwall-policy: $m5; man -w 8 toolwall: $m8; the page renders"
+m5=$(man -w toolwall-policy 2>&1) m8=$(man -w 8 toolwall 2>&1) m7=$(man -w 7 toolwall-protocol 2>&1)
+if [[ $m5 == /usr/share/man/man5/toolwall-policy.5.gz && $m8 == /usr/share/man/man8/toolwall.8.gz &&
+	$m7 == /usr/share/man/man7/toolwall-protocol.7.gz ]] &&
+	man 5 toolwall-policy 2>/dev/null | grep -q 'credentials_dir' &&
+	man 7 toolwall-protocol 2>/dev/null | grep -q 'SCM_RIGHTS'; then
+	ok "man -w toolwall-policy: $m5; man -w 8 toolwall: $m8; man -w 7 toolwall-protocol: $m7; the pages render"
 else
-	not_ok "man pages" "'$m5' '$m8'"
+	not_ok "man pages" "'$m5' '$m8' '$m7'"
 fi
 if [[ -f /usr/share/bash-completion/completions/toolwall && -f /usr/share/toolwall/schema/toolwall-policy.schema.json ]]; then
 	ok "bash completion and the JSON Schema are installed"

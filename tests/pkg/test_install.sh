@@ -21,6 +21,7 @@ expected()
 		echo "755 $p/sbin/toolwall"
 		echo "644 $p/share/man/man8/toolwall.8"
 		echo "644 $p/share/man/man5/toolwall-policy.5"
+		echo "644 $p/share/man/man7/toolwall-protocol.7"
 		echo "644 $u/toolwall.service"
 		echo "644 $p/share/bash-completion/completions/toolwall"
 		echo "644 $p/share/toolwall/schema/toolwall-policy.schema.json"
@@ -39,7 +40,7 @@ else
 fi
 diff_out=$(diff <(expected /usr/local /usr/local/lib/systemd/system) <(tree "$D"))
 if [[ -z $diff_out ]]; then
-	ok "the tree, file by file with modes: binary, 2 man pages, unit, completion, schema, $(find "$ROOT/policy/examples" -name '*.json' | wc -l) example files"
+	ok "the tree, file by file with modes: binary, 3 man pages, unit, completion, schema, $(find "$ROOT/policy/examples" -name '*.json' | wc -l) example files"
 else
 	not_ok "installed tree" "$(echo "$diff_out" | tr '\n' ' ')"
 fi
@@ -56,10 +57,12 @@ if grep -qx 'ExecStart=/usr/local/sbin/toolwall daemon $TOOLWALL_DAEMON_ARGS' "$
 else
 	not_ok "unit paths" "$(grep '^Exec' "$D/usr/local/lib/systemd/system/toolwall.service")"
 fi
-warn=$( { man --warnings -l "$D/usr/local/share/man/man8/toolwall.8" && man --warnings -l "$D/usr/local/share/man/man5/toolwall-policy.5"; } 2>&1 >/dev/null)
+warn=$( { man --warnings -l "$D/usr/local/share/man/man8/toolwall.8" && man --warnings -l "$D/usr/local/share/man/man5/toolwall-policy.5" &&
+	man --warnings -l "$D/usr/local/share/man/man7/toolwall-protocol.7"; } 2>&1 >/dev/null)
 if [[ -z $warn ]] && MANPATH=$D/usr/local/share/man man -w toolwall-policy >/dev/null 2>&1 &&
-	MANPATH=$D/usr/local/share/man man -w 8 toolwall >/dev/null 2>&1; then
-	ok "man finds toolwall(8) and toolwall-policy(5) under the installed MANPATH; no troff warnings"
+	MANPATH=$D/usr/local/share/man man -w 8 toolwall >/dev/null 2>&1 &&
+	MANPATH=$D/usr/local/share/man man -w 7 toolwall-protocol >/dev/null 2>&1; then
+	ok "man finds toolwall(8), toolwall-policy(5) and toolwall-protocol(7) under the installed MANPATH; no troff warnings"
 else
 	not_ok "man pages" "$warn"
 fi

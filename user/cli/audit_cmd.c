@@ -659,7 +659,8 @@ struct audit_args {
 /* Every event a record can carry (SPEC's list and the daemon's own). */
 #define TW_AUDIT_EVENTS                                                        \
 	"deny, audit, exec, dns, request, lost, limit, policy, daemon, "       \
-	"rotate, checkpoint, grant, revoke, expire, quarantine, release"
+	"rotate, checkpoint, grant, revoke, expire, quarantine, release, "     \
+	"launch"
 
 static bool known_event(const char *e)
 {

@@ -31,5 +31,7 @@ int cmd_down(int argc, char **argv);	/* down.c */
 int cmd_audit(int argc, char **argv);	/* audit.c */
 int cmd_demo(int argc, char **argv);	/* demo.c */
 int cmd_broker(int argc, char **argv);	/* broker/config.c */
+/* internal: run by the daemon for one launch socket connection */
+int cmd_supervise(int argc, char **argv); /* launch/supervise.c */
 
 #endif

@@ -51,6 +51,8 @@ static const struct cmd {
 	{ "broker", cmd_broker, "the credential broker (run by the daemon; alone on a JSON configuration)" },
 	{ "help", cmd_help, "this list, or one command's help: help COMMAND" },
 	{ "version", cmd_version, "print the version", CMD_JSON },
+	/* internal, not listed: the daemon's supervisor of one launched call */
+	{ "supervise", cmd_supervise, NULL },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -152,7 +154,8 @@ static void usage(FILE *f)
 		"A kernel-enforced tool-call firewall for AI agents.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+		if (cmds[i].help)
+			fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nGlobal options (before or after COMMAND, up to --):\n");
 	for (size_t i = 0; i < NGOPTS; i++) {
 		char lhs[40];
@@ -164,7 +167,8 @@ static void usage(FILE *f)
 	}
 	fprintf(f, "  -h, --help          this text (after COMMAND: its help)\n"
 		   "Exit status: 0 success, 1 failure (or denied, for explain), "
-		   "2 usage error.\n"
+		   "2 usage error\n"
+		   "(exec: the command's own status, or 125 for exec's own errors).\n"
 		   "With -j, a command that fails prints "
 		   "{\"ok\":false,\"error\":...,\"where\":...}.\n");
 }

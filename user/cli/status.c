@@ -148,6 +148,20 @@ static void print_sources(json_t *rep)
 		       I(cl, "evicted"), I(tc, "refused"), I(tc, "timeouts"));
 	}
 	{
+		json_t *ln = json_object_get(rep, "launch");
+
+		if (json_is_object(ln))
+			printf("launch:     %s for root and group %s; %lld of "
+			       "%lld calls running, %lld started, %lld "
+			       "refused, %lld told to wait\n",
+			       S(ln, "socket"),
+			       json_is_string(json_object_get(ln, "group")) ?
+				       S(ln, "group") :
+				       "(none)",
+			       I(ln, "running"), I(ln, "max"), I(ln, "started"),
+			       I(ln, "refused"), I(ln, "busy"));
+	}
+	{
 		json_t *bk = json_object_get(rep, "broker");
 
 		if (json_is_true(json_object_get(bk, "ready")))

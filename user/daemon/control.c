@@ -15,6 +15,7 @@
  *   {"op":"call-end","cgid":N}              its denials and the limits it
  *                                           ran into, for the summary
  *   {"op":"stop"}                           exit (enforcement stays)
+ * Every reply carries "v"; toolwall-protocol(7) is the reference.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@
 #include "dns.h"
 #include "fsexplain.h"
 #include "kaudit.h"
+#include "launchsock.h"
 #include "learned.h"
 #include "maps.h"
 #include "state.h"
@@ -395,7 +397,11 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	const char *ctx = json_string_value(json_object_get(req, "context"));
 	const char *id = json_string_value(json_object_get(req, "call_id"));
 	const char *who = json_string_value(json_object_get(req, "requester"));
-	struct tw_call call = {}, *nc;
+	json_t *lu = json_object_get(req, "launcher_uid");
+	struct tw_call call = { .launcher_uid = json_is_integer(lu) ?
+							json_integer_value(lu) :
+							-1 },
+		       *nc;
 	char rel[4096], gen[40], why[PATH_MAX + 512];
 	json_t *ljoin;
 	const struct tw_context *c;
@@ -520,8 +526,9 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 	c->ended = true;
 	tw_brokerd_call_end(d, c); /* its placeholders die with it */
 	left = tw_cg_nprocs(c->cgroup);
-	json_t *rep = json_pack("{s:b,s:s,s:o,s:i,s:o}", "ok", 1, "call_id",
-				c->call_id, "denials", den, "lingering",
+	json_t *rep = json_pack("{s:b,s:s,s:s,s:o,s:i,s:o}", "ok", 1,
+				"call_id", c->call_id, "context", c->context,
+				"denials", den, "lingering",
 				left > 0 ? left : 0, "limits_hit",
 				call_limit_hits(d, c));
 	if (left <= 0 && tw_cg_remove_tree(c->cgroup, NULL) == 0)
@@ -559,6 +566,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 			    dns_limits(d));
 	json_object_set_new(st, "syscall_audit", syscall_audit_status(d));
 	json_object_set_new(st, "control", control_status(d));
+	json_object_set_new(st, "launch", tw_launch_status(d));
 	json_object_set_new(st, "limits", limits_status());
 	budget_status(d, st);
 	json_object_set_new(st, "broker", tw_brokerd_status(d));
@@ -607,18 +615,35 @@ static json_t *do_hello(struct tw_daemon *d, json_t *req)
 			 "ops", names, "pid", (json_int_t)getpid());
 }
 
-json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
+/* Every reply carries the protocol version; a request may name the
+ * version it speaks ("v", default 1): another is refused. */
+static json_t *handle(struct tw_daemon *d, json_t *req)
 {
 	const char *op = json_string_value(json_object_get(req, "op"));
+	json_t *v = json_object_get(req, "v");
 
 	if (!json_is_object(req))
 		return fail("%s", "a request is a JSON object");
+	if (v && (!json_is_integer(v) ||
+		  json_integer_value(v) != TW_CTL_VERSION))
+		return fail("%s", "protocol version not supported (this "
+				  "daemon speaks \"v\": 1; send "
+				  "{\"op\":\"hello\"} to see)");
 	if (!op)
 		return fail("%s", "request has no op");
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		if (!strcmp(op, ops[i].op))
 			return ops[i].fn(d, req);
 	return fail("unknown op %s", op);
+}
+
+json_t *tw_handle_request(struct tw_daemon *d, json_t *req)
+{
+	json_t *rep = handle(d, req);
+
+	if (rep)
+		json_object_set_new(rep, "v", json_integer(TW_CTL_VERSION));
+	return rep;
 }
 
 /* ---- clients ---------------------------------------------------------

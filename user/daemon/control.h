@@ -13,7 +13,6 @@
 
 struct tw_daemon;
 
-#define TW_CTL_VERSION 1
 #define TW_CTL_CLIENTS 32
 #define TW_CTL_MAX_REQUEST (64 * 1024)
 #define TW_CTL_CLIENT_MS 5000

@@ -39,6 +39,7 @@
 #include "dns.h"
 #include "audit_opts.h"
 #include "kaudit.h"
+#include "launchsock.h"
 #include "learned.h"
 #include "maps.h"
 #include "metrics.h"
@@ -105,6 +106,13 @@ static const char daemon_usage[] =
 	"                      unix:PATH (0660 root:toolwall-audit when that\n"
 	"                      group exists, else 0600); counters from 0 at\n"
 	"                      each start (see METRICS in toolwall(8))\n"
+	"  --launch-group GROUP  members of GROUP (and root) may launch tool\n"
+	"                      calls with `toolwall exec` through the launch\n"
+	"                      socket (default " TW_LAUNCH_GROUP "; when it does not\n"
+	"                      exist, root only)\n"
+	"  --launch-max N      tool calls launched through it that may run at\n"
+	"                      once (default 64); beyond, a launcher is told to\n"
+	"                      try again\n"
 	"  -d, --debug         libbpf and verifier output\n";
 
 /* ---- calls ------------------------------------------------------ */
@@ -135,6 +143,11 @@ static void calls_load(struct tw_daemon *d)
 			 json_string_value(json_object_get(c, "requester")) ?: "");
 		call.started_ns =
 			json_integer_value(json_object_get(c, "started_ns"));
+		call.launcher_uid =
+			json_is_integer(json_object_get(c, "launcher_uid")) ?
+				json_integer_value(
+					json_object_get(c, "launcher_uid")) :
+				-1;
 		call.ended = json_is_true(json_object_get(c, "ended"));
 		struct tw_call *nc = realloc(d->calls,
 					     (d->ncalls + 1) * sizeof(*nc));
@@ -328,6 +341,8 @@ static int run_loop(struct tw_daemon *d, int ep)
 
 			if (tag & TW_CTL_TAG) {
 				tw_control_event(d, tag, evs[i].events);
+			} else if (tag & TW_LAUNCH_TAG) {
+				tw_launch_event(d, tag);
 			} else if (fd == l.rbfd[0] || fd == l.rbfd[1]) {
 				l.more = true;
 			} else if (fd == d->kaudit_fd) {
@@ -458,6 +473,23 @@ static int metrics_opt(struct tw_daemon *d, const char *arg)
 	return d->metrics ? 0 : -1;
 }
 
+/* --launch-max N: 1 to TW_LAUNCH_MAX_LIMIT. */
+static int launch_max_opt(struct tw_daemon *d, const char *arg)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > TW_LAUNCH_MAX_LIMIT) {
+		tw_error("--launch-max %s: want 1 to %d tool calls", arg,
+			 TW_LAUNCH_MAX_LIMIT);
+		return -1;
+	}
+	d->launch_max = (unsigned int)n;
+	return 0;
+}
+
 /* The daemon's options into D and AO. Returns -1 to go on, or an exit
  * status (0: --help; 2: a usage error). */
 static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
@@ -480,6 +512,8 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		{ "audit-checkpoint", required_argument, 0, 'O' },
 		{ "audit-group", required_argument, 0, 'O' },
 		{ "metrics", required_argument, 0, 'M' },
+		{ "launch-group", required_argument, 0, 'g' },
+		{ "launch-max", required_argument, 0, 'X' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -505,6 +539,14 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'M':
 			if (metrics_opt(d, optarg))
+				return 2;
+			break;
+		case 'g':
+			d->launch_group = optarg;
+			d->launch_group_set = true;
+			break;
+		case 'X':
+			if (launch_max_opt(d, optarg))
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -606,6 +648,9 @@ static int daemon_serve(struct tw_daemon *d, int *ep)
 			 strerror(-ret));
 		return ret;
 	}
+	ret = tw_launch_open(d, *ep);
+	if (ret)
+		return ret;
 	ret = tw_dns_start(d);
 	if (ret)
 		tw_error("cannot start the resolver: %s", strerror(-ret));
@@ -615,6 +660,7 @@ static int daemon_serve(struct tw_daemon *d, int *ep)
 static void daemon_close(struct tw_daemon *d, int ep)
 {
 	tw_metrics_close(d); /* its thread reads what follows */
+	tw_launch_close(d);
 	tw_control_close(d);
 	if (ep >= 0)
 		close(ep);
@@ -662,6 +708,8 @@ int cmd_daemon(int argc, char **argv)
 			       .kaudit_fd = -1, .alias_slot = -1,
 			       .budget_rate = TW_BUDGET_RATE,
 			       .budget_burst = TW_BUDGET_BURST,
+			       .launch_group = TW_LAUNCH_GROUP,
+			       .launch_max = TW_LAUNCH_MAX,
 			       .drain = tw_daemon_drain,
 			       .reload = tw_daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,

@@ -55,13 +55,17 @@ int tw_calls_save(struct tw_daemon *d)
 	for (size_t i = 0; i < d->ncalls; i++) {
 		const struct tw_call *c = &d->calls[i];
 
-		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
-				       (json_int_t)c->cgid, "cgroup", c->cgroup,
-				       "context", c->context, "call_id",
-				       c->call_id, "requester", c->requester,
-				       "started_ns", (json_int_t)c->started_ns,
-				       "ended", c->ended));
+		json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
+				      (json_int_t)c->cgid, "cgroup", c->cgroup,
+				      "context", c->context, "call_id",
+				      c->call_id, "requester", c->requester,
+				      "started_ns", (json_int_t)c->started_ns,
+				      "ended", c->ended);
+
+		if (o && c->launcher_uid >= 0)
+			json_object_set_new(o, "launcher_uid",
+					    json_integer(c->launcher_uid));
+		json_array_append_new(arr, o);
 	}
 	json_t *st = json_pack("{s:o,s:I}", "calls", arr, "next_call",
 			       (json_int_t)d->next_call);
@@ -123,6 +127,10 @@ void tw_record_call(json_t *rec, const struct tw_call *call)
 			    call && *call->requester ?
 				    json_string(call->requester) :
 				    json_null());
+	/* who launched it through the launch socket (toolwall(8)) */
+	if (call && call->launcher_uid >= 0)
+		json_object_set_new(rec, "launcher_uid",
+				    json_integer(call->launcher_uid));
 }
 
 void tw_record_who(json_t *rec, uint32_t pid, uint32_t tid, uint64_t kernel_ns,

@@ -40,6 +40,7 @@ struct tw_dns_listener;
 struct tw_brokerd;
 struct tw_learn_entry;
 struct tw_metrics;
+struct tw_launchsock;
 
 /* Landlock's kernel audit records (kaudit.c): The event being assembled from its records (same serial). */
 struct tw_kaudit_event {
@@ -70,6 +71,9 @@ struct tw_call {
 	char context[160];
 	char call_id[128];
 	char requester[128];
+	/* the launch socket's peer that asked for the call; -1: root's own
+	 * exec (records then carry no launcher_uid) */
+	long long launcher_uid;
 	uint64_t started_ns;
 	bool ended; /* exec returned; the cgroup goes when empty */
 	struct tw_call_denial *denials;
@@ -124,6 +128,10 @@ struct tw_daemon {
 	bool ring_checked[2];
 	int listen_fd;
 	struct tw_control *ctl;
+	struct tw_launchsock *launch; /* launchsock.h */
+	const char *launch_group;     /* --launch-group, or "toolwall" */
+	bool launch_group_set;	      /* named on the command line */
+	unsigned int launch_max;      /* --launch-max */
 	uint64_t started_ns;
 	uint64_t reloads, reloads_failed, events, proc_events;
 	uint64_t reloaded_ns; /* CLOCK_REALTIME: the policy in force taken */

@@ -184,7 +184,7 @@ void tw_callns_scrub_args(void)
 }
 
 static const int fwd_signals[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
-				  SIGCONT};
+				  SIGCONT, SIGINT,  SIGQUIT};
 
 void tw_callns_hold_signals(sigset_t *old)
 {
@@ -204,9 +204,14 @@ static void init_forward(int sig)
 	int saved = errno;
 
 	/* SIGCONT: the launcher resumed as the shell's job; the command's
-	 * whole process group goes on with it */
+	 * whole process group goes on with it. SIGINT, SIGQUIT (a launcher
+	 * without a terminal interrupted): to that group, as a terminal
+	 * sends them to its foreground group. */
 	if (init_cmd > 0)
-		kill(sig == SIGCONT ? -init_cmd : init_cmd, sig);
+		kill(sig == SIGCONT || sig == SIGINT || sig == SIGQUIT ?
+			     -init_cmd :
+			     init_cmd,
+		     sig);
 	errno = saved;
 }
 

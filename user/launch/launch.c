@@ -30,22 +30,27 @@
 #include "cgroups.h"
 #include "cmds.h"
 #include "creds.h"
+#include "execargs.h"
+#include "execclient.h"
+#include "launch.h"
 #include "prepare.h"
 #include "pty.h"
 #include "sandbox.h"
+#include "callsummary.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-#define EXIT_TOOLWALL	 125 /* toolwall itself failed; the command never ran */
+#define EXIT_TOOLWALL	 TW_EXIT_TOOLWALL /* the command never ran */
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND	 127
 
 static const char exec_usage[] =
     "Usage: toolwall exec CONTEXT [--call-id ID] [--requester WHO] "
-    "[--env NAME=VALUE]... [-q] -- CMD [ARG...]\n"
+    "[--env NAME=VALUE]... [-q]\n"
+    "                     [--summary-json FD] -- CMD [ARG...]\n"
     "Run one tool call confined to CONTEXT (workspace:WS, channel:WS/CH or\n"
     "dm:WS/PERSON) as the context's agent account, with no_new_privs,\n"
     "Landlock and seccomp, in PID, mount and IPC namespaces of its own\n"
@@ -62,15 +67,21 @@ static const char exec_usage[] =
     "It is limited in processes and memory by its context's \"limits\".\n"
     "What the call runs and every file or\n"
     "syscall it is refused are audit records tied to its call id.\n"
-    "The exit status is CMD's (125: toolwall failed,\n"
-    "126: CMD not executable, 127: not found). When the call ends, what\n"
-    "was denied is summarised on stderr.\n"
+    "Root starts the call itself; anyone else asks the daemon over its\n"
+    "launch socket, which starts it for members of the launcher group\n"
+    "(daemon --launch-group, default toolwall) and refuses everyone else.\n"
+    "The exit status is CMD's, 128+N when a signal N ended it (125:\n"
+    "toolwall's own error: usage, refused, daemon unreachable, the call\n"
+    "could not be set up; 126: CMD not executable, 127: not found). When\n"
+    "the call ends, what was denied is summarised on stderr.\n"
     "  --call-id ID       the tool call's id, recorded in every audit record\n"
     "                     (default: generated)\n"
     "  --requester WHO    who asked for the call; recorded, never used for\n"
     "                     access\n"
     "  --env NAME=VALUE   set a variable in the call's environment\n"
-    "  -q, --quiet        no summary on stderr\n";
+    "  -q, --quiet        no summary on stderr\n"
+    "  --summary-json FD  also write the summary as one JSON line to the\n"
+    "                     open descriptor FD (toolwall-protocol(7))\n";
 
 
 static void env_free(struct launch *l);
@@ -318,66 +329,37 @@ static int launch_pty(struct launch *l)
 	return err;
 }
 
-static void summarise(json_t *rep, const char *ctx)
-{
-	json_t *den = json_object_get(rep, "denials"), *x;
-	size_t i, n = json_array_size(den);
-	int lingering = json_integer_value(json_object_get(rep, "lingering"));
-
-	if (n)
-		fprintf(stderr,
-			"toolwall: %zu kind%s of operation denied in %s "
-			"during this tool call:\n",
-			n, n == 1 ? "" : "s", ctx);
-	json_array_foreach (den, i, x) {
-		const char *hint =
-		    json_string_value(json_object_get(x, "hint"));
-		long long count =
-		    json_integer_value(json_object_get(x, "count"));
-
-		fprintf(stderr, "  - %s",
-			json_string_value(json_object_get(x, "what")));
-		if (count > 1)
-			fprintf(stderr, " (%lld times)", count);
-		fprintf(stderr, ": %s.",
-			json_string_value(json_object_get(x, "reason")));
-		if (hint && *hint)
-			fprintf(stderr, " Would be allowed by %s.", hint);
-		else if (strncmp(json_string_value(json_object_get(x, "what")),
-				 "socket(", 7))
-			fprintf(stderr, " No bundle allows it.");
-		fputc('\n', stderr);
-	}
-	json_array_foreach (json_object_get(rep, "limits_hit"), i, x)
-		fprintf(stderr, "toolwall: %s.\n",
-			json_string_value(json_object_get(x, "reason")));
-	if (lingering > 0)
-		fprintf(stderr,
-			"toolwall: %d process%s of this call still run%s, "
-			"confined to %s\n",
-			lingering, lingering == 1 ? "" : "es",
-			lingering == 1 ? "s" : "", ctx);
-}
-
-/* What the command line of `exec` says. */
-struct exec_args {
-	const char *call_id, *requester, *ctx;
-	char **envs; /* NAME=VALUE, nenvs of them */
-	size_t nenvs;
-	bool quiet;
-	char **cmd;
-};
-
 static const struct option exec_opts[] = {
 	{"call-id", required_argument, 0, 'i'},
 	{"requester", required_argument, 0, 'r'},
 	{"env", required_argument, 0, 'e'},
 	{"quiet", no_argument, 0, 'q'},
+	{"summary-json", required_argument, 0, 's'},
 	{"help", no_argument, 0, 'h'},
 	{0},
 };
 
-/* Parse the command line into A. -1: go on; else the exit status. */
+/* --summary-json FD: an open descriptor, not one of stdin or stderr
+ * (the summary is a line of its own). -1: refused (said). */
+static int summary_fd(const char *arg)
+{
+	char *end;
+	long fd;
+
+	errno = 0;
+	fd = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || fd < 1 || fd > 65535 || fd == 2 ||
+	    fcntl((int)fd, F_GETFD) < 0) {
+		tw_error("exec: --summary-json %s: want an open file "
+			 "descriptor number other than 0 and 2",
+			 arg);
+		return -1;
+	}
+	return (int)fd;
+}
+
+/* Parse the command line into A. -1: go on; else the exit status (125 for
+ * a usage error: exec's own errors never take a value CMD could give). */
 static int exec_args(int argc, char **argv, struct exec_args *a)
 {
 	int c;
@@ -400,27 +382,32 @@ static int exec_args(int argc, char **argv, struct exec_args *a)
 				tw_error(
 				    "exec: --env takes NAME=VALUE, not '%s'",
 				    optarg);
-				return 2;
+				return EXIT_TOOLWALL;
 			}
 			a->envs[a->nenvs++] = optarg;
 			break;
 		case 'q': a->quiet = true; break;
+		case 's':
+			a->summary_fd = summary_fd(optarg);
+			if (a->summary_fd < 0)
+				return EXIT_TOOLWALL;
+			break;
 		case 'h': fputs(exec_usage, stdout); return 0;
-		default: fputs(exec_usage, stderr); return 2;
+		default: fputs(exec_usage, stderr); return EXIT_TOOLWALL;
 		}
 	}
 	if (!a->ctx && optind < argc && strcmp(argv[optind], "--"))
 		a->ctx = argv[optind++];
 	if (!a->ctx) {
 		fputs(exec_usage, stderr);
-		return 2;
+		return EXIT_TOOLWALL;
 	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (optind >= argc) {
 		tw_error("exec: no command given after the context");
 		fputs(exec_usage, stderr);
-		return 2;
+		return EXIT_TOOLWALL;
 	}
 	a->cmd = argv + optind;
 	return -1;
@@ -449,6 +436,9 @@ static int exec_start(const struct exec_args *a, json_t **rep)
 	req = json_pack("{s:s,s:s,s:s,s:s}", "op", "call-start", "context",
 			a->ctx, "call_id", a->call_id ? a->call_id : "",
 			"requester", a->requester ? a->requester : "");
+	if (req && a->launcher_uid >= 0)
+		json_object_set_new(req, "launcher_uid",
+				    json_integer(a->launcher_uid));
 	*rep = tw_control_call(req);
 	json_decref(req);
 	if (!*rep) {
@@ -503,7 +493,8 @@ static int exec_account(struct launch *l, const struct exec_args *a,
 
 /* Fork the call's init and relay until the call ends: its exit status
  * (128 + signal when killed), or EXIT_TOOLWALL. */
-static int exec_run(struct launch *l, int sfd[2])
+static int exec_run(struct launch *l, int sfd[2],
+		    const struct tw_exec_hooks *h)
 {
 	int status, told = -1;
 	pid_t pid;
@@ -530,6 +521,8 @@ static int exec_run(struct launch *l, int sfd[2])
 	}
 	close(sfd[1]);
 	sfd[1] = -1;
+	if (h && h->running)
+		h->running(pid, l->background, h->arg);
 	/* The child has its copy: the values leave our memory now. */
 	env_free(l);
 	tw_sandbox_free(&l->sb);
@@ -541,45 +534,48 @@ static int exec_run(struct launch *l, int sfd[2])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int cmd_exec(int argc, char **argv)
+/*
+ * Run one call as root, from call-start to call-end: its exit status (or
+ * EXIT_TOOLWALL), its denials in prose on stderr unless A->quiet, and the
+ * daemon's call-end reply in *END (NULL when unreachable). *CALL_ID: the
+ * call's id (the daemon's, or A's), valid while *END or A lives.
+ */
+int tw_exec_call(const struct exec_args *a, const struct tw_exec_hooks *h,
+		 json_t **end, char *call_id, size_t idlen)
 {
-	struct exec_args a = { .envs = calloc(argc + 1, sizeof(char *)) };
 	struct launch l = {};
 	struct tw_calldir cd = {};
 	const char *real_id = NULL;
-	json_t *req, *rep = NULL, *end;
+	json_t *req, *rep = NULL;
 	int code, sfd[2] = {-1, -1};
 	json_int_t cgid = 0;
 
+	*end = NULL;
+	snprintf(call_id, idlen, "%s", a->call_id ? a->call_id : "");
 	l.sb.ruleset_fd = -1;
 	l.pty.master = l.pty.slave = -1;
-	if (!a.envs) {
-		tw_error("exec: out of memory");
-		return EXIT_TOOLWALL;
-	}
-	code = exec_args(argc, argv, &a);
-	if (code < 0)
-		code = exec_start(&a, &rep);
+	code = exec_start(a, &rep);
 	if (code >= 0) {
 		json_decref(rep);
-		free(a.envs);
 		return code;
 	}
-	l.ctx = a.ctx;
-	l.cmd = a.cmd;
+	l.ctx = a->ctx;
+	l.cmd = a->cmd;
 	l.cgroup = json_string_value(json_object_get(rep, "cgroup"));
 	real_id = json_string_value(json_object_get(rep, "call_id"));
+	snprintf(call_id, idlen, "%s", real_id ? real_id : "");
 	cgid = json_integer_value(json_object_get(rep, "cgid"));
 	l.background = json_is_true(json_object_get(rep, "background"));
 
-	code = exec_account(&l, &a, rep);
+	code = exec_account(&l, a, rep);
 	if (!code) {
 		tw_calldir_sweep();
-		if (tw_launch_prepare(&l, rep, a.envs, a.nenvs, &cd, real_id) ||
+		if (tw_launch_prepare(&l, rep, a->envs, a->nenvs, &cd,
+				      real_id) ||
 		    launch_limits(&l, rep) || launch_pty(&l))
 			code = EXIT_TOOLWALL;
 		else
-			code = exec_run(&l, sfd);
+			code = exec_run(&l, sfd, h);
 	}
 
 	tw_pty_close(&l.pty);
@@ -594,16 +590,47 @@ int cmd_exec(int argc, char **argv)
 	if ((cd.run[0] || cd.scratch[0]) && tw_calldir_remove(&cd))
 		tw_warn("exec: %s", cd.err);
 	req = json_pack("{s:s,s:I}", "op", "call-end", "cgid", cgid);
-	end = tw_control_call(req);
+	*end = tw_control_call(req);
 	json_decref(req);
-	if (!end)
+	if (!*end)
 		tw_warn("exec: daemon unreachable at the end of the call; see "
 			"the audit log for call %s",
 			real_id);
-	else if (!a.quiet)
-		summarise(end, a.ctx);
-	json_decref(end);
+	else if (!a->quiet)
+		tw_call_summary_print(*end, a->ctx);
 	json_decref(rep);
+	return code;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct exec_args a = { .envs = calloc(argc + 1, sizeof(char *)),
+			       .summary_fd = -1, .launcher_uid = -1 };
+	char call_id[128];
+	json_t *end = NULL, *sum;
+	int code, err;
+
+	if (!a.envs) {
+		tw_error("exec: out of memory");
+		return EXIT_TOOLWALL;
+	}
+	code = exec_args(argc, argv, &a);
+	if (code < 0 && geteuid() != 0) /* the daemon launches it */
+		code = tw_exec_client(&a);
+	else if (code < 0) {
+		code = tw_exec_call(&a, NULL, &end, call_id, sizeof(call_id));
+		sum = a.summary_fd >= 0 ? tw_call_summary_json(end, a.ctx, call_id,
+							  code) :
+					  NULL;
+		signal(SIGPIPE, SIG_IGN); /* a reader gone: said, not fatal */
+		err = sum ? tw_send_json(a.summary_fd, sum) : 0;
+		if (err)
+			tw_warn("exec: cannot write the summary to descriptor "
+				"%d: %s",
+				a.summary_fd, strerror(-err));
+		json_decref(sum);
+		json_decref(end);
+	}
 	free(a.envs);
 	return code;
 }

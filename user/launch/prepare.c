@@ -43,8 +43,7 @@ static int env_add(struct launch *l, const char *name, const char *value)
 	return 0;
 }
 
-/* What passes from the launcher's environment: presentation only. */
-static bool env_passes(const char *kv)
+bool tw_env_presentation(const char *kv)
 {
 	static const char *const keep[] = {
 	    "TERM=",	 "LANG=",    "LANGUAGE=", "TZ=", "COLORTERM=",
@@ -306,7 +305,7 @@ static int prepare_env(struct launch *l, struct prep *p, char **envs,
 	if (!l->env)
 		return -ENOMEM;
 	for (char **e = environ; *e; e++) {
-		if (!env_passes(*e) || l->nenv + 1 >= MAX_ENV)
+		if (!tw_env_presentation(*e) || l->nenv + 1 >= MAX_ENV)
 			continue;
 		if (!(l->env[l->nenv] = strdup(*e)))
 			return -ENOMEM;

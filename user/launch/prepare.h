@@ -39,6 +39,10 @@ struct launch {
 	struct tw_limit_join lj; /* v1 cgroups holding its limits */
 };
 
+/* What passes from the launcher's environment into the call's ("NAME=VALUE"):
+ * presentation only (TERM, LANG, LC_*, TZ, ...). */
+bool tw_env_presentation(const char *kv);
+
 /*
  * Prepare the call from call-start's reply REP: its credentials (values,
  * or placeholders for brokered ones), its directories CD, an environment

@@ -149,12 +149,16 @@ static void forward(struct tw_pty *p, pid_t pid, int sig)
 {
 	pid_t fg;
 
-	if (sig == SIGINT || sig == SIGQUIT) {
+	if ((sig == SIGINT || sig == SIGQUIT) && p->master >= 0) {
 		/* as a terminal would: the foreground process group */
-		fg = p->master >= 0 ? tcgetpgrp(p->master) : -1;
-		kill(fg > 0 ? -fg : -pid, sig);
-		return;
+		fg = tcgetpgrp(p->master);
+		if (fg > 0) {
+			kill(-fg, sig);
+			return;
+		}
 	}
+	/* to the call's init, which passes it on to the command (SIGINT and
+	 * SIGQUIT to its process group) */
 	kill(pid, sig);
 }
 

@@ -40,7 +40,8 @@ int tw_pty_open(struct tw_pty *p);
 int tw_pty_enter(struct tw_pty *p);
 /* In the launcher, after the fork: relay until PID exits or DONE_FD
  * (when >= 0) tells the command's end, forwarding SIGINT/SIGQUIT (to the
- * call's foreground process group), SIGTERM, SIGHUP, SIGUSR1/2 (to PID) and
+ * call's foreground process group; without a pty to PID, which passes
+ * them to the command's group), SIGTERM, SIGHUP, SIGUSR1/2 (to PID) and
  * window changes. DONE_FD carries wait statuses: a stop suspends the
  * launcher as the shell's job (SIGCONT to PID when it resumes); anything
  * else is the end: *DONE gets it (-1 at EOF) and -1 is returned. Else

@@ -160,6 +160,8 @@ int tw_send_json(int fd, json_t *msg)
 	while (off < len) {
 		ssize_t n = send(fd, s + off, len - off, MSG_NOSIGNAL);
 
+		if (n < 0 && errno == ENOTSOCK) /* a file or a pipe */
+			n = write(fd, s + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -170,6 +172,24 @@ int tw_send_json(int fd, json_t *msg)
 	}
 	free(s);
 	return ret;
+}
+
+int tw_json_lines(char *buf, size_t *len, int (*fn)(json_t *m, void *arg),
+		  void *arg)
+{
+	char *nl;
+
+	while ((nl = memchr(buf, '\n', *len))) {
+		json_t *m = json_loadb(buf, (size_t)(nl - buf), 0, NULL);
+		int ret = m ? fn(m, arg) : -1;
+
+		json_decref(m);
+		*len -= (size_t)(nl + 1 - buf);
+		memmove(buf, nl + 1, *len);
+		if (ret >= 0)
+			return ret;
+	}
+	return -1;
 }
 
 json_t *tw_recv_json(int fd, int timeout_ms)

@@ -40,6 +40,10 @@ void tw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tw_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern bool tw_quiet;
 
+/* The version of the control and launch protocols, "v" in every message
+ * (toolwall-protocol(7)). */
+#define TW_CTL_VERSION 1
+
 /* The socket path, overridable with TOOLWALL_CONTROL for tests. */
 const char *tw_control_path(void);
 
@@ -50,8 +54,14 @@ const char *tw_control_path(void);
  */
 json_t *tw_control_call(json_t *req);
 
-/* Read/write a whole line-oriented JSON message on a stream socket. */
+/* Read/write a whole line-oriented JSON message on a stream socket (send
+ * also writes to a file or a pipe). 0 or -errno. */
 int tw_send_json(int fd, json_t *msg);
+/* Each whole line of BUF (*LEN bytes) parsed and given to FN (a line that
+ * is no JSON is skipped), and taken out of BUF; stops at FN's first result
+ * >= 0 and returns it, else -1 when no whole line is left. */
+int tw_json_lines(char *buf, size_t *len, int (*fn)(json_t *m, void *arg),
+		  void *arg);
 json_t *tw_recv_json(int fd, int timeout_ms);
 
 /* RFC 3339 UTC timestamp with nanoseconds from a CLOCK_REALTIME value. */

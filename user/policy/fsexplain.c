@@ -95,6 +95,7 @@ void tw_fs_protected_each(const struct tw_compiled *c, const char *extra,
 	const struct tw_policy *pol = c->pol;
 
 	fn(tw_roots.run, arg);
+	fn(tw_roots.launch_dir, arg);
 	fn("/etc/toolwall", arg);
 	if (extra && *extra)
 		fn(extra, arg);

@@ -19,6 +19,8 @@ struct tw_roots tw_roots = {
 	.lock = TW_DEFAULT_RUN_DIR "/daemon.lock",
 	.cgroup = TW_DEFAULT_CGROUP_ROOT,
 	.calls_run = TW_DEFAULT_RUN_DIR "-calls",
+	.launch_dir = TW_DEFAULT_RUN_DIR "-launch",
+	.launch = TW_DEFAULT_RUN_DIR "-launch/launch.sock",
 	.calls_scratch = "/var/tmp/toolwall-calls",
 };
 
@@ -98,6 +100,9 @@ int tw_roots_init(char *why, size_t n)
 	snprintf(r->state, sizeof(r->state), "%s/state.json", r->run);
 	snprintf(r->lock, sizeof(r->lock), "%s/daemon.lock", r->run);
 	snprintf(r->calls_run, sizeof(r->calls_run), "%s-calls", r->run);
+	snprintf(r->launch_dir, sizeof(r->launch_dir), "%s-launch", r->run);
+	snprintf(r->launch, sizeof(r->launch), "%s/launch.sock",
+		 r->launch_dir);
 	base = strrchr(r->run, '/') + 1;
 	snprintf(r->calls_scratch, sizeof(r->calls_scratch),
 		 "/var/tmp/%s-calls", base);

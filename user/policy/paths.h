@@ -26,6 +26,8 @@ struct tw_roots {
 	char lock[300];		 /* RUN/daemon.lock: flock'd by the daemon */
 	char cgroup[256];	 /* relative to the cgroup mount */
 	char calls_run[300];	 /* RUN-calls: per-call tmpfs dirs */
+	char launch_dir[300];	 /* RUN-launch: 0750 root:launcher group */
+	char launch[320];	 /* RUN-launch/launch.sock: 0660, the same */
 	char calls_scratch[300]; /* /var/tmp/BASENAME(RUN)-calls */
 };
 
