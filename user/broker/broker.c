@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <openssl/err.h>
@@ -71,6 +70,9 @@ struct conn {
 	size_t url_len, head_bytes;
 	size_t head_len; /* bytes of the head being parsed (HEAD_MAX) */
 	bool head_big;
+	bool folded; /* a header value continued on the next line */
+	const char *feed_at; /* the buffer being parsed, and whether the one */
+	bool feed_after_lf;  /* before it ended a line */
 	struct tw_bk_header h[HEADERS_MAX];
 	size_t nh;
 	bool in_value;
@@ -306,6 +308,15 @@ static int on_hvalue(http_parser *p, const char *at, size_t n)
 		return -1;
 	if (!c->nh)
 		return -1;
+	/*
+	 * A second piece of one value is the rest of a value split between
+	 * two reads (at the start of a buffer, the last one ended mid-line),
+	 * or obs-fold: refused (RFC 9112 5.2), a value stays one line.
+	 */
+	if (c->in_value && (at != c->feed_at || c->feed_after_lf)) {
+		c->folded = true;
+		return -1;
+	}
 	c->in_value = true;
 	return append(&c->h[c->nh - 1].value, at, n);
 }
@@ -649,7 +660,9 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 
 	if (c->closing)
 		return;
+	c->feed_at = d;
 	used = http_parser_execute(&c->req, &req_settings, d, n);
+	c->feed_after_lf = n && d[n - 1] == '\n';
 	c->head_bytes += used;
 	if (c->refuse_status) {
 		refused(c);
@@ -663,8 +676,10 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 		c->refuse_status = big ? 431 : 400;
 		snprintf(c->refuse_reason, sizeof(c->refuse_reason),
 			 "malformed request: %s",
-			 big ? "header fields too large" :
-			       http_errno_description(e));
+			 big	     ? "header fields too large" :
+			 c->folded ? "a header value continued on the next "
+				     "line (obsolete line folding)" :
+				     http_errno_description(e));
 		if (!c->qlen || c->q[(c->qhead + c->qlen - 1) % PENDING_MAX]
 					.method[0] == 0) {
 			struct pending *q =
@@ -816,67 +831,6 @@ static void interest(struct conn *c)
 	}
 }
 
-/*
- * Daemon mode: what the kernel recorded for this connection (by its client
- * end) when it redirected it: the service, the original address, the
- * cgroup. A connection the kernel did not redirect here is closed.
- */
-static int conn_origin(struct conn *c, int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct tw_bk_conn_key k = {};
-	struct tw_bk_conn v;
-	struct tw_bk_route *r = &c->own;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
-		return -errno;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		k.family = 4;
-		k.port = ntohs(a->sin_port);
-		memcpy(k.addr, &a->sin_addr, 4);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		k.family = 6;
-		k.port = ntohs(a->sin6_port);
-		memcpy(k.addr, &a->sin6_addr, 16);
-	}
-	if (bpf_map_lookup_elem(c->b->conn_map, &k, &v))
-		return -ENOENT;
-	bpf_map_delete_elem(c->b->conn_map, &k);
-	if (v.origin >= c->b->norigins || !c->b->origins[v.origin].port)
-		return -ENOENT;
-	r->origin = c->b->origins[v.origin];
-	memset(&r->upstream, 0, sizeof(r->upstream));
-	if (v.family == 4) {
-		struct sockaddr_in *u = (struct sockaddr_in *)&r->upstream;
-
-		u->sin_family = AF_INET;
-		u->sin_port = htons(v.port);
-		memcpy(&u->sin_addr, v.addr, 4);
-		r->upstream_len = sizeof(*u);
-	} else {
-		struct sockaddr_in6 *u = (struct sockaddr_in6 *)&r->upstream;
-
-		u->sin6_family = AF_INET6;
-		u->sin6_port = htons(v.port);
-		memcpy(&u->sin6_addr, v.addr, 16);
-		r->upstream_len = sizeof(*u);
-	}
-	r->fd = -1;
-	c->cgid = v.cgid;
-	c->call = tw_broker_call(c->b, v.cgid);
-	if (c->call)
-		c->call->refs++;
-	snprintf(r->context, sizeof(r->context), "%s",
-		 c->call ? c->call->context : "");
-	c->route = r;
-	return 0;
-}
-
 static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 {
 	int fd = accept4(rt->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -892,12 +846,17 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 	}
 	c->b = b;
 	c->route = rt;
-	if (b->ctl_fd >= 0 && conn_origin(c, fd)) {
+	/* Daemon mode: where the kernel says it was going, and whose; a
+	 * connection it did not redirect here is closed. */
+	if (b->ctl_fd >= 0 &&
+	    tw_broker_conn_origin(b, fd, &c->own, &c->cgid, &c->call)) {
 		b->unknown++;
 		close(fd);
 		free(c);
 		return;
 	}
+	if (b->ctl_fd >= 0)
+		c->route = &c->own;
 	c->cfd = fd;
 	c->ufd = -1;
 	http_parser_init(&c->req, HTTP_REQUEST);

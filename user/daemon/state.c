@@ -45,7 +45,9 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 	tw_calls_save(d);
 }
 
-/* The running calls, for a restarted daemon to re-adopt. */
+/* The running calls, for a restarted daemon to re-adopt; with their
+ * placeholders (root's file: never a value), so that a call's brokered
+ * requests keep working across a restart of the daemon. */
 int tw_calls_save(struct tw_daemon *d)
 {
 	json_t *arr = json_array();
@@ -56,12 +58,13 @@ int tw_calls_save(struct tw_daemon *d)
 		const struct tw_call *c = &d->calls[i];
 
 		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
-				       (json_int_t)c->cgid, "cgroup", c->cgroup,
-				       "context", c->context, "call_id",
-				       c->call_id, "requester", c->requester,
-				       "started_ns", (json_int_t)c->started_ns,
-				       "ended", c->ended));
+			arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:O?}",
+				       "cgid", (json_int_t)c->cgid, "cgroup",
+				       c->cgroup, "context", c->context,
+				       "call_id", c->call_id, "requester",
+				       c->requester, "started_ns",
+				       (json_int_t)c->started_ns, "ended",
+				       c->ended, "brokered", c->brokered));
 	}
 	json_t *st = json_pack("{s:o,s:I}", "calls", arr, "next_call",
 			       (json_int_t)d->next_call);
