@@ -322,7 +322,11 @@ static void usage(FILE *f)
 		"control socket\n"
 		"on fd 3, listeners on 4 and 5, the kernel's map of redirected\n"
 		"connections on 6; CA in --ca-dir, the bundle calls trust in "
-		"--public.\n");
+		"--public.\n"
+		"Once it has read its CA key (and, alone, its credentials) it "
+		"runs as\n"
+		"toolwall-broker (else nobody): no capability, no_new_privs, "
+		"no core dump.\n");
 }
 
 static void announce(const struct tw_broker *b, FILE *f)
