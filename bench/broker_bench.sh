@@ -14,9 +14,6 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
-source tests/lib/tap.sh
-source tests/lib/netns.sh
-source tests/lib/toolwall.sh
 source tests/lib/brokered.sh
 
 [[ $(id -u) -eq 0 ]] || { echo "broker_bench: run as root" >&2; exit 1; }

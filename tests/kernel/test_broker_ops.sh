@@ -14,9 +14,6 @@
 #     value, and hands them to its new broker).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-source "$HERE/../lib/tap.sh"
-source "$HERE/../lib/netns.sh"
-source "$HERE/../lib/toolwall.sh"
 source "$HERE/../lib/brokered.sh"
 
 bk_env_up || { tap_summary; exit 1; }

@@ -10,9 +10,6 @@
 # IPv4-mapped IPv6 and a DNS name as destinations.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-source "$HERE/../lib/tap.sh"
-source "$HERE/../lib/netns.sh"
-source "$HERE/../lib/toolwall.sh"
 source "$HERE/../lib/brokered.sh"
 
 bk_env_up || { tap_summary; exit 1; }

@@ -2,8 +2,8 @@
 # shellcheck shell=bash
 #
 # The brokered-credential test bed shared by the kernel tests of the
-# broker run by the daemon (test_brokered.sh, test_broker_ops.sh). Source
-# it after tap.sh, netns.sh and toolwall.sh, then call bk_env_up: test
+# broker run by the daemon (test_brokered.sh, test_broker_ops.sh) and its
+# benchmark. It sources tap.sh, netns.sh and toolwall.sh; call bk_env_up: test
 # hosts, an HTTPS echo service with its own test CA in the test namespace
 # (10.20.1.10 and fd00:10:10:1::10 port 8443 brokered for tracker-agent,
 # 10.30.1.10:8443 for warehouse-reader with scope read; port 8444 allowed
@@ -16,6 +16,11 @@
 #   rec_of PATH             the request records of PATH (failure messages)
 #   bk FIELD                a field of the broker's status
 #   status                  `toolwall status -j`
+
+_BK_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$_BK_LIB/tap.sh"
+source "$_BK_LIB/netns.sh"
+source "$_BK_LIB/toolwall.sh"
 
 PY=/usr/bin/python3
 WS=workspace:acme
