@@ -10,6 +10,7 @@
  * is full, so memory stays flat whatever the body size.
  */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -62,6 +63,7 @@ struct conn {
 	SSL *cssl, *ussl;
 	bool chs_done, uhs_done, uconnecting, uconnected;
 	bool client_eof, upstream_eof, closing, dead;
+	unsigned cev, uev; /* the epoll events each side is registered for */
 	char sni[256];
 	http_parser req, resp;
 	struct buf c2u, u2c;
@@ -552,6 +554,15 @@ static void upstream_fail(struct conn *c, const char *why)
 	answer(c, 502, reason, NULL, q ? q->credential : NULL);
 }
 
+/* A relay writes what it has as soon as it has it: a small write (the
+ * body after the head) must not wait for the peer's delayed ACK. */
+static void nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static int upstream_start(struct conn *c)
 {
 	int fd = socket(c->route->upstream.ss_family,
@@ -560,6 +571,7 @@ static int upstream_start(struct conn *c)
 
 	if (fd < 0)
 		return -1;
+	nodelay(fd);
 	if (connect(fd, (struct sockaddr *)&c->route->upstream,
 		    c->route->upstream_len) &&
 	    errno != EINPROGRESS) {
@@ -569,6 +581,7 @@ static int upstream_start(struct conn *c)
 	}
 	c->ufd = fd;
 	c->uconnecting = true;
+	c->uev = ev.events;
 	ev.data.ptr = (char *)c + 1; /* tagged: the upstream side */
 	epoll_ctl(c->b->epfd, EPOLL_CTL_ADD, fd, &ev);
 	return 0;
@@ -812,22 +825,38 @@ static void pump(struct conn *c)
 		c->dead = true;
 }
 
+/*
+ * What to wait for on each side (level-triggered): reading only while the
+ * buffer it feeds has room and the side has not ended (else a readable
+ * socket would wake the loop again and again), writing while there is
+ * something for it. Changed in the kernel only when it changes.
+ */
 static void interest(struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
+	bool cin = !c->client_eof && !c->closing &&
+		   buf_pending(&c->c2u) < BUF_CAP;
+	bool uin = !c->upstream_eof && buf_pending(&c->u2c) < BUF_CAP;
 
-	ev.events = EPOLLIN | (buf_pending(&c->u2c) ? EPOLLOUT : 0);
-	if (c->cssl && !c->chs_done)
-		ev.events |= EPOLLOUT;
-	epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->cfd, &ev);
+	ev.events = (cin || (c->cssl && !c->chs_done) ? EPOLLIN : 0) |
+		    (buf_pending(&c->u2c) || (c->cssl && !c->chs_done) ?
+			     EPOLLOUT :
+			     0);
+	if (ev.events != c->cev) {
+		epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->cfd, &ev);
+		c->cev = ev.events;
+	}
 	if (c->ufd >= 0) {
 		ev.data.ptr = (char *)c + 1;
-		ev.events = EPOLLIN |
+		ev.events = (uin || (c->ussl && !c->uhs_done) ? EPOLLIN : 0) |
 			    (c->uconnecting || buf_pending(&c->c2u) ||
 					     (c->ussl && !c->uhs_done) ?
 				     EPOLLOUT :
 				     0);
-		epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->ufd, &ev);
+		if (ev.events != c->uev) {
+			epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->ufd, &ev);
+			c->uev = ev.events;
+		}
 	}
 }
 
@@ -859,6 +888,7 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 		c->route = &c->own;
 	c->cfd = fd;
 	c->ufd = -1;
+	nodelay(fd);
 	http_parser_init(&c->req, HTTP_REQUEST);
 	http_parser_init(&c->resp, HTTP_RESPONSE);
 	c->req.data = c->resp.data = c;
@@ -877,6 +907,7 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 	b->conns++;
 	ev.data.ptr = c;
 	epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev);
+	c->cev = ev.events;
 	pump(c);
 	if (c->dead) {
 		epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL);
