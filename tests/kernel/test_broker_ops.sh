@@ -36,7 +36,7 @@ caps=$(grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb):' "$st" | awk '{print $2}' | sort -u)
 	not_ok "broker capabilities" "$(grep ^Cap "$st")"
 [[ $(awk '/^NoNewPrivs:/ {print $2}' "$st") == 1 && $(awk '/^Groups:/ {print NF}' "$st") == 1 ]] &&
 	ok "no_new_privs, no supplementary group" || not_ok "nnp/groups" "$(grep -E '^(NoNewPrivs|Groups):' "$st")"
-[[ $(stat -c %u "/proc/$pid/environ") == 0 ]] &&
+[[ ${u[0]} != 0 && $(stat -c %u "/proc/$pid/environ") == 0 ]] &&
 	ok "not dumpable (its /proc files are root's: no ptrace, no core by its own account)" ||
 	not_ok "dumpable" "$(stat -c %U "/proc/$pid/environ")"
 [[ $(stat -c %U:%a "$T/broker/ca.key") == root:600 && $(stat -c %U:%a "$T/broker") == root:700 ]] &&
