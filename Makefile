@@ -172,6 +172,7 @@ bench:
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
+	$(Q)QUICK=$(QUICK) bash bench/broker_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
 	$(Q)bash bench/flood_bench.sh $(if $(QUICK),3,10)
 	$(Q)bash bench/ckpt_bench.sh $(if $(QUICK),5000 3,20000 5)

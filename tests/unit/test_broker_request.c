@@ -326,6 +326,37 @@ static void test_fronting(void **state)
 	}
 }
 
+/* An address origin: no SNI is right (RFC 6066 has none for addresses),
+ * an SNI naming anything else is fronting. */
+static void test_fronting_ip(void **state)
+{
+	static const struct {
+		const char *sni;
+		int status;
+	} cases[] = {
+		{ NULL, 0 },
+		{ "", 0 },
+		{ "paste.example", 403 },
+		{ "10.20.1.11", 403 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tw_bk_verdict v;
+		struct req q;
+
+		req_init(&q, "GET", "https://10.20.1.10:8443", cases[i].sni,
+			 "workspace:acme");
+		req_add(&q, "Host", "10.20.1.10:8443");
+		judge(&q, &v);
+		if (v.status != cases[i].status ||
+		    (v.status && !strstr(v.reason, "TLS server name")))
+			fail_msg("case %zu: status %d reason '%s'", i, v.status,
+				 v.reason);
+		req_free(&q);
+	}
+}
+
 static char *b64(const char *s)
 {
 	size_t n = strlen(s);
@@ -401,6 +432,7 @@ int main(void)
 		cmocka_unit_test_setup(test_stays_placeholder, setup),
 		cmocka_unit_test_setup(test_read_scope_refuses_write, setup),
 		cmocka_unit_test_setup(test_fronting, setup),
+		cmocka_unit_test_setup(test_fronting_ip, setup),
 		cmocka_unit_test_setup(test_basic_auth_password, setup),
 		cmocka_unit_test_setup(test_value_with_line_break, setup),
 	};

@@ -6,6 +6,7 @@
  * names by index, and the records it sends back. See brokerd.h for the
  * messages.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,10 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include "bkctl.h"
+#include "fdpass.h"
+#include "toolwall.h"
 #include "util.h"
 
 #define MSG_MAX (256 * 1024)
@@ -35,31 +40,26 @@ void tw_broker_send(struct tw_broker *b, json_t *msg)
 	json_decref(msg);
 }
 
-/* Read a credential store: root-owned file, at most 64 KiB, trailing
- * newlines removed (as the env variable always was). */
-int tw_broker_read_value(const char *path, unsigned char **out, size_t *len,
-			 char *err, size_t elen)
+/* Read a credential store from FD (named NAME in errors): a regular file
+ * of at most 64 KiB, trailing newlines removed (as the env variable always
+ * was). FD stays open. */
+int tw_broker_read_fd(int fd, const char *name, unsigned char **out,
+		      size_t *len, char *err, size_t elen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	unsigned char *v;
 	struct stat st;
 	ssize_t n;
 
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) ||
-	    st.st_size > VALUE_MAX) {
-		snprintf(err, elen, "%s: %s", path,
-			 fd < 0 ? strerror(errno) :
-				  "not a regular file of at most 64 KiB");
-		if (fd >= 0)
-			close(fd);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > VALUE_MAX) {
+		snprintf(err, elen, "%s: not a regular file of at most 64 KiB",
+			 name);
 		return -EINVAL;
 	}
 	v = malloc(st.st_size + 1);
-	n = v ? read(fd, v, st.st_size) : -1;
-	close(fd);
+	n = v ? pread(fd, v, st.st_size, 0) : -1;
 	if (n < 0) {
 		free(v);
-		snprintf(err, elen, "%s: cannot read", path);
+		snprintf(err, elen, "%s: cannot read", name);
 		return -EIO;
 	}
 	while (n && (v[n - 1] == '\n' || v[n - 1] == '\r'))
@@ -70,7 +70,7 @@ int tw_broker_read_value(const char *path, unsigned char **out, size_t *len,
 		snprintf(err, elen,
 			 "%s: a brokered value may not hold a line break or "
 			 "NUL (it goes into an HTTP header)",
-			 path);
+			 name);
 		return -EINVAL;
 	}
 	*out = v;
@@ -78,12 +78,50 @@ int tw_broker_read_value(const char *path, unsigned char **out, size_t *len,
 	return 0;
 }
 
+int tw_broker_read_value(const char *path, unsigned char **out, size_t *len,
+			 char *err, size_t elen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	int ret;
+
+	if (fd < 0) {
+		snprintf(err, elen, "%s: %s", path, strerror(errno));
+		return -EINVAL;
+	}
+	ret = tw_broker_read_fd(fd, path, out, len, err, elen);
+	close(fd);
+	return ret;
+}
+
+/* Add the certificates of the PEM file open at FD to STORE. */
+static int load_ca_fd(X509_STORE *store, int fd)
+{
+	char buf[16384];
+	BIO *mem = BIO_new(BIO_s_mem());
+	X509 *x;
+	ssize_t n;
+	int added = 0;
+
+	if (!mem)
+		return -ENOMEM;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		BIO_write(mem, buf, n);
+	while ((x = PEM_read_bio_X509(mem, NULL, NULL, NULL))) {
+		if (X509_STORE_add_cert(store, x) == 1)
+			added++;
+		X509_free(x);
+	}
+	ERR_clear_error();
+	BIO_free(mem);
+	return n < 0 || !added ? -EINVAL : 0;
+}
+
 /*
  * The context for services: the system CAs plus CAS (broker.upstream_ca).
  * Replaces the one in use; connections hold a reference to theirs.
  */
-int tw_broker_make_client(struct tw_broker *b, char *const *cas, size_t n,
-			  char *err, size_t len)
+int tw_broker_make_client(struct tw_broker *b, char *const *cas,
+			  const int *fds, size_t n, char *err, size_t len)
 {
 	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
 
@@ -94,7 +132,9 @@ int tw_broker_make_client(struct tw_broker *b, char *const *cas, size_t n,
 		return -EIO;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (SSL_CTX_load_verify_locations(c, cas[i], NULL) != 1) {
+		if (fds ? fds[i] < 0 ||
+				  load_ca_fd(SSL_CTX_get_cert_store(c), fds[i]) :
+			  SSL_CTX_load_verify_locations(c, cas[i], NULL) != 1) {
 			snprintf(err, len, "broker.upstream_ca %s: cannot load",
 				 cas[i]);
 			ERR_clear_error();
@@ -125,11 +165,38 @@ static int append_file(FILE *out, const char *path)
 	return 0;
 }
 
-/* System CAs plus ours, world-readable: what tool calls trust. */
+/* Do files A and B hold the same bytes? */
+static bool same_file(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "re"), *fb = fopen(b, "re");
+	char x[8192], y[8192];
+	bool same = fa && fb;
+
+	while (same) {
+		size_t n = fread(x, 1, sizeof(x), fa), m = fread(y, 1, sizeof(y), fb);
+
+		same = n == m && !memcmp(x, y, n);
+		if (!n)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+/*
+ * System CAs plus ours, world-readable: what tool calls trust. A bundle
+ * that is already right stays (its inode too: running calls may read it
+ * through a Landlock rule on that file, across a restart of the broker
+ * or of the daemon).
+ */
 static int write_bundle(const struct tw_broker *b, const char *dir,
 			char *path, size_t plen, char *err, size_t len)
 {
 	char tmp[4200];
+	bool ok;
 	FILE *f;
 
 	if (tw_mkdir_p(dir, 0755) && errno != EEXIST) {
@@ -146,8 +213,13 @@ static int write_bundle(const struct tw_broker *b, const char *dir,
 	}
 	append_file(f, SYSTEM_CAS); /* absent on a bare host: ours alone */
 	fputc('\n', f);
-	if (append_file(f, b->ca.cert_path) || fclose(f) ||
-	    chmod(tmp, 0644) || rename(tmp, path)) {
+	ok = !append_file(f, b->ca.cert_path);
+	ok = !fclose(f) && ok;
+	if (ok && same_file(tmp, path)) {
+		unlink(tmp);
+		return 0;
+	}
+	if (!ok || chmod(tmp, 0644) || rename(tmp, path)) {
 		snprintf(err, len, "cannot write %s: %s", path,
 			 strerror(errno));
 		unlink(tmp);
@@ -179,13 +251,75 @@ int tw_broker_daemon_setup(struct tw_broker *b, const char *ca_dir,
 		return -errno;
 	}
 	if ((ret = tw_ca_open(&b->ca, ca_dir, err, len)) ||
-	    (ret = tw_broker_make_client(b, NULL, 0, err, len)) ||
+	    (ret = tw_broker_make_client(b, NULL, NULL, 0, err, len)) ||
 	    (ret = write_bundle(b, public_dir, bundle, sizeof(bundle), err,
 				len)))
 		return ret;
 	tw_broker_send(b, json_pack("{s:s,s:s,s:s,s:s}", "op", "ready",
 				    "ca_sha256", b->ca.fingerprint, "ca_cert",
 				    b->ca.cert_path, "bundle", bundle));
+	return 0;
+}
+
+/* ---- connections --------------------------------------------------------- */
+
+/*
+ * What the kernel recorded for this connection (by its client
+ * end) when it redirected it: the service, the original address, the
+ * cgroup. A connection the kernel did not redirect here is closed.
+ */
+int tw_broker_conn_origin(struct tw_broker *b, int fd, struct tw_bk_route *r,
+			  uint64_t *cgid, struct tw_bk_call **call)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct tw_bk_conn_key k = {};
+	struct tw_bk_conn v;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		k.family = 4;
+		k.port = ntohs(a->sin_port);
+		memcpy(k.addr, &a->sin_addr, 4);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		k.family = 6;
+		k.port = ntohs(a->sin6_port);
+		memcpy(k.addr, &a->sin6_addr, 16);
+	}
+	if (bpf_map_lookup_elem(b->conn_map, &k, &v))
+		return -ENOENT;
+	bpf_map_delete_elem(b->conn_map, &k);
+	if (v.origin >= b->norigins || !b->origins[v.origin].port)
+		return -ENOENT;
+	r->origin = b->origins[v.origin];
+	memset(&r->upstream, 0, sizeof(r->upstream));
+	if (v.family == 4) {
+		struct sockaddr_in *u = (struct sockaddr_in *)&r->upstream;
+
+		u->sin_family = AF_INET;
+		u->sin_port = htons(v.port);
+		memcpy(&u->sin_addr, v.addr, 4);
+		r->upstream_len = sizeof(*u);
+	} else {
+		struct sockaddr_in6 *u = (struct sockaddr_in6 *)&r->upstream;
+
+		u->sin6_family = AF_INET6;
+		u->sin6_port = htons(v.port);
+		memcpy(&u->sin6_addr, v.addr, 16);
+		r->upstream_len = sizeof(*u);
+	}
+	r->fd = -1;
+	*cgid = v.cgid;
+	*call = tw_broker_call(b, v.cgid);
+	if (*call)
+		(*call)->refs++;
+	snprintf(r->context, sizeof(r->context), "%s",
+		 *call ? (*call)->context : "");
 	return 0;
 }
 
@@ -233,9 +367,27 @@ void tw_broker_call_put(struct tw_broker *b, struct tw_bk_call *gone)
 	}
 }
 
+/* The descriptors that came with a message: a JSON "fd" is an index. */
+struct msg_fds {
+	int v[TW_FDPASS_MAX];
+	size_t n;
+};
+
+static int msg_fd(const struct msg_fds *f, json_t *x)
+{
+	json_t *i = json_object_get(x, "fd");
+
+	if (!json_is_integer(i) || json_integer_value(i) < 0 ||
+	    (size_t)json_integer_value(i) >= f->n)
+		return -1;
+	return f->v[json_integer_value(i)];
+}
+
 /* One credential of a "call" message; skipped (it stays a placeholder)
- * when its store cannot be read. */
-static int call_cred(struct tw_bk_call *c, json_t *x, size_t *k)
+ * when its store cannot be read. The daemon opened the store: this
+ * process has no right to. */
+static int call_cred(struct tw_bk_call *c, json_t *x, size_t *k,
+		     const struct msg_fds *f)
 {
 	struct tw_bk_cred *cr = &c->creds[c->ncreds];
 	struct tw_bk_placeholder *ph = &c->ph[c->nph];
@@ -246,14 +398,18 @@ static int call_cred(struct tw_bk_call *c, json_t *x, size_t *k)
 	const char *src = json_string_value(json_object_get(x, "source"));
 	json_t *svcs = json_object_get(x, "services"), *s;
 	char err[512];
+	int fd = msg_fd(f, x);
 	size_t j;
 
 	if (!tok || strlen(tok) != TW_PH_LEN || !name || !scope || !src ||
 	    strlen(name) >= sizeof(cr->name) ||
 	    tw_bk_template_parse(hdr ? hdr : "Authorization: Bearer {}", cr))
 		return -EINVAL;
-	if (tw_broker_read_value(src, &c->values[c->ncreds], &cr->vlen, err,
-				 sizeof(err))) {
+	if (fd < 0)
+		snprintf(err, sizeof(err), "%s: the daemon could not open it",
+			 src);
+	if (fd < 0 || tw_broker_read_fd(fd, src, &c->values[c->ncreds],
+					&cr->vlen, err, sizeof(err))) {
 		tw_warn("broker: credential %s of call %s: %s", name,
 			c->call_id, err);
 		memset(cr, 0, sizeof(*cr));
@@ -280,7 +436,8 @@ static int call_cred(struct tw_bk_call *c, json_t *x, size_t *k)
 	return 0;
 }
 
-static void call_start(struct tw_broker *b, json_t *m)
+static void call_start(struct tw_broker *b, json_t *m,
+		       const struct msg_fds *f)
 {
 	json_t *creds = json_object_get(m, "creds"), *x;
 	size_t n = json_array_size(creds), nsvc = 0, k = 0, i;
@@ -304,7 +461,7 @@ static void call_start(struct tw_broker *b, json_t *m)
 	snprintf(c->context, sizeof(c->context), "%s", ctx ? ctx : "");
 	snprintf(c->call_id, sizeof(c->call_id), "%s", id ? id : "");
 	json_array_foreach(creds, i, x)
-		if (call_cred(c, x, &k))
+		if (call_cred(c, x, &k, f))
 			tw_warn("broker: call %s: a malformed credential",
 				c->call_id);
 	/* A newer announcement of the same cgroup replaces the older. */
@@ -334,17 +491,26 @@ static void set_origins(struct tw_broker *b, json_t *a)
 	b->norigins = json_array_size(a);
 }
 
-static void set_config(struct tw_broker *b, json_t *m)
+/* {"op":"config","upstream_ca":[{"path":P,"fd":I}]}: the files open at
+ * the descriptors (the daemon opened them). */
+static void set_config(struct tw_broker *b, json_t *m,
+		       const struct msg_fds *f)
 {
 	json_t *cas = json_object_get(m, "upstream_ca"), *x;
-	char *paths[64];
+	char *paths[TW_FDPASS_MAX];
+	int fds[TW_FDPASS_MAX];
 	char err[512];
 	size_t i, n = 0;
 
-	json_array_foreach(cas, i, x)
-		if (n < 64 && json_string_value(x))
-			paths[n++] = (char *)json_string_value(x);
-	if (tw_broker_make_client(b, paths, n, err, sizeof(err)))
+	json_array_foreach(cas, i, x) {
+		const char *p = json_string_value(json_object_get(x, "path"));
+
+		if (n < TW_FDPASS_MAX && p) {
+			paths[n] = (char *)p;
+			fds[n++] = msg_fd(f, x);
+		}
+	}
+	if (tw_broker_make_client(b, paths, fds, n, err, sizeof(err)))
 		tw_warn("broker: %s", err);
 }
 
@@ -354,14 +520,17 @@ int tw_broker_control(struct tw_broker *b)
 	int ret = 0;
 
 	for (int i = 0; buf && i < 64; i++) {
-		ssize_t n = recv(b->ctl_fd, buf, MSG_MAX, MSG_DONTWAIT);
+		struct msg_fds f;
+		ssize_t n = tw_fdpass_recv(b->ctl_fd, buf, MSG_MAX, f.v, &f.n);
 		json_t *m;
 		const char *op;
 
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR)) {
 			ret = -1; /* the daemon is gone: so are we */
 			break;
 		}
+		if (n == -EMSGSIZE)
+			continue; /* said nothing we can read */
 		if (n < 0)
 			break;
 		buf[n] = 0;
@@ -369,7 +538,7 @@ int tw_broker_control(struct tw_broker *b)
 		op = json_string_value(json_object_get(m, "op"));
 		if (!op) {
 		} else if (!strcmp(op, "call")) {
-			call_start(b, m);
+			call_start(b, m, &f);
 		} else if (!strcmp(op, "end")) {
 			uint64_t cgid =
 				json_integer_value(json_object_get(m, "cgid"));
@@ -381,8 +550,10 @@ int tw_broker_control(struct tw_broker *b)
 		} else if (!strcmp(op, "origins")) {
 			set_origins(b, json_object_get(m, "origins"));
 		} else if (!strcmp(op, "config")) {
-			set_config(b, m);
+			set_config(b, m, &f);
 		}
+		for (size_t k = 0; k < f.n; k++)
+			close(f.v[k]);
 		json_decref(m);
 	}
 	free(buf);

@@ -10,6 +10,7 @@
  * is full, so memory stays flat whatever the body size.
  */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -22,7 +23,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
 #include <http_parser.h>
 #include <jansson.h>
 #include <openssl/err.h>
@@ -63,6 +63,7 @@ struct conn {
 	SSL *cssl, *ussl;
 	bool chs_done, uhs_done, uconnecting, uconnected;
 	bool client_eof, upstream_eof, closing, dead;
+	unsigned cev, uev; /* the epoll events each side is registered for */
 	char sni[256];
 	http_parser req, resp;
 	struct buf c2u, u2c;
@@ -71,6 +72,9 @@ struct conn {
 	size_t url_len, head_bytes;
 	size_t head_len; /* bytes of the head being parsed (HEAD_MAX) */
 	bool head_big;
+	bool folded; /* a header value continued on the next line */
+	const char *feed_at; /* the buffer being parsed, and whether the one */
+	bool feed_after_lf;  /* before it ended a line */
 	struct tw_bk_header h[HEADERS_MAX];
 	size_t nh;
 	bool in_value;
@@ -306,6 +310,15 @@ static int on_hvalue(http_parser *p, const char *at, size_t n)
 		return -1;
 	if (!c->nh)
 		return -1;
+	/*
+	 * A second piece of one value is the rest of a value split between
+	 * two reads (at the start of a buffer, the last one ended mid-line),
+	 * or obs-fold: refused (RFC 9112 5.2), a value stays one line.
+	 */
+	if (c->in_value && (at != c->feed_at || c->feed_after_lf)) {
+		c->folded = true;
+		return -1;
+	}
 	c->in_value = true;
 	return append(&c->h[c->nh - 1].value, at, n);
 }
@@ -541,6 +554,15 @@ static void upstream_fail(struct conn *c, const char *why)
 	answer(c, 502, reason, NULL, q ? q->credential : NULL);
 }
 
+/* A relay writes what it has as soon as it has it: a small write (the
+ * body after the head) must not wait for the peer's delayed ACK. */
+static void nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static int upstream_start(struct conn *c)
 {
 	int fd = socket(c->route->upstream.ss_family,
@@ -549,6 +571,7 @@ static int upstream_start(struct conn *c)
 
 	if (fd < 0)
 		return -1;
+	nodelay(fd);
 	if (connect(fd, (struct sockaddr *)&c->route->upstream,
 		    c->route->upstream_len) &&
 	    errno != EINPROGRESS) {
@@ -558,6 +581,7 @@ static int upstream_start(struct conn *c)
 	}
 	c->ufd = fd;
 	c->uconnecting = true;
+	c->uev = ev.events;
 	ev.data.ptr = (char *)c + 1; /* tagged: the upstream side */
 	epoll_ctl(c->b->epfd, EPOLL_CTL_ADD, fd, &ev);
 	return 0;
@@ -649,7 +673,9 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 
 	if (c->closing)
 		return;
+	c->feed_at = d;
 	used = http_parser_execute(&c->req, &req_settings, d, n);
+	c->feed_after_lf = n && d[n - 1] == '\n';
 	c->head_bytes += used;
 	if (c->refuse_status) {
 		refused(c);
@@ -663,8 +689,10 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 		c->refuse_status = big ? 431 : 400;
 		snprintf(c->refuse_reason, sizeof(c->refuse_reason),
 			 "malformed request: %s",
-			 big ? "header fields too large" :
-			       http_errno_description(e));
+			 big	     ? "header fields too large" :
+			 c->folded ? "a header value continued on the next "
+				     "line (obsolete line folding)" :
+				     http_errno_description(e));
 		if (!c->qlen || c->q[(c->qhead + c->qlen - 1) % PENDING_MAX]
 					.method[0] == 0) {
 			struct pending *q =
@@ -797,84 +825,39 @@ static void pump(struct conn *c)
 		c->dead = true;
 }
 
+/*
+ * What to wait for on each side (level-triggered): reading only while the
+ * buffer it feeds has room and the side has not ended (else a readable
+ * socket would wake the loop again and again), writing while there is
+ * something for it. Changed in the kernel only when it changes.
+ */
 static void interest(struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
+	bool cin = !c->client_eof && !c->closing &&
+		   buf_pending(&c->c2u) < BUF_CAP;
+	bool uin = !c->upstream_eof && buf_pending(&c->u2c) < BUF_CAP;
 
-	ev.events = EPOLLIN | (buf_pending(&c->u2c) ? EPOLLOUT : 0);
-	if (c->cssl && !c->chs_done)
-		ev.events |= EPOLLOUT;
-	epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->cfd, &ev);
+	ev.events = (cin || (c->cssl && !c->chs_done) ? EPOLLIN : 0) |
+		    (buf_pending(&c->u2c) || (c->cssl && !c->chs_done) ?
+			     EPOLLOUT :
+			     0);
+	if (ev.events != c->cev) {
+		epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->cfd, &ev);
+		c->cev = ev.events;
+	}
 	if (c->ufd >= 0) {
 		ev.data.ptr = (char *)c + 1;
-		ev.events = EPOLLIN |
+		ev.events = (uin || (c->ussl && !c->uhs_done) ? EPOLLIN : 0) |
 			    (c->uconnecting || buf_pending(&c->c2u) ||
 					     (c->ussl && !c->uhs_done) ?
 				     EPOLLOUT :
 				     0);
-		epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->ufd, &ev);
+		if (ev.events != c->uev) {
+			epoll_ctl(c->b->epfd, EPOLL_CTL_MOD, c->ufd, &ev);
+			c->uev = ev.events;
+		}
 	}
-}
-
-/*
- * Daemon mode: what the kernel recorded for this connection (by its client
- * end) when it redirected it: the service, the original address, the
- * cgroup. A connection the kernel did not redirect here is closed.
- */
-static int conn_origin(struct conn *c, int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct tw_bk_conn_key k = {};
-	struct tw_bk_conn v;
-	struct tw_bk_route *r = &c->own;
-
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
-		return -errno;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		k.family = 4;
-		k.port = ntohs(a->sin_port);
-		memcpy(k.addr, &a->sin_addr, 4);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		k.family = 6;
-		k.port = ntohs(a->sin6_port);
-		memcpy(k.addr, &a->sin6_addr, 16);
-	}
-	if (bpf_map_lookup_elem(c->b->conn_map, &k, &v))
-		return -ENOENT;
-	bpf_map_delete_elem(c->b->conn_map, &k);
-	if (v.origin >= c->b->norigins || !c->b->origins[v.origin].port)
-		return -ENOENT;
-	r->origin = c->b->origins[v.origin];
-	memset(&r->upstream, 0, sizeof(r->upstream));
-	if (v.family == 4) {
-		struct sockaddr_in *u = (struct sockaddr_in *)&r->upstream;
-
-		u->sin_family = AF_INET;
-		u->sin_port = htons(v.port);
-		memcpy(&u->sin_addr, v.addr, 4);
-		r->upstream_len = sizeof(*u);
-	} else {
-		struct sockaddr_in6 *u = (struct sockaddr_in6 *)&r->upstream;
-
-		u->sin6_family = AF_INET6;
-		u->sin6_port = htons(v.port);
-		memcpy(&u->sin6_addr, v.addr, 16);
-		r->upstream_len = sizeof(*u);
-	}
-	r->fd = -1;
-	c->cgid = v.cgid;
-	c->call = tw_broker_call(c->b, v.cgid);
-	if (c->call)
-		c->call->refs++;
-	snprintf(r->context, sizeof(r->context), "%s",
-		 c->call ? c->call->context : "");
-	c->route = r;
-	return 0;
 }
 
 static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
@@ -892,14 +875,20 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 	}
 	c->b = b;
 	c->route = rt;
-	if (b->ctl_fd >= 0 && conn_origin(c, fd)) {
+	/* Daemon mode: where the kernel says it was going, and whose; a
+	 * connection it did not redirect here is closed. */
+	if (b->ctl_fd >= 0 &&
+	    tw_broker_conn_origin(b, fd, &c->own, &c->cgid, &c->call)) {
 		b->unknown++;
 		close(fd);
 		free(c);
 		return;
 	}
+	if (b->ctl_fd >= 0)
+		c->route = &c->own;
 	c->cfd = fd;
 	c->ufd = -1;
+	nodelay(fd);
 	http_parser_init(&c->req, HTTP_REQUEST);
 	http_parser_init(&c->resp, HTTP_RESPONSE);
 	c->req.data = c->resp.data = c;
@@ -918,6 +907,7 @@ static void accept_one(struct tw_broker *b, struct tw_bk_route *rt)
 	b->conns++;
 	ev.data.ptr = c;
 	epoll_ctl(b->epfd, EPOLL_CTL_ADD, fd, &ev);
+	c->cev = ev.events;
 	pump(c);
 	if (c->dead) {
 		epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, NULL);

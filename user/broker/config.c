@@ -20,6 +20,7 @@
 #include "bkctl.h"
 #include "broker.h"
 #include "cmds.h"
+#include "privsep.h"
 #include "util.h"
 
 
@@ -200,7 +201,7 @@ static int load_routes(struct tw_broker *b, json_t *arr, char *err,
 static int make_tls(struct tw_broker *b, char *err, size_t len)
 {
 	char *ca = b->upstream_ca;
-	int ret = tw_broker_make_client(b, &ca, b->upstream_ca[0] ? 1 : 0,
+	int ret = tw_broker_make_client(b, &ca, NULL, b->upstream_ca[0] ? 1 : 0,
 					err, len);
 
 	if (ret)
@@ -321,7 +322,11 @@ static void usage(FILE *f)
 		"control socket\n"
 		"on fd 3, listeners on 4 and 5, the kernel's map of redirected\n"
 		"connections on 6; CA in --ca-dir, the bundle calls trust in "
-		"--public.\n");
+		"--public.\n"
+		"Once it has read its CA key (and, alone, its credentials) it "
+		"runs as\n"
+		"toolwall-broker (else nobody): no capability, no_new_privs, "
+		"no core dump.\n");
 }
 
 static void announce(const struct tw_broker *b, FILE *f)
@@ -408,14 +413,21 @@ int cmd_broker(int argc, char **argv)
 		if (!ret) {
 			SSL_CTX_set_tlsext_servername_callback(b.server,
 							       tw_broker_sni_cb);
-			ret = tw_broker_run(&b, &stop);
+			ret = tw_broker_drop(err, sizeof(err));
 		}
+		if (!ret)
+			ret = tw_broker_run(&b, &stop);
 		else
 			tw_error("broker: %s", err);
 		tw_broker_free(&b);
 		return ret ? 1 : 0;
 	}
 	if (tw_broker_load(&b, config, err, sizeof(err))) {
+		tw_error("broker: %s", err);
+		tw_broker_free(&b);
+		return 1;
+	}
+	if (tw_broker_drop(err, sizeof(err))) {
 		tw_error("broker: %s", err);
 		tw_broker_free(&b);
 		return 1;

@@ -204,12 +204,16 @@ static int check_origin(const struct tw_bk_request *r,
 			      "Host %s does not match the destination %s:%u "
 			      "(domain fronting)",
 			      host, r->origin.host, r->origin.port);
-	if (r->origin.tls && !is_ip(r->origin.host) &&
-	    (!r->sni || strcasecmp(r->sni, r->origin.host)))
+	/* A name needs its SNI; an address has none (RFC 6066), and an SNI
+	 * naming anything else is fronting too. */
+	if (r->origin.tls && (r->sni && *r->sni ?
+				      strcasecmp(r->sni, r->origin.host) :
+				      !is_ip(r->origin.host)))
 		return refuse(v, 403,
 			      "TLS server name %s does not match the "
 			      "destination %s (domain fronting)",
-			      r->sni ? r->sni : "(none)", r->origin.host);
+			      r->sni && *r->sni ? r->sni : "(none)",
+			      r->origin.host);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "brokerd.h"
 #include "learned.h"
 #include "dns.h"
+#include "fdpass.h"
 #include "model.h"
 #include "service.h"
 #include "util.h"
@@ -29,7 +30,9 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
-static int send_msg(struct tw_brokerd *b, json_t *msg)
+/* MSG (consumed) with FDS[0..N) attached; they are closed here. */
+static int send_msg_fds(struct tw_brokerd *b, json_t *msg, int *fds,
+			size_t n)
 {
 	char *s = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	int ret = 0;
@@ -38,11 +41,35 @@ static int send_msg(struct tw_brokerd *b, json_t *msg)
 		ret = -ENOMEM;
 	else if (b->fd < 0)
 		ret = -ENOTCONN;
-	else if (send(b->fd, s, strlen(s), MSG_NOSIGNAL) < 0)
-		ret = -errno;
+	else
+		ret = tw_fdpass_send(b->fd, s, strlen(s), fds, n);
 	free(s);
 	json_decref(msg);
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
 	return ret;
+}
+
+static int send_msg(struct tw_brokerd *b, json_t *msg)
+{
+	return send_msg_fds(b, msg, NULL, 0);
+}
+
+/*
+ * Open PATH for the broker and name it in X ("fd": its index in FDS, or
+ * -1): the broker runs unprivileged and reads root's files through what
+ * the daemon opened. The daemon itself never reads a credential store.
+ */
+static void pass_file(json_t *x, const char *path, int *fds, size_t *n)
+{
+	int fd = path && *n < TW_FDPASS_MAX ?
+			 open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+					    O_NONBLOCK) :
+			 -1;
+
+	json_object_set_new(x, "fd", json_integer(fd < 0 ? -1 : (json_int_t)*n));
+	if (fd >= 0)
+		fds[(*n)++] = fd;
 }
 
 static void send_origins(struct tw_brokerd *b)
@@ -59,21 +86,38 @@ static void send_config(struct tw_daemon *d)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
 	json_t *cas = json_array();
+	int fds[TW_FDPASS_MAX];
+	size_t n = 0;
 
-	for (size_t i = 0; r->valid && i < r->pol.nworkspaces; i++)
-		if (r->pol.workspaces[i].broker_upstream_ca)
-			json_array_append_new(
-				cas,
-				json_string(r->pol.workspaces[i].broker_upstream_ca));
-	send_msg(d->broker, json_pack("{s:s,s:o}", "op", "config",
-				      "upstream_ca", cas));
+	for (size_t i = 0; r->valid && i < r->pol.nworkspaces; i++) {
+		const char *p = r->pol.workspaces[i].broker_upstream_ca;
+		json_t *x = p ? json_pack("{s:s}", "path", p) : NULL;
+
+		if (!x)
+			continue;
+		pass_file(x, p, fds, &n);
+		json_array_append_new(cas, x);
+	}
+	send_msg_fds(d->broker,
+		     json_pack("{s:s,s:o}", "op", "config", "upstream_ca", cas),
+		     fds, n);
 }
 
+/* A call's placeholders, its credentials' stores open at the message. */
 static void send_call(struct tw_brokerd *b, const struct tw_call *c)
 {
-	send_msg(b, json_pack("{s:s,s:I,s:s,s:s,s:O}", "op", "call", "cgid",
-			      (json_int_t)c->cgid, "context", c->context,
-			      "call_id", c->call_id, "creds", c->brokered));
+	json_t *creds = json_deep_copy(c->brokered), *x;
+	int fds[TW_FDPASS_MAX];
+	size_t i, n = 0;
+
+	json_array_foreach(creds, i, x)
+		pass_file(x, json_string_value(json_object_get(x, "source")),
+			  fds, &n);
+	send_msg_fds(b,
+		     json_pack("{s:s,s:I,s:s,s:s,s:o}", "op", "call", "cgid",
+			       (json_int_t)c->cgid, "context", c->context,
+			       "call_id", c->call_id, "creds", creds),
+		     fds, n);
 }
 
 /* Everything a fresh broker needs: upstream CAs, origins, live calls. */
@@ -82,6 +126,13 @@ static void send_state(struct tw_daemon *d)
 	send_config(d);
 	send_origins(d->broker);
 	for (size_t i = 0; i < d->ncalls; i++)
+		if (d->calls[i].brokered && !d->calls[i].ended)
+			send_call(d->broker, &d->calls[i]);
+}
+
+void tw_brokerd_adopted(struct tw_daemon *d)
+{
+	for (size_t i = 0; d->broker && i < d->ncalls; i++)
 		if (d->calls[i].brokered && !d->calls[i].ended)
 			send_call(d->broker, &d->calls[i]);
 }
@@ -438,6 +489,8 @@ int tw_brokerd_call_start(struct tw_daemon *d, struct tw_call *call,
 	}
 	if (call->brokered && d->broker && d->broker->fd >= 0)
 		send_call(d->broker, call);
+	if (call->brokered)
+		tw_calls_save(d); /* its placeholders outlive this daemon */
 	return 0;
 }
 

@@ -68,6 +68,9 @@ void tw_brokerd_tick(struct tw_daemon *d);
  */
 int tw_brokerd_call_start(struct tw_daemon *d, struct tw_call *call,
 			  json_t *creds);
+/* Calls a restarted daemon re-adopted: the broker learns their
+ * placeholders again (the daemon saved them with the calls). */
+void tw_brokerd_adopted(struct tw_daemon *d);
 /* The call ended: its placeholders are worthless from now on. */
 void tw_brokerd_call_end(struct tw_daemon *d, struct tw_call *call);
 

@@ -149,6 +149,8 @@ static void calls_load(struct tw_daemon *d)
 					json_object_get(c, "launcher_uid")) :
 				-1;
 		call.ended = json_is_true(json_object_get(c, "ended"));
+		if (json_is_array(json_object_get(c, "brokered")))
+			call.brokered = json_incref(json_object_get(c, "brokered"));
 		struct tw_call *nc = realloc(d->calls,
 					     (d->ncalls + 1) * sizeof(*nc));
 		if (!nc)
@@ -606,6 +608,7 @@ static int daemon_up(struct tw_daemon *d)
 	d->dns_epoll = epoll_create1(EPOLL_CLOEXEC);
 	tw_mkdir_p(tw_roots.run, 0700);
 	calls_load(d);
+	tw_brokerd_adopted(d); /* their placeholders work on */
 	syscall_watch_update(d);
 	ret = tw_daemon_rings_open(d);
 	if (ret) {

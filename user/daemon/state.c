@@ -45,7 +45,9 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 	tw_calls_save(d);
 }
 
-/* The running calls, for a restarted daemon to re-adopt. */
+/* The running calls, for a restarted daemon to re-adopt; with their
+ * placeholders (root's file: never a value), so that a call's brokered
+ * requests keep working across a restart of the daemon. */
 int tw_calls_save(struct tw_daemon *d)
 {
 	json_t *arr = json_array();
@@ -55,12 +57,13 @@ int tw_calls_save(struct tw_daemon *d)
 	for (size_t i = 0; i < d->ncalls; i++) {
 		const struct tw_call *c = &d->calls[i];
 
-		json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b}", "cgid",
-				      (json_int_t)c->cgid, "cgroup", c->cgroup,
-				      "context", c->context, "call_id",
-				      c->call_id, "requester", c->requester,
-				      "started_ns", (json_int_t)c->started_ns,
-				      "ended", c->ended);
+		json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:I,s:b,s:O?}",
+				      "cgid", (json_int_t)c->cgid, "cgroup",
+				      c->cgroup, "context", c->context,
+				      "call_id", c->call_id, "requester",
+				      c->requester, "started_ns",
+				      (json_int_t)c->started_ns, "ended",
+				      c->ended, "brokered", c->brokered);
 
 		if (o && c->launcher_uid >= 0)
 			json_object_set_new(o, "launcher_uid",
