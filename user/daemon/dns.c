@@ -255,16 +255,17 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	char text[TW_DNAME_TEXT_MAX + 512];
 	int ci, rc = prc;
 
-	if (l && !tw_dns_bucket_take(&l->queries, &l->lock, TW_DNS_QPS,
-			      TW_DNS_QPS_BURST)) {
+	if (l && d->dns_qps &&
+	    !tw_dns_bucket_take(&l->queries, &l->lock, d->dns_qps,
+				d->dns_burst)) {
 		__atomic_fetch_add(&d->dns.ratelimited, 1, __ATOMIC_RELAXED);
 		rc = LDNS_RCODE_REFUSED;
 		cause = C_BUDGET;
 		snprintf(text, sizeof(text),
-			 "over the context's DNS budget of %d queries a "
-			 "second (bursts of %d); answered REFUSED, nothing "
+			 "over the context's DNS budget of %u queries a "
+			 "second (bursts of %u); answered REFUSED, nothing "
 			 "was sent upstream",
-			 TW_DNS_QPS, TW_DNS_QPS_BURST);
+			 d->dns_qps, d->dns_burst);
 		why = text;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -329,12 +330,11 @@ static void refuse_now(struct tw_daemon *d, struct query *y,
 }
 
 /* A slot among the context's TW_DNS_INFLIGHT upstream exchanges. */
-static bool inflight_take(struct tw_dns_listener *l)
+static bool inflight_take(struct tw_dns_listener *l, unsigned int max)
 {
 	if (!l)
 		return true;
-	if (__atomic_add_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL) <=
-	    TW_DNS_INFLIGHT)
+	if (__atomic_add_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL) <= max)
 		return true;
 	__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL);
 	return false;
@@ -484,13 +484,13 @@ static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 	char why[256];
 	int ret;
 
-	if (!inflight_take(y->qc->l)) {
+	if (!inflight_take(y->qc->l, d->dns_inflight)) {
 		__atomic_fetch_add(&d->dns.busy, 1, __ATOMIC_RELAXED);
 		snprintf(why, sizeof(why),
-			 "the context already has %d lookups in flight "
+			 "the context already has %u lookups in flight "
 			 "upstream (its share of the resolver); answered "
 			 "SERVFAIL",
-			 TW_DNS_INFLIGHT);
+			 d->dns_inflight);
 		refuse_now(d, y, C_BUSY, why);
 		return reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
 	}
@@ -602,8 +602,10 @@ static void *resolver_main(void *arg)
 			const struct dns_sock *s;
 			struct query_ctx qc = {};
 
-			if (*t == EV_WAKE)
+			if (*t == EV_WAKE) {
+				tw_dnsup_thread_end();
 				return NULL;
+			}
 			if (*t == EV_CONN) {
 				tw_dnstcp_event(d, evs[i].data.ptr,
 						evs[i].events, answer);

@@ -37,6 +37,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "dns.h"
+#include "dnsrefuse.h"
 #include "kaudit.h"
 #include "learned.h"
 #include "maps.h"
@@ -75,6 +76,11 @@ static const char daemon_usage[] =
 	"                      defaults to 5 x RATE; 0: no budget). Events over\n"
 	"                      it are enforced, counted exactly and reported\n"
 	"                      in `lost` records naming the context\n"
+	"  --dns-budget QPS[:BURST[:INFLIGHT]]  each context's share of the\n"
+	"                      resolver: QPS queries a second, BURST at once\n"
+	"                      (default 200:400:3; BURST defaults to 2 x QPS;\n"
+	"                      QPS 0: no query budget), INFLIGHT upstream\n"
+	"                      lookups at once (1 to 8, the resolver's threads)\n"
 	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
 	"                      udp://HOST:PORT or unix:PATH (datagram)\n"
 	"  --audit-key FILE    sign checkpoints of the log's hash chain with\n"
@@ -433,6 +439,7 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		{ "audit-max-age", required_argument, 0, 'A' },
 		{ "audit-keep", required_argument, 0, 'K' },
 		{ "audit-budget", required_argument, 0, 'B' },
+		{ "dns-budget", required_argument, 0, 'D' },
 		{ "syslog", required_argument, 0, 'L' },
 		{ "audit-key", required_argument, 0, 'k' },
 		{ "audit-checkpoint", required_argument, 0, 'C' },
@@ -467,6 +474,10 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'B':
 			if (budget_opt(d, optarg))
+				return 2;
+			break;
+		case 'D':
+			if (tw_dns_budget_opt(d, optarg))
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -623,6 +634,9 @@ int cmd_daemon(int argc, char **argv)
 			       .kaudit_fd = -1, .alias_slot = -1,
 			       .budget_rate = TW_BUDGET_RATE,
 			       .budget_burst = TW_BUDGET_BURST,
+			       .dns_qps = TW_DNS_QPS,
+			       .dns_burst = TW_DNS_QPS_BURST,
+			       .dns_inflight = TW_DNS_INFLIGHT,
 			       .drain = tw_daemon_drain,
 			       .reload = tw_daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
