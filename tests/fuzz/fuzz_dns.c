@@ -340,6 +340,25 @@ static void learned_prime(void)
 	free(none);
 }
 
+/* dns.c reads a plain query's EDNS from the wire (edns_plain): what it
+ * reads is what ldns reads, and ldns parses such a message. */
+static void check_edns(const uint8_t *m, size_t len)
+{
+	struct query y = { .maxudp = 512 };
+	ldns_pkt *pkt = NULL;
+
+	if (tw_dns_question_parse(m, len, &y.q) != TW_DQ_OK ||
+	    !edns_plain(&y, m, len))
+		return;
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		abort();
+	if (y.dnssec_ok != (ldns_pkt_edns(pkt) && ldns_pkt_edns_do(pkt)) ||
+	    y.maxudp != (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512 ?
+				 ldns_pkt_edns_udp_size(pkt) : 512))
+		abort();
+	ldns_pkt_free(pkt);
+}
+
 static void check_learned(size_t from)
 {
 	for (size_t i = from; i < tw_learned_count(&d.learned); i++) {
@@ -394,6 +413,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		up.tcplen = end - p;
 	}
 
+	check_edns(q, qlen);
 	ret = answer(&d, &qc, q, qlen, &out, &olen);
 
 	if (getenv("TW_FUZZ_DEBUG")) /* what a seed does, when run alone */
