@@ -3,13 +3,17 @@
  * dns_bench.c - DNS query latency and rate against one server.
  *
  *   dns_bench SERVER NAME lat N          N sequential queries:
- *                                        "p50_us X p99_us Y"
+ *                                        "p50_us X p99_us Y answered A of N
+ *                                         failed F"
  *   dns_bench SERVER NAME qps SECS WIN   WIN queries in flight for SECS:
- *                                        "qps X answered N timeouts T"
+ *                                        "qps X answered N timeouts T
+ *                                         failed F"
  *
  * The query is built with ldns; each one gets its own id. Run it inside a
  * toolwall context (queries are redirected to toolwall's resolver) and
- * outside (straight to the server) to compare.
+ * outside (straight to the server) to compare. Only answers count (rcode
+ * NOERROR with at least one record); a reply without one (REFUSED by a
+ * budget, SERVFAIL) is counted as failed, never as an answer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +33,12 @@ static double now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* A reply of R bytes that answers (NOERROR, ANCOUNT > 0). */
+static int is_answer(const uint8_t *r, ssize_t n)
+{
+	return n >= 12 && (r[3] & 0x0f) == 0 && (r[6] | r[7]) != 0;
 }
 
 static int cmp(const void *a, const void *b)
@@ -61,7 +71,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[3], "lat")) {
-		int n = atoi(argv[4]), got = 0;
+		int n = atoi(argv[4]), got = 0, failed = 0;
 		double *lat = calloc(n, sizeof(*lat));
 
 		for (int i = 0; i < n; i++) {
@@ -76,7 +86,10 @@ int main(int argc, char **argv)
 				ssize_t r = recv(fd, buf, sizeof(buf), 0);
 
 				if (r >= 2 && buf[0] == wire[0] && buf[1] == wire[1]) {
-					lat[got++] = now_us() - t0;
+					if (is_answer(buf, r))
+						lat[got++] = now_us() - t0;
+					else
+						failed++;
 					break;
 				}
 			}
@@ -84,14 +97,15 @@ int main(int argc, char **argv)
 		if (!got)
 			return fprintf(stderr, "no answers\n"), 1;
 		qsort(lat, got, sizeof(*lat), cmp);
-		printf("p50_us %.1f p99_us %.1f answered %d of %d\n",
-		       lat[got / 2], lat[(int)(got * 0.99)], got, n);
+		printf("p50_us %.1f p99_us %.1f answered %d of %d failed %d\n",
+		       lat[got / 2], lat[(int)(got * 0.99)], got, n, failed);
 		return 0;
 	}
 	if (!strcmp(argv[3], "qps") && argc >= 6) {
 		double secs = atof(argv[4]), t0 = now_us(), end = t0 + secs * 1e6;
 		int win = atoi(argv[5]), inflight = 0;
-		long sent = 0, answered = 0, timeouts = 0;
+		long sent = 0, answered = 0, timeouts = 0, failed = 0;
+		ssize_t r;
 		uint16_t id = 0;
 
 		while (now_us() < end) {
@@ -111,14 +125,18 @@ int main(int argc, char **argv)
 				inflight = 0;
 				continue;
 			}
-			while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
-				answered++;
+			while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+				if (is_answer(buf, r))
+					answered++;
+				else
+					failed++;
 				if (inflight)
 					inflight--;
 			}
 		}
-		printf("qps %.0f answered %ld timeouts %ld\n",
-		       answered / ((now_us() - t0) / 1e6), answered, timeouts);
+		printf("qps %.0f answered %ld timeouts %ld failed %ld\n",
+		       answered / ((now_us() - t0) / 1e6), answered, timeouts,
+		       failed);
 		return 0;
 	}
 	return 2;

@@ -133,6 +133,16 @@ if [[ $want == *" cli "* ]]; then
 	else
 		echo "FAIL explain instructions"; failures+=("explain instructions"); add 0 1
 	fi
+	# A bad --dns-budget is a usage error that says what it wants, before
+	# the daemon touches anything.
+	bad=0
+	for v in x -1 5:0 1:2:9 1:2:0 2000000 1:2:3:4 "5:"; do
+		out=$(./toolwall daemon --dns-budget "$v" 2>&1)
+		[[ $? -eq 2 && $out == *"--dns-budget $v: want QPS[:BURST[:INFLIGHT]]"* ]] || bad=1
+	done
+	if ((!bad)); then add 1 0; else
+		echo "FAIL daemon --dns-budget: $out"; failures+=("--dns-budget errors"); add 0 1
+	fi
 	# The data flows one way: no dependency cycle among user/ modules
 	# (include and call graph), the pure folders use nothing else.
 	if python3 tests/lib/layers.py; then add 1 0; else

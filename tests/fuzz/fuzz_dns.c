@@ -65,6 +65,7 @@ static struct {
 	size_t udplen, tcplen, tcpoff;
 	bool udp_read, tcp_mode;
 	unsigned sockets, tcp_sockets;
+	unsigned sent; /* queries sent upstream (a kept socket opens none) */
 	const uint8_t *query; /* what the client sent */
 	size_t qlen;
 	uint8_t id[2]; /* of the query sent upstream: answers carry it */
@@ -126,6 +127,7 @@ static void sent_upstream(const void *buf, size_t len)
 			abort();
 	up.id[0] = m[0];
 	up.id[1] = m[1];
+	up.sent++;
 }
 
 static ssize_t fake_send(int fd, const void *buf, size_t len, int flags)
@@ -303,6 +305,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(1);
 	}
 	r->valid = true;
+	d.dns_qps = TW_DNS_QPS;
+	d.dns_burst = TW_DNS_QPS_BURST;
+	d.dns_inflight = TW_DNS_INFLIGHT;
 	pthread_mutex_init(&d.lock, NULL);
 	tw_learned_init(&d.learned,
 			&(struct tw_learned_sink){ .grant = sink_grant,
@@ -333,6 +338,25 @@ static void learned_prime(void)
 		abort();
 	tw_learned_commit(&d.learned, NULL);
 	free(none);
+}
+
+/* dns.c reads a plain query's EDNS from the wire (edns_plain): what it
+ * reads is what ldns reads, and ldns parses such a message. */
+static void check_edns(const uint8_t *m, size_t len)
+{
+	struct query y = { .maxudp = 512 };
+	ldns_pkt *pkt = NULL;
+
+	if (tw_dns_question_parse(m, len, &y.q) != TW_DQ_OK ||
+	    !edns_plain(&y, m, len))
+		return;
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		abort();
+	if (y.dnssec_ok != (ldns_pkt_edns(pkt) && ldns_pkt_edns_do(pkt)) ||
+	    y.maxudp != (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512 ?
+				 ldns_pkt_edns_udp_size(pkt) : 512))
+		abort();
+	ldns_pkt_free(pkt);
 }
 
 static void check_learned(size_t from)
@@ -375,7 +399,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	up.udp = up.tcp = NULL;
 	up.udplen = up.tcplen = up.tcpoff = 0;
 	up.udp_read = up.tcp_mode = false;
-	up.sockets = up.tcp_sockets = 0;
+	up.sockets = up.tcp_sockets = up.sent = 0;
 	up.query = q;
 	up.qlen = qlen;
 	if (end - p >= 2) {
@@ -389,14 +413,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		up.tcplen = end - p;
 	}
 
+	check_edns(q, qlen);
 	ret = answer(&d, &qc, q, qlen, &out, &olen);
 
 	if (getenv("TW_FUZZ_DEBUG")) /* what a seed does, when run alone */
 		fprintf(stderr,
-			"ret %d reply %zu sockets %u/%u answered %d nxdomain %d "
+			"ret %d reply %zu sockets %u/%u sent %u answered %d nxdomain %d "
 			"refused %d rebinding %d servfail %d truncated %d "
 			"formerr %d notimp %d learned %zu records %d\n",
-			ret, olen, up.sockets, up.tcp_sockets,
+			ret, olen, up.sockets, up.tcp_sockets, up.sent,
 			(int)(d.dns.answered - before.answered),
 			(int)(d.dns.nxdomain - before.nxdomain),
 			(int)(d.dns.refused - before.refused),
@@ -412,7 +437,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * it answered the id toolwall chose). */
 	if (!ret && qlen >= 2 && (olen < 2 || out[0] != q[0] || out[1] != q[1]))
 		abort();
-	if (up.sockets) {
+	if (up.sent) {
 		/* Only a name the context may resolve goes upstream, as the
 		 * wire carries it (not as some text says it). */
 		struct tw_dns_question cq;
@@ -423,7 +448,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !tw_dns_name_grants_dn(&c->ctx[ci], &cq.name, g, (uint32_t)ci))
 			abort();
 	}
-	if (d.dns.nxdomain != before.nxdomain && up.sockets)
+	if (d.dns.nxdomain != before.nxdomain && up.sent)
 		abort();
 	/* Every refusal is on the record: written, or counted into the
 	 * pending record of its twins. A socket no context owns has no one

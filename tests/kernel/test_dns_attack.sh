@@ -13,6 +13,9 @@
 #   the forwarded query is rebuilt: one question of class IN, lower case,
 #     no answer/authority records, our own option-less OPT, not the
 #     client's id; ANY is NOTIMP
+#   kept upstream sockets: few source ports for many lookups; forgeries
+#     from the upstream's address (wrong id, wrong question, not a
+#     response) are ignored and grant nothing
 #   floods: identical refusals aggregate into records with exact counts;
 #     over a context's query budget, REFUSED, and every query is accounted
 #     for in the records
@@ -123,6 +126,32 @@ if [[ $got == 203.0.113.10 ]] && upstream_has 'q["name"] == "dig-probe.docs-cdn.
 	ok "dig with a cookie, NSID, client subnet and padding: answered; upstream sees only our OPT"
 else
 	not_ok "dig edns" "$got $(grep dig-probe "$UPLOG" | tail -1)"
+fi
+# ---- the kept upstream sockets (dnsup.c) ---------------------------------------
+# Each resolver thread keeps its UDP socket to the upstream: 24 queries
+# come from at most TW_DNS_THREADS (8) source ports, not from 24.
+names=$(for i in $(seq 24); do printf 'reuse-%d.docs-cdn.example ' "$i"; done)
+got=$(twx $WS k-reuse dig +time=2 +tries=1 @198.51.100.53 $names +short 2>/dev/null | grep -c '^203.0.113.10$')
+ports=$(python3 -c '
+import json, sys
+print(len({q["port"] for q in map(json.loads, open(sys.argv[1])) if q.get("name", "").startswith("reuse-")}))' "$UPLOG")
+if [[ $got == 24 && $ports -ge 1 && $ports -le 8 ]]; then
+	ok "24 lookups answered over kept upstream sockets: $ports source ports"
+else
+	not_ok "kept upstream sockets" "$got answers, $ports source ports"
+fi
+# ... and a datagram on such a socket counts only when it answers the query
+# in flight: the upstream's address sends three forgeries first (another
+# id; the id with another question; the id and question, not a response),
+# each answering 203.0.113.66, then the answer.
+got=$(twx $WS k-spoof dig +time=3 +tries=1 @198.51.100.53 spoof-1.docs-cdn.example spoof-2.docs-cdn.example +short 2>/dev/null | tr '\n' ' ')
+if [[ $got == "203.0.113.10 203.0.113.10 " ]] && "$TW_BIN" status -j | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["dns"]
+sys.exit(any(a["addr"] == "203.0.113.66" for a in s["addresses"]))'; then
+	ok "forged datagrams from the upstream's address (wrong id, wrong question, not a response) ignored: the answer is released, nothing of theirs granted"
+else
+	not_ok "forgeries on a kept socket" "answers: $got; $("$TW_BIN" status -j | grep -o '203.0.113.66' | head -1)"
 fi
 got=$(twx $WS k-any dig +time=2 +tries=1 @198.51.100.53 any-probe.docs-cdn.example ANY 2>&1)
 if grep -q "status: NOTIMP" <<<"$got" && ! upstream_has '"any-probe" in q["name"]' &&

@@ -7,10 +7,15 @@
 Listens on ADDR:53 over UDP and TCP (run it in the test namespace). Each
 query is logged as one JSON line: "raw" (hex), "id", "flags", "qd", "an",
 "ns", "ar", "labels" (each label in hex), "name" (labels joined by dots,
-bytes outside printable ASCII as \\xNN), "qtype", "qclass", "tcp", and
-"extra" (the hex of what follows the question). Names with a label
-starting "nx" get NXDOMAIN; every other name gets A 203.0.113.10, TTL 60
-(1.5 s late when a label starts "slow": an upstream that holds a lookup).
+bytes outside printable ASCII as \\xNN), "qtype", "qclass", "tcp", "port"
+(the asker's source port), and "extra" (the hex of what follows the
+question). Names with a label starting "nx" get NXDOMAIN; every other name
+gets A 203.0.113.10, TTL 60 (1.5 s late when a label starts "slow": an
+upstream that holds a lookup). Over UDP, a name with a label starting
+"spoof" first gets three forgeries from the upstream's own address and
+port, each answering A 203.0.113.66: one with another id, one with the
+query's id but another question, one with its id and question but not
+marked a response; the true answer follows 50 ms later.
 Exits when PID does.
 """
 import json
@@ -38,13 +43,14 @@ def parse(q):
             "qtype": qtype, "qclass": qclass, "extra": q[i + 5:].hex()}, i + 5, labels
 
 
-def answer(q, tcp):
+def answer(q, tcp, port=None):
     try:
         rec, end, labels = parse(q)
     except (struct.error, IndexError):
         rec, end, labels = {"unparsed": True}, len(q), []
     rec["raw"] = q.hex()
     rec["tcp"] = tcp
+    rec["port"] = port
     with lock, open(log, "a") as f:
         f.write(json.dumps(rec) + "\n")
     if "unparsed" in rec:
@@ -61,11 +67,28 @@ def slow(q):
     return b"\x04slow" in q[12:] or b"slow-" in q[12:]
 
 
+def forgeries(a):
+    """Three answers that are not the answer to A's query (see above)."""
+    bad = a[:-4] + socket.inet_aton("203.0.113.66")
+    i = 12
+    while bad[i]:
+        i += 1 + bad[i]
+    other_id = bytes([bad[0] ^ 0x5a, bad[1]]) + bad[2:]
+    other_question = bad[:12] + b"\x0aother-name\x08docs-cdn\x07example\x00" + \
+        bad[i + 1:]
+    not_response = bad[:2] + bytes([bad[2] & 0x7f]) + bad[3:]
+    return [other_id, other_question, not_response]
+
+
 def serve_udp(s):
     while True:
         q, peer = s.recvfrom(65535)
-        a = answer(q, False) if len(q) >= 12 else None
-        if a and slow(q):
+        a = answer(q, False, peer[1]) if len(q) >= 12 else None
+        if a and b"spoof-" in q[12:]:
+            for f in forgeries(a):
+                s.sendto(f, peer)
+            threading.Timer(0.05, s.sendto, (a, peer)).start()
+        elif a and slow(q):
             threading.Timer(1.5, s.sendto, (a, peer)).start()
         elif a:
             s.sendto(a, peer)

@@ -171,9 +171,10 @@ static json_t *dns_limits(struct tw_daemon *d)
 
 	return json_pack(
 		"{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:I}",
-		"queries_per_s", TW_DNS_QPS, "queries_burst", TW_DNS_QPS_BURST,
-		"records_per_s", TW_DNS_RECORDS_PER_S, "records_burst",
-		TW_DNS_RECORDS_BURST, "inflight", TW_DNS_INFLIGHT, "threads",
+		"queries_per_s", (int)d->dns_qps, "queries_burst",
+		(int)d->dns_burst, "records_per_s", TW_DNS_RECORDS_PER_S,
+		"records_burst", TW_DNS_RECORDS_BURST, "inflight",
+		(int)d->dns_inflight, "threads",
 		TW_DNS_THREADS, "tcp_per_context", TW_DNS_TCP_PER_CONTEXT,
 		"tcp_client_ms", TW_DNS_TCP_CLIENT_MS, "ratelimited",
 		(json_int_t)__atomic_load_n(&s->ratelimited, __ATOMIC_RELAXED),

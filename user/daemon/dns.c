@@ -173,6 +173,49 @@ static int reply(const struct query *y, int rcode, bool tc, uint8_t **out,
 }
 
 /*
+ * The EDNS of Y's message M (LEN bytes) when it is its question alone, or
+ * its question and one option-less OPT record, nothing else: read from
+ * the wire, as ldns would read it. false: anything else (ldns reads it).
+ */
+static bool edns_plain(struct query *y, const uint8_t *m, size_t len)
+{
+	const uint8_t *o = m + y->q.end;
+	unsigned int size;
+
+	if (y->q.ancount || y->q.nscount || y->q.arcount > 1)
+		return false;
+	if (!y->q.arcount)
+		return len == y->q.end;
+	/* root name, type OPT (41), payload size, TTL (extended rcode,
+	 * version, flags: DO first), RDLENGTH 0 */
+	if (len != y->q.end + 11 || o[0] || o[1] || o[2] != 41 || o[9] ||
+	    o[10])
+		return false;
+	size = (unsigned int)o[3] << 8 | o[4];
+	if (size > 512)
+		y->maxudp = size;
+	y->dnssec_ok = (o[7] & 0x80) != 0;
+	return true;
+}
+
+/* The text of query type T (A and AAAA without an allocation). */
+static void qtype_text(uint16_t t, char *out, size_t n)
+{
+	char *s;
+
+	if (t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA) {
+		snprintf(out, n, "%s", t == LDNS_RR_TYPE_A ? "A" : "AAAA");
+		return;
+	}
+	snprintf(out, n, "TYPE%u", t);
+	s = ldns_rr_type2str((ldns_rr_type)t);
+	if (s) {
+		snprintf(out, n, "%s", s);
+		free(s);
+	}
+}
+
+/*
  * Read the client's question; what it does not say is dropped here (its
  * other sections, EDNS options, header bits): only what is judged goes on.
  * Returns the rcode to refuse it with and its cause, or -1.
@@ -181,17 +224,11 @@ static int query_parse(struct query *y, const uint8_t *m, size_t len,
 		       enum dns_cause *cause, const char **why)
 {
 	ldns_pkt *pkt = NULL;
-	char *t;
 
 	y->maxudp = 512;
 	y->perr = tw_dns_question_parse(m, len, &y->q);
 	tw_dname_text(&y->q.name, y->name, sizeof(y->name));
-	snprintf(y->qtype, sizeof(y->qtype), "TYPE%u", y->q.qtype);
-	t = ldns_rr_type2str((ldns_rr_type)y->q.qtype);
-	if (t) {
-		snprintf(y->qtype, sizeof(y->qtype), "%s", t);
-		free(t);
-	}
+	qtype_text(y->q.qtype, y->qtype, sizeof(y->qtype));
 	*why = tw_dq_strerror(y->perr);
 	if (y->perr) {
 		*cause = y->perr == TW_DQ_LONG ? C_LONG : C_MALFORMED;
@@ -201,15 +238,18 @@ static int query_parse(struct query *y, const uint8_t *m, size_t len,
 	y->have_q = true;
 	/* The rest of the message only for its EDNS: the payload size the
 	 * client takes, and whether it wants DNSSEC records. */
-	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK) {
+	if (edns_plain(y, m, len)) {
+		/* read */
+	} else if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK) {
 		*cause = C_MALFORMED;
 		*why = "the message does not parse past its question";
 		return LDNS_RCODE_FORMERR;
+	} else {
+		if (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512)
+			y->maxudp = ldns_pkt_edns_udp_size(pkt);
+		y->dnssec_ok = ldns_pkt_edns(pkt) && ldns_pkt_edns_do(pkt);
+		ldns_pkt_free(pkt);
 	}
-	if (ldns_pkt_edns(pkt) && ldns_pkt_edns_udp_size(pkt) > 512)
-		y->maxudp = ldns_pkt_edns_udp_size(pkt);
-	y->dnssec_ok = ldns_pkt_edns(pkt) && ldns_pkt_edns_do(pkt);
-	ldns_pkt_free(pkt);
 	*cause = y->q.opcode != LDNS_PACKET_QUERY	 ? C_OPCODE :
 		 y->q.qclass != LDNS_RR_CLASS_IN	 ? C_CLASS :
 		 !tw_dns_qtype_forwardable(y->q.qtype) ? C_QTYPE :
@@ -255,16 +295,17 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	char text[TW_DNAME_TEXT_MAX + 512];
 	int ci, rc = prc;
 
-	if (l && !tw_dns_bucket_take(&l->queries, &l->lock, TW_DNS_QPS,
-			      TW_DNS_QPS_BURST)) {
+	if (l && d->dns_qps &&
+	    !tw_dns_bucket_take(&l->queries, &l->lock, d->dns_qps,
+				d->dns_burst)) {
 		__atomic_fetch_add(&d->dns.ratelimited, 1, __ATOMIC_RELAXED);
 		rc = LDNS_RCODE_REFUSED;
 		cause = C_BUDGET;
 		snprintf(text, sizeof(text),
-			 "over the context's DNS budget of %d queries a "
-			 "second (bursts of %d); answered REFUSED, nothing "
+			 "over the context's DNS budget of %u queries a "
+			 "second (bursts of %u); answered REFUSED, nothing "
 			 "was sent upstream",
-			 TW_DNS_QPS, TW_DNS_QPS_BURST);
+			 d->dns_qps, d->dns_burst);
 		why = text;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -329,12 +370,11 @@ static void refuse_now(struct tw_daemon *d, struct query *y,
 }
 
 /* A slot among the context's TW_DNS_INFLIGHT upstream exchanges. */
-static bool inflight_take(struct tw_dns_listener *l)
+static bool inflight_take(struct tw_dns_listener *l, unsigned int max)
 {
 	if (!l)
 		return true;
-	if (__atomic_add_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL) <=
-	    TW_DNS_INFLIGHT)
+	if (__atomic_add_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL) <= max)
 		return true;
 	__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_ACQ_REL);
 	return false;
@@ -484,13 +524,13 @@ static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 	char why[256];
 	int ret;
 
-	if (!inflight_take(y->qc->l)) {
+	if (!inflight_take(y->qc->l, d->dns_inflight)) {
 		__atomic_fetch_add(&d->dns.busy, 1, __ATOMIC_RELAXED);
 		snprintf(why, sizeof(why),
-			 "the context already has %d lookups in flight "
+			 "the context already has %u lookups in flight "
 			 "upstream (its share of the resolver); answered "
 			 "SERVFAIL",
-			 TW_DNS_INFLIGHT);
+			 d->dns_inflight);
 		refuse_now(d, y, C_BUSY, why);
 		return reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
 	}
@@ -602,8 +642,10 @@ static void *resolver_main(void *arg)
 			const struct dns_sock *s;
 			struct query_ctx qc = {};
 
-			if (*t == EV_WAKE)
+			if (*t == EV_WAKE) {
+				tw_dnsup_thread_end();
 				return NULL;
+			}
 			if (*t == EV_CONN) {
 				tw_dnstcp_event(d, evs[i].data.ptr,
 						evs[i].events, answer);

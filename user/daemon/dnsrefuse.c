@@ -3,6 +3,7 @@
  * dnsrefuse.c - a refused query's record (see dnsrefuse.h): built under
  * the daemon lock, aggregated with its twins, finished without it.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +38,33 @@ bool tw_dns_bucket_take(struct dns_bucket *b, pthread_mutex_t *lock,
 		b->tokens -= 1;
 	pthread_mutex_unlock(lock);
 	return ok;
+}
+
+int tw_dns_budget_opt(struct tw_daemon *d, const char *arg)
+{
+	unsigned long qps, burst, inflight = TW_DNS_INFLIGHT;
+	char *end;
+
+	errno = 0;
+	qps = strtoul(arg, &end, 10);
+	burst = qps * 2;
+	if (!errno && end != arg && *end == ':')
+		burst = strtoul(end + 1, &end, 10);
+	if (!errno && end != arg && *end == ':')
+		inflight = strtoul(end + 1, &end, 10);
+	if (errno || end == arg || *end || *arg == '-' ||
+	    qps > TW_DNS_QPS_MAX || (qps && (!burst || burst > 1000 * qps)) ||
+	    !inflight || inflight > TW_DNS_THREADS) {
+		tw_error("--dns-budget %s: want QPS[:BURST[:INFLIGHT]], QPS 0 "
+			 "(no query budget) to %u queries a second, BURST 1 "
+			 "to 1000 times QPS, INFLIGHT 1 to %d",
+			 arg, TW_DNS_QPS_MAX, TW_DNS_THREADS);
+		return -1;
+	}
+	d->dns_qps = (uint32_t)qps;
+	d->dns_burst = qps ? (uint32_t)burst : 0;
+	d->dns_inflight = (uint32_t)inflight;
+	return 0;
 }
 
 static json_t *audit_dns(struct tw_daemon *d, const struct tw_compiled *c,

@@ -38,6 +38,10 @@
  * - UDP: a thread reads at most TW_DNS_UDP_BATCH datagrams of a socket
  *   before it serves the next ready one, so a flooded socket cannot keep
  *   a thread from the other contexts' sockets.
+ *
+ * TW_DNS_QPS, TW_DNS_QPS_BURST and TW_DNS_INFLIGHT are defaults: `toolwall
+ * daemon --dns-budget QPS[:BURST[:INFLIGHT]]` sets them (d->dns_qps,
+ * dns_burst, dns_inflight).
  */
 #define TW_DNS_QPS 200
 #define TW_DNS_QPS_BURST 400
@@ -45,6 +49,14 @@
 #define TW_DNS_RECORDS_BURST 50
 #define TW_DNS_INFLIGHT 3
 #define TW_DNS_UDP_BATCH 16
+#define TW_DNS_QPS_MAX 1000000
+
+/*
+ * --dns-budget QPS[:BURST[:INFLIGHT]] into D's dns_qps, dns_burst and
+ * dns_inflight (the defaults above; BURST 2 x QPS when not given; QPS 0:
+ * no query budget). Returns 0, or -1 with the error said.
+ */
+int tw_dns_budget_opt(struct tw_daemon *d, const char *arg);
 
 /* Why a query was refused; a record's twins share all of its key. */
 enum dns_cause {

@@ -3,10 +3,18 @@
  * dnsup.c - one exchange with the workspace's upstream resolvers (see
  * dnsup.h): UDP, then TCP when the answer is truncated; the next upstream
  * when one is silent. Every wait is bounded by TW_DNS_TIMEOUT_MS.
+ *
+ * UDP goes over a connected socket each resolver thread keeps per
+ * upstream (no socket, connect and close per query), replaced by a fresh
+ * one (a new source port) after TW_DNSUP_REUSE exchanges and after any
+ * datagram that is not the answer to the query in flight: a late answer
+ * to an earlier query, or a forgery. An answer counts only when it is a
+ * response with the query's id and exactly its question.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +23,17 @@
 #include "util.h"
 
 #define MAX_MSG 65535
+
+/* One thread's UDP sockets, one per upstream it has asked (most recent
+ * TW_DNSUP_SOCKS). fd -1: none; RETIRE: replace it before the next use. */
+static __thread struct up_sock {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd;
+	unsigned int uses;
+	bool retire;
+} up_socks[TW_DNSUP_SOCKS] = { [0 ... TW_DNSUP_SOCKS - 1] = { .fd = -1 } };
+static __thread unsigned int up_next; /* the slot replaced next */
 
 static int wait_fd(int fd, short ev, int ms)
 {
@@ -77,6 +96,151 @@ static int read_full(int fd, uint8_t *buf, size_t len, int ms)
 	return 0;
 }
 
+/* A socket of TYPE connected to SS (non-blocking), or -errno. */
+static int open_to(const struct sockaddr_storage *ss, socklen_t sl, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)ss, sl);
+	if (ret && errno == EINPROGRESS)
+		ret = wait_fd(fd, POLLOUT, TW_DNS_TIMEOUT_MS);
+	else if (ret)
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static void up_drop(struct up_sock *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* This thread's UDP socket to SS: kept, or a fresh one. NULL: -errno in
+ * *ERR. */
+static struct up_sock *up_sock(const struct sockaddr_storage *ss,
+			       socklen_t sl, int *err)
+{
+	struct up_sock *s = NULL;
+
+	for (int i = 0; i < TW_DNSUP_SOCKS && !s; i++)
+		if (up_socks[i].fd >= 0 && up_socks[i].sl == sl &&
+		    !memcmp(&up_socks[i].ss, ss, sl))
+			s = &up_socks[i];
+	if (s && !s->retire && s->uses < TW_DNSUP_REUSE)
+		return s;
+	if (!s)
+		s = &up_socks[up_next++ % TW_DNSUP_SOCKS];
+	up_drop(s);
+	s->fd = open_to(ss, sl, SOCK_DGRAM);
+	if (s->fd < 0) {
+		*err = s->fd;
+		s->fd = -1;
+		return NULL;
+	}
+	memcpy(&s->ss, ss, sl);
+	s->sl = sl;
+	s->uses = 0;
+	s->retire = false;
+	return s;
+}
+
+void tw_dnsup_thread_end(void)
+{
+	for (int i = 0; i < TW_DNSUP_SOCKS; i++)
+		up_drop(&up_socks[i]);
+}
+
+/*
+ * Is datagram A (N bytes) the answer to query Q (QLEN bytes, built by
+ * dnswire: one uncompressed question after the header)? A response
+ * (QR), Q's id, one question, the same name (ASCII case aside), type and
+ * class.
+ */
+bool tw_dnsup_answers(const uint8_t *q, size_t qlen, const uint8_t *a,
+		      size_t n)
+{
+	size_t end = 12;
+
+	while (end < qlen && q[end])
+		end += 1u + q[end];
+	end += 1 + 4; /* the root label, type, class */
+	if (end > qlen || n < end || a[0] != q[0] || a[1] != q[1] ||
+	    !(a[2] & 0x80) || a[4] != 0 || a[5] != 1)
+		return false;
+	for (size_t i = 12; i < end; i++) {
+		uint8_t x = a[i], y = q[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x += 'a' - 'A';
+		if (y >= 'A' && y <= 'Z')
+			y += 'a' - 'A';
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Q over this thread's UDP socket to SS, into BUF (*ALEN bytes). Whatever
+ * else arrives meanwhile is dropped, and the socket with it once this
+ * exchange is over.
+ */
+static int exchange_udp(const struct sockaddr_storage *ss, socklen_t sl,
+			const uint8_t *q, size_t qlen, uint8_t *buf,
+			size_t *alen)
+{
+	uint64_t end = tw_now_ns(CLOCK_MONOTONIC) +
+		       (uint64_t)TW_DNS_TIMEOUT_MS * 1000000ull;
+	int ret = 0;
+	struct up_sock *s = up_sock(ss, sl, &ret);
+	ssize_t n;
+
+	if (!s)
+		return ret;
+	s->uses++;
+	if (send(s->fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen) {
+		ret = -errno; /* e.g. ECONNREFUSED an earlier query earned */
+		up_drop(s);
+		return ret;
+	}
+	for (;;) {
+		uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+
+		if (now >= end) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		ret = wait_fd(s->fd, POLLIN,
+			      (int)((end - now) / 1000000ull) + 1);
+		if (ret)
+			break;
+		n = recv(s->fd, buf, MAX_MSG, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			up_drop(s);
+			return ret;
+		}
+		if (tw_dnsup_answers(q, qlen, buf, (size_t)n)) {
+			*alen = (size_t)n;
+			break;
+		}
+		s->retire = true; /* not ours: this port is done */
+	}
+	if (ret)
+		s->retire = true; /* its answer may come late */
+	return ret;
+}
+
 /* One exchange with one upstream over UDP or TCP; ANS is malloc'd. */
 static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
 		    const uint8_t *q, size_t qlen, bool tcp, uint8_t **ans,
@@ -84,25 +248,24 @@ static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
 {
 	uint8_t *buf = malloc(MAX_MSG + 2);
 	int fd, ret;
-	ssize_t n;
 
 	if (!buf)
 		return -ENOMEM;
-	fd = socket(ss->ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) |
-					   SOCK_CLOEXEC | SOCK_NONBLOCK,
-		    0);
+	if (!tcp) {
+		ret = exchange_udp(ss, sl, q, qlen, buf, alen);
+		if (ret) {
+			free(buf);
+			return ret;
+		}
+		*ans = buf;
+		return 0;
+	}
+	fd = open_to(ss, sl, SOCK_STREAM);
 	if (fd < 0) {
 		free(buf);
-		return -errno;
+		return fd;
 	}
-	ret = connect(fd, (const struct sockaddr *)ss, sl);
-	if (ret && errno == EINPROGRESS)
-		ret = wait_fd(fd, POLLOUT, TW_DNS_TIMEOUT_MS);
-	else if (ret)
-		ret = -errno;
-	if (ret)
-		goto out;
-	if (tcp) {
+	{
 		uint8_t hdr[2] = { qlen >> 8, qlen & 0xff };
 		int soerr = 0;
 		socklen_t el = sizeof(soerr);
@@ -122,25 +285,8 @@ static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
 			goto out;
 		*alen = (size_t)hdr[0] << 8 | hdr[1];
 		ret = read_full(fd, buf, *alen, TW_DNS_TIMEOUT_MS);
-	} else {
-		if (send(fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen) {
-			ret = -errno;
-			goto out;
-		}
-		for (;;) {
-			ret = wait_fd(fd, POLLIN, TW_DNS_TIMEOUT_MS);
-			if (ret)
-				goto out;
-			n = recv(fd, buf, MAX_MSG, 0);
-			if (n < 0) {
-				ret = -errno;
-				goto out;
-			}
-			/* Only the reply to our query id counts. */
-			if (n >= 12 && buf[0] == q[0] && buf[1] == q[1])
-				break;
-		}
-		*alen = n;
+		if (!ret && !tw_dnsup_answers(q, qlen, buf, *alen))
+			ret = -EBADMSG;
 	}
 out:
 	close(fd);

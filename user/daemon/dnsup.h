@@ -8,14 +8,25 @@
 #ifndef TW_DNSUP_H
 #define TW_DNSUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* Per upstream attempt. */
 #define TW_DNS_TIMEOUT_MS 2000
+/* A resolver thread keeps a connected UDP socket for each of its last
+ * TW_DNSUP_SOCKS upstreams, for TW_DNSUP_REUSE exchanges at most. */
+#define TW_DNSUP_SOCKS 4
+#define TW_DNSUP_REUSE 64
 
 /* 0 with *ANS malloc'd (*ALEN bytes), or -errno of the last attempt. */
 int tw_dns_forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
 		   uint8_t **ans, size_t *alen);
+/* Close the calling thread's upstream sockets (before it returns). */
+void tw_dnsup_thread_end(void);
+/* Is A (N bytes) a response to query Q (QLEN bytes): its id, one
+ * question, the same one? */
+bool tw_dnsup_answers(const uint8_t *q, size_t qlen, const uint8_t *a,
+		      size_t n);
 
 #endif

@@ -38,6 +38,7 @@
 #include "daemon.h"
 #include "dns.h"
 #include "audit_opts.h"
+#include "dnsrefuse.h"
 #include "kaudit.h"
 #include "launchsock.h"
 #include "learned.h"
@@ -78,6 +79,11 @@ static const char daemon_usage[] =
 	"                      defaults to 5 x RATE; 0: no budget). Events over\n"
 	"                      it are enforced, counted exactly and reported\n"
 	"                      in `lost` records naming the context\n"
+	"  --dns-budget QPS[:BURST[:INFLIGHT]]  each context's share of the\n"
+	"                      resolver: QPS queries a second, BURST at once\n"
+	"                      (default 200:400:3; BURST defaults to 2 x QPS;\n"
+	"                      QPS 0: no query budget), INFLIGHT upstream\n"
+	"                      lookups at once (1 to 8, the resolver's threads)\n"
 	"  --syslog DEST       also send every record as RFC 5424 syslog to\n"
 	"                      udp://HOST:PORT, unix:PATH (datagram),\n"
 	"                      tcp://HOST:PORT (RFC 6587 octet counting) or\n"
@@ -516,6 +522,7 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 		{ "metrics", required_argument, 0, 'M' },
 		{ "launch-group", required_argument, 0, 'g' },
 		{ "launch-max", required_argument, 0, 'X' },
+		{ "dns-budget", required_argument, 0, 'D' },
 		{ "debug", no_argument, 0, 'd' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -549,6 +556,7 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'X':
 			if (launch_max_opt(d, optarg))
+		{ "dns-budget", required_argument, 0, 'D' },
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -713,6 +721,7 @@ int cmd_daemon(int argc, char **argv)
 			       .budget_burst = TW_BUDGET_BURST,
 			       .launch_group = TW_LAUNCH_GROUP,
 			       .launch_max = TW_LAUNCH_MAX,
+		{ "dns-budget", required_argument, 0, 'D' },
 			       .drain = tw_daemon_drain,
 			       .reload = tw_daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,

@@ -119,6 +119,10 @@ struct tw_daemon {
 	/* Each context's budget of denial events in the kernel (tw_budget):
 	 * events a second and at once; 0: none. */
 	uint32_t budget_rate, budget_burst;
+	/* Each context's share of the resolver (--dns-budget, dnsrefuse.h):
+	 * queries a second and at once (0: no query budget), and upstream
+	 * lookups at once (1 to TW_DNS_THREADS). */
+	uint32_t dns_qps, dns_burst, dns_inflight;
 	uint64_t budget_lost; /* events over budget, reported as lost */
 	/* The kernel events last recorded before this daemon started, and
 	 * per ring (0: events, 1: proc_events) whether its first event since
