@@ -556,7 +556,10 @@ static int daemon_opts(int argc, char **argv, struct tw_daemon *d,
 			break;
 		case 'X':
 			if (launch_max_opt(d, optarg))
-		{ "dns-budget", required_argument, 0, 'D' },
+				return 2;
+			break;
+		case 'D':
+			if (tw_dns_budget_opt(d, optarg))
 				return 2;
 			break;
 		case 'd': d->debug = true; break;
@@ -721,7 +724,9 @@ int cmd_daemon(int argc, char **argv)
 			       .budget_burst = TW_BUDGET_BURST,
 			       .launch_group = TW_LAUNCH_GROUP,
 			       .launch_max = TW_LAUNCH_MAX,
-		{ "dns-budget", required_argument, 0, 'D' },
+			       .dns_qps = TW_DNS_QPS,
+			       .dns_burst = TW_DNS_QPS_BURST,
+			       .dns_inflight = TW_DNS_INFLIGHT,
 			       .drain = tw_daemon_drain,
 			       .reload = tw_daemon_reload_notify };
 	struct tw_audit_opts ao = { .max_size = TW_AUDIT_MAX_SIZE,
