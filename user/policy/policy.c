@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "locate.h"
+#include "duration.h"
 #include "policy.h"
 #include "service.h"
 #include "text.h"
@@ -211,6 +212,7 @@ enum ftype {
 	F_PIDS,	     /* limits: a process count, uint64_t at .off */
 	F_SIZE,	     /* limits: bytes ("512M" or a number), uint64_t */
 	F_LEARNED,   /* dns.max_learned: a count of grants, uint64_t */
+	F_DURATION,  /* max_grant: DURATION text, ns in a uint64_t */
 };
 
 #define NOWHERE SIZE_MAX /* checked, then dropped (descriptions) */
@@ -298,6 +300,7 @@ static const struct field workspace_fields[] = {
 	      credentials_dir),
 	FIELD(struct tw_workspace, "background", F_BOOL, background),
 	{ "limits", F_OBJECT, 0, 0, &ws_limits_schema },
+	FIELD(struct tw_workspace, "max_grant", F_DURATION, max_grant),
 };
 static const struct schema workspace_schema =
 	SCHEMA("workspace", workspace_fields);
@@ -1011,6 +1014,18 @@ static void take_value(struct pctx *c, const struct schema *s,
 	case F_LEARNED:
 		take_learned(c, f, obj, v, n);
 		break;
+	case F_DURATION: {
+		char why[256];
+
+		if (!json_is_string(v) ||
+		    tw_parse_duration(json_string_value(v),
+				      (uint64_t *)(obj + f->off), why,
+				      sizeof(why)) ||
+		    !*(uint64_t *)(obj + f->off))
+			diag(c, at(c, n), "\"%s\" must be a duration above 0s "
+			     "and up to 30 days (90s, 15m, 8h)", f->key);
+		break;
+	}
 	case F_SKILLS: {
 		struct tw_bundle *b = (struct tw_bundle *)obj;
 
