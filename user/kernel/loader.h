@@ -23,6 +23,7 @@ struct tw_maps {
 	int proc_events, proc_stats, proc_state, sys_watch;
 	int budget; /* each context's budget of events; -1: not pinned
 		       (state of an older toolwall) */
+	int grants, scopes, grant_on; /* grants and quarantine (grantmaps.h) */
 };
 
 struct tw_loader {
