@@ -31,5 +31,10 @@ int cmd_down(int argc, char **argv);	/* down.c */
 int cmd_audit(int argc, char **argv);	/* audit.c */
 int cmd_demo(int argc, char **argv);	/* demo.c */
 int cmd_broker(int argc, char **argv);	/* broker/config.c */
+int cmd_grant(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_revoke(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_grants(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_quarantine(int argc, char **argv); /* grant_cmd.c */
+int cmd_release(int argc, char **argv);	   /* grant_cmd.c */
 
 #endif

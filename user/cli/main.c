@@ -30,6 +30,11 @@ static const struct cmd {
 	{ "status", cmd_status, "daemon health, features, counters" },
 	{ "reload", cmd_reload, "reload the policy atomically" },
 	{ "audit", cmd_audit, "read the audit log" },
+	{ "grant", cmd_grant, "a time-limited step-up, approved by a person" },
+	{ "revoke", cmd_revoke, "end a grant now" },
+	{ "grants", cmd_grants, "live grants and quarantines" },
+	{ "quarantine", cmd_quarantine, "stop a context or call cold" },
+	{ "release", cmd_release, "end a quarantine" },
 	{ "down", cmd_down, "remove enforcement" },
 	{ "demo", cmd_demo, "a self-contained tour on the example policy" },
 	{ "broker", cmd_broker, "the credential broker (run by the daemon; alone on a JSON configuration)" },
@@ -44,7 +49,7 @@ static void usage(FILE *f)
 		"A kernel-enforced tool-call firewall for AI agents.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f,
 		"\nGlobal options:\n"
 		"  -j, --json          JSON output\n"

@@ -299,6 +299,7 @@ json_t *tw_op_quarantine(struct tw_daemon *d, json_t *req)
 	struct tw_grants *t = d->grants;
 	const char *why = REQ("reason");
 	struct tw_quarantine q, *nq;
+	uint64_t enforced;
 	struct peer p;
 	char err[512];
 	int i, killed;
@@ -322,13 +323,15 @@ json_t *tw_op_quarantine(struct tw_daemon *d, json_t *req)
 		return refuse("out of memory");
 	t->q = nq;
 	t->q[t->nq++] = q;
-	/* The kernel refuses first, then the processes die. */
+	/* The kernel refuses first (every decision from ENFORCED on sees
+	 * the flag), then the processes die. */
 	quarantine_sync(d, &q);
+	enforced = tw_now_ns(CLOCK_BOOTTIME);
 	killed = quarantine_kill(d, &q);
 	tw_grants_save(d);
 	rec = tw_grants_record(d, "quarantine", NULL, &q);
 	record_peer(rec, &p);
-	json_object_set_new(rec, "kernel_ns", json_integer((json_int_t)q.since_boot));
+	json_object_set_new(rec, "kernel_ns", json_integer((json_int_t)enforced));
 	json_object_set_new(rec, "killed", json_integer(killed));
 	tw_audit_write(&d->audit, rec);
 	return json_pack("{s:b,s:o,s:i}", "ok", 1, "quarantine",

@@ -452,6 +452,7 @@ void tw_grant_end(struct tw_daemon *d, size_t i, const char *event,
 						    json_null());
 	json_object_set_new(rec, "pid", pid > 0 ? json_integer(pid) :
 						  json_null());
+	json_object_set_new(rec, "comm", json_null());
 	json_object_set_new(rec, "reason", json_string(reason));
 	json_object_set_new(rec, "granted_by", json_string(g.operator_));
 	tw_audit_write(&d->audit, rec);
