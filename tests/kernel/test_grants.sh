@@ -163,6 +163,13 @@ $AC "$TW_LOG" - event=grant grant_id="$G1" approved_by=alice operator=root \
 st=$("$TW" status -j | python3 -c 'import json,sys; g=json.load(sys.stdin)["grants"]; print(g[0]["id"] if g else "", g[0]["expires_in_s"] if g else -1)')
 [[ $st == "$G1 "* ]] && ok "status shows the live grant and its time left ($st s)" || not_ok "status shows the grant" "$st"
 
+out=$("$TW" -p "$TW_POLICY" explain $GEN 10.30.1.10:5439)
+rc=$?
+[[ $rc == 0 && $out == *"grant $G1"*"left"* ]] && ok "explain names the live grant and its time left" ||
+	not_ok "explain names the live grant" "exit $rc: $out"
+out=$("$TW" -p "$TW_POLICY" explain $WS 10.30.1.10:5439)
+expect "explain: the grant does not answer for another context" 1 "$?"
+
 # ---- expiry ----------------------------------------------------------------
 got=$(until_refused $((LEN + 10)) probe $GEN tcp 10.30.1.10 5439)
 expect "at expiry the next connect is refused" "ERR EPERM" "$got"

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "duration.h"
+#include "grantrule.h"
 #include "util.h"
 
 static const char grant_usage[] =
@@ -205,20 +207,16 @@ int cmd_revoke(int argc, char **argv)
 	return 0;
 }
 
-int cmd_grants(int argc, char **argv)
+void tw_print_grants(json_t *rep)
 {
-	struct gargs a;
-	json_t *rep, *g;
+	json_t *g;
 	size_t i;
-	int r = parse(argc, argv, grants_usage, 0, &a);
 
-	if (r >= 0)
-		return r;
-	rep = ask(json_pack("{s:s}", "op", "grants"));
-	if (!rep)
-		return 1;
-	if (tw_opts.json)
-		return print_json(rep);
+	if (!json_array_size(json_object_get(rep, "grants")) &&
+	    !json_array_size(json_object_get(rep, "quarantines"))) {
+		printf("grants:     none live; no quarantine\n");
+		return;
+	}
 	printf("%-11s %-24s %-28s %-10s %-16s %-8s %s\n", "ID", "CONTEXT",
 	       "WHAT", "CALL", "APPROVED BY", "LEFT", "REASON");
 	json_array_foreach(json_object_get(rep, "grants"), i, g) {
@@ -238,6 +236,22 @@ int cmd_grants(int argc, char **argv)
 		       S(g, "call_id") ?: "", S(g, "since"), S(g, "operator"),
 		       *(S(g, "reason") ?: "") ? ": " : "",
 		       S(g, "reason") ?: "");
+}
+
+int cmd_grants(int argc, char **argv)
+{
+	struct gargs a;
+	json_t *rep;
+	int r = parse(argc, argv, grants_usage, 0, &a);
+
+	if (r >= 0)
+		return r;
+	rep = ask(json_pack("{s:s}", "op", "grants"));
+	if (!rep)
+		return 1;
+	if (tw_opts.json)
+		return print_json(rep);
+	tw_print_grants(rep);
 	json_decref(rep);
 	return 0;
 }
@@ -285,4 +299,59 @@ int cmd_quarantine(int argc, char **argv)
 int cmd_release(int argc, char **argv)
 {
 	return scope_cmd(argc, argv, "release", release_usage);
+}
+
+int tw_explain_granted(const struct tw_compiled *c, int ctx,
+		       const struct tw_dest *d, const char *dest, bool json)
+{
+	const char *name = c->ctx[ctx].name;
+	json_t *req, *rep, *g, *hits = json_array();
+	bool whole = false;
+	size_t i;
+
+	if (access(tw_control_path(), W_OK))
+		return 0;
+	req = json_pack("{s:s}", "op", "grants");
+	rep = tw_control_call(req);
+	json_decref(req);
+	json_array_foreach(json_object_get(rep, "grants"), i, g) {
+		struct tw_grant_ask ask = { .context = name,
+					    .bundle = S(g, "bundle"),
+					    .connect = S(g, "connect") };
+
+		if (strcmp(S(g, "context") ?: "", name) ||
+		    !tw_grant_covers(c, &ask, d))
+			continue;
+		whole |= !S(g, "call_id");
+		json_array_append(hits, g);
+	}
+	json_decref(rep);
+	if (!json_array_size(hits)) {
+		json_decref(hits);
+		return 0;
+	}
+	if (json) { /* one document: the grant's answer, or explain's */
+		if (whole)
+			print_json(json_pack("{s:s,s:s,s:b,s:o}", "context",
+					     name, "dest", dest, "allowed", 1,
+					     "grants", hits));
+		else
+			json_decref(hits);
+		return whole ? 1 : -1;
+	}
+	json_array_foreach(hits, i, g) {
+		char left[32];
+
+		left_str(g, left, sizeof(left));
+		printf("%s: %s may reach %s for now%s%s: grant %s (%s%s, "
+		       "approved by %s), %s left\n",
+		       S(g, "call_id") ? "granted to one call" : "allowed", name,
+		       dest, S(g, "call_id") ? ", in call " : "",
+		       S(g, "call_id") ?: "", S(g, "id"),
+		       S(g, "bundle") ? "bundle " : "",
+		       S(g, "bundle") ?: S(g, "connect"), S(g, "approved_by"),
+		       left);
+	}
+	json_decref(hits);
+	return whole ? 1 : -1;
 }

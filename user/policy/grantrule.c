@@ -192,6 +192,28 @@ out:
 	return ret;
 }
 
+bool tw_grant_covers(const struct tw_compiled *c, const struct tw_grant_ask *ask,
+		     const struct tw_dest *d)
+{
+	struct tw_lpm_entry *e = NULL;
+	char err[256];
+	long n = tw_grant_lower(c, ask, &e, err, sizeof(err));
+	bool hit = false;
+
+	if (d->kind != TW_HOST_CIDR || d->listen)
+		n = n < 0 ? n : 0;
+	for (long i = 0; i < n && !hit; i++) {
+		if (e[i].proto != d->proto || e[i].family != d->family ||
+		    !tw_prefix_contains(e[i].addr, e[i].prefixlen, d->addr))
+			continue;
+		for (size_t p = 0; p < e[i].nports; p++)
+			hit |= d->port >= e[i].ports[p].lo &&
+			       d->port <= e[i].ports[p].hi;
+	}
+	free(e);
+	return hit;
+}
+
 void tw_grant_hint(const struct tw_compiled *c, int ctx,
 		   const struct tw_explain *e, char *hint, size_t len)
 {

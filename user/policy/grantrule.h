@@ -49,6 +49,11 @@ int tw_grant_check(const struct tw_compiled *c, const struct tw_grant_ask *ask,
 long tw_grant_lower(const struct tw_compiled *c, const struct tw_grant_ask *ask,
 		    struct tw_lpm_entry **out, char *err, size_t len);
 
+/* Does what ASK opens cover destination D (an address, with its port and
+ * protocol)? */
+bool tw_grant_covers(const struct tw_compiled *c, const struct tw_grant_ask *ask,
+		     const struct tw_dest *d);
+
 /*
  * Append to HINT (a denial's, of context CTX, with E the bundles that
  * would allow it) the grant command that would allow it now: "; for a
