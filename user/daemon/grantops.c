@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * grantops.c - the control operations of grants and quarantine (the
- * request and reply shapes are in the README's control protocol notes):
+ * grantops.c - the control operations of grants and quarantine, their
+ * requests and replies (JSON lines on the control socket):
  *
  *   {"op":"grant","context":C,"bundle":B|"connect":D,"for":DURATION,
  *    "approved_by":W,"reason":R,"call_id":I}   -> {"ok","grant":{...}}
