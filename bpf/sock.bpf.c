@@ -111,6 +111,32 @@ struct {
 	__type(value, struct tw_bk_conn);
 } tw_bk_conn SEC(".maps");
 
+/* (scope kind, grant slot, scope, proto, family, prefix) -> ports and
+ * deadline: time-limited grants (toolwall.h, "Grants and quarantine"). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TW_MAX_GRANT_LPM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_grant_key);
+	__type(value, struct tw_grant_val);
+} tw_grants SEC(".maps");
+
+/* (scope kind, scope) -> grant slots in use, quarantine. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_SCOPES);
+	__type(key, struct tw_scope_key);
+	__type(value, struct tw_scope_val);
+} tw_scopes SEC(".maps");
+
+/* [0]: non-zero while tw_scopes holds anything (else no lookups). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} tw_grant_on SEC(".maps");
+
 /* Denials and would-be denials, drained by the daemon into the audit log. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -159,6 +185,10 @@ struct decision {
 	__u32 rule;
 	__u8 mode;
 	__u8 reason; /* 0: granted */
+	__u8 pad[2];
+	__u32 gctx;  /* grant slots in use of the context scope */
+	__u32 gcall; /* and of the call scope */
+	__u64 cgid;  /* the cgroup judged (the call scope) */
 };
 
 /* Each context's decisions (see toolwall.h), for the metrics endpoint. */
@@ -192,7 +222,48 @@ static __always_inline void count_ctx(const struct decision *d, __u32 stat)
 		s->audited++;
 }
 
-/* Look up the context of the current task. Returns 0 or -ENOENT. */
+/* Denials that hold in audit mode too: no context, or quarantined. */
+static __always_inline bool hard_deny(__u8 reason)
+{
+	return reason == TW_REASON_NO_CONTEXT || reason == TW_REASON_QUARANTINE;
+}
+
+/*
+ * The grant slots of D's call and context scopes, or -EPERM with
+ * TW_REASON_QUARANTINE when either is quarantined. Nothing is looked up
+ * while no scope has grants or a quarantine (tw_grant_on).
+ */
+static __always_inline int scopes_of(struct decision *d)
+{
+	struct tw_scope_key k = { .kind = TW_SCOPE_CALL, .scope = d->cgid };
+	struct tw_scope_val *s;
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&tw_grant_on, &zero);
+
+	if (!on || !*on)
+		return 0;
+	s = bpf_map_lookup_elem(&tw_scopes, &k);
+	if (s && s->quarantined)
+		goto quarantined;
+	if (s)
+		d->gcall = s->gslots;
+	k.kind = TW_SCOPE_CTX;
+	k.scope = d->ctx;
+	s = bpf_map_lookup_elem(&tw_scopes, &k);
+	if (s && s->quarantined)
+		goto quarantined;
+	if (s)
+		d->gctx = s->gslots;
+	return 0;
+quarantined:
+	d->reason = TW_REASON_QUARANTINE;
+	return -1;
+}
+
+/*
+ * Look up the context of the current task (CGID) and its scopes. Returns
+ * 0, or non-zero with d->reason set: TW_REASON_NO_CONTEXT (fail closed)
+ * or TW_REASON_QUARANTINE.
+ */
 static __always_inline int current_context(__u64 cgid, struct decision *d)
 {
 	struct tw_cg_val *val = tw_context_of(cgid);
@@ -200,22 +271,32 @@ static __always_inline int current_context(__u64 cgid, struct decision *d)
 	d->ctx = TW_CTX_NONE;
 	d->rule = ~0u;
 	d->mode = TW_MODE_ABI_ENFORCE;
-	if (!val)
+	d->cgid = cgid;
+	d->gctx = d->gcall = 0;
+	if (!val) {
+		d->reason = TW_REASON_NO_CONTEXT;
 		return -2;
+	}
 	d->ctx = val->ctx;
 	d->mode = val->mode;
-	return 0;
+	return scopes_of(d);
+}
+
+static __always_inline bool ports_hold(const struct tw_kport *p, __u16 n,
+				       __u16 port)
+{
+	for (int i = 0; i < TW_PORT_RANGES; i++) {
+		if (i >= n)
+			break;
+		if (port >= p[i].lo && port <= p[i].hi)
+			return true;
+	}
+	return false;
 }
 
 static __always_inline bool port_in(const struct tw_rule_val *v, __u16 port)
 {
-	for (int i = 0; i < TW_PORT_RANGES; i++) {
-		if (i >= v->nports)
-			break;
-		if (port >= v->ports[i].lo && port <= v->ports[i].hi)
-			return true;
-	}
-	return false;
+	return ports_hold(v->ports, v->nports, port);
 }
 
 /* Addresses the context's resolver answered for names it may use. */
@@ -236,6 +317,56 @@ static __always_inline void judge_learned(struct decision *d, __u8 proto,
 		d->reason = 0;
 		d->rule = v->rule;
 		count(TW_STAT_LEARNED);
+	}
+}
+
+/*
+ * A live grant of scope (KIND, SCOPE) among the slots of MASK that covers
+ * the destination: its longest prefix, its ports, its deadline ahead.
+ */
+static __always_inline bool granted_in(__u8 kind, __u64 scope, __u32 mask,
+				       __u8 proto, __u8 family,
+				       const __u8 *addr, __u16 port, __u64 now,
+				       __u32 *grant)
+{
+	struct tw_grant_key key = {
+		.kind = kind,
+		.proto = proto,
+		.family = family,
+		.scope = scope,
+	};
+	struct tw_grant_val *v;
+
+	key.prefixlen = TW_GKEY_FIXED_BITS + (family == 4 ? 32 : 128);
+	__builtin_memcpy(key.addr, addr, 16);
+	for (int i = 0; i < TW_GRANT_SLOTS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		key.gslot = i;
+		v = bpf_map_lookup_elem(&tw_grants, &key);
+		if (v && now < v->deadline &&
+		    ports_hold(v->ports, v->nports, port)) {
+			*grant = v->grant;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* What the rules deny, a live grant of the call or its context allows. */
+static __always_inline void judge_granted(struct decision *d, __u8 proto,
+					  __u8 family, const __u8 *addr,
+					  __u16 port)
+{
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u32 grant = 0;
+
+	if (granted_in(TW_SCOPE_CALL, d->cgid, d->gcall, proto, family, addr,
+		       port, now, &grant) ||
+	    granted_in(TW_SCOPE_CTX, d->ctx, d->gctx, proto, family, addr,
+		       port, now, &grant)) {
+		d->reason = 0;
+		d->rule = grant;
 	}
 }
 
@@ -262,6 +393,8 @@ static __always_inline void judge_inet(struct decision *d, __u8 proto,
 	}
 	if (d->reason)
 		judge_learned(d, proto, family, addr, port);
+	if (d->reason && (d->gcall | d->gctx))
+		judge_granted(d, proto, family, addr, port);
 }
 
 /*
@@ -310,7 +443,7 @@ mark_socket(struct bpf_sock *sk, __u8 family, const __u8 *addr, __u16 port)
 /* Audit mode reports and lets go; with no context it is a denial. */
 static __always_inline __u8 event_verdict(const struct decision *d)
 {
-	return d->mode == TW_MODE_ABI_AUDIT && d->reason != TW_REASON_NO_CONTEXT ?
+	return d->mode == TW_MODE_ABI_AUDIT && !hard_deny(d->reason) ?
 		       TW_VERDICT_AUDIT : TW_VERDICT_DENY;
 }
 
@@ -402,7 +535,8 @@ static __always_inline int verdict_peer(struct decision *d, __u8 action,
 	}
 	if (d->reason == TW_REASON_NO_CONTEXT) {
 		count(TW_STAT_NOCTX);
-	} else if (d->mode == TW_MODE_ABI_AUDIT) {
+	} else if (d->reason != TW_REASON_QUARANTINE &&
+		   d->mode == TW_MODE_ABI_AUDIT) {
 		count_ctx(d, TW_STAT_AUDITED);
 		emit(d, action, TW_VERDICT_AUDIT, proto, family, embedded,
 		     addr, port, path, peer, peer_port, sk_uid, cgid);
@@ -563,12 +697,11 @@ static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 	int ret;
 
 	__builtin_memcpy(addr, &ip, 4);
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else if (port == 53)
-		return redirect_dns4(ctx, &d, action, proto, addr, cgid);
-	else
+	if (!current_context(cgid, &d)) {
+		if (port == 53)
+			return redirect_dns4(ctx, &d, action, proto, addr, cgid);
 		judge_inet(&d, proto, 4, addr, port);
+	}
 	ret = verdict(&d, action, proto, 4, 0, addr, port, 0, cgid);
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, 4, addr, port);
@@ -602,12 +735,11 @@ static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
 	} else {
 		__builtin_memcpy(addr, a, 16);
 	}
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else if (port == 53)
-		return redirect_dns6(ctx, &d, action, proto, a, cgid);
-	else
+	if (!current_context(cgid, &d)) {
+		if (port == 53)
+			return redirect_dns6(ctx, &d, action, proto, a, cgid);
 		judge_inet(&d, proto, family, addr, port);
+	}
 	ret = verdict(&d, action, proto, family, embedded, addr, port, 0, cgid);
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, family, addr, port);
@@ -754,9 +886,7 @@ static __always_inline int unix_hook(struct bpf_sock_addr *ctx, __u8 action)
 		key.path[i] = c;
 	}
 
-	if (current_context(cgid, &d)) {
-		d.reason = TW_REASON_NO_CONTEXT;
-	} else {
+	if (!current_context(cgid, &d)) {
 		key.ctx = d.ctx;
 		v = bpf_map_lookup_elem(&tw_unix, &key);
 		if (v)
@@ -902,9 +1032,7 @@ int tw_bind4(struct bpf_sock_addr *ctx)
 	__u64 cgid = bpf_get_current_cgroup_id();
 
 	__builtin_memcpy(addr, &ip, 4);
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else
+	if (!current_context(cgid, &d))
 		judge_bind(&d, proto, 4, addr, port);
 	return verdict(&d, TW_ACT_BIND, proto, 4, 0, addr, port, 0, cgid);
 }
@@ -930,9 +1058,7 @@ int tw_bind6(struct bpf_sock_addr *ctx)
 	} else {
 		__builtin_memcpy(addr, a, 16);
 	}
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else
+	if (!current_context(cgid, &d))
 		judge_bind(&d, proto, family, addr, port);
 	return verdict(&d, TW_ACT_BIND, proto, family, embedded, addr, port, 0,
 		       cgid);
@@ -986,9 +1112,7 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 			ctx->optlen = 0;
 		return SYS_PROCEED;
 	}
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else
+	if (!current_context(cgid, &d))
 		d.reason = TW_REASON_MULTICAST;
 	/* The group: first in ip_mreq(n)/ip_mreq_source (IPv4) and
 	 * ipv6_mreq (IPv6); group_req's sockaddr is not decoded. */
@@ -1001,7 +1125,7 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 	}
 	if (ctx->sk)
 		family = ctx->sk->family;
-	if (d.reason != TW_REASON_NO_CONTEXT && d.mode == TW_MODE_ABI_AUDIT)
+	if (!hard_deny(d.reason) && d.mode == TW_MODE_ABI_AUDIT)
 		count_ctx(&d, TW_STAT_AUDITED);
 	else
 		count_ctx(&d, d.reason == TW_REASON_NO_CONTEXT ?
@@ -1018,7 +1142,7 @@ int tw_setsockopt(struct bpf_sockopt *ctx)
 	}
 	if (ctx->optlen > PAGE_SIZE_MIN)
 		ctx->optlen = 0;
-	if (d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT)
+	if (d.mode == TW_MODE_ABI_AUDIT && !hard_deny(d.reason))
 		return SYS_PROCEED;
 	return SYS_REJECT;
 }
@@ -1034,9 +1158,7 @@ int tw_sock_create(struct bpf_sock *sk)
 			   (type == SOCK_DGRAM && proto == IPPROTO_UDP));
 	struct tw_event *e;
 
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else if (!ok)
+	if (!current_context(cgid, &d) && !ok)
 		d.reason = TW_REASON_SOCKET_TYPE;
 	if (!d.reason) {
 		count_ctx(&d, TW_STAT_ALLOWED);
@@ -1044,8 +1166,7 @@ int tw_sock_create(struct bpf_sock *sk)
 	}
 	if (d.reason == TW_REASON_NO_CONTEXT)
 		count(TW_STAT_NOCTX);
-	count_ctx(&d, d.mode == TW_MODE_ABI_AUDIT &&
-				      d.reason != TW_REASON_NO_CONTEXT ?
+	count_ctx(&d, d.mode == TW_MODE_ABI_AUDIT && !hard_deny(d.reason) ?
 			      TW_STAT_AUDITED : TW_STAT_DENIED);
 
 	e = event_open(&d, TW_ACT_SOCKET, cgid);
@@ -1056,7 +1177,7 @@ int tw_sock_create(struct bpf_sock *sk)
 		e->verdict = event_verdict(&d);
 		tw_submit(&tw_events, e);
 	}
-	if (d.mode == TW_MODE_ABI_AUDIT && d.reason != TW_REASON_NO_CONTEXT)
+	if (d.mode == TW_MODE_ABI_AUDIT && !hard_deny(d.reason))
 		return SYS_PROCEED;
 	return SYS_REJECT;
 }
@@ -1253,7 +1374,6 @@ int tw_egress(struct __sk_buff *skb)
 	}
 
 	if (current_context(cgid, &d)) {
-		d.reason = TW_REASON_NO_CONTEXT;
 		goto out;
 	}
 	if (sk && !m)
@@ -1344,9 +1464,7 @@ int tw_ingress(struct __sk_buff *skb)
 			return SYS_PROCEED;
 	}
 	cgid = bpf_skb_cgroup_id(skb);
-	if (current_context(cgid, &d))
-		d.reason = TW_REASON_NO_CONTEXT;
-	else
+	if (!current_context(cgid, &d))
 		judge_inbound(&d, p.proto, p.family, p.daddr, p.dport,
 			      p.saddr);
 	return verdict_peer(&d, TW_ACT_ACCEPT, p.proto, p.family, 0, p.daddr,

@@ -222,6 +222,51 @@ struct tw_bk_conn {
 	__u8 addr[16];	/* original destination, network order */
 };
 
+/* Grants and quarantine (see the semantics at the top). */
+#define TW_GRANT_SLOTS 8	/* live grants per scope */
+#define TW_MAX_SCOPES 16384	/* scopes with grants or a quarantine */
+#define TW_MAX_GRANT_LPM 65536	/* granted prefixes, every scope */
+/* Bits of tw_grant_key covered by every prefix before the address. */
+#define TW_GKEY_FIXED_BITS 96
+
+enum tw_scope_kind {
+	TW_SCOPE_CTX = 1,  /* scope: a context key (slot bit | index) */
+	TW_SCOPE_CALL = 2, /* scope: a tool call's cgroup id */
+};
+
+/* tw_grants (LPM trie) key. */
+struct tw_grant_key {
+	__u32 prefixlen; /* TW_GKEY_FIXED_BITS + address prefix length */
+	__u8 kind;	 /* enum tw_scope_kind */
+	__u8 gslot;	 /* grant slot in the scope, < TW_GRANT_SLOTS */
+	__u8 proto;	 /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	 /* 4 or 6 */
+	__u64 scope;	 /* host order */
+	__u8 addr[16];	 /* network order; IPv4 in the first 4 bytes */
+};
+
+/* tw_grants value: a granted prefix, its ports and its deadline. */
+struct tw_grant_val {
+	__u64 deadline; /* CLOCK_BOOTTIME ns; granted while now < deadline */
+	__u32 grant;	/* the daemon's number of the grant (records) */
+	__u16 nports;
+	__u16 pad;
+	struct tw_kport ports[TW_PORT_RANGES];
+};
+
+/* tw_scopes key and value. */
+struct tw_scope_key {
+	__u32 kind; /* enum tw_scope_kind */
+	__u32 pad;
+	__u64 scope;
+};
+
+struct tw_scope_val {
+	__u64 quarantined; /* CLOCK_BOOTTIME ns when quarantined; 0: not */
+	__u32 gslots;	   /* bit i: grant slot i may hold entries */
+	__u32 pad;
+};
+
 /* tw_state[0]: the active slot, flipped by user space. */
 struct tw_state {
 	__u32 slot;
@@ -324,6 +369,7 @@ enum tw_reason {
 	TW_REASON_MULTICAST,   /* a multicast group join */
 	TW_REASON_REVOKED,     /* granted under an older policy generation,
 				  not by the one in force */
+	TW_REASON_QUARANTINE,  /* the call or its context is quarantined */
 };
 
 /* Ring buffer record of one denial (or audit-mode would-be denial). */
@@ -448,6 +494,10 @@ _Static_assert(sizeof(struct tw_bk_key) == 24, "tw_bk_key layout");
 _Static_assert(sizeof(struct tw_bk_dst) == 8, "tw_bk_dst layout");
 _Static_assert(sizeof(struct tw_bk_conn_key) == 20, "tw_bk_conn_key layout");
 _Static_assert(sizeof(struct tw_bk_conn) == 32, "tw_bk_conn layout");
+_Static_assert(sizeof(struct tw_grant_key) == 32, "tw_grant_key layout");
+_Static_assert(sizeof(struct tw_grant_val) == 80, "tw_grant_val layout");
+_Static_assert(sizeof(struct tw_scope_key) == 16, "tw_scope_key layout");
+_Static_assert(sizeof(struct tw_scope_val) == 16, "tw_scope_val layout");
 _Static_assert(sizeof(struct tw_event) == TW_EVENT_SIZE, "tw_event layout");
 _Static_assert(sizeof(struct tw_proc_event) == TW_PROC_EVENT_SIZE,
 	       "tw_proc_event layout");

@@ -125,6 +125,37 @@ step "A DM with alice adds her personal recruiting bundle, and nothing else sees
 call dm:acme/alice "nc 10.40.2.2 443 (her ATS)" nc -z -w 2 10.40.2.2 443
 call channel:acme/data-team "the same from #data-team" nc -z -w 2 10.40.2.2 443
 
+step "Approve once: a person grants #general the warehouse for a few seconds"
+say "(the denial above named the command; each granted rule carries its deadline"
+say " in the kernel's map, so the grant ends on time even with the daemon dead)"
+call channel:acme/general "nc 10.30.1.10 5439 from #general" nc -z -w 2 10.30.1.10 5439
+run "$TW_BIN" grant channel:acme/general warehouse-read --for 4s --approved-by alice \
+	--reason "quarterly numbers"
+run "$TW_BIN" grants
+call channel:acme/general "nc 10.30.1.10 5439 from #general, during the grant" nc -z -w 2 10.30.1.10 5439
+call workspace:acme "the same from the workspace: the grant is #general's only" nc -z -w 2 10.30.1.10 5439
+say "waiting for the expiry..."
+for ((i = 0; i < 60; i++)); do
+	"$TW_BIN" exec channel:acme/general --call-id demo-wait -- nc -z -w 2 10.30.1.10 5439 \
+		>/dev/null 2>&1 || break
+	sleep 0.25
+done
+call channel:acme/general "nc 10.30.1.10 5439 from #general, after the expiry" nc -z -w 2 10.30.1.10 5439
+
+step "The kill switch: quarantine #general while a call loops on connects"
+"$TW_BIN" exec channel:acme/general --call-id demo-loop -- \
+	timeout 20 sh -c 'while :; do nc -z -w 1 10.20.1.10 5432; sleep 0.05; done' >/dev/null 2>&1 &
+loop=$!
+sleep 0.5
+run "$TW_BIN" quarantine channel:acme/general --reason "runaway agent"
+wait "$loop"
+say "the looping call ended with exit $? (killed with its whole cgroup)"
+call channel:acme/general "a new call in #general" nc -z -w 2 10.20.1.10 5432
+run "$TW_BIN" release channel:acme/general
+call channel:acme/general "after release" nc -z -w 2 10.20.1.10 5432
+printf '   %s$ %s%s\n' "$bold" "toolwall audit --log $TW_LOG --grants" "$norm"
+"$TW_BIN" audit --log "$TW_LOG" --grants | sed 's/^/     /'
+
 step "Brokered credentials: the call holds a placeholder, the service gets the value"
 say "tracker-agent (scope write) and warehouse-reader (scope read) are brokered for"
 say "https://10.20.1.10:8443 and https://10.30.1.10:8443: an HTTPS test service with"

@@ -75,6 +75,18 @@ static bool str_is(json_t *rec, const char *key, const char *want)
 	return !want || (v && !strcmp(v, want));
 }
 
+/* The records of grants and quarantine (audit --grants). */
+static bool grants_event(const char *ev)
+{
+	static const char *const evs[] = { "grant", "revoke", "expire",
+					   "quarantine", "release" };
+
+	for (size_t i = 0; ev && i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (!strcmp(ev, evs[i]))
+			return true;
+	return false;
+}
+
 bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec)
 {
 	uint64_t lo = 0, hi = 0;
@@ -84,6 +96,8 @@ bool tw_audit_match(const struct tw_audit_filter *f, json_t *rec)
 	    !str_is(rec, "call_id", f->call_id) ||
 	    !str_is(rec, "action", f->action) ||
 	    !str_is(rec, "event", f->event))
+		return false;
+	if (f->grants && !grants_event(S(rec, "event")))
 		return false;
 	if (f->has_pid &&
 	    (!json_is_integer(json_object_get(rec, "pid")) ||

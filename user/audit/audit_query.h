@@ -19,6 +19,7 @@ struct tw_audit_filter {
 	uint64_t since_ns, until_ns; /* 0: open */
 	const char *context, *workspace, *call_id, *action, *event;
 	const char *domain; /* exact, or *.suffix */
+	bool grants; /* grant, revoke, expire, quarantine, release only */
 	bool has_pid;
 	long long pid;
 	bool has_dst;

@@ -45,6 +45,7 @@ static const char audit_usage[] =
 	"  --workspace WS    --call-id ID   --pid PID\n"
 	"  --action ACTION   connect, sendmsg, socket, egress, dns...\n"
 	"  --event EVENT     deny, audit, lost, policy, daemon, rotate...\n"
+	"  --grants          grant, revoke, expire, quarantine, release\n"
 	"  --dst DEST        as the table prints it and the policy's\n"
 	"                    connect entries write it: 10.0.0.1,\n"
 	"                    10.0.0.0/8:443, 10.0.0.1:53/udp, [fd00::1]:443,\n"
@@ -680,6 +681,7 @@ static const struct option audit_opts[] = {
 	{ "call-id", required_argument, 0, 'i' },
 	{ "pid", required_argument, 0, 'P' },
 	{ "event", required_argument, 0, 'e' },
+	{ "grants", no_argument, 0, 'g' },
 	{ "action", required_argument, 0, 'a' },
 	{ "dst", required_argument, 0, 'D' },
 	{ "domain", required_argument, 0, 'N' },
@@ -722,6 +724,7 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 		r->f.event = optarg;
 		break;
 	case 'a': r->f.action = optarg; break;
+	case 'g': r->f.grants = true; break;
 	case 'N': r->f.domain = optarg; break;
 	case 'P':
 		r->f.pid = strtoll(optarg, &end, 10);

@@ -8,6 +8,7 @@
 #ifndef TW_CMDS_H
 #define TW_CMDS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 /* Global options parsed by main.c before the command. */
@@ -33,5 +34,22 @@ int cmd_demo(int argc, char **argv);	/* demo.c */
 int cmd_broker(int argc, char **argv);	/* broker/config.c */
 /* internal: run by the daemon for one launch socket connection */
 int cmd_supervise(int argc, char **argv); /* launch/supervise.c */
+int cmd_grant(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_revoke(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_grants(int argc, char **argv);	   /* grant_cmd.c */
+int cmd_quarantine(int argc, char **argv); /* grant_cmd.c */
+int cmd_release(int argc, char **argv);	   /* grant_cmd.c */
+/* The "grants" and "quarantines" of a daemon reply, as a table (status). */
+void tw_print_grants(json_t *rep);
+struct tw_compiled;
+struct tw_dest;
+/*
+ * explain: the live grants of context CTX (asked of the daemon, when one
+ * runs) that cover D, printed. 1: one of the whole context allows D (the
+ * answer is given); -1: only grants to single calls (printed, the answer
+ * still to give); 0: none.
+ */
+int tw_explain_granted(const struct tw_compiled *c, int ctx,
+		       const struct tw_dest *d, const char *dest, bool json);
 
 #endif

@@ -46,6 +46,13 @@ static const struct cmd {
 	{ "status", cmd_status, "daemon health, features, counters", CMD_JSON },
 	{ "reload", cmd_reload, "reload the policy atomically", CMD_JSON },
 	{ "audit", cmd_audit, "read the audit log", CMD_JSON },
+	{ "grant", cmd_grant, "a time-limited step-up, approved by a person",
+	  CMD_JSON },
+	{ "revoke", cmd_revoke, "end a grant now", CMD_JSON },
+	{ "grants", cmd_grants, "live grants and quarantines", CMD_JSON },
+	{ "quarantine", cmd_quarantine, "stop a context or call cold",
+	  CMD_JSON },
+	{ "release", cmd_release, "end a quarantine", CMD_JSON },
 	{ "down", cmd_down, "remove enforcement" },
 	{ "demo", cmd_demo, "a self-contained tour on the example policy" },
 	{ "broker", cmd_broker, "the credential broker (run by the daemon; alone on a JSON configuration)" },
@@ -155,7 +162,7 @@ static void usage(FILE *f)
 		"Commands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		if (cmds[i].help)
-			fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
+			fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nGlobal options (before or after COMMAND, up to --):\n");
 	for (size_t i = 0; i < NGOPTS; i++) {
 		char lhs[40];

@@ -248,6 +248,7 @@ int cmd_status(int argc, char **argv)
 		       S(c, "name"), S(c, "mode"), I(c, "rules"),
 		       I(c, "calls"), I(c, "learned"), I(c, "max_learned"),
 		       S(c, "cgroup"));
+	tw_print_grants(rep);
 	json_decref(rep);
 	return 0;
 }

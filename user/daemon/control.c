@@ -35,6 +35,7 @@
 #include "control.h"
 #include "dns.h"
 #include "fsexplain.h"
+#include "grants.h"
 #include "kaudit.h"
 #include "launchsock.h"
 #include "learned.h"
@@ -418,6 +419,8 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 		return fail("%s", "call id must be 1-127 printable characters");
 	if (who && *who && !printable(who, sizeof(call.requester) - 1))
 		return fail("%s", "requester must be 1-127 printable characters");
+	if (!tw_grants_call_ok(d, c->name, id, why, sizeof(why)))
+		return fail("%s", why);
 	if (!id || !*id) {
 		unsigned char rnd[6] = {};
 
@@ -465,6 +468,7 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	}
 	d->calls = nc;
 	d->calls[d->ncalls++] = call;
+	tw_grants_call_started(d, &d->calls[d->ncalls - 1]);
 	tw_call_secrets_load(d, &d->calls[d->ncalls - 1]);
 	tw_calls_save(d);
 
@@ -572,6 +576,7 @@ static json_t *do_status_all(struct tw_daemon *d, json_t *req)
 	budget_status(d, st);
 	json_object_set_new(st, "broker", tw_brokerd_status(d));
 	json_object_set_new(st, "syslog", tw_syslog_status(d->audit.sl));
+	json_object_update_new(st, tw_grants_json(d));
 	return st;
 }
 
@@ -602,6 +607,11 @@ static const struct {
 	{ "call-start", do_call_start },
 	{ "call-end", do_call_end },
 	{ "stop", do_stop },
+	{ "grant", tw_op_grant },
+	{ "revoke", tw_op_revoke },
+	{ "grants", tw_op_grants },
+	{ "quarantine", tw_op_quarantine },
+	{ "release", tw_op_release },
 };
 
 static json_t *do_hello(struct tw_daemon *d, json_t *req)
@@ -775,6 +785,17 @@ static void client_request(struct tw_daemon *d, struct ctl_client *c,
 		client_reply(t, c, fail("%s", msg));
 		return;
 	}
+	/* Who asks, as the kernel says (the operator of grants records). */
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+
+	if (!getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen))
+		json_object_set_new(req, "_peer",
+				    json_pack("{s:I,s:I}", "uid",
+					      (json_int_t)cr.uid, "pid",
+					      (json_int_t)cr.pid));
+	else
+		json_object_del(req, "_peer");
 	pthread_mutex_lock(&d->lock);
 	rep = tw_handle_request(d, req);
 	pthread_mutex_unlock(&d->lock);

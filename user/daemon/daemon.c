@@ -29,6 +29,8 @@
 #include "dns.h"
 #include "dnsallow.h"
 #include "explain.h"
+#include "grantrule.h"
+#include "grants.h"
 #include "learned.h"
 #include "maps.h"
 #include "metrics.h"
@@ -221,6 +223,11 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	}
 	x.brokered = tw_brokerd_entries(d, &nr.comp, &x.nbrokered);
 	x.broker_port = d->broker ? d->broker->port : 0;
+	if (d->grants) { /* grants and quarantines follow into the slot */
+		x.fill = tw_grants_fill;
+		x.fill_arg = d;
+		d->grants->pending = &nr.comp;
+	}
 	ret = tw_maps_push(&d->ld.maps, &nr.comp, cgs, ncgs, &x, &slot, err,
 			   sizeof(err));
 	free((void *)x.brokered);
@@ -243,6 +250,7 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 	d->reloaded_ns = tw_now_ns(CLOCK_REALTIME);
 	tw_calls_save(d);
 	tw_brokerd_policy(d);
+	tw_grants_reloaded(d);
 	return 0;
 fail:
 	tw_learned_abort(&d->learned);
@@ -566,6 +574,12 @@ static void judge_reason(const struct tw_event *e, struct judged *j)
 			 "membership reports the kernel sends would bypass "
 			 "every rule");
 		break;
+	case TW_REASON_QUARANTINE:
+		snprintf(j->reason, sizeof(j->reason),
+			 "%s is quarantined: every connect, send and DNS query "
+			 "is refused until `toolwall release`",
+			 j->ctx ? j->ctx->name : "the call");
+		break;
 	case TW_REASON_REVOKED:
 		snprintf(j->reason, sizeof(j->reason),
 			 "%s flow to %s port %u was granted by an older policy "
@@ -615,9 +629,12 @@ static void judge_hint(const struct tw_event *e, struct judged *j)
 		struct tw_explain ex = {};
 
 		if (!tw_explain_dest(&j->rev->comp, j->ctx_idx, &dst, &ex)) {
-			if (!ex.allowed)
+			if (!ex.allowed) {
 				tw_explain_hint(&j->rev->comp, &ex, j->hint,
 						sizeof(j->hint));
+				tw_grant_hint(&j->rev->comp, j->ctx_idx, &ex,
+					      j->hint, sizeof(j->hint));
+			}
 			tw_explain_free(&ex);
 		}
 	}

@@ -36,6 +36,7 @@
 #include "cmds.h"
 #include "control.h"
 #include "daemon.h"
+#include "grants.h"
 #include "dns.h"
 #include "audit_opts.h"
 #include "dnsrefuse.h"
@@ -300,6 +301,7 @@ static void on_tick(struct tw_daemon *d, struct loop *l)
 		tw_kaudit_tick(d);
 		tw_learned_expire(&d->learned, tw_now_ns(CLOCK_MONOTONIC));
 		tw_brokerd_tick(d);
+		tw_grants_tick(d);
 		broker_watch(d, l);
 		pthread_mutex_unlock(&d->lock);
 	}
@@ -620,6 +622,11 @@ static int daemon_up(struct tw_daemon *d)
 	tw_mkdir_p(tw_roots.run, 0700);
 	calls_load(d);
 	tw_brokerd_adopted(d); /* their placeholders work on */
+	ret = tw_grants_open(d);
+	if (ret) {
+		tw_error("cannot take over the grants: %s", strerror(-ret));
+		return ret;
+	}
 	syscall_watch_update(d);
 	ret = tw_daemon_rings_open(d);
 	if (ret) {
@@ -691,6 +698,7 @@ static void daemon_close(struct tw_daemon *d, int ep)
 	for (int s = 0; s < 2; s++)
 		tw_revision_free(&d->rev[s]);
 	free(d->calls);
+	tw_grants_close(d);
 	tw_audit_close(&d->audit);
 }
 

@@ -38,6 +38,7 @@ struct tw_dns_stats {
 
 struct tw_dns_listener;
 struct tw_brokerd;
+struct tw_grants;
 struct tw_learn_entry;
 struct tw_metrics;
 struct tw_launchsock;
@@ -160,6 +161,7 @@ struct tw_daemon {
 	size_t ndns_ctx;
 	struct tw_learned_table learned; /* learned.h */
 	struct tw_brokerd *broker; /* brokerd.h */
+	struct tw_grants *grants;  /* grants.h: grants and quarantine */
 	/* The resolver learned (ADD) or forgot an address of NAME for CTX:
 	 * the broker redirects brokered services' addresses too. NULL: none. */
 	void (*learned_hook)(struct tw_daemon *d, const char *ctx,

@@ -188,3 +188,18 @@ int tw_cg_remove_tree(const char *path, const char *dest)
 	}
 	return ret ? ret : -errno;
 }
+
+int tw_cg_kill(const char *path)
+{
+	char file[PATH_MAX];
+	int fd, ret = 0;
+
+	snprintf(file, sizeof(file), "%s/cgroup.kill", path);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}

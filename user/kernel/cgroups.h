@@ -31,5 +31,8 @@ int tw_cg_nprocs(const char *path);
 int tw_cg_populated(const char *path);
 /* Put PID into the cgroup at PATH. */
 int tw_cg_attach(const char *path, int pid);
+/* SIGKILL every process of the cgroup tree at PATH at once (cgroup.kill:
+ * forks in flight included). 0 or -errno; does not wait. */
+int tw_cg_kill(const char *path);
 
 #endif

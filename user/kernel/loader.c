@@ -533,7 +533,9 @@ int tw_loader_up(struct tw_loader *l, bool debug, char *err, size_t len)
 		 "trie allowlists with slot flip; DNS redirect to a "
 		 "per-context resolver; ring buffer events; pinned bpf links; "
 		 "syscall audit (raw tracepoints sched_process_exec, "
-		 "sys_exit); per-context budgets of denial events");
+		 "sys_exit); per-context budgets of denial events; "
+		 "time-limited grants with kernel deadlines (CLOCK_BOOTTIME) "
+		 "and quarantine");
 	ret = tw_maps_open(&l->maps);
 	if (!ret && l->maps.budget >= 0)
 		ret = tw_budget_map(&l->budget, l->maps.budget);
@@ -565,14 +567,17 @@ int tw_maps_open(struct tw_maps *m)
 		"tw_dns",	   "tw_learned",    "tw_proc_events",
 		"tw_proc_stats", "tw_proc_state", "tw_sys_watch",
 		"tw_dns_ports",  "tw_budget",	  "tw_bk_dst",	  "tw_bk_conn",
-		"tw_ctx_stats"};
+		"tw_ctx_stats",	 "tw_grants",	 "tw_scopes",	  "tw_grant_on"};
 	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
 		      &m->unix_,       &m->events,     &m->stats,
 		      &m->dns,	       &m->learned,    &m->proc_events,
 		      &m->proc_stats,  &m->proc_state, &m->sys_watch,
 		      &m->dns_ports,   &m->budget,     &m->bk_dst,     &m->bk_conn,
-		      &m->ctx_stats};
+		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on};
 
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+			       sizeof(fds) / sizeof(fds[0]),
+		       "a name per map");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char path[PATH_MAX];
 
@@ -598,7 +603,7 @@ void tw_maps_close(struct tw_maps *m)
 		      &m->dns,	      &m->learned,     &m->proc_events,
 		      &m->proc_stats, &m->proc_state, &m->sys_watch,
 		      &m->dns_ports,  &m->budget,      &m->bk_dst,      &m->bk_conn,
-		      &m->ctx_stats};
+		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

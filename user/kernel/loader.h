@@ -24,6 +24,7 @@ struct tw_maps {
 	int budget; /* each context's budget of events; -1: not pinned
 		       (state of an older toolwall) */
 	int ctx_stats; /* each context's decisions (metrics); -1: likewise */
+	int grants, scopes, grant_on; /* grants and quarantine (grantmaps.h) */
 };
 
 struct tw_loader {

@@ -472,6 +472,11 @@ int tw_maps_push(const struct tw_maps *m, const struct tw_compiled *c,
 		}
 	}
 
+	if (x && x->fill) {
+		ret = x->fill(x->fill_arg, next, err, len);
+		if (ret)
+			return ret;
+	}
 	if (x && x->budget)
 		tw_budget_arm(x->budget, next, c->nctx, x->budget_rate,
 			      x->budget_burst);

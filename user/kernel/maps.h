@@ -52,6 +52,11 @@ struct tw_push_extra {
 	const struct tw_bk_entry *brokered;
 	size_t nbrokered;
 	uint16_t broker_port; /* kept in tw_dns_ports: no call may bind it */
+	/* Fill what else belongs to the slot (grants, quarantine): called
+	 * last before the flip, no program reading SLOT; 0 or -errno with
+	 * ERR. NULL: nothing. */
+	int (*fill)(void *arg, uint32_t slot, char *err, size_t len);
+	void *fill_arg;
 };
 
 /*

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "fields.h"
 #include "service.h"
 
@@ -368,6 +369,22 @@ static void take_learned(struct tw_pctx *c, const struct tw_field *f, char *obj,
 	*(uint64_t *)(obj + f->off) = (uint64_t)x;
 }
 
+/* max_grant: DURATION text ("90s", "15m", "8h") into ns, above 0. */
+static void take_duration(struct tw_pctx *c, const struct tw_field *f,
+			  char *obj, json_t *v, const struct tw_lnode *n)
+{
+	uint64_t *ns = (uint64_t *)(obj + f->off);
+	char why[256];
+
+	if (!json_is_string(v) ||
+	    tw_parse_duration(json_string_value(v), ns, why, sizeof(why)) ||
+	    !*ns)
+		tw_pdiag(c, tw_at(c, n),
+			 "\"%s\" must be a duration above 0s and up to 30 "
+			 "days (90s, 15m, 8h)",
+			 f->key);
+}
+
 /* Parse "512M", "2G", "1048576": digits and an optional K, M, G, T or P
  * (powers of 1024, either case, an optional trailing "B" or "iB").
  * Returns 0 and the bytes, or -EINVAL (format) / -ERANGE (overflow). */
@@ -616,6 +633,9 @@ static void take_value(struct tw_pctx *c, const struct tw_schema *s,
 		break;
 	case F_LEARNED:
 		take_learned(c, f, obj, v, n);
+		break;
+	case F_DURATION:
+		take_duration(c, f, obj, v, n);
 		break;
 	case F_SERVICES:
 	case F_TAKE:

@@ -119,6 +119,7 @@ enum tw_ftype {
 	F_PIDS,	     /* limits: a process count, uint64_t at .off */
 	F_SIZE,	     /* limits: bytes ("512M" or a number), uint64_t */
 	F_LEARNED,   /* dns.max_learned: a count of grants, uint64_t */
+	F_DURATION,  /* max_grant: DURATION text, ns in a uint64_t */
 };
 
 #define NOWHERE SIZE_MAX /* checked, then dropped (descriptions) */

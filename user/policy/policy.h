@@ -156,6 +156,7 @@ struct tw_workspace {
 	char *broker_upstream_ca; /* broker.upstream_ca: extra CA, or NULL */
 	enum tw_background background; /* default off */
 	struct tw_limits limits;
+	uint64_t max_grant; /* ns: longest grant (grantrule.h); 0: default */
 };
 
 struct tw_channel {

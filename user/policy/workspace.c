@@ -45,6 +45,7 @@ static const struct tw_field workspace_fields[] = {
 	      credentials_dir),
 	FIELD(struct tw_workspace, "background", F_BOOL, background),
 	{ "limits", F_OBJECT, 0, 0, &ws_limits_schema },
+	FIELD(struct tw_workspace, "max_grant", F_DURATION, max_grant),
 };
 static const struct tw_schema workspace_schema =
 	SCHEMA("workspace", workspace_fields);

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * grantmaps.c - write grants and quarantine into the kernel maps (see
+ * grantmaps.h and the semantics in bpf/toolwall.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "grantmaps.h"
+
+int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		 uint8_t gslot, const struct tw_lpm_entry *e, size_t n,
+		 uint64_t deadline, uint32_t grant)
+{
+	if (gslot >= TW_GRANT_SLOTS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		struct tw_grant_key k = {
+			.prefixlen = TW_GKEY_FIXED_BITS + e[i].prefixlen,
+			.kind = kind,
+			.gslot = gslot,
+			.proto = (__u8)e[i].proto,
+			.family = (__u8)e[i].family,
+			.scope = scope,
+		};
+		struct tw_grant_val v = { .deadline = deadline,
+					  .grant = grant,
+					  .nports = (__u16)e[i].nports };
+
+		memcpy(k.addr, e[i].addr, 16);
+		for (size_t p = 0; p < e[i].nports && p < TW_PORT_RANGES; p++) {
+			v.ports[p].lo = e[i].ports[p].lo;
+			v.ports[p].hi = e[i].ports[p].hi;
+		}
+		if (bpf_map_update_elem(m->grants, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Delete the keys of MAP_FD (KSIZE bytes) that MATCH says; keys are
+ * collected first (deleting while walking restarts the walk). */
+static int drop_keys(int map_fd, size_t ksize,
+		     bool (*match)(const void *key, const void *arg),
+		     const void *arg)
+{
+	size_t cap = 256, n = 0;
+	char *keys = malloc(cap * ksize), *cur = NULL, next[64];
+	int ret = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(map_fd, cur, next) == 0) {
+		if (n == cap) {
+			char *nk = realloc(keys, cap * 2 * ksize);
+
+			if (!nk) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			keys = nk;
+			cap *= 2;
+		}
+		memcpy(keys + n * ksize, next, ksize);
+		cur = keys + n * ksize;
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const void *k = keys + i * ksize;
+
+		if (match(k, arg) && bpf_map_delete_elem(map_fd, k) &&
+		    errno != ENOENT) {
+			ret = -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	return ret;
+}
+
+struct drop_arg {
+	uint8_t kind;
+	uint64_t scope;
+	int gslot; /* -1: any */
+	int slot;  /* policy slot of context scopes; -1: by scope */
+};
+
+static bool grant_match(const void *key, const void *arg)
+{
+	const struct tw_grant_key *k = key;
+	const struct drop_arg *a = arg;
+
+	if (a->slot >= 0)
+		return k->kind == TW_SCOPE_CTX &&
+		       TW_CTX_SLOT((uint32_t)k->scope) == (uint32_t)a->slot;
+	return k->kind == a->kind && k->scope == a->scope &&
+	       (a->gslot < 0 || k->gslot == a->gslot);
+}
+
+static bool scope_in_slot(const void *key, const void *arg)
+{
+	const struct tw_scope_key *k = key;
+	const struct drop_arg *a = arg;
+
+	return k->kind == TW_SCOPE_CTX &&
+	       TW_CTX_SLOT((uint32_t)k->scope) == (uint32_t)a->slot;
+}
+
+int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		  int gslot)
+{
+	struct drop_arg a = { kind, scope, gslot, -1 };
+
+	return drop_keys(m->grants, sizeof(struct tw_grant_key), grant_match,
+			 &a);
+}
+
+/* tw_grant_on[0] = ON. */
+static int set_on(const struct tw_maps *m, uint32_t on)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(m->grant_on, &zero, &on, BPF_ANY) ? -errno :
+									0;
+}
+
+/* Lower tw_grant_on once tw_scopes is empty. */
+static int settle_on(const struct tw_maps *m)
+{
+	struct tw_scope_key k;
+
+	if (bpf_map_get_next_key(m->scopes, NULL, &k) == 0)
+		return 0;
+	return set_on(m, 0);
+}
+
+int tw_gmaps_scope(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		   uint32_t gslots, uint64_t quarantined)
+{
+	struct tw_scope_key k = { .kind = kind, .scope = scope };
+	struct tw_scope_val v = { .quarantined = quarantined,
+				  .gslots = gslots };
+	int ret;
+
+	if (!gslots && !quarantined) {
+		if (bpf_map_delete_elem(m->scopes, &k) && errno != ENOENT)
+			return -errno;
+		return settle_on(m);
+	}
+	ret = set_on(m, 1);
+	if (ret)
+		return ret;
+	return bpf_map_update_elem(m->scopes, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+int tw_gmaps_scope_get(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		       struct tw_scope_val *v)
+{
+	struct tw_scope_key k = { .kind = kind, .scope = scope };
+
+	return bpf_map_lookup_elem(m->scopes, &k, v) ? -errno : 0;
+}
+
+int tw_gmaps_clear_slot(const struct tw_maps *m, uint32_t slot)
+{
+	struct drop_arg a = { 0, 0, -1, (int)slot };
+	int ret;
+
+	ret = drop_keys(m->scopes, sizeof(struct tw_scope_key), scope_in_slot,
+			&a);
+	if (!ret)
+		ret = drop_keys(m->grants, sizeof(struct tw_grant_key),
+				grant_match, &a);
+	if (!ret)
+		ret = settle_on(m);
+	return ret;
+}
+
+size_t tw_gmaps_call_scopes(const struct tw_maps *m, uint64_t *out, size_t max)
+{
+	struct tw_scope_key k, next;
+	size_t n = 0;
+	bool first = true;
+
+	while (n < max &&
+	       !bpf_map_get_next_key(m->scopes, first ? NULL : &k, &next)) {
+		first = false;
+		k = next;
+		if (k.kind == TW_SCOPE_CALL)
+			out[n++] = k.scope;
+	}
+	return n;
+}
