@@ -145,7 +145,7 @@ if [[ $want == *" cli "* ]]; then
 	fi
 	# The data flows one way: no dependency cycle among user/ modules
 	# (include and call graph), the pure folders use nothing else.
-	if python3 tests/lib/layers.py; then add 1 0; else
+	if python3 tests/lib/layers.py --sizes; then add 1 0; else
 		failures+=("layers (tests/lib/layers.py)"); add 0 1
 	fi
 	# The man page keeps up with the command table.

@@ -139,6 +139,38 @@ static void learned_commit(struct tw_daemon *d, struct tw_push_extra *x)
 	x->learned_pushed = NULL;
 }
 
+/*
+ * The cgroups of revision NR's contexts (made if new) and of the running
+ * calls, into CGS (*NCGS entries). Running calls follow their context by
+ * name; a call whose context is gone keeps no entry and so gets nothing.
+ */
+static int reload_cgroups(struct tw_daemon *d, struct tw_revision *nr,
+			  struct tw_cg_entry *cgs, size_t *ncgs, char *err,
+			  size_t len)
+{
+	for (size_t i = 0; i < nr->comp.nctx; i++) {
+		int ret = tw_cg_make(d->ld.cg_root, nr->comp.ctx[i].cgroup,
+				     &nr->ctx_cgid[i]);
+
+		if (ret) {
+			snprintf(err, len, "cannot create cgroup %s/%s: %s",
+				 d->ld.cg_root, nr->comp.ctx[i].cgroup,
+				 strerror(-ret));
+			return ret;
+		}
+		cgs[(*ncgs)++] =
+			(struct tw_cg_entry){ nr->ctx_cgid[i], (uint32_t)i };
+	}
+	for (size_t i = 0; i < d->ncalls; i++) {
+		int ci = tw_compiled_find(&nr->comp, d->calls[i].context);
+
+		if (ci >= 0)
+			cgs[(*ncgs)++] = (struct tw_cg_entry){ d->calls[i].cgid,
+							       (uint32_t)ci };
+	}
+	return 0;
+}
+
 int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 {
 	struct tw_revision nr = {};
@@ -175,26 +207,9 @@ int tw_daemon_reload(struct tw_daemon *d, json_t **errors)
 		snprintf(err, sizeof(err), "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; i < nr.comp.nctx; i++) {
-		ret = tw_cg_make(d->ld.cg_root, nr.comp.ctx[i].cgroup,
-				 &nr.ctx_cgid[i]);
-		if (ret) {
-			snprintf(err, sizeof(err), "cannot create cgroup %s/%s: %s",
-				 d->ld.cg_root, nr.comp.ctx[i].cgroup,
-				 strerror(-ret));
-			goto fail;
-		}
-		cgs[ncgs++] = (struct tw_cg_entry){ nr.ctx_cgid[i], (uint32_t)i };
-	}
-	/* Running calls follow their context by name; a call whose context
-	 * is gone keeps no entry and so gets nothing. */
-	for (size_t i = 0; i < d->ncalls; i++) {
-		int ci = tw_compiled_find(&nr.comp, d->calls[i].context);
-
-		if (ci >= 0)
-			cgs[ncgs++] = (struct tw_cg_entry){ d->calls[i].cgid,
-							    (uint32_t)ci };
-	}
+	ret = reload_cgroups(d, &nr, cgs, &ncgs, err, sizeof(err));
+	if (ret)
+		goto fail;
 
 	targets = calloc(nr.comp.nctx + 1, sizeof(*targets));
 	if (!targets || tw_dns_sync(d, &nr.comp, targets)) {
