@@ -174,18 +174,3 @@ void tw_dns_name_hint(const struct tw_compiled *c, const struct tw_dname *n,
 	tw_explain_hint(c, &ex, buf, len);
 	free(list);
 }
-
-/* Why a query was refused; a record's twins share all of its key. */
-enum dns_cause {
-	C_NAME = 1, /* no bundle of the context allows the name */
-	C_MALFORMED,
-	C_LONG,
-	C_OPCODE,
-	C_CLASS,
-	C_QTYPE,
-	C_REBINDING,
-	C_BUDGET,  /* over TW_DNS_QPS (the name is not in the key) */
-	C_BUSY,	   /* over TW_DNS_INFLIGHT (nor here) */
-	C_RECORDS, /* over TW_DNS_RECORDS_PER_S (nor here) */
-	C_QUOTA,   /* the context's learned-address quota is full */
-};

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "grantmaps.h"
+#include "maps.h"
 
 int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		 uint8_t gslot, const struct tw_lpm_entry *e, size_t n,
@@ -40,47 +41,6 @@ int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 			return -errno;
 	}
 	return 0;
-}
-
-/* Delete the keys of MAP_FD (KSIZE bytes) that MATCH says; keys are
- * collected first (deleting while walking restarts the walk). */
-static int drop_keys(int map_fd, size_t ksize,
-		     bool (*match)(const void *key, const void *arg),
-		     const void *arg)
-{
-	size_t cap = 256, n = 0;
-	char *keys = malloc(cap * ksize), *cur = NULL, next[64];
-	int ret = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	while (bpf_map_get_next_key(map_fd, cur, next) == 0) {
-		if (n == cap) {
-			char *nk = realloc(keys, cap * 2 * ksize);
-
-			if (!nk) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			keys = nk;
-			cap *= 2;
-		}
-		memcpy(keys + n * ksize, next, ksize);
-		cur = keys + n * ksize;
-		n++;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const void *k = keys + i * ksize;
-
-		if (match(k, arg) && bpf_map_delete_elem(map_fd, k) &&
-		    errno != ENOENT) {
-			ret = -errno;
-			break;
-		}
-	}
-out:
-	free(keys);
-	return ret;
 }
 
 struct drop_arg {
@@ -116,7 +76,7 @@ int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 {
 	struct drop_arg a = { kind, scope, gslot, -1 };
 
-	return drop_keys(m->grants, sizeof(struct tw_grant_key), grant_match,
+	return tw_map_drop_keys(m->grants, sizeof(struct tw_grant_key), grant_match,
 			 &a);
 }
 
@@ -171,10 +131,10 @@ int tw_gmaps_clear_slot(const struct tw_maps *m, uint32_t slot)
 	struct drop_arg a = { 0, 0, -1, (int)slot };
 	int ret;
 
-	ret = drop_keys(m->scopes, sizeof(struct tw_scope_key), scope_in_slot,
+	ret = tw_map_drop_keys(m->scopes, sizeof(struct tw_scope_key), scope_in_slot,
 			&a);
 	if (!ret)
-		ret = drop_keys(m->grants, sizeof(struct tw_grant_key),
+		ret = tw_map_drop_keys(m->grants, sizeof(struct tw_grant_key),
 				grant_match, &a);
 	if (!ret)
 		ret = settle_on(m);

@@ -77,25 +77,24 @@ int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX])
 	return tw_maps_percpu_sum(m->stats, out, TW_STAT_MAX);
 }
 
-/*
- * Delete every key of MAP_FD for which IN_SLOT says it belongs to SLOT.
- * Keys are collected first: deleting while walking with get_next_key
- * would restart the walk.
- */
-static int clear_slot(int map_fd, size_t key_size,
-		      int (*in_slot)(const void *key, uint32_t slot),
-		      uint32_t slot)
+int tw_map_drop_keys(int map_fd, size_t ksize,
+		     bool (*match)(const void *key, const void *arg),
+		     const void *arg)
 {
 	size_t cap = 1024, n = 0;
-	char *keys = malloc(cap * key_size), *cur = NULL;
+	char *keys = malloc(cap * ksize), *cur = NULL;
 	char next[256];
 	int ret = 0;
 
+	if (ksize > sizeof(next)) {
+		free(keys);
+		return -EINVAL;
+	}
 	if (!keys)
 		return -ENOMEM;
 	while (bpf_map_get_next_key(map_fd, cur, next) == 0) {
 		if (n == cap) {
-			char *nk = realloc(keys, cap * 2 * key_size);
+			char *nk = realloc(keys, cap * 2 * ksize);
 
 			if (!nk) {
 				ret = -ENOMEM;
@@ -104,14 +103,14 @@ static int clear_slot(int map_fd, size_t key_size,
 			keys = nk;
 			cap *= 2;
 		}
-		memcpy(keys + n * key_size, next, key_size);
-		cur = keys + n * key_size;
+		memcpy(keys + n * ksize, next, ksize);
+		cur = keys + n * ksize;
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const void *k = keys + i * key_size;
+		const void *k = keys + i * ksize;
 
-		if (in_slot(k, slot) && bpf_map_delete_elem(map_fd, k) &&
+		if (match(k, arg) && bpf_map_delete_elem(map_fd, k) &&
 		    errno != ENOENT) {
 			ret = -errno;
 			break;
@@ -120,6 +119,28 @@ static int clear_slot(int map_fd, size_t key_size,
 out:
 	free(keys);
 	return ret;
+}
+
+struct slot_of {
+	int (*in_slot)(const void *key, uint32_t slot);
+	uint32_t slot;
+};
+
+static bool key_in_slot(const void *key, const void *arg)
+{
+	const struct slot_of *s = arg;
+
+	return s->in_slot(key, s->slot);
+}
+
+/* Delete every key of MAP_FD for which IN_SLOT says it belongs to SLOT. */
+static int clear_slot(int map_fd, size_t key_size,
+		      int (*in_slot)(const void *key, uint32_t slot),
+		      uint32_t slot)
+{
+	struct slot_of s = { in_slot, slot };
+
+	return tw_map_drop_keys(map_fd, key_size, key_in_slot, &s);
 }
 
 static int rule_in_slot(const void *key, uint32_t slot)

@@ -103,4 +103,13 @@ int tw_maps_stats(const struct tw_maps *m, uint64_t out[TW_STAT_MAX]);
 
 int tw_mode_abi(enum tw_mode mode);
 
+/*
+ * Delete the keys of MAP_FD (KSIZE bytes, at most 256) for which MATCH
+ * (given ARG) is true. Keys are collected first: deleting while walking
+ * with get_next_key would restart the walk. 0 or -errno.
+ */
+int tw_map_drop_keys(int map_fd, size_t ksize,
+		     bool (*match)(const void *key, const void *arg),
+		     const void *arg);
+
 #endif
