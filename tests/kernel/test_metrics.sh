@@ -143,7 +143,7 @@ fi
 # A call running shows in its context's gauge while it runs.
 twx $GEN m-running sleep 3 >/dev/null 2>&1 &
 SLEEPER=$!
-running() { scrape | grep -qxF "toolwall_calls_running{context=\"$GEN\"} $1"; }
+running() { scrape | grep -xF "toolwall_calls_running{context=\"$GEN\"} $1" >/dev/null; }
 if tw_eventually running 1; then
 	ok "a running call shows in toolwall_calls_running of its context"
 else
@@ -303,7 +303,7 @@ if ! getent group toolwall-audit >/dev/null; then
 	# Without the group the socket is root's alone.
 	tw_daemon_start --metrics "unix:$SOCK" || { not_ok "daemon starts with unix:PATH"; tap_summary; exit 1; }
 	got=$(stat -c '%a %U %G' "$SOCK")
-	if [[ -S $SOCK && $got == "600 root root" ]] && uscrape | grep -q '^toolwall_build_info'; then
+	if [[ -S $SOCK && $got == "600 root root" ]] && uscrape | grep '^toolwall_build_info' >/dev/null; then
 		ok "unix:PATH without a toolwall-audit group: 0600 root root, curl --unix-socket scrapes"
 	else
 		not_ok "unix socket mode without the group" "got '$got'"

@@ -256,6 +256,16 @@ static int stop_daemon(void)
 	return -1;
 }
 
+/* Grants and quarantines are enforcement too: none outlives down (a
+ * daemon started later would take them back from this file). */
+static void forget_grants(void)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/grants.json", tw_roots.run);
+	unlink(path);
+}
+
 int cmd_down(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -338,6 +348,7 @@ int cmd_down(int argc, char **argv)
 	unpin_dir("maps", false);
 	rmdir(tw_roots.pin);
 	unlink(tw_roots.state);
+	forget_grants();
 	if (have_tree) {
 		/* No destination: nothing is ever moved out of the tree. */
 		ret = tw_cg_remove_tree(root, NULL);
