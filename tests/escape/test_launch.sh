@@ -86,7 +86,7 @@ alive "after the control socket attempts"
 lx "a non-member forges SCM_CREDENTIALS of root" "$OTHER" "BLOCKED*" credforge
 lx "a non-member sends SO_PASSCRED and SCM_CREDENTIALS of its own" "$OTHER" "BLOCKED uid $OUID may not launch*" credown
 lx "a member forges SCM_CREDENTIALS of root" "$MEMBER" "BLOCKED the kernel refused*" credforge
-refusals() { grep '"event":"launch"' "$TW_LOG" | grep -q "\"outcome\":\"refused\",\"pid\":[0-9]*,\"uid\":$OUID,"; }
+refusals() { grep '"event":"launch"' "$TW_LOG" | gq "\"outcome\":\"refused\",\"pid\":[0-9]*,\"uid\":$OUID,"; }
 if tw_eventually refusals; then
 	ok "the non-member's attempts are launch records with its own uid ($OUID)"
 else

@@ -140,7 +140,7 @@ fi
 # A daemon without the key writes an unsigned tail: counted, not hidden.
 tw_daemon_start || { not_ok "daemon restarts"; tap_summary; exit 1; }
 expect_probe "a denial without signing" "ERR EPERM" -- twx $WS s-2 "$P" tcp 127.0.0.1 40100
-has_s2() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id s-2 --event deny | grep -q .; }
+has_s2() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id s-2 --event deny | gq .; }
 tw_eventually has_s2
 tail_n=$(awk 'END { print NR }' "$TW_LOG")
 last_ck=$(grep -n '"event":"checkpoint"' "$TW_LOG" | tail -1 | cut -d: -f1)
@@ -222,7 +222,7 @@ fi
 
 # ---- safe display -------------------------------------------------------------
 twx $WS d-1 /bin/sh -c 'exit 0' sh $'\e[2J\e[H' $'ok\rFORGED ROW' $'two\nlines' 'a b' >/dev/null 2>&1
-has_d1() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | grep -q .; }
+has_d1() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | gq .; }
 tw_eventually has_d1
 n_rec=$("$TW_BIN" audit --log "$TW_LOG" -j --call-id d-1 --event exec | wc -l)
 "$TW_BIN" audit --log "$TW_LOG" --call-id d-1 --event exec >"$Q/table" 2>/dev/null
@@ -261,7 +261,7 @@ RLOG=$TW_WORK/resp/audit.jsonl
 tw_daemon_kill9
 tw_daemon_start --audit-log "$RLOG" || { not_ok "daemon starts on a new log"; tap_summary; exit 1; }
 twx $WS g-1 "$P" tcp 127.0.0.1 40200 >/dev/null 2>&1
-has_g1() { "$TW_BIN" audit --log "$RLOG" -j --call-id g-1 --event deny | grep -q .; }
+has_g1() { "$TW_BIN" audit --log "$RLOG" -j --call-id g-1 --event deny | gq .; }
 tw_eventually has_g1
 kill "$TW_DAEMON_PID" && wait "$TW_DAEMON_PID" 2>/dev/null
 TW_DAEMON_PID=""

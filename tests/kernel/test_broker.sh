@@ -214,7 +214,7 @@ n=$(bk "$P_TRACKER" api.tracker.example "https://api.tracker.example/big?n=50000
 # 7. Keep-alive: two requests on one connection, each swapped.
 got=$(bk "$P_TRACKER" api.tracker.example -H "Authorization: Bearer $TOK_W" \
 	https://api.tracker.example/a https://api.tracker.example/b)
-tail -2 "$T/up.log" | grep -c "Bearer $SECRET_W" | grep -qx 2 &&
+tail -2 "$T/up.log" | grep -c "Bearer $SECRET_W" | gq -x 2 &&
 	ok "two requests on one kept-alive connection: both carry the value" ||
 	not_ok "keep-alive" "$got"
 

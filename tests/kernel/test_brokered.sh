@@ -304,7 +304,7 @@ if grep -qF -e "$TW_SECRET_TRACKER" -e "$TW_SECRET_WAREHOUSE" "$TW_LOG"; then
 else
 	ok "no credential value in the audit log"
 fi
-grep '"event":"request"' "$TW_LOG" | grep -qE "$PH_RE" &&
+grep '"event":"request"' "$TW_LOG" | gq -E "$PH_RE" &&
 	not_ok "no placeholder in a request record" || ok "no placeholder in a request record"
 out=$("$TW_BIN" audit --log "$TW_LOG" --verify 2>&1)
 [[ $? == 0 ]] && ok "the log, request records included, verifies" || not_ok "verify" "$out"

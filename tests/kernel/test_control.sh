@@ -36,7 +36,7 @@ DNSMASQ=$!
 stop_dnsmasq() { kill "$DNSMASQ" 2>/dev/null; wait "$DNSMASQ" 2>/dev/null; }
 tw_at_exit stop_dnsmasq
 for _ in $(seq 50); do
-	dig +time=1 +tries=1 @198.51.100.53 docs.acme.example +short 2>/dev/null | grep -q 10.10.1.10 && break
+	dig +time=1 +tries=1 @198.51.100.53 docs.acme.example +short 2>/dev/null | gq 10.10.1.10 && break
 	sleep 0.1
 done
 # Without toolwall: the upstream answers over UDP and TCP.

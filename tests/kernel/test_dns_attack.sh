@@ -50,7 +50,7 @@ nsenter --net="$TW_NETNS_PATH" -- /usr/bin/python3 "$HERE/../lib/dns_upstream.py
 	>"$TW_WORK/up.out" 2>&1 </dev/null {TW_LOCK_FD}>&- &
 UP_PID=$!
 if tw_eventually test -e "$TW_WORK/up.ready" &&
-	dig +time=1 +tries=2 @198.51.100.53 probe.example +short | grep -q 203.0.113.10; then
+	dig +time=1 +tries=2 @198.51.100.53 probe.example +short | gq 203.0.113.10; then
 	ok "the recording upstream answers on 198.51.100.53"
 else
 	not_ok "recording upstream" "$(cat "$TW_WORK/up.out")"

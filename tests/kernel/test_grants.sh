@@ -332,7 +332,7 @@ while kill -0 $QA 2>/dev/null && (($(date +%s) < deadline)); do sleep 0.05; done
 kill -0 $QA 2>/dev/null && not_ok "call quarantine kills the call" || ok "call quarantine kills the call"
 wait $QA 2>/dev/null
 wait $QB
-tail -1 "$TW_WORK/shared/q/b" | grep -q END && ! grep -q EPERM "$TW_WORK/shared/q/b" &&
+tail -1 "$TW_WORK/shared/q/b" | gq END && ! grep -q EPERM "$TW_WORK/shared/q/b" &&
 	ok "call quarantine: the sibling call ran on, granted" ||
 	not_ok "call quarantine: the sibling call ran on" "$(tail -3 "$TW_WORK/shared/q/b")"
 out=$(twx $GEN qA "$P" tcp 10.20.1.10 5432 2>&1)

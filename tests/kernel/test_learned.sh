@@ -77,7 +77,7 @@ DNSMASQ=$!
 stop_dnsmasq() { kill "$DNSMASQ" 2>/dev/null; wait "$DNSMASQ" 2>/dev/null; }
 tw_at_exit stop_dnsmasq
 for _ in $(seq 100); do
-	dig +time=1 +tries=1 @198.51.100.53 n7.bulk.example +short 2>/dev/null | grep -q . && break
+	dig +time=1 +tries=1 @198.51.100.53 n7.bulk.example +short 2>/dev/null | gq . && break
 	sleep 0.1
 done
 if [[ $(dig +time=1 +tries=1 @198.51.100.53 n7.bulk.example +short | wc -l) == 64 ]]; then
@@ -143,7 +143,7 @@ assert sum(x["learned"] for x in c.values()) == len(s["dns"]["addresses"])'; the
 else
 	not_ok "status -j learned per context"
 fi
-"$TW_BIN" status | grep -q "channel:acme/bulk .*learned [0-9]*/1024" &&
+"$TW_BIN" status | gq "channel:acme/bulk .*learned [0-9]*/1024" &&
 	ok "status shows the same as text" || not_ok "status text" "$("$TW_BIN" status | grep bulk)"
 
 # ---- a full quota refuses only that context's new answers ----------------------

@@ -304,7 +304,7 @@ out=$(env "${B_ENV[@]}" "$TW_BIN" down --kill 2>&1)
 rc=$?
 wait "$DAEMON" 2>/dev/null
 DAEMON=""
-if [[ $rc -eq 0 && ! -e $SVC/calls && ! -e /sys/fs/bpf/$NAME-b ]] && msgs b2 | grep -q 'STOPPING=1 $'; then
+if [[ $rc -eq 0 && ! -e $SVC/calls && ! -e /sys/fs/bpf/$NAME-b ]] && msgs b2 | gq 'STOPPING=1 $'; then
 	ok "down finds the delegated tree from the recorded root and removes it; the daemon said STOPPING=1"
 else
 	not_ok "down (delegated)" "exit $rc: $out; $(ls "$SVC" 2>&1 | tr '\n' ' ')"

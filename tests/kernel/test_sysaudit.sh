@@ -264,7 +264,7 @@ else
 			ok "with the audit log off again, the tracepoint alone records it" ||
 			not_ok "no Landlock record with audit off"
 	fi
-	"$TW_BIN" status | grep -q "^landlock: .* records from the kernel audit log" &&
+	"$TW_BIN" status | gq "^landlock: .* records from the kernel audit log" &&
 		ok "status names the second source" || not_ok "status landlock line"
 fi
 

@@ -212,7 +212,7 @@ else
 fi
 stop_daemon
 out=$("$TW_BIN" audit --log "$TW_LOG" --verify --pubkey "$K.pub" 2>&1)
-if [[ $? -eq 0 ]] && tail -1 "$TW_LOG" | grep -q '"event":"checkpoint"' &&
+if [[ $? -eq 0 ]] && tail -1 "$TW_LOG" | gq '"event":"checkpoint"' &&
 	grep -qF "$(tail -1 "$TW_LOG")" "$TLS_OUT" &&
 	python3 "$CHECK" "$TLS_OUT" "$TW_LOG" toolwall@32473 accounted >/dev/null; then
 	ok "at stop the collector gets everything up to the stop's checkpoint; the local log misses nothing and verifies with the key"
@@ -235,7 +235,7 @@ refused_cert()
 	tw_rsyslog_halt "$name"
 	if [[ $refusals -ge 1 && ! -s $BAD_OUT ]] && grep -q "$want" <<<"$error" &&
 		grep -q "syslog tls://127.0.0.1:$BAD_PORT: the collector's certificate is refused: $want" "$TW_WORK/daemon.out" &&
-		"$TW_BIN" audit --log "$log" -j --event lost | grep -q '"source":"syslog"'; then
+		"$TW_BIN" audit --log "$log" -j --event lost | gq '"source":"syslog"'; then
 		ok "$name: refused ($error), certs_refused $refusals, nothing sent, its records counted lost"
 	else
 		not_ok "$name refused" "refusals $refusals, error '$error', sent $(wc -l <"$BAD_OUT"): $(grep syslog "$TW_WORK/daemon.out" | head -3)"

@@ -10,6 +10,10 @@
 #                                  run CMD; pass if its first stdout line matches
 #                                  EXPECTED (a bash pattern: "ERR EPERM", "OK *")
 #   expect_success NAME -- CMD...  pass if CMD exits 0
+#   gq ARGS...                     grep ARGS >/dev/null: like grep -q, but reads
+#                                  all its input, so the writer before the pipe
+#                                  never dies of SIGPIPE (a false failure under
+#                                  pipefail)
 #   tap_summary                    "# P passed, F failed, S skipped", "1..N" and
 #                                  "RESULT P F S" (for the top-level runner);
 #                                  returns 0 if nothing failed
@@ -25,6 +29,11 @@ TAP_PASSED=0
 TAP_FAILED=0
 TAP_SKIPPED=0
 TAP_TIMEOUT=${TAP_TIMEOUT:-30}
+
+gq()
+{
+	grep "$@" >/dev/null
+}
 
 ok()
 {

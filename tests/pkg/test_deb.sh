@@ -124,7 +124,7 @@ IFS=: read -r _ _ uid _ _ home shell <<<"$(getent passwd toolwall-agent)"
 IFS=: read -r _ _ lgid members <<<"$(getent group toolwall)"
 if [[ -n $lgid && $lgid -lt 1000 && -n $uid && $uid -lt 1000 && $shell == /usr/sbin/nologin &&
 	! -e $home && ",$members," != *",toolwall-agent,"* ]] &&
-	! id -nG toolwall-agent | tr ' ' '\n' | grep -qx toolwall; then
+	! id -nG toolwall-agent | tr ' ' '\n' | gq -x toolwall; then
 	ok "postinst: system group toolwall ($lgid), system user toolwall-agent ($uid, nologin, no home), not a launcher"
 else
 	not_ok "accounts" "group '$(getent group toolwall)' user '$(getent passwd toolwall-agent)'"
@@ -147,8 +147,8 @@ fi
 m5=$(man -w toolwall-policy 2>&1) m8=$(man -w 8 toolwall 2>&1) m7=$(man -w 7 toolwall-protocol 2>&1)
 if [[ $m5 == /usr/share/man/man5/toolwall-policy.5.gz && $m8 == /usr/share/man/man8/toolwall.8.gz &&
 	$m7 == /usr/share/man/man7/toolwall-protocol.7.gz ]] &&
-	man 5 toolwall-policy 2>/dev/null | grep -q 'credentials_dir' &&
-	man 7 toolwall-protocol 2>/dev/null | grep -q 'SCM_RIGHTS'; then
+	man 5 toolwall-policy 2>/dev/null | gq 'credentials_dir' &&
+	man 7 toolwall-protocol 2>/dev/null | gq 'SCM_RIGHTS'; then
 	ok "man -w toolwall-policy: $m5; man -w 8 toolwall: $m8; man -w 7 toolwall-protocol: $m7; the pages render"
 else
 	not_ok "man pages" "'$m5' '$m8' '$m7'"
