@@ -3,10 +3,20 @@
 #
 # The Debian package: `make deb` builds it; `dpkg -i` installs it and
 # postinst creates the launcher group "toolwall", the agent account
-# "toolwall-agent" (system, no login, no home, not a launcher) and the
-# configuration and log directories; the installed binary, man pages and
-# example policy work from /usr; `dpkg -r` removes every file it installed
-# and leaves the configuration and accounts; `dpkg -P` removes those too.
+# "toolwall-agent" (system, no login, no home, not a launcher), the
+# broker's account "toolwall-broker" (the same, in a group of its own) and
+# the configuration and log directories; the installed binary, man pages
+# and example policy work from /usr. Then the installed package at work
+# (when the host has bpffs, cgroup v2 and BTF): the README's policy steps,
+# the daemon started by the installed unit's own ExecStart (no systemd as
+# PID 1 here), its broker running as toolwall-broker; an ordinary account
+# in group "toolwall" launches calls through the launch socket (output,
+# exit status, the agent account, a loopback connect the policy does not
+# grant gets EPERM and a deny record in /var/log/toolwall), an account
+# outside it is refused (125, a launch record); the daemon is stopped by
+# its pid and the test accounts removed. `dpkg -r` takes enforcement down
+# (prerm), removes every file it installed and leaves the configuration and
+# accounts; `dpkg -P` removes those too, and what the daemon left in /run.
 #
 # The test machine is the CI machine: it holds the host lock (no test that
 # uses toolwall's default roots or its agent account runs meanwhile), skips
