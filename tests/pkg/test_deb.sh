@@ -239,6 +239,7 @@ else
 	unit=/lib/systemd/system/toolwall.service
 	line=$(sed -n 's/^ExecStart=//p' "$unit")
 	# systemd splits $TOOLWALL_DAEMON_ARGS (unset here: no /etc/default/toolwall) into words
+	# shellcheck disable=SC2016 # the literal text of the unit's line
 	read -ra argv <<<"${line//'$TOOLWALL_DAEMON_ARGS'/}"
 	if [[ ${argv[0]:-} == "$TW" && ${argv[1]:-} == daemon ]]; then
 		# The daemon must not hold our lock should it outlive us.
