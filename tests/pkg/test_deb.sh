@@ -280,6 +280,7 @@ else
 		useradd --no-create-home --shell /usr/sbin/nologin "$OTH"
 	MUID=$(id -u "$MEM" 2>/dev/null) OUID=$(id -u "$OTH" 2>/dev/null)
 
+	# shellcheck disable=SC2016 # $(id -un) runs in the call
 	out=$(as "$MEM" "$TW" exec workspace:acme --call-id deb-run -q -- /bin/sh -c 'echo out-$(id -un); exit 7' 2>&1)
 	rc=$?
 	if [[ $rc -eq 7 && $out == out-toolwall-agent ]]; then
