@@ -113,9 +113,13 @@ def dns_flood(n, hold):
 
 
 def ctl_conn():
+    # A blocking connect, as toolwall's own client makes: with the listen
+    # backlog full it waits (up to SO_SNDTIMEO) for the daemon to accept,
+    # where Python's timeout mode would fail at once with EAGAIN.
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 10, 0))
     s.connect(CTL)
+    s.settimeout(10)
     return s
 
 

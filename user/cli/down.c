@@ -190,16 +190,12 @@ static int kill_tree(const char *root)
 	return -ETIMEDOUT;
 }
 
-/* Unpin everything in PIN_ROOT/SUB (whatever version pinned it), links
- * detached, and remove SUB. */
-static void unpin_dir(const char *sub, bool links)
+/* Remove the files in DIR, then DIR; bpffs links are detached first. */
+static void remove_dir(const char *dir, bool links)
 {
-	char path[PATH_MAX], dir[PATH_MAX];
+	char path[PATH_MAX];
 	struct dirent *de;
-	DIR *dh;
-
-	snprintf(dir, sizeof(dir), "%s/%s", tw_roots.pin, sub);
-	dh = opendir(dir);
+	DIR *dh = opendir(dir);
 
 	while (dh && (de = readdir(dh))) {
 		if (de->d_name[0] == '.')
@@ -218,6 +214,16 @@ static void unpin_dir(const char *sub, bool links)
 	if (dh)
 		closedir(dh);
 	rmdir(dir);
+}
+
+/* Unpin everything in PIN_ROOT/SUB (whatever version pinned it), links
+ * detached, and remove SUB. */
+static void unpin_dir(const char *sub, bool links)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tw_roots.pin, sub);
+	remove_dir(dir, links);
 }
 
 /*
@@ -349,6 +355,10 @@ int cmd_down(int argc, char **argv)
 	rmdir(tw_roots.pin);
 	unlink(tw_roots.state);
 	forget_grants();
+	/* what the daemon leaves beside its run directory: the launch
+	 * socket and the CA bundle calls trusted (no call is left) */
+	remove_dir(tw_roots.launch_dir, false);
+	remove_dir(tw_roots.broker_pub, false);
 	if (have_tree) {
 		/* No destination: nothing is ever moved out of the tree. */
 		ret = tw_cg_remove_tree(root, NULL);

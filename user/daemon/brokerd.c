@@ -22,6 +22,7 @@
 #include "dns.h"
 #include "fdpass.h"
 #include "model.h"
+#include "paths.h"
 #include "service.h"
 #include "util.h"
 
@@ -226,15 +227,11 @@ static void child(int ctl, const int fds[2], int map_fd, const char *dir,
 static int start(struct tw_daemon *d)
 {
 	struct tw_brokerd *b = d->broker;
-	char pub[4096];
-	const char *env = getenv("TOOLWALL_BROKER_DIR");
+	const char *pub = tw_roots.broker_pub;
 	int sv[2], fds[2], ret;
 	pid_t pid;
 
 	b->last_start_ns = tw_now_ns(CLOCK_MONOTONIC);
-	snprintf(pub, sizeof(pub), "%s", env && *env ? env : TW_BROKER_PUBLIC);
-	if (env && *env) /* beside it: the CA's directory is root's alone */
-		snprintf(pub, sizeof(pub), "%s-public", env);
 	ret = listeners(b, fds);
 	if (ret)
 		return ret;

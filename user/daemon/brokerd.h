@@ -31,10 +31,9 @@
 #include "state.h"
 
 /* Where the broker keeps its CA (0700, key 0600) and the public bundle
- * (system CAs + its CA) tool calls trust. TOOLWALL_BROKER_DIR=D moves
- * them to D and D-public (tests). */
+ * (system CAs + its CA) tool calls trust (tw_roots.broker_pub).
+ * TOOLWALL_BROKER_DIR=D moves them to D and D-public (tests). */
 #define TW_BROKER_DIR "/var/lib/toolwall/broker"
-#define TW_BROKER_PUBLIC "/run/toolwall-broker"
 
 struct tw_brokerd {
 	pid_t pid;	   /* 0: not running */

@@ -795,7 +795,8 @@ int tw_control_open(struct tw_daemon *d, int ep)
 	/* Root only: the socket starts and reloads tool calls. */
 	old = umask(0077);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	    listen(fd, TW_CONTROL_BACKLOG) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int err = -errno;
 
 		umask(old);

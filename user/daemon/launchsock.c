@@ -355,7 +355,7 @@ static int listen_on(struct tw_launchsock *t)
 	if (bind(t->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chown(tw_roots.launch, 0, t->gid) < 0 ||
 	    chmod(tw_roots.launch, 0666) < 0 ||
-	    listen(t->fd, 64) < 0 ||
+	    listen(t->fd, TW_CONTROL_BACKLOG) < 0 ||
 	    epoll_ctl(t->ep, EPOLL_CTL_ADD, t->fd, &ev) < 0)
 		err = -errno;
 	umask(old);

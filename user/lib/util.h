@@ -44,6 +44,12 @@ extern bool tw_quiet;
  * (toolwall-protocol(7)). */
 #define TW_CTL_VERSION 1
 
+/* The listen backlog of the control and launch sockets: a burst of
+ * clients waits in the kernel, not in a refused connect. A client's
+ * connect waits at most TW_CTL_CONNECT_S seconds for room in it. */
+#define TW_CONTROL_BACKLOG 1024
+#define TW_CTL_CONNECT_S 10
+
 /* The socket path, overridable with TOOLWALL_CONTROL for tests. */
 const char *tw_control_path(void);
 

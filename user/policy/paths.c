@@ -22,6 +22,7 @@ struct tw_roots tw_roots = {
 	.launch_dir = TW_DEFAULT_RUN_DIR "-launch",
 	.launch = TW_DEFAULT_RUN_DIR "-launch/launch.sock",
 	.calls_scratch = "/var/tmp/toolwall-calls",
+	.broker_pub = "/run/toolwall-broker",
 };
 
 /* A path made of plain components: no "", ".", ".." and no byte that a
@@ -103,6 +104,13 @@ int tw_roots_init(char *why, size_t n)
 	snprintf(r->launch_dir, sizeof(r->launch_dir), "%s-launch", r->run);
 	snprintf(r->launch, sizeof(r->launch), "%s/launch.sock",
 		 r->launch_dir);
+	/* TOOLWALL_BROKER_DIR=D (tests) keeps the broker's CA in D and the
+	 * bundle beside it in D-public */
+	if ((ret = take("TOOLWALL_BROKER_DIR", true, r->broker_pub,
+			sizeof(r->broker_pub) - 8, why, n)))
+		return ret;
+	if (getenv("TOOLWALL_BROKER_DIR"))
+		strcat(r->broker_pub, "-public");
 	base = strrchr(r->run, '/') + 1;
 	snprintf(r->calls_scratch, sizeof(r->calls_scratch),
 		 "/var/tmp/%s-calls", base);

@@ -29,6 +29,7 @@ struct tw_roots {
 	char launch_dir[300];	 /* RUN-launch: 0750 root:launcher group */
 	char launch[320];	 /* RUN-launch/launch.sock: 0660, the same */
 	char calls_scratch[300]; /* /var/tmp/BASENAME(RUN)-calls */
+	char broker_pub[300];	 /* the CA bundle calls trust: 0755 */
 };
 
 /* The roots in force (the defaults until tw_roots_init). */
