@@ -7,7 +7,9 @@
  * against the context's bundles, forward the query rebuilt from it, read
  * the upstream's UDP answer (and its TCP answer when the UDP one is
  * truncated), check each address for rebinding, learn the grants, build
- * the reply. The upstream socket calls are redirected below to an
+ * the reply; what the answer reader (dnsanswer.c) finds is what ldns
+ * finds wherever ldns reads the answer whole. The upstream socket calls
+ * are redirected below to an
  * upstream made of the fuzzer's bytes (which answers the id it was asked);
  * nothing leaves the process. Input layout:
  *
@@ -200,6 +202,14 @@ static int fake_poll(struct pollfd *p, nfds_t n, int ms)
 	return p->revents ? 1 : 0;
 }
 
+static int fake_setsockopt(int fd, int level, int name, const void *val,
+			   socklen_t len)
+{
+	if (fd != up.fd)
+		return setsockopt(fd, level, name, val, len);
+	return 0;
+}
+
 static int fake_close(int fd)
 {
 	return fd == up.fd ? 0 : close(fd);
@@ -208,6 +218,7 @@ static int fake_close(int fd)
 #define socket(...) fake_socket(__VA_ARGS__)
 #define connect(...) fake_connect(__VA_ARGS__)
 #define getsockopt(...) fake_getsockopt(__VA_ARGS__)
+#define setsockopt(...) fake_setsockopt(__VA_ARGS__)
 #define send(...) fake_send(__VA_ARGS__)
 #define write(...) fake_write(__VA_ARGS__)
 #define recv(...) fake_recv(__VA_ARGS__)
@@ -219,6 +230,7 @@ static int fake_close(int fd)
 #undef socket
 #undef connect
 #undef getsockopt
+#undef setsockopt
 #undef send
 #undef write
 #undef recv
@@ -359,6 +371,113 @@ static void check_edns(const uint8_t *m, size_t len)
 	ldns_pkt_free(pkt);
 }
 
+/* ---- the answer reader against ldns --------------------------------------- */
+
+static bool ldns_name(const ldns_rdf *r, struct tw_dname *n)
+{
+	return r && ldns_rdf_get_type(r) == LDNS_RDF_TYPE_DNAME &&
+	       !tw_dname_from_wire(ldns_rdf_data(r), ldns_rdf_size(r), n);
+}
+
+static bool ldns_in_chain(const struct tw_dname *chain, size_t n,
+			  const struct tw_dname *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tw_dname_equal(&chain[i], x))
+			return true;
+	return false;
+}
+
+/* What ldns reads of answer P for QNAME: the addresses dnsanswer.c must
+ * read too (the resolver read them with ldns before). */
+static size_t ldns_addrs(const ldns_pkt *p, const struct tw_dname *qname,
+			 struct tw_answer_addr *out, size_t max)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	struct tw_dname chain[8], owner, target;
+	size_t nchain = 1, n = 0, cnt = an ? ldns_rr_list_rr_count(an) : 0;
+	bool grew = true;
+
+	chain[0] = *qname;
+	while (grew && nchain < 8) {
+		grew = false;
+		for (size_t i = 0; i < cnt && nchain < 8; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
+			    !ldns_name(ldns_rr_owner(rr), &owner) ||
+			    !ldns_name(ldns_rr_rdf(rr, 0), &target))
+				continue;
+			if (ldns_in_chain(chain, nchain, &owner) &&
+			    !ldns_in_chain(chain, nchain, &target)) {
+				chain[nchain++] = target;
+				grew = true;
+			}
+		}
+	}
+	for (size_t i = 0; i < cnt && n < max; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+
+		if ((t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || !rd ||
+		    !ldns_name(ldns_rr_owner(rr), &owner) ||
+		    !ldns_in_chain(chain, nchain, &owner))
+			continue;
+		if ((t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) != 4) ||
+		    (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) != 16))
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].family = t == LDNS_RR_TYPE_A ? 4 : 6;
+		memcpy(out[n].addr, ldns_rdf_data(rd), ldns_rdf_size(rd));
+		out[n].ttl = ldns_rr_ttl(rr);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The answer A (N bytes) to a question for the client's name: what
+ * dnsanswer.c reads of an answer ldns reads too holds no address ldns
+ * does not find. (Either may refuse what the other reads: ldns does not
+ * go by RDLENGTH; what dnsanswer.c refuses is a SERVFAIL, nothing
+ * granted, and the addresses it reads where ldns does not are checked
+ * for rebinding and granted like any others.)
+ */
+static void check_answer_reader(const uint8_t *q, size_t qlen,
+				const uint8_t *a, size_t n)
+{
+	struct tw_answer_addr mine[64], theirs[64];
+	struct tw_dns_question cq;
+	ldns_pkt *pkt = NULL;
+	int got;
+	size_t want;
+
+	if (tw_dns_question_parse(q, qlen, &cq) != TW_DQ_OK)
+		return;
+	got = tw_dns_answer_addrs(a, n, &cq.name, mine, 64);
+	if (ldns_wire2pkt(&pkt, a, n) != LDNS_STATUS_OK)
+		return;
+	want = ldns_addrs(pkt, &cq.name, theirs, 64);
+	ldns_pkt_free(pkt);
+	if (got < 0)
+		return; /* e.g. an rdata longer than its type's fields: ldns
+			   reads the next record from inside it, the RFC and
+			   a stub resolver go by RDLENGTH; SERVFAIL */
+	/* Each of ours is one of ldns's, in order: ldns also takes an A or
+	 * AAAA whose rdata is longer than the address (the rest dropped);
+	 * dnsanswer.c skips it, as a stub resolver does. */
+	for (size_t i = 0, k = 0; i < (size_t)got; i++, k++) {
+		while (k < want &&
+		       (mine[i].family != theirs[k].family ||
+			mine[i].ttl != theirs[k].ttl ||
+			memcmp(mine[i].addr, theirs[k].addr, 16)))
+			k++;
+		if (k == want)
+			abort();
+	}
+}
+
 static void check_learned(size_t from)
 {
 	for (size_t i = from; i < tw_learned_count(&d.learned); i++) {
@@ -414,6 +533,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	check_edns(q, qlen);
+	if (up.udplen)
+		check_answer_reader(q, qlen, up.udp, up.udplen);
 	ret = answer(&d, &qc, q, qlen, &out, &olen);
 
 	if (getenv("TW_FUZZ_DEBUG")) /* what a seed does, when run alone */

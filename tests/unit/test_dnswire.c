@@ -56,6 +56,21 @@ static const struct {
 	{ "a\\\\b.cdn.example", "cdn.example", true, false },
 	{ "ok.a\\.b.cdn.example", "cdn.example", true, false },
 	{ "cdn\\.example", "cdn.example", false, false },
+	/* the rule's own text: read label by label, as text would parse */
+	{ "api.example", "api.example.", false, true },
+	{ "api.example", "API.Example", false, true },
+	{ "a.cdn.example", "cdn.example.", true, true },
+	{ "api.example", "example", false, false },
+	{ "example", "api.example", false, false },
+	{ "example", "api.example", true, false },
+	{ "api.example", "api..example", false, false },
+	{ "api.example", ".api.example", false, false },
+	{ "api.example", ".", false, false },
+	{ "api.example", "", false, false },
+	{ "a\\.b.example", "a\\.b.example", false, true },
+	{ "a.b.example", "a\\.b.example", false, false },
+	{ "x.a\\.b.example", "a\\.b.example", true, true },
+	{ "a b.example", "a\\032b.example", false, true },
 };
 
 static void test_covered(void **state)

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dns.c - the per-context resolver (see dns.h). DNS messages are parsed
- * and built with ldns.
+ * dns.c - the per-context resolver (see dns.h). A client's question is
+ * read from the wire (dnswire.h; ldns for EDNS past a plain OPT), so is
+ * the upstream's answer (dnsanswer.h). A thread takes up to
+ * TW_DNS_UDP_BATCH queries of a socket at once and asks upstream for the
+ * allowed ones in one exchange (one wait, not one per query).
  *
  *   query on context C's socket
  *     -> name allowed by C's bundles?    no: NXDOMAIN + `dns` deny record
@@ -93,6 +96,15 @@ static int listen_one(int kind, uint16_t *port)
 	return fd;
 }
 
+/* A UDP socket is read by one thread at a time (EPOLLONESHOT, armed
+ * again once its batch is read: serve_udp): a datagram wakes one thread,
+ * not every thread that then finds the socket drained. */
+static uint32_t listen_events(int kind)
+{
+	return kind == L_UDP4 || kind == L_UDP6 ? EPOLLIN | EPOLLONESHOT :
+						  EPOLLIN;
+}
+
 static struct tw_dns_listener *listener_for(struct tw_daemon *d,
 					    const char *context)
 {
@@ -111,7 +123,7 @@ static struct tw_dns_listener *listener_for(struct tw_daemon *d,
 	snprintf(l->context, sizeof(l->context), "%s", context);
 	pthread_mutex_init(&l->lock, NULL);
 	for (int k = 0; k < L_KINDS; k++) {
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = { .events = listen_events(k) };
 
 		l->sock[k] = (struct dns_sock){ EV_LISTEN, k, l };
 		l->fd[k] = listen_one(k, &l->port[k]);
@@ -369,7 +381,8 @@ static void refuse_now(struct tw_daemon *d, struct query *y,
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* A slot among the context's TW_DNS_INFLIGHT upstream exchanges. */
+/* A slot among the context's TW_DNS_INFLIGHT upstream exchanges (one
+ * per thread exchanging for it, whatever the batch). */
 static bool inflight_take(struct tw_dns_listener *l, unsigned int max)
 {
 	if (!l)
@@ -387,33 +400,19 @@ static void inflight_put(struct tw_dns_listener *l)
 }
 
 /*
- * Send the query rebuilt from Y's judged question (a fresh id, nothing
- * else of the client's) to UPS, and check that the answer is to that very
- * question. 0 with *RESP and *ANS (*ALEN bytes, the client's id put back),
- * or -errno; the caller frees *RESP and *ANS either way.
+ * A query id for upstream: random, from a per-thread buffer filled 256
+ * ids at a time (one getrandom for all of them, not one per query).
  */
-static int upstream(const struct query *y, char **ups, size_t nups,
-		    ldns_pkt **resp, uint8_t **ans, size_t *alen)
+static uint16_t query_id(void)
 {
-	uint8_t q[12 + TW_DNAME_MAX_WIRE + 4 + 11];
-	size_t qlen = tw_dns_query_build(&y->q, (uint16_t)arc4random(),
-					 y->dnssec_ok, q, sizeof(q));
-	struct tw_dname n;
-	ldns_rr *rr;
+	static __thread uint16_t ids[256];
+	static __thread unsigned int nids;
 
-	if (!qlen || tw_dns_forward(ups, nups, q, qlen, ans, alen))
-		return -EIO;
-	if (ldns_wire2pkt(resp, *ans, *alen) != LDNS_STATUS_OK)
-		return -EBADMSG;
-	rr = ldns_pkt_qdcount(*resp) == 1 ?
-		     ldns_rr_list_rr(ldns_pkt_question(*resp), 0) :
-		     NULL;
-	if (!rr || ldns_rr_get_type(rr) != (ldns_rr_type)y->q.qtype ||
-	    !tw_dns_rr_name(ldns_rr_owner(rr), &n) || !tw_dname_equal(&n, &y->q.name))
-		return -EBADMSG;
-	(*ans)[0] = y->q.id >> 8;
-	(*ans)[1] = y->q.id & 0xff;
-	return 0;
+	if (!nids) {
+		arc4random_buf(ids, sizeof(ids));
+		nids = 256;
+	}
+	return ids[--nids];
 }
 
 /*
@@ -513,126 +512,322 @@ static int release(struct tw_daemon *d, struct query *y,
 	return -1;
 }
 
-/* Y is allowed: ask UPS, release the answer into *OUT (or a refusal). */
-static int resolve(struct tw_daemon *d, struct query *y, char **ups,
-		   size_t nups, uint8_t **out, size_t *olen)
-{
-	struct tw_answer_addr addrs[64];
-	ldns_pkt *resp = NULL;
-	uint8_t *ans = NULL;
-	size_t alen = 0;
-	char why[256];
+/* One query on its way through a batch (serve_udp; answer: one alone). */
+struct job {
+	struct query y;
+	struct query_ctx qc;
+	char **ups; /* the workspace's upstreams, when it is to forward */
+	size_t nups;
+	uint8_t q[12 + TW_DNAME_MAX_WIRE + 4 + 11]; /* the rebuilt query */
+	struct tw_dns_xchg x;
+	uint8_t *out; /* the reply (malloc'd), OLEN bytes; RET -errno: none */
+	size_t olen;
 	int ret;
+	bool fwd; /* judged allowed: its answer comes from upstream */
+};
 
-	if (!inflight_take(y->qc->l, d->dns_inflight)) {
-		__atomic_fetch_add(&d->dns.busy, 1, __ATOMIC_RELAXED);
-		snprintf(why, sizeof(why),
-			 "the context already has %u lookups in flight "
-			 "upstream (its share of the resolver); answered "
-			 "SERVFAIL",
-			 d->dns_inflight);
-		refuse_now(d, y, C_BUSY, why);
-		return reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
+/* J takes message M (LEN bytes): parsed and judged; a refusal's reply is
+ * made at once, an allowed name waits for upstream (fwd). */
+static void job_take(struct tw_daemon *d, struct job *j, const uint8_t *m,
+		     size_t len)
+{
+	enum dns_cause cause = 0;
+	const char *why = NULL;
+	int rc;
+
+	j->y.qc = &j->qc;
+	j->y.len = len;
+	rc = query_parse(&j->y, m, len, &cause, &why);
+	rc = judge(d, &j->y, rc, cause, why, &j->ups, &j->nups);
+	j->fwd = rc < 0;
+	if (!j->fwd)
+		j->ret = reply(&j->y, rc, false, &j->out, &j->olen);
+}
+
+/* Do J and K ask the same upstreams? */
+static bool same_ups(const struct job *j, const struct job *k)
+{
+	if (j->nups != k->nups)
+		return false;
+	for (size_t i = 0; i < j->nups; i++)
+		if (strcmp(j->ups[i], k->ups[i]))
+			return false;
+	return true;
+}
+
+/* A fresh id for job I of JOBS, unlike those before it. */
+static uint16_t fresh_id(const struct job *jobs, size_t i)
+{
+	for (;;) {
+		uint16_t id = query_id();
+		bool taken = false;
+
+		for (size_t k = 0; k < i && !taken; k++)
+			taken = jobs[k].fwd && jobs[k].x.qlen &&
+				jobs[k].q[0] == id >> 8 &&
+				jobs[k].q[1] == (id & 0xff);
+		if (!taken)
+			return id;
 	}
-	ret = upstream(y, ups, nups, &resp, &ans, &alen);
-	inflight_put(y->qc->l);
-	if (ret) {
-		pthread_mutex_lock(&d->lock);
-		d->dns.servfail++;
-		pthread_mutex_unlock(&d->lock);
-		ret = reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
-		goto out;
-	}
-	ret = release(d, y, addrs, tw_dns_answer_addrs(resp, &y->q.name, addrs, 64));
-	if (ret >= 0) {
-		ret = reply(y, ret, false, out, olen);
-	} else if (!y->qc->tcp && alen > y->maxudp) {
-		pthread_mutex_lock(&d->lock);
-		d->dns.truncated++;
-		pthread_mutex_unlock(&d->lock);
-		ret = reply(y, LDNS_RCODE_NOERROR, true, out, olen);
-	} else {
-		*out = ans;
-		*olen = alen;
-		ans = NULL;
-		ret = 0;
-	}
-out:
-	free(ans);
-	ldns_pkt_free(resp);
-	return ret;
 }
 
 /*
- * Answer message M (LEN bytes) that arrived on QC's socket. *OUT is
- * malloc'd (caller frees). Returns 0 or -errno (no reply at all).
+ * Ask upstream for every job of JOBS to forward, those with the same
+ * upstreams in one exchange (a reload may have come between two
+ * judgements), each query rebuilt from its judged question with a fresh
+ * id and nothing else of its client's.
+ */
+static void forward_jobs(struct job *jobs, size_t n)
+{
+	struct tw_dns_xchg x[TW_DNS_UDP_BATCH];
+	size_t at[TW_DNS_UDP_BATCH];
+
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = &jobs[i];
+
+		if (!j->fwd)
+			continue;
+		j->x = (struct tw_dns_xchg){ .q = j->q, .ret = -EIO };
+		j->x.qlen = tw_dns_query_build(&j->y.q, fresh_id(jobs, i),
+					       j->y.dnssec_ok, j->q,
+					       sizeof(j->q));
+		j->x.asked = false; /* not yet forwarded */
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		if (!jobs[i].fwd || jobs[i].x.asked || !jobs[i].x.qlen)
+			continue;
+		for (size_t m = i; m < n && k < TW_DNS_UDP_BATCH; m++)
+			if (jobs[m].fwd && !jobs[m].x.asked &&
+			    jobs[m].x.qlen && same_ups(&jobs[i], &jobs[m])) {
+				at[k] = m;
+				x[k++] = jobs[m].x;
+			}
+		tw_dns_forward(jobs[i].ups, jobs[i].nups, x, k);
+		for (size_t m = 0; m < k; m++) {
+			jobs[at[m]].x = x[m];
+			jobs[at[m]].x.asked = true;
+		}
+	}
+}
+
+/* J's upstream exchange is over: release its answer into J's reply (or
+ * a refusal). */
+static void job_finish(struct tw_daemon *d, struct job *j)
+{
+	struct tw_answer_addr addrs[64];
+	struct query *y = &j->y;
+	int na = -EBADMSG, rc;
+
+	if (!j->x.ret) {
+		/* it answers the id toolwall chose: the client's goes back */
+		j->x.ans[0] = y->q.id >> 8;
+		j->x.ans[1] = y->q.id & 0xff;
+		na = tw_dns_answer_addrs(j->x.ans, j->x.alen, &y->q.name,
+					 addrs, 64);
+	}
+	if (na < 0) {
+		pthread_mutex_lock(&d->lock);
+		d->dns.servfail++;
+		pthread_mutex_unlock(&d->lock);
+		j->ret = reply(y, LDNS_RCODE_SERVFAIL, false, &j->out,
+			       &j->olen);
+	} else if ((rc = release(d, y, addrs, (size_t)na)) >= 0) {
+		j->ret = reply(y, rc, false, &j->out, &j->olen);
+	} else if (!y->qc->tcp && j->x.alen > y->maxudp) {
+		pthread_mutex_lock(&d->lock);
+		d->dns.truncated++;
+		pthread_mutex_unlock(&d->lock);
+		j->ret = reply(y, LDNS_RCODE_NOERROR, true, &j->out, &j->olen);
+	} else {
+		j->out = j->x.ans;
+		j->olen = j->x.alen;
+		j->x.ans = NULL;
+		j->ret = 0;
+	}
+	free(j->x.ans);
+	j->x.ans = NULL;
+}
+
+/* Called with each job whose reply is ready, its record written. */
+typedef void (*job_done_fn)(struct job *j, void *arg);
+
+static void job_done(struct tw_daemon *d, struct job *j, job_done_fn done,
+		     void *arg)
+{
+	/* before the answer is sent: the client still waits */
+	tw_dns_query_record(d, &j->y);
+	done(j, arg);
+	for (size_t i = 0; i < j->nups; i++)
+		free(j->ups[i]);
+	free(j->ups);
+	j->ups = NULL;
+	j->nups = 0;
+}
+
+/* The jobs to forward when the context has no slot left: SERVFAIL. */
+static void jobs_busy(struct tw_daemon *d, struct job *jobs, size_t n,
+		      job_done_fn done, void *arg)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why),
+		 "the context already has %u lookups in flight upstream (its "
+		 "share of the resolver); answered SERVFAIL",
+		 d->dns_inflight);
+	for (size_t i = 0; i < n; i++) {
+		if (!jobs[i].fwd)
+			continue;
+		__atomic_fetch_add(&d->dns.busy, 1, __ATOMIC_RELAXED);
+		refuse_now(d, &jobs[i].y, C_BUSY, why);
+		jobs[i].ret = reply(&jobs[i].y, LDNS_RCODE_SERVFAIL, false,
+				    &jobs[i].out, &jobs[i].olen);
+		job_done(d, &jobs[i], done, arg);
+	}
+}
+
+/*
+ * Answer JOBS[0..N) of one context (taken: job_take), calling DONE with
+ * each as its reply is ready: the refused ones first, then the forwarded
+ * ones, whose upstream exchange takes one of the context's
+ * TW_DNS_INFLIGHT slots for them all.
  *
  *   parse the question (dnswire.h)  malformed, over 253 octets, not a
  *                                   QUERY of class IN for a data type:
  *                                   FORMERR / REFUSED / NOTIMP + record
  *   the context's budget            over it: REFUSED + aggregated record
  *   the name allowed?               no: NXDOMAIN + record
- *   upstream, rebuilt query         over TW_DNS_INFLIGHT: SERVFAIL
+ *   upstream, rebuilt query         no slot left: SERVFAIL
  *   rebinding, learn, release
+ */
+static void answer_jobs(struct tw_daemon *d, struct job *jobs, size_t n,
+			job_done_fn done, void *arg)
+{
+	struct tw_dns_listener *l = n ? jobs[0].qc.l : NULL;
+	size_t nfwd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		nfwd += jobs[i].fwd;
+		if (!jobs[i].fwd)
+			job_done(d, &jobs[i], done, arg);
+	}
+	if (!nfwd)
+		return;
+	if (!inflight_take(l, d->dns_inflight)) {
+		jobs_busy(d, jobs, n, done, arg);
+		return;
+	}
+	forward_jobs(jobs, n);
+	inflight_put(l);
+	for (size_t i = 0; i < n; i++) {
+		if (!jobs[i].fwd)
+			continue;
+		job_finish(d, &jobs[i]);
+		job_done(d, &jobs[i], done, arg);
+	}
+}
+
+static void job_init(struct job *j, const struct query_ctx *qc)
+{
+	memset(j, 0, sizeof(*j));
+	j->qc = *qc;
+	j->ret = -EIO;
+}
+
+struct one {
+	uint8_t **out;
+	size_t *olen;
+	int ret;
+};
+
+static void one_done(struct job *j, void *arg)
+{
+	struct one *o = arg;
+
+	o->ret = j->ret;
+	*o->out = j->out;
+	*o->olen = j->olen;
+	j->out = NULL;
+}
+
+/*
+ * Answer message M (LEN bytes) that arrived on QC's socket, alone (a TCP
+ * client's). *OUT is malloc'd (caller frees). Returns 0 or -errno (no
+ * reply at all).
  */
 static int answer(struct tw_daemon *d, const struct query_ctx *qc,
 		  const uint8_t *m, size_t len, uint8_t **out, size_t *olen)
 {
-	struct query y = { .qc = qc, .len = len };
-	enum dns_cause cause = 0;
-	const char *why = NULL;
-	char **ups = NULL;
-	size_t nups = 0;
-	int rc, ret;
+	struct job *j = malloc(sizeof(*j));
+	struct one o = { out, olen, -ENOMEM };
 
-	rc = query_parse(&y, m, len, &cause, &why);
-	rc = judge(d, &y, rc, cause, why, &ups, &nups);
-	if (rc >= 0)
-		ret = reply(&y, rc, false, out, olen);
-	else
-		ret = resolve(d, &y, ups, nups, out, olen);
-	/* before the answer is sent: the client still waits */
-	tw_dns_query_record(d, &y);
-	for (size_t i = 0; i < nups; i++)
-		free(ups[i]);
-	free(ups);
-	return ret;
+	*out = NULL;
+	*olen = 0;
+	if (!j)
+		return -ENOMEM;
+	job_init(j, qc);
+	job_take(d, j, m, len);
+	answer_jobs(d, j, 1, one_done, &o);
+	free(j);
+	return o.ret;
 }
 
 /* ---- the resolver threads -------------------------------------------- */
 
-/*
- * At most TW_DNS_UDP_BATCH queries of socket FD, then back to epoll: a
- * flooded socket cannot keep this thread from the other ready ones.
- */
-static void serve_udp(struct tw_daemon *d, int fd, const struct query_ctx *qc)
+/* A full socket buffer or a client gone: the reply is lost, as a datagram
+ * may be; the query is recorded all the same. */
+static void udp_done(struct job *j, void *arg)
 {
+	const int *fd = arg;
+
+	if (j->ret == 0)
+		(void)!sendto(*fd, j->out, j->olen, MSG_NOSIGNAL | MSG_DONTWAIT,
+			      (struct sockaddr *)&j->qc.peer, j->qc.peerlen);
+	free(j->out);
+	j->out = NULL;
+}
+
+/*
+ * At most TW_DNS_UDP_BATCH queries of socket FD, answered together (their
+ * upstream exchanges as one), then back to epoll: a flooded socket cannot
+ * keep this thread from the other ready ones. JOBS: room for the batch.
+ */
+static void serve_udp(struct tw_daemon *d, const struct dns_sock *s,
+		      const struct query_ctx *qc, struct job *jobs)
+{
+	struct epoll_event ev = { .events = listen_events(s->kind),
+				  .data.ptr = (void *)s };
+	int fd = s->l->fd[s->kind];
 	uint8_t buf[MAX_MSG];
+	size_t n = 0;
 
-	for (int i = 0; i < TW_DNS_UDP_BATCH; i++) {
-		struct query_ctx q = *qc;
-		uint8_t *out = NULL;
-		size_t olen = 0;
-		ssize_t n;
+	while (n < TW_DNS_UDP_BATCH) {
+		struct job *j = &jobs[n];
+		ssize_t r;
 
-		q.peerlen = sizeof(q.peer);
-		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
-			     (struct sockaddr *)&q.peer, &q.peerlen);
-		if (n < 0)
-			return; /* EAGAIN: drained */
-		/* A full socket buffer or a client gone: the reply is lost,
-		 * as a datagram may be; the query is recorded all the same. */
-		if (answer(d, &q, buf, n, &out, &olen) == 0)
-			(void)!sendto(fd, out, olen, MSG_NOSIGNAL | MSG_DONTWAIT,
-				      (struct sockaddr *)&q.peer, q.peerlen);
-		free(out);
+		job_init(j, qc);
+		j->qc.peerlen = sizeof(j->qc.peer);
+		r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+			     (struct sockaddr *)&j->qc.peer, &j->qc.peerlen);
+		if (r < 0)
+			break; /* EAGAIN: drained */
+		job_take(d, j, buf, (size_t)r);
+		n++;
 	}
+	/* the next datagrams to another thread while this one asks */
+	epoll_ctl(d->dns_epoll, EPOLL_CTL_MOD, fd, &ev);
+	answer_jobs(d, jobs, n, udp_done, &fd);
 }
 
 static void *resolver_main(void *arg)
 {
 	struct tw_daemon *d = arg;
 	struct epoll_event evs[16];
+	struct job *jobs = calloc(TW_DNS_UDP_BATCH, sizeof(*jobs));
+
+	if (!jobs)
+		return NULL;
 
 	for (;;) {
 		int n = epoll_wait(d->dns_epoll, evs, 16, TW_DNS_SWEEP_MS);
@@ -644,6 +839,7 @@ static void *resolver_main(void *arg)
 
 			if (*t == EV_WAKE) {
 				tw_dnsup_thread_end();
+				free(jobs);
 				return NULL;
 			}
 			if (*t == EV_CONN) {
@@ -660,7 +856,7 @@ static void *resolver_main(void *arg)
 			snprintf(qc.context, sizeof(qc.context), "%s",
 				 s->l->context);
 			qc.l = s->l;
-			serve_udp(d, s->l->fd[s->kind], &qc);
+			serve_udp(d, s, &qc, jobs);
 		}
 		tw_dnstcp_sweep();
 	}

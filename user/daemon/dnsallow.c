@@ -4,12 +4,12 @@
  * on labels, never on text), the addresses an answer grants, and the hint
  * of a refused name (see dnsallow.h).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <ldns/ldns.h>
-
 #include "dnsallow.h"
+#include "dnsanswer.h"
 #include "explain.h"
 
 /* Does name rule R cover N (exact, or "*.x" at any depth below x)? Judged
@@ -84,12 +84,6 @@ int tw_dns_name_grants(const struct tw_context *x, const char *name,
 
 /* ---- answers ------------------------------------------------------------ */
 
-bool tw_dns_rr_name(const ldns_rdf *r, struct tw_dname *n)
-{
-	return r && ldns_rdf_get_type(r) == LDNS_RDF_TYPE_DNAME &&
-	       !tw_dname_from_wire(ldns_rdf_data(r), ldns_rdf_size(r), n);
-}
-
 static bool in_chain(const struct tw_dname *chain, size_t n,
 		     const struct tw_dname *x)
 {
@@ -99,50 +93,64 @@ static bool in_chain(const struct tw_dname *chain, size_t n,
 	return false;
 }
 
-size_t tw_dns_answer_addrs(const ldns_pkt *p, const struct tw_dname *qname,
-			   struct tw_answer_addr *out, size_t max)
+/* Grow CHAIN (*N names, at most 8) by the CNAME targets of the answer
+ * section (ANCOUNT records at AN) whose owner is in it, until none is
+ * added. */
+static void cname_chain(const uint8_t *m, size_t len, size_t an,
+			uint16_t ancount, struct tw_dname *chain, size_t *n)
 {
-	ldns_rr_list *an = ldns_pkt_answer(p);
-	struct tw_dname chain[8], owner, target;
-	size_t nchain = 1, n = 0, cnt = an ? ldns_rr_list_rr_count(an) : 0;
 	bool grew = true;
 
-	chain[0] = *qname;
-	while (grew && nchain < 8) {
-		grew = false;
-		for (size_t i = 0; i < cnt && nchain < 8; i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
+	while (grew && *n < 8) {
+		size_t off = an;
 
-			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_CNAME ||
-			    !tw_dns_rr_name(ldns_rr_owner(rr), &owner) ||
-			    !tw_dns_rr_name(ldns_rr_rdf(rr, 0), &target))
+		grew = false;
+		for (uint16_t i = 0; i < ancount && *n < 8; i++) {
+			struct tw_dns_rr rr;
+			struct tw_dname target;
+
+			if (tw_dns_rr_at(m, len, &off, &rr))
+				return;
+			if (rr.type != 5 /* CNAME */ ||
+			    !in_chain(chain, *n, &rr.owner) ||
+			    tw_dns_rr_name_target(m, len, &rr, &target) ||
+			    in_chain(chain, *n, &target))
 				continue;
-			if (in_chain(chain, nchain, &owner) &&
-			    !in_chain(chain, nchain, &target)) {
-				chain[nchain++] = target;
-				grew = true;
-			}
+			chain[(*n)++] = target;
+			grew = true;
 		}
 	}
-	for (size_t i = 0; i < cnt && n < max; i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		ldns_rr_type t = ldns_rr_get_type(rr);
-		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
+}
 
-		if ((t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || !rd ||
-		    !tw_dns_rr_name(ldns_rr_owner(rr), &owner) ||
-		    !in_chain(chain, nchain, &owner))
-			continue;
-		if ((t == LDNS_RR_TYPE_A && ldns_rdf_size(rd) != 4) ||
-		    (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(rd) != 16))
+int tw_dns_answer_addrs(const uint8_t *m, size_t len,
+			const struct tw_dname *qname,
+			struct tw_answer_addr *out, size_t max)
+{
+	struct tw_dname chain[8];
+	size_t an, off, nchain = 1, n = 0;
+	uint16_t ancount;
+
+	if (tw_dns_msg_check(m, len, &an, &ancount))
+		return -EBADMSG;
+	chain[0] = *qname;
+	cname_chain(m, len, an, ancount, chain, &nchain);
+	off = an;
+	for (uint16_t i = 0; i < ancount && n < max; i++) {
+		struct tw_dns_rr rr;
+
+		if (tw_dns_rr_at(m, len, &off, &rr))
+			return -EBADMSG;
+		if (!((rr.type == 1 && rr.rdlen == 4) ||
+		      (rr.type == 28 && rr.rdlen == 16)) ||
+		    !in_chain(chain, nchain, &rr.owner))
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
-		out[n].family = t == LDNS_RR_TYPE_A ? 4 : 6;
-		memcpy(out[n].addr, ldns_rdf_data(rd), ldns_rdf_size(rd));
-		out[n].ttl = ldns_rr_ttl(rr);
+		out[n].family = rr.type == 1 ? 4 : 6;
+		memcpy(out[n].addr, m + rr.rdoff, rr.rdlen);
+		out[n].ttl = rr.ttl;
 		n++;
 	}
-	return n;
+	return (int)n;
 }
 
 void tw_dns_name_hint(const struct tw_compiled *c, const struct tw_dname *n,

@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <ldns/ldns.h>
-
 #include "compile.h"
 #include "dnswire.h"
 #include "learned.h"
@@ -33,10 +31,6 @@ int tw_dns_name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
 int tw_dns_name_grants(const struct tw_context *x, const char *name,
 		       struct tw_learn_entry out[2], uint32_t ctx_idx);
 
-/* The name an rdata or owner field R holds (wire form, as ldns keeps it),
- * into N; false: R is not a name, or not a valid one. */
-bool tw_dns_rr_name(const ldns_rdf *r, struct tw_dname *n);
-
 /* One address of an answer. */
 struct tw_answer_addr {
 	int family; /* 4 or 6 */
@@ -45,12 +39,14 @@ struct tw_answer_addr {
 };
 
 /*
- * The A/AAAA addresses of answer P that answer QNAME, following CNAMEs
- * within this answer only (names compared as labels). Returns the count
- * (at most MAX).
+ * The A/AAAA addresses of answer M (LEN bytes, read from the wire:
+ * dnsanswer.h) that answer QNAME, following CNAMEs within this answer
+ * only (names compared as labels). Returns the count (at most MAX), or
+ * -EBADMSG when the message does not read whole.
  */
-size_t tw_dns_answer_addrs(const ldns_pkt *p, const struct tw_dname *qname,
-			   struct tw_answer_addr *out, size_t max);
+int tw_dns_answer_addrs(const uint8_t *m, size_t len,
+			const struct tw_dname *qname,
+			struct tw_answer_addr *out, size_t max);
 
 /* The `hint` of a refused name N: the bundles anywhere in policy C whose
  * name entries cover it, and the contexts that hold them. */

@@ -32,10 +32,13 @@
  *   (bursts of TW_DNS_RECORDS_BURST), the rest are counted into one
  *   aggregated record per window that names the first of them.
  * - Upstream exchanges block a resolver thread (up to TW_DNS_TIMEOUT_MS per
- *   upstream): a context has at most TW_DNS_INFLIGHT of them at once,
- *   fewer than the TW_DNS_THREADS threads, so a flooding context always
- *   leaves threads to the others; past it, SERVFAIL (counted `busy`).
+ *   upstream), one exchange for a batch of up to TW_DNS_UDP_BATCH
+ *   queries: a context has at most TW_DNS_INFLIGHT threads in them at
+ *   once, fewer than the TW_DNS_THREADS threads, so a flooding context
+ *   always leaves threads to the others; past it, SERVFAIL (counted
+ *   `busy`).
  * - UDP: a thread reads at most TW_DNS_UDP_BATCH datagrams of a socket
+ *   (one thread at a time: the socket is armed again once they are read)
  *   before it serves the next ready one, so a flooded socket cannot keep
  *   a thread from the other contexts' sockets.
  *

@@ -5,7 +5,9 @@
  * when one is silent. Every wait is bounded by TW_DNS_TIMEOUT_MS.
  *
  * UDP goes over a connected socket each resolver thread keeps per
- * upstream (no socket, connect and close per query), replaced by a fresh
+ * upstream (no socket, connect and close per query), blocking with
+ * SO_RCVTIMEO (the read is the wait: no poll), a batch of queries sent
+ * at once and their answers read as they come, replaced by a fresh
  * one (a new source port) after TW_DNSUP_REUSE exchanges and after any
  * datagram that is not the answer to the query in flight: a late answer
  * to an earlier query, or a forgery. An answer counts only when it is a
@@ -116,6 +118,38 @@ static int open_to(const struct sockaddr_storage *ss, socklen_t sl, int type)
 	return fd;
 }
 
+/* Wait on the socket itself: a blocking receive bounded by SO_RCVTIMEO
+ * (no poll before each read). */
+static int set_rcvtimeo(int fd, uint64_t ns)
+{
+	struct timeval tv = { .tv_sec = (time_t)(ns / 1000000000ull),
+			      .tv_usec = (suseconds_t)(ns % 1000000000ull / 1000) };
+
+	if (!tv.tv_sec && !tv.tv_usec)
+		tv.tv_usec = 1; /* 0 would mean: wait for ever */
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ?
+		       -errno : 0;
+}
+
+/* A blocking UDP socket connected to SS whose reads wait at most
+ * TW_DNS_TIMEOUT_MS, or -errno. */
+static int open_udp(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = set_rcvtimeo(fd, (uint64_t)TW_DNS_TIMEOUT_MS * 1000000ull);
+	if (!ret && connect(fd, (const struct sockaddr *)ss, sl))
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static void up_drop(struct up_sock *s)
 {
 	if (s->fd >= 0)
@@ -139,7 +173,7 @@ static struct up_sock *up_sock(const struct sockaddr_storage *ss,
 	if (!s)
 		s = &up_socks[up_next++ % TW_DNSUP_SOCKS];
 	up_drop(s);
-	s->fd = open_to(ss, sl, SOCK_DGRAM);
+	s->fd = open_udp(ss, sl);
 	if (s->fd < 0) {
 		*err = s->fd;
 		s->fd = -1;
@@ -188,78 +222,101 @@ bool tw_dnsup_answers(const uint8_t *q, size_t qlen, const uint8_t *a,
 	return true;
 }
 
+/* The answer A (N bytes) to one of X's queries still waiting (ret
+ * -EINPROGRESS), kept (malloc'd); false: it answers none of them. */
+static bool take_answer(struct tw_dns_xchg *x, size_t nx, const uint8_t *a,
+			size_t n)
+{
+	for (size_t i = 0; i < nx; i++) {
+		if (x[i].ret != -EINPROGRESS ||
+		    !tw_dnsup_answers(x[i].q, x[i].qlen, a, n))
+			continue;
+		x[i].ans = malloc(n);
+		if (!x[i].ans) {
+			x[i].ret = -ENOMEM;
+			return true;
+		}
+		memcpy(x[i].ans, a, n);
+		x[i].alen = n;
+		x[i].ret = 0;
+		return true;
+	}
+	return false;
+}
+
 /*
- * Q over this thread's UDP socket to SS, into BUF (*ALEN bytes). Whatever
- * else arrives meanwhile is dropped, and the socket with it once this
- * exchange is over.
+ * X's queries marked -EINPROGRESS, all at once over this thread's UDP
+ * socket to SS, and their answers as they come (one wait for them all,
+ * not one per query). Whatever else arrives meanwhile is dropped, and the
+ * socket with it once this exchange is over. A query left unanswered
+ * gets -ETIMEDOUT or the socket's error.
  */
-static int exchange_udp(const struct sockaddr_storage *ss, socklen_t sl,
-			const uint8_t *q, size_t qlen, uint8_t *buf,
-			size_t *alen)
+static void exchange_udp(const struct sockaddr_storage *ss, socklen_t sl,
+			 struct tw_dns_xchg *x, size_t nx)
 {
 	uint64_t end = tw_now_ns(CLOCK_MONOTONIC) +
 		       (uint64_t)TW_DNS_TIMEOUT_MS * 1000000ull;
+	uint8_t buf[MAX_MSG];
+	size_t left = 0;
 	int ret = 0;
 	struct up_sock *s = up_sock(ss, sl, &ret);
-	ssize_t n;
 
-	if (!s)
-		return ret;
-	s->uses++;
-	if (send(s->fd, q, qlen, MSG_NOSIGNAL) != (ssize_t)qlen) {
-		ret = -errno; /* e.g. ECONNREFUSED an earlier query earned */
-		up_drop(s);
-		return ret;
+	for (size_t i = 0; s && i < nx; i++) {
+		if (x[i].ret != -EINPROGRESS)
+			continue;
+		s->uses++;
+		if (send(s->fd, x[i].q, x[i].qlen, MSG_NOSIGNAL) !=
+		    (ssize_t)x[i].qlen) {
+			ret = -errno; /* e.g. ECONNREFUSED an earlier query
+					 earned */
+			up_drop(s);
+			s = NULL;
+			break;
+		}
+		left++;
 	}
-	for (;;) {
-		uint64_t now = tw_now_ns(CLOCK_MONOTONIC);
+	while (s && left) {
+		ssize_t n = recv(s->fd, buf, sizeof(buf), 0);
+		uint64_t now;
 
-		if (now >= end) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = errno == EAGAIN || errno == EWOULDBLOCK ?
+				      -ETIMEDOUT :
+				      -errno;
+			if (ret != -ETIMEDOUT)
+				up_drop(s);
+			break;
+		}
+		if (take_answer(x, nx, buf, (size_t)n)) {
+			left--;
+			continue;
+		}
+		s->retire = true; /* not ours: this port is done */
+		now = tw_now_ns(CLOCK_MONOTONIC);
+		if (now >= end || set_rcvtimeo(s->fd, end - now)) {
 			ret = -ETIMEDOUT;
 			break;
 		}
-		ret = wait_fd(s->fd, POLLIN,
-			      (int)((end - now) / 1000000ull) + 1);
-		if (ret)
-			break;
-		n = recv(s->fd, buf, MAX_MSG, MSG_DONTWAIT);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			up_drop(s);
-			return ret;
-		}
-		if (tw_dnsup_answers(q, qlen, buf, (size_t)n)) {
-			*alen = (size_t)n;
-			break;
-		}
-		s->retire = true; /* not ours: this port is done */
 	}
-	if (ret)
-		s->retire = true; /* its answer may come late */
-	return ret;
+	if (left && s)
+		s->retire = true; /* their answers may come late */
+	for (size_t i = 0; i < nx; i++)
+		if (x[i].ret == -EINPROGRESS)
+			x[i].ret = ret ? ret : -ETIMEDOUT;
 }
 
-/* One exchange with one upstream over UDP or TCP; ANS is malloc'd. */
-static int exchange(const struct sockaddr_storage *ss, socklen_t sl,
-		    const uint8_t *q, size_t qlen, bool tcp, uint8_t **ans,
-		    size_t *alen)
+/* One exchange with one upstream over TCP; ANS is malloc'd. */
+static int exchange_tcp(const struct sockaddr_storage *ss, socklen_t sl,
+			const uint8_t *q, size_t qlen, uint8_t **ans,
+			size_t *alen)
 {
 	uint8_t *buf = malloc(MAX_MSG + 2);
 	int fd, ret;
 
 	if (!buf)
 		return -ENOMEM;
-	if (!tcp) {
-		ret = exchange_udp(ss, sl, q, qlen, buf, alen);
-		if (ret) {
-			free(buf);
-			return ret;
-		}
-		*ans = buf;
-		return 0;
-	}
 	fd = open_to(ss, sl, SOCK_STREAM);
 	if (fd < 0) {
 		free(buf);
@@ -298,32 +355,43 @@ out:
 	return 0;
 }
 
-/* Forward to the upstreams in order; TCP when the UDP answer is truncated. */
-int tw_dns_forward(char **ups, size_t nups, const uint8_t *q, size_t qlen,
-		   uint8_t **ans, size_t *alen)
+void tw_dns_forward(char **ups, size_t nups, struct tw_dns_xchg *x,
+		    size_t nx)
 {
-	int ret = -EHOSTUNREACH;
-
-	for (size_t i = 0; i < nups; i++) {
+	for (size_t i = 0; i < nx; i++) {
+		x[i].ans = NULL;
+		x[i].alen = 0;
+		x[i].ret = -EHOSTUNREACH;
+	}
+	for (size_t u = 0; u < nups; u++) {
 		struct sockaddr_storage ss;
 		socklen_t sl;
+		size_t asked = 0;
 
-		if (tw_sockaddr_parse(ups[i], &ss, &sl, false))
+		if (tw_sockaddr_parse(ups[u], &ss, &sl, false))
 			continue;
-		ret = exchange(&ss, sl, q, qlen, false, ans, alen);
-		if (!ret && *alen > 2 && ((*ans)[2] & 0x02)) { /* TC */
+		for (size_t i = 0; i < nx; i++) {
+			x[i].asked = x[i].ret != 0;
+			if (x[i].asked) {
+				x[i].ret = -EINPROGRESS;
+				asked++;
+			}
+		}
+		if (!asked)
+			return;
+		exchange_udp(&ss, sl, x, nx);
+		for (size_t i = 0; i < nx; i++) {
 			uint8_t *t;
 			size_t tl;
 
-			if (!exchange(&ss, sl, q, qlen, true, &t, &tl)) {
-				free(*ans);
-				*ans = t;
-				*alen = tl;
+			if (!x[i].asked || x[i].ret || x[i].alen <= 2 ||
+			    !(x[i].ans[2] & 0x02))
+				continue; /* not a truncated answer of now */
+			if (!exchange_tcp(&ss, sl, x[i].q, x[i].qlen, &t, &tl)) {
+				free(x[i].ans);
+				x[i].ans = t;
+				x[i].alen = tl;
 			}
 		}
-		if (!ret)
-			return 0;
 	}
-	return ret;
 }
-

@@ -253,14 +253,85 @@ bool tw_dname_hostname(const struct tw_dname *n, size_t upto)
 	return true;
 }
 
+/*
+ * Is RULE plain text - labels of a-z 0-9 - _ (1 to 63 bytes) between
+ * single dots, a trailing dot or none - whose labels read as they are
+ * written? *LEN: its length without the trailing dot.
+ */
+static bool rule_plain(const char *rule, size_t *len)
+{
+	size_t ll = 0, i;
+
+	for (i = 0; rule[i]; i++) {
+		if (rule[i] != '.') {
+			if (!host_byte((uint8_t)rule[i]) ||
+			    ++ll > TW_DNAME_MAX_LABEL)
+				return false;
+			continue;
+		}
+		if (!ll)
+			return false; /* an empty label */
+		ll = 0;
+	}
+	*len = i && rule[i - 1] == '.' ? i - 1 : i;
+	return *len > 0;
+}
+
+/*
+ * Plain RULE (LEN bytes) against N's last labels, from the end, without
+ * building RULE's wire form: how many labels RULE has, or -1 when they
+ * are not N's last ones.
+ */
+static int covered_plain(const struct tw_dname *n, const char *rule,
+			 size_t len)
+{
+	size_t i = n->nlabels;
+	int nl = 0;
+
+	for (;;) {
+		size_t s = len;
+		const uint8_t *l;
+
+		while (s && rule[s - 1] != '.')
+			s--;
+		if (!i)
+			return -1;
+		l = n->wire + n->off[--i];
+		if (l[0] != len - s)
+			return -1;
+		for (size_t k = 0; k < l[0]; k++)
+			if (lc(l[1 + k]) != lc((uint8_t)rule[s + k]))
+				return -1;
+		nl++;
+		if (!s)
+			return nl;
+		len = s - 1;
+	}
+}
+
 bool tw_dname_covered(const struct tw_dname *n, const char *rule,
 		      bool wildcard)
 {
 	struct tw_dname r;
-	size_t skip;
+	size_t skip, len;
+	int nl;
 
-	/* Policy names are checked (a-z 0-9 - .): they parse as text. */
-	if (!rule || tw_dname_from_text(rule, &r) || !r.nlabels)
+	/* The policy's names are plain (a-z 0-9 - .): compared as they
+	 * are, per query, with no wire form built. */
+	if (!rule)
+		return false;
+	if (rule_plain(rule, &len)) {
+		nl = covered_plain(n, rule, len);
+		if (nl < 0)
+			return false;
+		if (wildcard ? n->nlabels <= (size_t)nl :
+			       n->nlabels != (size_t)nl)
+			return false;
+		return tw_dname_hostname(n, n->nlabels - (size_t)nl);
+	}
+
+	/* Anything else (escapes) is read as presentation text. */
+	if (tw_dname_from_text(rule, &r) || !r.nlabels)
 		return false;
 	if (wildcard ? n->nlabels <= r.nlabels : n->nlabels != r.nlabels)
 		return false;
