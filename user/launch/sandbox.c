@@ -143,19 +143,24 @@ static const char *protected_below(const struct protset *ps, const char *path)
 	return NULL;
 }
 
-static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
+/* Grant ACCESS on NAME below DIRFD (or a path): never through a symlink
+ * (one swapped in since it was listed is skipped). */
+static int add_rule_at(struct tw_sandbox *sb, int dirfd, const char *name,
+		       uint64_t access)
 {
 	struct landlock_path_beneath_attr pb = {};
 	struct stat st;
 	int fd, err = 0;
 
-	fd = open(real, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto out;
 	}
+	if (S_ISLNK(st.st_mode))
+		goto out;
 	if (!S_ISDIR(st.st_mode))
 		access &= LL_FILE_RIGHTS;
 	pb.allowed_access = access & handled_fs(sb->abi);
@@ -166,6 +171,11 @@ static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
 out:
 	close(fd);
 	return err;
+}
+
+static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
+{
+	return add_rule_at(sb, AT_FDCWD, real, access);
 }
 
 /*
@@ -206,14 +216,18 @@ static int add_tree(struct tw_sandbox *sb, const struct protset *ps,
 			continue;
 		snprintf(child, sizeof(child), "%s%s%s", real,
 			 strcmp(real, "/") ? "/" : "", e->d_name);
-		if (!realpath(child, creal) || strcmp(creal, child))
-			continue; /* gone, or a link (d_type unknown) */
-		if (protected_within(ps, creal))
+		/* REAL is resolved and the entry no link: CHILD is a real
+		 * path as it is (no realpath per entry: a split /etc has
+		 * hundreds) */
+		if (e->d_type == DT_UNKNOWN &&
+		    (!realpath(child, creal) || strcmp(creal, child)))
+			continue; /* gone, or a link */
+		if (protected_within(ps, child))
 			continue;
-		if (protected_below(ps, creal))
+		if (protected_below(ps, child))
 			err = add_tree(sb, ps, child, access, what);
 		else
-			err = add_rule(sb, creal, access);
+			err = add_rule_at(sb, dirfd(d), e->d_name, access);
 		if (err && err != -ENOENT)
 			break;
 		err = 0;
