@@ -185,6 +185,7 @@ bench:
 	$(Q)bash scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
+	$(Q)QUICK=$(QUICK) bash bench/launch_bench.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)QUICK=$(QUICK) bash bench/broker_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)
