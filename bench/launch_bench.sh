@@ -9,6 +9,8 @@
 # whether root's added time meets the target (<= 2 ms).
 #
 #   RUNS=40 (QUICK=1: 10)   runs per command, after 3 warm-ups
+#   BASE_BIN=PATH           also time PATH's root exec in the root run (another
+#                           build of toolwall, say main's: before and after)
 #
 # Root only. Test accounts, a launcher group and the reference policy of the
 # kernel tests (tests/lib/toolwall.sh), all removed at exit.
@@ -47,8 +49,10 @@ timed()
 	shift 2
 	local as=()
 	[[ -n $user ]] && as=(setpriv --reuid "$user" --regid "$user" --init-groups --)
+	local extra=()
+	[[ -z $user && -n ${BASE_BIN:-} ]] && extra=(-n base "${*/#$TW_BIN/$BASE_BIN}")
 	(cd "$HF" && "${as[@]}" hyperfine -N --warmup 3 --runs "$RUNS" --style none \
-		--export-json "$out" -n none /bin/true -n tw "$*") >"$log" 2>&1 ||
+		--export-json "$out" -n none /bin/true -n tw "$*" "${extra[@]}") >"$log" 2>&1 ||
 		{ echo "launch_bench: hyperfine failed ($*):" >&2; tail -5 "$log" >&2; return 1; }
 	python3 -c '
 import json, sys
@@ -65,6 +69,10 @@ rows = []
 for variant, txt in (("root", sys.argv[1]), ("socket", sys.argv[2])):
     got = {l.split()[0]: list(map(float, l.split()[1:])) for l in txt.splitlines()}
     base, tw = got["none"], got["tw"]
+    if "base" in got:
+        b = got["base"]
+        print("launch_bench: BASE_BIN's root exec in the same run: median %.3f ms "
+              "(+%.3f over /bin/true; min %.3f max %.3f)" % (b[0], b[0] - base[0], b[1], b[2]))
     rows.append({"bench": "launch", "variant": "none", "via": variant,
                  "value": base[0], "unit": "ms", "ratio_to_baseline": 1.0,
                  "note": "min %.3f max %.3f" % (base[1], base[2])})
