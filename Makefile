@@ -29,8 +29,20 @@ Q        := $(if $(V),,@)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) -DTW_VERSION='"$(TW_VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -ljansson -lcrypto -lseccomp -luring -lldns -lhttp_parser -lssl -lsmartcols -lpthread \
-	    $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+# Every toolwall process pays for the shared libraries it maps at start-up,
+# and a tool call's launch is one or two of them: linked shared, these cost
+# ~3 ms per process (OpenSSL's relocations the most), so they are linked in
+# (their -dev packages ship the archives). libmicrohttpd (and the GnuTLS it
+# brings) is opened by `daemon --metrics` alone (metrics.c). SHARED=1 links
+# them all shared, for a distribution that wants its own library updates to
+# reach toolwall without a rebuild (launches are then that much slower).
+LINKED_LIBS := -lbpf -lelf -lz -ljansson -lseccomp -luring -lldns -lhttp_parser -lssl -lcrypto
+ifeq ($(SHARED),1)
+LDLIBS   := $(LINKED_LIBS)
+else
+LDLIBS   := -Wl,-Bstatic $(LINKED_LIBS) -Wl,-Bdynamic
+endif
+LDLIBS   += -lsmartcols -lpthread -ldl
 # What the pure stages link (unit tests and fuzzers link only them).
 PURE_LIBS := -ljansson -lssl -lcrypto -lz -lsmartcols -lpthread
 
@@ -173,6 +185,7 @@ bench:
 	$(Q)bash scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory toolwall
 	$(Q)QUICK=$(QUICK) bash bench/run.sh
+	$(Q)QUICK=$(QUICK) bash bench/launch_bench.sh
 	$(Q)QUICK=$(QUICK) bash bench/dns_bench.sh
 	$(Q)QUICK=$(QUICK) bash bench/broker_bench.sh
 	$(Q)bash bench/audit_bench.sh $(if $(QUICK),2,5)

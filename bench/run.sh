@@ -264,7 +264,10 @@ python3 bench/gen.py policy "$TW_POLICY" 10 "$PORT,$SINK" $UPORT || exit 1
 # The metrics endpoint is served all along (idle, it costs nothing); its
 # scrape is timed in section 4, with many contexts.
 MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-tw_daemon_start --metrics "127.0.0.1:$MPORT" || exit 1
+# A launcher group with a member: section 3 also times a launch through the
+# launch socket, as an agent runtime that is not root makes it.
+tw_launchers twb || exit 1
+tw_daemon_start --metrics "127.0.0.1:$MPORT" --launch-group "$TW_LG" || exit 1
 [[ -d $TWCG ]] || { echo "make bench: no context cgroup $TWCG" >&2; exit 1; }
 header
 
@@ -302,15 +305,37 @@ launch_cmds=(-n none /bin/true
 	hyperfine -N --warmup 3 --runs "$LAUNCH_RUNS" --style none \
 		--export-json "$TW_WORK/launch.json" "${launch_cmds[@]}" >/dev/null 2>&1) ||
 	{ echo "make bench: hyperfine failed" >&2; exit 1; }
-while read -r name med lo hi; do
-	[[ $name == none ]] && base=$med
-	emit launch "$name" 0 "$med" ms "$(div "$med" "$base")" "min $lo max $hi"
-done < <(python3 -c '
+# hyperfine's medians: "NAME MEDIAN MIN MAX" in ms, one line per command
+launch_rows()
+{
+	python3 -c '
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
     print(r["command"], "%.3f" % (r["median"] * 1e3), "%.3f" % (r["min"] * 1e3), "%.3f" % (r["max"] * 1e3))
-' "$TW_WORK/launch.json")
+' "$1"
+}
+added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f ms over /bin/true", a - b }'; }
+while read -r name med lo hi; do
+	[[ $name == none ]] && base=$med
+	emit launch "$name" 0 "$med" ms "$(div "$med" "$base")" \
+		"min $lo max $hi${base:+; $(added "$med" "$base")}"
+done < <(launch_rows "$TW_WORK/launch.json")
 [[ -z $SRT_BIN ]] && emit launch srt 0 null ms null "not run: $SRT_WHY"
+# The same call from a member of the launcher group: the launch socket, the
+# daemon's supervisor (toolwall supervise), then root's path; its own
+# /bin/true baseline in the same hyperfine run, as that user.
+mkdir -m 0777 "$TW_WORK/hf"
+(cd "$TW_WORK/hf" && setpriv --reuid "$TW_MEMBER" --regid "$TW_MEMBER" --init-groups -- \
+	hyperfine -N --warmup 3 --runs "$LAUNCH_RUNS" --style none \
+	--export-json "$TW_WORK/hf/launch_sock.json" -n none /bin/true \
+	-n toolwall "$TW_BIN exec workspace:bench --call-id bench-sock -- /bin/true" >/dev/null 2>&1) ||
+	{ echo "make bench: hyperfine through the launch socket failed" >&2; exit 1; }
+base=""
+while read -r name med lo hi; do
+	[[ $name == none ]] && base=$med
+	emit launch_socket "$name" 0 "$med" ms "$(div "$med" "$base")" \
+		"min $lo max $hi; $(added "$med" "$base")"
+done < <(launch_rows "$TW_WORK/hf/launch_sock.json")
 
 # ---- 5. the syscall audit's price on every syscall of the host -------------
 

@@ -6,6 +6,8 @@
 # come from dpkg-shlibdeps on the binary (the libraries it links, at the
 # versions this machine built against); the maintainer scripts next to
 # this file create and remove the accounts and directories.
+# libmicrohttpd12 is named by hand: `daemon --metrics` opens it at run time
+# (dlopen), where dpkg-shlibdeps cannot see it.
 set -euo pipefail
 out=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +32,7 @@ depends=$(cd "$stage" && dpkg-shlibdeps -O -e"$root/usr/sbin/toolwall" 2>/dev/nu
 mkdir -p "$root/DEBIAN"
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
 sed -e "s|@VERSION@|$version|" -e "s|@ARCH@|$arch|" \
-	-e "s|@DEPENDS@|$depends, passwd|" -e "s|@SIZE@|$size|" \
+	-e "s|@DEPENDS@|$depends, libmicrohttpd12, passwd|" -e "s|@SIZE@|$size|" \
 	"$here/control.in" >"$root/DEBIAN/control"
 for s in postinst prerm postrm; do
 	install -m 0755 "$here/$s" "$root/DEBIAN/$s"

@@ -486,8 +486,8 @@ int tw_brokerd_call_start(struct tw_daemon *d, struct tw_call *call,
 	}
 	if (call->brokered && d->broker && d->broker->fd >= 0)
 		send_call(d->broker, call);
-	if (call->brokered)
-		tw_calls_save(d); /* its placeholders outlive this daemon */
+	if (call->brokered) /* its placeholders outlive this daemon */
+		d->calls_dirty = true; /* saved once the reply has gone */
 	return 0;
 }
 

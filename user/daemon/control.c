@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "brokerd.h"
+#include "callfilter.h"
 #include "cglimits.h"
 #include "cgroups.h"
 #include "control.h"
@@ -243,6 +244,24 @@ static json_t *call_limit_hits(struct tw_daemon *d, struct tw_call *call)
 	return out;
 }
 
+/* The calls' seccomp program (callfilter.h), compiled once; NULL: the
+ * launcher compiles it itself. */
+static const char *call_filter(struct tw_daemon *d)
+{
+	struct tw_callfilter f;
+	char why[256];
+
+	if (d->call_filter)
+		return d->call_filter;
+	if (tw_callfilter_build(&f, why, sizeof(why))) {
+		tw_warn("%s; launchers compile it themselves", why);
+		return NULL;
+	}
+	d->call_filter = tw_callfilter_b64(&f);
+	tw_callfilter_free(&f);
+	return d->call_filter;
+}
+
 static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
@@ -320,7 +339,7 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	d->calls[d->ncalls++] = call;
 	tw_grants_call_started(d, &d->calls[d->ncalls - 1]);
 	tw_call_secrets_load(d, &d->calls[d->ncalls - 1]);
-	tw_calls_save(d);
+	d->calls_dirty = true; /* saved once the reply has gone */
 
 	json_t *rep = json_pack("{s:b,s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:b}", "ok",
 				1, "cgroup", call.cgroup, "cgid",
@@ -342,6 +361,8 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 		json_decref(ljoin);
 	if (rep)
 		json_object_update_missing_new(rep, call_access(d, r, c));
+	if (rep && call_filter(d))
+		json_object_set_new(rep, "seccomp", json_string(d->call_filter));
 	nc = &d->calls[d->ncalls - 1];
 	if (rep && tw_brokerd_call_start(d, nc,
 					 json_object_get(rep, "credentials"))) {
@@ -386,10 +407,8 @@ static json_t *do_call_end(struct tw_daemon *d, json_t *req)
 				"denials", den, "lingering",
 				left > 0 ? left : 0, "limits_hit",
 				call_limit_hits(d, c));
-	if (left <= 0 && tw_cg_remove_tree(c->cgroup, NULL) == 0)
-		tw_call_forget(d, c);
-	else
-		tw_calls_save(d);
+	/* its cgroups go once the reply has gone (tw_calls_settle) */
+	d->calls_dirty = true;
 	return rep;
 }
 
@@ -626,6 +645,11 @@ static void client_request(struct tw_daemon *d, struct ctl_client *c,
 	json_decref(req);
 	t->served++;
 	client_reply(t, c, rep ? rep : fail("%s", "out of memory"));
+	/* A call's start and end reply first; the table on disk and an
+	 * ended call's cgroups follow (the launcher waits on neither). */
+	pthread_mutex_lock(&d->lock);
+	tw_calls_settle(d);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void client_read(struct tw_daemon *d, struct ctl_client *c)

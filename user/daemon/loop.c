@@ -168,21 +168,6 @@ static void calls_load(struct tw_daemon *d)
 	json_decref(st);
 }
 
-/* Ended calls whose last process has gone: remove their cgroups. */
-static void calls_reap(struct tw_daemon *d)
-{
-	for (size_t i = 0; i < d->ncalls;) {
-		struct tw_call *c = &d->calls[i];
-
-		if (c->ended && tw_cg_nprocs(c->cgroup) <= 0 &&
-		    tw_cg_remove_tree(c->cgroup, NULL) == 0) {
-			tw_call_forget(d, c);
-			continue;
-		}
-		i++;
-	}
-}
-
 /*
  * Keep the syscall-denial tracepoint attached only while tool calls may
  * run (it costs every syscall of the host): while a call is open or any
@@ -296,7 +281,7 @@ static void on_tick(struct tw_daemon *d, struct loop *l)
 			tw_info("syslog %s", news);
 		pthread_mutex_lock(&d->lock);
 		tw_daemon_account_loss(d);
-		calls_reap(d);
+		tw_calls_settle(d);
 		syscall_watch_update(d);
 		tw_kaudit_tick(d);
 		tw_learned_expire(&d->learned, tw_now_ns(CLOCK_MONOTONIC));
@@ -698,6 +683,7 @@ static void daemon_close(struct tw_daemon *d, int ep)
 	for (int s = 0; s < 2; s++)
 		tw_revision_free(&d->rev[s]);
 	free(d->calls);
+	free(d->call_filter);
 	tw_grants_close(d);
 	tw_audit_close(&d->audit);
 }

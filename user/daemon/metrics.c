@@ -8,6 +8,7 @@
  * itself (431 for headers too large) or closes.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -207,11 +208,59 @@ fail:
 	return ret;
 }
 
+/*
+ * libmicrohttpd is loaded when --metrics asks for it, not linked: linked,
+ * it and the GnuTLS it brings along cost every toolwall process about
+ * 2 ms of start-up, each tool call's launch included (bench/README.md).
+ */
+#define TW_MHD_SONAME "libmicrohttpd.so.12"
+
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response;
+	__typeof__(MHD_add_response_header) *add_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+
+static int mhd_load(const char *addr, char *err, size_t len)
+{
+	static const char *const names[] = {
+		"MHD_start_daemon",	 "MHD_stop_daemon",
+		"MHD_create_response_from_buffer", "MHD_add_response_header",
+		"MHD_queue_response",	 "MHD_destroy_response" };
+	void *fn[6], *h;
+
+	if (mhd.start_daemon)
+		return 0;
+	h = dlopen(TW_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	for (size_t i = 0; h && i < 6; i++)
+		if (!(fn[i] = dlsym(h, names[i]))) {
+			dlclose(h);
+			h = NULL;
+		}
+	if (!h) {
+		snprintf(err, len,
+			 "--metrics %s: cannot load %s (%s); install "
+			 "libmicrohttpd12",
+			 addr, TW_MHD_SONAME, dlerror());
+		return -ENOENT;
+	}
+	mhd.start_daemon = (__typeof__(mhd.start_daemon))fn[0];
+	mhd.stop_daemon = (__typeof__(mhd.stop_daemon))fn[1];
+	mhd.create_response = (__typeof__(mhd.create_response))fn[2];
+	mhd.add_header = (__typeof__(mhd.add_header))fn[3];
+	mhd.queue_response = (__typeof__(mhd.queue_response))fn[4];
+	mhd.destroy_response = (__typeof__(mhd.destroy_response))fn[5];
+	return 0; /* loaded for the daemon's lifetime: never closed */
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			     char *body, size_t n, bool must_free,
 			     const char *allow)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(
+	struct MHD_Response *r = mhd.create_response(
 		n, body, must_free ? MHD_RESPMEM_MUST_FREE :
 				     MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
@@ -221,13 +270,13 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	mhd.add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				status == MHD_HTTP_OK ? TW_PROM_CONTENT_TYPE :
 							"text/plain; charset=utf-8");
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -269,12 +318,14 @@ int tw_metrics_start(struct tw_daemon *d, char *err, size_t len)
 
 	if (!m)
 		return 0;
+	if (mhd_load(m->addr, err, len))
+		return -ENOENT;
 	m->d = d;
 	pthread_mutex_lock(&d->lock);
 	tw_scrape_zero(d, &m->scrape);
 	pthread_mutex_unlock(&d->lock);
 	/* Signals stay blocked in its thread (they are the event loop's). */
-	m->mhd = MHD_start_daemon(
+	m->mhd = mhd.start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 		on_request, m, MHD_OPTION_LISTEN_SOCKET, m->fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)TW_METRICS_CONNECTIONS,
@@ -299,7 +350,7 @@ void tw_metrics_close(struct tw_daemon *d)
 	if (!m)
 		return;
 	if (m->mhd)
-		MHD_stop_daemon(m->mhd);
+		mhd.stop_daemon(m->mhd);
 	if (m->fd >= 0)
 		close(m->fd);
 	/* Our socket file only: not one a successor made meanwhile. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cglimits.h"
+#include "cgroups.h"
 #include "maps.h"
 #include "state.h"
 #include "util.h"
@@ -42,7 +43,23 @@ void tw_call_forget(struct tw_daemon *d, struct tw_call *c)
 	memmove(&d->calls[i], &d->calls[i + 1],
 		(d->ncalls - i - 1) * sizeof(*c));
 	d->ncalls--;
-	tw_calls_save(d);
+	d->calls_dirty = true;
+}
+
+void tw_calls_settle(struct tw_daemon *d)
+{
+	for (size_t i = 0; i < d->ncalls;) {
+		struct tw_call *c = &d->calls[i];
+
+		if (c->ended && tw_cg_nprocs(c->cgroup) <= 0 &&
+		    tw_cg_remove_tree(c->cgroup, NULL) == 0) {
+			tw_call_forget(d, c);
+			continue;
+		}
+		i++;
+	}
+	if (d->calls_dirty)
+		tw_calls_save(d);
 }
 
 /* The running calls, for a restarted daemon to re-adopt; with their
@@ -78,6 +95,8 @@ int tw_calls_save(struct tw_daemon *d)
 		return -ENOMEM;
 	ret = tw_write_file_atomic(tw_roots.state, s, strlen(s), 0600);
 	free(s);
+	if (!ret)
+		d->calls_dirty = false;
 	return ret;
 }
 

@@ -108,6 +108,9 @@ struct tw_daemon {
 			   force now (events queued there are named with
 			   it until the slot is refilled); -1: none */
 	struct tw_call *calls;
+	bool calls_dirty; /* the table changed since it was last saved */
+	char *call_filter; /* every call's seccomp program, base64 (built at
+			      the first call-start; no policy changes it) */
 	size_t ncalls;
 	uint64_t next_call;
 	/* Two ring buffers, drained in turn in bounded batches: the syscall
@@ -223,5 +226,12 @@ void tw_call_note(struct tw_call *c, const void *id, size_t idlen,
 struct tw_call *tw_call_find(struct tw_daemon *d, uint64_t cgid);
 void tw_call_forget(struct tw_daemon *d, struct tw_call *c);
 int tw_calls_save(struct tw_daemon *d);
+/*
+ * What a call's start and end leave to do once their reply has gone (a
+ * launcher waits on neither): remove the cgroups of ended calls whose
+ * last process has gone, and save the call table if it changed
+ * (d->calls_dirty). Also run by the event loop every second. d->lock held.
+ */
+void tw_calls_settle(struct tw_daemon *d);
 
 #endif

@@ -96,6 +96,30 @@ int tw_cg_attach(const char *path, int pid)
 	return ret;
 }
 
+int tw_cg_rejoin_self(void)
+{
+	char mnt[PATH_MAX], line[PATH_MAX], file[2 * PATH_MAX];
+	FILE *f;
+	int err = tw_cg_mount(mnt, sizeof(mnt));
+
+	if (err)
+		return err;
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	err = -ENOENT;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::/", 4)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(file, sizeof(file), "%s%s", mnt, line + 3);
+			err = 0;
+			break;
+		}
+	fclose(f);
+	/* "0": the writer itself */
+	return err ? err : tw_cg_attach(file, 0);
+}
+
 int tw_cg_nprocs(const char *path)
 {
 	char file[PATH_MAX], line[64];

@@ -31,6 +31,13 @@ int tw_cg_nprocs(const char *path);
 int tw_cg_populated(const char *path);
 /* Put PID into the cgroup at PATH. */
 int tw_cg_attach(const char *path, int pid);
+/*
+ * Put this process into the cgroup v2 it is in already: nothing moves,
+ * but the kernel's migration lock makes its slow start now, an RCU grace
+ * period (several ms on a busy host) that the next migration in the
+ * following grace period no longer waits for. 0 or -errno.
+ */
+int tw_cg_rejoin_self(void);
 /* SIGKILL every process of the cgroup tree at PATH at once (cgroup.kill:
  * forks in flight included). 0 or -errno; does not wait. */
 int tw_cg_kill(const char *path);

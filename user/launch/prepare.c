@@ -441,6 +441,10 @@ static int prepare_sandbox(struct launch *l, struct prep *p,
 			l->noexec[l->ns.nnoexec++] = g[i].path;
 	l->ns.noexec = l->noexec;
 	err = tw_sandbox_prepare(&l->sb, g, ng, pv, json_array_size(prot));
+	if (!err)
+		err = tw_sandbox_filter(
+			&l->sb,
+			json_string_value(json_object_get(p->rep, "seccomp")));
 	if (err)
 		tw_error("exec: %s; the tool call was not started", l->sb.err);
 out:

@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <linux/landlock.h>
 #include <sched.h>
-#include <seccomp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "callfilter.h"
 #include "sandbox.h"
 
 /*
@@ -33,7 +33,6 @@
 #ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #endif
-#define TW_MFD_EXEC 0x0010U /* memfd_create(): linux/memfd.h from 6.3 */
 #define TW_LL_SCOPE_SIGNAL		    (1ULL << 1) /* ABI 6 */
 #define TW_LL_RESTRICT_SELF_LOG_NEW_EXEC_ON (1U << 1)	/* ABI 7 */
 
@@ -144,19 +143,24 @@ static const char *protected_below(const struct protset *ps, const char *path)
 	return NULL;
 }
 
-static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
+/* Grant ACCESS on NAME below DIRFD (or a path): never through a symlink
+ * (one swapped in since it was listed is skipped). */
+static int add_rule_at(struct tw_sandbox *sb, int dirfd, const char *name,
+		       uint64_t access)
 {
 	struct landlock_path_beneath_attr pb = {};
 	struct stat st;
 	int fd, err = 0;
 
-	fd = open(real, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dirfd, name, O_PATH | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st)) {
 		err = -errno;
 		goto out;
 	}
+	if (S_ISLNK(st.st_mode))
+		goto out;
 	if (!S_ISDIR(st.st_mode))
 		access &= LL_FILE_RIGHTS;
 	pb.allowed_access = access & handled_fs(sb->abi);
@@ -167,6 +171,11 @@ static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
 out:
 	close(fd);
 	return err;
+}
+
+static int add_rule(struct tw_sandbox *sb, const char *real, uint64_t access)
+{
+	return add_rule_at(sb, AT_FDCWD, real, access);
 }
 
 /*
@@ -207,14 +216,18 @@ static int add_tree(struct tw_sandbox *sb, const struct protset *ps,
 			continue;
 		snprintf(child, sizeof(child), "%s%s%s", real,
 			 strcmp(real, "/") ? "/" : "", e->d_name);
-		if (!realpath(child, creal) || strcmp(creal, child))
-			continue; /* gone, or a link (d_type unknown) */
-		if (protected_within(ps, creal))
+		/* REAL is resolved and the entry no link: CHILD is a real
+		 * path as it is (no realpath per entry: a split /etc has
+		 * hundreds) */
+		if (e->d_type == DT_UNKNOWN &&
+		    (!realpath(child, creal) || strcmp(creal, child)))
+			continue; /* gone, or a link */
+		if (protected_within(ps, child))
 			continue;
-		if (protected_below(ps, creal))
+		if (protected_below(ps, child))
 			err = add_tree(sb, ps, child, access, what);
 		else
-			err = add_rule(sb, creal, access);
+			err = add_rule_at(sb, dirfd(d), e->d_name, access);
 		if (err && err != -ENOENT)
 			break;
 		err = 0;
@@ -276,116 +289,6 @@ static int check_overlap(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 	return 0;
 }
 
-static int seccomp_build(struct tw_sandbox *sb)
-{
-	static const int deny[] = {
-	    SCMP_SYS(bpf),
-	    SCMP_SYS(mount),
-	    SCMP_SYS(umount2),
-	    SCMP_SYS(pivot_root),
-	    SCMP_SYS(chroot),
-	    SCMP_SYS(move_mount),
-	    SCMP_SYS(open_tree),
-	    SCMP_SYS(fsopen),
-	    SCMP_SYS(fsconfig),
-	    SCMP_SYS(fsmount),
-	    SCMP_SYS(fspick),
-	    SCMP_SYS(mount_setattr),
-	    SCMP_SYS(setns),
-	    SCMP_SYS(keyctl),
-	    SCMP_SYS(add_key),
-	    SCMP_SYS(request_key),
-	    SCMP_SYS(kexec_load),
-	    SCMP_SYS(kexec_file_load),
-	    SCMP_SYS(init_module),
-	    SCMP_SYS(finit_module),
-	    SCMP_SYS(delete_module),
-	    SCMP_SYS(perf_event_open),
-	    SCMP_SYS(io_uring_setup),
-	    SCMP_SYS(io_uring_enter),
-	    SCMP_SYS(io_uring_register),
-	};
-	/* unshare() and clone() flags that create a namespace. CLONE_NEWTIME
-	 * (0x80) is an exit-signal bit for clone(), a flag for unshare(). */
-	static const uint64_t nsflags[] = {
-	    CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-	    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
-	};
-	static const int sock_calls[] = {SCMP_SYS(socket),
-					 SCMP_SYS(socketpair)};
-	scmp_filter_ctx ctx;
-	size_t i;
-	int err;
-
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return sb_fail(sb, -ENOMEM,
-			       "seccomp: cannot allocate a filter");
-	err = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-			       SCMP_ACT_KILL_PROCESS);
-	for (i = 0; !err && i < sizeof(deny) / sizeof(deny[0]); i++)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i], 0);
-	for (i = 0; !err && i < sizeof(nsflags) / sizeof(nsflags[0]); i++) {
-		err = seccomp_rule_add(
-		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i]));
-		if (!err)
-			err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-					       SCMP_SYS(clone), 1,
-					       SCMP_A0(SCMP_CMP_MASKED_EQ,
-						       nsflags[i], nsflags[i]));
-	}
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-				       SCMP_SYS(unshare), 1,
-				       SCMP_A0(SCMP_CMP_MASKED_EQ,
-					       0x80 /* CLONE_NEWTIME */, 0x80));
-	/* clone3 passes its flags in memory, out of a filter's sight. */
-	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
-				       SCMP_SYS(clone3), 0);
-	/* An executable memfd would run code no file grant covers. The
-	 * call's vm.memfd_noexec = 2 refuses it too (callns.c); this rule
-	 * makes the refusal a recorded EPERM on every kernel. */
-	if (!err)
-		err = seccomp_rule_add(
-		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(memfd_create), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, TW_MFD_EXEC, TW_MFD_EXEC));
-	/* The kernel reads ioctl's request as an unsigned int. */
-	if (!err)
-		err = seccomp_rule_add(
-		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
-	if (!err)
-		err = seccomp_rule_add(
-		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
-		    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
-	/*
-	 * Families: only AF_UNIX (1), AF_INET (2), AF_INET6 (10) pass, compared
-	 * on the whole register, so stray high bits are denied too.
-	 */
-	for (i = 0; !err && i < 2; i++) {
-		err =
-		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), sock_calls[i],
-				     1, SCMP_A0(SCMP_CMP_EQ, AF_UNSPEC));
-		for (int fam = AF_INET + 1; !err && fam < AF_INET6; fam++)
-			err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-					       sock_calls[i], 1,
-					       SCMP_A0(SCMP_CMP_EQ, fam));
-		if (!err)
-			err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
-					       sock_calls[i], 1,
-					       SCMP_A0(SCMP_CMP_GT, AF_INET6));
-	}
-	if (err) {
-		seccomp_release(ctx);
-		return sb_fail(sb, err, "seccomp: cannot build the filter: %s",
-			       strerror(-err));
-	}
-	sb->seccomp = ctx;
-	return 0;
-}
-
 int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 		       size_t n, const char *const *protect, size_t nprotect)
 {
@@ -401,7 +304,6 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 	int err;
 
 	sb->ruleset_fd = -1;
-	sb->seccomp = NULL;
 	sb->err[0] = '\0';
 	sb->abi = tw_landlock_abi();
 	if (sb->abi < 0)
@@ -445,13 +347,27 @@ int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *g,
 		}
 	}
 	protset_free(&ps);
-	if (!err)
-		err = seccomp_build(sb);
 	if (err) {
 		close(sb->ruleset_fd);
 		sb->ruleset_fd = -1;
 	}
 	return err;
+}
+
+int tw_sandbox_filter(struct tw_sandbox *sb, const char *b64)
+{
+	int err;
+
+	tw_callfilter_free(&sb->filter);
+	if (!b64) /* a daemon that sends none: compiled here */
+		return tw_callfilter_build(&sb->filter, sb->err,
+					   sizeof(sb->err));
+	err = tw_callfilter_from_b64(&sb->filter, b64);
+	if (err)
+		return sb_fail(sb, err,
+			       "the daemon sent a seccomp filter that is not "
+			       "a classic BPF program in base64");
+	return 0;
 }
 
 int tw_sandbox_grant(struct tw_sandbox *sb, const char *path,
@@ -485,7 +401,7 @@ int tw_sandbox_enter(struct tw_sandbox *sb)
 			       strerror(errno));
 	close(sb->ruleset_fd);
 	sb->ruleset_fd = -1;
-	err = seccomp_load(sb->seccomp);
+	err = tw_callfilter_load(&sb->filter);
 	if (err)
 		return sb_fail(sb, err, "seccomp: cannot load the filter: %s",
 			       strerror(-err));
@@ -497,7 +413,5 @@ void tw_sandbox_free(struct tw_sandbox *sb)
 	if (sb->ruleset_fd >= 0)
 		close(sb->ruleset_fd);
 	sb->ruleset_fd = -1;
-	if (sb->seccomp)
-		seccomp_release(sb->seccomp);
-	sb->seccomp = NULL;
+	tw_callfilter_free(&sb->filter);
 }

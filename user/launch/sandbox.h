@@ -41,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "callfilter.h"
 #include "fsexplain.h" /* the fixed grants and the default system paths */
 
 enum tw_fs_access { TW_FS_READ, TW_FS_EXEC, TW_FS_WRITE, TW_FS_DEV };
@@ -54,7 +55,7 @@ struct tw_fs_grant {
 struct tw_sandbox {
 	int abi;	/* Landlock ABI in use */
 	int ruleset_fd; /* -1 until prepared */
-	void *seccomp;	/* scmp_filter_ctx */
+	struct tw_callfilter filter; /* the seccomp program */
 	char err[768];
 };
 
@@ -62,12 +63,18 @@ struct tw_sandbox {
 int tw_landlock_abi(void);
 
 /*
- * Build the Landlock ruleset for GRANTS minus PROTECTED, and the seccomp
- * filter. Opens paths as the caller (root): DAC still applies to the call.
+ * Build the Landlock ruleset for GRANTS minus PROTECTED. Opens paths as
+ * the caller (root): DAC still applies to the call.
  */
 int tw_sandbox_prepare(struct tw_sandbox *sb, const struct tw_fs_grant *grants,
 		       size_t ngrants, const char *const *protect,
 		       size_t nprotect);
+
+/*
+ * The seccomp filter: the daemon's compiled program B64 (call-start's
+ * "seccomp"), or, B64 NULL, compiled here (callfilter.h).
+ */
+int tw_sandbox_filter(struct tw_sandbox *sb, const char *b64);
 
 /*
  * Grant PATH once more, by the inode it names now: for a file system
