@@ -29,18 +29,19 @@ Q        := $(if $(V),,@)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers -Wno-format-truncation \
 	    -D_GNU_SOURCE $(USER_INC) -Ibpf -I$(OUT) -DTW_VERSION='"$(TW_VERSION)"'
-# Every toolwall process pays for the shared libraries it maps at start-up,
-# and a tool call's launch is one or two of them: linked shared, these cost
-# ~3 ms per process (OpenSSL's relocations the most), so they are linked in
-# (their -dev packages ship the archives). libmicrohttpd (and the GnuTLS it
-# brings) is opened by `daemon --metrics` alone (metrics.c). SHARED=1 links
-# them all shared, for a distribution that wants its own library updates to
-# reach toolwall without a rebuild (launches are then that much slower).
+# The libraries are linked shared, so that the distribution's security
+# updates (OpenSSL's, ldns's, http-parser's: they read what tool calls and
+# upstreams send) reach toolwall without a rebuild. Every toolwall process
+# pays for mapping them at start-up (~3 ms here, OpenSSL's relocations the
+# most), and a tool call's launch is one to three processes: STATIC=1 links
+# them in instead (their -dev packages ship the archives), for a build that
+# is rebuilt whenever they are updated. libmicrohttpd (and the GnuTLS it
+# brings) is opened by `daemon --metrics` alone (metrics.c), either way.
 LINKED_LIBS := -lbpf -lelf -lz -ljansson -lseccomp -luring -lldns -lhttp_parser -lssl -lcrypto
-ifeq ($(SHARED),1)
-LDLIBS   := $(LINKED_LIBS)
-else
+ifeq ($(STATIC),1)
 LDLIBS   := -Wl,-Bstatic $(LINKED_LIBS) -Wl,-Bdynamic
+else
+LDLIBS   := $(LINKED_LIBS)
 endif
 LDLIBS   += -lsmartcols -lpthread -ldl
 # What the pure stages link (unit tests and fuzzers link only them).
@@ -146,11 +147,11 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 # harness stands in for the maps and cgroups (a parser needs no kernel, and a
 # fuzzer must not create cgroups), counting what a request would change.
 FUZZ_CTL_SRCS := user/daemon/control.c user/daemon/statusjson.c user/daemon/learned.c user/daemon/grants.c \
-		 user/daemon/grantops.c user/lib/util.c
+		 user/daemon/grantops.c user/launch/callfilter.c user/lib/util.c
 $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(FUZZ_CTL_SRCS) $(PURE_SRCS) $(USER_HDRS) \
 		bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \
-		$(FUZZ_CTL_SRCS) $(PURE_SRCS) $(PURE_LIBS)
+		$(FUZZ_CTL_SRCS) $(PURE_SRCS) $(PURE_LIBS) -lseccomp
 
 # dns.c and dnsup.c are compiled into the harness (their upstream sockets
 # redirected there); the resolver's other files are linked as they are.

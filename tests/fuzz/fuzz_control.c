@@ -148,6 +148,16 @@ int tw_calls_save(struct tw_daemon *dd)
 	return 0;
 }
 
+/* state.c's bookkeeping after a reply: ended calls go (no cgroups here) */
+void tw_calls_settle(struct tw_daemon *dd)
+{
+	for (size_t i = 0; i < dd->ncalls;)
+		if (dd->calls[i].ended)
+			tw_call_forget(dd, &dd->calls[i]);
+		else
+			i++;
+}
+
 struct tw_call *tw_call_find(struct tw_daemon *dd, uint64_t cgid)
 {
 	for (size_t i = 0; i < dd->ncalls; i++)

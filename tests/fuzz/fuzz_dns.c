@@ -51,6 +51,7 @@
 #include "state.h"
 #include "dns.h"
 #include "dnsallow.h"
+#include "dnsanswer.h"
 #include "dnswire.h"
 #include "explain.h"
 #include "util.h"
@@ -436,10 +437,35 @@ static size_t ldns_addrs(const ldns_pkt *p, const struct tw_dname *qname,
 	return n;
 }
 
+/* Whether every record of the answer section of checked message A is
+ * one both readers frame alike: an A of 4 bytes, an AAAA of 16, a CNAME
+ * whose name fills its rdata. Elsewhere ldns reads a type's fields, not
+ * RDLENGTH, and from there on reads other records than the wire holds. */
+static bool framed_alike(const uint8_t *a, size_t n)
+{
+	struct tw_dname target;
+	struct tw_dns_rr rr;
+	uint16_t count;
+	size_t off;
+
+	if (tw_dns_msg_check(a, n, &off, &count))
+		return false;
+	while (count--) {
+		if (tw_dns_rr_at(a, n, &off, &rr))
+			return false;
+		if ((rr.type == 1 && rr.rdlen != 4) ||
+		    (rr.type == 28 && rr.rdlen != 16) ||
+		    (rr.type == 5 && tw_dns_rr_name_target(a, n, &rr, &target)) ||
+		    (rr.type != 1 && rr.type != 28 && rr.type != 5))
+			return false;
+	}
+	return true;
+}
+
 /*
  * The answer A (N bytes) to a question for the client's name: what
  * dnsanswer.c reads of an answer ldns reads too holds no address ldns
- * does not find. (Either may refuse what the other reads: ldns does not
+ * does not find, where both frame its records alike. (Either may refuse what the other reads: ldns does not
  * go by RDLENGTH; what dnsanswer.c refuses is a SERVFAIL, nothing
  * granted, and the addresses it reads where ldns does not are checked
  * for rebinding and granted like any others.)
@@ -460,7 +486,7 @@ static void check_answer_reader(const uint8_t *q, size_t qlen,
 		return;
 	want = ldns_addrs(pkt, &cq.name, theirs, 64);
 	ldns_pkt_free(pkt);
-	if (got < 0)
+	if (got < 0 || !framed_alike(a, n))
 		return; /* e.g. an rdata longer than its type's fields: ldns
 			   reads the next record from inside it, the RFC and
 			   a stub resolver go by RDLENGTH; SERVFAIL */
