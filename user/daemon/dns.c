@@ -40,7 +40,9 @@
 #include "dnstcp.h"
 #include "dnsup.h"
 #include "dnswire.h"
+#include "duration.h"
 #include "explain.h"
+#include "grantdns.h"
 #include "learned.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -293,6 +295,7 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	const struct tw_context *x = NULL;
 	struct tw_dns_listener *l = y->qc->l;
 	char text[TW_DNAME_TEXT_MAX + 512];
+	uint64_t left;
 	int ci, rc = prc;
 
 	if (l && d->dns_qps &&
@@ -315,7 +318,9 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	if (ci >= 0)
 		x = &rev->comp.ctx[ci];
-	if (rc < 0 && x && !tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci)) {
+	if (rc < 0 && x &&
+	    !tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) &&
+	    !tw_grants_name(d, x->name, &y->q.name, &left)) {
 		rc = LDNS_RCODE_NXDOMAIN;
 		cause = C_NAME;
 		snprintf(text, sizeof(text),
@@ -446,27 +451,59 @@ static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
 	return 0;
 }
 
+/* Allow ADDRS to X for Y's name by its live grants (lock held): 0, or
+ * the rcode to refuse with (its record written). */
+static int learn_granted(struct tw_daemon *d, struct query *y,
+			 const struct tw_revision *rev,
+			 const struct tw_context *x,
+			 const struct tw_answer_addr *addrs, size_t naddr)
+{
+	char why[TW_DNAME_TEXT_MAX + 256];
+	int ret = tw_grants_learn(d, x->name, &y->q.name, y->name, addrs,
+				  naddr, TW_DNS_GRACE_S);
+
+	if (!ret)
+		return 0;
+	snprintf(why, sizeof(why),
+		 "cannot allow the addresses of %s by the grant: %s; answered "
+		 "REFUSED",
+		 y->name,
+		 ret == -ENOSPC ? "the grant holds as many addresses as it "
+				  "may" :
+				  strerror(-ret));
+	tw_dns_refuse(d, y, rev, x, C_QUOTA, why, NULL, NULL);
+	d->dns.refused++;
+	return LDNS_RCODE_REFUSED;
+}
+
 /*
  * Y's answer holds ADDRS: judge the name again (a reload may have come
  * meanwhile) and each address for rebinding, then grant them to the
  * context before the answer is released (the client may connect as soon
- * as it has it). Returns the rcode to refuse with, or -1.
+ * as it has it). Returns the rcode to refuse with, or -1; *CAP: the TTL
+ * the answer may carry at most (a name of a granted bundle: the grant's
+ * time left), else UINT32_MAX.
  */
 static int release(struct tw_daemon *d, struct query *y,
-		   const struct tw_answer_addr *addrs, size_t naddr)
+		   const struct tw_answer_addr *addrs, size_t naddr,
+		   uint32_t *cap)
 {
 	struct tw_learn_entry grants[2];
 	const struct tw_revision *rev;
 	const struct tw_context *x;
 	char why[TW_DNAME_TEXT_MAX + 512], a[INET6_ADDRSTRLEN];
-	int ci, ng;
+	uint64_t left = 0;
+	int ci, ng, rc;
 
+	*cap = UINT32_MAX;
 	pthread_mutex_lock(&d->lock);
 	rev = &d->rev[d->slot];
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	x = ci >= 0 ? &rev->comp.ctx[ci] : NULL;
 	ng = x ? tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) : 0;
-	if (!ng) {
+	if (!ng && x && tw_grants_name(d, x->name, &y->q.name, &left))
+		*cap = (uint32_t)(left / TW_NS_PER_S);
+	if (!ng && *cap == UINT32_MAX) {
 		d->dns.refused++;
 		snprintf(why, sizeof(why),
 			 "no bundle of %s allows the name %s since a reload "
@@ -494,6 +531,13 @@ static int release(struct tw_daemon *d, struct query *y,
 		pthread_mutex_unlock(&d->lock);
 		return LDNS_RCODE_REFUSED;
 	}
+	if (!ng) {
+		rc = learn_granted(d, y, rev, x, addrs, naddr);
+		if (!rc)
+			d->dns.answered++;
+		pthread_mutex_unlock(&d->lock);
+		return rc ? rc : -1;
+	}
 	if (learn_answer(d, x, y->name, grants, ng, addrs, naddr)) {
 		struct tw_learned_quota lq =
 			tw_learned_quota_of(&d->learned, (uint32_t)ci);
@@ -513,6 +557,33 @@ static int release(struct tw_daemon *d, struct query *y,
 	return -1;
 }
 
+/* Cut every TTL of answer P to CAP and write it into *ANS (*ALEN bytes,
+ * with the client's id ID). 0 or -errno (*ANS untouched). */
+static int ttl_cap(ldns_pkt *p, uint32_t cap, uint16_t id, uint8_t **ans,
+		   size_t *alen)
+{
+	ldns_rr_list *sec[3] = { ldns_pkt_answer(p), ldns_pkt_authority(p),
+				 ldns_pkt_additional(p) };
+	uint8_t *w = NULL;
+	size_t wl = 0;
+
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; sec[k] && i < ldns_rr_list_rr_count(sec[k]);
+		     i++) {
+			ldns_rr *rr = ldns_rr_list_rr(sec[k], i);
+
+			if (ldns_rr_ttl(rr) > cap)
+				ldns_rr_set_ttl(rr, cap);
+		}
+	ldns_pkt_set_id(p, id);
+	if (ldns_pkt2wire(&w, p, &wl) != LDNS_STATUS_OK)
+		return -EIO;
+	free(*ans);
+	*ans = w;
+	*alen = wl;
+	return 0;
+}
+
 /* Y is allowed: ask UPS, release the answer into *OUT (or a refusal). */
 static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 		   size_t nups, uint8_t **out, size_t *olen)
@@ -521,6 +592,7 @@ static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 	ldns_pkt *resp = NULL;
 	uint8_t *ans = NULL;
 	size_t alen = 0;
+	uint32_t cap;
 	char why[256];
 	int ret;
 
@@ -543,7 +615,12 @@ static int resolve(struct tw_daemon *d, struct query *y, char **ups,
 		ret = reply(y, LDNS_RCODE_SERVFAIL, false, out, olen);
 		goto out;
 	}
-	ret = release(d, y, addrs, tw_dns_answer_addrs(resp, &y->q.name, addrs, 64));
+	ret = release(d, y, addrs, tw_dns_answer_addrs(resp, &y->q.name, addrs, 64),
+		      &cap);
+	/* a granted name: no resolver may keep it past the grant */
+	if (ret < 0 && cap != UINT32_MAX &&
+	    ttl_cap(resp, cap, y->q.id, &ans, &alen))
+		ret = LDNS_RCODE_SERVFAIL;
 	if (ret >= 0) {
 		ret = reply(y, ret, false, out, olen);
 	} else if (!y->qc->tcp && alen > y->maxudp) {
