@@ -48,7 +48,7 @@ tw_eventually test -e "$TW_WORK/sink.ready" || not_ok "dns sink starts" "$(cat "
 "$TW_BIN" grant $WS warehouse-read --for 10m --approved-by escape-suite \
 	--call-id esc-granted2 >/dev/null || not_ok "per-call grant of a bundle"
 # (the attacks can tell: in the granted context and call they get through)
-out=$(twx $GEN esc-pos-dns $ESC_PY $N dns_udp 198.51.100.53 warehouse.acme.example 2>&1)
+out=$(twx $GEN esc-pos-dns $ESC_PY $N dns-udp 198.51.100.53 warehouse.acme.example 2>&1)
 [[ $out == ESCAPED* ]] && ok "(control) $GEN resolves the granted name" ||
 	not_ok "(control) $GEN resolves the granted name" "$out"
 out=$(twx $GEN esc-pos-cred $ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader 2>&1)
@@ -59,7 +59,7 @@ out=$(twx $WS esc-granted2 $ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader 2>&1
 	not_ok "(control) call esc-granted2 holds its granted credential" "$out"
 esc "a grant in $GEN does not answer its name in $WS" $WS \
 	"action=dns;domain=warehouse.acme.example" -- \
-	$ESC_PY $N dns_udp 198.51.100.53 warehouse.acme.example
+	$ESC_PY $N dns-udp 198.51.100.53 warehouse.acme.example
 ESC_NOBARE="credentials are toolwall's to hand out: a bare process holds none" \
 	esc "a grant in $GEN gives its credential to no call of $WS" $WS - -- \
 	$ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader

@@ -29,6 +29,8 @@ GEN=channel:acme/general
 TW=$TW_BIN
 NAME=granted.acme.example
 ADDR=203.0.113.11
+BRIEF=brief.acme.example # TTL 5: it ends before the grant
+BRIEF_ADDR=203.0.113.10
 
 tw_hosts_up || { not_ok "test hosts up"; tap_summary; exit 1; }
 tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
@@ -36,7 +38,7 @@ tw_setup_host || { not_ok "host setup"; tap_summary; exit 1; }
 # ---- the upstream, and the bundle granted -----------------------------------
 nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 	--bind-interfaces --listen-address=198.51.100.53 --port=53 --user=root \
-	--pid-file= --host-record=$NAME,$ADDR,60 \
+	--pid-file= --host-record=$NAME,$ADDR,60 --host-record=$BRIEF,$BRIEF_ADDR,5 \
 	--address=/docs.acme.example/10.10.1.10 \
 	>"$TW_WORK/dnsmasq.out" 2>&1 &
 DNSMASQ=$!
@@ -57,7 +59,7 @@ SECRET=xtr-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 (umask 077 && echo "$SECRET" >"$TW_STORES/agent/extra-token")
 cat >"$TW_POLICY/bundles/grant-extra.json" <<EOF
 { "bundle": "grant-extra", "description": "granted in the tests: a name, and what calls get",
-  "connect": ["$NAME:443"],
+  "connect": ["$NAME:443", "$BRIEF:443"],
   "credentials": [ { "name": "extra-token", "scope": "read", "env": "EXTRA_TOKEN",
                      "file": "$TW_STORES/agent/extra-token" } ],
   "repositories": [ { "path": "$GX/repo", "access": "read" } ],
@@ -195,6 +197,14 @@ expect "after the restart: the name is refused" NXDOMAIN "$(dq $GEN k-dig2)"
 G3=$(grant_id "$("$TW" grant $GEN grant-extra --for 10m --approved-by carol)")
 got=$(dq $GEN r-dig)
 [[ $got == "NOERROR "*" $ADDR" ]] && ok "the name resolves ($G3)" || not_ok "the name resolves" "$got"
+# An answer's TTL shorter than the grant: its address ends with the TTL.
+got=$(twx $GEN r-brief dig +time=2 +tries=1 @198.51.100.53 $BRIEF +short 2>/dev/null)
+expect "a name with TTL 5 resolves" "$BRIEF_ADDR" "$got"
+# (allowed for the TTL and TW_DNS_GRACE_S: 7 s from the answer)
+expect "its address is allowed" OK "$(in_ctx "$P" tcp $BRIEF_ADDR 443)"
+got=$(poll_until "ERR EPERM" 20 in_ctx "$P" tcp $BRIEF_ADDR 443)
+expect "...and denied once its TTL (and the grace) ran out, the grant still live" "ERR EPERM" "$got"
+expect "...while the grant's other address is still allowed" OK "$(in_ctx "$P" tcp $ADDR 443)"
 tw_daemon_kill9
 tw_daemon_start || not_ok "daemon restarts"
 expect "after a restart: the learned address is still allowed" OK "$(in_ctx "$P" tcp $ADDR 443)"
