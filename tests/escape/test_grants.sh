@@ -6,7 +6,8 @@
 #   - a call cannot lift its own quarantine, nor grant or extend a grant
 #     (the control socket is root's; the pinned maps are root's, 0700)
 #   - a call cannot step out of its call scope (no cgroup of its own)
-#   - a grant in one context (or to one call) opens nothing elsewhere
+#   - a grant in one context (or to one call) opens nothing elsewhere:
+#     neither addresses nor the bundle's DNS names nor its credentials
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
@@ -32,6 +33,39 @@ esc "a grant to call esc-granted does not reach another call of $WS" $WS \
 	"action=connect;dst=10.50.1.10;port=80" -- $ESC_PY $N tcp 10.50.1.10 80
 esc "a grant opens only the bundle's ports (10.30.1.10:80)" $GEN \
 	"action=connect;dst=10.30.1.10;port=80" -- $ESC_PY $N tcp 10.30.1.10 80
+
+# The granted bundle's name and credential, from a sibling context and a
+# sibling call. Another resolver on the policy's upstream (198.51.100.53)
+# answers everything with 192.0.2.99: an answer from it is the escape.
+SINK_PID=""
+stop_sink() { [[ -n $SINK_PID ]] && kill "$SINK_PID" 2>/dev/null && wait "$SINK_PID" 2>/dev/null; SINK_PID=""; }
+tw_at_exit stop_sink
+nsenter --net="$TW_NETNS_PATH" -- /usr/bin/python3 "$ESC_ATTACKS/dnssink.py" \
+	--parent-pid $$ "$TW_WORK/sink.log" "$TW_WORK/sink.ready" 198.51.100.53 \
+	>"$TW_WORK/sink.out" 2>&1 </dev/null {TW_LOCK_FD}>&- &
+SINK_PID=$!
+tw_eventually test -e "$TW_WORK/sink.ready" || not_ok "dns sink starts" "$(cat "$TW_WORK/sink.out")"
+"$TW_BIN" grant $WS warehouse-read --for 10m --approved-by escape-suite \
+	--call-id esc-granted2 >/dev/null || not_ok "per-call grant of a bundle"
+# (the attacks can tell: in the granted context and call they get through)
+out=$(twx $GEN esc-pos-dns $ESC_PY $N dns-udp 198.51.100.53 warehouse.acme.example 2>&1)
+[[ $out == ESCAPED* ]] && ok "(control) $GEN resolves the granted name" ||
+	not_ok "(control) $GEN resolves the granted name" "$out"
+out=$(twx $GEN esc-pos-cred $ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader 2>&1)
+[[ $out == ESCAPED* ]] && ok "(control) a call of $GEN holds the granted credential" ||
+	not_ok "(control) a call of $GEN holds the granted credential" "$out"
+out=$(twx $WS esc-granted2 $ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader 2>&1)
+[[ $out == ESCAPED* ]] && ok "(control) call esc-granted2 holds its granted credential" ||
+	not_ok "(control) call esc-granted2 holds its granted credential" "$out"
+esc "a grant in $GEN does not answer its name in $WS" $WS \
+	"action=dns;domain=warehouse.acme.example" -- \
+	$ESC_PY $N dns-udp 198.51.100.53 warehouse.acme.example
+ESC_NOBARE="credentials are toolwall's to hand out: a bare process holds none" \
+	esc "a grant in $GEN gives its credential to no call of $WS" $WS - -- \
+	$ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader
+ESC_NOBARE="credentials are toolwall's to hand out: a bare process holds none" \
+	esc "a grant to call esc-granted2 gives its credential to no other call of $WS" $WS - -- \
+	$ESC_PY $G cred WAREHOUSE_TOKEN warehouse-reader
 
 ESC_NOBARE="the control socket is root's for every account" \
 	esc "grant itself a bundle over the control socket" $GEN \

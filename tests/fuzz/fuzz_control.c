@@ -286,6 +286,15 @@ int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 	return 0;
 }
 
+int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		 uint8_t gslot, const struct tw_lpm_entry *e)
+{
+	(void)m, (void)kind, (void)scope, (void)e;
+	if (gslot >= TW_GRANT_SLOTS)
+		abort();
+	return 0;
+}
+
 int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		  int gslot)
 {

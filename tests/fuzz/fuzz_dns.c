@@ -278,6 +278,26 @@ int tw_sysaudit_pid_cgid(struct tw_daemon *dd, uint32_t pid, uint64_t *cgid)
 	return -ENOENT;
 }
 
+/* Grants (grantdns.c): the harness's daemon holds none. */
+int tw_grants_name(struct tw_daemon *dd, const char *ctx,
+		   const struct tw_dname *n, uint64_t *left)
+{
+	(void)dd;
+	(void)ctx;
+	(void)n;
+	*left = 0;
+	return 0;
+}
+
+int tw_grants_learn(struct tw_daemon *dd, const char *ctx,
+		    const struct tw_dname *n, const char *name,
+		    const struct tw_answer_addr *a, size_t na, uint32_t grace_s)
+{
+	(void)dd, (void)ctx, (void)n, (void)name, (void)a, (void)na;
+	(void)grace_s;
+	abort(); /* never reached: no name is granted */
+}
+
 struct tw_call *tw_call_find(struct tw_daemon *dd, uint64_t cgid)
 {
 	(void)dd;

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "dnsanswer.h"
 #include "dnswire.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -222,12 +223,42 @@ static void test_rebuild(void **state)
 	assert_memory_equal(out + 12, m + 12, len - 12);
 }
 
+/* A granted name's answer: every TTL cut to the grant's time left, in
+ * every section, but an OPT record's flags are not a TTL. */
+static void test_ttl_cap(void **state)
+{
+	static const uint8_t rr[] = {
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 10, 0, 4, 10, 0, 0, 2,
+		0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 0,
+	};
+	uint8_t m[300], copy[300];
+	size_t len;
+	uint16_t an;
+	size_t off;
+
+	(void)state;
+	len = mkquery("a.ex", 1, m);
+	m[2] = 0x81, m[3] = 0x80, m[7] = 2, m[11] = 1;
+	memcpy(m + len, rr, sizeof(rr));
+	len += sizeof(rr);
+	assert_int_equal(tw_dns_msg_check(m, len, &off, &an), 0);
+	assert_int_equal(tw_dns_ttl_cap(m, len, 60), 0);
+	assert_int_equal(m[len - sizeof(rr) + 9], 60); /* 3600 -> 60 */
+	assert_int_equal(m[len - sizeof(rr) + 8], 0);
+	assert_int_equal(m[len - sizeof(rr) + 16 + 9], 10); /* stays */
+	assert_memory_equal(m + len - 11, rr + sizeof(rr) - 11, 11); /* OPT */
+	memcpy(copy, m, len);
+	assert_int_equal(tw_dns_ttl_cap(m, len - 1, 0), -EBADMSG);
+	assert_memory_equal(m, copy, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_covered), cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_text),	cmocka_unit_test(test_header),
-		cmocka_unit_test(test_rebuild),
+		cmocka_unit_test(test_rebuild), cmocka_unit_test(test_ttl_cap),
 	};
 
 	return cmocka_run_group_tests(t, NULL, NULL);

@@ -211,6 +211,48 @@ static void test_lower(void **state)
 	free(e);
 }
 
+/* A call that starts during a grant: the context with the granted
+ * bundle's credentials, repositories, skills and instructions; the
+ * compiled context itself unchanged. */
+static void test_context_with(void **state)
+{
+	int ci = tw_compiled_find(&comp, "channel:acme/general");
+	int wh = tw_grant_bundle(comp.pol, "warehouse-read");
+	int bundles[] = { wh, -1 };
+	const struct tw_context *x;
+	struct tw_context g;
+	size_t ncreds, nheld, nrules;
+	bool cred = false, held = false;
+	json_t *ins, *own;
+
+	(void)state;
+	assert_true(ci >= 0 && wh >= 0);
+	assert_int_equal(tw_grant_bundle(comp.pol, "nope"), -1);
+	x = &comp.ctx[ci];
+	ncreds = x->ncreds;
+	nheld = x->nheld;
+	nrules = x->nrules;
+	assert_int_equal(tw_context_with(&comp, x, bundles, 2, &g), 0);
+	assert_string_equal(g.name, x->name);
+	assert_int_equal(g.nheld, nheld + 1);
+	assert_int_equal(g.ncreds, ncreds + 1);
+	for (size_t i = 0; i < g.ncreds; i++)
+		cred |= !strcmp(g.creds[i].cred->name, "warehouse-reader");
+	for (size_t i = 0; i < g.nheld; i++)
+		held |= g.held[i].bundle == wh && g.held[i].via == TW_GRANT_GRANTED;
+	assert_true(cred && held);
+	ins = tw_context_instructions_json(&comp, &g);
+	own = tw_context_instructions_json(&comp, x);
+	assert_int_equal(json_array_size(ins), json_array_size(own) + 1);
+	json_decref(ins);
+	json_decref(own);
+	tw_context_free(&g);
+	/* the compiled context is what it was */
+	assert_int_equal(x->ncreds, ncreds);
+	assert_int_equal(x->nheld, nheld);
+	assert_int_equal(x->nrules, nrules);
+}
+
 /* A denial's hint: the grant command, only where a grant is allowed. */
 static void test_hint(void **state)
 {
@@ -308,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_duration_str),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_lower),
+		cmocka_unit_test(test_context_with),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_max_grant),
 		cmocka_unit_test(test_limit),

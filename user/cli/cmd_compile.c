@@ -43,6 +43,8 @@ static const char *via_name(enum tw_grant g)
 		return "step-up";
 	case TW_GRANT_PERSONAL:
 		return "personal";
+	case TW_GRANT_GRANTED:
+		return "granted";
 	default:
 		return "baseline";
 	}

@@ -93,11 +93,13 @@ static void add_path(const char *path, void *arr)
  * may reach (all credential stores of the policy, the daemon's state).
  */
 static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
-			   const struct tw_context *c)
+			   const struct tw_context *c, const char *call_id)
 {
 	const struct tw_policy *pol = r->comp.pol;
 	const struct tw_workspace *ws = &pol->workspaces[c->workspace];
 	json_t *prot = json_array(), *sys = json_array(), *o;
+	struct tw_context granted;
+	int g;
 
 	/* The effective list: the workspace's, or the documented default. */
 	for (size_t i = 0; i < ws->nsystem_paths; i++)
@@ -106,7 +108,11 @@ static json_t *call_access(struct tw_daemon *d, const struct tw_revision *r,
 		json_array_append_new(sys,
 				      json_string(tw_default_system_paths[i]));
 	tw_fs_protected_each(&r->comp, d->policy_real, add_path, prot);
-	o = tw_context_access_json(&r->comp, c);
+	/* what live grants add, for a call that starts now */
+	g = tw_grants_call_context(d, &r->comp, c, call_id, &granted);
+	o = tw_context_access_json(&r->comp, g > 0 ? &granted : c);
+	if (g > 0)
+		tw_context_free(&granted);
 	json_object_update_new(o, json_pack("{s:s?,s:o,s:o}", "agent_user",
 					    ws->agent_user, "system_paths",
 					    sys, "protected", prot));
@@ -360,7 +366,7 @@ static json_t *do_call_start(struct tw_daemon *d, json_t *req)
 	else
 		json_decref(ljoin);
 	if (rep)
-		json_object_update_missing_new(rep, call_access(d, r, c));
+		json_object_update_missing_new(rep, call_access(d, r, c, call.call_id));
 	if (rep && call_filter(d))
 		json_object_set_new(rep, "seccomp", json_string(d->call_filter));
 	nc = &d->calls[d->ncalls - 1];

@@ -38,12 +38,15 @@
 
 #include "dns.h"
 #include "dnsallow.h"
+#include "dnsanswer.h"
 #include "dnsrebind.h"
 #include "dnsrefuse.h"
 #include "dnstcp.h"
 #include "dnsup.h"
 #include "dnswire.h"
+#include "duration.h"
 #include "explain.h"
+#include "grantdns.h"
 #include "learned.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -305,6 +308,7 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	const struct tw_context *x = NULL;
 	struct tw_dns_listener *l = y->qc->l;
 	char text[TW_DNAME_TEXT_MAX + 512];
+	uint64_t left;
 	int ci, rc = prc;
 
 	if (l && d->dns_qps &&
@@ -327,7 +331,9 @@ static int judge(struct tw_daemon *d, struct query *y, int prc,
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	if (ci >= 0)
 		x = &rev->comp.ctx[ci];
-	if (rc < 0 && x && !tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci)) {
+	if (rc < 0 && x &&
+	    !tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) &&
+	    !tw_grants_name(d, x->name, &y->q.name, &left)) {
 		rc = LDNS_RCODE_NXDOMAIN;
 		cause = C_NAME;
 		snprintf(text, sizeof(text),
@@ -445,27 +451,59 @@ static int learn_answer(struct tw_daemon *d, const struct tw_context *x,
 	return 0;
 }
 
+/* Allow ADDRS to X for Y's name by its live grants (lock held): 0, or
+ * the rcode to refuse with (its record written). */
+static int learn_granted(struct tw_daemon *d, struct query *y,
+			 const struct tw_revision *rev,
+			 const struct tw_context *x,
+			 const struct tw_answer_addr *addrs, size_t naddr)
+{
+	char why[TW_DNAME_TEXT_MAX + 256];
+	int ret = tw_grants_learn(d, x->name, &y->q.name, y->name, addrs,
+				  naddr, TW_DNS_GRACE_S);
+
+	if (!ret)
+		return 0;
+	snprintf(why, sizeof(why),
+		 "cannot allow the addresses of %s by the grant: %s; answered "
+		 "REFUSED",
+		 y->name,
+		 ret == -ENOSPC ? "the grant holds as many addresses as it "
+				  "may" :
+				  strerror(-ret));
+	tw_dns_refuse(d, y, rev, x, C_QUOTA, why, NULL, NULL);
+	d->dns.refused++;
+	return LDNS_RCODE_REFUSED;
+}
+
 /*
  * Y's answer holds ADDRS: judge the name again (a reload may have come
  * meanwhile) and each address for rebinding, then grant them to the
  * context before the answer is released (the client may connect as soon
- * as it has it). Returns the rcode to refuse with, or -1.
+ * as it has it). Returns the rcode to refuse with, or -1; *CAP: the TTL
+ * the answer may carry at most (a name of a granted bundle: the grant's
+ * time left), else UINT32_MAX.
  */
 static int release(struct tw_daemon *d, struct query *y,
-		   const struct tw_answer_addr *addrs, size_t naddr)
+		   const struct tw_answer_addr *addrs, size_t naddr,
+		   uint32_t *cap)
 {
 	struct tw_learn_entry grants[2];
 	const struct tw_revision *rev;
 	const struct tw_context *x;
 	char why[TW_DNAME_TEXT_MAX + 512], a[INET6_ADDRSTRLEN];
-	int ci, ng;
+	uint64_t left = 0;
+	int ci, ng, rc;
 
+	*cap = UINT32_MAX;
 	pthread_mutex_lock(&d->lock);
 	rev = &d->rev[d->slot];
 	ci = rev->valid ? tw_compiled_find(&rev->comp, y->qc->context) : -1;
 	x = ci >= 0 ? &rev->comp.ctx[ci] : NULL;
 	ng = x ? tw_dns_name_grants_dn(x, &y->q.name, grants, (uint32_t)ci) : 0;
-	if (!ng) {
+	if (!ng && x && tw_grants_name(d, x->name, &y->q.name, &left))
+		*cap = (uint32_t)(left / TW_NS_PER_S);
+	if (!ng && *cap == UINT32_MAX) {
 		d->dns.refused++;
 		snprintf(why, sizeof(why),
 			 "no bundle of %s allows the name %s since a reload "
@@ -492,6 +530,13 @@ static int release(struct tw_daemon *d, struct query *y,
 		d->dns.rebinding++;
 		pthread_mutex_unlock(&d->lock);
 		return LDNS_RCODE_REFUSED;
+	}
+	if (!ng) {
+		rc = learn_granted(d, y, rev, x, addrs, naddr);
+		if (!rc)
+			d->dns.answered++;
+		pthread_mutex_unlock(&d->lock);
+		return rc ? rc : -1;
 	}
 	if (learn_answer(d, x, y->name, grants, ng, addrs, naddr)) {
 		struct tw_learned_quota lq =
@@ -619,6 +664,7 @@ static void job_finish(struct tw_daemon *d, struct job *j)
 	struct tw_answer_addr addrs[64];
 	struct query *y = &j->y;
 	int na = -EBADMSG, rc;
+	uint32_t cap = UINT32_MAX;
 
 	if (!j->x.ret) {
 		/* it answers the id toolwall chose: the client's goes back */
@@ -633,8 +679,12 @@ static void job_finish(struct tw_daemon *d, struct job *j)
 		pthread_mutex_unlock(&d->lock);
 		j->ret = reply(y, LDNS_RCODE_SERVFAIL, false, &j->out,
 			       &j->olen);
-	} else if ((rc = release(d, y, addrs, (size_t)na)) >= 0) {
-		j->ret = reply(y, rc, false, &j->out, &j->olen);
+	} else if ((rc = release(d, y, addrs, (size_t)na, &cap)) >= 0 ||
+		   /* a granted name: no resolver may keep it past the grant */
+		   (cap != UINT32_MAX &&
+		    tw_dns_ttl_cap(j->x.ans, j->x.alen, cap))) {
+		j->ret = reply(y, rc >= 0 ? rc : LDNS_RCODE_SERVFAIL, false,
+			       &j->out, &j->olen);
 	} else if (!y->qc->tcp && j->x.alen > y->maxudp) {
 		pthread_mutex_lock(&d->lock);
 		d->dns.truncated++;

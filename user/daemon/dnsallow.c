@@ -23,26 +23,25 @@ static bool name_rule_covers(const struct tw_rule *r, const struct tw_dname *n)
 	return tw_dname_covered(n, r->name, r->kind == TW_HOST_WILDCARD);
 }
 
-static void add_ports(struct tw_learn_entry *e, const struct tw_rule *r)
+/* Add rule R (index I) to the grants OUT (*CNT of them, one per
+ * protocol) when it covers N. */
+static void add_rule(const struct tw_rule *r, size_t i, const struct tw_dname *n,
+		     struct tw_learn_entry out[2], int *cnt, uint32_t ctx_idx)
 {
-	for (size_t i = 0; i < r->nports; i++) {
-		bool merged = false;
+	struct tw_learn_entry *e = NULL;
 
-		for (size_t k = 0; k < e->nports && !merged; k++) {
-			struct tw_port_range *p = &e->ports[k];
-
-			if (r->ports[i].lo <= p->hi + 1u &&
-			    r->ports[i].hi + 1u >= p->lo) {
-				if (r->ports[i].lo < p->lo)
-					p->lo = r->ports[i].lo;
-				if (r->ports[i].hi > p->hi)
-					p->hi = r->ports[i].hi;
-				merged = true;
-			}
-		}
-		if (!merged && e->nports < TW_MAX_PORT_RANGES)
-			e->ports[e->nports++] = r->ports[i];
+	if (!name_rule_covers(r, n))
+		return;
+	for (int k = 0; k < *cnt; k++)
+		if (out[k].proto == (uint8_t)r->proto)
+			e = &out[k];
+	if (!e) {
+		e = &out[(*cnt)++];
+		e->ctx = ctx_idx;
+		e->proto = (uint8_t)r->proto;
+		e->rule = (uint32_t)i;
 	}
+	tw_ports_merge(e->ports, &e->nports, r->ports, r->nports);
 }
 
 int tw_dns_name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
@@ -51,22 +50,32 @@ int tw_dns_name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
 	int cnt = 0;
 
 	memset(out, 0, 2 * sizeof(*out));
-	for (size_t i = 0; i < x->nrules; i++) {
-		const struct tw_rule *r = &x->rules[i];
-		struct tw_learn_entry *e = NULL;
+	for (size_t i = 0; i < x->nrules; i++)
+		add_rule(&x->rules[i], i, n, out, &cnt, ctx_idx);
+	return cnt;
+}
 
-		if (!name_rule_covers(r, n))
-			continue;
-		for (int k = 0; k < cnt; k++)
-			if (out[k].proto == (uint8_t)r->proto)
-				e = &out[k];
-		if (!e) {
-			e = &out[cnt++];
-			e->ctx = ctx_idx;
-			e->proto = (uint8_t)r->proto;
-			e->rule = (uint32_t)i;
-		}
-		add_ports(e, r);
+/* A bundle's connect entry EP as a rule (borrowing its name and ports). */
+static struct tw_rule endpoint_rule(const struct tw_endpoint *ep)
+{
+	return (struct tw_rule){ .proto = ep->proto,
+				 .kind = ep->kind,
+				 .name = ep->name,
+				 .ports = ep->ports,
+				 .nports = ep->nports };
+}
+
+int tw_dns_bundle_name_grants(const struct tw_bundle *b,
+			      const struct tw_dname *n,
+			      struct tw_learn_entry out[2], uint32_t ctx_idx)
+{
+	int cnt = 0;
+
+	memset(out, 0, 2 * sizeof(*out));
+	for (size_t i = 0; i < b->nconnect; i++) {
+		struct tw_rule r = endpoint_rule(&b->connect[i]);
+
+		add_rule(&r, i, n, out, &cnt, ctx_idx);
 	}
 	return cnt;
 }
@@ -167,12 +176,7 @@ void tw_dns_name_hint(const struct tw_compiled *c, const struct tw_dname *n,
 		bool hit = false;
 
 		for (size_t i = 0; i < bu->nconnect && !hit; i++) {
-			const struct tw_endpoint *ep = &bu->connect[i];
-			struct tw_rule r = { .proto = ep->proto,
-					     .kind = ep->kind,
-					     .name = ep->name,
-					     .ports = ep->ports,
-					     .nports = ep->nports };
+			struct tw_rule r = endpoint_rule(&bu->connect[i]);
 
 			hit = name_rule_covers(&r, n);
 		}

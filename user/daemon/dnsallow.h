@@ -24,6 +24,14 @@ int tw_dns_name_grants_dn(const struct tw_context *x, const struct tw_dname *n,
 			  struct tw_learn_entry out[2], uint32_t ctx_idx);
 
 /*
+ * The same for the connect entries of bundle B (a grant's: see grants.h);
+ * the grants' rule fields are indices of B's entries.
+ */
+int tw_dns_bundle_name_grants(const struct tw_bundle *b,
+			      const struct tw_dname *n,
+			      struct tw_learn_entry out[2], uint32_t ctx_idx);
+
+/*
  * The same for a name as the learned table keeps it (presentation text,
  * written by tw_dname_text). A tw_name_grants_fn (learned.h): a reload
  * re-judges the learned names with it.

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grantaddr.h"
 #include "grantmaps.h"
 #include "grantrule.h"
 #include "grants.h"
@@ -96,6 +97,8 @@ int tw_grants_save(struct tw_daemon *d)
 				     "expires", (json_int_t)x->expires,
 				     "deadline", (json_int_t)x->deadline,
 				     "gslot", (int)x->gslot));
+		json_object_set_new(json_array_get(g, json_array_size(g) - 1),
+				    "addrs", tw_gaddrs_json(&t->addrs, x->num));
 	}
 	for (size_t i = 0; i < t->nq; i++) {
 		const struct tw_quarantine *x = &t->q[i];
@@ -143,6 +146,7 @@ static void load_one_grant(struct tw_grants *t, json_t *o)
 		return;
 	t->g = ng;
 	t->g[t->n++] = g;
+	tw_gaddrs_load(&t->addrs, g.num, json_object_get(o, "addrs"));
 }
 
 static void load_one_quarantine(struct tw_grants *t, json_t *o)
@@ -194,6 +198,7 @@ void tw_grants_close(struct tw_daemon *d)
 	if (!d->grants)
 		return;
 	free(d->grants->g);
+	tw_gaddrs_free(&d->grants->addrs);
 	free(d->grants->q);
 	free(d->grants);
 	d->grants = NULL;
@@ -245,6 +250,14 @@ static int put_grant(struct tw_daemon *d, const struct tw_compiled *comp,
 		return (int)n;
 	ret = tw_gmaps_put(&d->ld.maps, kind, scope, g->gslot, e, (size_t)n,
 			   g->deadline, g->num);
+	/* the addresses its names brought (names: whole contexts only) */
+	if (!ret && kind == TW_SCOPE_CTX) {
+		struct tw_gaddr_slot s = { scope, g->gslot, g->num,
+					   g->deadline };
+
+		ret = tw_gaddrs_put(&d->grants->addrs, &d->ld.maps, &s, e,
+				    (size_t)n, tw_now_ns(CLOCK_BOOTTIME));
+	}
 	if (ret)
 		snprintf(err, len, "cannot write the grant into tw_grants: %s%s",
 			 strerror(-ret),
@@ -444,6 +457,7 @@ void tw_grant_end(struct tw_daemon *d, size_t i, const char *event,
 	memmove(&t->g[i], &t->g[i + 1], (t->n - i - 1) * sizeof(g));
 	t->n--;
 	tw_grant_unapply(d, &g);
+	tw_gaddrs_drop(&t->addrs, g.num);
 	rec = tw_grants_record(d, event, &g, NULL);
 	/* who ended it: the operator of a revoke, the kernel's clock else */
 	json_object_set_new(rec, "operator",
@@ -479,11 +493,61 @@ void tw_grants_reloaded(struct tw_daemon *d)
 	}
 }
 
+/* Address A of a granted name expired: out of the active slot. */
+static void addr_withdraw(struct tw_daemon *d, const struct tw_grant_addr *a)
+{
+	const struct tw_revision *r = &d->rev[d->slot];
+	struct tw_grants *t = d->grants;
+	const struct tw_live_grant *g = NULL;
+	struct tw_lpm_entry *e = NULL;
+	char err[256];
+	long ne;
+	int ci;
+
+	for (size_t i = 0; i < t->n && !g; i++)
+		if (t->g[i].num == a->num)
+			g = &t->g[i];
+	ci = g && r->valid ? tw_compiled_find(&r->comp, g->context) : -1;
+	if (ci < 0)
+		return;
+	ne = tw_grant_lower(&r->comp,
+			    &(struct tw_grant_ask){ .context = g->context,
+						    .bundle = g->bundle },
+			    &e, err, sizeof(err));
+	if (ne >= 0)
+		tw_gaddr_withdraw(a, &d->ld.maps,
+				  &(struct tw_gaddr_slot){
+					  TW_CTX_KEY(d->slot, (uint32_t)ci),
+					  g->gslot, g->num, g->deadline },
+				  e, (size_t)ne);
+	free(e);
+}
+
+/* Addresses of granted names whose TTL ran out leave (the kernel refuses
+ * them already: each carries its deadline). */
+static void addrs_tick(struct tw_daemon *d, uint64_t now)
+{
+	struct tw_grants *t = d->grants;
+	size_t k = 0, n = t ? t->addrs.n : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t->addrs.v[i].deadline > now)
+			t->addrs.v[k++] = t->addrs.v[i];
+		else
+			addr_withdraw(d, &t->addrs.v[i]);
+	}
+	if (t && k != n) {
+		t->addrs.n = k;
+		tw_grants_save(d);
+	}
+}
+
 void tw_grants_tick(struct tw_daemon *d)
 {
 	struct tw_grants *t = d->grants;
 	uint64_t now = tw_now_ns(CLOCK_BOOTTIME);
 
+	addrs_tick(d, now);
 	for (size_t i = 0; t && i < t->n;) {
 		if (t->g[i].deadline > now) {
 			i++;
@@ -535,4 +599,31 @@ void tw_grants_call_started(struct tw_daemon *d, const struct tw_call *c)
 			tw_grants_sync_call(d, c);
 			return;
 		}
+}
+
+int tw_grants_call_context(struct tw_daemon *d, const struct tw_compiled *comp,
+			   const struct tw_context *x, const char *call_id,
+			   struct tw_context *out)
+{
+	struct tw_grants *t = d->grants;
+	uint64_t now = tw_now_ns(CLOCK_BOOTTIME);
+	int b[2 * TW_GRANT_SLOTS];
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; t && i < t->n && n < 2 * TW_GRANT_SLOTS; i++) {
+		const struct tw_live_grant *g = &t->g[i];
+
+		if (!g->bundle[0] || g->deadline <= now ||
+		    strcmp(g->context, x->name) ||
+		    (g->call_id[0] &&
+		     (!call_id || strcmp(g->call_id, call_id))))
+			continue;
+		if ((b[n] = tw_grant_bundle(comp->pol, g->bundle)) >= 0)
+			n++;
+	}
+	if (!n)
+		return 0;
+	ret = tw_context_with(comp, x, b, n, out);
+	return ret ? ret : 1;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "compile.h"
+#include "grantaddr.h"
 #include "state.h"
 
 struct tw_live_grant {
@@ -46,6 +47,7 @@ struct tw_quarantine {
 struct tw_grants {
 	struct tw_live_grant *g;
 	size_t n;
+	struct tw_gaddrs addrs; /* of granted names (grantdns.h) */
 	struct tw_quarantine *q;
 	size_t nq;
 	/* The compiled policy a reload is about to put in force (fill). */
@@ -72,6 +74,17 @@ bool tw_grants_call_ok(struct tw_daemon *d, const char *ctx,
 		       const char *call_id, char *why, size_t len);
 /* A call started: its per-call grants and quarantine reach its cgroup. */
 void tw_grants_call_started(struct tw_daemon *d, const struct tw_call *c);
+
+/*
+ * Context X (of COMP) as a call of it with CALL_ID starting now gets it:
+ * with the bundles of the live grants to X, or to that call id, as held
+ * (credentials, repositories, skills, instructions). Returns 1 with *OUT
+ * filled (tw_context_free), 0 when no live grant of a bundle applies
+ * (*OUT untouched), or -errno.
+ */
+int tw_grants_call_context(struct tw_daemon *d, const struct tw_compiled *comp,
+			   const struct tw_context *x, const char *call_id,
+			   struct tw_context *out);
 
 /* Live grants and quarantines (status, `grants`). */
 json_t *tw_grants_json(struct tw_daemon *d);

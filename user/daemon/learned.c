@@ -227,16 +227,15 @@ static void remove_at(struct tw_learned_table *t, uint32_t i)
 	t->n--;
 }
 
-/* Add the port ranges of FROM to TO, merging overlapping or adjacent ones. */
-static void merge_ports(struct tw_learn_entry *to,
-			const struct tw_learn_entry *from)
+void tw_ports_merge(struct tw_port_range *to, size_t *nto,
+		    const struct tw_port_range *from, size_t nfrom)
 {
-	for (size_t i = 0; i < from->nports; i++) {
-		const struct tw_port_range *r = &from->ports[i];
+	for (size_t i = 0; i < nfrom; i++) {
+		const struct tw_port_range *r = &from[i];
 		bool merged = false;
 
-		for (size_t k = 0; k < to->nports && !merged; k++) {
-			struct tw_port_range *p = &to->ports[k];
+		for (size_t k = 0; k < *nto && !merged; k++) {
+			struct tw_port_range *p = &to[k];
 
 			if (r->lo <= p->hi + 1u && r->hi + 1u >= p->lo) {
 				if (r->lo < p->lo)
@@ -246,8 +245,8 @@ static void merge_ports(struct tw_learn_entry *to,
 				merged = true;
 			}
 		}
-		if (!merged && to->nports < TW_MAX_PORT_RANGES)
-			to->ports[to->nports++] = *r;
+		if (!merged && *nto < TW_MAX_PORT_RANGES)
+			to[(*nto)++] = *r;
 	}
 }
 
@@ -303,7 +302,7 @@ int tw_learned_add(struct tw_learned_table *t, const char *ctx,
 	} else {
 		l = &t->v[i];
 		before = l->e;
-		merge_ports(&l->e, e);
+		tw_ports_merge(l->e.ports, &l->e.nports, e->ports, e->nports);
 		if (expires > l->expires_ns) {
 			l->expires_ns = expires;
 			heap_down(t, l->hpos, t->n);

@@ -60,6 +60,11 @@ typedef int (*tw_name_grants_fn)(const struct tw_context *x, const char *name,
 				 struct tw_learn_entry out[2],
 				 uint32_t ctx_idx);
 
+/* Add the port ranges FROM (NFROM) to TO (*NTO, at most
+ * TW_MAX_PORT_RANGES), merging overlapping or adjacent ones. */
+void tw_ports_merge(struct tw_port_range *to, size_t *nto,
+		    const struct tw_port_range *from, size_t nfrom);
+
 /* A context's share of the table. */
 struct tw_learned_quota {
 	uint32_t used, max;

@@ -20,6 +20,7 @@
 #include "cgroups.h"
 #include "creds.h"
 #include "fsexplain.h"
+#include "grants.h"
 #include "maps.h"
 #include "state.h"
 #include "sysaudit.h"
@@ -120,12 +121,18 @@ void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 {
 	const struct tw_revision *r = &d->rev[d->slot];
 	const struct tw_context *x;
-	int ci;
+	struct tw_context granted;
+	int ci, g;
 
 	if (c->secrets_loaded || !r->valid ||
 	    (ci = tw_compiled_find(&r->comp, c->context)) < 0)
 		return; /* not yet: the next event tries again */
 	x = &r->comp.ctx[ci];
+	/* with what live grants gave the call when it started (right
+	 * before this, at call-start) */
+	g = tw_grants_call_context(d, &r->comp, x, c->call_id, &granted);
+	if (g > 0)
+		x = &granted;
 	c->secrets_loaded = true;
 	/* The audit writer keeps them out of every record (redact.h). */
 	for (size_t i = 0; i < x->ncreds; i++) {
@@ -144,6 +151,8 @@ void tw_call_secrets_load(struct tw_daemon *d, struct tw_call *c)
 		}
 		tw_cred_wipe(&cr);
 	}
+	if (g > 0)
+		tw_context_free(&granted);
 }
 
 void tw_calls_secrets_load(struct tw_daemon *d)

@@ -43,6 +43,24 @@ int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 	return 0;
 }
 
+int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		 uint8_t gslot, const struct tw_lpm_entry *e)
+{
+	struct tw_grant_key k = {
+		.prefixlen = TW_GKEY_FIXED_BITS + e->prefixlen,
+		.kind = kind,
+		.gslot = gslot,
+		.proto = (__u8)e->proto,
+		.family = (__u8)e->family,
+		.scope = scope,
+	};
+
+	memcpy(k.addr, e->addr, 16);
+	if (bpf_map_delete_elem(m->grants, &k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 struct drop_arg {
 	uint8_t kind;
 	uint64_t scope;

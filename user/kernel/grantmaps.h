@@ -20,6 +20,9 @@
 int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		 uint8_t gslot, const struct tw_lpm_entry *e, size_t n,
 		 uint64_t deadline, uint32_t grant);
+/* Remove the one entry E (its prefix) of grant slot GSLOT of the scope. */
+int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		 uint8_t gslot, const struct tw_lpm_entry *e);
 /* Remove the entries of grant slot GSLOT of the scope (every slot: -1). */
 int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		  int gslot);

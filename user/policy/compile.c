@@ -470,12 +470,14 @@ static int build_skills(struct tw_context *x, const struct tw_policy *pol)
 	return 0;
 }
 
-/* Fill X for workspace WS plus the channel CH or the DM DM (or neither). */
+/* Fill X for workspace WS plus the channel CH or the DM DM (or neither),
+ * holding the bundles EXTRA (NEXTRA) as well, as granted. */
 static int build_context(struct tw_context *x, const struct tw_policy *pol,
-			 int ws, int ch, int dm)
+			 int ws, int ch, int dm, const int *extra,
+			 size_t nextra)
 {
 	const struct tw_workspace *w = &pol->workspaces[ws];
-	size_t cap = w->nbaseline;
+	size_t cap = w->nbaseline + nextra;
 	int err;
 
 	x->workspace = ws;
@@ -530,6 +532,11 @@ static int build_context(struct tw_context *x, const struct tw_policy *pol,
 	if (dm >= 0)
 		add_held(x, pol, pol->dms[dm].personal, pol->dms[dm].npersonal,
 			 TW_GRANT_PERSONAL);
+	for (size_t i = 0; i < nextra; i++) {
+		struct tw_ref r = { .bundle = extra[i] };
+
+		add_held(x, pol, &r, 1, TW_GRANT_GRANTED);
+	}
 	if (x->nheld > 1)
 		qsort(x->held, x->nheld, sizeof(*x->held), cmp_held);
 
@@ -732,7 +739,7 @@ int tw_compile(const struct tw_policy *pol, struct tw_compiled *out,
 				dm = keys[i].idx;
 				ws = pol->dms[dm].workspace;
 			}
-			err = build_context(x, pol, ws, ch, dm);
+			err = build_context(x, pol, ws, ch, dm, NULL, 0);
 			if (!err && out->nctx > TW_MAX_CONTEXTS) {
 				tw_diags_add(diags, ctx_loc(pol, x),
 					     "context %s is one too many: a policy has at most %d contexts",
@@ -749,6 +756,30 @@ int tw_compile(const struct tw_policy *pol, struct tw_compiled *out,
 	if (err)
 		tw_compiled_free(out);
 	return err;
+}
+
+int tw_context_with(const struct tw_compiled *c, const struct tw_context *x,
+		    const int *bundles, size_t n, struct tw_context *out)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = build_context(out, c->pol, x->workspace, x->channel, x->dm,
+			    bundles, n);
+	if (err) {
+		context_free(out);
+		memset(out, 0, sizeof(*out));
+		return err;
+	}
+	out->max_learned = x->max_learned;
+	out->max_learned_set = x->max_learned_set;
+	return 0;
+}
+
+void tw_context_free(struct tw_context *x)
+{
+	context_free(x);
+	memset(x, 0, sizeof(*x));
 }
 
 json_t *tw_context_instructions_json(const struct tw_compiled *c,

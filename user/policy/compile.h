@@ -37,6 +37,16 @@ int tw_compiled_find(const struct tw_compiled *c, const char *context);
  */
 json_t *tw_context_access_json(const struct tw_compiled *c,
 			       const struct tw_context *x);
+/*
+ * Context X of C as it is for a tool call that starts while grants of the
+ * bundles BUNDLES (N indices, dangling ones skipped) last: X's own
+ * bundles and these, as TW_GRANT_GRANTED. Returns 0 with *OUT filled
+ * (free it with tw_context_free) or -errno.
+ */
+int tw_context_with(const struct tw_compiled *c, const struct tw_context *x,
+		    const int *bundles, size_t n, struct tw_context *out);
+void tw_context_free(struct tw_context *x);
+
 /* [{"bundle", "text"}] of every bundle X holds that has instructions. */
 json_t *tw_context_instructions_json(const struct tw_compiled *c,
 				     const struct tw_context *x);

@@ -109,3 +109,26 @@ int tw_dns_rr_name_target(const uint8_t *m, size_t len,
 		return -EBADMSG;
 	return 0;
 }
+
+int tw_dns_ttl_cap(uint8_t *m, size_t len, uint32_t cap)
+{
+	struct tw_dns_rr rr;
+	uint16_t ancount;
+	size_t off, rrs;
+
+	if (tw_dns_msg_check(m, len, &off, &ancount))
+		return -EBADMSG;
+	rrs = (size_t)ancount + get16(m + 8) + get16(m + 10);
+	for (size_t i = 0; i < rrs; i++) {
+		if (tw_dns_rr_at(m, len, &off, &rr))
+			return -EBADMSG;
+		/* an OPT record's "TTL" is EDNS's flags, not a time */
+		if (rr.type == 41 || rr.ttl <= cap)
+			continue;
+		m[rr.rdoff - 6] = (uint8_t)(cap >> 24);
+		m[rr.rdoff - 5] = (uint8_t)(cap >> 16);
+		m[rr.rdoff - 4] = (uint8_t)(cap >> 8);
+		m[rr.rdoff - 3] = (uint8_t)cap;
+	}
+	return 0;
+}

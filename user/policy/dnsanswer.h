@@ -51,4 +51,9 @@ int tw_dns_rr_at(const uint8_t *m, size_t len, size_t *off,
 int tw_dns_rr_name_target(const uint8_t *m, size_t len,
 			  const struct tw_dns_rr *rr, struct tw_dname *n);
 
+/* Cut the TTL of every record of message M (LEN bytes) in every
+ * section to at most CAP seconds, in place (an OPT record's field is not
+ * a TTL and stays): 0, or -EBADMSG with M unchanged. */
+int tw_dns_ttl_cap(uint8_t *m, size_t len, uint32_t cap);
+
 #endif

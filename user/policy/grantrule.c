@@ -19,7 +19,7 @@ uint64_t tw_grant_limit(const struct tw_compiled *c, int ctx)
 	return ws->max_grant ? ws->max_grant : TW_MAX_GRANT_DEFAULT;
 }
 
-static int find_bundle(const struct tw_policy *pol, const char *name)
+int tw_grant_bundle(const struct tw_policy *pol, const char *name)
 {
 	for (size_t i = 0; i < pol->nbundles; i++)
 		if (!strcmp(pol->bundles[i].name, name))
@@ -55,12 +55,13 @@ static bool personal_ok(const struct tw_compiled *c, const struct tw_context *x,
 	return !listed;
 }
 
-static bool has_address_rule(const struct tw_bundle *b)
+/* Something a grant opens: an address or name rule, or what calls get. */
+static bool grantable(const struct tw_bundle *b)
 {
 	for (size_t i = 0; i < b->nconnect; i++)
-		if (b->connect[i].kind == TW_HOST_CIDR)
+		if (b->connect[i].kind != TW_HOST_UNIX)
 			return true;
-	return false;
+	return b->ncreds || b->nrepos || b->nskills || b->instructions;
 }
 
 /* The one destination of --connect: an address or CIDR rule. */
@@ -89,7 +90,7 @@ static int check_bundle(const struct tw_compiled *c, const struct tw_context *x,
 {
 	const struct tw_bundle *b;
 
-	*bundle = find_bundle(c->pol, name);
+	*bundle = tw_grant_bundle(c->pol, name);
 	if (*bundle < 0) {
 		snprintf(err, len, "no bundle %s in the policy in force", name);
 		return -ENOENT;
@@ -104,9 +105,10 @@ static int check_bundle(const struct tw_compiled *c, const struct tw_context *x,
 		snprintf(err, len, "%s holds bundle %s already", x->name, name);
 		return -EINVAL;
 	}
-	if (!has_address_rule(b)) {
-		snprintf(err, len, "bundle %s has no address rule to grant "
-			 "(a grant opens addresses; names and unix paths are "
+	if (!grantable(b)) {
+		snprintf(err, len, "bundle %s has nothing a grant opens "
+			 "(addresses, names, credentials, repositories, skills, "
+			 "instructions; unix paths and listen entries are "
 			 "opened by the policy only)", name);
 		return -EINVAL;
 	}
@@ -160,7 +162,7 @@ long tw_grant_lower(const struct tw_compiled *c, const struct tw_grant_ask *ask,
 
 	*out = NULL;
 	if (ask->bundle) {
-		bundle = find_bundle(c->pol, ask->bundle);
+		bundle = tw_grant_bundle(c->pol, ask->bundle);
 		if (bundle < 0)
 			return -ENOENT;
 		eps = c->pol->bundles[bundle].connect;

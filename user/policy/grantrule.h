@@ -26,15 +26,18 @@ struct tw_grant_ask {
 	uint64_t duration;   /* ns */
 };
 
+/* The index of bundle NAME in POL, or -1. */
+int tw_grant_bundle(const struct tw_policy *pol, const char *name);
+
 /* The workspace's max_grant for context CTX (the default when unset). */
 uint64_t tw_grant_limit(const struct tw_compiled *c, int ctx);
 
 /*
  * May ASK be granted under policy C? Refused: an unknown context or bundle,
  * a bundle the context holds already, a personal bundle anywhere but a DM
- * that may hold it, a bundle or destination with no address rule (grants
- * open addresses; names and unix paths only by policy), a zero duration
- * or one over the workspace's max_grant. Returns 0 with the context (and
+ * that may hold it, a bundle with nothing a grant opens (only unix paths
+ * or listen entries: those only by policy), a destination that is not an
+ * address or CIDR, a zero duration or one over the workspace's max_grant. Returns 0 with the context (and
  * bundle, or -1) index, or -EINVAL / -ENOENT / -ERANGE / -EPERM with a
  * sentence in ERR.
  */

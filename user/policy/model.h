@@ -14,8 +14,14 @@
 
 enum tw_ctx_kind { TW_CTX_WORKSPACE, TW_CTX_CHANNEL, TW_CTX_DM };
 
-/* Why a context holds a bundle. */
-enum tw_grant { TW_GRANT_BASELINE, TW_GRANT_STEP_UP, TW_GRANT_PERSONAL };
+/* Why a context holds a bundle (GRANTED: a live time-limited grant, for
+ * the calls that start while it lasts; see tw_context_with). */
+enum tw_grant {
+	TW_GRANT_BASELINE,
+	TW_GRANT_STEP_UP,
+	TW_GRANT_PERSONAL,
+	TW_GRANT_GRANTED,
+};
 
 struct tw_held {
 	int bundle; /* index into policy->bundles */

@@ -8,6 +8,9 @@
 #   grants.py mkcg                          make a cgroup of its own below
 #                                           its call's (a scope no grant or
 #                                           quarantine names)
+#   grants.py cred VAR NAME                 hold credential NAME: in the
+#                                           environment (VAR) or as a file
+#                                           in $TOOLWALL_CREDENTIALS_DIR
 import sys
 sys.dont_write_bytecode = True  # (a call may not write here)
 import ctypes
@@ -67,6 +70,16 @@ def mkcg():
     escaped("made cgroup %s" % sub)
 
 
+def cred(var, name):
+    v = os.environ.get(var)
+    if v:
+        escaped("holds %s (%d bytes)" % (var, len(v)))
+    d = os.environ.get("TOOLWALL_CREDENTIALS_DIR")
+    if d and os.path.exists(os.path.join(d, name)):
+        escaped("holds the file %s/%s" % (d, name))
+    blocked("no %s in its environment, no file %s" % (var, name))
+
+
 def main():
     a = sys.argv[1:]
     if a[:1] == ["control"] and len(a) == 3:
@@ -75,7 +88,9 @@ def main():
         bpf_map(a[1])
     elif a == ["mkcg"]:
         mkcg()
-    error("usage: grants.py control SOCKET JSON | map PIN | mkcg")
+    elif a[:1] == ["cred"] and len(a) == 3:
+        cred(a[1], a[2])
+    error("usage: grants.py control SOCKET JSON | map PIN | mkcg | cred VAR NAME")
 
 
 if __name__ == "__main__":
