@@ -147,7 +147,8 @@ $(OUT)/fuzz/fuzz_audit: tests/fuzz/fuzz_audit.c $(PURE_SRCS) $(USER_HDRS) | $(OU
 # harness stands in for the maps and cgroups (a parser needs no kernel, and a
 # fuzzer must not create cgroups), counting what a request would change.
 FUZZ_CTL_SRCS := user/daemon/control.c user/daemon/statusjson.c user/daemon/learned.c user/daemon/grants.c \
-		 user/daemon/grantops.c user/daemon/grantaddr.c user/launch/callfilter.c user/lib/util.c
+		 user/daemon/grantops.c user/daemon/grantaddr.c user/daemon/grantbk.c \
+		 user/launch/callfilter.c user/lib/util.c
 $(OUT)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(FUZZ_CTL_SRCS) $(PURE_SRCS) $(USER_HDRS) \
 		bpf/toolwall.h | $(OUT)/fuzz
 	$(Q)$(FUZZ_CC) -DTW_FUZZ_POLICY='"$(CURDIR)/policy/examples/acme"' -o $@ $< \

@@ -111,6 +111,16 @@ struct {
 	__type(value, struct tw_bk_conn);
 } tw_bk_conn SEC(".maps");
 
+/* (scope kind, grant slot, scope, address, port) -> broker and deadline:
+ * brokered services of granted bundles (toolwall.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TW_MAX_BK_GRANT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tw_bk_gkey);
+	__type(value, struct tw_bk_gval);
+} tw_bk_grant SEC(".maps");
+
 /* (scope kind, grant slot, scope, proto, family, prefix) -> ports and
  * deadline: time-limited grants (toolwall.h, "Grants and quarantine"). */
 struct {
@@ -630,18 +640,66 @@ static __always_inline int redirect_dns6(struct bpf_sock_addr *ctx,
 #define TW_REDIR_DNS 1
 #define TW_REDIR_BROKER 2
 
-/* The brokered service at (FAMILY, ADDR, PORT) of context D, or NULL. */
-static __always_inline struct tw_bk_dst *
-brokered(const struct decision *d, __u8 family, const __u8 *addr, __u16 port)
+/* A live granted brokered service of scope (KIND, SCOPE) among the grant
+ * slots of MASK: into *OUT. */
+static __always_inline bool bk_granted_in(__u8 kind, __u64 scope, __u32 mask,
+					  __u8 family, const __u8 *addr,
+					  __u16 port, __u64 now,
+					  struct tw_bk_dst *out)
+{
+	struct tw_bk_gkey key = {
+		.kind = kind,
+		.family = family,
+		.port = port,
+		.scope = scope,
+	};
+	struct tw_bk_gval *v;
+
+	__builtin_memcpy(key.addr, addr, 16);
+	for (int i = 0; i < TW_GRANT_SLOTS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		key.gslot = i;
+		v = bpf_map_lookup_elem(&tw_bk_grant, &key);
+		if (v && now < v->deadline) {
+			out->origin = v->origin;
+			out->port = v->port;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The brokered service at (FAMILY, ADDR, PORT) for decision D, into *OUT:
+ * one of the context's own (tw_bk_dst), else one of a live grant of the
+ * call or of the context (tw_bk_grant). false: not brokered.
+ */
+static __always_inline bool brokered(const struct decision *d, __u8 family,
+				     const __u8 *addr, __u16 port,
+				     struct tw_bk_dst *out)
 {
 	struct tw_bk_key key = {
 		.ctx = d->ctx,
 		.family = family,
 		.port = port,
 	};
+	struct tw_bk_dst *b;
+	__u64 now;
 
 	__builtin_memcpy(key.addr, addr, 16);
-	return bpf_map_lookup_elem(&tw_bk_dst, &key);
+	b = bpf_map_lookup_elem(&tw_bk_dst, &key);
+	if (b) {
+		*out = *b;
+		return true;
+	}
+	if (!(d->gcall | d->gctx))
+		return false;
+	now = bpf_ktime_get_boot_ns();
+	return bk_granted_in(TW_SCOPE_CALL, d->cgid, d->gcall, family, addr,
+			     port, now, out) ||
+	       bk_granted_in(TW_SCOPE_CTX, d->ctx, d->gctx, family, addr, port,
+			     now, out);
 }
 
 /*
@@ -706,10 +764,10 @@ static __always_inline int inet4(struct bpf_sock_addr *ctx, __u8 action)
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, 4, addr, port);
 	if (ret == SYS_PROCEED && proto == IPPROTO_TCP && !d.reason) {
-		struct tw_bk_dst *b = brokered(&d, 4, addr, port);
+		struct tw_bk_dst b;
 
-		if (b)
-			redirect_broker(ctx, b, 4, 0, addr, port);
+		if (brokered(&d, 4, addr, port, &b))
+			redirect_broker(ctx, &b, 4, 0, addr, port);
 	}
 	return ret;
 }
@@ -744,10 +802,10 @@ static __always_inline int inet6(struct bpf_sock_addr *ctx, __u8 action)
 	if (ret == SYS_PROCEED && proto == IPPROTO_UDP)
 		mark_socket(ctx->sk, family, addr, port);
 	if (ret == SYS_PROCEED && proto == IPPROTO_TCP && !d.reason) {
-		struct tw_bk_dst *b = brokered(&d, family, addr, port);
+		struct tw_bk_dst b;
 
-		if (b)
-			redirect_broker(ctx, b, 6, embedded, (const __u8 *)a,
+		if (brokered(&d, family, addr, port, &b))
+			redirect_broker(ctx, &b, 6, embedded, (const __u8 *)a,
 					port);
 	}
 	return ret;
@@ -1323,8 +1381,7 @@ static __always_inline void broker_handoff(const struct decision *d,
 	struct tw_bk_conn_key k = { .family = p->family, .port = p->sport };
 	struct tw_bk_conn v = { .cgid = cgid, .port = m->orig_port,
 				.origin = ~0u };
-	struct tw_bk_dst *b;
-
+	struct tw_bk_dst b;
 	__u32 orig[4];
 
 	__builtin_memcpy(k.addr, p->saddr, 16);
@@ -1337,9 +1394,8 @@ static __always_inline void broker_handoff(const struct decision *d,
 		v.family = 4;
 	if (v.family == 6 || m->family == 4)
 		__builtin_memcpy(v.addr, m->orig, 16);
-	b = brokered(d, v.family, v.addr, v.port);
-	if (b)
-		v.origin = b->origin;
+	if (brokered(d, v.family, v.addr, v.port, &b))
+		v.origin = b.origin;
 	bpf_map_update_elem(&tw_bk_conn, &k, &v, BPF_ANY);
 }
 

@@ -254,6 +254,35 @@ struct tw_grant_val {
 	struct tw_kport ports[TW_PORT_RANGES];
 };
 
+/*
+ * tw_bk_grant: the brokered services of granted bundles. A TCP connect the
+ * rules or a grant allow, to an address and port no tw_bk_dst entry of the
+ * context holds, is redirected to the broker (as for tw_bk_dst) when a
+ * live grant slot of the call's or the context's scope holds it with a
+ * deadline ahead (CLOCK_BOOTTIME, like tw_grant_val): at the deadline the
+ * redirect ends in the kernel, daemon or not, and the connect is judged by
+ * the context's own policy again.
+ */
+#define TW_MAX_BK_GRANT 16384	/* granted brokered service addresses */
+
+struct tw_bk_gkey {
+	__u8 kind;	/* enum tw_scope_kind */
+	__u8 gslot;	/* grant slot in the scope, < TW_GRANT_SLOTS */
+	__u8 family;	/* 4 or 6, as judged (IPv4-mapped: 4) */
+	__u8 pad;
+	__u16 port;	/* host order */
+	__u16 pad2;
+	__u64 scope;	/* host order, as in tw_grant_key */
+	__u8 addr[16];	/* network order; IPv4 in the first 4 bytes */
+};
+
+struct tw_bk_gval {
+	__u64 deadline; /* CLOCK_BOOTTIME ns; redirected while now < deadline */
+	__u32 origin;	/* as in tw_bk_dst */
+	__u16 port;	/* the broker's listener port, host order */
+	__u16 pad;
+};
+
 /* tw_scopes key and value. */
 struct tw_scope_key {
 	__u32 kind; /* enum tw_scope_kind */
@@ -494,6 +523,8 @@ _Static_assert(sizeof(struct tw_bk_key) == 24, "tw_bk_key layout");
 _Static_assert(sizeof(struct tw_bk_dst) == 8, "tw_bk_dst layout");
 _Static_assert(sizeof(struct tw_bk_conn_key) == 20, "tw_bk_conn_key layout");
 _Static_assert(sizeof(struct tw_bk_conn) == 32, "tw_bk_conn layout");
+_Static_assert(sizeof(struct tw_bk_gkey) == 32, "tw_bk_gkey layout");
+_Static_assert(sizeof(struct tw_bk_gval) == 16, "tw_bk_gval layout");
 _Static_assert(sizeof(struct tw_grant_key) == 32, "tw_grant_key layout");
 _Static_assert(sizeof(struct tw_grant_val) == 80, "tw_grant_val layout");
 _Static_assert(sizeof(struct tw_scope_key) == 16, "tw_scope_key layout");

@@ -27,6 +27,7 @@
 #include "state.h"
 #include "sysaudit.h"
 #include "fsexplain.h"
+#include "brokerd.h"
 #include "grantmaps.h"
 #include "grants.h"
 #include "loader.h"
@@ -200,6 +201,12 @@ void tw_brokerd_call_end(struct tw_daemon *dd, struct tw_call *c)
 	(void)c;
 }
 
+uint32_t tw_brokerd_origin(struct tw_daemon *dd, const struct tw_service *sv)
+{
+	(void)dd, (void)sv;
+	return 0;
+}
+
 json_t *tw_brokerd_status(struct tw_daemon *dd)
 {
 	(void)dd;
@@ -288,6 +295,25 @@ int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 
 int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		 uint8_t gslot, const struct tw_lpm_entry *e)
+{
+	(void)m, (void)kind, (void)scope, (void)e;
+	if (gslot >= TW_GRANT_SLOTS)
+		abort();
+	return 0;
+}
+
+int tw_gmaps_bk_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e,
+		    uint64_t deadline)
+{
+	(void)m, (void)kind, (void)scope, (void)e, (void)deadline;
+	if (gslot >= TW_GRANT_SLOTS)
+		abort();
+	return 0;
+}
+
+int tw_gmaps_bk_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e)
 {
 	(void)m, (void)kind, (void)scope, (void)e;
 	if (gslot >= TW_GRANT_SLOTS)

@@ -21,6 +21,7 @@
 #include "learned.h"
 #include "dns.h"
 #include "fdpass.h"
+#include "grantbk.h"
 #include "model.h"
 #include "paths.h"
 #include "service.h"
@@ -517,6 +518,21 @@ static uint32_t origin_id(struct tw_brokerd *b, const char *o, bool *grew)
 	return (uint32_t)b->norigins++;
 }
 
+uint32_t tw_brokerd_origin(struct tw_daemon *d, const struct tw_service *sv)
+{
+	char str[300];
+	bool grew = false;
+	uint32_t o;
+
+	if (!d->broker)
+		return ~0u;
+	tw_service_str(sv, str, sizeof(str));
+	o = origin_id(d->broker, str, &grew);
+	if (grew)
+		send_origins(d->broker);
+	return o;
+}
+
 struct entries {
 	struct tw_bk_entry *v;
 	size_t n, cap;
@@ -725,6 +741,7 @@ void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 	bool grew = false;
 	int ci;
 
+	tw_grant_bk_learned(d, ctx, name, e, add);
 	if (!d->broker || !r->valid ||
 	    (ci = tw_compiled_find(&r->comp, ctx)) < 0)
 		return;

@@ -30,6 +30,8 @@
 #include "maps.h"
 #include "state.h"
 
+struct tw_service;
+
 /* Where the broker keeps its CA (0700, key 0600) and the public bundle
  * (system CAs + its CA) tool calls trust (tw_roots.broker_pub).
  * TOOLWALL_BROKER_DIR=D moves them to D and D-public (tests). */
@@ -82,6 +84,10 @@ struct tw_bk_entry *tw_brokerd_entries(struct tw_daemon *d,
 void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 			const char *name, const struct tw_learn_entry *e,
 			bool add);
+
+/* The broker's index of service SV's origin (the broker learns a new
+ * one at once); ~0 without a broker or memory. */
+uint32_t tw_brokerd_origin(struct tw_daemon *d, const struct tw_service *sv);
 
 /* A policy is in force: the broker's upstream CAs follow it. */
 void tw_brokerd_policy(struct tw_daemon *d);

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "grantaddr.h"
+#include "grantbk.h"
 #include "grantmaps.h"
 #include "grantrule.h"
 #include "grants.h"
@@ -258,11 +259,21 @@ static int put_grant(struct tw_daemon *d, const struct tw_compiled *comp,
 		ret = tw_gaddrs_put(&d->grants->addrs, &d->ld.maps, &s, e,
 				    (size_t)n, tw_now_ns(CLOCK_BOOTTIME));
 	}
-	if (ret)
+	free(e);
+	if (ret) {
 		snprintf(err, len, "cannot write the grant into tw_grants: %s%s",
 			 strerror(-ret),
 			 ret == -ENOSPC ? " (tw_grants is full)" : "");
-	free(e);
+		return ret;
+	}
+	/* its brokered credentials' services: to the broker (grantbk.h) */
+	ret = tw_grant_bk_put(d, comp, g, kind, scope);
+	if (ret)
+		snprintf(err, len,
+			 "cannot write the grant's brokered services into "
+			 "tw_bk_grant: %s%s",
+			 strerror(-ret),
+			 ret == -ENOSPC ? " (tw_bk_grant is full)" : "");
 	return ret;
 }
 

@@ -61,6 +61,39 @@ int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 	return 0;
 }
 
+int tw_gmaps_bk_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e,
+		    uint64_t deadline)
+{
+	struct tw_bk_gkey k = { .kind = kind, .gslot = gslot,
+				.family = e->family, .port = e->port,
+				.scope = scope };
+	struct tw_bk_gval v = { .deadline = deadline, .origin = e->origin,
+				.port = e->broker_port };
+
+	if (gslot >= TW_GRANT_SLOTS)
+		return -EINVAL;
+	if (m->bk_grant < 0)
+		return -ENOENT;
+	memcpy(k.addr, e->addr, 16);
+	return bpf_map_update_elem(m->bk_grant, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+int tw_gmaps_bk_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e)
+{
+	struct tw_bk_gkey k = { .kind = kind, .gslot = gslot,
+				.family = e->family, .port = e->port,
+				.scope = scope };
+
+	if (m->bk_grant < 0)
+		return 0;
+	memcpy(k.addr, e->addr, 16);
+	if (bpf_map_delete_elem(m->bk_grant, &k) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
 struct drop_arg {
 	uint8_t kind;
 	uint64_t scope;
@@ -80,6 +113,28 @@ static bool grant_match(const void *key, const void *arg)
 	       (a->gslot < 0 || k->gslot == a->gslot);
 }
 
+/* grant_match for tw_bk_grant's keys. */
+static bool bk_match(const void *key, const void *arg)
+{
+	const struct tw_bk_gkey *k = key;
+	const struct drop_arg *a = arg;
+
+	if (a->slot >= 0)
+		return k->kind == TW_SCOPE_CTX &&
+		       TW_CTX_SLOT((uint32_t)k->scope) == (uint32_t)a->slot;
+	return k->kind == a->kind && k->scope == a->scope &&
+	       (a->gslot < 0 || k->gslot == a->gslot);
+}
+
+/* The entries of tw_bk_grant A matches (none pinned: nothing). */
+static int bk_drop(const struct tw_maps *m, const struct drop_arg *a)
+{
+	if (m->bk_grant < 0)
+		return 0;
+	return tw_map_drop_keys(m->bk_grant, sizeof(struct tw_bk_gkey),
+				bk_match, a);
+}
+
 static bool scope_in_slot(const void *key, const void *arg)
 {
 	const struct tw_scope_key *k = key;
@@ -93,9 +148,11 @@ int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		  int gslot)
 {
 	struct drop_arg a = { kind, scope, gslot, -1 };
+	int ret = bk_drop(m, &a);
+	int ret2 = tw_map_drop_keys(m->grants, sizeof(struct tw_grant_key),
+				    grant_match, &a);
 
-	return tw_map_drop_keys(m->grants, sizeof(struct tw_grant_key), grant_match,
-			 &a);
+	return ret ? ret : ret2;
 }
 
 /* tw_grant_on[0] = ON. */
@@ -154,6 +211,8 @@ int tw_gmaps_clear_slot(const struct tw_maps *m, uint32_t slot)
 	if (!ret)
 		ret = tw_map_drop_keys(m->grants, sizeof(struct tw_grant_key),
 				grant_match, &a);
+	if (!ret)
+		ret = bk_drop(m, &a);
 	if (!ret)
 		ret = settle_on(m);
 	return ret;

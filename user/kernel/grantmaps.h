@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * grantmaps.h - grants and quarantine in the kernel maps (tw_grants,
- * tw_scopes, tw_grant_on; the semantics are in bpf/toolwall.h). The
+ * tw_bk_grant, tw_scopes, tw_grant_on; the semantics are in bpf/toolwall.h). The
  * daemon's grants.c decides; this only writes. Library code: -errno, no
  * logging.
  */
@@ -13,6 +13,7 @@
 
 #include "loader.h"
 #include "lower.h"
+#include "maps.h"
 #include "toolwall.h"
 
 /* Write the entries E (N) of grant GRANT into slot GSLOT of scope (KIND,
@@ -20,10 +21,20 @@
 int tw_gmaps_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		 uint8_t gslot, const struct tw_lpm_entry *e, size_t n,
 		 uint64_t deadline, uint32_t grant);
+/* Redirect the brokered service E (its family, address, port, origin and
+ * broker port; E->ctx unused) of grant slot GSLOT of the scope to the
+ * broker until DEADLINE (tw_bk_grant). */
+int tw_gmaps_bk_put(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e,
+		    uint64_t deadline);
+/* Remove that redirect (E's family, address and port). */
+int tw_gmaps_bk_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
+		    uint8_t gslot, const struct tw_bk_entry *e);
 /* Remove the one entry E (its prefix) of grant slot GSLOT of the scope. */
 int tw_gmaps_del(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		 uint8_t gslot, const struct tw_lpm_entry *e);
-/* Remove the entries of grant slot GSLOT of the scope (every slot: -1). */
+/* Remove the entries of grant slot GSLOT of the scope (every slot: -1),
+ * brokered services included. */
 int tw_gmaps_drop(const struct tw_maps *m, uint8_t kind, uint64_t scope,
 		  int gslot);
 /*

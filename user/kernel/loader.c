@@ -567,13 +567,15 @@ int tw_maps_open(struct tw_maps *m)
 		"tw_dns",	   "tw_learned",    "tw_proc_events",
 		"tw_proc_stats", "tw_proc_state", "tw_sys_watch",
 		"tw_dns_ports",  "tw_budget",	  "tw_bk_dst",	  "tw_bk_conn",
-		"tw_ctx_stats",	 "tw_grants",	 "tw_scopes",	  "tw_grant_on"};
+		"tw_ctx_stats",	 "tw_grants",	 "tw_scopes",	  "tw_grant_on",
+		"tw_bk_grant"};
 	int *fds[] = {&m->state,       &m->cgroups,    &m->rules,
 		      &m->unix_,       &m->events,     &m->stats,
 		      &m->dns,	       &m->learned,    &m->proc_events,
 		      &m->proc_stats,  &m->proc_state, &m->sys_watch,
 		      &m->dns_ports,   &m->budget,     &m->bk_dst,     &m->bk_conn,
-		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on};
+		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on,
+		      &m->bk_grant};
 
 	_Static_assert(sizeof(names) / sizeof(names[0]) ==
 			       sizeof(fds) / sizeof(fds[0]),
@@ -584,7 +586,8 @@ int tw_maps_open(struct tw_maps *m)
 		pinned(path, sizeof(path), "maps", names[i]);
 		*fds[i] = bpf_obj_get(path);
 		if (*fds[i] < 0 && (fds[i] == &m->budget ||
-				    fds[i] == &m->ctx_stats))
+				    fds[i] == &m->ctx_stats ||
+				    fds[i] == &m->bk_grant))
 			continue; /* pinned by an older toolwall: none */
 		if (*fds[i] < 0) {
 			int err = -errno;
@@ -603,7 +606,8 @@ void tw_maps_close(struct tw_maps *m)
 		      &m->dns,	      &m->learned,     &m->proc_events,
 		      &m->proc_stats, &m->proc_state, &m->sys_watch,
 		      &m->dns_ports,  &m->budget,      &m->bk_dst,      &m->bk_conn,
-		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on};
+		      &m->ctx_stats,   &m->grants,      &m->scopes,     &m->grant_on,
+		      &m->bk_grant};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)

@@ -25,6 +25,8 @@ struct tw_maps {
 		       (state of an older toolwall) */
 	int ctx_stats; /* each context's decisions (metrics); -1: likewise */
 	int grants, scopes, grant_on; /* grants and quarantine (grantmaps.h) */
+	int bk_grant; /* brokered services of grants; -1: not pinned (an
+			 older toolwall) */
 };
 
 struct tw_loader {
