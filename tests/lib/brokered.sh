@@ -9,7 +9,8 @@
 # 10.30.1.10:8443 for warehouse-reader with scope read; port 8444 allowed
 # but not brokered; port 8445 brokered but serving a certificate of a CA
 # nobody trusts), the reference policy's upstream resolver (dnsmasq), the
-# policy, and the daemon with its broker ready.
+# policy (with what the test's bk_policy_extra, if defined, adds), and the
+# daemon with its broker ready.
 #
 #   svc_n LOG               requests the service LOG (svc, plain, rogue) got
 #   svc_hdr LOG N HEADER    HEADER of its Nth request (1-based)
@@ -131,6 +132,10 @@ bk_env_up()
 	BK_DNSMASQ=$!
 	tw_at_exit stop_dnsmasq
 	_bk_policy || { not_ok "test policy"; return 1; }
+	# a test's own additions to the policy, if it defines them
+	if declare -F bk_policy_extra >/dev/null; then
+		bk_policy_extra || { not_ok "the test's own policy additions"; return 1; }
+	fi
 	local out
 	out=$("$TW_BIN" check -p "$TW_POLICY" 2>&1)
 	[[ $? == 0 ]] && ok "the test policy checks" || { not_ok "test policy" "$out"; return 1; }
