@@ -111,19 +111,6 @@ access() { twx "$1" "$2" sh -c "$ACCESS" sh "$GX" 2>/dev/null; }
 HAS="tok=$SECRET file=$SECRET repo=granted-repo skill=extra-tool-ran instr=yes"
 NONE="tok=- file=- repo=- skill=- instr=no"
 
-# poll_until WANT DEADLINE_S CMD...: run CMD until it prints WANT.
-poll_until()
-{
-	local want=$1 deadline=$(($(date +%s) + $2)) out
-	shift 2
-	while :; do
-		out=$("$@")
-		[[ $out == "$want" ]] && break
-		(($(date +%s) > deadline)) && break
-		sleep 0.2
-	done
-	echo "$out"
-}
 
 # ---- before the grant ---------------------------------------------------------
 expect "before: $NAME is refused in $GEN (NXDOMAIN)" NXDOMAIN "$(dq $GEN b-dig)"
@@ -171,7 +158,7 @@ else
 fi
 
 # ---- after expiry -----------------------------------------------------------------
-got=$(poll_until NXDOMAIN $((LEN + 10)) dq $GEN e-dig)
+got=$(tw_poll_until NXDOMAIN $((LEN + 10)) dq $GEN e-dig)
 expect "after expiry: $NAME is refused again (NXDOMAIN)" NXDOMAIN "$got"
 expect "after expiry: a connect to the once-learned $ADDR:443 is denied" "ERR EPERM" \
 	"$(probe $GEN tcp $ADDR 443)"
@@ -186,7 +173,7 @@ got=$(dq $GEN k-dig)
 expect "(daemon alive) the learned address is allowed" OK "$(in_ctx "$P" tcp $ADDR 443)"
 tw_daemon_kill9
 expect "(daemon SIGKILLed) still allowed before the expiry" OK "$(in_ctx "$P" tcp $ADDR 443)"
-got=$(poll_until "ERR EPERM" 20 in_ctx "$P" tcp $ADDR 443)
+got=$(tw_poll_until "ERR EPERM" 20 in_ctx "$P" tcp $ADDR 443)
 expect "(daemon dead) the kernel denies the learned address at the grant's expiry" "ERR EPERM" "$got"
 tw_daemon_start || not_ok "daemon restarts"
 tw_eventually $AC "$TW_LOG" - event=expire grant_id="$G2" >/dev/null 2>&1 &&
@@ -202,7 +189,7 @@ got=$(twx $GEN r-brief dig +time=2 +tries=1 @198.51.100.53 $BRIEF +short 2>/dev/
 expect "a name with TTL 5 resolves" "$BRIEF_ADDR" "$got"
 # (allowed for the TTL and TW_DNS_GRACE_S: 7 s from the answer)
 expect "its address is allowed" OK "$(in_ctx "$P" tcp $BRIEF_ADDR 443)"
-got=$(poll_until "ERR EPERM" 20 in_ctx "$P" tcp $BRIEF_ADDR 443)
+got=$(tw_poll_until "ERR EPERM" 20 in_ctx "$P" tcp $BRIEF_ADDR 443)
 expect "...and denied once its TTL (and the grace) ran out, the grant still live" "ERR EPERM" "$got"
 expect "...while the grant's other address is still allowed" OK "$(in_ctx "$P" tcp $ADDR 443)"
 tw_daemon_kill9

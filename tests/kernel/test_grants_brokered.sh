@@ -51,19 +51,6 @@ expect()
 	if [[ $3 == "$2" ]]; then ok "$1"; else not_ok "$1" "got '$3', want '$2'"; fi
 }
 grant_id() { sed -n 's/^grant \(g-[0-9a-f]*\):.*/\1/p' <<<"$1"; }
-# poll_until WANT DEADLINE_S CMD...: run CMD until it prints WANT.
-poll_until()
-{
-	local want=$1 deadline=$(($(date +%s) + $2)) out
-	shift 2
-	while :; do
-		out=$("$@")
-		[[ $out == "$want" ]] && break
-		(($(date +%s) > deadline)) && break
-		sleep 0.2
-	done
-	echo "$out"
-}
 # gcall CTX ID URL: a call with curl sending its placeholder (or "-") in
 # X-Granted-Key to URL; prints "TOKEN|HTTP_CODE".
 gcall()
@@ -124,7 +111,7 @@ out=$(gcall $WS d-ws "$GURL")
 	not_ok "other context" "$out"
 
 # ---- after expiry -----------------------------------------------------------------
-got=$(poll_until 200 $((LEN + 10)) direct e)
+got=$(tw_poll_until 200 $((LEN + 10)) direct e)
 expect "after expiry: the own-allowed service is reached directly again" 200 "$got"
 n=$(svc_n gsvc)
 out=$(gcall $GEN e-g "$GURL")
@@ -148,7 +135,7 @@ tw_daemon_kill9
 code=$(direct k2)
 [[ $code != 200 ]] && ok "(daemon SIGKILLed) still redirected before the expiry, never direct ($code)" ||
 	not_ok "(daemon dead) before expiry" "$code"
-got=$(poll_until 200 20 direct k3)
+got=$(tw_poll_until 200 20 direct k3)
 expect "(daemon dead) the kernel ends the redirect at the grant's expiry: direct again" 200 "$got"
 tw_daemon_start || not_ok "daemon restarts"
 tw_eventually bk_ready || not_ok "broker ready after the restart"

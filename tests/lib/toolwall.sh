@@ -20,6 +20,8 @@
 #   tw_down                 `toolwall down --kill` (also registered at exit)
 #   twx CTX ID CMD...       toolwall exec CTX --call-id ID -- CMD...
 #   tw_eventually CMD...    retry CMD for up to 5 s
+#   tw_poll_until WANT S CMD...  run CMD until it prints WANT (S s at most);
+#                           prints its last output
 #   tw_launchers TAG        a launcher group TW_LG with a member TW_MEMBER and
 #                           a user outside it TW_OTHER (system accounts named
 #                           after TAG and our pid; removed at exit)
@@ -173,6 +175,21 @@ tw_down()
 		wait "$TW_DAEMON_PID" 2>/dev/null
 		TW_DAEMON_PID=""
 	fi
+}
+
+# tw_poll_until WANT DEADLINE_S CMD...: run CMD until it prints WANT or
+# DEADLINE_S seconds have passed; prints CMD's last output.
+tw_poll_until()
+{
+	local want=$1 deadline=$(($(date +%s) + $2)) out
+	shift 2
+	while :; do
+		out=$("$@")
+		[[ $out == "$want" ]] && break
+		(($(date +%s) > deadline)) && break
+		sleep 0.2
+	done
+	echo "$out"
 }
 
 # tw_eventually CMD...: CMD succeeds within 5 s (records are written by the

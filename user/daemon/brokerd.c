@@ -19,9 +19,7 @@
 
 #include "brokerd.h"
 #include "learned.h"
-#include "dns.h"
 #include "fdpass.h"
-#include "grantbk.h"
 #include "model.h"
 #include "paths.h"
 #include "service.h"
@@ -741,7 +739,6 @@ void tw_brokerd_learned(struct tw_daemon *d, const char *ctx,
 	bool grew = false;
 	int ci;
 
-	tw_grant_bk_learned(d, ctx, name, e, add);
 	if (!d->broker || !r->valid ||
 	    (ci = tw_compiled_find(&r->comp, ctx)) < 0)
 		return;

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "brokerd.h"
 #include "grantbk.h"
@@ -20,9 +19,8 @@
 /* Where one grant's redirects go. */
 struct bk_put {
 	struct tw_daemon *d;
-	const struct tw_live_grant *g;
-	uint8_t kind;
-	uint64_t scope;
+	const struct tw_gaddrs *ga;
+	const struct tw_grant_bk *g;
 	int ret;
 };
 
@@ -40,8 +38,8 @@ static void put_one(struct bk_put *p, const struct tw_service *sv,
 	memcpy(x.addr, addr, 16);
 	if (deadline > p->g->deadline)
 		deadline = p->g->deadline;
-	ret = tw_gmaps_bk_put(&p->d->ld.maps, p->kind, p->scope, p->g->gslot,
-			      &x, deadline);
+	ret = tw_gmaps_bk_put(&p->d->ld.maps, p->g->kind, p->g->scope,
+			      p->g->gslot, &x, deadline);
 	if (ret && !p->ret)
 		p->ret = ret;
 }
@@ -49,7 +47,7 @@ static void put_one(struct bk_put *p, const struct tw_service *sv,
 /* Service SV of the grant: its address, or the addresses of its name. */
 static void put_service(struct bk_put *p, const struct tw_service *sv)
 {
-	const struct tw_gaddrs *ga = &p->d->grants->addrs;
+	const struct tw_gaddrs *ga = p->ga;
 	uint32_t origin = tw_brokerd_origin(p->d, sv);
 
 	if (origin == ~0u) {
@@ -65,7 +63,7 @@ static void put_service(struct bk_put *p, const struct tw_service *sv)
 		put_one(p, sv, origin, (uint8_t)fam, a, p->g->deadline);
 		return;
 	}
-	for (size_t i = 0; i < ga->n; i++) {
+	for (size_t i = 0; ga && i < ga->n; i++) {
 		const struct tw_grant_addr *a = &ga->v[i];
 
 		if (a->num == p->g->num && a->e.proto == TW_PROTO_TCP &&
@@ -86,12 +84,13 @@ static void put_service(struct bk_put *p, const struct tw_service *sv)
 
 /* Call FN for each service of each brokered credential of G's bundle. */
 static void each_granted_service(const struct tw_compiled *comp,
-				 const struct tw_live_grant *g,
+				 const struct tw_grant_bk *g,
 				 void (*fn)(void *arg,
 					    const struct tw_service *sv),
 				 void *arg)
 {
-	int b = g->bundle[0] ? tw_grant_bundle(comp->pol, g->bundle) : -1;
+	int b = g->bundle && g->bundle[0] ? tw_grant_bundle(comp->pol, g->bundle) :
+					    -1;
 	const struct tw_bundle *bu;
 
 	if (b < 0)
@@ -119,18 +118,17 @@ static void put_cb(void *arg, const struct tw_service *sv)
 }
 
 int tw_grant_bk_put(struct tw_daemon *d, const struct tw_compiled *comp,
-		    const struct tw_live_grant *g, uint8_t kind,
-		    uint64_t scope)
+		    const struct tw_gaddrs *ga, const struct tw_grant_bk *g)
 {
-	struct bk_put p = { d, g, kind, scope, 0 };
+	struct bk_put p = { d, ga, g, 0 };
 
-	if (!d->broker || !d->grants)
+	if (!d->broker)
 		return 0;
 	each_granted_service(comp, g, put_cb, &p);
 	return p.ret;
 }
 
-/* One learned address of a name, for the grants of its context. */
+/* One learned address of a name, for a grant of its context. */
 struct bk_learned {
 	struct bk_put put;
 	const char *name;
@@ -154,44 +152,16 @@ static void learned_cb(void *arg, const struct tw_service *sv)
 		return;
 	}
 	memcpy(x.addr, a->e->addr, 16);
-	tw_gmaps_bk_del(&a->put.d->ld.maps, a->put.kind, a->put.scope,
+	tw_gmaps_bk_del(&a->put.d->ld.maps, a->put.g->kind, a->put.g->scope,
 			a->put.g->gslot, &x);
 }
 
-void tw_grant_bk_learned(struct tw_daemon *d, const char *ctx,
-			 const char *name, const struct tw_learn_entry *e,
-			 bool add)
+void tw_grant_bk_learned(struct tw_daemon *d, const struct tw_compiled *comp,
+			 const struct tw_grant_bk *g, const char *name,
+			 const struct tw_learn_entry *e, bool add)
 {
-	const struct tw_revision *r = &d->rev[d->slot];
-	struct tw_grants *t = d->grants;
-	uint64_t now = tw_now_ns(CLOCK_BOOTTIME);
-	int ci;
+	struct bk_learned a = { { d, NULL, g, 0 }, name, e, add };
 
-	if (!d->broker || !t || !r->valid || e->proto != TW_PROTO_TCP ||
-	    (ci = tw_compiled_find(&r->comp, ctx)) < 0)
-		return;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct tw_live_grant *g = &t->g[i];
-		struct bk_learned a = { { d, g, TW_SCOPE_CTX,
-					  TW_CTX_KEY(d->slot, (uint32_t)ci),
-					  0 },
-					name, e, add };
-
-		if (strcmp(g->context, ctx) || g->deadline <= now)
-			continue;
-		if (!g->call_id[0]) {
-			each_granted_service(&r->comp, g, learned_cb, &a);
-			continue;
-		}
-		a.put.kind = TW_SCOPE_CALL;
-		for (size_t k = 0; k < d->ncalls; k++) {
-			const struct tw_call *c = &d->calls[k];
-
-			if (c->ended || strcmp(c->context, ctx) ||
-			    strcmp(c->call_id, g->call_id))
-				continue;
-			a.put.scope = c->cgid;
-			each_granted_service(&r->comp, g, learned_cb, &a);
-		}
-	}
+	if (d->broker && e->proto == TW_PROTO_TCP)
+		each_granted_service(comp, g, learned_cb, &a);
 }

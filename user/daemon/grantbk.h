@@ -23,22 +23,31 @@
 #include <stdint.h>
 
 #include "compile.h"
-#include "grants.h"
+#include "grantaddr.h"
 #include "maps.h"
 #include "state.h"
 
-/* Write the redirects of live grant G (COMP in force) into slot G->gslot
- * of scope (KIND, SCOPE). 0 (also: no bundle, nothing brokered, no
+/* One live grant of a bundle, where the kernel holds it. */
+struct tw_grant_bk {
+	const char *context; /* its context's name */
+	const char *bundle;  /* "" or NULL: not a bundle (nothing brokered) */
+	uint32_t num;	     /* the grant's number (its answered names) */
+	uint8_t gslot;	     /* its slot in the scope */
+	uint64_t deadline;   /* CLOCK_BOOTTIME ns */
+	uint8_t kind;	     /* TW_SCOPE_CTX or TW_SCOPE_CALL */
+	uint64_t scope;	     /* a context key or a call's cgroup id */
+};
+
+/* Write the redirects of grant G (COMP in force; GA: the addresses
+ * answered for granted names). 0 (also: no bundle, nothing brokered, no
  * broker) or -errno of the first write that failed. */
 int tw_grant_bk_put(struct tw_daemon *d, const struct tw_compiled *comp,
-		    const struct tw_live_grant *g, uint8_t kind,
-		    uint64_t scope);
+		    const struct tw_gaddrs *ga, const struct tw_grant_bk *g);
 
-/* The resolver learned (ADD) or forgot address E of NAME in context CTX
- * by the context's own rules: the live grants of CTX whose brokered
- * services are named NAME follow. */
-void tw_grant_bk_learned(struct tw_daemon *d, const char *ctx,
-			 const char *name, const struct tw_learn_entry *e,
-			 bool add);
+/* The resolver learned (ADD) or forgot address E of NAME in G's context
+ * by the context's own rules: G's services named NAME follow. */
+void tw_grant_bk_learned(struct tw_daemon *d, const struct tw_compiled *comp,
+			 const struct tw_grant_bk *g, const char *name,
+			 const struct tw_learn_entry *e, bool add);
 
 #endif

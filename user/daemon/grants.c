@@ -267,7 +267,11 @@ static int put_grant(struct tw_daemon *d, const struct tw_compiled *comp,
 		return ret;
 	}
 	/* its brokered credentials' services: to the broker (grantbk.h) */
-	ret = tw_grant_bk_put(d, comp, g, kind, scope);
+	ret = tw_grant_bk_put(d, comp, &d->grants->addrs,
+			      &(struct tw_grant_bk){ g->context, g->bundle,
+						     g->num, g->gslot,
+						     g->deadline, kind,
+						     scope });
 	if (ret)
 		snprintf(err, len,
 			 "cannot write the grant's brokered services into "
@@ -637,4 +641,35 @@ int tw_grants_call_context(struct tw_daemon *d, const struct tw_compiled *comp,
 		return 0;
 	ret = tw_context_with(comp, x, b, n, out);
 	return ret ? ret : 1;
+}
+
+void tw_grants_bk_learned(struct tw_daemon *d, const char *ctx,
+			  const char *name, const struct tw_learn_entry *e,
+			  bool add)
+{
+	const struct tw_revision *r = &d->rev[d->slot];
+	struct tw_grants *t = d->grants;
+	uint64_t now = tw_now_ns(CLOCK_BOOTTIME);
+	int ci = t && r->valid ? tw_compiled_find(&r->comp, ctx) : -1;
+
+	for (size_t i = 0; ci >= 0 && i < t->n; i++) {
+		const struct tw_live_grant *g = &t->g[i];
+		struct tw_grant_bk b = { g->context, g->bundle, g->num,
+					 g->gslot, g->deadline, TW_SCOPE_CTX,
+					 TW_CTX_KEY(d->slot, (uint32_t)ci) };
+
+		if (strcmp(g->context, ctx) || g->deadline <= now)
+			continue;
+		if (!g->call_id[0]) {
+			tw_grant_bk_learned(d, &r->comp, &b, name, e, add);
+			continue;
+		}
+		b.kind = TW_SCOPE_CALL;
+		for (size_t k = 0; k < d->ncalls; k++) {
+			if (!applies_to_call(g, &d->calls[k]))
+				continue;
+			b.scope = d->calls[k].cgid;
+			tw_grant_bk_learned(d, &r->comp, &b, name, e, add);
+		}
+	}
 }

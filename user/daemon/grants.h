@@ -86,6 +86,13 @@ int tw_grants_call_context(struct tw_daemon *d, const struct tw_compiled *comp,
 			   const struct tw_context *x, const char *call_id,
 			   struct tw_context *out);
 
+/* The resolver learned (ADD) or forgot address E of NAME in context CTX
+ * by its own rules: the redirects of the live grants' brokered services
+ * named NAME follow (grantbk.h). */
+void tw_grants_bk_learned(struct tw_daemon *d, const char *ctx,
+			  const char *name, const struct tw_learn_entry *e,
+			  bool add);
+
 /* Live grants and quarantines (status, `grants`). */
 json_t *tw_grants_json(struct tw_daemon *d);
 json_t *tw_grant_json(const struct tw_live_grant *g);

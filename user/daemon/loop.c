@@ -124,6 +124,16 @@ static const char daemon_usage[] =
 
 /* ---- calls ------------------------------------------------------ */
 
+/* The resolver learned or forgot an address of a name: the brokered
+ * services' redirects follow, the context's own and its grants'. */
+static void learned_changed(struct tw_daemon *d, const char *ctx,
+			    const char *name, const struct tw_learn_entry *e,
+			    bool add)
+{
+	tw_brokerd_learned(d, ctx, name, e, add);
+	tw_grants_bk_learned(d, ctx, name, e, add);
+}
+
 static void calls_load(struct tw_daemon *d)
 {
 	json_t *st = json_load_file(tw_roots.state, 0, NULL), *c;
@@ -594,7 +604,7 @@ static int daemon_up(struct tw_daemon *d)
 		return ret;
 	}
 	/* Before the first push: brokered services redirect to its port. */
-	d->learned_hook = tw_brokerd_learned;
+	d->learned_hook = learned_changed;
 	tw_brokerd_open(d);
 	/* Rings a killed daemon left: their head may be an event it had
 	 * recorded already. */

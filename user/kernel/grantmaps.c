@@ -101,29 +101,30 @@ struct drop_arg {
 	int slot;  /* policy slot of context scopes; -1: by scope */
 };
 
+/* Does a key of scope (KIND, SCOPE), grant slot GSLOT, match A? */
+static bool scope_match(uint8_t kind, uint64_t scope, uint8_t gslot,
+			const struct drop_arg *a)
+{
+	if (a->slot >= 0)
+		return kind == TW_SCOPE_CTX &&
+		       TW_CTX_SLOT((uint32_t)scope) == (uint32_t)a->slot;
+	return kind == a->kind && scope == a->scope &&
+	       (a->gslot < 0 || gslot == a->gslot);
+}
+
 static bool grant_match(const void *key, const void *arg)
 {
 	const struct tw_grant_key *k = key;
-	const struct drop_arg *a = arg;
 
-	if (a->slot >= 0)
-		return k->kind == TW_SCOPE_CTX &&
-		       TW_CTX_SLOT((uint32_t)k->scope) == (uint32_t)a->slot;
-	return k->kind == a->kind && k->scope == a->scope &&
-	       (a->gslot < 0 || k->gslot == a->gslot);
+	return scope_match(k->kind, k->scope, k->gslot, arg);
 }
 
 /* grant_match for tw_bk_grant's keys. */
 static bool bk_match(const void *key, const void *arg)
 {
 	const struct tw_bk_gkey *k = key;
-	const struct drop_arg *a = arg;
 
-	if (a->slot >= 0)
-		return k->kind == TW_SCOPE_CTX &&
-		       TW_CTX_SLOT((uint32_t)k->scope) == (uint32_t)a->slot;
-	return k->kind == a->kind && k->scope == a->scope &&
-	       (a->gslot < 0 || k->gslot == a->gslot);
+	return scope_match(k->kind, k->scope, k->gslot, arg);
 }
 
 /* The entries of tw_bk_grant A matches (none pinned: nothing). */
