@@ -509,10 +509,10 @@ static void check_answer_reader(const uint8_t *q, size_t qlen,
 	if (got < 0 || !framed_alike(a, n))
 		return; /* e.g. an rdata longer than its type's fields: ldns
 			   reads the next record from inside it, the RFC and
-			   a stub resolver go by RDLENGTH; SERVFAIL */
+			   glibc's resolver go by RDLENGTH; SERVFAIL */
 	/* Each of ours is one of ldns's, in order: ldns also takes an A or
 	 * AAAA whose rdata is longer than the address (the rest dropped);
-	 * dnsanswer.c skips it, as a stub resolver does. */
+	 * dnsanswer.c skips it, as glibc's resolver does. */
 	for (size_t i = 0, k = 0; i < (size_t)got; i++, k++) {
 		while (k < want &&
 		       (mine[i].family != theirs[k].family ||

@@ -470,7 +470,8 @@ out=$(LEAKY=1 LD_PRELOAD=/nonexistent.so "$TW_BIN" exec $WS --env EXTRA=yes -- s
 # directories follow in the compiled (sorted) order, which depends on where
 # the checkout lives.
 skill_dirs=("$TW_ROOT/build/probes")
-[[ -n $HAVE_CLI ]] && skill_dirs+=(/opt/skills)
+# (the skill may have been there before the test: it is on the PATH all the same)
+[[ -e $TRACKER_CLI ]] && skill_dirs+=(/opt/skills)
 want_path=/usr/bin:/bin:/usr/sbin:/sbin:$(printf '%s\n' "${skill_dirs[@]}" | LC_ALL=C sort | paste -sd:)
 [[ $out == "unset unset yes $want_path" ]] &&
 	ok "the launcher's environment does not reach the call; --env does" ||

@@ -554,6 +554,44 @@ static void test_aggregation_counts_exactly(void **state)
 	json_decref(out.recs);
 }
 
+/* A claimed kind counts the twins that come before its first record is
+ * written (another thread looking things up), then writes them as one. */
+static void test_aggregation_claim_counts_twins_in_flight(void **state)
+{
+	struct tw_agg g;
+	struct emitted out = { json_array() };
+	const uint64_t t0 = 1700000000ull * 1000000000ull;
+	const char *k = "dns|ctx|agg-probe.exfil.example|A|NXDOMAIN";
+	json_t *r;
+
+	(void)state;
+	tw_agg_init(&g, 1000000000ull);
+	assert_false(tw_agg_claim(&g, k, strlen(k), t0));
+	for (int n = 1; n < 150; n++)
+		assert_true(tw_agg_claim(&g, k, strlen(k), t0 + n));
+	/* not due while the first record is on its way, even at stop */
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 2000000000ull,
+				      none_alive, emit_collect, &out), 0);
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_ALL, t0 + 2000000000ull,
+				      NULL, emit_collect, &out), 0);
+	assert_int_equal(tw_agg_pending(&g), 149);
+	/* the first record completes the claim: no second entry */
+	assert_int_equal(tw_agg_add(&g, k, strlen(k), 7,
+				    json_pack("{s:s}", "event", "deny"), t0), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 2000000001ull,
+				      always_alive, emit_collect, &out), 1);
+	r = json_array_get(out.recs, 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "count")), 149);
+	/* a claim never completed is forgotten after ten windows */
+	assert_false(tw_agg_claim(&g, "other", 5, t0 + 3000000000ull));
+	assert_int_equal(tw_agg_flush(&g, TW_AGG_DUE, t0 + 13000000000ull,
+				      always_alive, emit_collect, &out), 0);
+	assert_false(tw_agg_hit(&g, "other", 5, t0 + 13000000001ull));
+	tw_agg_free(&g);
+	json_decref(out.recs);
+}
+
 /* ---- faults ------------------------------------------------------------------ */
 
 static void test_unwritable_log_is_counted_then_recorded(void **state)
@@ -1145,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_rotation_by_size_keeps_chain_and_retention),
 		cmocka_unit_test(test_damaged_segment_is_reported_and_reading_goes_on),
 		cmocka_unit_test(test_aggregation_counts_exactly),
+		cmocka_unit_test(test_aggregation_claim_counts_twins_in_flight),
 		cmocka_unit_test(test_unwritable_log_is_counted_then_recorded),
 		cmocka_unit_test(test_partial_last_line_is_dropped_at_open),
 		cmocka_unit_test(

@@ -693,6 +693,17 @@ bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
 	return hit;
 }
 
+bool tw_audit_claim(struct tw_audit *a, const void *key, size_t klen,
+		    uint64_t ts_ns)
+{
+	bool hit;
+
+	pthread_mutex_lock(&a->lock);
+	hit = tw_agg_claim(&a->agg, key, klen, ts_ns);
+	pthread_mutex_unlock(&a->lock);
+	return hit;
+}
+
 int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
 			 size_t klen, uint32_t pid)
 {

@@ -119,6 +119,11 @@ int tw_audit_write(struct tw_audit *a, json_t *rec);
  */
 bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
 			uint64_t ts_ns);
+/* tw_audit_aggregate, and on a miss KEY is claimed (tw_agg_claim) for a
+ * record that tw_audit_write_first writes later: the twins of an event
+ * being looked up count into it rather than write records of their own. */
+bool tw_audit_claim(struct tw_audit *a, const void *key, size_t klen,
+		    uint64_t ts_ns);
 int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,
 			 size_t klen, uint32_t pid);
 /*

@@ -67,38 +67,77 @@ bool tw_agg_hit(struct tw_agg *g, const void *key, size_t klen,
 	return true;
 }
 
-int tw_agg_add(struct tw_agg *g, const void *key, size_t klen, uint32_t pid,
-	       json_t *tmpl, uint64_t ts_ns)
+static struct tw_agg_entry *append(struct tw_agg *g, const void *key,
+				   size_t klen, uint64_t ts_ns)
 {
 	struct tw_agg_entry *e;
 
-	if (klen > TW_AGG_MAX_KEY || g->n >= TW_AGG_MAX_ENTRIES) {
-		/* The event was written on its own: nothing is lost, its
-		 * later twins just get records of their own. */
-		json_decref(tmpl);
-		return -ENOSPC;
-	}
+	if (klen > TW_AGG_MAX_KEY || g->n >= TW_AGG_MAX_ENTRIES)
+		return NULL;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
 		struct tw_agg_entry *nv = realloc(g->v, cap * sizeof(*nv));
 
-		if (!nv) {
-			json_decref(tmpl);
-			return -ENOMEM;
-		}
+		if (!nv)
+			return NULL;
 		g->v = nv;
 		g->cap = cap;
 	}
 	e = &g->v[g->n++];
 	/* the key is copied, not cleared: entries are large */
 	memset(e, 0, offsetof(struct tw_agg_entry, key));
-	e->count = e->first_ns = e->last_ns = 0;
+	e->count = e->first_ns = e->last_ns = e->claimed_ns = 0;
+	e->tmpl = NULL;
+	e->provisional = false;
 	e->hash = tw_agg_hash(key, klen);
 	e->klen = (uint16_t)klen;
 	memcpy(e->key, key, klen);
+	e->seen_ns = ts_ns;
+	return e;
+}
+
+bool tw_agg_claim(struct tw_agg *g, const void *key, size_t klen,
+		  uint64_t ts_ns)
+{
+	struct tw_agg_entry *e;
+
+	if (tw_agg_hit(g, key, klen, ts_ns))
+		return true;
+	/* no room: the event is written on its own, as by tw_agg_add */
+	e = append(g, key, klen, ts_ns);
+	if (e) {
+		e->provisional = true;
+		e->claimed_ns = ts_ns;
+	}
+	return false;
+}
+
+int tw_agg_add(struct tw_agg *g, const void *key, size_t klen, uint32_t pid,
+	       json_t *tmpl, uint64_t ts_ns)
+{
+	struct tw_agg_entry *e = NULL;
+
+	if (klen <= TW_AGG_MAX_KEY) {
+		e = find(g, key, klen, tw_agg_hash(key, klen));
+		if (e && !e->provisional)
+			e = NULL;
+	}
+	if (e) {
+		/* the claim's twins, counted meanwhile, are kept */
+		e->provisional = false;
+		e->pid = pid;
+		e->tmpl = tmpl;
+		return 0;
+	}
+	e = append(g, key, klen, ts_ns);
+	if (!e) {
+		/* The event was written on its own: nothing is lost, its
+		 * later twins just get records of their own. */
+		json_decref(tmpl);
+		return -ENOSPC;
+	}
 	e->pid = pid;
 	e->tmpl = tmpl;
-	e->seen_ns = ts_ns;
 	return 0;
 }
 
@@ -134,6 +173,16 @@ size_t tw_agg_flush(struct tw_agg *g, enum tw_agg_flush how, uint64_t now_ns,
 		struct tw_agg_entry *e = &g->v[i];
 		bool gone = false;
 
+		if (e->provisional) {
+			/* its first record is on its way (no template to
+			 * write the twins with yet), or was never made */
+			if (now_ns >= e->claimed_ns + 10 * g->window_ns) {
+				*e = g->v[--g->n];
+				continue;
+			}
+			i++;
+			continue;
+		}
 		if (e->count) {
 			bool due = how == TW_AGG_ALL ||
 				   now_ns >= e->first_ns + g->window_ns ||

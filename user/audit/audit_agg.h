@@ -29,6 +29,8 @@ struct tw_agg_entry {
 	uint64_t first_ns; /* of the pending ones */
 	uint64_t last_ns;
 	uint64_t seen_ns;  /* last event, pending or not */
+	uint64_t claimed_ns; /* provisional: when it was claimed */
+	bool provisional;  /* claimed, its first record not yet written */
 };
 
 struct tw_agg {
@@ -53,7 +55,18 @@ void tw_agg_free(struct tw_agg *g);
 bool tw_agg_hit(struct tw_agg *g, const void *key, size_t klen,
 		uint64_t ts_ns);
 
-/* Remember the first event's record (takes TMPL's reference). */
+/*
+ * tw_agg_hit, or when it misses, claim KEY at once for an event whose
+ * record is written later (by another thread, after lookups): twins that
+ * come meanwhile are counted into the claimed entry instead of writing
+ * records of their own. tw_agg_add completes the claim. Returns true on
+ * a hit. A claim never completed is forgotten after ten windows.
+ */
+bool tw_agg_claim(struct tw_agg *g, const void *key, size_t klen,
+		  uint64_t ts_ns);
+
+/* Remember the first event's record (takes TMPL's reference); completes
+ * a claim of KEY if there is one. */
 int tw_agg_add(struct tw_agg *g, const void *key, size_t klen, uint32_t pid,
 	       json_t *tmpl, uint64_t ts_ns);
 

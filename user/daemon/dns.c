@@ -568,7 +568,8 @@ struct job {
 	uint8_t *out; /* the reply (malloc'd), OLEN bytes; RET -errno: none */
 	size_t olen;
 	int ret;
-	bool fwd; /* judged allowed: its answer comes from upstream */
+	bool fwd;     /* judged allowed: its answer comes from upstream */
+	bool grouped; /* put in an upstream exchange (forward_jobs) */
 };
 
 /* J takes message M (LEN bytes): parsed and judged; a refusal's reply is
@@ -636,15 +637,15 @@ static void forward_jobs(struct job *jobs, size_t n)
 		j->x.qlen = tw_dns_query_build(&j->y.q, fresh_id(jobs, i),
 					       j->y.dnssec_ok, j->q,
 					       sizeof(j->q));
-		j->x.asked = false; /* not yet forwarded */
+		j->grouped = false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
 
-		if (!jobs[i].fwd || jobs[i].x.asked || !jobs[i].x.qlen)
+		if (!jobs[i].fwd || jobs[i].grouped || !jobs[i].x.qlen)
 			continue;
 		for (size_t m = i; m < n && k < TW_DNS_UDP_BATCH; m++)
-			if (jobs[m].fwd && !jobs[m].x.asked &&
+			if (jobs[m].fwd && !jobs[m].grouped &&
 			    jobs[m].x.qlen && same_ups(&jobs[i], &jobs[m])) {
 				at[k] = m;
 				x[k++] = jobs[m].x;
@@ -652,7 +653,7 @@ static void forward_jobs(struct job *jobs, size_t n)
 		tw_dns_forward(jobs[i].ups, jobs[i].nups, x, k);
 		for (size_t m = 0; m < k; m++) {
 			jobs[at[m]].x = x[m];
-			jobs[at[m]].x.asked = true;
+			jobs[at[m]].grouped = true;
 		}
 	}
 }

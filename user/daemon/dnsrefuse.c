@@ -124,6 +124,9 @@ void tw_dns_refuse(struct tw_daemon *d, struct query *y,
 	struct tw_dns_listener *l = y->qc->l;
 	char over[512];
 
+	/* The record is written after lookups made without the lock, by
+	 * one of several threads: the key is claimed now, so the twins that
+	 * come meanwhile are counted into it, not written each on its own. */
 	key_fill(&y->key, y, &rev->comp, cause, addr);
 	if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
 		return;
@@ -131,13 +134,15 @@ void tw_dns_refuse(struct tw_daemon *d, struct query *y,
 	    !tw_dns_bucket_take(&l->records, &l->lock, TW_DNS_RECORDS_PER_S,
 			 TW_DNS_RECORDS_BURST)) {
 		key_fill(&y->key, y, &rev->comp, C_RECORDS, NULL);
-		if (tw_audit_aggregate(&d->audit, &y->key, sizeof(y->key), now))
+		if (tw_audit_claim(&d->audit, &y->key, sizeof(y->key), now))
 			return;
 		snprintf(over, sizeof(over),
 			 "%s; more than %d refused queries a second in %s: "
 			 "counted in this record, which names the first",
 			 why, TW_DNS_RECORDS_PER_S, x->name);
 		why = over;
+	} else if (tw_audit_claim(&d->audit, &y->key, sizeof(y->key), now)) {
+		return;
 	}
 	y->rec = audit_dns(d, &rev->comp, x, y, why, answer);
 	snprintf(y->cgroup, sizeof(y->cgroup), "%s", x->cgroup);

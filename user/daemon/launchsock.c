@@ -253,10 +253,12 @@ static void on_accept(struct tw_daemon *d, struct tw_launchsock *t)
 				 t->group_ok ? d->launch_group :
 					       "(none on this host)");
 			t->refused++;
-			say(fd, why);
+			/* recorded first: the peer's comm and argv are read
+			 * from /proc while it still waits for the answer */
 			pthread_mutex_lock(&d->lock);
 			record_refusal(d, &cr, why);
 			pthread_mutex_unlock(&d->lock);
+			say(fd, why);
 		} else if (t->running >= d->launch_max) {
 			snprintf(why, sizeof(why),
 				 "the daemon runs %u launched tool calls, its "
