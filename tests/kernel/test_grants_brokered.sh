@@ -25,6 +25,9 @@ AC="$PY $HERE/../lib/audit_check.py"
 GPORT=8446 # granted service: no rule of any context allows WH:8446
 OPORT=8447 # SVC4:8447: every context's own rules allow it, none brokers it
 GSECRET=""
+# granted by name: the test resolver answers 203.0.113.11, an address no
+# rule of any context allows and no literal service of the grant holds
+GNAME=granted.tracker.example
 
 # The bundle granted: a brokered credential at both services.
 bk_policy_extra()
@@ -33,10 +36,10 @@ bk_policy_extra()
 	(umask 077 && echo "$GSECRET" >"$TW_STORES/agent/granted-key") || return 1
 	cat >"$TW_POLICY/bundles/grant-bk.json" <<JSON
 { "bundle": "grant-bk", "description": "granted in the tests: a brokered credential",
-  "connect": ["$WH:$GPORT", "$SVC4:$OPORT"],
+  "connect": ["$WH:$GPORT", "$SVC4:$OPORT", "$GNAME:$GPORT"],
   "credentials": [ { "name": "granted-key", "scope": "write", "env": "GRANTED_TOKEN",
                      "file": "$TW_STORES/agent/granted-key",
-                     "services": ["https://$WH:$GPORT", "https://$SVC4:$OPORT"],
+                     "services": ["https://$WH:$GPORT", "https://$SVC4:$OPORT", "https://$GNAME:$GPORT"],
                      "header": "X-Granted-Key: {}" } ] }
 JSON
 }
@@ -61,6 +64,7 @@ printf "%s|%s" "$t" "$c"' sh "$3" 2>/dev/null
 }
 GURL=https://$WH:$GPORT/granted
 OURL=https://$SVC4:$OPORT/own
+NURL=https://$GNAME:$GPORT/named
 
 # in_ctx CMD...: as root in GEN's own cgroup (no daemon involved).
 GEN_CG=$(status | $PY -c 'import json, sys
@@ -80,6 +84,8 @@ out=$(gcall $GEN b-g "$GURL")
 expect "before: a connect to $WH:$GPORT is denied by the kernel" "ERR EPERM" \
 	"$(twx $GEN b-p "$TW_PROBE" tcp $WH $GPORT 2>/dev/null | head -1)"
 expect "before: the own-allowed service is reached directly" 200 "$(direct b)"
+out=$(gcall $GEN b-n "$NURL")
+expect "before: the service granted by name is out of reach (no placeholder, name refused)" "-|000" "$out"
 
 # ---- during a grant to the whole context ----------------------------------------
 LEN=25
@@ -106,6 +112,11 @@ out=$(gcall $GEN d-o "$OURL")
 code=$(direct d)
 [[ $code != 200 ]] && ok "during: a connect to it from the context reaches the broker, not the service ($code)" ||
 	not_ok "during: redirect of the own-allowed service" "$code"
+n=$(svc_n gsvc)
+out=$(gcall $GEN d-n "$NURL")
+[[ ${out%%|*} =~ ^$PH_RE$ && ${out##*|} == 200 && $(svc_hdr gsvc $((n + 1)) x-granted-key) == "$GSECRET" ]] &&
+	ok "during: the service granted by name ($GNAME, answered by the grant) is brokered: the value arrives" ||
+	not_ok "during: service by name" "$out / $(svc_hdr gsvc $((n + 1)) x-granted-key)"
 out=$(gcall $WS d-ws "$GURL")
 [[ $out == "-|000" ]] && ok "during: a call of $WS gets neither placeholder nor service" ||
 	not_ok "other context" "$out"
@@ -123,6 +134,8 @@ out=$(twx $GEN e-o sh -c "curl -s -o /dev/null --max-time 10 -w '%{http_code}' -
 [[ $out == 200 && $(svc_hdr osvc $((n + 1)) x-granted-key) == "$tok" ]] &&
 	ok "after expiry: the own-allowed service is judged by the context's own policy (direct, the old placeholder arrives unchanged)" ||
 	not_ok "after expiry: own policy" "$out"
+out=$(gcall $GEN e-n "$NURL")
+expect "after expiry: the service granted by name is out of reach again" "-|000" "$out"
 tw_eventually $AC "$TW_LOG" - event=expire grant_id="$G1" >/dev/null 2>&1 &&
 	ok "expire record" || not_ok "expire record"
 

@@ -51,7 +51,7 @@ _bk_certs()
 			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 				-keyout "$T/$ca.key" -out "$T/$ca.pem" -days 2 -subj "/CN=tw-$ca" || return 1
 		done
-		printf 'subjectAltName=DNS:api.tracker.example,IP:%s,IP:%s,IP:%s\n' \
+		printf 'subjectAltName=DNS:api.tracker.example,DNS:granted.tracker.example,IP:%s,IP:%s,IP:%s\n' \
 			"$SVC4" "$SVC6" "$WH" >"$T/ext" &&
 			cert svc testca && cert rogue rogueca
 	} >"$T/openssl.log" 2>&1
@@ -128,6 +128,7 @@ bk_env_up()
 	nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 		--bind-interfaces --listen-address=198.51.100.53 --port=53 --user=root \
 		--local-ttl=30 --pid-file= --address=/api.tracker.example/203.0.113.10 \
+		--address=/granted.tracker.example/203.0.113.11 \
 		>"$TW_WORK/dnsmasq.out" 2>&1 &
 	BK_DNSMASQ=$!
 	tw_at_exit stop_dnsmasq

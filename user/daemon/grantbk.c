@@ -154,13 +154,28 @@ static void learned_cb(void *arg, const struct tw_service *sv)
 	memcpy(x.addr, a->e->addr, 16);
 	tw_gmaps_bk_del(&a->put.d->ld.maps, a->put.g->kind, a->put.g->scope,
 			a->put.g->gslot, &x);
+	/* the grant's own answer for the name may hold it still */
+	for (size_t i = 0; a->put.ga && i < a->put.ga->n; i++) {
+		const struct tw_grant_addr *ga = &a->put.ga->v[i];
+
+		if (ga->num == a->put.g->num && ga->e.proto == TW_PROTO_TCP &&
+		    ga->e.family == a->e->family &&
+		    !memcmp(ga->e.addr, a->e->addr, 16) &&
+		    !strcasecmp(ga->name, sv->host)) {
+			origin = tw_brokerd_origin(a->put.d, sv);
+			if (origin != ~0u)
+				put_one(&a->put, sv, origin, ga->e.family,
+					ga->e.addr, ga->deadline);
+		}
+	}
 }
 
 void tw_grant_bk_learned(struct tw_daemon *d, const struct tw_compiled *comp,
+			 const struct tw_gaddrs *ga,
 			 const struct tw_grant_bk *g, const char *name,
 			 const struct tw_learn_entry *e, bool add)
 {
-	struct bk_learned a = { { d, NULL, g, 0 }, name, e, add };
+	struct bk_learned a = { { d, ga, g, 0 }, name, e, add };
 
 	if (d->broker && e->proto == TW_PROTO_TCP)
 		each_granted_service(comp, g, learned_cb, &a);

@@ -45,8 +45,11 @@ int tw_grant_bk_put(struct tw_daemon *d, const struct tw_compiled *comp,
 		    const struct tw_gaddrs *ga, const struct tw_grant_bk *g);
 
 /* The resolver learned (ADD) or forgot address E of NAME in G's context
- * by the context's own rules: G's services named NAME follow. */
+ * by the context's own rules: G's services named NAME follow (a forgotten
+ * address the grant's own answer for NAME holds in GA keeps its
+ * redirect, until that answer's deadline). */
 void tw_grant_bk_learned(struct tw_daemon *d, const struct tw_compiled *comp,
+			 const struct tw_gaddrs *ga,
 			 const struct tw_grant_bk *g, const char *name,
 			 const struct tw_learn_entry *e, bool add);
 

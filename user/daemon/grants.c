@@ -661,7 +661,7 @@ void tw_grants_bk_learned(struct tw_daemon *d, const char *ctx,
 		if (strcmp(g->context, ctx) || g->deadline <= now)
 			continue;
 		if (!g->call_id[0]) {
-			tw_grant_bk_learned(d, &r->comp, &b, name, e, add);
+			tw_grant_bk_learned(d, &r->comp, &t->addrs, &b, name, e, add);
 			continue;
 		}
 		b.kind = TW_SCOPE_CALL;
@@ -669,7 +669,7 @@ void tw_grants_bk_learned(struct tw_daemon *d, const char *ctx,
 			if (!applies_to_call(g, &d->calls[k]))
 				continue;
 			b.scope = d->calls[k].cgid;
-			tw_grant_bk_learned(d, &r->comp, &b, name, e, add);
+			tw_grant_bk_learned(d, &r->comp, &t->addrs, &b, name, e, add);
 		}
 	}
 }
