@@ -682,26 +682,30 @@ int tw_audit_write(struct tw_audit *a, json_t *rec)
 	return ret;
 }
 
-bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
-			uint64_t ts_ns)
+/* OP (tw_agg_hit or tw_agg_claim) on the aggregate table, locked */
+static bool agg_locked(struct tw_audit *a,
+		       bool (*op)(struct tw_agg *, const void *, size_t,
+				  uint64_t),
+		       const void *key, size_t klen, uint64_t ts_ns)
 {
 	bool hit;
 
 	pthread_mutex_lock(&a->lock);
-	hit = tw_agg_hit(&a->agg, key, klen, ts_ns);
+	hit = op(&a->agg, key, klen, ts_ns);
 	pthread_mutex_unlock(&a->lock);
 	return hit;
+}
+
+bool tw_audit_aggregate(struct tw_audit *a, const void *key, size_t klen,
+			uint64_t ts_ns)
+{
+	return agg_locked(a, tw_agg_hit, key, klen, ts_ns);
 }
 
 bool tw_audit_claim(struct tw_audit *a, const void *key, size_t klen,
 		    uint64_t ts_ns)
 {
-	bool hit;
-
-	pthread_mutex_lock(&a->lock);
-	hit = tw_agg_claim(&a->agg, key, klen, ts_ns);
-	pthread_mutex_unlock(&a->lock);
-	return hit;
+	return agg_locked(a, tw_agg_claim, key, klen, ts_ns);
 }
 
 int tw_audit_write_first(struct tw_audit *a, json_t *rec, const void *key,

@@ -88,7 +88,6 @@ static struct tw_agg_entry *append(struct tw_agg *g, const void *key,
 	memset(e, 0, offsetof(struct tw_agg_entry, key));
 	e->count = e->first_ns = e->last_ns = e->claimed_ns = 0;
 	e->tmpl = NULL;
-	e->provisional = false;
 	e->hash = tw_agg_hash(key, klen);
 	e->klen = (uint16_t)klen;
 	memcpy(e->key, key, klen);
@@ -105,10 +104,8 @@ bool tw_agg_claim(struct tw_agg *g, const void *key, size_t klen,
 		return true;
 	/* no room: the event is written on its own, as by tw_agg_add */
 	e = append(g, key, klen, ts_ns);
-	if (e) {
-		e->provisional = true;
+	if (e)
 		e->claimed_ns = ts_ns;
-	}
 	return false;
 }
 
@@ -119,12 +116,12 @@ int tw_agg_add(struct tw_agg *g, const void *key, size_t klen, uint32_t pid,
 
 	if (klen <= TW_AGG_MAX_KEY) {
 		e = find(g, key, klen, tw_agg_hash(key, klen));
-		if (e && !e->provisional)
+		if (e && !e->claimed_ns)
 			e = NULL;
 	}
 	if (e) {
 		/* the claim's twins, counted meanwhile, are kept */
-		e->provisional = false;
+		e->claimed_ns = 0;
 		e->pid = pid;
 		e->tmpl = tmpl;
 		return 0;
@@ -173,7 +170,7 @@ size_t tw_agg_flush(struct tw_agg *g, enum tw_agg_flush how, uint64_t now_ns,
 		struct tw_agg_entry *e = &g->v[i];
 		bool gone = false;
 
-		if (e->provisional) {
+		if (e->claimed_ns) {
 			/* its first record is on its way (no template to
 			 * write the twins with yet), or was never made */
 			if (now_ns >= e->claimed_ns + 10 * g->window_ns) {

@@ -29,8 +29,8 @@ struct tw_agg_entry {
 	uint64_t first_ns; /* of the pending ones */
 	uint64_t last_ns;
 	uint64_t seen_ns;  /* last event, pending or not */
-	uint64_t claimed_ns; /* provisional: when it was claimed */
-	bool provisional;  /* claimed, its first record not yet written */
+	uint64_t claimed_ns; /* tw_agg_claim's time while the first record
+				is not written yet; 0 otherwise */
 };
 
 struct tw_agg {
