@@ -136,38 +136,45 @@ struct bk_learned {
 	bool add;
 };
 
+/* Until when the grant's own answer for SV's name holds address E: 0 if
+ * it does not. */
+static uint64_t answered_until(const struct bk_put *p,
+			       const struct tw_service *sv,
+			       const struct tw_learn_entry *e)
+{
+	for (size_t i = 0; p->ga && i < p->ga->n; i++) {
+		const struct tw_grant_addr *a = &p->ga->v[i];
+
+		if (a->num == p->g->num && a->e.proto == TW_PROTO_TCP &&
+		    a->e.family == e->family && !memcmp(a->e.addr, e->addr, 16) &&
+		    !strcasecmp(a->name, sv->host))
+			return a->deadline;
+	}
+	return 0;
+}
+
 static void learned_cb(void *arg, const struct tw_service *sv)
 {
 	struct bk_learned *a = arg;
 	struct tw_bk_entry x = { .family = a->e->family, .port = sv->port };
+	uint64_t until;
 	uint32_t origin;
 
 	if (sv->family || strcasecmp(sv->host, a->name))
 		return;
-	if (a->add) {
+	/* forgotten: the redirect stays while the grant's own answer for
+	 * the name holds the address (rewritten with that answer's end) */
+	until = a->add ? a->put.g->deadline : answered_until(&a->put, sv, a->e);
+	if (until) {
 		origin = tw_brokerd_origin(a->put.d, sv);
 		if (origin != ~0u)
 			put_one(&a->put, sv, origin, a->e->family, a->e->addr,
-				a->put.g->deadline);
+				until);
 		return;
 	}
 	memcpy(x.addr, a->e->addr, 16);
 	tw_gmaps_bk_del(&a->put.d->ld.maps, a->put.g->kind, a->put.g->scope,
 			a->put.g->gslot, &x);
-	/* the grant's own answer for the name may hold it still */
-	for (size_t i = 0; a->put.ga && i < a->put.ga->n; i++) {
-		const struct tw_grant_addr *ga = &a->put.ga->v[i];
-
-		if (ga->num == a->put.g->num && ga->e.proto == TW_PROTO_TCP &&
-		    ga->e.family == a->e->family &&
-		    !memcmp(ga->e.addr, a->e->addr, 16) &&
-		    !strcasecmp(ga->name, sv->host)) {
-			origin = tw_brokerd_origin(a->put.d, sv);
-			if (origin != ~0u)
-				put_one(&a->put, sv, origin, ga->e.family,
-					ga->e.addr, ga->deadline);
-		}
-	}
 }
 
 void tw_grant_bk_learned(struct tw_daemon *d, const struct tw_compiled *comp,
