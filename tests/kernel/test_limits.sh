@@ -199,6 +199,25 @@ else
 	not_ok "hog within the default limit" "$out"
 fi
 
+# ---- the init is created in its cgroup v2 ------------------------------------
+# clone3(CLONE_INTO_CGROUP): no migration into the call's v2 cgroup (only
+# the v1 limit cgroups of a hybrid layout are joined by cgroup.procs), and
+# the command still runs in the call's cgroup with its limits.
+strace -f -e trace=clone3,openat -o "$TW_WORK/clone.trace" \
+	"$TW_BIN" exec workspace:acme --call-id lim-clone3 -- sh -c 'cat /proc/self/cgroup' >"$TW_WORK/clone.out" 2>&1
+v2procs=$(grep -c "\"$V2/toolwall/.*/cgroup.procs\", O_WRONLY" "$TW_WORK/clone.trace")
+if grep -q 'clone3({flags=CLONE_INTO_CGROUP' "$TW_WORK/clone.trace" && ((v2procs == 0)) &&
+	grep -q '^0::/toolwall/acme/workspace/call-' "$TW_WORK/clone.out"; then
+	ok "the call's init is created in its cgroup v2 (clone3 CLONE_INTO_CGROUP, no cgroup.procs write)"
+else
+	not_ok "init created in its cgroup" "v2 cgroup.procs writes: $v2procs; $(grep -m2 'clone3\|cgroup.procs' "$TW_WORK/clone.trace"); $(head -3 "$TW_WORK/clone.out")"
+fi
+if [[ $PIDS_AT == "cgroup v1 "* ]]; then
+	grep -q "^[0-9]*:pids:/toolwall/acme/workspace/call-" "$TW_WORK/clone.out" &&
+		ok "and joins its v1 pids cgroup before the command runs" ||
+		not_ok "v1 pids cgroup" "$(cat "$TW_WORK/clone.out")"
+fi
+
 # ---- no controller: calls are refused ----------------------------------------
 # A daemon in a private mount namespace where the pids hierarchy is not
 # mounted sees a host without the controller. Enforcement stays pinned

@@ -8,11 +8,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <mntent.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cgroups.h"
@@ -94,6 +98,50 @@ int tw_cg_attach(const char *path, int pid)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+pid_t tw_cg_fork_into(const char *path, bool *placed)
+{
+	struct clone_args ca = { .exit_signal = SIGCHLD };
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long pid = -1;
+
+	*placed = false;
+	if (fd >= 0) {
+		ca.flags = CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)fd;
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0)
+			*placed = true;
+		close(fd);
+	}
+	/* no clone3 here, or this cgroup cannot take a process that way:
+	 * the child joins by cgroup.procs */
+	if (pid < 0 && errno != EAGAIN && errno != ENOMEM)
+		pid = fork();
+	return (pid_t)pid;
+}
+
+bool tw_cg_v1_limits(void)
+{
+	char line[PATH_MAX];
+	bool v1 = false;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return false;
+	/* "N:CONTROLLERS:/path", N > 0 for a v1 hierarchy */
+	while (!v1 && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *e = c ? strchr(c + 1, ':') : NULL;
+
+		if (!e || !strncmp(line, "0:", 2))
+			continue;
+		*e = '\0';
+		for (char *t = strtok(c + 1, ","); t && !v1; t = strtok(NULL, ","))
+			v1 = !strcmp(t, "pids") || !strcmp(t, "memory");
+	}
+	fclose(f);
+	return v1;
 }
 
 int tw_cg_rejoin_self(void)

@@ -10,8 +10,10 @@
 #ifndef TW_CGROUPS_H
 #define TW_CGROUPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The cgroup v2 mount point, from /proc/mounts. -ENOENT if none. */
 int tw_cg_mount(char *buf, size_t len);
@@ -31,6 +33,21 @@ int tw_cg_nprocs(const char *path);
 int tw_cg_populated(const char *path);
 /* Put PID into the cgroup at PATH. */
 int tw_cg_attach(const char *path, int pid);
+/*
+ * fork() straight into the cgroup v2 at PATH: clone3(CLONE_INTO_CGROUP)
+ * creates the child there, under the read side of the kernel's migration
+ * lock; a write to cgroup.procs takes its write side, whose first use
+ * after a quiet spell waits for an RCU grace period (milliseconds on a
+ * busy host). Returns like fork(). *PLACED: the child is in PATH already;
+ * false when the kernel or the cgroup does not take clone3's way and a
+ * plain fork() was done instead (the child must join by cgroup.procs).
+ * The child of clone3 skips the C library's fork handlers: call it only
+ * while this process runs one thread.
+ */
+pid_t tw_cg_fork_into(const char *path, bool *placed);
+/* A v1 hierarchy holds the pids or memory controller (a hybrid layout):
+ * a call's limits are joined by cgroup.procs there. */
+bool tw_cg_v1_limits(void);
 /*
  * Put this process into the cgroup v2 it is in already: nothing moves,
  * but the kernel's migration lock makes its slow start now, an RCU grace

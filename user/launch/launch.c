@@ -178,14 +178,17 @@ static void __attribute__((noreturn)) call_init(struct launch *l, int status_fd)
 	int err;
 	pid_t pid;
 
-	/* the limits first: nothing of the call runs unlimited */
+	/* Its limits before anything of the call runs: in the cgroup v2
+	 * clone3 created it in, and in v1 limit cgroups (hybrid layouts),
+	 * joined here. The v2 cgroup is joined here too when the kernel or
+	 * the cgroup did not take clone3's way. */
 	err = tw_limits_join(&l->lj, getpid());
 	if (err) {
 		tw_error("exec: cannot join the call's limit cgroups: %s",
 			 strerror(-err));
 		_exit(EXIT_TOOLWALL);
 	}
-	err = tw_cg_attach(l->cgroup, getpid());
+	err = l->in_cgroup ? 0 : tw_cg_attach(l->cgroup, getpid());
 	if (err) {
 		tw_error("exec: cannot join %s: %s", l->cgroup, strerror(-err));
 		_exit(EXIT_TOOLWALL);
@@ -511,7 +514,7 @@ static int exec_run(struct launch *l, int sfd[2],
 		tw_error("exec: %s; the tool call was not started", l->ns.err);
 		return EXIT_TOOLWALL;
 	}
-	pid = fork();
+	pid = tw_cg_fork_into(l->cgroup, &l->in_cgroup);
 	if (pid < 0) {
 		tw_error("exec: fork: %s", strerror(errno));
 		return EXIT_TOOLWALL;
@@ -536,14 +539,16 @@ static int exec_run(struct launch *l, int sfd[2],
 }
 
 /*
- * The call's init joins its cgroups, and the first cgroup migration after
- * a quiet spell waits for an RCU grace period (the kernel's migration
- * lock leaves its fast path): 0.2-20 ms on this project's busy 2-vCPU VM,
- * the largest part of a launch. A no-op migration of the launcher (into
- * the cgroup it is in) started in a thread at the launch's first step
- * takes that wait while the launcher talks to the daemon and prepares the
- * call; the init's joins then find the lock's slow path already open.
- * Only a head start: when it fails, the joins wait as they would have.
+ * The call's init is created in its cgroup v2 (clone3, no migration), but
+ * where the pids and memory controllers live in v1 hierarchies (hybrid
+ * layouts) it joins its limit cgroups there by cgroup.procs, and the first
+ * cgroup migration after a quiet spell waits for an RCU grace period (the
+ * kernel's migration lock leaves its fast path): 0.2-20 ms on this
+ * project's busy 2-vCPU VM. A no-op migration of the launcher (into the
+ * cgroup it is in) started in a thread at the launch's first step takes
+ * that wait while the launcher talks to the daemon and prepares the call;
+ * the init's joins then find the lock's slow path already open. Only a
+ * head start: when it fails, the joins wait as they would have.
  */
 static void *warm_migration(void *arg)
 {
@@ -572,7 +577,8 @@ int tw_exec_call(const struct exec_args *a, const struct tw_exec_hooks *h,
 
 	*end = NULL;
 	/* joined before any fork of the call: its init starts single-threaded */
-	warming = !pthread_create(&warm, NULL, warm_migration, NULL);
+	warming = tw_cg_v1_limits() &&
+		  !pthread_create(&warm, NULL, warm_migration, NULL);
 	snprintf(call_id, idlen, "%s", a->call_id ? a->call_id : "");
 	l.sb.ruleset_fd = -1;
 	l.pty.master = l.pty.slave = -1;

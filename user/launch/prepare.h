@@ -37,6 +37,7 @@ struct launch {
 	bool background;     /* leftovers run on when the command ends */
 	struct tw_pty pty; /* its own terminal, if the user has one */
 	struct tw_limit_join lj; /* v1 cgroups holding its limits */
+	bool in_cgroup; /* its init was created in its cgroup (clone3) */
 };
 
 /* What passes from the launcher's environment into the call's ("NAME=VALUE"):
