@@ -100,10 +100,32 @@ int tw_cg_attach(const char *path, int pid)
 	return ret;
 }
 
+/* This process runs one thread (from /proc/self/status). */
+static bool one_thread(void)
+{
+	char line[128];
+	bool one = false;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Threads:", 8)) {
+			one = atoi(line + 8) == 1;
+			break;
+		}
+	fclose(f);
+	return one;
+}
+
 pid_t tw_cg_fork_into(const char *path, bool *placed)
 {
 	struct clone_args ca = { .exit_signal = SIGCHLD };
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* The child of a raw clone3 inherits the C library's view of threads
+	 * that are not there (their locks, the set*id broadcast to them):
+	 * with another thread running, a plain fork() only. */
+	int fd = one_thread() ? open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)
+			      : -1;
 	long pid = -1;
 
 	*placed = false;

@@ -40,9 +40,10 @@ int tw_cg_attach(const char *path, int pid);
  * after a quiet spell waits for an RCU grace period (milliseconds on a
  * busy host). Returns like fork(). *PLACED: the child is in PATH already;
  * false when the kernel or the cgroup does not take clone3's way and a
- * plain fork() was done instead (the child must join by cgroup.procs).
- * The child of clone3 skips the C library's fork handlers: call it only
- * while this process runs one thread.
+ * plain fork() was done instead (the child must join by cgroup.procs):
+ * so too when this process runs more than one thread, because the child
+ * of a raw clone3 skips the C library's fork handling (locks other
+ * threads hold, its list of threads).
  */
 pid_t tw_cg_fork_into(const char *path, bool *placed);
 /* A v1 hierarchy holds the pids or memory controller (a hybrid layout):

@@ -6,12 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "creds.h"
@@ -111,53 +112,58 @@ int tw_cred_env_value(const struct tw_cred *c, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+struct readable_job {
+	const struct tw_account *a;
+	const char *const *paths;
+	size_t n;
+	long first;
+	int err;
+};
+
+/*
+ * The thread becomes the account by raw system calls: the kernel keeps
+ * credentials per thread, and only the C library's wrappers apply them to
+ * every thread of the process. This thread alone drops root, for good
+ * (it checks it cannot come back), and ends; the launcher stays root.
+ */
+static void *readable_thread(void *arg)
+{
+	struct readable_job *j = arg;
+
+	j->first = -1;
+	if (syscall(SYS_setgroups, (long)j->a->ngroups, j->a->groups) ||
+	    syscall(SYS_setresgid, (long)j->a->gid, (long)j->a->gid,
+		    (long)j->a->gid) ||
+	    syscall(SYS_setresuid, (long)j->a->uid, (long)j->a->uid,
+		    (long)j->a->uid) ||
+	    syscall(SYS_setresuid, 0L, 0L, 0L) == 0) {
+		j->err = -EPERM; /* could not become the account */
+		return NULL;
+	}
+	for (size_t i = 0; i < j->n && j->first < 0; i++) {
+		int fd = open(j->paths[i],
+			      O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+		if (fd >= 0) {
+			close(fd);
+			j->first = (long)i;
+		}
+	}
+	return NULL;
+}
+
 int tw_readable_by(const struct tw_account *a, const char *const *paths,
 		   size_t n, long *first_readable)
 {
-	int pfd[2], status;
-	long idx = -1;
-	ssize_t r;
-	pid_t pid;
+	struct readable_job j = { .a = a, .paths = paths, .n = n };
+	pthread_t t;
+	int err = pthread_create(&t, NULL, readable_thread, &j);
 
-	if (pipe2(pfd, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		int err = -errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		return err;
-	}
-	if (pid == 0) {
-		long first = -1;
-
-		close(pfd[0]);
-		if (setgroups(a->ngroups, a->groups) || setgid(a->gid) ||
-		    setuid(a->uid) || setuid(0) == 0)
-			_exit(2);
-		for (size_t i = 0; i < n && first < 0; i++) {
-			int fd = open(paths[i], O_RDONLY | O_CLOEXEC |
-						    O_NOCTTY | O_NONBLOCK);
-
-			if (fd >= 0) {
-				close(fd);
-				first = (long)i;
-			}
-		}
-		if (write(pfd[1], &first, sizeof(first)) != sizeof(first))
-			_exit(2);
-		_exit(0);
-	}
-	close(pfd[1]);
-	do
-		r = read(pfd[0], &idx, sizeof(idx));
-	while (r < 0 && errno == EINTR);
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r != sizeof(idx) || !WIFEXITED(status) || WEXITSTATUS(status))
-		return -EPERM; /* could not become the account */
-	*first_readable = idx;
+	if (err)
+		return -err;
+	pthread_join(t, NULL);
+	if (j.err)
+		return j.err;
+	*first_readable = j.first;
 	return 0;
 }

@@ -53,8 +53,9 @@ int tw_cred_placeholder(struct tw_cred *c);
 void tw_cred_wipe(struct tw_cred *c);
 
 /*
- * Can ACCT open any of PATHS for reading? Tries, in a child process that
- * has become ACCT (so modes, ACLs and every directory on the way count).
+ * Can ACCT open any of PATHS for reading? Tries, in a thread that has
+ * become ACCT (so modes, ACLs and every directory on the way count); the
+ * calling thread keeps its own credentials.
  * Sets *FIRST to the index of the first readable path, or -1 if none is.
  * Returns 0, or -errno when the check could not run.
  */

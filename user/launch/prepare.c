@@ -164,7 +164,10 @@ static int prepare_creds(struct launch *l, struct prep *p)
 		}
 	}
 	if (p->ncred) {
-		if (tw_account_get(agent_user, &agent)) {
+		/* (most often the account the call runs as: looked up once) */
+		if (agent_user && !strcmp(agent_user, l->acct.name))
+			agent = l->acct;
+		else if (tw_account_get(agent_user, &agent)) {
 			tw_error("exec: the agent account '%s' does not exist",
 				 agent_user ? agent_user : "");
 			goto out;
