@@ -3,7 +3,8 @@
 """A test service for the credential broker: HTTP/1.1 (keep-alive), over
 TLS when given a certificate, that appends every request it receives
 (method, path, headers, body length and SHA-256) as one JSON line to LOG,
-and answers with the same JSON less the header values. GET /big?n=BYTES answers BYTES bytes.
+and answers with the same JSON less the header values (with the names of
+the headers that held a placeholder). GET /big?n=BYTES answers BYTES bytes.
 
   https_echo.py --addr 127.0.0.1 [--port P] --port-file F --log LOG [--cert C --key K]
 
@@ -13,9 +14,13 @@ import argparse
 import hashlib
 import http.server
 import json
+import re
 import socket
 import ssl
 import sys
+
+
+PH = re.compile(r"twph_[0-9a-f]{32}")
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -76,8 +81,12 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         # The answer names the headers it got, never their values: what a
         # call reads back must not carry a credential the broker put in.
+        # It says which of them still held a placeholder (twph_ + 32 hex):
+        # a call can tell whether the broker swapped one, and not for what.
         out = json.dumps({"method": self.command, "path": self.path,
                           "header_names": [k for k, _ in rec["headers"]],
+                          "placeholder_in": [k for k, v in rec["headers"]
+                                             if PH.search(v)],
                           "body_len": n, "body_sha256": digest}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

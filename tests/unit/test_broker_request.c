@@ -326,6 +326,86 @@ static void test_fronting(void **state)
 	}
 }
 
+/* An absolute-form target names the origin a server must use (RFC 9112
+ * 3.2.2): another one than the destination is fronting, whatever Host says. */
+static void test_fronting_target(void **state)
+{
+	static const struct {
+		const char *target;
+		int status;
+		const char *words;
+	} cases[] = {
+		{ "/issues?q=1", 0, "" },
+		{ "*", 0, "" },
+		{ "https://api.tracker.example/issues", 0, "" },
+		{ "https://API.tracker.example:443/", 0, "" },
+		{ "https://paste.example/x", 403,
+		  "request target https://paste.example does not match" },
+		{ "https://api.tracker.example:8443/", 403, "domain fronting" },
+		{ "http://api.tracker.example/", 403, "domain fronting" },
+		{ "https://api.tracker.example@paste.example/", 403,
+		  "userinfo" },
+		{ "paste.example/x", 400, "malformed request target" },
+		{ "https://api.tracker.example:x/", 400,
+		  "malformed request target" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tw_bk_verdict v;
+		struct req q;
+
+		req_init(&q, "GET", "https://api.tracker.example",
+			 "api.tracker.example", "workspace:acme");
+		q.r.target = cases[i].target;
+		req_add(&q, "Host", "api.tracker.example");
+		req_add(&q, "Authorization", "Bearer " TOK_W);
+		judge(&q, &v);
+		if (v.status != cases[i].status ||
+		    !strstr(v.reason, cases[i].words))
+			fail_msg("case %zu (%s): status %d reason '%s'", i,
+				 cases[i].target, v.status, v.reason);
+		assert_int_equal(v.swapped, cases[i].status ? 0 : 1);
+		req_free(&q);
+	}
+}
+
+/* What a record keeps of a target: the path, no query, no placeholder. */
+static void test_record_path(void **state)
+{
+	char out[64], s[128] = "Host " TOK_W ".example and " TOK_R;
+
+	(void)state;
+	tw_bk_path_only("/a/" TOK_W "/b?q=" TOK_R, out, sizeof(out));
+	assert_string_equal(out, "/a/twph_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/b");
+	tw_bk_path_only("/abcdefghij?x", out, 6);
+	assert_string_equal(out, "/abcd");
+	tw_bk_mask_placeholders(s);
+	assert_int_equal(tw_bk_find_placeholder(s, strlen(s)), -1);
+	assert_string_equal(s + strlen(s) - TW_PH_LEN,
+			    "twph_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+}
+
+/* A repeated template header: only the first carries the value (one
+ * server reads the first of a repeated field, another the last). */
+static void test_second_template_header(void **state)
+{
+	struct tw_bk_verdict v;
+	struct req q;
+
+	(void)state;
+	req_init(&q, "GET", "https://api.tracker.example", "api.tracker.example",
+		 "workspace:acme");
+	req_add(&q, "Host", "api.tracker.example");
+	req_add(&q, "Authorization", "Bearer none");
+	req_add(&q, "authorization", "Bearer " TOK_W);
+	judge(&q, &v);
+	assert_int_equal(v.status, 0);
+	assert_int_equal(v.swapped, 0);
+	assert_string_equal(q.h[2].value, "Bearer " TOK_W);
+	req_free(&q);
+}
+
 /* An address origin: no SNI is right (RFC 6066 has none for addresses),
  * an SNI naming anything else is fronting. */
 static void test_fronting_ip(void **state)
@@ -433,6 +513,9 @@ int main(void)
 		cmocka_unit_test_setup(test_read_scope_refuses_write, setup),
 		cmocka_unit_test_setup(test_fronting, setup),
 		cmocka_unit_test_setup(test_fronting_ip, setup),
+		cmocka_unit_test_setup(test_fronting_target, setup),
+		cmocka_unit_test_setup(test_second_template_header, setup),
+		cmocka_unit_test(test_record_path),
 		cmocka_unit_test_setup(test_basic_auth_password, setup),
 		cmocka_unit_test_setup(test_value_with_line_break, setup),
 	};

@@ -102,26 +102,20 @@ static void rfc3339(char *out, size_t len)
 	snprintf(out, len, "%s.%09ldZ", base, ts.tv_nsec);
 }
 
-/* The path without its query: a query may carry anything. */
-static void path_only(const char *url, char *out, size_t len)
-{
-	size_t n = strcspn(url, "?#");
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(out, url, n);
-	out[n] = 0;
-}
-
 static void record(struct conn *c, const struct pending *p, int status,
 		   const char *decision, const char *reason, const char *hint)
 {
-	char ts[48];
+	char ts[48], why[256];
 	json_t *r;
 	char *line;
 
 	if (!c->b->records && c->b->ctl_fd < 0)
 		return;
+	if (reason) { /* it may quote a Host, an SNI or a target */
+		snprintf(why, sizeof(why), "%s", reason);
+		tw_bk_mask_placeholders(why);
+		reason = why;
+	}
 	rfc3339(ts, sizeof(ts));
 	r = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:I, s:I, "
 		      "s:s?, s:s?, s:s, s:s?, s:s?}",
@@ -347,6 +341,7 @@ static int on_headers_complete(http_parser *p)
 			      (struct tw_bk_table){ 0 };
 	struct tw_bk_request r = {
 		.method = http_method_str(p->method),
+		.target = c->url,
 		.sni = c->route->origin.tls ? c->sni : NULL,
 		.context = c->route->context,
 		.origin = c->route->origin,
@@ -362,7 +357,7 @@ static int on_headers_complete(http_parser *p)
 	q = &c->q[(c->qhead + c->qlen) % PENDING_MAX];
 	memset(q, 0, sizeof(*q));
 	snprintf(q->method, sizeof(q->method), "%s", r.method);
-	path_only(c->url, q->path, sizeof(q->path));
+	tw_bk_path_only(c->url, q->path, sizeof(q->path));
 	clock_gettime(CLOCK_MONOTONIC, &q->start);
 	if (p->flags & F_CHUNKED && p->content_length != ULLONG_MAX &&
 	    p->content_length) {
@@ -539,6 +534,20 @@ static int side_write(int fd, SSL *ssl, struct buf *b)
 	return 0;
 }
 
+/* The first N requests awaiting their answer, forwarded (with their
+ * values, it may be) and now cut off unanswered: each still gets its
+ * record, status 502. */
+static void cut_off(struct conn *c, unsigned n, const char *why)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct pending *q = &c->q[(c->qhead + i) % PENDING_MAX];
+
+		if (!i)
+			q->bytes_in = c->resp_bytes;
+		record(c, q, 502, "allow", why, NULL);
+	}
+}
+
 static void upstream_fail(struct conn *c, const char *why)
 {
 	char reason[256];
@@ -547,8 +556,7 @@ static void upstream_fail(struct conn *c, const char *why)
 	snprintf(reason, sizeof(reason), "upstream %s:%u: %s",
 		 c->route->origin.host, c->route->origin.port, why);
 	c->b->failed++;
-	if (q)
-		record(c, q, 502, "allow", reason, NULL);
+	cut_off(c, c->qlen, reason);
 	c->qlen = 0;
 	c->c2u.off = c->c2u.len = 0;
 	answer(c, 502, reason, NULL, q ? q->credential : NULL);
@@ -654,6 +662,8 @@ static void refused(struct conn *c)
 	struct pending *q = &c->q[(c->qhead + c->qlen - 1) % PENDING_MAX];
 
 	c->b->refused++;
+	cut_off(c, c->qlen ? c->qlen - 1 : 0,
+		"not answered: a later request on its connection was refused");
 	record(c, q, c->refuse_status, "deny", c->refuse_reason,
 	       c->refuse_hint);
 	c->qlen = 0;
@@ -702,7 +712,7 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 			snprintf(q->method, sizeof(q->method), "%s",
 				 c->req.method ? http_method_str(c->req.method) :
 						 "?");
-			path_only(c->url, q->path, sizeof(q->path));
+			tw_bk_path_only(c->url, q->path, sizeof(q->path));
 			c->qlen++;
 		}
 		refused(c);

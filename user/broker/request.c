@@ -123,6 +123,26 @@ long tw_bk_find_placeholder(const char *s, size_t n)
 	return -1;
 }
 
+void tw_bk_mask_placeholders(char *s)
+{
+	long off;
+
+	while ((off = tw_bk_find_placeholder(s, strlen(s))) >= 0)
+		memset(s + off + strlen(TW_PH_PREFIX), 'x',
+		       TW_PH_LEN - strlen(TW_PH_PREFIX));
+}
+
+void tw_bk_path_only(const char *url, char *out, size_t len)
+{
+	size_t n = strcspn(url, "?#");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, url, n);
+	out[n] = 0;
+	tw_bk_mask_placeholders(out);
+}
+
 static const struct tw_bk_placeholder *
 find_ph(const struct tw_bk_table *t, const char *tok)
 {
@@ -179,8 +199,41 @@ static int refuse(struct tw_bk_verdict *v, int status, const char *fmt, ...)
 	return 0;
 }
 
-/* No domain fronting: the SNI, the Host header and the destination the
- * kernel redirected must name one origin. */
+/* An absolute-form target (RFC 9112 3.2.2) names the origin a server
+ * must use, whatever Host says: it must be the destination too. */
+static int check_target(const struct tw_bk_request *r,
+			struct tw_bk_verdict *v)
+{
+	const char *t = r->target, *a;
+	struct tw_bk_origin o;
+	char buf[300];
+	size_t n;
+
+	if (!t || *t == '/' || !strcmp(t, "*"))
+		return 0;
+	a = strstr(t, "://");
+	if (!a)
+		return refuse(v, 400, "malformed request target");
+	a += 3;
+	n = strcspn(a, "/?#");
+	if (memchr(a, '@', n))
+		return refuse(v, 403, "a request target with userinfo "
+				      "(domain fronting)");
+	if (snprintf(buf, sizeof(buf), "%.*s%.*s", (int)(a - t), t, (int)n,
+		     a) >= (int)sizeof(buf) ||
+	    tw_bk_origin_parse(buf, &o))
+		return refuse(v, 400, "malformed request target");
+	if (o.tls != r->origin.tls || strcmp(o.host, r->origin.host) ||
+	    o.port != r->origin.port)
+		return refuse(v, 403,
+			      "request target %s does not match the "
+			      "destination %s:%u (domain fronting)",
+			      buf, r->origin.host, r->origin.port);
+	return 0;
+}
+
+/* No domain fronting: the SNI, the Host header, an absolute-form target
+ * and the destination the kernel redirected must name one origin. */
 static int check_origin(const struct tw_bk_request *r,
 			struct tw_bk_verdict *v)
 {
@@ -197,6 +250,8 @@ static int check_origin(const struct tw_bk_request *r,
 	}
 	if (!hv)
 		return refuse(v, 400, "no Host header");
+	if (check_target(r, v) || v->status)
+		return 0;
 	if (host_header(hv, r->origin.tls, host, sizeof(host), &port))
 		return refuse(v, 400, "malformed Host header");
 	if (strcmp(host, r->origin.host) || port != r->origin.port)
@@ -272,10 +327,12 @@ static const struct tw_bk_cred *usable(const struct tw_bk_table *t,
 	return c;
 }
 
-/* Swap every usable placeholder of one plain header value. */
+/* Swap every usable placeholder of one plain header value (SECOND: an
+ * earlier header has its name, so it is no template's: a repeated field
+ * is read as the first by one server and as the last by another). */
 static int swap_plain(const struct tw_bk_table *t,
 		      const struct tw_bk_request *r, struct tw_bk_header *h,
-		      struct tw_bk_verdict *v)
+		      bool second, struct tw_bk_verdict *v)
 {
 	size_t from = 0;
 	long off;
@@ -288,7 +345,7 @@ static int swap_plain(const struct tw_bk_table *t,
 
 		if (v->status)
 			return 0;
-		if (!c || strcasecmp(c->header, h->name)) {
+		if (!c || second || strcasecmp(c->header, h->name)) {
 			from = at + TW_PH_LEN;
 			continue;
 		}
@@ -380,12 +437,15 @@ int tw_bk_judge(const struct tw_bk_table *t, struct tw_bk_request *r,
 		return 0;
 	for (size_t i = 0; i < r->nh; i++) {
 		struct tw_bk_header *h = &r->h[i];
+		bool second = false;
 
-		if (!strcasecmp(h->name, "Authorization") &&
+		for (size_t j = 0; j < i && !second; j++)
+			second = !strcasecmp(r->h[j].name, h->name);
+		if (!second && !strcasecmp(h->name, "Authorization") &&
 		    !strncasecmp(h->value, "Basic ", 6))
 			ret = swap_basic(t, r, h, v);
 		else
-			ret = swap_plain(t, r, h, v);
+			ret = swap_plain(t, r, h, second, v);
 		if (ret)
 			return ret;
 		if (v->status)

@@ -66,6 +66,7 @@ struct tw_bk_header {
 
 struct tw_bk_request {
 	const char *method;
+	const char *target;  /* the request target as sent (NULL: not known) */
 	const char *sni;     /* NULL for plain HTTP */
 	const char *context; /* of the connection, from the kernel */
 	struct tw_bk_origin origin; /* where the call was going */
@@ -90,6 +91,11 @@ int tw_bk_template_parse(const char *s, struct tw_bk_cred *c);
 bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method);
 /* Find the first placeholder in S[0..N): its offset, or -1. */
 long tw_bk_find_placeholder(const char *s, size_t n);
+/* Records never hold a placeholder: turn the digits of each in S to x. */
+void tw_bk_mask_placeholders(char *s);
+/* The path of URL without its query (a query may carry anything), into
+ * OUT of LEN bytes, placeholders masked. */
+void tw_bk_path_only(const char *url, char *out, size_t len);
 
 /*
  * Judge R against T. On "forward" (status 0) the header values that carry
