@@ -176,13 +176,17 @@ reqs = {
             % (sys.argv[1], sys.argv[2], tok),
     "lfsplit": "GET /lfsplit HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\nX-Injected: 1\r\n\r\n"
                % (sys.argv[1], sys.argv[2], tok),
+    # a valid request, then garbage, in one write: the refusal is the
+    # garbage's, not the GET's
+    "pipebad": "GET /pipeok HTTP/1.1\r\nHost: %s:%s\r\n\r\n\x16\x03 not http\r\n\r\n"
+               % (sys.argv[1], sys.argv[2]),
 }
 s.sendall(reqs[sys.argv[3]].encode())
 print(s.recv(200).decode(errors="replace").split("\r\n")[0])
 PY
 chmod 0644 "$T/shared/raw.py"
 n=$(svc_n svc)
-for c in smuggle:400 garbage:400 crinject:400 fold:400; do
+for c in smuggle:400 garbage:400 crinject:400 fold:400 pipebad:400; do
 	out=$(twx $WS b-raw-${c%%:*} $PY "$T/shared/raw.py" $SVC4 $PORT ${c%%:*} 2>&1)
 	[[ $out == "HTTP/1.1 ${c##*:} "* ]] && ok "malformed (${c%%:*}): ${c##*:}, nothing forwarded" ||
 		not_ok "malformed ${c%%:*}" "$out"
@@ -294,6 +298,11 @@ one("b-raw-smuggle", 400, "ontent-length")  # the parser's words, or the broker'
 one("b-raw-garbage", 400, "malformed request")
 one("b-raw-crinject", 400, "malformed request")
 one("b-raw-fold", 400, "obsolete line folding")
+# the GET pipelined before garbage keeps its own path; the 400 is not it
+pb = [r for r in req if r["call_id"] == "b-raw-pipebad"]
+bad = [r for r in pb if r["status"] == 400]
+assert len(bad) == 1 and bad[0]["path"] != "/pipeok" and "malformed request" in bad[0]["reason"], pb
+assert [r for r in pb if r["path"] == "/pipeok" and r["status"] != 400], pb
 one("b-fhost", 403, "domain fronting")
 one("b-fsni", 403, "TLS server name paste.example")
 one("b-fsni2", 403, "TLS server name paste.example")

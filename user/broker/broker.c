@@ -79,6 +79,7 @@ struct conn {
 	size_t nh;
 	bool in_value;
 	bool chunked;
+	bool in_body; /* the last pending request's body is being read */
 	struct pending q[PENDING_MAX];
 	unsigned qhead, qlen;
 	unsigned long long resp_bytes;
@@ -398,6 +399,7 @@ static int on_headers_complete(http_parser *p)
 	err |= buf_put(&c->c2u, "\r\n", 2);
 	q->bytes_out = 0;
 	c->qlen++;
+	c->in_body = true;
 	head_reset(c);
 	if (err)
 		return -1;
@@ -428,6 +430,7 @@ static int on_message_complete(http_parser *p)
 	if (c->chunked && buf_put(&c->c2u, "0\r\n\r\n", 5))
 		return -1;
 	c->chunked = false;
+	c->in_body = false;
 	return 0;
 }
 
@@ -703,8 +706,13 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 			 c->folded ? "a header value continued on the next "
 				     "line (obsolete line folding)" :
 				     http_errno_description(e));
-		if (!c->qlen || c->q[(c->qhead + c->qlen - 1) % PENDING_MAX]
-					.method[0] == 0) {
+		/* A request of its own unless the error is in the body of
+		 * the last one (a valid request pipelined before it keeps its
+		 * method and path) */
+		if (c->qlen < PENDING_MAX &&
+		    (!c->qlen || !c->in_body ||
+		     c->q[(c->qhead + c->qlen - 1) % PENDING_MAX].method[0] ==
+			     0)) {
 			struct pending *q =
 				&c->q[(c->qhead + c->qlen) % PENDING_MAX];
 
