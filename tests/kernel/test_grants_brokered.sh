@@ -15,6 +15,10 @@
 #   - a per-call grant (--call-id): that call's connects are redirected and
 #     its placeholder swapped; a sibling call of the same context gets
 #     neither placeholder nor redirect
+#   - a service the grant gives by a name the context's own rules allow:
+#     the address the context learns for it is redirected while the
+#     context holds it, and the redirect goes when the context forgets it
+#     (its TTL over), though the grant lasts
 # Test bed: tests/lib/brokered.sh (HTTPS echo services with their own CA in
 # the test namespace, recording every header they receive).
 set -uo pipefail
@@ -28,6 +32,11 @@ GSECRET=""
 # granted by name: the test resolver answers 203.0.113.11, an address no
 # rule of any context allows and no literal service of the grant holds
 GNAME=granted.tracker.example
+# a name GEN's own rules allow (and SVC4:FPORT as a literal), answered
+# with a TTL of 4 s; the grant brokers it by name
+FNAME=forget.tracker.example
+FPORT=8448
+BK_DNSMASQ_EXTRA="--host-record=$FNAME,$SVC4,4"
 
 # The bundle granted: a brokered credential at both services.
 bk_policy_extra()
@@ -36,17 +45,30 @@ bk_policy_extra()
 	(umask 077 && echo "$GSECRET" >"$TW_STORES/agent/granted-key") || return 1
 	cat >"$TW_POLICY/bundles/grant-bk.json" <<JSON
 { "bundle": "grant-bk", "description": "granted in the tests: a brokered credential",
-  "connect": ["$WH:$GPORT", "$SVC4:$OPORT", "$GNAME:$GPORT"],
+  "connect": ["$WH:$GPORT", "$SVC4:$OPORT", "$GNAME:$GPORT", "$FNAME:$FPORT"],
   "credentials": [ { "name": "granted-key", "scope": "write", "env": "GRANTED_TOKEN",
                      "file": "$TW_STORES/agent/granted-key",
-                     "services": ["https://$WH:$GPORT", "https://$SVC4:$OPORT", "https://$GNAME:$GPORT"],
+                     "services": ["https://$WH:$GPORT", "https://$SVC4:$OPORT", "https://$GNAME:$GPORT", "https://$FNAME:$FPORT"],
                      "header": "X-Granted-Key: {}" } ] }
 JSON
+	cat >"$TW_POLICY/bundles/forget-name.json" <<JSON
+{ "bundle": "forget-name", "description": "$GEN's own: a name and its address",
+  "connect": ["$FNAME:$FPORT", "$SVC4:$FPORT"] }
+JSON
+	$PY - "$TW_POLICY/channels.json" "$GEN" <<'PY'
+import json, sys
+f, ctx = sys.argv[1:]
+chans = json.load(open(f))
+for c in chans:
+    if "channel:%s/%s" % (c["workspace"], c["channel"]) == ctx:
+        c["step_up"] = c.get("step_up", []) + ["forget-name"]
+json.dump(chans, open(f, "w"), indent=1)
+PY
 }
 
 bk_env_up || { tap_summary; exit 1; }
 T=$TW_WORK
-start_svc $GPORT gsvc && start_svc $OPORT osvc ||
+start_svc $GPORT gsvc && start_svc $OPORT osvc && start_svc $FPORT fsvc ||
 	{ not_ok "the granted services start" "$(cat "$T"/gsvc.err "$T"/osvc.err)"; tap_summary; exit 1; }
 
 expect()
@@ -172,6 +194,25 @@ curl -s -o /dev/null --max-time 10 -w "%{http_code}" --cacert "$1" -H "X-Granted
 "$TW_BIN" revoke "$G3" >/dev/null
 out=$(gcall $WS pcb1 "$GURL")
 expect "per-call: after revoke, pcb1 gets nothing" "-|000" "$out"
+
+# ---- a name the context's own rules allow: its learned address, then forgotten -------
+fdirect() { in_ctx curl -s -o /dev/null --max-time 5 -w '%{http_code}' --cacert "$T/testca.pem" "https://$SVC4:$FPORT/$1"; }
+G4=$(grant_id "$("$TW_BIN" grant $GEN grant-bk --for 10m --approved-by dave)")
+expect "(name) before the context learns $FNAME, $SVC4:$FPORT (its own literal) is reached directly" 200 "$(fdirect f0)"
+n=$(svc_n fsvc)
+out=$(gcall $GEN f-n "https://$FNAME:$FPORT/fname")
+[[ ${out%%|*} =~ ^$PH_RE$ && ${out##*|} == 200 && $(svc_hdr fsvc $((n + 1)) x-granted-key) == "$GSECRET" ]] &&
+	ok "(name) a call resolves $FNAME by its context's own rules; the learned address is brokered by the grant: the value arrives" ||
+	not_ok "(name) learned address brokered" "$out / $(svc_hdr fsvc $((n + 1)) x-granted-key 2>&1)"
+code=$(fdirect f1)
+[[ $code != 200 ]] && ok "(name) while the context holds the address, its connects go to the broker ($code)" ||
+	not_ok "(name) redirect of the learned address" "$code"
+got=$(tw_poll_until 200 30 fdirect f2)
+live=$("$TW_BIN" grants -j | $PY -c 'import json,sys; print(any(g["id"] == sys.argv[1] for g in json.load(sys.stdin)["grants"]))' "$G4")
+[[ $got == 200 && $live == True ]] &&
+	ok "(name) the context forgets the address (TTL 4 s): the redirect goes, the grant still lasts" ||
+	not_ok "(name) forgotten address" "direct $got, grant live $live"
+"$TW_BIN" revoke "$G4" >/dev/null
 
 # ---- the value stays out of the records ---------------------------------------------------
 if grep -qF "$GSECRET" "$TW_LOG"; then

@@ -10,7 +10,8 @@
 # but not brokered; port 8445 brokered but serving a certificate of a CA
 # nobody trusts), the reference policy's upstream resolver (dnsmasq), the
 # policy (with what the test's bk_policy_extra, if defined, adds), and the
-# daemon with its broker ready.
+# daemon with its broker ready. BK_DNSMASQ_EXTRA: more dnsmasq options
+# (words), set before bk_env_up.
 #
 #   svc_n LOG               requests the service LOG (svc, plain, rogue) got
 #   svc_hdr LOG N HEADER    HEADER of its Nth request (1-based)
@@ -51,7 +52,7 @@ _bk_certs()
 			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 				-keyout "$T/$ca.key" -out "$T/$ca.pem" -days 2 -subj "/CN=tw-$ca" || return 1
 		done
-		printf 'subjectAltName=DNS:api.tracker.example,DNS:granted.tracker.example,IP:%s,IP:%s,IP:%s\n' \
+		printf 'subjectAltName=DNS:api.tracker.example,DNS:granted.tracker.example,DNS:forget.tracker.example,IP:%s,IP:%s,IP:%s\n' \
 			"$SVC4" "$SVC6" "$WH" >"$T/ext" &&
 			cert svc testca && cert rogue rogueca
 	} >"$T/openssl.log" 2>&1
@@ -128,7 +129,7 @@ bk_env_up()
 	nsenter --net="$TW_NETNS_PATH" -- dnsmasq --keep-in-foreground --no-resolv --no-hosts \
 		--bind-interfaces --listen-address=198.51.100.53 --port=53 --user=root \
 		--local-ttl=30 --pid-file= --address=/api.tracker.example/203.0.113.10 \
-		--address=/granted.tracker.example/203.0.113.11 \
+		--address=/granted.tracker.example/203.0.113.11 ${BK_DNSMASQ_EXTRA:-} \
 		>"$TW_WORK/dnsmasq.out" 2>&1 &
 	BK_DNSMASQ=$!
 	tw_at_exit stop_dnsmasq
