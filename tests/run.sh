@@ -24,10 +24,12 @@ note() { printf '\n=== %s\n' "$*"; }
 add() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
 
 # run_tap FILE: a TAP file of tests/lib/tap.sh; counts its RESULT line.
+durations=() # "SECONDS FILE" of each TAP file, for the slowest list
 run_tap() {
-	local t=$1 out rc res p f s
+	local t=$1 out rc res p f s t0=$SECONDS
 	out=$(bash "$t" 2>&1 </dev/null)
 	rc=$?
+	durations+=("$((SECONDS - t0)) $t")
 	printf '%s\n' "$out" | grep -v '^RESULT '
 	res=$(printf '%s\n' "$out" | sed -n 's/^RESULT //p' | tail -1)
 	if [[ -z $res ]]; then
@@ -215,6 +217,10 @@ if ((${#kernel_files[@]})); then
 fi
 
 echo
+if ((${#durations[@]})); then
+	echo "slowest files (seconds):"
+	printf '%s\n' "${durations[@]}" | sort -rn | head -8 | sed 's/^/  /'
+fi
 if ((${#failures[@]})); then
 	echo "failed:"; printf '  %s\n' "${failures[@]}"
 fi
