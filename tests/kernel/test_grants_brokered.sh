@@ -36,6 +36,7 @@ GNAME=granted.tracker.example
 # with a TTL of 4 s; the grant brokers it by name
 FNAME=forget.tracker.example
 FPORT=8448
+# shellcheck disable=SC2034 # (read by brokered.sh)
 BK_DNSMASQ_EXTRA="--host-record=$FNAME,$SVC4,4"
 
 # The bundle granted: a brokered credential at both services.
