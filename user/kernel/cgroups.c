@@ -100,8 +100,7 @@ int tw_cg_attach(const char *path, int pid)
 	return ret;
 }
 
-/* This process runs one thread (from /proc/self/status). */
-static bool one_thread(void)
+bool tw_cg_one_thread(void)
 {
 	char line[128];
 	bool one = false;
@@ -124,8 +123,9 @@ pid_t tw_cg_fork_into(const char *path, bool *placed)
 	/* The child of a raw clone3 inherits the C library's view of threads
 	 * that are not there (their locks, the set*id broadcast to them):
 	 * with another thread running, a plain fork() only. */
-	int fd = one_thread() ? open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)
-			      : -1;
+	int fd = tw_cg_one_thread() ?
+			 open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) :
+			 -1;
 	long pid = -1;
 
 	*placed = false;

@@ -46,6 +46,9 @@ int tw_cg_attach(const char *path, int pid);
  * threads hold, its list of threads).
  */
 pid_t tw_cg_fork_into(const char *path, bool *placed);
+/* This process runs one thread (from /proc/self/status): the condition
+ * of tw_cg_fork_into's clone3. */
+bool tw_cg_one_thread(void);
 /* A v1 hierarchy holds the pids or memory controller (a hybrid layout):
  * a call's limits are joined by cgroup.procs there. */
 bool tw_cg_v1_limits(void);
