@@ -316,6 +316,23 @@ else
 	not_ok "socket modes" "$m / $dm"
 fi
 
+# ---- the supervisor creates the init in its cgroup --------------------------------------
+# (clone3 CLONE_INTO_CGROUP|CLONE_NEWPID, its reader thread only after: no
+# cgroup.procs write into the call's v2 cgroup)
+V2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+strace -f -e trace=clone3,openat -o "$TW_WORK/sv.trace" -p "$TW_DAEMON_PID" 2>/dev/null &
+ST=$!
+tw_eventually grep -q . "$TW_WORK/sv.trace" 2>/dev/null || sleep 1
+out=$(mx $WS --call-id l-clone -- sh -c 'echo ran' 2>&1)
+kill "$ST" 2>/dev/null
+wait "$ST" 2>/dev/null
+v2procs=$(grep -c "\"$V2/toolwall/.*/cgroup.procs\", O_WRONLY" "$TW_WORK/sv.trace")
+if [[ $out == ran ]] && grep -qE 'clone3\(\{flags=[A-Z_|]*CLONE_INTO_CGROUP' "$TW_WORK/sv.trace" && ((v2procs == 0)); then
+	ok "the supervisor creates the call's init in its cgroup v2 (clone3, no cgroup.procs write)"
+else
+	not_ok "supervisor clone3" "out '$out'; v2 cgroup.procs writes $v2procs; $(grep -m2 -E 'clone3\(\{flags=[A-Z_|]*(CLONE_NEWPID|CLONE_INTO)|cgroup.procs' "$TW_WORK/sv.trace")"
+fi
+
 # ---- the daemon down -------------------------------------------------------------------
 tw_down
 out=$(mx $WS --call-id l-down -- true 2>&1); rc=$?

@@ -206,7 +206,7 @@ fi
 strace -f -e trace=clone3,openat -o "$TW_WORK/clone.trace" \
 	"$TW_BIN" exec workspace:acme --call-id lim-clone3 -- sh -c 'cat /proc/self/cgroup' >"$TW_WORK/clone.out" 2>&1
 v2procs=$(grep -c "\"$V2/toolwall/.*/cgroup.procs\", O_WRONLY" "$TW_WORK/clone.trace")
-if grep -q 'clone3({flags=CLONE_INTO_CGROUP' "$TW_WORK/clone.trace" && ((v2procs == 0)) &&
+if grep -qE 'clone3\(\{flags=[A-Z_|]*CLONE_INTO_CGROUP' "$TW_WORK/clone.trace" && ((v2procs == 0)) &&
 	grep -q '^0::/toolwall/acme/workspace/call-' "$TW_WORK/clone.out"; then
 	ok "the call's init is created in its cgroup v2 (clone3 CLONE_INTO_CGROUP, no cgroup.procs write)"
 else

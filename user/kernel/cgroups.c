@@ -117,30 +117,27 @@ bool tw_cg_one_thread(void)
 	return one;
 }
 
-pid_t tw_cg_fork_into(const char *path, bool *placed)
+pid_t tw_cg_clone_into(const char *path, uint64_t flags)
 {
-	struct clone_args ca = { .exit_signal = SIGCHLD };
-	/* The child of a raw clone3 inherits the C library's view of threads
-	 * that are not there (their locks, the set*id broadcast to them):
-	 * with another thread running, a plain fork() only. */
-	int fd = tw_cg_one_thread() ?
-			 open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) :
-			 -1;
-	long pid = -1;
+	struct clone_args ca = { .flags = CLONE_INTO_CGROUP | flags,
+				 .exit_signal = SIGCHLD };
+	long pid;
+	int fd, e;
 
-	*placed = false;
-	if (fd >= 0) {
-		ca.flags = CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)fd;
-		pid = syscall(SYS_clone3, &ca, sizeof(ca));
-		if (pid >= 0)
-			*placed = true;
-		close(fd);
+	/* The child of a raw clone3 inherits the C library's view of threads
+	 * that are not there (their locks, the set*id broadcast to them) */
+	if (!tw_cg_one_thread()) {
+		errno = EBUSY;
+		return -1;
 	}
-	/* no clone3 here, or this cgroup cannot take a process that way:
-	 * the child joins by cgroup.procs */
-	if (pid < 0 && errno != EAGAIN && errno != ENOMEM)
-		pid = fork();
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ca.cgroup = (uint64_t)fd;
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	e = errno;
+	close(fd);
+	errno = e;
 	return (pid_t)pid;
 }
 

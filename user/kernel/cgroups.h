@@ -34,20 +34,19 @@ int tw_cg_populated(const char *path);
 /* Put PID into the cgroup at PATH. */
 int tw_cg_attach(const char *path, int pid);
 /*
- * fork() straight into the cgroup v2 at PATH: clone3(CLONE_INTO_CGROUP)
- * creates the child there, under the read side of the kernel's migration
- * lock; a write to cgroup.procs takes its write side, whose first use
- * after a quiet spell waits for an RCU grace period (milliseconds on a
- * busy host). Returns like fork(). *PLACED: the child is in PATH already;
- * false when the kernel or the cgroup does not take clone3's way and a
- * plain fork() was done instead (the child must join by cgroup.procs):
- * so too when this process runs more than one thread, because the child
- * of a raw clone3 skips the C library's fork handling (locks other
+ * fork() straight into the cgroup v2 at PATH, with clone3's FLAGS too
+ * (CLONE_NEWPID, say): clone3(CLONE_INTO_CGROUP) creates the child there,
+ * under the read side of the kernel's migration lock; a write to
+ * cgroup.procs takes its write side, whose first use after a quiet spell
+ * waits for an RCU grace period (milliseconds on a busy host). Returns
+ * like fork(); -1 and errno when the kernel or the cgroup does not take
+ * this way, or (EBUSY) when this process runs more than one thread: the
+ * child of a raw clone3 skips the C library's fork handling (locks other
  * threads hold, its list of threads).
  */
-pid_t tw_cg_fork_into(const char *path, bool *placed);
+pid_t tw_cg_clone_into(const char *path, uint64_t flags);
 /* This process runs one thread (from /proc/self/status): the condition
- * of tw_cg_fork_into's clone3. */
+ * of tw_cg_clone_into. */
 bool tw_cg_one_thread(void);
 /* A v1 hierarchy holds the pids or memory controller (a hybrid layout):
  * a call's limits are joined by cgroup.procs there. */

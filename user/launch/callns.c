@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "callns.h"
+#include "cgroups.h"
 
 #define MEMFD_NOEXEC_SYSCTL "/proc/sys/vm/memfd_noexec"
 
@@ -32,13 +33,37 @@ static int ns_fail(struct tw_callns *ns, int err, const char *fmt, ...)
 	return err;
 }
 
-int tw_callns_unshare_pid(struct tw_callns *ns)
+pid_t tw_callns_fork_init(struct tw_callns *ns, const char *cgroup,
+			  bool *in_cgroup)
 {
-	if (unshare(CLONE_NEWPID))
-		return ns_fail(ns, -errno,
-			       "cannot create the call's PID namespace: %s",
+	pid_t pid = tw_cg_clone_into(cgroup, CLONE_NEWPID);
+	int self, e;
+
+	*in_cgroup = pid >= 0;
+	if (pid >= 0 || errno == EAGAIN || errno == ENOMEM)
+		goto out;
+	/* The old way: a new PID namespace for the next child, which then
+	 * joins its cgroup itself; this process's own children (threads
+	 * included) go back to its namespace after. */
+	self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || unshare(CLONE_NEWPID)) {
+		e = errno;
+		if (self >= 0)
+			close(self);
+		return ns_fail(ns, -1, "cannot create the call's PID "
+				       "namespace: %s", strerror(e));
+	}
+	pid = fork();
+	e = errno;
+	if (pid != 0)
+		(void)!setns(self, CLONE_NEWPID);
+	close(self);
+	errno = e;
+out:
+	if (pid < 0)
+		return ns_fail(ns, -1, "cannot start the call's init: %s",
 			       strerror(errno));
-	return 0;
+	return pid;
 }
 
 /*

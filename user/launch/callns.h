@@ -44,8 +44,15 @@ struct tw_callns {
 	char err[PATH_MAX + 128];
 };
 
-/* In the launcher: the next child it forks is pid 1 of a new PID ns. */
-int tw_callns_unshare_pid(struct tw_callns *ns);
+/*
+ * In the launcher: fork the call's init, pid 1 of a new PID namespace,
+ * created in its cgroup v2 CGROUP when the kernel allows
+ * (tw_cg_clone_into: *IN_CGROUP true), else forked to join it itself.
+ * The launcher's own later children and threads stay in its namespace.
+ * Returns like fork(); -1 with NS->err said.
+ */
+pid_t tw_callns_fork_init(struct tw_callns *ns, const char *cgroup,
+			  bool *in_cgroup);
 
 /*
  * In that child, as root, in the call's cgroup: the mount and IPC

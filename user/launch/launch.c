@@ -510,13 +510,9 @@ static int exec_run(struct launch *l, int sfd[2],
 		tw_error("exec: pipe: %s", strerror(errno));
 		return EXIT_TOOLWALL;
 	}
-	if (tw_callns_unshare_pid(&l->ns)) {
-		tw_error("exec: %s; the tool call was not started", l->ns.err);
-		return EXIT_TOOLWALL;
-	}
-	pid = tw_cg_fork_into(l->cgroup, &l->in_cgroup);
+	pid = tw_callns_fork_init(&l->ns, l->cgroup, &l->in_cgroup);
 	if (pid < 0) {
-		tw_error("exec: fork: %s", strerror(errno));
+		tw_error("exec: %s; the tool call was not started", l->ns.err);
 		return EXIT_TOOLWALL;
 	}
 	if (pid == 0) {

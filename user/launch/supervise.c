@@ -53,9 +53,7 @@ static struct {
 	pthread_mutex_t mu;
 	int pidfd;	 /* the call's init, while it runs; else -1 */
 	bool background; /* its leftovers run on: the launcher's end too */
-	bool gone;	 /* the launcher closed the connection */
-	sigset_t queued; /* signals sent before the call ran */
-} sv = { PTHREAD_MUTEX_INITIALIZER, -1, false, false, {} };
+} sv = { PTHREAD_MUTEX_INITIALIZER, -1, false };
 
 static void reply_error(const char *fmt, const char *arg)
 {
@@ -329,8 +327,6 @@ static void send_sig(int sig)
 		syscall(SYS_pidfd_send_signal, sv.pidfd, SIGKILL, NULL, 0);
 	else if (sv.pidfd >= 0)
 		kill(getpid(), sig); /* the relay's signalfd passes it on */
-	else if (sig != SIGKILL)
-		sigaddset(&sv.queued, sig);
 }
 
 /* {"op":"signal","signal":NAME}: one of sv_signals, for the call. */
@@ -370,17 +366,22 @@ static void *reader(void *arg)
 			len = 0; /* no message of ours is this long */
 	}
 	pthread_mutex_lock(&sv.mu);
-	sv.gone = true;
 	if (!sv.background)
 		send_sig(SIGKILL);
 	pthread_mutex_unlock(&sv.mu);
 	return NULL;
 }
 
-/* The call's init runs: what the launcher sent meanwhile reaches it now. */
+/*
+ * The call's init runs: the launcher's messages are read from now on
+ * (what it sent meanwhile waited in the socket). The reader starts only
+ * now, so that the init came from a process of one thread, created in its
+ * cgroup (tw_callns_fork_init).
+ */
 static void on_running(pid_t init, bool background, void *arg)
 {
-	sigset_t set;
+	sigset_t set, all, old;
+	pthread_t th;
 
 	(void)arg;
 	sigemptyset(&set);
@@ -390,31 +391,28 @@ static void on_running(pid_t init, bool background, void *arg)
 	pthread_mutex_lock(&sv.mu);
 	sv.pidfd = (int)syscall(SYS_pidfd_open, init, 0);
 	sv.background = background;
-	for (size_t i = 0; i < sizeof(sv_signals) / sizeof(sv_signals[0]); i++)
-		if (sigismember(&sv.queued, sv_signals[i].sig))
-			send_sig(sv_signals[i].sig);
-	if (sv.gone && !background)
-		send_sig(SIGKILL);
 	pthread_mutex_unlock(&sv.mu);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&th, NULL, reader, NULL)) {
+		/* no one would pass on the launcher's signals or its end */
+		tw_error("supervise: cannot start the reader; the call is "
+			 "ended");
+		pthread_mutex_lock(&sv.mu);
+		send_sig(SIGKILL);
+		pthread_mutex_unlock(&sv.mu);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* The call, run as root's exec runs it; its end told to the launcher. */
 static int run(struct exec_args *a)
 {
 	struct tw_exec_hooks h = { .running = on_running };
-	sigset_t all, old;
 	char id[128];
 	json_t *end = NULL, *sum, *m;
-	pthread_t th;
 	int code;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (pthread_create(&th, NULL, reader, NULL)) {
-		reply_error("%s", "cannot start the supervisor's reader");
-		return TW_EXIT_TOOLWALL;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	code = tw_exec_call(a, &h, &end, id, sizeof(id));
 	pthread_mutex_lock(&sv.mu);
 	if (sv.pidfd >= 0)
