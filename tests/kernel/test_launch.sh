@@ -14,7 +14,10 @@
 # control protocol: hello answers "v" and its ops, and the ops
 # toolwall-protocol(7) documents are exactly those. The launch socket is
 # also driven by a python client of its own (the protocol as a runtime
-# would speak it, descriptors by SCM_RIGHTS).
+# would speak it, descriptors by SCM_RIGHTS). The supervisor creates the
+# call's init in its cgroup (clone3, seen with strace); without clone3
+# (TOOLWALL_TEST_NO_CLONE3) root's launcher and the supervisor both still
+# start calls the old way.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/tap.sh"
@@ -320,7 +323,9 @@ fi
 # (clone3 CLONE_INTO_CGROUP|CLONE_NEWPID, its reader thread only after: no
 # cgroup.procs write into the call's v2 cgroup)
 V2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-strace -f -e trace=clone3,openat -o "$TW_WORK/sv.trace" -p "$TW_DAEMON_PID" 2>/dev/null &
+# (-I1: a signal ends strace at once; timeout ends it should it not)
+timeout -k 2 60 strace -I1 -f -e trace=clone3,openat -o "$TW_WORK/sv.trace" \
+	-p "$TW_DAEMON_PID" >/dev/null 2>&1 {TW_LOCK_FD}>&- &
 ST=$!
 tw_eventually grep -q . "$TW_WORK/sv.trace" 2>/dev/null || sleep 1
 out=$(mx $WS --call-id l-clone -- sh -c 'echo ran' 2>&1)
@@ -332,6 +337,22 @@ if [[ $out == ran ]] && grep -qE 'clone3\(\{flags=[A-Z_|]*CLONE_INTO_CGROUP' "$T
 else
 	not_ok "supervisor clone3" "out '$out'; v2 cgroup.procs writes $v2procs; $(grep -m2 -E 'clone3\(\{flags=[A-Z_|]*(CLONE_NEWPID|CLONE_INTO)|cgroup.procs' "$TW_WORK/sv.trace")"
 fi
+
+# The old way, where clone3 cannot: a new PID namespace by unshare(), a
+# fork, the init joins its cgroup; the launcher (root's, or the
+# supervisor, which starts its reader thread after) goes on in its own
+# namespace.
+out=$(TOOLWALL_TEST_NO_CLONE3=1 "$TW_BIN" exec $WS --call-id l-old -q -- sh -c 'echo $$; grep "^0::" /proc/self/cgroup' 2>&1)
+[[ $out == 2$'\n'"0::/toolwall/acme/workspace/call-"* ]] &&
+	ok "without clone3 (root): pid 2 of its own namespace, in its call cgroup" || not_ok "root without clone3" "$out"
+tw_down
+export TOOLWALL_TEST_NO_CLONE3=1
+tw_daemon_start --launch-group "$LG" --launch-max 2 || not_ok "daemon restarts"
+unset TOOLWALL_TEST_NO_CLONE3
+out=$(mx $WS --call-id l-old2 -- sh -c 'echo $$; grep "^0::" /proc/self/cgroup' 2>&1); rc=$?
+[[ $rc == 0 && $out == 2$'\n'"0::/toolwall/acme/workspace/call-"* ]] &&
+	ok "without clone3 (the supervisor): the same, and its reader runs (exit 0)" ||
+	not_ok "supervisor without clone3" "rc $rc: $out"
 
 # ---- the daemon down -------------------------------------------------------------------
 tw_down
