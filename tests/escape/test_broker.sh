@@ -45,6 +45,13 @@ svc_clean()
 	fi
 }
 
+# svc_since N: METHODPATH of each request the service got after its Nth
+svc_since()
+{
+	$PY -c 'import json, sys
+print(" ".join(r["method"] + r["path"] for r in map(json.loads, open(sys.argv[1]).readlines()[int(sys.argv[2]):])))' "$T/svc.log" "$1"
+}
+
 # bka NAME CTX RECORD -- CMD...: CMD in a call of CTX must print BLOCKED;
 # then its request record (RECORD: "K=V;K~S;..." with event=request and
 # the context added; "-" when the broker writes none), no value in the
@@ -141,12 +148,14 @@ for k in query path body cookie auth2 proxyauth; do
 done
 
 # ---- 6. the read scope -------------------------------------------------------------
-bka "read scope: a lower-case \"post\" is not a method, refused" $DATA "decision=deny" -- \
-	$ESC_PY "$B" scope lowerpost
-bka "read scope: PATCH refused" $DATA "method=PATCH;decision=deny;status=403" -- \
-	$ESC_PY "$B" scope patch
-bka "read scope: a custom method FOO refused" $DATA "decision=deny" -- \
-	$ESC_PY "$B" scope foo
+# (a method the parser does not know is a malformed request: 400)
+while IFS='|' read -r k rec name; do
+	bka "read scope: $name" $DATA "$rec" -- $ESC_PY "$B" scope "$k"
+done <<'TABLE'
+lowerpost|decision=deny;status=400;reason~malformed request|a lower-case "post" is not a method, refused
+patch|method=PATCH;decision=deny;status=403;reason~scope read|PATCH refused
+foo|decision=deny;status=400;reason~malformed request|a custom method FOO refused
+TABLE
 # The contract is the request method: a GET that asks, in a header, to be
 # taken for a POST is a GET, and the header reaches the service as sent.
 n=$(svc_n svc)
@@ -161,7 +170,7 @@ attempt "read scope: GET then POST pipelined in one TLS write: the POST refused"
 record "pipelined POST" event=request context=$DATA method=POST decision=deny status=403
 record "the GET before it, dropped with it" event=request context=$DATA method=GET path=/scope-pipe-get \
 	decision=allow status=502 "reason~not answered"
-got=$($PY -c 'import json,sys; print(" ".join(json.loads(l)["method"] + json.loads(l)["path"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):]))' "$T/svc.log" "$n")
+got=$(svc_since "$n")
 [[ $got != *POST* ]] && ok "the service never got the pipelined POST (got: ${got:-nothing})" ||
 	not_ok "the service never got the pipelined POST" "got: $got"
 no_secret "pipelined POST"
@@ -172,8 +181,8 @@ attempt "read scope: a POST behind a GET being answered, same connection" $DATA 
 	$ESC_PY "$B" scope pipecut
 record "the POST behind a GET" event=request context=$DATA method=POST path=/scope-cut-post decision=deny status=403
 record "the GET cut off by the refused POST" event=request context=$DATA method=GET path=/big decision=allow \
-	"reason~not answered"
-got=$($PY -c 'import json,sys; print(" ".join(json.loads(l)["method"] + json.loads(l)["path"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):]))' "$T/svc.log" "$n")
+	status=502 "reason~not answered"
+got=$(svc_since "$n")
 [[ $got == "GET/big?n=50000000" ]] && ok "the service got the GET and never the POST behind it" ||
 	not_ok "the service got the GET and never the POST behind it" "got: $got"
 no_secret "the POST behind a GET"
@@ -183,18 +192,17 @@ n=$(svc_n svc)
 attempt "fronting on a kept-alive connection: a second request with Host paste.example" $WS "BLOCKED*" -- \
 	$ESC_PY "$B" front keepalive
 record "kept-alive fronting" event=request context=$WS path=/front-ka2 decision=deny status=403 "reason~domain fronting"
-got=$($PY -c 'import json,sys; print(" ".join(json.loads(l)["path"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):]))' "$T/svc.log" "$n")
-[[ $got == /front-ka1 ]] && ok "the service got the first request only" || not_ok "kept-alive fronting at the service" "got: $got"
-bka "an absolute-form target naming paste.example, Host the service's" $WS "decision=deny;status=403" -- \
-	$ESC_PY "$B" front absolute
-bka "an absolute-form target and Host both naming paste.example" $WS "decision=deny;status=403" -- \
-	$ESC_PY "$B" front absolute-host
-bka "an absolute-form target with the service's address as userinfo of paste.example" $WS "decision=deny;status=403" -- \
-	$ESC_PY "$B" front userinfo
-bka "a placeholder as the Host name (quoted by the refusal)" $WS "decision=deny;status=403" -- \
-	$ESC_PY "$B" front hostph
-bka "a placeholder as the TLS server name (quoted by the refusal)" $WS "decision=deny;status=403" -- \
-	$ESC_PY "$B" front sniph
+got=$(svc_since "$n")
+[[ $got == GET/front-ka1 ]] && ok "the service got the first request only" || not_ok "kept-alive fronting at the service" "got: $got"
+while IFS='|' read -r k why name; do
+	bka "$name" $WS "decision=deny;status=403;reason~$why" -- $ESC_PY "$B" front "$k"
+done <<'TABLE'
+absolute|request target https://paste.example|an absolute-form target naming paste.example, Host the service's
+absolute-host|request target https://paste.example|an absolute-form target and Host both naming paste.example
+userinfo|with userinfo (domain fronting)|an absolute-form target with the service's address as userinfo of paste.example
+hostph|Host [placeholder]|a placeholder as the Host name (quoted by the refusal, masked)
+sniph|TLS server name [placeholder]|a placeholder as the TLS server name (quoted by the refusal, masked)
+TABLE
 
 # ---- 8. HTTP/2 -------------------------------------------------------------------
 bka "HTTP/2: ALPN offering only h2" $WS - -- $ESC_PY "$B" h2 alpn

@@ -377,13 +377,11 @@ static void test_record_path(void **state)
 
 	(void)state;
 	tw_bk_path_only("/a/" TOK_W "/b?q=" TOK_R, out, sizeof(out));
-	assert_string_equal(out, "/a/twph_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/b");
+	assert_string_equal(out, "/a/" TW_PH_MASK "/b");
 	tw_bk_path_only("/abcdefghij?x", out, 6);
 	assert_string_equal(out, "/abcd");
 	tw_bk_mask_placeholders(s);
-	assert_int_equal(tw_bk_find_placeholder(s, strlen(s)), -1);
-	assert_string_equal(s + strlen(s) - TW_PH_LEN,
-			    "twph_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	assert_string_equal(s, "Host " TW_PH_MASK ".example and " TW_PH_MASK);
 }
 
 /* A repeated template header: only the first carries the value (one

@@ -125,11 +125,16 @@ long tw_bk_find_placeholder(const char *s, size_t n)
 
 void tw_bk_mask_placeholders(char *s)
 {
+	static const char mark[] = TW_PH_MASK;
 	long off;
 
-	while ((off = tw_bk_find_placeholder(s, strlen(s))) >= 0)
-		memset(s + off + strlen(TW_PH_PREFIX), 'x',
-		       TW_PH_LEN - strlen(TW_PH_PREFIX));
+	_Static_assert(sizeof(mark) - 1 <= TW_PH_LEN, "the mark fits");
+	while ((off = tw_bk_find_placeholder(s, strlen(s))) >= 0) {
+		char *rest = s + off + TW_PH_LEN;
+
+		memcpy(s + off, mark, sizeof(mark) - 1);
+		memmove(s + off + sizeof(mark) - 1, rest, strlen(rest) + 1);
+	}
 }
 
 void tw_bk_path_only(const char *url, char *out, size_t len)

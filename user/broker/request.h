@@ -91,7 +91,9 @@ int tw_bk_template_parse(const char *s, struct tw_bk_cred *c);
 bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method);
 /* Find the first placeholder in S[0..N): its offset, or -1. */
 long tw_bk_find_placeholder(const char *s, size_t n);
-/* Records never hold a placeholder: turn the digits of each in S to x. */
+/* What a record shows where the call wrote a placeholder. */
+#define TW_PH_MASK "[placeholder]"
+/* Records never hold a placeholder: each in S becomes TW_PH_MASK. */
 void tw_bk_mask_placeholders(char *s);
 /* The path of URL without its query (a query may carry anything), into
  * OUT of LEN bytes, placeholders masked. */

@@ -100,7 +100,8 @@ int tw_cg_attach(const char *path, int pid)
 	return ret;
 }
 
-bool tw_cg_one_thread(void)
+/* This process runs one thread (from /proc/self/status). */
+static bool one_thread(void)
 {
 	char line[128];
 	bool one = false;
@@ -126,7 +127,7 @@ pid_t tw_cg_clone_into(const char *path, uint64_t flags)
 
 	/* The child of a raw clone3 inherits the C library's view of threads
 	 * that are not there (their locks, the set*id broadcast to them) */
-	if (!tw_cg_one_thread()) {
+	if (!one_thread()) {
 		errno = EBUSY;
 		return -1;
 	}
@@ -139,28 +140,6 @@ pid_t tw_cg_clone_into(const char *path, uint64_t flags)
 	close(fd);
 	errno = e;
 	return (pid_t)pid;
-}
-
-bool tw_cg_v1_limits(void)
-{
-	char line[PATH_MAX];
-	bool v1 = false;
-	FILE *f = fopen("/proc/self/cgroup", "re");
-
-	if (!f)
-		return false;
-	/* "N:CONTROLLERS:/path", N > 0 for a v1 hierarchy */
-	while (!v1 && fgets(line, sizeof(line), f)) {
-		char *c = strchr(line, ':'), *e = c ? strchr(c + 1, ':') : NULL;
-
-		if (!e || !strncmp(line, "0:", 2))
-			continue;
-		*e = '\0';
-		for (char *t = strtok(c + 1, ","); t && !v1; t = strtok(NULL, ","))
-			v1 = !strcmp(t, "pids") || !strcmp(t, "memory");
-	}
-	fclose(f);
-	return v1;
 }
 
 int tw_cg_rejoin_self(void)

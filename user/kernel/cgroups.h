@@ -45,12 +45,6 @@ int tw_cg_attach(const char *path, int pid);
  * threads hold, its list of threads).
  */
 pid_t tw_cg_clone_into(const char *path, uint64_t flags);
-/* This process runs one thread (from /proc/self/status): the condition
- * of tw_cg_clone_into. */
-bool tw_cg_one_thread(void);
-/* A v1 hierarchy holds the pids or memory controller (a hybrid layout):
- * a call's limits are joined by cgroup.procs there. */
-bool tw_cg_v1_limits(void);
 /*
  * Put this process into the cgroup v2 it is in already: nothing moves,
  * but the kernel's migration lock makes its slow start now, an RCU grace

@@ -537,9 +537,7 @@ static int exec_run(struct launch *l, int sfd[2],
 /*
  * The call's init is created in its cgroup v2 (clone3, no migration), but
  * where the pids and memory controllers live in v1 hierarchies (hybrid
- * layouts) it joins its limit cgroups there by cgroup.procs, and so it
- * does its v2 cgroup when the launcher runs other threads (the daemon's
- * supervisor: no clone3 then, tw_cg_fork_into). The first
+ * layouts) it joins its limit cgroups there by cgroup.procs. The first
  * cgroup migration after a quiet spell waits for an RCU grace period (the
  * kernel's migration lock leaves its fast path): 0.2-20 ms on this
  * project's busy 2-vCPU VM. A no-op migration of the launcher (into the
@@ -553,6 +551,15 @@ static void *warm_migration(void *arg)
 	(void)arg;
 	tw_cg_rejoin_self();
 	return NULL;
+}
+
+/* Where the daemon puts limits in v1 hierarchies (its own probe). */
+static bool limits_in_v1(void)
+{
+	struct tw_limit_ctl lc;
+
+	return !tw_limits_probe(&lc) && (lc.v1[TW_LIM_PIDS][0] ||
+					 lc.v1[TW_LIM_MEMORY][0]);
 }
 
 /*
@@ -575,7 +582,7 @@ int tw_exec_call(const struct exec_args *a, const struct tw_exec_hooks *h,
 
 	*end = NULL;
 	/* joined before any fork of the call: its init starts single-threaded */
-	warming = (tw_cg_v1_limits() || !tw_cg_one_thread()) &&
+	warming = limits_in_v1() &&
 		  !pthread_create(&warm, NULL, warm_migration, NULL);
 	snprintf(call_id, idlen, "%s", a->call_id ? a->call_id : "");
 	l.sb.ruleset_fd = -1;
