@@ -282,6 +282,74 @@ static void test_read_scope_refuses_write(void **state)
 	req_free(&q);
 }
 
+/*
+ * A read-scoped credential does not go with a GET that asks to be taken for
+ * another method (override headers in any case, `_method` in the query);
+ * a write-scoped one does, and a read-scoped GET without them too.
+ */
+static void test_read_scope_refuses_method_override(void **state)
+{
+	static const struct {
+		const char *target, *header, *value;
+		const char *why; /* NULL: forwarded */
+	} cases[] = {
+		{ "/q", "X-HTTP-Method-Override", "POST",
+		  "header X-HTTP-Method-Override" },
+		{ "/q", "x-http-method-override", "DELETE",
+		  "header X-HTTP-Method-Override" },
+		{ "/q", "X-HTTP-Method", "PUT", "header X-HTTP-Method" },
+		{ "/q", "X-Method-Override", "PATCH", "header X-Method-Override" },
+		{ "/q?a=1&_method=DELETE", NULL, NULL, "query parameter _method" },
+		{ "/q?_METHOD=put", NULL, NULL, "query parameter _method" },
+		{ "/q?a=1;_method%3DPUT", NULL, NULL, "query parameter _method" },
+		{ "/q?x_method=DELETE&method=GET", NULL, NULL, NULL },
+		{ "/_method=DELETE", NULL, NULL, NULL },
+		{ "/q", "X-Override-Note", "POST", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		for (int write = 0; write < 2; write++) {
+			struct tw_bk_verdict v;
+			struct req q;
+
+			if (write)
+				req_init(&q, "GET", "https://api.tracker.example",
+					 "api.tracker.example", "workspace:acme");
+			else
+				req_init(&q, "GET",
+					 "https://db.warehouse.example:8443",
+					 "db.warehouse.example",
+					 "channel:acme/data-team");
+			q.r.target = cases[i].target;
+			req_add(&q, "Host", write ? "api.tracker.example" :
+						    "db.warehouse.example:8443");
+			if (write)
+				req_add(&q, "Authorization", "Bearer " TOK_W);
+			else
+				req_add(&q, "X-Api-Key", TOK_R);
+			if (cases[i].header)
+				req_add(&q, cases[i].header, cases[i].value);
+			judge(&q, &v);
+			if (write || !cases[i].why) {
+				if (v.status || v.swapped != 1)
+					fail_msg("case %zu (%s): status %d (%s)",
+						 i, write ? "write" : "read",
+						 v.status, v.reason);
+			} else {
+				if (v.status != 403 || v.swapped ||
+				    !strstr(v.reason, "scope read") ||
+				    !strstr(v.reason, cases[i].why) ||
+				    strcmp(q.h[1].value, TOK_R))
+					fail_msg("case %zu: status %d swapped %u (%s)",
+						 i, v.status, v.swapped, v.reason);
+				assert_non_null(strstr(v.hint, "scope write"));
+			}
+			req_free(&q);
+		}
+	}
+}
+
 /* The SNI, the Host header and the destination name one origin. */
 static void test_fronting(void **state)
 {
@@ -509,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup(test_swap_at_own_service, setup),
 		cmocka_unit_test_setup(test_stays_placeholder, setup),
 		cmocka_unit_test_setup(test_read_scope_refuses_write, setup),
+		cmocka_unit_test_setup(test_read_scope_refuses_method_override, setup),
 		cmocka_unit_test_setup(test_fronting, setup),
 		cmocka_unit_test_setup(test_fronting_ip, setup),
 		cmocka_unit_test_setup(test_fronting_target, setup),

@@ -103,6 +103,36 @@ bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method)
 	       !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
 }
 
+/*
+ * Does R ask, besides its method, to be taken for another one? The headers
+ * frameworks and API gateways honour (X-HTTP-Method-Override and its two
+ * variants, any case) or a `_method` parameter in the query (Rails,
+ * Laravel, Symfony). WHY names it. A read-scoped credential goes with no
+ * such request: the service would act on the method asked for.
+ */
+static bool asks_other_method(const struct tw_bk_request *r, char *why,
+			      size_t len)
+{
+	static const char *const names[] = { "X-HTTP-Method-Override",
+					     "X-HTTP-Method",
+					     "X-Method-Override" };
+	const char *q = r->target ? strchr(r->target, '?') : NULL;
+
+	for (size_t i = 0; i < r->nh; i++)
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (!strcasecmp(r->h[i].name, names[k])) {
+				snprintf(why, len, "header %s", names[k]);
+				return true;
+			}
+	for (; q; q = strpbrk(q + 1, "&;"))
+		if (!strncasecmp(q + 1, "_method=", 8) ||
+		    !strncasecmp(q + 1, "_method%3d", 10)) {
+			snprintf(why, len, "query parameter _method");
+			return true;
+		}
+	return false;
+}
+
 static bool is_hexlower(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
@@ -305,6 +335,7 @@ static const struct tw_bk_cred *usable(const struct tw_bk_table *t,
 {
 	const struct tw_bk_placeholder *ph = find_ph(t, tok);
 	const struct tw_bk_cred *c;
+	char why[64];
 
 	if (!ph || ph->cred >= t->ncreds || !r->context ||
 	    strcmp(ph->context, r->context))
@@ -319,6 +350,15 @@ static const struct tw_bk_cred *usable(const struct tw_bk_table *t,
 		       "credential %s has scope read: %s is not allowed "
 		       "(read allows GET, HEAD, OPTIONS)",
 		       c->name, r->method);
+		snprintf(v->hint, sizeof(v->hint),
+			 "a credential with scope write for %s", r->origin.host);
+		return NULL;
+	}
+	if (c->scope == TW_BK_READ && asks_other_method(r, why, sizeof(why))) {
+		refuse(v, 403,
+		       "credential %s has scope read: the %s request asks "
+		       "for another method (%s)",
+		       c->name, r->method, why);
 		snprintf(v->hint, sizeof(v->hint),
 			 "a credential with scope write for %s", r->origin.host);
 		return NULL;
