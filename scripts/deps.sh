@@ -38,6 +38,8 @@ TEST=(
 	dnsutils dnsmasq-base git strace
 	# audit tests: a real RFC 5424 syslog collector, over TLS too (GnuTLS)
 	rsyslog rsyslog-gnutls openssl
+	# audit --time local is checked in a named zone
+	tzdata
 	# the policy's JSON Schema, the service unit, the installed man pages
 	python3-jsonschema systemd man-db
 	# the metrics endpoint's scrape is checked with promtool

@@ -213,6 +213,24 @@ bad_filter()
 }
 bad_filter --summary --top abc
 bad_filter --event denied
+bad_filter --time mars
+# times in local time on request: the same instant, with the zone's offset
+utc=$("$TW_BIN" audit --log "$TW_LOG" --event policy | awk 'NR == 2 { print $1 }')
+loc=$(TZ=Asia/Kolkata "$TW_BIN" audit --log "$TW_LOG" --event policy --time local | awk 'NR == 2 { print $1 }')
+if [[ $utc == *Z && $loc == *+05:30 ]] &&
+	[[ $(date -u -d "$utc" +%s.%N) == $(date -u -d "$loc" +%s.%N) ]]; then
+	ok "--time local: $utc reads $loc in Asia/Kolkata (the same instant)"
+else
+	not_ok "--time local" "utc '$utc', local '$loc'"
+fi
+# a policy load names the policy's path, not a unix socket
+row=$("$TW_BIN" audit --log "$TW_LOG" --event policy | awk 'NR == 2')
+if [[ $row == *" load "*" $TW_POLICY "* && $row != *unix:* ]] &&
+	[[ $("$TW_BIN" audit --log "$TW_LOG" -j --dst "unix:$TW_POLICY" | wc -l) == 0 ]]; then
+	ok "a policy load row shows the policy's path (no unix: destination; --dst unix: does not find it)"
+else
+	not_ok "policy load row" "$row"
+fi
 n_since=$("$TW_BIN" audit --log "$TW_LOG" -j --since -1h --call-id s-1 --event deny | wc -l)
 if [[ $n_since -ge 12 ]]; then
 	ok "--since -1h: the last hour's records"

@@ -111,7 +111,7 @@ static void test_filters(void **state)
 	};
 	json_t *v4 = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"context\":\"workspace:acme\",\"workspace\":\"acme\",\"pid\":42,\"action\":\"connect\",\"proto\":\"tcp\",\"dst\":\"10.30.1.10\",\"port\":5439}");
 	json_t *v6 = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"dst\":\"fd00:30::5\",\"port\":5439}");
-	json_t *ux = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"path\":\"/run/x.sock\"}");
+	json_t *ux = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"proto\":\"unix\",\"path\":\"/run/x.sock\"}");
 	json_t *agg = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"deny\",\"count\":5,\"first_ts\":\"2024-05-01T10:00:00Z\",\"last_ts\":\"2024-05-01T10:05:00Z\",\"domain\":\"api.tracker.example\"}");
 	struct tw_audit_filter f;
 
@@ -124,6 +124,20 @@ static void test_filters(void **state)
 		    tw_audit_match(&f, ux) != rows[i].unix_ ||
 		    tw_audit_match(&f, agg) != rows[i].dom)
 			fail_msg("--dst %s", rows[i].dst);
+	}
+	/* a path that is not a socket's (a policy loaded, a command run) is
+	 * no unix destination */
+	{
+		json_t *pol = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"policy\",\"action\":\"load\",\"path\":\"/run/x.sock\"}");
+		json_t *ex = rec("{\"ts\":\"2024-05-01T10:00:00Z\",\"event\":\"exec\",\"action\":\"exec\",\"path\":\"/run/x.sock\",\"argv\":[\"x\"]}");
+
+		memset(&f, 0, sizeof(f));
+		assert_int_equal(tw_audit_parse_dst(&f, "unix:/run/x.sock"), 0);
+		assert_true(tw_audit_match(&f, ux));
+		assert_false(tw_audit_match(&f, pol));
+		assert_false(tw_audit_match(&f, ex));
+		json_decref(pol);
+		json_decref(ex);
 	}
 	/* each error says what is wrong */
 	{
@@ -307,6 +321,35 @@ static void test_suggest_is_a_working_bundle(void **state)
 	tw_suggest_free(&g);
 }
 
+/* --time local: the same instant in the zone of TZ, with its offset. */
+static void test_local_time(void **state)
+{
+	static const struct {
+		const char *tz, *want;
+	} cases[] = {
+		{ "UTC0", "2024-05-01T10:00:00.000000042+00:00" },
+		{ "IST-05:30", "2024-05-01T15:30:00.000000042+05:30" },
+		{ "EST5", "2024-05-01T05:00:00.000000042-05:00" },
+		{ "NDT+09:45", "2024-05-01T00:15:00.000000042-09:45" },
+	};
+	uint64_t ns, back;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(tw_audit_ts_parse("2024-05-01T10:00:00.000000042Z", &ns), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		setenv("TZ", cases[i].tz, 1);
+		tzset();
+		tw_audit_ts_format_local(ns, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+		/* what it prints, --since takes back */
+		assert_int_equal(tw_audit_ts_parse(buf, &back), 0);
+		assert_true(back == ns);
+	}
+	unsetenv("TZ");
+	tzset();
+}
+
 /* The DESTINATION column: each kind of record says what it was about. */
 static void test_dest_column(void **state)
 {
@@ -317,8 +360,13 @@ static void test_dest_column(void **state)
 		 "10.1.2.3:443/tcp"},
 		{"{\"dst\":\"fd00::1\",\"port\":53,\"proto\":\"udp\"}",
 		 "[fd00::1]:53/udp"},
-		{"{\"path\":\"/run/x.sock\",\"action\":\"connect\"}",
+		{"{\"path\":\"/run/x.sock\",\"action\":\"connect\","
+		 "\"proto\":\"unix\"}",
 		 "unix:/run/x.sock"},
+		/* a policy's path is not a unix socket */
+		{"{\"event\":\"policy\",\"action\":\"load\","
+		 "\"path\":\"/etc/toolwall/policy\"}",
+		 "/etc/toolwall/policy"},
 		{"{\"event\":\"exec\",\"path\":\"/usr/bin/sh\","
 		 "\"argv\":[\"sh\",\"-c\",\"ls /\"]}",
 		 "sh -c ls /"},
@@ -524,7 +572,7 @@ static void test_dst_round_trip(void **state)
 		"{\"event\":\"deny\",\"proto\":\"tcp\",\"dst\":\"10.30.1.10\",\"port\":5439}",
 		"{\"event\":\"deny\",\"proto\":\"udp\",\"dst\":\"fd00:30::5\",\"port\":53}",
 		"{\"event\":\"deny\",\"dst\":\"fd00:30::5\",\"port\":5439}",
-		"{\"event\":\"deny\",\"path\":\"/run/x.sock\"}",
+		"{\"event\":\"deny\",\"proto\":\"unix\",\"path\":\"/run/x.sock\"}",
 		"{\"event\":\"deny\",\"domain\":\"api.tracker.example\"}",
 		"{\"event\":\"deny\",\"domain\":\"api.tracker.example\",\"port\":443}",
 	};
@@ -567,8 +615,8 @@ static void test_dst_on_encoded_path(void **state)
 	(void)state;
 	tw_bytes_encode("/tmp/a\\\xff.sock", 13, enc, sizeof(enc));
 	assert_string_equal(enc, "/tmp/a\\\\\\xff.sock");
-	rec = json_pack("{s:s,s:o}", "event", "deny", "path",
-			tw_json_bytes("/tmp/a\\\xff.sock", 13));
+	rec = json_pack("{s:s,s:s,s:o}", "event", "deny", "proto", "unix",
+			"path", tw_json_bytes("/tmp/a\\\xff.sock", 13));
 	assert_int_equal(tw_audit_parse_dst(&f, "unix:/tmp/a\\\xff.sock"), 0);
 	assert_true(tw_audit_match(&f, rec)); /* the bytes */
 	snprintf(arg, sizeof(arg), "unix:%s", enc);
@@ -587,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_summary_weights_counts),
 		cmocka_unit_test(test_suggest_is_a_working_bundle),
 		cmocka_unit_test(test_dest_column),
+		cmocka_unit_test(test_local_time),
 		cmocka_unit_test(test_dst_round_trip),
 		cmocka_unit_test(test_ocsf_syscall_audit),
 		cmocka_unit_test(test_syslog_rfc5424),

@@ -334,7 +334,7 @@ void tw_suggest_add(struct tw_suggest *g, json_t *rec)
 	if (!tw_audit_ts_parse(S(rec, "last_ts") ?: S(rec, "ts") ?: "", &ns) &&
 	    ns > g->last_ns)
 		g->last_ns = ns;
-	if (p) {
+	if (tw_audit_is_unix(rec)) {
 		snprintf(key, sizeof(key), "unix:%s", p);
 		json_object_set_new(g->dests, key, json_null());
 		return;

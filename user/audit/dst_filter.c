@@ -70,7 +70,7 @@ static bool unix_match(const struct tw_dst_filter *f, json_t *rec)
 
 	/* as the log writes it, or its bytes (record.h) */
 	tw_bytes_encode(f->path, strlen(f->path), enc, sizeof(enc));
-	return p && (!strcmp(p, f->path) || !strcmp(p, enc));
+	return tw_audit_is_unix(rec) && (!strcmp(p, f->path) || !strcmp(p, enc));
 }
 
 static bool host_match(const struct tw_dst_filter *f, json_t *rec)

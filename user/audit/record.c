@@ -32,6 +32,21 @@ void tw_audit_ts_format(uint64_t ns, char *buf, size_t len)
 		 (unsigned long long)(ns % 1000000000ull));
 }
 
+void tw_audit_ts_format_local(uint64_t ns, char *buf, size_t len)
+{
+	time_t sec = ns / 1000000000ull;
+	struct tm tm;
+	char base[32];
+	long off;
+
+	localtime_r(&sec, &tm);
+	off = tm.tm_gmtoff / 60;
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09llu%c%02ld:%02ld", base,
+		 (unsigned long long)(ns % 1000000000ull), off < 0 ? '-' : '+',
+		 labs(off) / 60, labs(off) % 60);
+}
+
 int tw_audit_ts_parse(const char *s, uint64_t *ns)
 {
 	struct tm tm = {};
@@ -114,6 +129,13 @@ size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len)
 	return off < len ? off : len - 1;
 }
 
+bool tw_audit_is_unix(json_t *rec)
+{
+	const char *proto = S(rec, "proto");
+
+	return S(rec, "path") && proto && !strcmp(proto, "unix");
+}
+
 void tw_audit_dest(json_t *rec, char *buf, size_t len)
 {
 	const char *d = S(rec, "dst"), *p = S(rec, "path"),
@@ -131,8 +153,10 @@ void tw_audit_dest(json_t *rec, char *buf, size_t len)
 			 acc ? ")" : "");
 	} else if (sys) {
 		snprintf(buf, len, "%s()", sys);
-	} else if (p) {
+	} else if (tw_audit_is_unix(rec)) {
 		snprintf(buf, len, "unix:%s", p);
+	} else if (p) {
+		snprintf(buf, len, "%s", p); /* a policy loaded, say */
 	} else if (d) {
 		snprintf(buf, len, strchr(d, ':') ? "[%s]:%lld%s%s" :
 						    "%s:%lld%s%s",

@@ -20,13 +20,18 @@ uint64_t tw_audit_now_ns(void);
 /* RFC 3339 UTC with nanoseconds; parse also takes offsets and fewer
  * digits. */
 void tw_audit_ts_format(uint64_t ns, char *buf, size_t len);
+/* The same in local time (TZ), with its offset: ...T11:00:00.000000000+01:00 */
+void tw_audit_ts_format_local(uint64_t ns, char *buf, size_t len);
 int tw_audit_ts_parse(const char *s, uint64_t *ns);
 
 /* The events a record stands for: count (or 1) for deny/audit, count for
  * lost, 0 for the others. */
 uint64_t tw_audit_weight(json_t *rec);
 
-/* "10.0.0.1:443/tcp", "[fd00::1]:443/tcp", "unix:/x", "socket", "-" */
+/* Is REC about a unix socket (a path with proto "unix")? */
+bool tw_audit_is_unix(json_t *rec);
+/* "10.0.0.1:443/tcp", "[fd00::1]:443/tcp", "unix:/x", "socket", "-"; a
+ * command line, a file (access), a policy's path */
 void tw_audit_dest(json_t *rec, char *buf, size_t len);
 
 /*

@@ -55,6 +55,8 @@ static const char audit_usage[] =
 	"  (default)         a table\n"
 	"  -j, --json        JSON Lines (the records as written)\n"
 	"  --format FMT      table, json, or ocsf (OCSF 1.1-shaped JSON Lines)\n"
+	"  --time ZONE       the table's times in utc (as written; default)\n"
+	"                    or local (the TZ variable's zone, with its offset)\n"
 	"  --follow, -f      keep printing new records (across rotations)\n"
 	"  --summary         top denied destinations per context, per process\n"
 	"                    and per bundle that would allow them; a per-minute\n"
@@ -83,6 +85,7 @@ struct reader {
 	struct tw_verify v;
 	unsigned long damaged, skipped, printed;
 	struct tw_table *tab; /* the table, when it is one */
+	bool local_time;      /* the table's times in local time (--time) */
 	/* Queries check the chain of what they read, as they stream: each
 	 * line's own hash, and that it follows the line before. */
 	struct {
@@ -161,6 +164,17 @@ static const char *cell(json_t *rec, const char *k, char *buf, size_t len)
 	return buf;
 }
 
+/* The TIME cell: as written (UTC), or in local time when asked for. */
+static const char *when(struct reader *r, json_t *rec, char *buf, size_t len)
+{
+	uint64_t ns;
+
+	if (!r->local_time || tw_audit_ts_parse(SV(rec, "ts"), &ns))
+		return cell(rec, "ts", buf, len);
+	tw_audit_ts_format_local(ns, buf, len);
+	return buf;
+}
+
 static void print_record(struct reader *r, json_t *rec, const char *line,
 			 size_t len)
 {
@@ -208,7 +222,7 @@ static void print_record(struct reader *r, json_t *rec, const char *line,
 				 "1");
 	{
 		const char *cells[] = {
-			cell(rec, "ts", ts, sizeof(ts)),
+			when(r, rec, ts, sizeof(ts)),
 			cell(rec, "event", ev, sizeof(ev)),
 			cell(rec, "context", ctx, sizeof(ctx)),
 			cell(rec, "call_id", call, sizeof(call)),
@@ -696,6 +710,7 @@ static const struct option audit_opts[] = {
 	{ "pubkey", required_argument, 0, 'K' },
 	{ "format", required_argument, 0, 'F' },
 	{ "json", no_argument, 0, 'j' },
+	{ "time", required_argument, 0, 'Z' },
 	{ "help", no_argument, 0, 'h' },
 	{ 0 },
 };
@@ -784,6 +799,13 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 	case 'j':
 		tw_opts.json = true;
 		r->fmt = FMT_JSON;
+		break;
+	case 'Z':
+		if (strcmp(optarg, "utc") && strcmp(optarg, "local")) {
+			tw_error("--time %s: want utc or local", optarg);
+			return 2;
+		}
+		r->local_time = !strcmp(optarg, "local");
 		break;
 	case 'h':
 		fputs(audit_usage, stdout);
