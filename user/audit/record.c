@@ -129,6 +129,17 @@ size_t tw_audit_argv_join(json_t *argv, char *buf, size_t len)
 	return off < len ? off : len - 1;
 }
 
+bool tw_audit_known_event(const char *e)
+{
+	char list[] = TW_AUDIT_EVENTS, *save = NULL;
+
+	for (char *t = strtok_r(list, ", ", &save); t;
+	     t = strtok_r(NULL, ", ", &save))
+		if (!strcmp(t, e))
+			return true;
+	return false;
+}
+
 bool tw_audit_is_unix(json_t *rec)
 {
 	const char *proto = S(rec, "proto");

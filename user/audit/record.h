@@ -28,6 +28,13 @@ int tw_audit_ts_parse(const char *s, uint64_t *ns);
  * lost, 0 for the others. */
 uint64_t tw_audit_weight(json_t *rec);
 
+/* Every event a record can carry (SPEC's list and the daemon's own). */
+#define TW_AUDIT_EVENTS                                                        \
+	"deny, audit, exec, dns, request, lost, limit, policy, daemon, "       \
+	"rotate, checkpoint, grant, revoke, expire, quarantine, release, "     \
+	"launch"
+bool tw_audit_known_event(const char *e);
+
 /* Is REC about a unix socket (a path with proto "unix")? */
 bool tw_audit_is_unix(json_t *rec);
 /* "10.0.0.1:443/tcp", "[fd00::1]:443/tcp", "unix:/x", "socket", "-"; a

@@ -671,23 +671,6 @@ struct audit_args {
 	uint64_t now;
 };
 
-/* Every event a record can carry (SPEC's list and the daemon's own). */
-#define TW_AUDIT_EVENTS                                                        \
-	"deny, audit, exec, dns, request, lost, limit, policy, daemon, "       \
-	"rotate, checkpoint, grant, revoke, expire, quarantine, release, "     \
-	"launch"
-
-static bool known_event(const char *e)
-{
-	char list[] = TW_AUDIT_EVENTS, *save = NULL;
-
-	for (char *t = strtok_r(list, ", ", &save); t;
-	     t = strtok_r(NULL, ", ", &save))
-		if (!strcmp(t, e))
-			return true;
-	return false;
-}
-
 static const struct option audit_opts[] = {
 	{ "log", required_argument, 0, 'l' },
 	{ "context", required_argument, 0, 'c' },
@@ -730,7 +713,7 @@ static int audit_args(int argc, char **argv, struct audit_args *a,
 	case 'w': r->f.workspace = optarg; break;
 	case 'i': r->f.call_id = optarg; break;
 	case 'e':
-		if (!known_event(optarg)) {
+		if (!tw_audit_known_event(optarg)) {
 			tw_error("--event %s: not an event of the audit log "
 				 "(%s)",
 				 optarg, TW_AUDIT_EVENTS);
