@@ -304,9 +304,24 @@ static __always_inline bool ports_hold(const struct tw_kport *p, __u16 n,
 	return false;
 }
 
+/*
+ * Does V's port list hold PORT? A global function: the verifier checks it
+ * once, not at every place a hook judges a port (its loop would be walked
+ * again at each).
+ */
+__noinline int tw_rule_port_in(const struct tw_rule_val *v, __u16 port)
+{
+	return v && ports_hold(v->ports, v->nports, port);
+}
+
+__noinline int tw_grant_port_in(const struct tw_grant_val *v, __u16 port)
+{
+	return v && ports_hold(v->ports, v->nports, port);
+}
+
 static __always_inline bool port_in(const struct tw_rule_val *v, __u16 port)
 {
-	return ports_hold(v->ports, v->nports, port);
+	return tw_rule_port_in(v, port);
 }
 
 /* Addresses the context's resolver answered for names it may use. */
@@ -331,9 +346,32 @@ static __always_inline void judge_learned(struct decision *d, __u8 proto,
 }
 
 /*
- * A live grant of scope (KIND, SCOPE) among the slots of MASK that covers
- * the destination: its longest prefix, its ports, its deadline ahead.
+ * A live grant among the slots of MASK for KEY (its scope, proto, family,
+ * prefix and address filled in) that covers PORT: its deadline ahead.
+ * Writes the grant's number into GRANT. Global: checked once.
  */
+__noinline int tw_granted_in(struct tw_grant_key *key, __u32 mask, __u16 port,
+			     __u64 now, __u32 *grant)
+{
+	struct tw_grant_val *v;
+
+	if (!key || !grant)
+		return 0;
+	for (int i = 0; i < TW_GRANT_SLOTS; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		key->gslot = i;
+		v = bpf_map_lookup_elem(&tw_grants, key);
+		if (v && now < v->deadline && tw_grant_port_in(v, port)) {
+			*grant = v->grant;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A live grant of scope (KIND, SCOPE) among the slots of MASK that covers
+ * the destination: its longest prefix, its ports, its deadline ahead. */
 static __always_inline bool granted_in(__u8 kind, __u64 scope, __u32 mask,
 				       __u8 proto, __u8 family,
 				       const __u8 *addr, __u16 port, __u64 now,
@@ -345,22 +383,10 @@ static __always_inline bool granted_in(__u8 kind, __u64 scope, __u32 mask,
 		.family = family,
 		.scope = scope,
 	};
-	struct tw_grant_val *v;
 
 	key.prefixlen = TW_GKEY_FIXED_BITS + (family == 4 ? 32 : 128);
 	__builtin_memcpy(key.addr, addr, 16);
-	for (int i = 0; i < TW_GRANT_SLOTS; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		key.gslot = i;
-		v = bpf_map_lookup_elem(&tw_grants, &key);
-		if (v && now < v->deadline &&
-		    ports_hold(v->ports, v->nports, port)) {
-			*grant = v->grant;
-			return true;
-		}
-	}
-	return false;
+	return tw_granted_in(&key, mask, port, now, grant);
 }
 
 /* What the rules deny, a live grant of the call or its context allows. */
