@@ -226,6 +226,49 @@ out:
 	return ret;
 }
 
+/*
+ * The work the verifier did for each program (instructions it walked):
+ * every one well inside the kernel's complexity limit of 1 000 000, so
+ * a change to a hook, or a kernel whose verifier walks more, does not
+ * stop toolwall from loading; and the daemon's start stays short (the
+ * walk is most of it). The port list and the grant slots are global
+ * functions for that reason.
+ */
+#define TW_VERIFIER_BUDGET 200000
+static void verifier_budget(struct tw_sock *skel)
+{
+	struct bpf_program *p;
+	char why[200] = "", list[2048] = "";
+	size_t off = 0;
+	int good = 1;
+
+	bpf_object__for_each_program(p, skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(p) < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len)) {
+			good = 0;
+			snprintf(why, sizeof(why), "%s: no prog info",
+				 bpf_program__name(p));
+			continue;
+		}
+		if (off < sizeof(list))
+			off += snprintf(list + off, sizeof(list) - off, " %s %u",
+					bpf_program__name(p),
+					info.verified_insns);
+		if (info.verified_insns > TW_VERIFIER_BUDGET) {
+			good = 0;
+			snprintf(why, sizeof(why), "%s: %u instructions verified",
+				 bpf_program__name(p), info.verified_insns);
+		}
+	}
+	printf("# verified instructions:%s\n", list);
+	result(good, "every program verifies in under 200000 instructions "
+		     "(a fifth of the kernel's limit)", why);
+}
+
 int main(int argc, char **argv)
 {
 	char cgm[4096], cg[4200], pol[4096], err[512] = "", why[600];
@@ -284,6 +327,7 @@ int main(int argc, char **argv)
 	       strerror(-r));
 	if (r)
 		goto out;
+	verifier_budget(skel);
 	r = push_policy(skel, pol, cgid, err, sizeof(err));
 	result(r == 0, "the maps take a compiled policy (tw_maps_push)", err);
 	if (r)
