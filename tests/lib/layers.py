@@ -8,7 +8,8 @@ Checks, each printed as "FAIL ..." with the evidence:
 
   cycles   no dependency cycle among modules (include and call graph)
   pure     the pure folders (policy/, audit/) use nothing outside them
-  sizes    no .c file over 1000 lines, no function over 120 lines
+  sizes    no .c file (nor bpf/*.bpf.[ch]) over 1000 lines, no function
+           over 120 lines
            (only with --sizes)
 
 Exit 0 when every check asked for holds, 1 otherwise.
@@ -129,23 +130,24 @@ def check_pure(mods, edges):
 
 def check_sizes(mods):
     ok = True
-    for m in mods.values():
-        for path in m["files"]:
-            if not path.endswith(".c"):
-                continue
-            rel = os.path.relpath(path, ROOT)
-            text = open(path, encoding="utf-8").read()
-            lines = text.count("\n")
-            if lines > MAX_FILE:
-                print(f"FAIL size {rel}: {lines} lines (> {MAX_FILE})")
+    # the kernel programs too: bpf/*.bpf.c and their stage headers
+    bpf = sorted(glob.glob(os.path.join(ROOT, "bpf", "*.bpf.[ch]")))
+    for path in [p for m in mods.values() for p in m["files"]] + bpf:
+        if path.endswith(".h") and not path.endswith(".bpf.h"):
+            continue
+        rel = os.path.relpath(path, ROOT)
+        text = open(path, encoding="utf-8").read()
+        lines = text.count("\n")
+        if lines > MAX_FILE:
+            print(f"FAIL size {rel}: {lines} lines (> {MAX_FILE})")
+            ok = False
+        for fm in FUNC.finditer(text):
+            n = fm.group(2).count("\n")
+            if n > MAX_FUNC:
+                line = text.count("\n", 0, fm.start()) + 1
+                print(f"FAIL size {rel}:{line}: {fm.group(1)}() "
+                      f"is {n} lines (> {MAX_FUNC})")
                 ok = False
-            for fm in FUNC.finditer(text):
-                n = fm.group(2).count("\n")
-                if n > MAX_FUNC:
-                    line = text.count("\n", 0, fm.start()) + 1
-                    print(f"FAIL size {rel}:{line}: {fm.group(1)}() "
-                          f"is {n} lines (> {MAX_FUNC})")
-                    ok = False
     return ok
 
 
