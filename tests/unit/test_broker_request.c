@@ -302,7 +302,11 @@ static void test_read_scope_refuses_method_override(void **state)
 		{ "/q?a=1&_method=DELETE", NULL, NULL, "query parameter _method" },
 		{ "/q?_METHOD=put", NULL, NULL, "query parameter _method" },
 		{ "/q?a=1;_method%3DPUT", NULL, NULL, "query parameter _method" },
+		{ "/q?%5Fmethod=DELETE", NULL, NULL, "query parameter _method" },
+		{ "/q?a&%5f%4DETHOD%3dput", NULL, NULL, "query parameter _method" },
+		{ "/q?_method", NULL, NULL, "query parameter _method" },
 		{ "/q?x_method=DELETE&method=GET", NULL, NULL, NULL },
+		{ "/q?_methods=DELETE&_metho=PUT", NULL, NULL, NULL },
 		{ "/_method=DELETE", NULL, NULL, NULL },
 		{ "/q", "X-Override-Note", "POST", NULL },
 	};

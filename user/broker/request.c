@@ -103,6 +103,37 @@ bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method)
 	       !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
 }
 
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' :
+	       c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Is the query parameter at P named NAME (any case), its name read as a
+ * server decodes it (%XX, '+'), up to '=' (or %3D), '&', ';' or the end? */
+static bool param_is(const char *p, const char *name)
+{
+	size_t i = 0;
+
+	for (; *p && *p != '=' && *p != '&' && *p != ';' && *p != ' '; p++) {
+		int c = (unsigned char)*p;
+
+		if (c == '%' && unhex(p[1]) >= 0 && unhex(p[2]) >= 0) {
+			c = unhex(p[1]) << 4 | unhex(p[2]);
+			p += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (c == '=')
+			break;
+		if (!name[i] || tolower(c) != tolower((unsigned char)name[i]))
+			return false;
+		i++;
+	}
+	return !name[i];
+}
+
 /*
  * Does R ask, besides its method, to be taken for another one? The headers
  * frameworks and API gateways honour (X-HTTP-Method-Override and its two
@@ -125,8 +156,7 @@ static bool asks_other_method(const struct tw_bk_request *r, char *why,
 				return true;
 			}
 	for (; q; q = strpbrk(q + 1, "&;"))
-		if (!strncasecmp(q + 1, "_method=", 8) ||
-		    !strncasecmp(q + 1, "_method%3d", 10)) {
+		if (param_is(q + 1, "_method")) {
 			snprintf(why, len, "query parameter _method");
 			return true;
 		}
