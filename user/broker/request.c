@@ -134,12 +134,26 @@ static bool param_is(const char *p, const char *name)
 	return !name[i];
 }
 
+/* Header field names equal as CGI and WSGI servers see them: any case,
+ * '_' for '-' (both become HTTP_X_HTTP_METHOD_OVERRIDE there). */
+static bool same_field(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a);
+		char y = *b == '_' ? '-' : (char)tolower((unsigned char)*b);
+
+		if (x != y)
+			return false;
+	}
+	return !*a && !*b;
+}
+
 /*
  * Does R ask, besides its method, to be taken for another one? The headers
  * frameworks and API gateways honour (X-HTTP-Method-Override and its two
- * variants, any case) or a `_method` parameter in the query (Rails,
- * Laravel, Symfony). WHY names it. A read-scoped credential goes with no
- * such request: the service would act on the method asked for.
+ * variants, any case, '_' for '-') or a `_method` parameter in the query
+ * (Rails, Laravel, Symfony). WHY names it. A read-scoped credential goes
+ * with no such request: the service would act on the method asked for.
  */
 static bool asks_other_method(const struct tw_bk_request *r, char *why,
 			      size_t len)
@@ -151,7 +165,7 @@ static bool asks_other_method(const struct tw_bk_request *r, char *why,
 
 	for (size_t i = 0; i < r->nh; i++)
 		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-			if (!strcasecmp(r->h[i].name, names[k])) {
+			if (same_field(r->h[i].name, names[k])) {
 				snprintf(why, len, "header %s", names[k]);
 				return true;
 			}
