@@ -217,11 +217,15 @@ bad_filter --time mars
 # times in local time on request: the same instant, with the zone's offset
 utc=$("$TW_BIN" audit --log "$TW_LOG" --event policy | awk 'NR == 2 { print $1 }')
 loc=$(TZ=Asia/Kolkata "$TW_BIN" audit --log "$TW_LOG" --event policy --time local | awk 'NR == 2 { print $1 }')
+m_utc=$("$TW_BIN" audit --log "$TW_LOG" --summary | awk '/^timeline/ { getline; print $1; exit }')
+m_loc=$(TZ=Asia/Kolkata "$TW_BIN" audit --log "$TW_LOG" --summary --time local |
+	awk '/^timeline \(per minute, local time\)/ { getline; print $1; exit }')
 if [[ $utc == *Z && $loc == *+05:30 ]] &&
-	[[ $(date -u -d "$utc" +%s.%N) == $(date -u -d "$loc" +%s.%N) ]]; then
-	ok "--time local: $utc reads $loc in Asia/Kolkata (the same instant)"
+	[[ $(date -u -d "$utc" +%s.%N) == $(date -u -d "$loc" +%s.%N) ]] &&
+	[[ $m_utc == *Z && $m_loc == *+05:30 && $(date -u -d "$m_utc" +%s) == $(date -u -d "$m_loc" +%s) ]]; then
+	ok "--time local: $utc reads $loc in Asia/Kolkata (the same instant); the summary's minute $m_utc reads $m_loc"
 else
-	not_ok "--time local" "utc '$utc', local '$loc'"
+	not_ok "--time local" "utc '$utc', local '$loc'; summary '$m_utc' '$m_loc'"
 fi
 # a policy load names the policy's path, not a unix socket
 row=$("$TW_BIN" audit --log "$TW_LOG" --event policy | awk 'NR == 2')

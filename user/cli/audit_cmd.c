@@ -55,8 +55,9 @@ static const char audit_usage[] =
 	"  (default)         a table\n"
 	"  -j, --json        JSON Lines (the records as written)\n"
 	"  --format FMT      table, json, or ocsf (OCSF 1.1-shaped JSON Lines)\n"
-	"  --time ZONE       the table's times in utc (as written; default)\n"
-	"                    or local (the TZ variable's zone, with its offset)\n"
+	"  --time ZONE       times of the table and the summary's timeline in\n"
+	"                    utc (as written; default) or local (the TZ\n"
+	"                    variable's zone, with its offset)\n"
 	"  --follow, -f      keep printing new records (across rotations)\n"
 	"  --summary         top denied destinations per context, per process\n"
 	"                    and per bundle that would allow them; a per-minute\n"
@@ -618,11 +619,13 @@ static void print_groups(const char *title, json_t *groups)
 	}
 }
 
-static void print_summary(json_t *s)
+static void print_summary(json_t *s, bool local)
 {
 	const char *k;
 	json_t *v, *row;
 	size_t i;
+	char at[64], utc[32];
+	uint64_t ns;
 
 	printf("totals:");
 	json_object_foreach(json_object_get(s, "totals"), k, v)
@@ -634,9 +637,17 @@ static void print_summary(json_t *s)
 		     json_object_get(s, "by_process"));
 	print_groups("denied destinations per bundle that would allow them:",
 		     json_object_get(s, "by_bundle"));
-	printf("\ntimeline (per minute, UTC):\n");
+	printf("\ntimeline (per minute, %s):\n", local ? "local time" : "UTC");
 	json_array_foreach(json_object_get(s, "timeline"), i, row) {
-		printf("  %s ", json_string_value(json_object_get(row, "minute")));
+		/* 2024-05-01T10:00Z, or 2024-05-01T15:30+05:30 with --time local */
+		snprintf(at, sizeof(at), "%s",
+			 json_string_value(json_object_get(row, "minute")));
+		snprintf(utc, sizeof(utc), "%.16s:00Z", at);
+		if (local && strlen(at) == 17 && !tw_audit_ts_parse(utc, &ns)) {
+			tw_audit_ts_format_local(ns, at, sizeof(at));
+			memmove(at + 16, at + strlen(at) - 6, 7);
+		}
+		printf("  %s ", at);
 		json_object_foreach(row, k, v)
 			if (strcmp(k, "minute"))
 				printf(" %s %lld", k,
@@ -956,7 +967,7 @@ int cmd_audit(int argc, char **argv)
 				   JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			putchar('\n');
 		} else {
-			print_summary(s);
+			print_summary(s, r->local_time);
 		}
 		json_decref(s);
 	}
