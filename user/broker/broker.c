@@ -717,9 +717,9 @@ static void feed_request(struct conn *c, const char *d, size_t n)
 				&c->q[(c->qhead + c->qlen) % PENDING_MAX];
 
 			memset(q, 0, sizeof(*q));
+			/* its own method once its target began (else the last's) */
 			snprintf(q->method, sizeof(q->method), "%s",
-				 c->req.method ? http_method_str(c->req.method) :
-						 "?");
+				 c->url_len ? http_method_str(c->req.method) : "?");
 			tw_bk_path_only(c->url, q->path, sizeof(q->path));
 			c->qlen++;
 		}
