@@ -78,7 +78,8 @@ static __always_inline bool ports_hold(const struct tw_kport *p, __u16 n,
 /*
  * Does V's port list hold PORT? A global function: the verifier checks it
  * once, not at every place a hook judges a port (its loop would be walked
- * again at each).
+ * again at each). One per value type: the verifier checks a global
+ * function's pointer against the size of the type it points to.
  */
 __noinline int tw_rule_port_in(const struct tw_rule_val *v, __u16 port)
 {
@@ -88,11 +89,6 @@ __noinline int tw_rule_port_in(const struct tw_rule_val *v, __u16 port)
 __noinline int tw_grant_port_in(const struct tw_grant_val *v, __u16 port)
 {
 	return v && ports_hold(v->ports, v->nports, port);
-}
-
-static __always_inline bool port_in(const struct tw_rule_val *v, __u16 port)
-{
-	return tw_rule_port_in(v, port);
 }
 
 /* Addresses the context's resolver answered for names it may use. */
@@ -109,7 +105,7 @@ static __always_inline void judge_learned(struct decision *d, __u8 proto,
 
 	__builtin_memcpy(key.addr, addr, 16);
 	v = bpf_map_lookup_elem(&tw_learned, &key);
-	if (v && port_in(v, port)) {
+	if (v && tw_rule_port_in(v, port)) {
 		d->reason = 0;
 		d->rule = v->rule;
 		count(TW_STAT_LEARNED);
@@ -194,7 +190,7 @@ static __always_inline void judge_inet(struct decision *d, __u8 proto,
 	v = bpf_map_lookup_elem(&tw_rules, &key);
 	if (v) {
 		d->rule = v->rule;
-		d->reason = port_in(v, port) ? 0 : TW_REASON_PORT;
+		d->reason = tw_rule_port_in(v, port) ? 0 : TW_REASON_PORT;
 	} else {
 		d->reason = TW_REASON_NO_RULE;
 	}
@@ -280,7 +276,7 @@ static __always_inline bool listen_granted(struct decision *d, __u8 proto,
 	key.prefixlen = TW_KEY_FIXED_BITS + (family == 4 ? 32 : 128);
 	__builtin_memcpy(key.addr, addr, 16);
 	v = bpf_map_lookup_elem(&tw_rules, &key);
-	if (v && port_in(v, port)) {
+	if (v && tw_rule_port_in(v, port)) {
 		d->rule = v->rule;
 		return true;
 	}
@@ -288,7 +284,7 @@ static __always_inline bool listen_granted(struct decision *d, __u8 proto,
 		return false;
 	__builtin_memset(key.addr, 0, 16);
 	v = bpf_map_lookup_elem(&tw_rules, &key);
-	if (v && port_in(v, port)) {
+	if (v && tw_rule_port_in(v, port)) {
 		d->rule = v->rule;
 		return true;
 	}
