@@ -624,7 +624,7 @@ static void print_summary(json_t *s, bool local)
 	const char *k;
 	json_t *v, *row;
 	size_t i;
-	char at[64], utc[32];
+	char at[64], utc[32], full[64];
 	uint64_t ns;
 
 	printf("totals:");
@@ -639,13 +639,14 @@ static void print_summary(json_t *s, bool local)
 		     json_object_get(s, "by_bundle"));
 	printf("\ntimeline (per minute, %s):\n", local ? "local time" : "UTC");
 	json_array_foreach(json_object_get(s, "timeline"), i, row) {
-		/* 2024-05-01T10:00Z, or 2024-05-01T15:30+05:30 with --time local */
+		/* 2024-05-01T10:00Z, or 2024-05-01T15:30+05:30 (--time local) */
 		snprintf(at, sizeof(at), "%s",
 			 json_string_value(json_object_get(row, "minute")));
 		snprintf(utc, sizeof(utc), "%.16s:00Z", at);
-		if (local && strlen(at) == 17 && !tw_audit_ts_parse(utc, &ns)) {
-			tw_audit_ts_format_local(ns, at, sizeof(at));
-			memmove(at + 16, at + strlen(at) - 6, 7);
+		if (local && !tw_audit_ts_parse(utc, &ns)) {
+			tw_audit_ts_format_local(ns, full, sizeof(full));
+			snprintf(at, sizeof(at), "%.16s%s", full,
+				 full + strlen(full) - 6);
 		}
 		printf("  %s ", at);
 		json_object_foreach(row, k, v)
