@@ -227,13 +227,19 @@ if [[ $utc == *Z && $loc == *+05:30 ]] &&
 else
 	not_ok "--time local" "utc '$utc', local '$loc'; summary '$m_utc' '$m_loc'"
 fi
-# a policy load names the policy's path, not a unix socket
+# a policy load names the policy's path, not a unix socket; --dst unix:
+# finds a unix connect (the control case) and not the policy
+US=$TW_WORK/no-such.sock
+twx $WS u-1 "$P" unix "$US" >/dev/null 2>&1
+has_u1() { "$TW_BIN" audit --log "$TW_LOG" -j --call-id u-1 --event deny | gq .; }
+tw_eventually has_u1
 row=$("$TW_BIN" audit --log "$TW_LOG" --event policy | awk 'NR == 2')
-if [[ $row == *" load "*" $TW_POLICY "* && $row != *unix:* ]] &&
-	[[ $("$TW_BIN" audit --log "$TW_LOG" -j --dst "unix:$TW_POLICY" | wc -l) == 0 ]]; then
-	ok "a policy load row shows the policy's path (no unix: destination; --dst unix: does not find it)"
+n_us=$("$TW_BIN" audit --log "$TW_LOG" -j --dst "unix:$US" | wc -l)
+n_pol=$("$TW_BIN" audit --log "$TW_LOG" -j --dst "unix:$TW_POLICY"; echo "exit $?")
+if [[ $row == *" load "*" $TW_POLICY "* && $row != *unix:* && $n_us == 1 && $n_pol == "exit 0" ]]; then
+	ok "a policy load row shows the policy's path; --dst unix: finds the unix connect ($n_us) and not the policy"
 else
-	not_ok "policy load row" "$row"
+	not_ok "policy load row" "row '$row'; --dst unix:$US: $n_us records; unix:$TW_POLICY: $n_pol"
 fi
 n_since=$("$TW_BIN" audit --log "$TW_LOG" -j --since -1h --call-id s-1 --event deny | wc -l)
 if [[ $n_since -ge 12 ]]; then
