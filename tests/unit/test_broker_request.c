@@ -175,12 +175,27 @@ static void test_scope_and_find(void **state)
 	const char *s = "x twph_0123 twph_0123456789abcdef0123456789abcdef y";
 
 	(void)state;
-	assert_true(tw_bk_scope_allows(TW_BK_READ, "GET"));
-	assert_true(tw_bk_scope_allows(TW_BK_READ, "HEAD"));
-	assert_true(tw_bk_scope_allows(TW_BK_READ, "OPTIONS"));
-	assert_false(tw_bk_scope_allows(TW_BK_READ, "POST"));
-	assert_false(tw_bk_scope_allows(TW_BK_READ, "get"));
-	assert_true(tw_bk_scope_allows(TW_BK_WRITE, "DELETE"));
+	static const struct {
+		enum tw_bk_scope scope;
+		const char *method, *why; /* why: NULL when allowed */
+	} m[] = {
+		{ TW_BK_READ, "GET", NULL },
+		{ TW_BK_READ, "HEAD", NULL },
+		{ TW_BK_READ, "OPTIONS", NULL },
+		{ TW_BK_READ, "POST",
+		  "POST is not allowed (read allows GET, HEAD, OPTIONS)" },
+		{ TW_BK_READ, "get",
+		  "get is not allowed (read allows GET, HEAD, OPTIONS)" },
+		{ TW_BK_WRITE, "DELETE", NULL },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(m); i++) {
+		struct tw_bk_request r = { .method = m[i].method };
+		char why[160] = "";
+		bool ok = tw_bk_scope_allows(m[i].scope, &r, why, sizeof(why));
+
+		if (ok != !m[i].why || (m[i].why && strcmp(why, m[i].why)))
+			fail_msg("%s: %d '%s'", m[i].method, ok, why);
+	}
 	assert_int_equal(tw_bk_find_placeholder(s, strlen(s)), 12);
 	/* upper-case hex is not a placeholder, nor a cut one */
 	assert_int_equal(tw_bk_find_placeholder("twph_0123456789ABCDEF0123456789abcdef",

@@ -97,11 +97,6 @@ int tw_bk_template_parse(const char *s, struct tw_bk_cred *c)
 	return 0;
 }
 
-bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method)
-{
-	return scope == TW_BK_WRITE || !strcmp(method, "GET") ||
-	       !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
-}
 
 static int unhex(char c)
 {
@@ -176,6 +171,27 @@ static bool asks_other_method(const struct tw_bk_request *r, char *why,
 			return true;
 		}
 	return false;
+}
+
+bool tw_bk_scope_allows(enum tw_bk_scope scope,
+			const struct tw_bk_request *r, char *why, size_t len)
+{
+	char how[64];
+
+	if (scope == TW_BK_WRITE)
+		return true;
+	if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") &&
+	    strcmp(r->method, "OPTIONS")) {
+		snprintf(why, len, "%s is not allowed (read allows GET, HEAD, "
+				   "OPTIONS)", r->method);
+		return false;
+	}
+	if (asks_other_method(r, how, sizeof(how))) {
+		snprintf(why, len, "the %s request asks for another method "
+				   "(%s)", r->method, how);
+		return false;
+	}
+	return true;
 }
 
 static bool is_hexlower(char c)
@@ -380,7 +396,7 @@ static const struct tw_bk_cred *usable(const struct tw_bk_table *t,
 {
 	const struct tw_bk_placeholder *ph = find_ph(t, tok);
 	const struct tw_bk_cred *c;
-	char why[64];
+	char why[160];
 
 	if (!ph || ph->cred >= t->ncreds || !r->context ||
 	    strcmp(ph->context, r->context))
@@ -390,20 +406,9 @@ static const struct tw_bk_cred *usable(const struct tw_bk_table *t,
 		return NULL;
 	v->credential = c->name;
 	v->call_id = ph->call_id;
-	if (!tw_bk_scope_allows(c->scope, r->method)) {
-		refuse(v, 403,
-		       "credential %s has scope read: %s is not allowed "
-		       "(read allows GET, HEAD, OPTIONS)",
-		       c->name, r->method);
-		snprintf(v->hint, sizeof(v->hint),
-			 "a credential with scope write for %s", r->origin.host);
-		return NULL;
-	}
-	if (c->scope == TW_BK_READ && asks_other_method(r, why, sizeof(why))) {
-		refuse(v, 403,
-		       "credential %s has scope read: the %s request asks "
-		       "for another method (%s)",
-		       c->name, r->method, why);
+	if (!tw_bk_scope_allows(c->scope, r, why, sizeof(why))) {
+		refuse(v, 403, "credential %s has scope read: %s", c->name,
+		       why);
 		snprintf(v->hint, sizeof(v->hint),
 			 "a credential with scope write for %s", r->origin.host);
 		return NULL;

@@ -87,8 +87,10 @@ struct tw_bk_verdict {
 int tw_bk_origin_parse(const char *s, struct tw_bk_origin *o);
 /* Split a header template "Name: text {} text". 0 or -EINVAL. */
 int tw_bk_template_parse(const char *s, struct tw_bk_cred *c);
-/* Is METHOD allowed by SCOPE? */
-bool tw_bk_scope_allows(enum tw_bk_scope scope, const char *method);
+/* Does SCOPE allow request R? write: any; read: GET, HEAD or OPTIONS that
+ * asks for no other method (override headers, _method). WHY says why not. */
+bool tw_bk_scope_allows(enum tw_bk_scope scope,
+			const struct tw_bk_request *r, char *why, size_t len);
 /* Find the first placeholder in S[0..N): its offset, or -1. */
 long tw_bk_find_placeholder(const char *s, size_t n);
 /* What a record shows where the call wrote a placeholder. */
