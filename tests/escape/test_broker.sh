@@ -161,6 +161,8 @@ foo|decision=deny;status=400;reason~malformed request|a custom method FOO refuse
 override|method=GET;decision=deny;status=403;reason~header X-HTTP-Method-Override|a GET with X-HTTP-Method-Override: POST refused
 overridelc|method=GET;decision=deny;status=403;reason~header X-Method-Override|a GET with x-method-override: DELETE refused
 overrideq|method=GET;decision=deny;status=403;reason~query parameter _method|a GET with ?_method=DELETE refused
+overrideu|method=GET;decision=deny;status=403;reason~header X-HTTP-Method-Override|a GET with X_HTTP_Method_Override: PUT (as CGI sees it) refused
+overridepct|method=GET;decision=deny;status=403;reason~query parameter _method|a GET with ?%5Fmethod%3DDELETE (the name encoded) refused
 TABLE
 got=$(svc_since "$n0")
 [[ $got != *scope-override* ]] && ok "the service never got a GET that asked for another method (got: ${got:-nothing})" ||

@@ -310,6 +310,11 @@ def scope(kind):
         "overridelc": "GET /scope-overridelc HTTP/1.1\r\n" + h +
                       "x-method-override: DELETE\r\n\r\n",
         "overrideq": "GET /scope-overrideq?a=1&_method=DELETE HTTP/1.1\r\n" + h + "\r\n",
+        # as the source reads them: '_' for '-' (CGI and WSGI servers see
+        # the same variable), the parameter's name percent-encoded
+        "overrideu": "GET /scope-overrideu HTTP/1.1\r\n" + h +
+                     "X_HTTP_Method_Override: PUT\r\n\r\n",
+        "overridepct": "GET /scope-overridepct?%5Fmethod%3DDELETE HTTP/1.1\r\n" + h + "\r\n",
         # one TLS write: a GET the scope allows, then a POST it does not
         "pipeline": "GET /scope-pipe-get HTTP/1.1\r\n" + h + "\r\n" +
                     post % ("POST", "pipe-post"),
@@ -441,7 +446,7 @@ TABLE = {
     "direct": direct,      # direct HOST PORT [PLACEHOLDER-FILE]
     "foreign": foreign,    # foreign FILE-WITH-A-PLACEHOLDER
     "where": where,        # where query|path|body|cookie|auth2|proxyauth
-    "scope": scope,        # scope lowerpost|patch|foo|override|overridelc|overrideq|pipeline|pipecut
+    "scope": scope,        # scope lowerpost|patch|foo|override|overridelc|overrideq|overrideu|overridepct|pipeline|pipecut
     "front": front,        # front keepalive|absolute|absolute-host|userinfo|hostph|sniph
     "h2": h2,              # h2 alpn|preface
     "plain": plain,        # plain
